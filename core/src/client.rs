@@ -1,0 +1,509 @@
+//! The client: credentials, trusted platform keys, base URL, clock and nonce source. It signs
+//! [`Call`]s into `http::Request`s and verifies `http::Response`s. No I/O.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::{Method, Request, Response, Uri};
+
+use crate::credentials::Merchant;
+use crate::error::{BuildError, ResponseError};
+use crate::keys::PlatformKeys;
+use crate::request::{Call, Decoder};
+use crate::response::{api_error, request_id, ApiResponse};
+use crate::sign::{authorization, request_message};
+use crate::verify::{is_unsigned_download, verify_headers, DEFAULT_WINDOW, SERIAL};
+
+/// The default base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
+
+/// The `User-Agent` this crate sends.
+pub const USER_AGENT_VALUE: &str = concat!(
+    "wechatpay-rs/",
+    env!("CARGO_PKG_VERSION"),
+    " (wechatpay-core)"
+);
+
+/// A source of the current time, in Unix seconds.
+pub trait Clock: Send + Sync {
+    /// Now, in Unix seconds.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64),
+        }
+    }
+}
+
+/// A clock pinned to one reading, for tests.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0
+    }
+}
+
+/// A source of request nonces.
+pub trait NonceSource: Send + Sync {
+    /// A fresh nonce: ASCII letters and digits.
+    fn nonce(&self) -> Result<String, BuildError>;
+}
+
+/// 32 characters from `[0-9A-Za-z]`, drawn from the OS RNG by rejection sampling (no modulo bias).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsNonce;
+
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+impl NonceSource for OsNonce {
+    fn nonce(&self) -> Result<String, BuildError> {
+        let mut out = String::with_capacity(32);
+        let mut buf = [0u8; 48];
+        while out.len() < 32 {
+            crate::crypto::fill_random(&mut buf)
+                .map_err(|()| BuildError::Nonce("the OS random number generator failed".into()))?;
+            // 248 = 4 * 62: bytes at or above it are rejected so every character is equally likely.
+            for b in buf.iter().filter(|b| **b < 248) {
+                if out.len() == 32 {
+                    break;
+                }
+                out.push(ALPHABET[(*b % 62) as usize] as char);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A constant nonce, for tests.
+#[derive(Debug, Clone)]
+pub struct FixedNonce(pub String);
+
+impl NonceSource for FixedNonce {
+    fn nonce(&self) -> Result<String, BuildError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[derive(Clone)]
+struct BaseUrl {
+    /// `scheme://authority`
+    origin: String,
+    /// `""` or `/prefix` (no trailing slash).
+    prefix: String,
+}
+
+impl BaseUrl {
+    fn parse(url: &str) -> Result<Self, BuildError> {
+        let bad = |reason| BuildError::InvalidBaseUrl {
+            url: url.to_string(),
+            reason,
+        };
+        let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        let scheme = uri.scheme_str().ok_or_else(|| bad("no scheme"))?;
+        if scheme != "https" && scheme != "http" {
+            return Err(bad("the scheme must be https (or http for local tests)"));
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("user information is not allowed"));
+        }
+        if uri.query().is_some() || url.contains('#') {
+            return Err(bad("a query or fragment is not allowed"));
+        }
+        let prefix = uri.path().trim_end_matches('/').to_string();
+        Ok(Self {
+            origin: format!("{scheme}://{authority}"),
+            prefix,
+        })
+    }
+}
+
+/// A signed request ready to send, and what to expect back.
+pub struct SignedRequest<T> {
+    /// The request: send it as it is.
+    pub request: Request<Vec<u8>>,
+    /// What the answer must look like; hand it to [`Client::verify`] with the response.
+    pub expect: Expect<T>,
+}
+
+impl<T> fmt::Debug for SignedRequest<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("request", &self.request)
+            .field("expect", &self.expect)
+            .finish()
+    }
+}
+
+/// What the answer to a signed request must be: signed or an unsigned download, and its type.
+pub struct Expect<T> {
+    method: Method,
+    path: String,
+    unsigned: bool,
+    decode: Decoder<T>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Expect<T> {
+    fn clone(&self) -> Self {
+        Self {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            unsigned: self.unsigned,
+            decode: self.decode,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Expect<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Expect")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("unsigned_download", &self.unsigned)
+            .field("answer", &std::any::type_name::<T>())
+            .finish()
+    }
+}
+
+impl<T> Expect<T> {
+    /// The request path (template filled, without base URL prefix or query).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether the answer is an unsigned file download.
+    pub fn is_unsigned_download(&self) -> bool {
+        self.unsigned
+    }
+}
+
+/// The sans-IO WeChat Pay client. Cheap to clone; `Send + Sync`.
+///
+/// ```
+/// use wechatpay_core::{Client, Merchant, PlatformKey, PlatformKeys, PrivateKey};
+/// let key = PrivateKey::from_pem(std::fs::read("../tests/fixtures/keys/merchant_key.pem")?)?;
+/// let platform = PlatformKey::from_public_key_pem(
+///     "PUB_KEY_ID_0119000000012026112600000001",
+///     std::fs::read("../tests/fixtures/keys/platform_pubkey_mode.pub.pem")?,
+/// )?;
+/// let client = Client::builder(Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", key)?)
+///     .platform_keys(PlatformKeys::new().with(platform))
+///     .build()?;
+/// let call = wechatpay_core::api::payscore::payafter_orders::cancel(
+///     "ORDER-1",
+///     &wechatpay_core::api::payscore::payafter_orders::CancelRequest {
+///         appid: "wx7c3a5f9e1d2b4086".into(),
+///         service_id: "500001".into(),
+///         reason: "user cancelled".into(),
+///     },
+/// );
+/// let signed = client.sign_with(call, 1_800_000_000, "0123456789abcdefABCDEF0123456789")?;
+/// assert_eq!(signed.request.uri(), "https://api.mch.weixin.qq.com/v3/payscore/payafter-orders/ORDER-1/cancel");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    merchant: Merchant,
+    platform: Arc<PlatformKeys>,
+    base: BaseUrl,
+    window: u64,
+    clock: Arc<dyn Clock>,
+    nonces: Arc<dyn NonceSource>,
+    user_agent: HeaderValue,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("merchant", &self.merchant)
+            .field("platform", &self.platform)
+            .field(
+                "base_url",
+                &format_args!("{}{}", self.base.origin, self.base.prefix),
+            )
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`].
+pub struct ClientBuilder {
+    merchant: Merchant,
+    platform: PlatformKeys,
+    base_url: String,
+    window: u64,
+    clock: Arc<dyn Clock>,
+    nonces: Arc<dyn NonceSource>,
+    user_agent: Option<String>,
+}
+
+impl ClientBuilder {
+    /// The platform keys responses are verified with.
+    pub fn platform_keys(mut self, keys: PlatformKeys) -> Self {
+        self.platform = keys;
+        self
+    }
+
+    /// The base URL: default `https://api.mch.weixin.qq.com`; may carry a path prefix, and may be
+    /// `http://127.0.0.1:PORT` for tests.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The allowed difference between `Wechatpay-Timestamp` and the clock (default 300 s).
+    pub fn clock_window(mut self, seconds: u64) -> Self {
+        self.window = seconds;
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The nonce source (default: [`OsNonce`]).
+    pub fn nonce_source(mut self, nonces: impl NonceSource + 'static) -> Self {
+        self.nonces = Arc::new(nonces);
+        self
+    }
+
+    /// Append `product` to the `User-Agent` (e.g. the transport's name).
+    pub fn user_agent_suffix(mut self, product: impl Into<String>) -> Self {
+        self.user_agent = Some(product.into());
+        self
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let ua = match &self.user_agent {
+            Some(extra) => format!("{USER_AGENT_VALUE} {extra}"),
+            None => USER_AGENT_VALUE.to_string(),
+        };
+        let user_agent = HeaderValue::from_str(&ua).map_err(|_| BuildError::InvalidHeader {
+            name: "User-Agent".into(),
+            reason: "value has a control or non-visible character",
+        })?;
+        Ok(Client {
+            merchant: self.merchant,
+            platform: Arc::new(self.platform),
+            base: BaseUrl::parse(&self.base_url)?,
+            window: self.window,
+            clock: self.clock,
+            nonces: self.nonces,
+            user_agent,
+        })
+    }
+}
+
+impl Client {
+    /// Start configuring a client for `merchant`.
+    pub fn builder(merchant: Merchant) -> ClientBuilder {
+        ClientBuilder {
+            merchant,
+            platform: PlatformKeys::new(),
+            base_url: DEFAULT_BASE_URL.to_string(),
+            window: DEFAULT_WINDOW,
+            clock: Arc::new(SystemClock),
+            nonces: Arc::new(OsNonce),
+            user_agent: None,
+        }
+    }
+
+    /// The merchant.
+    pub fn merchant(&self) -> &Merchant {
+        &self.merchant
+    }
+
+    /// The trusted platform keys.
+    pub fn platform_keys(&self) -> &PlatformKeys {
+        &self.platform
+    }
+
+    /// The clock window in seconds.
+    pub fn clock_window(&self) -> u64 {
+        self.window
+    }
+
+    /// The clock's reading.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Sign `call` with the clock's time and a fresh nonce.
+    pub fn sign<T>(&self, call: Call<T>) -> Result<SignedRequest<T>, BuildError> {
+        let nonce = self.nonces.nonce()?;
+        self.sign_with(call, self.clock.now(), &nonce)
+    }
+
+    /// Sign `call` with the given Unix `timestamp` and `nonce` (ASCII letters and digits).
+    pub fn sign_with<T>(
+        &self,
+        call: Call<T>,
+        timestamp: i64,
+        nonce: &str,
+    ) -> Result<SignedRequest<T>, BuildError> {
+        if let Some(e) = call.error {
+            return Err(e);
+        }
+        if nonce.is_empty() || nonce.len() > 64 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(BuildError::Nonce(
+                "a nonce must be 1 to 64 ASCII letters and digits".into(),
+            ));
+        }
+        let (path, query) = call.path_and_query()?;
+        let mut target =
+            String::with_capacity(self.base.prefix.len() + path.len() + query.len() + 1);
+        target.push_str(&self.base.prefix);
+        target.push_str(&path);
+        if !query.is_empty() {
+            target.push('?');
+            target.push_str(&query);
+        }
+        let uri: Uri = format!("{}{}", self.base.origin, target)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| BuildError::Http(e.to_string()))?;
+        // Sign exactly the target the request carries.
+        let carried = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        if carried != target {
+            return Err(BuildError::Http(format!(
+                "the request target changed when parsed: {target:?} became {carried:?}"
+            )));
+        }
+        let body = call.body.unwrap_or_default();
+        let message = request_message(call.method.as_str(), carried, timestamp, nonce, &body);
+        let signer = self.merchant.signer();
+        let signature = signer.sign(&message)?;
+        let auth = authorization(
+            signer.algorithm(),
+            self.merchant.mchid(),
+            nonce,
+            timestamp,
+            self.merchant.serial(),
+            &signature,
+        );
+        let auth = HeaderValue::from_str(&auth).map_err(|_| BuildError::InvalidHeader {
+            name: "Authorization".into(),
+            reason: "the signer produced a value that is not a valid header",
+        })?;
+        let mut builder = Request::builder()
+            .method(call.method.clone())
+            .uri(uri)
+            .header(AUTHORIZATION, auth)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(USER_AGENT, self.user_agent.clone());
+        if !body.is_empty() {
+            builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        let serial = call
+            .serial
+            .as_deref()
+            .or_else(|| self.platform.preferred_serial());
+        if let Some(serial) = serial {
+            let v = HeaderValue::from_str(serial).map_err(|_| BuildError::InvalidHeader {
+                name: SERIAL.into(),
+                reason: "value has a control or non-visible character",
+            })?;
+            builder = builder.header(SERIAL, v);
+        }
+        let mut request = builder
+            .body(body)
+            .map_err(|e| BuildError::Http(e.to_string()))?;
+        for (name, value) in call.headers {
+            if name == CONTENT_TYPE
+                || name == ACCEPT
+                || name == USER_AGENT
+                || name.as_str().eq_ignore_ascii_case(SERIAL)
+            {
+                request.headers_mut().insert(name, value);
+            } else {
+                request.headers_mut().append(name, value);
+            }
+        }
+        let unsigned = is_unsigned_download(&call.method, &path);
+        Ok(SignedRequest {
+            request,
+            expect: Expect {
+                method: call.method,
+                path,
+                unsigned,
+                decode: call.decode,
+                _t: PhantomData,
+            },
+        })
+    }
+
+    /// Verify and decode `response` at the clock's time.
+    pub fn verify<T, B: AsRef<[u8]>>(
+        &self,
+        expect: &Expect<T>,
+        response: Response<B>,
+    ) -> Result<ApiResponse<T>, ResponseError> {
+        self.verify_at(expect, response, self.clock.now())
+    }
+
+    /// Verify and decode `response` at `now` (Unix seconds).
+    ///
+    /// A non-2xx status gives [`ResponseError::Api`] (not verified: WeChat Pay does not sign every
+    /// error reliably); a 2xx answer must carry a valid signature unless the request was an
+    /// unsigned file download; then the body is decoded into `T`.
+    pub fn verify_at<T, B: AsRef<[u8]>>(
+        &self,
+        expect: &Expect<T>,
+        response: Response<B>,
+        now: i64,
+    ) -> Result<ApiResponse<T>, ResponseError> {
+        let (parts, body) = response.into_parts();
+        let body = body.as_ref();
+        if !parts.status.is_success() {
+            return Err(ResponseError::Api(Box::new(api_error(
+                parts.status,
+                &parts.headers,
+                body,
+            ))));
+        }
+        let verified_by = if expect.unsigned {
+            None
+        } else {
+            match verify_headers(&self.platform, &parts.headers, body, now, self.window) {
+                Ok(id) => Some(id.to_string()),
+                Err(source) => {
+                    return Err(ResponseError::Verify {
+                        source,
+                        request_id: request_id(&parts.headers),
+                        body: body.to_vec(),
+                    })
+                }
+            }
+        };
+        let data = (expect.decode)(body).map_err(|source| ResponseError::Decode {
+            source,
+            type_name: std::any::type_name::<T>(),
+            request_id: request_id(&parts.headers),
+            body: body.to_vec(),
+        })?;
+        Ok(ApiResponse {
+            status: parts.status,
+            request_id: request_id(&parts.headers),
+            verified_by,
+            data,
+        })
+    }
+}

@@ -1,0 +1,117 @@
+//! The one place that talks to the crypto library.
+//!
+//! Everything else in the crate goes through these small types, so that a second backend can be
+//! added behind a cargo feature without touching the protocol code.
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rsa::{KeyPair, PublicEncryptingKey};
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
+
+/// Why the crypto library refused a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyProblem {
+    /// Not an RSA key.
+    NotRsa,
+    /// An RSA key below 2048 bits.
+    TooSmall,
+    /// An RSA key above 8192 bits.
+    TooLarge,
+    /// The bytes do not encode a key.
+    Invalid,
+}
+
+fn problem(e: &aws_lc_rs::error::KeyRejected) -> KeyProblem {
+    match e.description_() {
+        "TooSmall" => KeyProblem::TooSmall,
+        "TooLarge" => KeyProblem::TooLarge,
+        "WrongAlgorithm" => KeyProblem::NotRsa,
+        _ => KeyProblem::Invalid,
+    }
+}
+
+/// An RSA private key that signs with PKCS#1 v1.5 SHA-256.
+///
+/// AWS-LC keeps the key in its own memory and clears it when freed (`OPENSSL_free` cleanses every
+/// allocation), so dropping this type zeroises the key material.
+pub(crate) struct RsaSigningKey {
+    key: KeyPair,
+}
+
+impl RsaSigningKey {
+    pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self, KeyProblem> {
+        KeyPair::from_pkcs8(der)
+            .map(|key| Self { key })
+            .map_err(|e| problem(&e))
+    }
+
+    pub(crate) fn from_pkcs1(der: &[u8]) -> Result<Self, KeyProblem> {
+        KeyPair::from_der(der)
+            .map(|key| Self { key })
+            .map_err(|e| problem(&e))
+    }
+
+    pub(crate) fn bits(&self) -> usize {
+        self.key.public_modulus_len() * 8
+    }
+
+    /// The DER SubjectPublicKeyInfo of the public half.
+    pub(crate) fn public_key_spki(&self) -> Vec<u8> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::signature::KeyPair as _;
+        match self.key.public_key().as_der() {
+            Ok(der) => der.as_ref().to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256. Returns the raw signature bytes.
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ()> {
+        let mut sig = vec![0u8; self.key.public_modulus_len()];
+        // aws-lc-rs ignores the RNG argument for PKCS#1 v1.5 (the padding is deterministic).
+        let rng = SystemRandom::new();
+        self.key
+            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
+            .map_err(|_| ())?;
+        Ok(sig)
+    }
+}
+
+/// An RSA public key that verifies PKCS#1 v1.5 SHA-256 signatures.
+#[derive(Clone)]
+pub(crate) struct RsaVerifyingKey {
+    key: ParsedPublicKey,
+    bits: usize,
+}
+
+impl RsaVerifyingKey {
+    /// From a DER SubjectPublicKeyInfo.
+    pub(crate) fn from_spki(der: &[u8]) -> Result<Self, KeyProblem> {
+        let enc = PublicEncryptingKey::from_der(der).map_err(|e| problem(&e))?;
+        let bits = enc.key_size_bits();
+        let key =
+            ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).map_err(|e| problem(&e))?;
+        Ok(Self { key, bits })
+    }
+
+    pub(crate) fn bits(&self) -> usize {
+        self.bits
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key.verify_sig(message, signature).is_ok()
+    }
+}
+
+/// Fill `out` from the operating system's random number generator.
+pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), ()> {
+    SystemRandom::new().fill(out).map_err(|_| ())
+}
+
+/// SHA-256 digest.
+#[allow(dead_code)]
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}

@@ -1,0 +1,324 @@
+//! The error types. Every enum is `#[non_exhaustive]`, every variant names one failure, and no
+//! message ever contains key material.
+
+use std::path::PathBuf;
+
+use http::StatusCode;
+
+/// A key, certificate or credential could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The input holds nothing but white space.
+    #[error("{what}: the input is empty")]
+    Empty {
+        /// What was being loaded, e.g. "merchant private key".
+        what: &'static str,
+    },
+    /// The input is neither PEM (no `-----BEGIN …-----` line) nor DER.
+    #[error("{what}: not PEM (no `-----BEGIN ...-----` line) and not DER")]
+    NotPem {
+        /// What was being loaded.
+        what: &'static str,
+    },
+    /// The PEM framing or its base64 is broken.
+    #[error("{what}: malformed PEM: {reason}")]
+    MalformedPem {
+        /// What was being loaded.
+        what: &'static str,
+        /// What the PEM parser found wrong.
+        reason: String,
+    },
+    /// The input holds another kind of object than the one asked for.
+    #[error("{what}: found {found}, expected {expected}")]
+    WrongKind {
+        /// What was being loaded.
+        what: &'static str,
+        /// What the input holds, e.g. "a certificate (`BEGIN CERTIFICATE`)".
+        found: String,
+        /// What this loader accepts.
+        expected: &'static str,
+    },
+    /// The private key is encrypted with a passphrase.
+    #[error("{what}: the key is encrypted (`{label}`); decrypt it first, e.g. `openssl pkcs8 -in apiclient_key.pem -out plain_key.pem`")]
+    Encrypted {
+        /// What was being loaded.
+        what: &'static str,
+        /// The PEM label or header that says so.
+        label: String,
+    },
+    /// The key is not an RSA key.
+    #[error("{what}: found {found} key, expected an RSA key")]
+    NotRsa {
+        /// What was being loaded.
+        what: &'static str,
+        /// The algorithm found, e.g. "an EC".
+        found: String,
+    },
+    /// The RSA key is smaller than 2048 bits.
+    #[error("{what}: the RSA key is smaller than 2048 bits; WeChat Pay uses RSA-2048")]
+    RsaTooSmall {
+        /// What was being loaded.
+        what: &'static str,
+    },
+    /// The RSA key is larger than 8192 bits.
+    #[error("{what}: the RSA key is larger than 8192 bits")]
+    RsaTooLarge {
+        /// What was being loaded.
+        what: &'static str,
+    },
+    /// The input holds more than one PEM section.
+    #[error("{what}: found {count} PEM sections ({labels}), expected exactly one")]
+    Multiple {
+        /// What was being loaded.
+        what: &'static str,
+        /// How many sections.
+        count: usize,
+        /// Their labels, comma-separated.
+        labels: String,
+    },
+    /// The DER inside is not a valid structure of the expected kind.
+    #[error("{what}: invalid encoding: {reason}")]
+    InvalidEncoding {
+        /// What was being loaded.
+        what: &'static str,
+        /// What the decoder said (never key bytes).
+        reason: String,
+    },
+    /// A file could not be read.
+    #[error("{what}: cannot read {}: {source}", path.display())]
+    Io {
+        /// What was being loaded.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An identifier (mchid, certificate serial, public key id) has the wrong form.
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidId {
+        /// Which identifier.
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// A request could not be built or signed. Nothing was signed or sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The path template is not an absolute path of URL path characters and `{name}` placeholders.
+    #[error("invalid path template {template:?}: {reason}")]
+    InvalidPathTemplate {
+        /// The template.
+        template: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A `{name}` placeholder has no value.
+    #[error("path parameter `{name}` has no value")]
+    MissingPathParam {
+        /// The placeholder's name.
+        name: String,
+    },
+    /// A value was given for a placeholder the template does not have.
+    #[error("path parameter `{name}` is not a placeholder of the path template")]
+    UnusedPathParam {
+        /// The parameter's name.
+        name: String,
+    },
+    /// A path parameter's value cannot stand as one path segment.
+    #[error("path parameter `{name}` is invalid: {reason}")]
+    InvalidPathParam {
+        /// The parameter's name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The body could not be serialised to JSON.
+    #[error("the request body cannot be serialised to JSON: {0}")]
+    Serialize(#[source] serde_json::Error),
+    /// A header name or value is not valid HTTP.
+    #[error("invalid header {name:?}: {reason}")]
+    InvalidHeader {
+        /// The header name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The base URL is not `http(s)://host[:port][/prefix]`.
+    #[error("invalid base URL {url:?}: {reason}")]
+    InvalidBaseUrl {
+        /// The URL given.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The signer failed.
+    #[error("signing failed: {0}")]
+    Sign(#[from] SignError),
+    /// The nonce source failed.
+    #[error("nonce source failed: {0}")]
+    Nonce(String),
+    /// The assembled request could not be represented as an `http::Request`.
+    #[error("cannot build the HTTP request: {0}")]
+    Http(String),
+}
+
+/// A signer could not produce a signature.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SignError(pub String);
+
+/// The signature headers of a response or callback did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// One of `Wechatpay-Timestamp`, `Wechatpay-Nonce`, `Wechatpay-Signature`, `Wechatpay-Serial`
+    /// is absent.
+    #[error("header `{name}` is missing")]
+    MissingHeader {
+        /// The header's name.
+        name: &'static str,
+    },
+    /// A signature header is present but not visible ASCII, or appears more than once.
+    #[error("header `{name}` has an invalid value")]
+    InvalidHeader {
+        /// The header's name.
+        name: &'static str,
+    },
+    /// `Wechatpay-Timestamp` is not a decimal number of seconds.
+    #[error("`Wechatpay-Timestamp` {value:?} is not a decimal Unix time")]
+    InvalidTimestamp {
+        /// The header's value.
+        value: String,
+    },
+    /// `Wechatpay-Timestamp` is further than the allowed window from `now`.
+    #[error("`Wechatpay-Timestamp` {timestamp} is {offset} s from now ({now}); the window is {window} s")]
+    StaleTimestamp {
+        /// The header's value.
+        timestamp: i64,
+        /// The clock reading used.
+        now: i64,
+        /// `now - timestamp`.
+        offset: i64,
+        /// The allowed window in seconds.
+        window: u64,
+    },
+    /// `Wechatpay-Serial` names no trusted platform certificate or public key.
+    #[error("no trusted platform certificate or public key has serial/id {serial:?}")]
+    UnknownSerial {
+        /// The header's value.
+        serial: String,
+    },
+    /// The trusted certificate is not valid at `now`.
+    #[error(
+        "platform certificate {serial} is not valid at {now} (valid {not_before}..={not_after})"
+    )]
+    CertificateNotValid {
+        /// The certificate's serial.
+        serial: String,
+        /// The clock reading used.
+        now: i64,
+        /// Start of validity, Unix seconds.
+        not_before: i64,
+        /// End of validity, Unix seconds.
+        not_after: i64,
+    },
+    /// WeChat Pay sent a deliberate probe signature (`WECHATPAY/SIGNTEST/…`) to check that the
+    /// merchant verifies signatures. Treat it as a failure; a callback must get a failure answer.
+    #[error("probe signature (`WECHATPAY/SIGNTEST/...`): WeChat Pay is checking that signatures are verified")]
+    Probe {
+        /// The `Wechatpay-Serial` that came with it.
+        serial: String,
+    },
+    /// `Wechatpay-Signature` is empty.
+    #[error("`Wechatpay-Signature` is empty")]
+    EmptySignature,
+    /// `Wechatpay-Signature` is not standard base64.
+    #[error("`Wechatpay-Signature` is not valid base64")]
+    SignatureEncoding,
+    /// The signature does not match the message under the named key.
+    #[error("signature mismatch under key {serial:?}: the body, timestamp or nonce was altered, or another key signed it")]
+    SignatureMismatch {
+        /// The key the signature was checked with.
+        serial: String,
+    },
+}
+
+/// WeChat Pay answered with a non-2xx status.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("WeChat Pay answered HTTP {status}{}{}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (Request-ID {r})")).unwrap_or_default())]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The `code` field of a JSON error body, e.g. `PARAM_ERROR`.
+    pub code: Option<String>,
+    /// The `message` field.
+    pub message: Option<String>,
+    /// The `detail` field, as JSON.
+    pub detail: Option<serde_json::Value>,
+    /// The `Request-ID` response header.
+    pub request_id: Option<String>,
+    /// The raw body as received (JSON, HTML or empty).
+    pub body: Vec<u8>,
+}
+
+/// A response could not be turned into the expected value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// WeChat Pay answered with an error status.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// A 2xx response failed signature verification: do not trust its body.
+    #[error("response verification failed: {source}")]
+    Verify {
+        /// What failed.
+        #[source]
+        source: VerifyError,
+        /// The `Request-ID` response header.
+        request_id: Option<String>,
+        /// The raw body as received.
+        body: Vec<u8>,
+    },
+    /// A verified body does not have the shape of the expected type.
+    #[error("verified response body does not match {type_name}: {source}")]
+    Decode {
+        /// The serde error (with line and column).
+        #[source]
+        source: serde_json::Error,
+        /// The Rust type expected.
+        type_name: &'static str,
+        /// The `Request-ID` response header.
+        request_id: Option<String>,
+        /// The raw body as received.
+        body: Vec<u8>,
+    },
+}
+
+impl ResponseError {
+    /// The raw body of the response, whatever went wrong.
+    pub fn body(&self) -> &[u8] {
+        match self {
+            ResponseError::Api(e) => &e.body,
+            ResponseError::Verify { body, .. } | ResponseError::Decode { body, .. } => body,
+        }
+    }
+
+    /// The `Request-ID` of the response, if it had one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ResponseError::Api(e) => e.request_id.as_deref(),
+            ResponseError::Verify { request_id, .. } | ResponseError::Decode { request_id, .. } => {
+                request_id.as_deref()
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Platform verification keys: certificates and public keys, looked up by `Wechatpay-Serial`.
+
+use std::fmt;
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use x509_cert::der::{Decode, Encode};
+
+use crate::crypto::{KeyProblem, RsaVerifyingKey};
+use crate::error::{KeyError, VerifyError};
+use crate::pem::{self, Item, CERTIFICATE, PUBLIC_KEY};
+
+/// The prefix WeChat Pay puts on deliberate probe signatures.
+pub const PROBE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
+
+/// How a platform key was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlatformKeyKind {
+    /// A platform certificate; its serial is its id.
+    Certificate {
+        /// Start of validity, Unix seconds.
+        not_before: i64,
+        /// End of validity, Unix seconds.
+        not_after: i64,
+    },
+    /// A platform public key with its id (`PUB_KEY_ID_…`).
+    PublicKey,
+}
+
+/// One key WeChat Pay signs responses and callbacks with.
+#[derive(Clone)]
+pub struct PlatformKey {
+    id: String,
+    kind: PlatformKeyKind,
+    key: RsaVerifyingKey,
+}
+
+impl PlatformKey {
+    /// A platform certificate from PEM (`BEGIN CERTIFICATE`) or DER. The serial, validity and
+    /// public key come from the certificate.
+    pub fn from_certificate_pem(input: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        match pem::read_one(input.as_ref(), CERTIFICATE)? {
+            Item::Certificate(der) => Self::from_certificate_der(&der),
+            Item::Der(der) => Self::from_certificate_der(&der),
+            Item::Pkcs8(_) | Item::Pkcs1(_) | Item::Sec1 => Err(KeyError::WrongKind {
+                what: CERTIFICATE,
+                found: "a private key".into(),
+                expected: pem::expected_for(CERTIFICATE),
+            }),
+            Item::PublicKey(_) => Err(KeyError::WrongKind {
+                what: CERTIFICATE,
+                found: "a bare public key (`BEGIN PUBLIC KEY`); use PlatformKey::from_public_key_pem with its PUB_KEY_ID_".into(),
+                expected: pem::expected_for(CERTIFICATE),
+            }),
+        }
+    }
+
+    /// A platform certificate from a PEM or DER file.
+    pub fn from_certificate_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
+        let bytes = pem::read_file(path.as_ref(), CERTIFICATE)?;
+        Self::from_certificate_pem(&bytes[..])
+    }
+
+    /// A platform certificate from DER.
+    pub fn from_certificate_der(der: &[u8]) -> Result<Self, KeyError> {
+        let cert =
+            x509_cert::Certificate::from_der(der).map_err(|e| KeyError::InvalidEncoding {
+                what: CERTIFICATE,
+                reason: format!("not an X.509 certificate: {e}"),
+            })?;
+        let tbs = &cert.tbs_certificate;
+        let serial = hex_upper(strip_zeros(tbs.serial_number.as_bytes()));
+        let not_before = tbs.validity.not_before.to_unix_duration().as_secs() as i64;
+        let not_after = tbs.validity.not_after.to_unix_duration().as_secs() as i64;
+        let spki = tbs
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| KeyError::InvalidEncoding {
+                what: CERTIFICATE,
+                reason: format!("cannot re-encode the public key: {e}"),
+            })?;
+        let key = verifying_key(&spki, CERTIFICATE)?;
+        Ok(Self {
+            id: if serial.is_empty() {
+                "0".into()
+            } else {
+                serial
+            },
+            kind: PlatformKeyKind::Certificate {
+                not_before,
+                not_after,
+            },
+            key,
+        })
+    }
+
+    /// A platform public key (`BEGIN PUBLIC KEY`, SPKI) from PEM or DER, with its id
+    /// (`PUB_KEY_ID_…` as shown in the merchant portal).
+    pub fn from_public_key_pem(
+        id: impl Into<String>,
+        input: impl AsRef<[u8]>,
+    ) -> Result<Self, KeyError> {
+        let id = check_key_id(id.into())?;
+        match pem::read_one(input.as_ref(), PUBLIC_KEY)? {
+            Item::PublicKey(der) => Self::public(id, &der),
+            Item::Der(der) => Self::public(id, &der),
+            Item::Certificate(_) => Err(KeyError::WrongKind {
+                what: PUBLIC_KEY,
+                found: "a certificate (`BEGIN CERTIFICATE`); use PlatformKey::from_certificate_pem"
+                    .into(),
+                expected: pem::expected_for(PUBLIC_KEY),
+            }),
+            Item::Pkcs8(_) | Item::Pkcs1(_) | Item::Sec1 => Err(KeyError::WrongKind {
+                what: PUBLIC_KEY,
+                found: "a private key".into(),
+                expected: pem::expected_for(PUBLIC_KEY),
+            }),
+        }
+    }
+
+    /// A platform public key from a PEM or DER file, with its id.
+    pub fn from_public_key_file(
+        id: impl Into<String>,
+        path: impl AsRef<Path>,
+    ) -> Result<Self, KeyError> {
+        let bytes = pem::read_file(path.as_ref(), PUBLIC_KEY)?;
+        Self::from_public_key_pem(id, &bytes[..])
+    }
+
+    fn public(id: String, spki: &[u8]) -> Result<Self, KeyError> {
+        Ok(Self {
+            id,
+            kind: PlatformKeyKind::PublicKey,
+            key: verifying_key(spki, PUBLIC_KEY)?,
+        })
+    }
+
+    /// The certificate serial (upper-case hex) or the public key id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Certificate (with validity) or public key.
+    pub fn kind(&self) -> PlatformKeyKind {
+        self.kind
+    }
+
+    /// The RSA modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.key.bits()
+    }
+
+    /// Whether `serial` (a `Wechatpay-Serial` value) names this key: certificate serials compare
+    /// as hex numbers (case-insensitive, leading zeros ignored); public key ids compare exactly.
+    pub fn matches(&self, serial: &str) -> bool {
+        match self.kind {
+            PlatformKeyKind::PublicKey => self.id == serial,
+            PlatformKeyKind::Certificate { .. } => {
+                serial.bytes().all(|b| b.is_ascii_hexdigit())
+                    && !serial.is_empty()
+                    && strip_zero_chars(serial).eq_ignore_ascii_case(strip_zero_chars(&self.id))
+            }
+        }
+    }
+
+    /// Verify a base64 RSA PKCS#1 v1.5 SHA-256 `signature` over `message` with this key.
+    /// A probe signature, an empty one, bad base64 and a mismatch are distinct errors.
+    pub fn verify(&self, message: &[u8], signature: &str) -> Result<(), VerifyError> {
+        if signature.starts_with(PROBE_PREFIX) {
+            return Err(VerifyError::Probe {
+                serial: self.id.clone(),
+            });
+        }
+        if signature.is_empty() {
+            return Err(VerifyError::EmptySignature);
+        }
+        let raw = STANDARD
+            .decode(signature)
+            .map_err(|_| VerifyError::SignatureEncoding)?;
+        if self.key.verify(message, &raw) {
+            Ok(())
+        } else {
+            Err(VerifyError::SignatureMismatch {
+                serial: self.id.clone(),
+            })
+        }
+    }
+}
+
+impl fmt::Debug for PlatformKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlatformKey")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("bits", &self.bits())
+            .finish()
+    }
+}
+
+fn verifying_key(spki: &[u8], what: &'static str) -> Result<RsaVerifyingKey, KeyError> {
+    RsaVerifyingKey::from_spki(spki).map_err(|p| match p {
+        KeyProblem::TooSmall => KeyError::RsaTooSmall { what },
+        KeyProblem::TooLarge => KeyError::RsaTooLarge { what },
+        KeyProblem::NotRsa => KeyError::NotRsa {
+            what,
+            found: x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki)
+                .map(|s| pem::algorithm_name(&s.algorithm.oid.to_string()))
+                .unwrap_or_else(|_| "a non-RSA".into()),
+        },
+        KeyProblem::Invalid => match x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki) {
+            Ok(s) if s.algorithm.oid.to_string() != "1.2.840.113549.1.1.1" => KeyError::NotRsa {
+                what,
+                found: pem::algorithm_name(&s.algorithm.oid.to_string()),
+            },
+            _ => KeyError::InvalidEncoding {
+                what,
+                reason: "not an RSA SubjectPublicKeyInfo".into(),
+            },
+        },
+    })
+}
+
+fn check_key_id(id: String) -> Result<String, KeyError> {
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(KeyError::InvalidId {
+            what: "platform public key id",
+            value: id,
+            reason: "expected an id such as PUB_KEY_ID_0112345678901234567890123456789 (letters, digits, `_`, `-`)",
+        });
+    }
+    Ok(id)
+}
+
+fn strip_zeros(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|x| **x == 0).count();
+    &b[n..]
+}
+
+fn strip_zero_chars(s: &str) -> &str {
+    s.trim_start_matches('0')
+}
+
+fn hex_upper(b: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push(HEX[(x >> 4) as usize] as char);
+        s.push(HEX[(x & 15) as usize] as char);
+    }
+    s
+}
+
+/// The set of platform keys a client trusts: any mix of certificates and public keys, e.g. both
+/// during the migration from certificates to a public key.
+#[derive(Clone, Default)]
+pub struct PlatformKeys {
+    keys: Vec<PlatformKey>,
+}
+
+impl PlatformKeys {
+    /// An empty set (only useful to download the first certificates).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a key. A key with the same id replaces the old one.
+    pub fn insert(&mut self, key: PlatformKey) {
+        self.keys.retain(|k| !k.matches(&key.id) && k.id != key.id);
+        self.keys.push(key);
+    }
+
+    /// Add a key, builder style.
+    pub fn with(mut self, key: PlatformKey) -> Self {
+        self.insert(key);
+        self
+    }
+
+    /// The key `serial` names, if trusted.
+    pub fn get(&self, serial: &str) -> Option<&PlatformKey> {
+        self.keys.iter().find(|k| k.matches(serial))
+    }
+
+    /// The value to send in `Wechatpay-Serial`: the public key id if there is one, else the serial
+    /// of the newest certificate (latest `not_before`). `None` when the set is empty.
+    pub fn preferred_serial(&self) -> Option<&str> {
+        if let Some(k) = self
+            .keys
+            .iter()
+            .find(|k| k.kind == PlatformKeyKind::PublicKey)
+        {
+            return Some(&k.id);
+        }
+        self.keys
+            .iter()
+            .filter_map(|k| match k.kind {
+                PlatformKeyKind::Certificate {
+                    not_before,
+                    not_after,
+                } => Some(((not_before, not_after), k)),
+                PlatformKeyKind::PublicKey => None,
+            })
+            .max_by_key(|(v, _)| *v)
+            .map(|(_, k)| k.id.as_str())
+    }
+
+    /// All keys.
+    pub fn iter(&self) -> impl Iterator<Item = &PlatformKey> {
+        self.keys.iter()
+    }
+
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Verify `signature` over `message` with the key `serial` names. No clock checks: see
+    /// [`crate::verify`] for the full response rule.
+    pub fn verify(&self, serial: &str, message: &[u8], signature: &str) -> Result<(), VerifyError> {
+        if signature.starts_with(PROBE_PREFIX) {
+            return Err(VerifyError::Probe {
+                serial: serial.to_string(),
+            });
+        }
+        let key = self.get(serial).ok_or_else(|| VerifyError::UnknownSerial {
+            serial: serial.to_string(),
+        })?;
+        key.verify(message, signature)
+    }
+}
+
+impl FromIterator<PlatformKey> for PlatformKeys {
+    fn from_iter<I: IntoIterator<Item = PlatformKey>>(iter: I) -> Self {
+        let mut set = Self::new();
+        for k in iter {
+            set.insert(k);
+        }
+        set
+    }
+}
+
+impl fmt::Debug for PlatformKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.keys.iter()).finish()
+    }
+}

@@ -1,0 +1,65 @@
+//! # wechatpay-core
+//!
+//! Sans-IO WeChat Pay APIv3: this crate turns a call into a signed `http::Request<Vec<u8>>` and the
+//! `http::Response` that comes back into a verified, typed value or a precise error. It opens no
+//! socket, starts no thread, and reads the clock and the RNG only through [`Clock`] and
+//! [`NonceSource`], which tests replace.
+//!
+//! ```
+//! use wechatpay_core::api::payscore::payafter_orders::{self, CompleteRequest};
+//! use wechatpay_core::{Client, FixedClock, FixedNonce, Merchant, PlatformKey, PlatformKeys, PrivateKey};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let merchant = Merchant::new(
+//!     "1900000001",
+//!     "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
+//!     PrivateKey::from_file("../tests/fixtures/keys/merchant_key.pem")?,
+//! )?;
+//! let platform = PlatformKey::from_certificate_file("../tests/fixtures/keys/platform_cert.pem")?;
+//! let client = Client::builder(merchant)
+//!     .platform_keys(PlatformKeys::new().with(platform))
+//!     .clock(FixedClock(1_800_000_000))
+//!     .nonce_source(FixedNonce("5K8264ILTKCH16CQ2502SI8ZNMTM67VS".into()))
+//!     .build()?;
+//!
+//! let call = payafter_orders::complete("ORDER123", &CompleteRequest {
+//!     appid: "wx7c3a5f9e1d2b4086".into(),
+//!     service_id: "500001".into(),
+//!     total_amount: Some(0),
+//!     ..Default::default()
+//! });
+//! let signed = client.sign(call)?;
+//! // send `signed.request` with any HTTP client, then:
+//! // let answer = client.verify(&signed.expect, response)?;   // ApiResponse<CompleteResponse>
+//! assert!(signed.request.headers()["Authorization"].to_str()?.starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1900000001\""));
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`credentials`] (merchant key, [`Signer`]), [`keys`] (platform keys), [`sign`]
+//! (messages and `Authorization`), [`request`] ([`Call`]), [`verify`] (the response rule),
+//! [`response`], [`client`], [`api`] (typed endpoints), [`error`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod client;
+pub mod credentials;
+mod crypto;
+pub mod error;
+pub mod keys;
+mod pem;
+pub mod request;
+pub mod response;
+pub mod sign;
+pub mod verify;
+
+pub use client::{
+    Client, ClientBuilder, Clock, Expect, FixedClock, FixedNonce, NonceSource, OsNonce,
+    SignedRequest, SystemClock, DEFAULT_BASE_URL,
+};
+pub use credentials::{Merchant, PrivateKey, Signer};
+pub use error::{ApiError, BuildError, KeyError, ResponseError, SignError, VerifyError};
+pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys};
+pub use request::Call;
+pub use response::ApiResponse;

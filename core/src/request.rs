@@ -1,0 +1,338 @@
+//! Describing a call: method, path template, parameters, query, body, headers.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::BuildError;
+
+/// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) is percent-encoded in a
+/// path parameter or a query name or value.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+pub(crate) type Decoder<T> = fn(&[u8]) -> Result<T, serde_json::Error>;
+
+fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    if body.is_empty() {
+        serde_json::from_slice(b"null")
+    } else {
+        serde_json::from_slice(body)
+    }
+}
+
+fn decode_bytes(body: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    Ok(body.to_vec())
+}
+
+/// One API call, not yet signed: what to send and what type the answer has.
+///
+/// Typed endpoints in [`crate::api`] return a `Call` of their response type; any other endpoint
+/// is reached with the same builder and `serde_json::Value` or your own types.
+///
+/// ```
+/// use wechatpay_core::Call;
+/// let call = Call::<serde_json::Value>::get("/v3/pay/transactions/id/{transaction_id}")
+///     .path_param("transaction_id", "4200000000000000")
+///     .query("mchid", "1900000001");
+/// ```
+pub struct Call<T> {
+    pub(crate) method: Method,
+    pub(crate) template: Cow<'static, str>,
+    pub(crate) path_params: Vec<(Cow<'static, str>, String)>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) serial: Option<String>,
+    pub(crate) error: Option<BuildError>,
+    pub(crate) decode: Decoder<T>,
+    _answer: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Call<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("template", &self.template)
+            .field("path_params", &self.path_params)
+            .field("query", &self.query)
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("answer", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned> Call<T> {
+    /// A call of `method` on `template`, an absolute path such as
+    /// `/v3/payscore/payafter-orders/{out_order_no}/complete`, answered by a JSON `T`
+    /// (`()` for an empty answer such as a 204).
+    pub fn new(method: Method, template: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_decoder(method, template.into(), decode_json::<T>)
+    }
+
+    /// `GET template`.
+    pub fn get(template: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Method::GET, template)
+    }
+
+    /// `POST template`.
+    pub fn post(template: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Method::POST, template)
+    }
+
+    /// `PUT template`.
+    pub fn put(template: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Method::PUT, template)
+    }
+
+    /// `PATCH template`.
+    pub fn patch(template: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Method::PATCH, template)
+    }
+
+    /// `DELETE template`.
+    pub fn delete(template: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Method::DELETE, template)
+    }
+}
+
+impl<T> Call<T> {
+    fn with_decoder(method: Method, template: Cow<'static, str>, decode: Decoder<T>) -> Self {
+        Self {
+            method,
+            template,
+            path_params: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            headers: Vec::new(),
+            serial: None,
+            error: None,
+            decode,
+            _answer: PhantomData,
+        }
+    }
+
+    fn fail(&mut self, e: BuildError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Fill the `{name}` placeholder with `value`, percent-encoded as one path segment: a `/`,
+    /// space, `%` or non-ASCII character in the value cannot change the path; case is kept.
+    pub fn path_param(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
+        let name = name.into();
+        if self.path_params.iter().any(|(n, _)| *n == name) {
+            self.fail(BuildError::InvalidPathParam {
+                name: name.into_owned(),
+                reason: "given twice",
+            });
+            return self;
+        }
+        self.path_params.push((name, value.into()));
+        self
+    }
+
+    /// Add a query parameter. Names and values are percent-encoded (RFC 3986 unreserved
+    /// characters stay as they are, a space becomes `%20`); order is kept.
+    pub fn query(mut self, name: impl Into<String>, value: impl ToString) -> Self {
+        self.query.push((name.into(), value.to_string()));
+        self
+    }
+
+    /// Serialise `body` as the JSON body. It is serialised here, once: these bytes are signed and
+    /// sent.
+    pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => self.body = Some(bytes),
+            Err(e) => self.fail(BuildError::Serialize(e)),
+        }
+        self
+    }
+
+    /// Use `bytes` verbatim as the JSON body (signed and sent as they are).
+    pub fn json_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(bytes.into());
+        self
+    }
+
+    /// Add a header. `Authorization`, `Accept`, `User-Agent`, `Content-Type` and `Wechatpay-Serial`
+    /// are set by the client; use [`Call::wechatpay_serial`] to override the last.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let name_ok = HeaderName::from_bytes(name.as_bytes());
+        let value_ok = HeaderValue::from_str(value);
+        match (name_ok, value_ok) {
+            (Ok(n), Ok(v)) => {
+                if n == http::header::AUTHORIZATION
+                    || n == http::header::CONTENT_LENGTH
+                    || n == http::header::HOST
+                {
+                    self.fail(BuildError::InvalidHeader {
+                        name: name.into(),
+                        reason: "set by the client or the transport",
+                    });
+                } else {
+                    self.headers.push((n, v));
+                }
+            }
+            (Err(_), _) => self.fail(BuildError::InvalidHeader {
+                name: name.into(),
+                reason: "not a valid header name",
+            }),
+            (_, Err(_)) => self.fail(BuildError::InvalidHeader {
+                name: name.into(),
+                reason: "value has a control or non-visible character",
+            }),
+        }
+        self
+    }
+
+    /// Send this `Wechatpay-Serial` instead of the client's preferred platform key.
+    pub fn wechatpay_serial(mut self, serial: impl Into<String>) -> Self {
+        self.serial = Some(serial.into());
+        self
+    }
+
+    /// Expect another JSON answer type.
+    pub fn expect<U: DeserializeOwned>(self) -> Call<U> {
+        self.retype(decode_json::<U>)
+    }
+
+    /// Expect the raw body bytes (file downloads).
+    pub fn expect_bytes(self) -> Call<Vec<u8>> {
+        self.retype(decode_bytes)
+    }
+
+    fn retype<U>(self, decode: Decoder<U>) -> Call<U> {
+        Call {
+            method: self.method,
+            template: self.template,
+            path_params: self.path_params,
+            query: self.query,
+            body: self.body,
+            headers: self.headers,
+            serial: self.serial,
+            error: self.error,
+            decode,
+            _answer: PhantomData,
+        }
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path template.
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// The body bytes, as they will be signed and sent.
+    pub fn body(&self) -> Option<&[u8]> {
+        self.body.as_deref()
+    }
+
+    /// The path (template filled, percent-encoded) and query, without base URL prefix.
+    pub fn path_and_query(&self) -> Result<(String, String), BuildError> {
+        let path = fill_template(&self.template, &self.path_params)?;
+        let mut query = String::new();
+        for (i, (k, v)) in self.query.iter().enumerate() {
+            if i > 0 {
+                query.push('&');
+            }
+            query.extend(utf8_percent_encode(k, COMPONENT));
+            query.push('=');
+            query.extend(utf8_percent_encode(v, COMPONENT));
+        }
+        Ok((path, query))
+    }
+}
+
+fn is_path_char(b: u8) -> bool {
+    // RFC 3986 pchar plus '/': unreserved, sub-delims, ':' '@', and '%' for pre-encoded bytes.
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b)
+}
+
+/// Fill `{name}` placeholders, percent-encoding each value as one segment.
+pub(crate) fn fill_template(
+    template: &str,
+    params: &[(Cow<'static, str>, String)],
+) -> Result<String, BuildError> {
+    let bad = |reason| BuildError::InvalidPathTemplate {
+        template: template.to_string(),
+        reason,
+    };
+    if !template.starts_with('/') {
+        return Err(bad("must start with `/`"));
+    }
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut used = vec![false; params.len()];
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let (lit, after) = rest.split_at(open);
+        check_literal(lit).map_err(bad)?;
+        out.push_str(lit);
+        let close = after.find('}').ok_or_else(|| bad("`{` without `}`"))?;
+        let name = &after[1..close];
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(bad("a placeholder name must be letters, digits and `_`"));
+        }
+        let idx = params
+            .iter()
+            .position(|(n, _)| n == name)
+            .ok_or_else(|| BuildError::MissingPathParam { name: name.into() })?;
+        used[idx] = true;
+        let value = &params[idx].1;
+        if value.is_empty() {
+            return Err(BuildError::InvalidPathParam {
+                name: name.into(),
+                reason: "empty (it would leave an empty path segment)",
+            });
+        }
+        if value == "." || value == ".." {
+            return Err(BuildError::InvalidPathParam {
+                name: name.into(),
+                reason: "`.` and `..` are dot segments that change the path",
+            });
+        }
+        out.extend(utf8_percent_encode(value, COMPONENT));
+        rest = &after[close + 1..];
+    }
+    check_literal(rest).map_err(bad)?;
+    out.push_str(rest);
+    if let Some(i) = used.iter().position(|u| !u) {
+        return Err(BuildError::UnusedPathParam {
+            name: params[i].0.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+fn check_literal(lit: &str) -> Result<(), &'static str> {
+    if lit.contains('}') {
+        return Err("`}` without `{`");
+    }
+    if lit.contains('?') || lit.contains('#') {
+        return Err("`?` and `#` are not allowed; add query parameters with Call::query");
+    }
+    if !lit.bytes().all(is_path_char) {
+        return Err(
+            "has a character that is not allowed in a URL path; put such text in a path parameter",
+        );
+    }
+    Ok(())
+}
