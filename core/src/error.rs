@@ -252,7 +252,7 @@ pub enum VerifyError {
 }
 
 /// WeChat Pay answered with a non-2xx status.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[error("WeChat Pay answered HTTP {status}{}{}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (Request-ID {r})")).unwrap_or_default())]
 #[non_exhaustive]
 pub struct ApiError {
@@ -320,5 +320,104 @@ impl ResponseError {
                 request_id.as_deref()
             }
         }
+    }
+}
+
+/// What kind of I/O failure a transport met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// Name resolution or TCP connect failed (refused, unreachable, connect timeout).
+    Connect,
+    /// The TLS handshake or certificate check failed.
+    Tls,
+    /// The call took longer than its timeout.
+    Timeout,
+    /// The answer's body is larger than the configured limit.
+    BodyTooLarge,
+    /// The connection was closed or reset before a full answer arrived.
+    ConnectionClosed,
+    /// The request could not be handed to the HTTP client (e.g. a bad URI).
+    InvalidRequest,
+    /// Anything else.
+    Other,
+}
+
+/// A transport failed to carry the call. See [`TransportError::may_have_reached_server`] before
+/// retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("transport error ({kind:?}{}): {source}", if *may_have_reached_server { ", the request may have reached WeChat Pay" } else { ", the request was not sent" })]
+pub struct TransportError {
+    /// What failed.
+    pub kind: TransportErrorKind,
+    /// `false` only when the request certainly did not reach the server (it was never sent, or
+    /// the connection never opened); `true` when it may have been received and acted on.
+    pub may_have_reached_server: bool,
+    /// The HTTP client's error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Any failure of a call made through a transport: building, carrying, or the answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The request could not be built or signed; nothing was sent.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// An answer came back but is an API error, failed verification, or does not decode.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
+}
+
+impl CallError {
+    /// Whether the request may have reached WeChat Pay (and so may have had an effect). When
+    /// `false`, it certainly did not, and resending is safe.
+    pub fn may_have_reached_server(&self) -> bool {
+        match self {
+            CallError::Build(_) => false,
+            CallError::Transport(t) => t.may_have_reached_server,
+            CallError::Response(_) => true,
+        }
+    }
+
+    /// The API error, when WeChat Pay answered with a non-2xx status.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            CallError::Response(ResponseError::Api(a)) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The verification error, when a 2xx answer failed verification.
+    pub fn verify_error(&self) -> Option<&VerifyError> {
+        match self {
+            CallError::Response(ResponseError::Verify { source, .. }) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The transport error kind, when the transport failed.
+    pub fn transport_kind(&self) -> Option<TransportErrorKind> {
+        match self {
+            CallError::Transport(t) => Some(t.kind),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("detail", &self.detail)
+            .field("request_id", &self.request_id)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
     }
 }

@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aead;
 pub mod api;
 pub mod client;
 pub mod credentials;
@@ -54,12 +55,16 @@ pub mod response;
 pub mod sign;
 pub mod verify;
 
+pub use aead::{AeadError, ApiV3Key};
 pub use client::{
     Client, ClientBuilder, Clock, Expect, FixedClock, FixedNonce, NonceSource, OsNonce,
     SignedRequest, SystemClock, DEFAULT_BASE_URL,
 };
 pub use credentials::{Merchant, PrivateKey, Signer};
-pub use error::{ApiError, BuildError, KeyError, ResponseError, SignError, VerifyError};
+pub use error::{
+    ApiError, BuildError, CallError, KeyError, ResponseError, SignError, TransportError,
+    TransportErrorKind, VerifyError,
+};
 pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys};
 pub use request::Call;
 pub use response::ApiResponse;

@@ -1,0 +1,107 @@
+//! `AEAD_AES_256_GCM` with the merchant's APIv3 key (PROTOCOL §4): callbacks and certificate
+//! download. Key: the 32 ASCII characters as bytes; nonce: the `nonce` string's bytes (12);
+//! AAD: `associated_data`'s bytes; ciphertext: base64 of `ct ‖ 16-byte tag`.
+
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+/// The algorithm name WeChat Pay uses.
+pub const ALGORITHM: &str = "AEAD_AES_256_GCM";
+
+/// The merchant's APIv3 key: exactly 32 bytes. `Debug` never shows it; wiped on drop.
+#[derive(Clone)]
+pub struct ApiV3Key(Zeroizing<[u8; 32]>);
+
+impl ApiV3Key {
+    /// From the key as configured in the merchant portal (32 ASCII characters).
+    pub fn new(key: impl AsRef<[u8]>) -> Result<Self, AeadError> {
+        let k = key.as_ref();
+        let arr: [u8; 32] = k
+            .try_into()
+            .map_err(|_| AeadError::KeyLength { len: k.len() })?;
+        Ok(Self(Zeroizing::new(arr)))
+    }
+}
+
+impl fmt::Debug for ApiV3Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiV3Key(<redacted>)")
+    }
+}
+
+/// AES-GCM failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AeadError {
+    /// The APIv3 key is not 32 bytes.
+    #[error("an APIv3 key is 32 bytes, this one has {len}")]
+    KeyLength {
+        /// Its length.
+        len: usize,
+    },
+    /// The nonce is not 12 bytes.
+    #[error("the AES-GCM nonce must be 12 bytes, this one has {len}")]
+    NonceLength {
+        /// Its length.
+        len: usize,
+    },
+    /// The ciphertext is not base64.
+    #[error("the ciphertext is not valid base64")]
+    Base64,
+    /// The tag did not match: a wrong APIv3 key (most likely), or an altered ciphertext, nonce or
+    /// associated data.
+    #[error("AES-GCM authentication failed: the APIv3 key is wrong, or the ciphertext, nonce or associated_data was altered")]
+    AuthFailed,
+    /// The crypto library failed.
+    #[error("AES-GCM failed")]
+    Crypto,
+}
+
+fn nonce12(nonce: &str) -> Result<[u8; 12], AeadError> {
+    nonce
+        .as_bytes()
+        .try_into()
+        .map_err(|_| AeadError::NonceLength { len: nonce.len() })
+}
+
+/// Encrypt `plaintext`; returns base64(`ct ‖ tag`).
+pub fn encrypt(
+    key: &ApiV3Key,
+    nonce: &str,
+    associated_data: &str,
+    plaintext: &[u8],
+) -> Result<String, AeadError> {
+    let sealed = crate::crypto::aes256gcm_seal(
+        &key.0,
+        &nonce12(nonce)?,
+        associated_data.as_bytes(),
+        plaintext,
+    )
+    .map_err(|()| AeadError::Crypto)?;
+    Ok(STANDARD.encode(sealed))
+}
+
+/// Decrypt base64(`ct ‖ tag`).
+pub fn decrypt(
+    key: &ApiV3Key,
+    nonce: &str,
+    associated_data: &str,
+    ciphertext_b64: &str,
+) -> Result<Vec<u8>, AeadError> {
+    let sealed = STANDARD
+        .decode(ciphertext_b64)
+        .map_err(|_| AeadError::Base64)?;
+    if sealed.len() < 16 {
+        return Err(AeadError::AuthFailed);
+    }
+    crate::crypto::aes256gcm_open(
+        &key.0,
+        &nonce12(nonce)?,
+        associated_data.as_bytes(),
+        &sealed,
+    )
+    .map_err(|()| AeadError::AuthFailed)
+}

@@ -1,0 +1,520 @@
+//! # wechatpay-sandbox
+//!
+//! A WeChat Pay APIv3 gateway on loopback, for integration tests: it checks every request's
+//! `Authorization` the way WeChat Pay does, signs every answer with a platform key (certificate
+//! mode or public key mode), keeps pay-after orders and Native transactions in memory, and can
+//! inject faults.
+//!
+//! The heart, [`Gateway`], is sans-IO: `http::Request` and a clock reading in, a [`Reply`] out.
+//! [`server`] wraps it in a small HTTP/1.1 server on `127.0.0.1`.
+//!
+//! **Everything here is for tests.** The bundled keys ([`TestKeys`]) are public.
+
+#![warn(missing_docs)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use wechatpay_core::aead::{self, ApiV3Key};
+use wechatpay_core::sign::{request_message, response_message};
+use wechatpay_core::{PlatformKey, PrivateKey};
+
+pub mod server;
+mod store;
+mod testkeys;
+
+pub use testkeys::TestKeys;
+
+/// A fault to inject into an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Sign the answer, then change its body.
+    TamperedBody,
+    /// Send a signature made over another message.
+    WrongSignature,
+    /// Send a probe signature `WECHATPAY/SIGNTEST/…`.
+    Probe,
+    /// Sign with a timestamp one hour old.
+    StaleTimestamp,
+    /// Name a serial nobody trusts.
+    UnknownSerial,
+    /// Leave out the `Wechatpay-*` signature headers.
+    MissingSignatureHeaders,
+    /// Answer after this delay.
+    Delay(Duration),
+    /// Close the connection without answering.
+    DropConnection,
+    /// Answer `500 SYSTEM_ERROR`.
+    SystemError,
+    /// Answer a correctly signed body of this many bytes.
+    OversizedBody(usize),
+}
+
+impl Fault {
+    /// Parse the value of the `Wechatpay-Sandbox-Fault` request header: `tampered-body`,
+    /// `wrong-signature`, `probe`, `stale-timestamp`, `unknown-serial`, `missing-signature`,
+    /// `delay=MS`, `drop`, `system-error`, `oversized=BYTES`.
+    pub fn parse(s: &str) -> Option<Fault> {
+        Some(match s {
+            "tampered-body" => Fault::TamperedBody,
+            "wrong-signature" => Fault::WrongSignature,
+            "probe" => Fault::Probe,
+            "stale-timestamp" => Fault::StaleTimestamp,
+            "unknown-serial" => Fault::UnknownSerial,
+            "missing-signature" => Fault::MissingSignatureHeaders,
+            "drop" => Fault::DropConnection,
+            "system-error" => Fault::SystemError,
+            other => {
+                if let Some(ms) = other.strip_prefix("delay=") {
+                    Fault::Delay(Duration::from_millis(ms.parse().ok()?))
+                } else if let Some(n) = other.strip_prefix("oversized=") {
+                    Fault::OversizedBody(n.parse().ok()?)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+}
+
+/// The request header that selects a fault for one request.
+pub const FAULT_HEADER: &str = "Wechatpay-Sandbox-Fault";
+
+/// A key the gateway signs answers with.
+pub struct PlatformSigner {
+    /// Certificate serial or `PUB_KEY_ID_…`.
+    pub id: String,
+    /// The private key.
+    pub key: PrivateKey,
+    /// For certificate mode: the certificate PEM (served by `GET /v3/certificates`) and its
+    /// validity (Unix seconds).
+    pub certificate: Option<(String, i64, i64)>,
+}
+
+/// Which platform keys the merchant has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Platform certificates only (merchants onboarded before late 2024).
+    Certificate,
+    /// A platform public key only (`GET /v3/certificates` answers 404 `RESOURCE_NOT_EXISTS`).
+    PublicKey,
+    /// Both, as during a migration: answers are signed with the key the request names in
+    /// `Wechatpay-Serial`, by default with the certificate.
+    Both,
+}
+
+/// What the gateway knows.
+pub struct Config {
+    /// The merchant id it serves.
+    pub mchid: String,
+    /// The merchant's API certificate serial.
+    pub merchant_serial: String,
+    /// The merchant's public key (checks request signatures).
+    pub merchant_public_key: PlatformKey,
+    /// Certificate-mode signer.
+    pub certificate: Option<PlatformSigner>,
+    /// Public-key-mode signer.
+    pub public_key: Option<PlatformSigner>,
+    /// Which keys are in use (see [`Mode`]); a signer left `None` is never used.
+    pub mode: Mode,
+    /// The merchant's APIv3 key (encrypts `GET /v3/certificates`).
+    pub apiv3_key: ApiV3Key,
+    /// Clock window for request timestamps (seconds).
+    pub window: u64,
+}
+
+/// What to do with a request.
+#[derive(Debug)]
+pub struct Reply {
+    /// The answer.
+    pub response: Response<Vec<u8>>,
+    /// Wait this long before answering.
+    pub delay: Option<Duration>,
+    /// Close the connection instead of answering.
+    pub drop_connection: bool,
+}
+
+/// The sans-IO gateway.
+pub struct Gateway {
+    config: Config,
+    store: store::Store,
+    fault: Mutex<Option<Fault>>,
+    counter: AtomicU64,
+    requests: AtomicU64,
+}
+
+fn error(status: u16, code: &str, message: &str, detail: Option<Value>) -> (StatusCode, Vec<u8>) {
+    let mut v = json!({ "code": code, "message": message });
+    if let Some(d) = detail {
+        v["detail"] = d;
+    }
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        v.to_string().into_bytes(),
+    )
+}
+
+/// An answer before signing.
+pub(crate) type Answer = (StatusCode, Vec<u8>);
+
+impl Gateway {
+    /// A gateway with `config`.
+    pub fn new(config: Config) -> Self {
+        Self {
+            store: store::Store::new(&config.mchid),
+            config,
+            fault: Mutex::new(None),
+            counter: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// A gateway with the bundled test keys, in `mode`.
+    pub fn with_test_keys(mode: Mode) -> Self {
+        Self::new(TestKeys::load().config(mode))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Inject `fault` into every answer from now on (`None` to stop).
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        if let Ok(mut f) = self.fault.lock() {
+            *f = fault;
+        }
+    }
+
+    /// How many requests were handled.
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Handle one request at `now` (Unix seconds).
+    pub fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>, now: i64) -> Reply {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let fault = req
+            .headers()
+            .get(FAULT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Fault::parse)
+            .or_else(|| self.fault.lock().ok().and_then(|f| f.clone()));
+        let answer = match self.authenticate(req, now) {
+            Err(a) => a,
+            Ok(()) => match fault {
+                Some(Fault::SystemError) => error(500, "SYSTEM_ERROR", "系统错误", None),
+                _ => self.route(req),
+            },
+        };
+        let chooser = req
+            .headers()
+            .get("Wechatpay-Serial")
+            .and_then(|v| v.to_str().ok());
+        let mut reply = self.sign(answer, chooser, now, fault.as_ref());
+        match fault {
+            Some(Fault::Delay(d)) => reply.delay = Some(d),
+            Some(Fault::DropConnection) => reply.drop_connection = true,
+            _ => {}
+        }
+        reply
+    }
+
+    /// Check `Authorization` as WeChat Pay does. Failure: `401 SIGN_ERROR`.
+    fn authenticate<B: AsRef<[u8]>>(&self, req: &Request<B>, now: i64) -> Result<(), Answer> {
+        let fail = |why: &str| Err(error(401, "SIGN_ERROR", &format!("签名错误: {why}"), None));
+        let Some(auth) = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return fail("missing Authorization");
+        };
+        let Some(params) = auth.strip_prefix("WECHATPAY2-SHA256-RSA2048 ") else {
+            return fail("unsupported scheme");
+        };
+        let mut fields: HashMap<&str, &str> = HashMap::new();
+        for part in params.split(',') {
+            let Some((k, v)) = part.split_once('=') else {
+                return fail("malformed parameter");
+            };
+            let Some(v) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+                return fail("parameter not quoted");
+            };
+            fields.insert(k.trim(), v);
+        }
+        let get = |k: &str| fields.get(k).copied();
+        let (Some(mchid), Some(nonce), Some(ts), Some(serial), Some(sig)) = (
+            get("mchid"),
+            get("nonce_str"),
+            get("timestamp"),
+            get("serial_no"),
+            get("signature"),
+        ) else {
+            return fail("missing parameter");
+        };
+        if mchid != self.config.mchid {
+            return fail("mchid mismatch");
+        }
+        if !serial.eq_ignore_ascii_case(&self.config.merchant_serial) {
+            return fail("unknown merchant certificate serial");
+        }
+        let Ok(ts) = ts.parse::<i64>() else {
+            return fail("timestamp is not a number");
+        };
+        if (now - ts).unsigned_abs() > self.config.window {
+            return fail("timestamp expired");
+        }
+        let target = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let message = request_message(
+            req.method().as_str(),
+            target,
+            ts,
+            nonce,
+            req.body().as_ref(),
+        );
+        if self
+            .config
+            .merchant_public_key
+            .verify(&message, sig)
+            .is_err()
+        {
+            return fail("signature does not verify");
+        }
+        Ok(())
+    }
+
+    fn route<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+        let path = req.uri().path();
+        let query = req.uri().query().unwrap_or("");
+        let body = req.body().as_ref();
+        let m = req.method();
+        let segs: Vec<&str> = path.split('/').skip(1).collect();
+        let allow = |methods: &[Method]| -> Option<Answer> {
+            if methods.contains(m) {
+                None
+            } else {
+                Some(error(405, "METHOD_NOT_ALLOWED", "method not allowed", None))
+            }
+        };
+        match segs.as_slice() {
+            ["v3", "payscore", "payafter-orders"] => {
+                if let Some(a) = allow(&[Method::GET, Method::POST]) {
+                    return a;
+                }
+                if m == Method::POST {
+                    self.store.payafter_create(body)
+                } else {
+                    self.store.payafter_query(query)
+                }
+            }
+            ["v3", "payscore", "payafter-orders", no, action] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                let no = decode(no);
+                match *action {
+                    "complete" => self.store.payafter_complete(&no, body),
+                    "cancel" => self.store.payafter_cancel(&no, body),
+                    "sync" => self.store.payafter_sync(&no, body),
+                    _ => not_found(),
+                }
+            }
+            ["v3", "pay", "transactions", "native"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.store.native_create(body)
+            }
+            ["v3", "pay", "transactions", "out-trade-no", no] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.store.native_query(&decode(no))
+            }
+            ["v3", "pay", "transactions", "out-trade-no", no, "close"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.store.native_close(&decode(no), body)
+            }
+            ["v3", "certificates"] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.certificates()
+            }
+            _ => not_found(),
+        }
+    }
+
+    fn certificates(&self) -> Answer {
+        let Some(signer) = &self.config.certificate else {
+            return error(
+                404,
+                "RESOURCE_NOT_EXISTS",
+                "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥",
+                None,
+            );
+        };
+        let Some((pem, nb, na)) = &signer.certificate else {
+            return error(500, "SYSTEM_ERROR", "no certificate", None);
+        };
+        let nonce = "c0ffee123456";
+        let Ok(ciphertext) =
+            aead::encrypt(&self.config.apiv3_key, nonce, "certificate", pem.as_bytes())
+        else {
+            return error(500, "SYSTEM_ERROR", "encryption failed", None);
+        };
+        let body = json!({"data": [{
+            "serial_no": signer.id,
+            "effective_time": rfc3339(*nb),
+            "expire_time": rfc3339(*na),
+            "encrypt_certificate": {
+                "algorithm": aead::ALGORITHM,
+                "nonce": nonce,
+                "associated_data": "certificate",
+                "ciphertext": ciphertext,
+            }
+        }]});
+        (StatusCode::OK, body.to_string().into_bytes())
+    }
+
+    /// Sign `answer` (errors and 204 too) and apply signature faults.
+    fn sign(
+        &self,
+        answer: Answer,
+        chooser: Option<&str>,
+        now: i64,
+        fault: Option<&Fault>,
+    ) -> Reply {
+        let (status, mut body) = answer;
+        if let Some(Fault::OversizedBody(n)) = fault {
+            let mut big = br#"{"padding":""#.to_vec();
+            big.resize(n.saturating_sub(2).max(big.len()), b'x');
+            big.extend_from_slice(b"\"}");
+            body = big;
+        }
+        let cfg = &self.config;
+        let by_choice = chooser.and_then(|s| {
+            [cfg.certificate.as_ref(), cfg.public_key.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|k| k.id.eq_ignore_ascii_case(s))
+        });
+        let default = match cfg.mode {
+            Mode::Certificate | Mode::Both => cfg.certificate.as_ref().or(cfg.public_key.as_ref()),
+            Mode::PublicKey => cfg.public_key.as_ref().or(cfg.certificate.as_ref()),
+        };
+        let mut builder = Response::builder().status(status).header(
+            "Request-ID",
+            format!(
+                "SANDBOX-{:016X}",
+                self.counter.fetch_add(1, Ordering::Relaxed)
+            ),
+        );
+        if !body.is_empty() {
+            builder = builder.header("Content-Type", "application/json");
+        }
+        if let (Some(signer), false) = (
+            by_choice.or(default),
+            matches!(fault, Some(Fault::MissingSignatureHeaders)),
+        ) {
+            let ts = if matches!(fault, Some(Fault::StaleTimestamp)) {
+                now - 3600
+            } else {
+                now
+            };
+            let nonce = format!("{:032}", self.counter.fetch_add(1, Ordering::Relaxed));
+            let signed_body: &[u8] = if matches!(fault, Some(Fault::WrongSignature)) {
+                b"something else"
+            } else {
+                &body
+            };
+            let signature = match fault {
+                Some(Fault::Probe) => format!("WECHATPAY/SIGNTEST/{}", "A".repeat(32)),
+                _ => signer
+                    .key
+                    .sign_base64(&response_message(&ts.to_string(), &nonce, signed_body))
+                    .unwrap_or_default(),
+            };
+            let serial = if matches!(fault, Some(Fault::UnknownSerial)) {
+                "7777777777777777777777777777777777777777".to_string()
+            } else {
+                signer.id.clone()
+            };
+            builder = builder
+                .header("Wechatpay-Timestamp", ts.to_string())
+                .header("Wechatpay-Nonce", nonce)
+                .header("Wechatpay-Signature", signature)
+                .header("Wechatpay-Serial", serial)
+                .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048");
+        }
+        if matches!(fault, Some(Fault::TamperedBody)) {
+            body.extend_from_slice(b" ");
+        }
+        let response = builder
+            .body(body)
+            .unwrap_or_else(|_| Response::new(Vec::new()));
+        Reply {
+            response,
+            delay: None,
+            drop_connection: false,
+        }
+    }
+}
+
+pub(crate) fn not_found() -> Answer {
+    error(404, "NOT_FOUND", "no such API", None)
+}
+
+pub(crate) fn param_error(location: &str, value: &str, message: &str) -> Answer {
+    error(
+        400,
+        "PARAM_ERROR",
+        message,
+        Some(json!({"location": location, "value": value})),
+    )
+}
+
+pub(crate) fn api_error(status: u16, code: &str, message: &str) -> Answer {
+    error(status, code, message, None)
+}
+
+pub(crate) fn decode(seg: &str) -> String {
+    percent_encoding::percent_decode_str(seg)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SS+08:00` (China time, as WeChat Pay writes it).
+pub(crate) fn rfc3339(unix: i64) -> String {
+    let t = unix + 8 * 3600;
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+08:00",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}

@@ -1,0 +1,166 @@
+//! The gateway on `127.0.0.1`: a small HTTP/1.1 server (hyper) on its own thread and runtime.
+//! Dropping the [`Server`] (or calling [`Server::stop`]) stops it and closes every connection.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::Gateway;
+
+/// Largest request body the server reads.
+pub const MAX_REQUEST_BODY: usize = 16 << 20;
+
+/// A running sandbox.
+pub struct Server {
+    addr: SocketAddr,
+    gateway: Arc<Gateway>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Why a connection is closed without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+async fn serve(
+    gateway: Arc<Gateway>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(c) => c.to_bytes().to_vec(),
+        Err(_) => {
+            let r = hyper::Response::builder()
+                .status(413)
+                .body(Full::new(Bytes::from_static(
+                    br#"{"code":"PARAM_ERROR","message":"request body too large"}"#,
+                )))
+                .unwrap_or_default();
+            return Ok(r);
+        }
+    };
+    let req = http::Request::from_parts(parts, bytes);
+    let reply = gateway.handle(&req, now());
+    if let Some(d) = reply.delay {
+        tokio::time::sleep(d).await;
+    }
+    if reply.drop_connection {
+        return Err(Dropped);
+    }
+    let (parts, body) = reply.response.into_parts();
+    Ok(hyper::Response::from_parts(
+        parts,
+        Full::new(Bytes::from(body)),
+    ))
+}
+
+impl Server {
+    /// Start `gateway` on `127.0.0.1` at an unused port.
+    pub fn start(gateway: Gateway) -> io::Result<Server> {
+        Self::start_on(gateway, 0)
+    }
+
+    /// Start `gateway` on `127.0.0.1:port` (0: any unused port).
+    pub fn start_on(gateway: Gateway, port: u16) -> io::Result<Server> {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let gateway = Arc::new(gateway);
+        let (tx, mut rx) = oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let gw = gateway.clone();
+        let thread = std::thread::Builder::new()
+            .name("wechatpay-sandbox".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(std_listener) else {
+                        return;
+                    };
+                    loop {
+                        tokio::select! {
+                            _ = &mut rx => break,
+                            accepted = listener.accept() => {
+                                let Ok((stream, _)) = accepted else { continue };
+                                let gw = gw.clone();
+                                tokio::spawn(async move {
+                                    let svc = service_fn(move |req| serve(gw.clone(), req));
+                                    let _ = hyper::server::conn::http1::Builder::new()
+                                        .serve_connection(TokioIo::new(stream), svc)
+                                        .await;
+                                });
+                            }
+                        }
+                    }
+                });
+                // Dropping the runtime here cancels every connection task.
+            })?;
+        Ok(Server {
+            addr,
+            gateway,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, for a client's base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The gateway (to inject faults, count requests).
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// Stop the server and wait for its thread.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}

@@ -1,0 +1,425 @@
+//! One scenario suite, run through both transports against the sandbox on loopback.
+
+use serde_json::{json, Value};
+use wechatpay_core::api::payscore::payafter_orders::*;
+use wechatpay_core::{
+    ApiResponse, ApiV3Key, Call, CallError, Client as Core, ResponseError, TransportErrorKind,
+    VerifyError,
+};
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+/// A blocking view of a transport.
+pub trait Transport {
+    fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self;
+    fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError>;
+}
+
+impl Transport for wechatpay_ureq::Client {
+    fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
+        let cfg = wechatpay_ureq::Config::default()
+            .timeout(std::time::Duration::from_millis(timeout_ms))
+            .max_body_bytes(max_body as u64)
+            .proxy_from_env(false);
+        wechatpay_ureq::Client::with_config(core, cfg)
+    }
+    fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
+        wechatpay_ureq::Client::send(self, call)
+    }
+}
+
+/// The hyper client with a runtime to block on.
+pub struct HyperBlocking {
+    pub rt: tokio::runtime::Runtime,
+    pub client: wechatpay_hyper::Client,
+}
+
+impl Transport for HyperBlocking {
+    fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
+        let cfg = wechatpay_hyper::Config::default()
+            .timeout(std::time::Duration::from_millis(timeout_ms))
+            .max_body_bytes(max_body);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = wechatpay_hyper::Client::with_config(core, cfg).unwrap();
+        HyperBlocking { rt, client }
+    }
+    fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
+        self.rt.block_on(self.client.send(call))
+    }
+}
+
+pub const APPID: &str = "wxd678efh567hg6787";
+pub const SERVICE: &str = "500001";
+
+pub fn start(mode: Mode) -> Server {
+    Server::start(Gateway::with_test_keys(mode)).expect("sandbox starts on 127.0.0.1")
+}
+
+pub fn client<C: Transport>(server: &Server, trust: Mode) -> C {
+    C::make(
+        TestKeys::load()
+            .client_builder(&server.base_url(), trust)
+            .build()
+            .unwrap(),
+        2_000,
+        1 << 20,
+    )
+}
+
+pub fn seed_body() -> CompleteRequest {
+    CompleteRequest {
+        appid: APPID.into(),
+        service_id: SERVICE.into(),
+        finish_type: Some(FinishType::Completed),
+        real_service_start_time: Some("20270115091010".into()),
+        real_service_end_time: Some("20270115121010".into()),
+        fees: Some(vec![
+            Fee {
+                fee_name: "租借费".into(),
+                fee_count: 3,
+                fee_amount: 1500,
+                fee_desc: "3 小时".into(),
+            },
+            Fee {
+                fee_name: "服务费".into(),
+                fee_count: 1,
+                fee_amount: 200,
+                fee_desc: "免押".into(),
+            },
+        ]),
+        discounts: Some(vec![Discount {
+            discount_name: "新用户".into(),
+            discount_amount: 300,
+            discount_desc: "首单".into(),
+        }]),
+        total_amount: Some(1400),
+        ..Default::default()
+    }
+}
+
+pub fn create_body(no: &str) -> CreateRequest {
+    CreateRequest {
+        appid: APPID.into(),
+        out_order_no: no.into(),
+        service_id: SERVICE.into(),
+        service_introduction: Some("充电宝租借".into()),
+        risk_amount: Some(9900),
+        ..Default::default()
+    }
+}
+
+pub fn query_of(no: &str) -> QueryRequest {
+    QueryRequest {
+        service_id: SERVICE.into(),
+        appid: APPID.into(),
+        order: OrderRef::OutOrderNo(no.into()),
+    }
+}
+
+fn api(e: CallError) -> (u16, String, Option<Value>) {
+    match e {
+        CallError::Response(ResponseError::Api(a)) => {
+            (a.status.as_u16(), a.code.unwrap_or_default(), a.detail)
+        }
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+fn verify_kind<T: std::fmt::Debug>(r: Result<ApiResponse<T>, CallError>) -> VerifyError {
+    match r {
+        Err(e) => {
+            assert!(e.may_have_reached_server());
+            e.verify_error()
+                .cloned()
+                .unwrap_or_else(|| panic!("expected a verification error, got {e:?}"))
+        }
+        Ok(ok) => panic!("expected a verification error, got {ok:?}"),
+    }
+}
+
+/// The pay-after family: create (idempotent), complete with the seed body, query, sync, cancel,
+/// and an invalid transition.
+pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
+    let no = format!("ORDER/{tag} 甲");
+    let created = c.send(create(&create_body(&no))).unwrap();
+    assert_eq!(created.data.out_order_no.as_deref(), Some(no.as_str()));
+    let order_id = created.data.order_id.clone().unwrap();
+    // Idempotent on out_order_no.
+    let again = c.send(create(&create_body(&no))).unwrap();
+    assert_eq!(again.data.order_id.as_deref(), Some(order_id.as_str()));
+
+    let done = c.send(complete(&no, &seed_body())).unwrap();
+    assert_eq!(done.data.order_id, order_id);
+    assert_eq!(done.data.mchid, "1900000001");
+    assert!(done.verified_by.is_some());
+    assert!(done.request_id.is_some());
+
+    let q = c.send(query(&query_of(&no))).unwrap().data;
+    assert_eq!(q.state, Some(OrderState::Finished));
+    assert_eq!(q.total_amount, Some(1400));
+    assert_eq!(q.fees.as_ref().map(Vec::len), Some(2));
+    assert_eq!(q.discounts.unwrap()[0].discount_amount, Some(300));
+    let by_id = QueryRequest {
+        order: OrderRef::QueryId(order_id.clone()),
+        ..query_of(&no)
+    };
+    assert_eq!(
+        c.send(query(&by_id)).unwrap().data.out_order_no.as_deref(),
+        Some(no.as_str())
+    );
+
+    let synced = c
+        .send(sync(
+            &no,
+            &SyncRequest {
+                appid: APPID.into(),
+                service_id: SERVICE.into(),
+                sync_type: SyncType::OrderPaid,
+                detail: SyncDetail {
+                    paid_time: "20270115130000".into(),
+                },
+            },
+        ))
+        .unwrap();
+    assert_eq!(synced.data.order_id, order_id);
+    assert_eq!(
+        c.send(query(&query_of(&no))).unwrap().data.state,
+        Some(OrderState::UserPaid)
+    );
+
+    // Cancel a fresh order, then completing it is refused with a code.
+    let no2 = format!("ORDER-{tag}-2");
+    c.send(create(&create_body(&no2))).unwrap();
+    let cancelled = c
+        .send(cancel(
+            &no2,
+            &CancelRequest {
+                appid: APPID.into(),
+                service_id: SERVICE.into(),
+                reason: "用户取消".into(),
+            },
+        ))
+        .unwrap();
+    assert_eq!(cancelled.data.out_order_no, no2);
+    assert_eq!(
+        c.send(query(&query_of(&no2))).unwrap().data.state,
+        Some(OrderState::Revoked)
+    );
+    let (status, code, _) = api(c.send(complete(&no2, &seed_body())).unwrap_err());
+    assert_eq!((status, code.as_str()), (400, "ORDER_CANCELED"));
+    // A wrong total is a PARAM_ERROR with detail.
+    let mut bad = seed_body();
+    bad.total_amount = Some(1);
+    let no3 = format!("ORDER-{tag}-3");
+    c.send(create(&create_body(&no3))).unwrap();
+    let (status, code, detail) = api(c.send(complete(&no3, &bad)).unwrap_err());
+    assert_eq!((status, code.as_str()), (400, "PARAM_ERROR"));
+    assert_eq!(detail.unwrap()["value"], "total_amount");
+    // Querying an unknown order.
+    let (status, code, _) = api(c.send(query(&query_of("NOPE"))).unwrap_err());
+    assert_eq!((status, code.as_str()), (404, "ORDER_NOT_EXIST"));
+}
+
+/// Native order, query, and close (204 with an empty, signed body).
+pub fn native_and_204<C: Transport>(c: &C, tag: &str) {
+    let no = format!("NATIVE-{tag}");
+    let r = c.send(Call::<Value>::post("/v3/pay/transactions/native").json(&json!({
+        "appid": APPID, "mchid": "1900000001", "description": "测试", "out_trade_no": no,
+        "notify_url": "https://example.com/notify", "amount": {"total": 100, "currency": "CNY"}
+    }))).unwrap();
+    assert!(r.data["code_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("weixin://"));
+    let q = c
+        .send(
+            Call::<Value>::get("/v3/pay/transactions/out-trade-no/{out_trade_no}")
+                .path_param("out_trade_no", &no)
+                .query("mchid", "1900000001"),
+        )
+        .unwrap();
+    assert_eq!(q.data["trade_state"], "NOTPAY");
+    let closed = c
+        .send(
+            Call::<()>::post("/v3/pay/transactions/out-trade-no/{out_trade_no}/close")
+                .path_param("out_trade_no", &no)
+                .json(&json!({"mchid": "1900000001"})),
+        )
+        .unwrap();
+    assert_eq!(closed.status, 204);
+    assert!(
+        closed.verified_by.is_some(),
+        "the empty body of a 204 is verified"
+    );
+    let q = c
+        .send(
+            Call::<Value>::get("/v3/pay/transactions/out-trade-no/{out_trade_no}")
+                .path_param("out_trade_no", &no)
+                .query("mchid", "1900000001"),
+        )
+        .unwrap();
+    assert_eq!(q.data["trade_state"], "CLOSED");
+}
+
+/// Unknown path, wrong method, invalid body.
+pub fn routing_errors<C: Transport>(c: &C) {
+    let (s, code, _) = api(c.send(Call::<Value>::get("/v3/no/such/api")).unwrap_err());
+    assert_eq!((s, code.as_str()), (404, "NOT_FOUND"));
+    let (s, code, _) = api(c
+        .send(Call::<Value>::delete("/v3/pay/transactions/native"))
+        .unwrap_err());
+    assert_eq!((s, code.as_str()), (405, "METHOD_NOT_ALLOWED"));
+    let (s, code, detail) = api(c
+        .send(Call::<Value>::post("/v3/payscore/payafter-orders").json(&json!({"appid": APPID})))
+        .unwrap_err());
+    assert_eq!((s, code.as_str()), (400, "PARAM_ERROR"));
+    assert_eq!(detail.unwrap()["location"], "body");
+}
+
+/// Every fault, classified.
+pub fn faults<C: Transport>(c: &C) {
+    let f = |fault: &str| {
+        c.send(
+            Call::<Value>::get("/v3/certificates").header(wechatpay_sandbox::FAULT_HEADER, fault),
+        )
+    };
+    assert!(matches!(
+        verify_kind(f("tampered-body")),
+        VerifyError::SignatureMismatch { .. }
+    ));
+    assert!(matches!(
+        verify_kind(f("wrong-signature")),
+        VerifyError::SignatureMismatch { .. }
+    ));
+    assert!(matches!(verify_kind(f("probe")), VerifyError::Probe { .. }));
+    assert!(matches!(
+        verify_kind(f("stale-timestamp")),
+        VerifyError::StaleTimestamp { .. }
+    ));
+    assert!(matches!(
+        verify_kind(f("unknown-serial")),
+        VerifyError::UnknownSerial { .. }
+    ));
+    assert!(matches!(
+        verify_kind(f("missing-signature")),
+        VerifyError::MissingHeader { .. }
+    ));
+    let (s, code, _) = api(f("system-error").unwrap_err());
+    assert_eq!((s, code.as_str()), (500, "SYSTEM_ERROR"));
+    let e = f("delay=3000").unwrap_err();
+    assert_eq!(
+        e.transport_kind(),
+        Some(TransportErrorKind::Timeout),
+        "{e:?}"
+    );
+    assert!(e.may_have_reached_server());
+    let e = f("drop").unwrap_err();
+    assert_eq!(
+        e.transport_kind(),
+        Some(TransportErrorKind::ConnectionClosed),
+        "{e:?}"
+    );
+    assert!(e.may_have_reached_server());
+    let e = f("oversized=2000000").unwrap_err();
+    assert_eq!(
+        e.transport_kind(),
+        Some(TransportErrorKind::BodyTooLarge),
+        "{e:?}"
+    );
+    // A short delay within the timeout is fine.
+    f("delay=50").unwrap();
+    // Nothing lingers: the next plain call works.
+    c.send(Call::<Value>::get("/v3/certificates")).unwrap();
+}
+
+/// A merchant key the gateway does not know: 401 SIGN_ERROR.
+pub fn sign_error<C: Transport>(server: &Server) {
+    let keys = TestKeys::load();
+    let impostor = wechatpay_core::Merchant::new(
+        keys.mchid,
+        keys.merchant_serial,
+        wechatpay_core::PrivateKey::from_pem(keys.platform_key_pem).unwrap(),
+    )
+    .unwrap();
+    let core = Core::builder(impostor)
+        .platform_keys(keys.platform_keys(Mode::Both))
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let c = C::make(core, 2_000, 1 << 20);
+    let (s, code, _) = api(c.send(Call::<Value>::get("/v3/certificates")).unwrap_err());
+    assert_eq!((s, code.as_str()), (401, "SIGN_ERROR"));
+}
+
+/// Connection refused: certainly not sent.
+pub fn connection_refused<C: Transport>() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let core = TestKeys::load()
+        .client_builder(&format!("http://127.0.0.1:{port}"), Mode::Both)
+        .build()
+        .unwrap();
+    let c = C::make(core, 2_000, 1 << 20);
+    let e = c.send(Call::<Value>::get("/v3/certificates")).unwrap_err();
+    assert_eq!(
+        e.transport_kind(),
+        Some(TransportErrorKind::Connect),
+        "{e:?}"
+    );
+    assert!(!e.may_have_reached_server());
+}
+
+/// Certificate mode, public key mode, and both (migration): the answer is signed by the key the
+/// request names in `Wechatpay-Serial`.
+pub fn key_modes<C: Transport>() {
+    let keys = TestKeys::load();
+    let cert = start(Mode::Certificate);
+    let c: C = client(&cert, Mode::Certificate);
+    let r = c.send(Call::<Value>::get("/v3/certificates")).unwrap();
+    assert_eq!(r.verified_by.as_deref(), Some(keys.platform_serial));
+    // Decrypt the certificate the sandbox serves with the APIv3 key.
+    let enc = &r.data["data"][0]["encrypt_certificate"];
+    let pem = wechatpay_core::aead::decrypt(
+        &ApiV3Key::new(keys.apiv3_key).unwrap(),
+        enc["nonce"].as_str().unwrap(),
+        enc["associated_data"].as_str().unwrap(),
+        enc["ciphertext"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pem, keys.platform_cert_pem.as_bytes());
+
+    let pk = start(Mode::PublicKey);
+    let c: C = client(&pk, Mode::PublicKey);
+    let r = c.send(create(&create_body("PK-1"))).unwrap();
+    assert_eq!(r.verified_by.as_deref(), Some(keys.public_key_id));
+    // Public-key-only merchants have no certificates.
+    let (s, code, _) = api(c.send(Call::<Value>::get("/v3/certificates")).unwrap_err());
+    assert_eq!((s, code.as_str()), (404, "RESOURCE_NOT_EXISTS"));
+    // A client that trusts only a certificate cannot verify a public-key gateway.
+    let c: C = client(&pk, Mode::Certificate);
+    assert!(matches!(
+        verify_kind(c.send(create(&create_body("PK-2")))),
+        VerifyError::UnknownSerial { .. }
+    ));
+
+    // Migration: the gateway has both; a client trusting both names the public key and gets
+    // answers signed with it, or the certificate when it asks for that.
+    let both = start(Mode::Both);
+    let c: C = client(&both, Mode::Both);
+    let r = c.send(create(&create_body("MIG-1"))).unwrap();
+    assert_eq!(r.verified_by.as_deref(), Some(keys.public_key_id));
+    let r = c
+        .send(create(&create_body("MIG-2")).wechatpay_serial(keys.platform_serial))
+        .unwrap();
+    assert_eq!(r.verified_by.as_deref(), Some(keys.platform_serial));
+    // A client still on certificates keeps working during the migration.
+    let c: C = client(&both, Mode::Certificate);
+    let r = c.send(create(&create_body("MIG-3"))).unwrap();
+    assert_eq!(r.verified_by.as_deref(), Some(keys.platform_serial));
+}

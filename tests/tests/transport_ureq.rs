@@ -1,0 +1,66 @@
+//! The ureq transport against the sandbox on loopback.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "common/transports.rs"]
+mod transports;
+
+use std::sync::Arc;
+
+use transports::*;
+use wechatpay_core::api::payscore::payafter_orders::{complete, create};
+use wechatpay_sandbox::Mode;
+
+type C = wechatpay_ureq::Client;
+
+#[test]
+fn payafter_family_and_more() {
+    let server = start(Mode::Certificate);
+    let c: C = client(&server, Mode::Both);
+    payafter_family(&c, "ureq");
+    native_and_204(&c, "ureq");
+    routing_errors(&c);
+}
+
+#[test]
+fn faults_are_classified() {
+    let server = start(Mode::Both);
+    let c: C = client(&server, Mode::Both);
+    faults(&c);
+}
+
+#[test]
+fn sign_error_and_refused() {
+    let server = start(Mode::Certificate);
+    sign_error::<C>(&server);
+    connection_refused::<C>();
+}
+
+#[test]
+fn certificate_and_public_key_modes() {
+    key_modes::<C>();
+}
+
+#[test]
+fn four_threads_share_one_client() {
+    let server = start(Mode::Certificate);
+    let c: Arc<C> = Arc::new(client(&server, Mode::Both));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let no = format!("T{t}-{i}");
+                    c.send(create(&create_body(&no))).unwrap();
+                    let r = c.send(complete(&no, &seed_body())).unwrap();
+                    assert!(r.verified_by.is_some());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(server.gateway().request_count(), 200);
+}

@@ -1,0 +1,205 @@
+//! # wechatpay-ureq
+//!
+//! A blocking WeChat Pay APIv3 client: [`wechatpay_core`] for signing and verification, ureq 3
+//! (rustls with the aws-lc-rs provider) for I/O. The signed request is sent exactly as the core
+//! built it, and the answer's raw bytes go back to the core to be verified.
+//!
+//! ```no_run
+//! use wechatpay_core::api::payscore::payafter_orders::{complete, CompleteRequest};
+//! use wechatpay_core::{Merchant, PlatformKey, PlatformKeys, PrivateKey};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let merchant = Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", PrivateKey::from_file("apiclient_key.pem")?)?;
+//! let keys = PlatformKeys::new().with(PlatformKey::from_public_key_file("PUB_KEY_ID_0119000000012026112600000001", "pub_key.pem")?);
+//! let core = wechatpay_core::Client::builder(merchant).platform_keys(keys).build()?;
+//! let client = wechatpay_ureq::Client::new(core);
+//! let body = CompleteRequest { appid: "wxd678efh567hg6787".into(), service_id: "500001".into(), total_amount: Some(0), ..Default::default() };
+//! let answer = client.send(complete("ORDER123", &body))?;
+//! println!("{} (Request-ID {:?})", answer.data.order_id, answer.request_id);
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wechatpay_core::{
+    ApiResponse, Call, CallError, SignedRequest, TransportError, TransportErrorKind,
+};
+
+/// Transport settings. Defaults: connect 5 s, whole call 30 s, no redirects, 4xx/5xx handed to
+/// the core, 8 MiB answer limit, proxy from the environment (`HTTPS_PROXY`, `ALL_PROXY`, …).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Connect timeout (DNS, TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Timeout for the whole call, answer body included.
+    pub timeout: Duration,
+    /// Largest answer body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// Use a proxy from the environment.
+    pub proxy_from_env: bool,
+    /// Idle connections kept per host.
+    pub max_idle_per_host: usize,
+    /// How long an idle connection is kept (below WeChat Pay's ~8 s idle close).
+    pub max_idle_age: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 8 << 20,
+            proxy_from_env: true,
+            max_idle_per_host: 16,
+            max_idle_age: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Config {
+    /// Set the connect timeout.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Set the whole-call timeout.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Set the answer body limit.
+    pub fn max_body_bytes(mut self, n: u64) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// Use (or not) a proxy from the environment.
+    pub fn proxy_from_env(mut self, yes: bool) -> Self {
+        self.proxy_from_env = yes;
+        self
+    }
+}
+
+/// A blocking WeChat Pay client. `Send + Sync`: share one between threads (`Arc` or `&`); the
+/// connection pool is shared. It never retries on its own.
+#[derive(Clone)]
+pub struct Client {
+    core: wechatpay_core::Client,
+    agent: ureq::Agent,
+    max_body: u64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("core", &self.core)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with the default [`Config`].
+    pub fn new(core: wechatpay_core::Client) -> Self {
+        Self::with_config(core, Config::default())
+    }
+
+    /// A client with `config`.
+    pub fn with_config(core: wechatpay_core::Client, config: Config) -> Self {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = ureq::tls::TlsConfig::builder()
+            .unversioned_rustls_crypto_provider(provider)
+            .build();
+        let mut builder = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_global(Some(config.timeout))
+            .max_idle_connections_per_host(config.max_idle_per_host)
+            .max_idle_age(config.max_idle_age);
+        if !config.proxy_from_env {
+            builder = builder.proxy(None);
+        }
+        Self {
+            core,
+            agent: ureq::Agent::new_with_config(builder.build()),
+            max_body: config.max_body_bytes,
+        }
+    }
+
+    /// The core client (signing, verification, platform keys).
+    pub fn core(&self) -> &wechatpay_core::Client {
+        &self.core
+    }
+
+    /// Sign `call`, send it, verify and decode the answer.
+    pub fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
+        let signed = self.core.sign(call)?;
+        self.send_signed(signed)
+    }
+
+    /// Send a request the core already signed, then verify and decode the answer.
+    pub fn send_signed<T>(&self, signed: SignedRequest<T>) -> Result<ApiResponse<T>, CallError> {
+        let SignedRequest { request, expect } = signed;
+        let response = self.execute(request)?;
+        Ok(self.core.verify(&expect, response)?)
+    }
+
+    /// Send any `http::Request` and read the whole answer (bounded by the body limit), without
+    /// verification. For tools that inspect raw answers.
+    pub fn execute(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let response = self.agent.run(request).map_err(classify)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(self.max_body)
+            .read_to_vec()
+            .map_err(classify)?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+/// Map a ureq error to a transport error, deciding whether the request may have reached the
+/// server.
+fn classify(e: ureq::Error) -> TransportError {
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    let (kind, reached) = match &e {
+        E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) | E::InvalidProxyUrl => {
+            (TransportErrorKind::Connect, false)
+        }
+        E::Timeout(T::Resolve | T::Connect) => (TransportErrorKind::Connect, false),
+        E::Timeout(_) => (TransportErrorKind::Timeout, true),
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired | E::RequireHttpsOnly(_) => {
+            (TransportErrorKind::Tls, false)
+        }
+        E::BadUri(_) | E::Http(_) => (TransportErrorKind::InvalidRequest, false),
+        E::BodyExceedsLimit(_) => (TransportErrorKind::BodyTooLarge, true),
+        E::Io(io) => match io.kind() {
+            io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::HostUnreachable => (TransportErrorKind::Connect, false),
+            io::ErrorKind::TimedOut => (TransportErrorKind::Timeout, true),
+            _ => (TransportErrorKind::ConnectionClosed, true),
+        },
+        E::Protocol(_) => (TransportErrorKind::ConnectionClosed, true),
+        _ => (TransportErrorKind::Other, true),
+    };
+    TransportError {
+        kind,
+        may_have_reached_server: reached,
+        source: Box::new(e),
+    }
+}
