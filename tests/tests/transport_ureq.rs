@@ -27,7 +27,7 @@ fn payafter_family_and_more() {
 fn faults_are_classified() {
     let server = start(Mode::Both);
     let c: C = client(&server, Mode::Both);
-    faults(&c);
+    faults(&c, &server);
 }
 
 #[test]

@@ -1,0 +1,156 @@
+//! The main job: start the sandbox gateway on 127.0.0.1, then run the seed flow for real through
+//! both transports — create a pay-after order, complete it with fees and discounts, query it —
+//! printing each signed request line and each verified answer, and show a fault being caught.
+//!
+//! No credentials (the bundled TEST-ONLY keys), no network beyond loopback.
+//!
+//! `cargo run -p wechatpay-sandbox --example demo`
+
+use std::error::Error;
+
+use wechatpay_core::api::payscore::payafter_orders::{
+    complete, create, query, CompleteRequest, CreateRequest, Discount, Fee, FinishType, OrderRef,
+    QueryRequest,
+};
+use wechatpay_core::{ApiResponse, Call, CallError, SignedRequest};
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Gateway, Mode, TestKeys, FAULT_HEADER};
+
+const APPID: &str = "wxd678efh567hg6787";
+const SERVICE_ID: &str = "500001";
+
+fn show_request<T>(signed: &SignedRequest<T>) {
+    let r = &signed.request;
+    let auth = r
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    println!(
+        "  -> {} {}",
+        r.method(),
+        r.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    println!("     Authorization: {}…", &auth[..auth.len().min(120)]);
+    if !r.body().is_empty() {
+        println!("     {}", String::from_utf8_lossy(r.body()));
+    }
+}
+
+fn show_answer<T: std::fmt::Debug>(a: &ApiResponse<T>) {
+    println!(
+        "  <- {} verified by {} (Request-ID {})",
+        a.status,
+        a.verified_by.as_deref().unwrap_or("-"),
+        a.request_id.as_deref().unwrap_or("-")
+    );
+    println!("     {:?}", a.data);
+}
+
+fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
+    let create = CreateRequest {
+        appid: APPID.into(),
+        out_order_no: no.into(),
+        service_id: SERVICE_ID.into(),
+        service_introduction: Some("充电宝租借".into()),
+        risk_amount: Some(9900),
+        ..Default::default()
+    };
+    let complete = CompleteRequest {
+        appid: APPID.into(),
+        service_id: SERVICE_ID.into(),
+        finish_type: Some(FinishType::Completed),
+        real_service_start_time: Some("20270115091010".into()),
+        real_service_end_time: Some("20270115121010".into()),
+        fees: Some(vec![
+            Fee {
+                fee_name: "租借费".into(),
+                fee_count: 3,
+                fee_amount: 1500,
+                fee_desc: "3 小时 × 5.00".into(),
+            },
+            Fee {
+                fee_name: "服务费".into(),
+                fee_count: 1,
+                fee_amount: 200,
+                fee_desc: "免押金".into(),
+            },
+        ]),
+        discounts: Some(vec![Discount {
+            discount_name: "新用户".into(),
+            discount_amount: 300,
+            discount_desc: "首单立减".into(),
+        }]),
+        total_amount: Some(1400),
+        ..Default::default()
+    };
+    let query = QueryRequest {
+        service_id: SERVICE_ID.into(),
+        appid: APPID.into(),
+        order: OrderRef::OutOrderNo(no.into()),
+    };
+    (create, complete, query)
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let server = Server::start(Gateway::with_test_keys(Mode::Both))?;
+    println!(
+        "sandbox gateway on {} (certificate and public key, TEST-ONLY keys)\n",
+        server.base_url()
+    );
+    let keys = TestKeys::load();
+
+    // Blocking: ureq.
+    println!("== wechatpay-ureq (blocking) ==");
+    let core = keys
+        .client_builder(&server.base_url(), Mode::Both)
+        .build()?;
+    let ureq = wechatpay_ureq::Client::new(core.clone());
+    let (c, d, q) = seed("ORDER-UREQ-0001");
+    let signed = core.sign(create(&c))?;
+    show_request(&signed);
+    show_answer(&ureq.send_signed(signed)?);
+    let signed = core.sign(complete("ORDER-UREQ-0001", &d))?;
+    show_request(&signed);
+    show_answer(&ureq.send_signed(signed)?);
+    let signed = core.sign(query(&q))?;
+    show_request(&signed);
+    show_answer(&ureq.send_signed(signed)?);
+
+    // Async: hyper on tokio.
+    println!("\n== wechatpay-hyper (async, tokio) ==");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let hyper = wechatpay_hyper::Client::new(core.clone())?;
+        let (c, d, q) = seed("ORDER-HYPER-0001");
+        let signed = core.sign(create(&c))?;
+        show_request(&signed);
+        show_answer(&hyper.send_signed(signed).await?);
+        let signed = core.sign(complete("ORDER-HYPER-0001", &d))?;
+        show_request(&signed);
+        show_answer(&hyper.send_signed(signed).await?);
+        let signed = core.sign(query(&q))?;
+        show_request(&signed);
+        show_answer(&hyper.send_signed(signed).await?);
+        Ok::<(), Box<dyn Error>>(())
+    })?;
+
+    // A fault: the gateway alters the body after signing it. The client refuses the answer.
+    println!("\n== a tampered answer is caught ==");
+    let call =
+        Call::<serde_json::Value>::get("/v3/certificates").header(FAULT_HEADER, "tampered-body");
+    match ureq.send(call) {
+        Err(e @ CallError::Response(_)) => println!("  rejected: {e}"),
+        Err(e) => return Err(format!("unexpected error: {e}").into()),
+        Ok(_) => return Err("a tampered answer was accepted".into()),
+    }
+    println!(
+        "\n{} requests handled by the sandbox; stopping it.",
+        server.gateway().request_count()
+    );
+    server.stop();
+    Ok(())
+}
