@@ -1,0 +1,115 @@
+//! The sans-IO gateway with a pinned clock: WeChat Pay's request checks, answer signing, modes.
+
+use serde_json::{json, Value};
+use wechatpay_core::api::payscore::payafter_orders::{create, CreateRequest};
+use wechatpay_core::{Call, FixedClock, FixedNonce};
+use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+
+const NOW: i64 = 1_800_000_000;
+
+fn core(mode: Mode) -> wechatpay_core::Client {
+    TestKeys::load()
+        .client_builder("http://127.0.0.1:1", mode)
+        .clock(FixedClock(NOW))
+        .nonce_source(FixedNonce("abc".into()))
+        .build()
+        .unwrap()
+}
+
+fn body() -> CreateRequest {
+    CreateRequest { appid: "wx1".into(), out_order_no: "O-1".into(), service_id: "5".into(), ..Default::default() }
+}
+
+fn code(r: &http::Response<Vec<u8>>) -> String {
+    serde_json::from_slice::<Value>(r.body()).unwrap()["code"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn accepts_a_signed_request_and_signs_the_answer() {
+    let gw = Gateway::with_test_keys(Mode::Both);
+    let c = core(Mode::Both);
+    let signed = c.sign(create(&body())).unwrap();
+    let reply = gw.handle(&signed.request, NOW);
+    assert_eq!(reply.response.status(), 200);
+    let answer = c.verify(&signed.expect, reply.response).unwrap();
+    assert_eq!(answer.data.out_order_no.as_deref(), Some("O-1"));
+    assert_eq!(gw.request_count(), 1);
+}
+
+#[test]
+fn sign_errors() {
+    let gw = Gateway::with_test_keys(Mode::Both);
+    let c = core(Mode::Both);
+    let fresh = || c.sign(create(&body())).unwrap().request;
+
+    // Body altered after signing.
+    let mut r = fresh();
+    r.body_mut().push(b' ');
+    let reply = gw.handle(&r, NOW);
+    assert_eq!((reply.response.status().as_u16(), code(&reply.response)), (401, "SIGN_ERROR".into()));
+    // Target altered after signing (a re-encoded query, the Node plugin's bug).
+    let signed = c.sign(Call::<Value>::get("/v3/certificates").query("q", "O'Neil")).unwrap();
+    let mut r = signed.request;
+    *r.uri_mut() = "http://127.0.0.1:1/v3/certificates?q=O'Neil".parse().unwrap();
+    assert_eq!(gw.handle(&r, NOW).response.status(), 401);
+    // Stale by 301 s, fine at 300 s.
+    assert_eq!(gw.handle(&fresh(), NOW + 301).response.status(), 401);
+    assert_eq!(gw.handle(&fresh(), NOW + 300).response.status(), 200);
+    // Missing or foreign Authorization.
+    let mut r = fresh();
+    r.headers_mut().remove("authorization");
+    assert_eq!(gw.handle(&r, NOW).response.status(), 401);
+    let mut r = fresh();
+    let auth = r.headers()["authorization"].to_str().unwrap().replace("1900000001", "1900000009");
+    r.headers_mut().insert("authorization", auth.parse().unwrap());
+    assert_eq!(gw.handle(&r, NOW).response.status(), 401);
+    let mut r = fresh();
+    r.headers_mut().insert("authorization", "Bearer x".parse().unwrap());
+    assert_eq!(gw.handle(&r, NOW).response.status(), 401);
+}
+
+#[test]
+fn errors_and_faults_are_signed_too() {
+    let gw = Gateway::with_test_keys(Mode::PublicKey);
+    let c = core(Mode::PublicKey);
+    // A 404 answer still carries a signature.
+    let signed = c.sign(Call::<Value>::get("/v3/nothing/here")).unwrap();
+    let reply = gw.handle(&signed.request, NOW);
+    assert_eq!(reply.response.status(), 404);
+    assert!(reply.response.headers().contains_key("wechatpay-signature"));
+    // Per-server faults.
+    gw.set_fault(Some(Fault::DropConnection));
+    assert!(gw.handle(&c.sign(create(&body())).unwrap().request, NOW).drop_connection);
+    gw.set_fault(Some(Fault::Delay(std::time::Duration::from_millis(5))));
+    assert!(gw.handle(&c.sign(create(&body())).unwrap().request, NOW).delay.is_some());
+    gw.set_fault(None);
+    let signed = c.sign(create(&body())).unwrap();
+    let reply = gw.handle(&signed.request, NOW);
+    c.verify(&signed.expect, reply.response).unwrap();
+    assert_eq!(Fault::parse("oversized=10"), Some(Fault::OversizedBody(10)));
+    assert_eq!(Fault::parse("nonsense"), None);
+}
+
+#[test]
+fn state_rules() {
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let c = core(Mode::Certificate);
+    let send = |call: Call<Value>| {
+        let s = c.sign(call).unwrap();
+        let r = gw.handle(&s.request, NOW).response;
+        (r.status().as_u16(), serde_json::from_slice::<Value>(r.body()).unwrap_or(Value::Null))
+    };
+    let (s, _) = send(Call::post("/v3/payscore/payafter-orders").json(&json!({"appid":"wx1","out_order_no":"A","service_id":"5"})));
+    assert_eq!(s, 200);
+    // Same out_order_no, different content: refused.
+    let (s, v) = send(Call::post("/v3/payscore/payafter-orders").json(&json!({"appid":"wx1","out_order_no":"A","service_id":"5","attach":"x"})));
+    assert_eq!((s, v["code"].as_str()), (400, Some("INVALID_REQUEST")));
+    // Sync before completion is refused.
+    let (s, v) = send(Call::post("/v3/payscore/payafter-orders/A/sync").json(&json!({"appid":"wx1","service_id":"5","type":"Order_Paid","detail":{"paid_time":"t"}})));
+    assert_eq!((s, v["code"].as_str()), (400, Some("ORDER_STATE_INVALID")));
+    // Wrong JSON shape: PARAM_ERROR naming the field.
+    let (s, v) = send(Call::post("/v3/payscore/payafter-orders/A/cancel").json(&json!({"appid":"wx1","service_id":"5"})));
+    assert_eq!((s, v["code"].as_str(), v["detail"]["value"].as_str()), (400, Some("PARAM_ERROR"), Some("reason")));
+    let (s, _) = send(Call::post("/v3/payscore/payafter-orders/A/cancel").json_bytes(b"not json".to_vec()));
+    assert_eq!(s, 400);
+}
