@@ -17,11 +17,19 @@ fn core(mode: Mode) -> wechatpay_core::Client {
 }
 
 fn body() -> CreateRequest {
-    CreateRequest { appid: "wx1".into(), out_order_no: "O-1".into(), service_id: "5".into(), ..Default::default() }
+    CreateRequest {
+        appid: "wx1".into(),
+        out_order_no: "O-1".into(),
+        service_id: "5".into(),
+        ..Default::default()
+    }
 }
 
 fn code(r: &http::Response<Vec<u8>>) -> String {
-    serde_json::from_slice::<Value>(r.body()).unwrap()["code"].as_str().unwrap_or("").to_string()
+    serde_json::from_slice::<Value>(r.body()).unwrap()["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -46,11 +54,18 @@ fn sign_errors() {
     let mut r = fresh();
     r.body_mut().push(b' ');
     let reply = gw.handle(&r, NOW);
-    assert_eq!((reply.response.status().as_u16(), code(&reply.response)), (401, "SIGN_ERROR".into()));
+    assert_eq!(
+        (reply.response.status().as_u16(), code(&reply.response)),
+        (401, "SIGN_ERROR".into())
+    );
     // Target altered after signing (a re-encoded query, the Node plugin's bug).
-    let signed = c.sign(Call::<Value>::get("/v3/certificates").query("q", "O'Neil")).unwrap();
+    let signed = c
+        .sign(Call::<Value>::get("/v3/certificates").query("q", "O'Neil"))
+        .unwrap();
     let mut r = signed.request;
-    *r.uri_mut() = "http://127.0.0.1:1/v3/certificates?q=O'Neil".parse().unwrap();
+    *r.uri_mut() = "http://127.0.0.1:1/v3/certificates?q=O'Neil"
+        .parse()
+        .unwrap();
     assert_eq!(gw.handle(&r, NOW).response.status(), 401);
     // Stale by 301 s, fine at 300 s.
     assert_eq!(gw.handle(&fresh(), NOW + 301).response.status(), 401);
@@ -60,11 +75,16 @@ fn sign_errors() {
     r.headers_mut().remove("authorization");
     assert_eq!(gw.handle(&r, NOW).response.status(), 401);
     let mut r = fresh();
-    let auth = r.headers()["authorization"].to_str().unwrap().replace("1900000001", "1900000009");
-    r.headers_mut().insert("authorization", auth.parse().unwrap());
+    let auth = r.headers()["authorization"]
+        .to_str()
+        .unwrap()
+        .replace("1900000001", "1900000009");
+    r.headers_mut()
+        .insert("authorization", auth.parse().unwrap());
     assert_eq!(gw.handle(&r, NOW).response.status(), 401);
     let mut r = fresh();
-    r.headers_mut().insert("authorization", "Bearer x".parse().unwrap());
+    r.headers_mut()
+        .insert("authorization", "Bearer x".parse().unwrap());
     assert_eq!(gw.handle(&r, NOW).response.status(), 401);
 }
 
@@ -79,9 +99,15 @@ fn errors_and_faults_are_signed_too() {
     assert!(reply.response.headers().contains_key("wechatpay-signature"));
     // Per-server faults.
     gw.set_fault(Some(Fault::DropConnection));
-    assert!(gw.handle(&c.sign(create(&body())).unwrap().request, NOW).drop_connection);
+    assert!(
+        gw.handle(&c.sign(create(&body())).unwrap().request, NOW)
+            .drop_connection
+    );
     gw.set_fault(Some(Fault::Delay(std::time::Duration::from_millis(5))));
-    assert!(gw.handle(&c.sign(create(&body())).unwrap().request, NOW).delay.is_some());
+    assert!(gw
+        .handle(&c.sign(create(&body())).unwrap().request, NOW)
+        .delay
+        .is_some());
     gw.set_fault(None);
     let signed = c.sign(create(&body())).unwrap();
     let reply = gw.handle(&signed.request, NOW);
@@ -97,19 +123,37 @@ fn state_rules() {
     let send = |call: Call<Value>| {
         let s = c.sign(call).unwrap();
         let r = gw.handle(&s.request, NOW).response;
-        (r.status().as_u16(), serde_json::from_slice::<Value>(r.body()).unwrap_or(Value::Null))
+        (
+            r.status().as_u16(),
+            serde_json::from_slice::<Value>(r.body()).unwrap_or(Value::Null),
+        )
     };
-    let (s, _) = send(Call::post("/v3/payscore/payafter-orders").json(&json!({"appid":"wx1","out_order_no":"A","service_id":"5"})));
+    let (s, _) = send(
+        Call::post("/v3/payscore/payafter-orders")
+            .json(&json!({"appid":"wx1","out_order_no":"A","service_id":"5"})),
+    );
     assert_eq!(s, 200);
     // Same out_order_no, different content: refused.
-    let (s, v) = send(Call::post("/v3/payscore/payafter-orders").json(&json!({"appid":"wx1","out_order_no":"A","service_id":"5","attach":"x"})));
+    let (s, v) = send(
+        Call::post("/v3/payscore/payafter-orders")
+            .json(&json!({"appid":"wx1","out_order_no":"A","service_id":"5","attach":"x"})),
+    );
     assert_eq!((s, v["code"].as_str()), (400, Some("INVALID_REQUEST")));
     // Sync before completion is refused.
-    let (s, v) = send(Call::post("/v3/payscore/payafter-orders/A/sync").json(&json!({"appid":"wx1","service_id":"5","type":"Order_Paid","detail":{"paid_time":"t"}})));
+    let (s, v) = send(Call::post("/v3/payscore/payafter-orders/A/sync").json(
+        &json!({"appid":"wx1","service_id":"5","type":"Order_Paid","detail":{"paid_time":"t"}}),
+    ));
     assert_eq!((s, v["code"].as_str()), (400, Some("ORDER_STATE_INVALID")));
     // Wrong JSON shape: PARAM_ERROR naming the field.
-    let (s, v) = send(Call::post("/v3/payscore/payafter-orders/A/cancel").json(&json!({"appid":"wx1","service_id":"5"})));
-    assert_eq!((s, v["code"].as_str(), v["detail"]["value"].as_str()), (400, Some("PARAM_ERROR"), Some("reason")));
-    let (s, _) = send(Call::post("/v3/payscore/payafter-orders/A/cancel").json_bytes(b"not json".to_vec()));
+    let (s, v) = send(
+        Call::post("/v3/payscore/payafter-orders/A/cancel")
+            .json(&json!({"appid":"wx1","service_id":"5"})),
+    );
+    assert_eq!(
+        (s, v["code"].as_str(), v["detail"]["value"].as_str()),
+        (400, Some("PARAM_ERROR"), Some("reason"))
+    );
+    let (s, _) =
+        send(Call::post("/v3/payscore/payafter-orders/A/cancel").json_bytes(b"not json".to_vec()));
     assert_eq!(s, 400);
 }
