@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
         .body(answer.to_vec())?;
 
-    let verified = client.verify(&signed.expect, response)?;
+    let verified = client.verify(&signed.expect, &response)?;
     let r = &verified.data;
     println!();
     println!(

@@ -11,7 +11,7 @@ use http::{Method, Request, Response, Uri};
 
 use crate::credentials::Merchant;
 use crate::error::{BuildError, ResponseError};
-use crate::keys::PlatformKeys;
+use crate::keys::{PlatformKeys, SharedKeys};
 use crate::request::{Call, Decoder};
 use crate::response::{api_error, request_id, ApiResponse};
 use crate::sign::{authorization, request_message};
@@ -219,7 +219,7 @@ impl<T> Expect<T> {
 #[derive(Clone)]
 pub struct Client {
     merchant: Merchant,
-    platform: Arc<PlatformKeys>,
+    platform: SharedKeys,
     base: BaseUrl,
     window: u64,
     clock: Arc<dyn Clock>,
@@ -244,7 +244,7 @@ impl fmt::Debug for Client {
 /// Configures a [`Client`].
 pub struct ClientBuilder {
     merchant: Merchant,
-    platform: PlatformKeys,
+    platform: SharedKeys,
     base_url: String,
     window: u64,
     clock: Arc<dyn Clock>,
@@ -255,6 +255,12 @@ pub struct ClientBuilder {
 impl ClientBuilder {
     /// The platform keys responses are verified with.
     pub fn platform_keys(mut self, keys: PlatformKeys) -> Self {
+        self.platform = SharedKeys::new(keys);
+        self
+    }
+
+    /// Share a key set with other clients, callback verifiers and refreshers.
+    pub fn shared_keys(mut self, keys: SharedKeys) -> Self {
         self.platform = keys;
         self
     }
@@ -302,7 +308,7 @@ impl ClientBuilder {
         })?;
         Ok(Client {
             merchant: self.merchant,
-            platform: Arc::new(self.platform),
+            platform: self.platform,
             base: BaseUrl::parse(&self.base_url)?,
             window: self.window,
             clock: self.clock,
@@ -317,7 +323,7 @@ impl Client {
     pub fn builder(merchant: Merchant) -> ClientBuilder {
         ClientBuilder {
             merchant,
-            platform: PlatformKeys::new(),
+            platform: SharedKeys::default(),
             base_url: DEFAULT_BASE_URL.to_string(),
             window: DEFAULT_WINDOW,
             clock: Arc::new(SystemClock),
@@ -331,8 +337,13 @@ impl Client {
         &self.merchant
     }
 
-    /// The trusted platform keys.
-    pub fn platform_keys(&self) -> &PlatformKeys {
+    /// The trusted platform keys, as they are now.
+    pub fn platform_keys(&self) -> Arc<PlatformKeys> {
+        self.platform.load()
+    }
+
+    /// The shared, swappable key set behind this client.
+    pub fn shared_keys(&self) -> &SharedKeys {
         &self.platform
     }
 
@@ -412,10 +423,8 @@ impl Client {
         if !body.is_empty() {
             builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        let serial = call
-            .serial
-            .as_deref()
-            .or_else(|| self.platform.preferred_serial());
+        let keys = self.platform.load();
+        let serial = call.serial.as_deref().or_else(|| keys.preferred_serial());
         if let Some(serial) = serial {
             let v = HeaderValue::from_str(serial).map_err(|_| BuildError::InvalidHeader {
                 name: SERIAL.into(),
@@ -454,7 +463,7 @@ impl Client {
     pub fn verify<T, B: AsRef<[u8]>>(
         &self,
         expect: &Expect<T>,
-        response: Response<B>,
+        response: &Response<B>,
     ) -> Result<ApiResponse<T>, ResponseError> {
         self.verify_at(expect, response, self.clock.now())
     }
@@ -467,27 +476,33 @@ impl Client {
     pub fn verify_at<T, B: AsRef<[u8]>>(
         &self,
         expect: &Expect<T>,
-        response: Response<B>,
+        response: &Response<B>,
         now: i64,
     ) -> Result<ApiResponse<T>, ResponseError> {
-        let (parts, body) = response.into_parts();
-        let body = body.as_ref();
-        if !parts.status.is_success() {
+        let parts = response;
+        let body = response.body().as_ref();
+        if !parts.status().is_success() {
             return Err(ResponseError::Api(Box::new(api_error(
-                parts.status,
-                &parts.headers,
+                parts.status(),
+                parts.headers(),
                 body,
             ))));
         }
         let verified_by = if expect.unsigned {
             None
         } else {
-            match verify_headers(&self.platform, &parts.headers, body, now, self.window) {
+            match verify_headers(
+                &self.platform.load(),
+                parts.headers(),
+                body,
+                now,
+                self.window,
+            ) {
                 Ok(id) => Some(id.to_string()),
                 Err(source) => {
                     return Err(ResponseError::Verify {
                         source,
-                        request_id: request_id(&parts.headers),
+                        request_id: request_id(parts.headers()),
                         body: body.to_vec(),
                     })
                 }
@@ -496,12 +511,12 @@ impl Client {
         let data = (expect.decode)(body).map_err(|source| ResponseError::Decode {
             source,
             type_name: std::any::type_name::<T>(),
-            request_id: request_id(&parts.headers),
+            request_id: request_id(parts.headers()),
             body: body.to_vec(),
         })?;
         Ok(ApiResponse {
-            status: parts.status,
-            request_id: request_id(&parts.headers),
+            status: parts.status(),
+            request_id: request_id(parts.headers()),
             verified_by,
             data,
         })

@@ -355,3 +355,67 @@ impl fmt::Debug for PlatformKeys {
         f.debug_list().entries(self.keys.iter()).finish()
     }
 }
+
+/// A [`PlatformKeys`] set shared by a client, its callbacks and a refresher, swapped atomically:
+/// a reader gets either the old set or the new one, never a half-updated one. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct SharedKeys {
+    inner: std::sync::Arc<std::sync::RwLock<(std::sync::Arc<PlatformKeys>, u64)>>,
+}
+
+impl SharedKeys {
+    /// Share `keys`.
+    pub fn new(keys: PlatformKeys) -> Self {
+        Self {
+            inner: std::sync::Arc::new(std::sync::RwLock::new((std::sync::Arc::new(keys), 0))),
+        }
+    }
+
+    /// The current set.
+    pub fn load(&self) -> std::sync::Arc<PlatformKeys> {
+        match self.inner.read() {
+            Ok(g) => g.0.clone(),
+            Err(poisoned) => poisoned.into_inner().0.clone(),
+        }
+    }
+
+    /// Replace the whole set at once.
+    pub fn replace(&self, keys: PlatformKeys) {
+        let mut g = match self.inner.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        g.0 = std::sync::Arc::new(keys);
+        g.1 += 1;
+    }
+
+    /// Add or replace one key, keeping the others (copy, then swap).
+    pub fn insert(&self, key: PlatformKey) {
+        let mut g = match self.inner.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut next = (*g.0).clone();
+        next.insert(key);
+        g.0 = std::sync::Arc::new(next);
+        g.1 += 1;
+    }
+
+    /// How many times the set was replaced; lets a refresher tell whether another one already
+    /// refreshed while it waited.
+    pub fn generation(&self) -> u64 {
+        match self.inner.read() {
+            Ok(g) => g.1,
+            Err(poisoned) => poisoned.into_inner().1,
+        }
+    }
+}
+
+impl fmt::Debug for SharedKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedKeys")
+            .field("keys", &self.load())
+            .field("generation", &self.generation())
+            .finish()
+    }
+}

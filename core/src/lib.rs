@@ -30,7 +30,7 @@
 //! });
 //! let signed = client.sign(call)?;
 //! // send `signed.request` with any HTTP client, then:
-//! // let answer = client.verify(&signed.expect, response)?;   // ApiResponse<CompleteResponse>
+//! // let answer = client.verify(&signed.expect, &response)?;   // ApiResponse<CompleteResponse>
 //! assert!(signed.request.headers()["Authorization"].to_str()?.starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1900000001\""));
 //! # Ok(()) }
 //! ```
@@ -65,6 +65,6 @@ pub use error::{
     ApiError, BuildError, CallError, KeyError, ResponseError, SignError, TransportError,
     TransportErrorKind, VerifyError,
 };
-pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys};
+pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys, SharedKeys};
 pub use request::Call;
 pub use response::ApiResponse;

@@ -98,7 +98,7 @@ impl Resp {
 }
 
 fn verify_err(c: &Client, r: &Resp) -> VerifyError {
-    match c.verify(&expect::<Value>(c, "/v3/x"), r.http()) {
+    match c.verify(&expect::<Value>(c, "/v3/x"), &r.http()) {
         Err(ResponseError::Verify {
             source,
             body,
@@ -117,13 +117,13 @@ fn valid_certificate_and_public_key() {
     let c = client(300);
     let body = br#"{"a":1}"#;
     let r = c
-        .verify(&expect::<Value>(&c, "/v3/x"), ok(NOW, body).http())
+        .verify(&expect::<Value>(&c, "/v3/x"), &ok(NOW, body).http())
         .unwrap();
     assert_eq!(r.data["a"], 1);
     assert_eq!(r.verified_by.as_deref(), Some(SERIAL));
     let r = signed_by("platform_pubkey_mode_key.pem", PUBKEY_ID, NOW, body);
     assert_eq!(
-        c.verify(&expect::<Value>(&c, "/v3/x"), r.http())
+        c.verify(&expect::<Value>(&c, "/v3/x"), &r.http())
             .unwrap()
             .verified_by
             .as_deref(),
@@ -132,7 +132,7 @@ fn valid_certificate_and_public_key() {
     // Lower-case serial names the same certificate.
     let mut r = ok(NOW, body);
     r.serial = SERIAL.to_lowercase();
-    c.verify(&expect::<Value>(&c, "/v3/x"), r.http()).unwrap();
+    c.verify(&expect::<Value>(&c, "/v3/x"), &r.http()).unwrap();
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn empty_body_of_a_204_verifies() {
     let answer = c
         .verify(
             &expect::<()>(&c, "/v3/pay/transactions/out-trade-no/1/close"),
-            r.http(),
+            &r.http(),
         )
         .unwrap();
     assert_eq!(answer.status, 204);
@@ -161,7 +161,7 @@ fn clock_window_edges() {
     let c = client(300);
     let e = expect::<Value>(&c, "/v3/x");
     for ts in [NOW - 300, NOW + 300, NOW] {
-        c.verify(&e, ok(ts, b"{}").http()).unwrap();
+        c.verify(&e, &ok(ts, b"{}").http()).unwrap();
     }
     for ts in [NOW - 301, NOW + 301, NOW - 86_400] {
         match verify_err(&c, &ok(ts, b"{}")) {
@@ -182,7 +182,7 @@ fn clock_window_edges() {
         verify_err(&c, &ok(NOW - 11, b"{}")),
         VerifyError::StaleTimestamp { .. }
     ));
-    c.verify(&expect::<Value>(&c, "/v3/x"), ok(NOW - 10, b"{}").http())
+    c.verify(&expect::<Value>(&c, "/v3/x"), &ok(NOW - 10, b"{}").http())
         .unwrap();
 }
 
@@ -259,7 +259,7 @@ fn every_verify_error_kind() {
     h.headers_mut()
         .append("Wechatpay-Serial", SERIAL.parse().unwrap());
     assert!(matches!(
-        c.verify(&expect::<Value>(&c, "/v3/x"), h),
+        c.verify(&expect::<Value>(&c, "/v3/x"), &h),
         Err(ResponseError::Verify {
             source: VerifyError::InvalidHeader {
                 name: "Wechatpay-Serial"
@@ -273,7 +273,7 @@ fn every_verify_error_kind() {
         http::HeaderValue::from_bytes(&[0xe4, 0xb8, 0xad]).unwrap(),
     );
     assert!(matches!(
-        c.verify(&expect::<Value>(&c, "/v3/x"), h),
+        c.verify(&expect::<Value>(&c, "/v3/x"), &h),
         Err(ResponseError::Verify {
             source: VerifyError::InvalidHeader {
                 name: "Wechatpay-Nonce"
@@ -293,7 +293,7 @@ fn api_errors_keep_everything() {
         .header("Request-ID", "RID-400")
         .body(body.as_bytes().to_vec())
         .unwrap();
-    match c.verify(&e, resp) {
+    match c.verify(&e, &resp) {
         Err(ResponseError::Api(a)) => {
             assert_eq!(a.status, 400);
             assert_eq!(a.code.as_deref(), Some("PARAM_ERROR"));
@@ -318,7 +318,7 @@ fn api_errors_keep_everything() {
             .status(status)
             .body(body.to_vec())
             .unwrap();
-        match c.verify(&e, resp) {
+        match c.verify(&e, &resp) {
             Err(ResponseError::Api(a)) => {
                 assert_eq!(a.status, status);
                 assert_eq!(a.code, None);
@@ -344,7 +344,7 @@ fn decode_errors_keep_the_body() {
         b"{\"order_id\":\"\xff\"}",
     ] {
         let r = ok(NOW, body);
-        match c.verify(&expect::<Want>(&c, "/v3/x"), r.http()) {
+        match c.verify(&expect::<Want>(&c, "/v3/x"), &r.http()) {
             Err(err @ ResponseError::Decode { .. }) => {
                 assert_eq!(err.body(), body);
                 assert_eq!(err.request_id(), Some("RID"));
@@ -373,7 +373,7 @@ fn unsigned_downloads_decided_from_the_path() {
             .sign(Call::<Value>::get(path).query("token", "t").expect_bytes())
             .unwrap()
             .expect;
-        let r = c.verify(&e, resp()).unwrap();
+        let r = c.verify(&e, &resp()).unwrap();
         assert_eq!(r.data, bytes);
         assert!(r.verified_by.is_none());
     }
@@ -389,7 +389,7 @@ fn unsigned_downloads_decided_from_the_path() {
             .expect;
         assert!(
             matches!(
-                c.verify(&e, resp()),
+                c.verify(&e, &resp()),
                 Err(ResponseError::Verify {
                     source: VerifyError::MissingHeader { .. },
                     ..
@@ -410,7 +410,7 @@ fn garbage_never_panics() {
             let mut r = ok(NOW, body);
             r.signature = Some(sig.to_string());
             if let Ok(resp) = std::panic::catch_unwind(|| r.http()) {
-                assert!(c.verify(&e, resp).is_err());
+                assert!(c.verify(&e, &resp).is_err());
             }
         }
     }

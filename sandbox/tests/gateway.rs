@@ -39,7 +39,7 @@ fn accepts_a_signed_request_and_signs_the_answer() {
     let signed = c.sign(create(&body())).unwrap();
     let reply = gw.handle(&signed.request, NOW);
     assert_eq!(reply.response.status(), 200);
-    let answer = c.verify(&signed.expect, reply.response).unwrap();
+    let answer = c.verify(&signed.expect, &reply.response).unwrap();
     assert_eq!(answer.data.out_order_no.as_deref(), Some("O-1"));
     assert_eq!(gw.request_count(), 1);
 }
@@ -111,7 +111,7 @@ fn errors_and_faults_are_signed_too() {
     gw.set_fault(None);
     let signed = c.sign(create(&body())).unwrap();
     let reply = gw.handle(&signed.request, NOW);
-    c.verify(&signed.expect, reply.response).unwrap();
+    c.verify(&signed.expect, &reply.response).unwrap();
     assert_eq!(Fault::parse("oversized=10"), Some(Fault::OversizedBody(10)));
     assert_eq!(Fault::parse("nonsense"), None);
 }

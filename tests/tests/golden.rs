@@ -143,7 +143,7 @@ fn verification_step_by_step() {
         .header("Request-ID", "REQ-1")
         .body(body.clone())
         .unwrap();
-    let answer = client.verify(&signed.expect, response).unwrap();
+    let answer = client.verify(&signed.expect, &response).unwrap();
     assert_eq!(
         answer.verified_by.as_deref(),
         Some("5A1F3C2B4D6E8F9A0B1C2D3E4F5A6B7C8D9E0F1A")
@@ -167,7 +167,7 @@ fn verification_step_by_step() {
         .body(tampered)
         .unwrap();
     assert!(matches!(
-        client.verify(&signed.expect, response),
+        client.verify(&signed.expect, &response),
         Err(wechatpay_core::ResponseError::Verify {
             source: wechatpay_core::VerifyError::SignatureMismatch { .. },
             ..

@@ -177,7 +177,7 @@ fn response_verify_cases() {
             rb = rb.header(k.as_str(), v.as_str().unwrap());
         }
         let response = rb.body(s(c, "body").as_bytes().to_vec()).unwrap();
-        let got = client.verify(&signed.expect, response);
+        let got = client.verify(&signed.expect, &response);
         let want = our_verdict(id, s(c, "expected"));
         match (want, &got) {
             ("accept", Ok(r)) => {

@@ -169,7 +169,7 @@ impl Client {
     ) -> Result<ApiResponse<T>, CallError> {
         let SignedRequest { request, expect } = signed;
         let response = self.execute(request).await?;
-        Ok(self.inner.core.verify(&expect, response)?)
+        Ok(self.inner.core.verify(&expect, &response)?)
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit and the

@@ -150,7 +150,7 @@ impl Client {
     pub fn send_signed<T>(&self, signed: SignedRequest<T>) -> Result<ApiResponse<T>, CallError> {
         let SignedRequest { request, expect } = signed;
         let response = self.execute(request)?;
-        Ok(self.core.verify(&expect, response)?)
+        Ok(self.core.verify(&expect, &response)?)
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit), without
