@@ -91,17 +91,13 @@ pub fn decrypt(
     associated_data: &str,
     ciphertext_b64: &str,
 ) -> Result<Vec<u8>, AeadError> {
+    let nonce = nonce12(nonce)?;
     let sealed = STANDARD
         .decode(ciphertext_b64)
         .map_err(|_| AeadError::Base64)?;
     if sealed.len() < 16 {
         return Err(AeadError::AuthFailed);
     }
-    crate::crypto::aes256gcm_open(
-        &key.0,
-        &nonce12(nonce)?,
-        associated_data.as_bytes(),
-        &sealed,
-    )
-    .map_err(|()| AeadError::AuthFailed)
+    crate::crypto::aes256gcm_open(&key.0, &nonce, associated_data.as_bytes(), &sealed)
+        .map_err(|()| AeadError::AuthFailed)
 }

@@ -352,6 +352,31 @@ impl Client {
         self.window
     }
 
+    /// A callback verifier sharing this client's platform keys, clock, window and merchant serial.
+    pub fn callbacks(&self, apiv3_key: crate::aead::ApiV3Key) -> crate::notify::Callbacks {
+        crate::notify::Callbacks::new(self.platform.clone(), apiv3_key).with_client_settings(
+            self.window,
+            self.merchant.serial(),
+            self.clock.clone(),
+        )
+    }
+
+    /// Apply a `GET /v3/certificates` answer (see [`crate::certificates`]) at `now` and, on
+    /// success, swap the new key set into this client (atomically, for everyone sharing it).
+    pub fn apply_certificates<B: AsRef<[u8]>>(
+        &self,
+        apiv3_key: &crate::aead::ApiV3Key,
+        response: &Response<B>,
+        now: i64,
+    ) -> Result<crate::certificates::Downloaded, crate::certificates::CertificateError> {
+        let current = self.platform.load();
+        let result = crate::certificates::apply(&current, apiv3_key, response, now, self.window)?;
+        if let crate::certificates::Downloaded::Certificates { keys, .. } = &result {
+            self.platform.replace(keys.clone());
+        }
+        Ok(result)
+    }
+
     /// The clock's reading.
     pub fn now(&self) -> i64 {
         self.clock.now()

@@ -44,11 +44,13 @@
 
 pub mod aead;
 pub mod api;
+pub mod certificates;
 pub mod client;
 pub mod credentials;
 mod crypto;
 pub mod error;
 pub mod keys;
+pub mod notify;
 mod pem;
 pub mod request;
 pub mod response;

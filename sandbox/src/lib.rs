@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
@@ -116,11 +116,11 @@ pub struct Config {
     pub merchant_serial: String,
     /// The merchant's public key (checks request signatures).
     pub merchant_public_key: PlatformKey,
-    /// Certificate-mode signer.
-    pub certificate: Option<PlatformSigner>,
-    /// Public-key-mode signer.
+    /// Platform certificates, oldest first (the newest signs by default).
+    pub certificates: Vec<PlatformSigner>,
+    /// The platform public key.
     pub public_key: Option<PlatformSigner>,
-    /// Which keys are in use (see [`Mode`]); a signer left `None` is never used.
+    /// Which keys are in use (see [`Mode`]); a signer that is absent is never used.
     pub mode: Mode,
     /// The merchant's APIv3 key (encrypts `GET /v3/certificates`).
     pub apiv3_key: ApiV3Key,
@@ -139,9 +139,17 @@ pub struct Reply {
     pub drop_connection: bool,
 }
 
+/// The platform keys in use, swapped by rotation and migration.
+struct Signers {
+    certificates: Vec<Arc<PlatformSigner>>,
+    public_key: Option<Arc<PlatformSigner>>,
+    mode: Mode,
+}
+
 /// The sans-IO gateway.
 pub struct Gateway {
     config: Config,
+    signers: RwLock<Signers>,
     store: store::Store,
     fault: Mutex<Option<Fault>>,
     counter: AtomicU64,
@@ -164,9 +172,15 @@ pub(crate) type Answer = (StatusCode, Vec<u8>);
 
 impl Gateway {
     /// A gateway with `config`.
-    pub fn new(config: Config) -> Self {
+    pub fn new(mut config: Config) -> Self {
+        let signers = Signers {
+            certificates: config.certificates.drain(..).map(Arc::new).collect(),
+            public_key: config.public_key.take().map(Arc::new),
+            mode: config.mode,
+        };
         Self {
             store: store::Store::new(&config.mchid),
+            signers: RwLock::new(signers),
             config,
             fault: Mutex::new(None),
             counter: AtomicU64::new(0),
@@ -179,9 +193,66 @@ impl Gateway {
         Self::new(TestKeys::load().config(mode))
     }
 
-    /// The configuration.
+    /// The configuration (its signers have moved into the gateway; see [`Gateway::rotate_certificate`]).
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Add a new platform certificate; from now on it signs answers (the older ones stay valid
+    /// and keep signing `/v3/certificates` answers for requests that name them).
+    pub fn rotate_certificate(&self, signer: PlatformSigner) {
+        let mut s = self.signers.write().unwrap_or_else(|p| p.into_inner());
+        s.certificates.push(Arc::new(signer));
+        if s.mode == Mode::PublicKey {
+            s.mode = Mode::Both;
+        }
+    }
+
+    /// Switch the merchant to its public key: from now on answers are signed with it unless the
+    /// request names a certificate (the migration period), and callbacks are signed with it.
+    pub fn switch_to_public_key(&self, signer: Option<PlatformSigner>) {
+        let mut s = self.signers.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(pk) = signer {
+            s.public_key = Some(Arc::new(pk));
+        }
+        s.mode = Mode::PublicKey;
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> Mode {
+        self.signers.read().unwrap_or_else(|p| p.into_inner()).mode
+    }
+
+    /// The key that signs by default now.
+    fn default_signer(&self) -> Option<Arc<PlatformSigner>> {
+        let s = self.signers.read().unwrap_or_else(|p| p.into_inner());
+        let newest_cert = s.certificates.last().cloned();
+        match s.mode {
+            Mode::Certificate | Mode::Both => newest_cert.or_else(|| s.public_key.clone()),
+            Mode::PublicKey => s.public_key.clone().or(newest_cert),
+        }
+    }
+
+    /// The key a request names in `Wechatpay-Serial`, if the gateway has it. A named certificate
+    /// means "sign with a certificate": the newest one signs, except for `/v3/certificates`
+    /// where the named one does (so that the client can verify the download with a key it
+    /// already trusts).
+    fn chosen_signer(&self, named: &str, certificates_path: bool) -> Option<Arc<PlatformSigner>> {
+        let s = self.signers.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(pk) = &s.public_key {
+            if pk.id == named {
+                return Some(pk.clone());
+            }
+        }
+        let hit = s
+            .certificates
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(named))?;
+        if certificates_path {
+            Some(hit.clone())
+        } else {
+            s.certificates.last().cloned()
+        }
     }
 
     /// Inject `fault` into every answer from now on (`None` to stop).
@@ -216,7 +287,8 @@ impl Gateway {
             .headers()
             .get("Wechatpay-Serial")
             .and_then(|v| v.to_str().ok());
-        let mut reply = self.sign(answer, chooser, now, fault.as_ref());
+        let certificates_path = req.uri().path() == "/v3/certificates";
+        let mut reply = self.sign(answer, chooser, certificates_path, now, fault.as_ref());
         match fault {
             Some(Fault::Delay(d)) => reply.delay = Some(d),
             Some(Fault::DropConnection) => reply.drop_connection = true,
@@ -358,35 +430,52 @@ impl Gateway {
     }
 
     fn certificates(&self) -> Answer {
-        let Some(signer) = &self.config.certificate else {
+        let certs: Vec<Arc<PlatformSigner>> = {
+            let s = self.signers.read().unwrap_or_else(|p| p.into_inner());
+            if s.mode == Mode::PublicKey && s.certificates.is_empty() {
+                Vec::new()
+            } else {
+                s.certificates.clone()
+            }
+        };
+        if certs.is_empty() {
             return error(
                 404,
                 "RESOURCE_NOT_EXISTS",
                 "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥",
                 None,
             );
-        };
-        let Some((pem, nb, na)) = &signer.certificate else {
-            return error(500, "SYSTEM_ERROR", "no certificate", None);
-        };
-        let nonce = "c0ffee123456";
-        let Ok(ciphertext) =
-            aead::encrypt(&self.config.apiv3_key, nonce, "certificate", pem.as_bytes())
-        else {
-            return error(500, "SYSTEM_ERROR", "encryption failed", None);
-        };
-        let body = json!({"data": [{
-            "serial_no": signer.id,
-            "effective_time": rfc3339(*nb),
-            "expire_time": rfc3339(*na),
-            "encrypt_certificate": {
-                "algorithm": aead::ALGORITHM,
-                "nonce": nonce,
-                "associated_data": "certificate",
-                "ciphertext": ciphertext,
-            }
-        }]});
-        (StatusCode::OK, body.to_string().into_bytes())
+        }
+        let mut data = Vec::new();
+        for (i, signer) in certs.iter().enumerate() {
+            let Some((pem, nb, na)) = &signer.certificate else {
+                continue;
+            };
+            let nonce = format!("c0ffee{i:06}");
+            let Ok(ciphertext) = aead::encrypt(
+                &self.config.apiv3_key,
+                &nonce,
+                "certificate",
+                pem.as_bytes(),
+            ) else {
+                return error(500, "SYSTEM_ERROR", "encryption failed", None);
+            };
+            data.push(json!({
+                "serial_no": signer.id,
+                "effective_time": rfc3339(*nb),
+                "expire_time": rfc3339(*na),
+                "encrypt_certificate": {
+                    "algorithm": aead::ALGORITHM,
+                    "nonce": nonce,
+                    "associated_data": "certificate",
+                    "ciphertext": ciphertext,
+                }
+            }));
+        }
+        (
+            StatusCode::OK,
+            json!({ "data": data }).to_string().into_bytes(),
+        )
     }
 
     /// Sign `answer` (errors and 204 too) and apply signature faults.
@@ -394,6 +483,7 @@ impl Gateway {
         &self,
         answer: Answer,
         chooser: Option<&str>,
+        certificates_path: bool,
         now: i64,
         fault: Option<&Fault>,
     ) -> Reply {
@@ -404,17 +494,9 @@ impl Gateway {
             big.extend_from_slice(b"\"}");
             body = big;
         }
-        let cfg = &self.config;
-        let by_choice = chooser.and_then(|s| {
-            [cfg.certificate.as_ref(), cfg.public_key.as_ref()]
-                .into_iter()
-                .flatten()
-                .find(|k| k.id.eq_ignore_ascii_case(s))
-        });
-        let default = match cfg.mode {
-            Mode::Certificate | Mode::Both => cfg.certificate.as_ref().or(cfg.public_key.as_ref()),
-            Mode::PublicKey => cfg.public_key.as_ref().or(cfg.certificate.as_ref()),
-        };
+        let signer = chooser
+            .and_then(|named| self.chosen_signer(named, certificates_path))
+            .or_else(|| self.default_signer());
         let mut builder = Response::builder().status(status).header(
             "Request-ID",
             format!(
@@ -426,7 +508,7 @@ impl Gateway {
             builder = builder.header("Content-Type", "application/json");
         }
         if let (Some(signer), false) = (
-            by_choice.or(default),
+            signer,
             matches!(fault, Some(Fault::MissingSignatureHeaders)),
         ) {
             let ts = if matches!(fault, Some(Fault::StaleTimestamp)) {

@@ -29,6 +29,12 @@ pub struct TestKeys {
     pub public_key_private_pem: &'static str,
     /// APIv3 key.
     pub apiv3_key: &'static str,
+    /// A second platform certificate, for rotation (valid from 2026-01-01).
+    pub rotated_cert_pem: &'static str,
+    /// Its private key.
+    pub rotated_key_pem: &'static str,
+    /// Its serial.
+    pub rotated_serial: &'static str,
 }
 
 impl TestKeys {
@@ -46,20 +52,14 @@ impl TestKeys {
             public_key_pem: include_str!("../testkeys/platform_pubkey_mode.pub.pem"),
             public_key_private_pem: include_str!("../testkeys/platform_pubkey_mode_key.pem"),
             apiv3_key: "SANDBOXtestONLYapiv3key000000001",
+            rotated_cert_pem: include_str!("../testkeys/platform2_cert.pem"),
+            rotated_key_pem: include_str!("../testkeys/platform2_key.pem"),
+            rotated_serial: "99AABBCCDDEEFF00112233445566778899AABB",
         }
     }
 
     /// A gateway configuration with the platform keys of `mode`.
     pub fn config(&self, mode: Mode) -> Config {
-        let cert =
-            PlatformKey::from_certificate_pem(self.platform_cert_pem).expect("bundled certificate");
-        let (nb, na) = match cert.kind() {
-            wechatpay_core::PlatformKeyKind::Certificate {
-                not_before,
-                not_after,
-            } => (not_before, not_after),
-            _ => (0, 0),
-        };
         Config {
             mchid: self.mchid.into(),
             merchant_serial: self.merchant_serial.into(),
@@ -68,11 +68,11 @@ impl TestKeys {
                 self.merchant_public_pem,
             )
             .expect("bundled merchant public key"),
-            certificate: (mode != Mode::PublicKey).then(|| PlatformSigner {
-                id: self.platform_serial.into(),
-                key: PrivateKey::from_pem(self.platform_key_pem).expect("bundled platform key"),
-                certificate: Some((self.platform_cert_pem.into(), nb, na)),
-            }),
+            certificates: if mode == Mode::PublicKey {
+                Vec::new()
+            } else {
+                vec![self.certificate_signer()]
+            },
             public_key: (mode != Mode::Certificate).then(|| PlatformSigner {
                 id: self.public_key_id.into(),
                 key: PrivateKey::from_pem(self.public_key_private_pem)
@@ -82,6 +82,26 @@ impl TestKeys {
             mode,
             apiv3_key: ApiV3Key::new(self.apiv3_key).expect("32-byte key"),
             window: 300,
+        }
+    }
+
+    /// The platform certificate signer.
+    pub fn certificate_signer(&self) -> PlatformSigner {
+        signer_for_certificate(self.platform_cert_pem, self.platform_key_pem)
+    }
+
+    /// The rotated (second) platform certificate signer.
+    pub fn rotated_signer(&self) -> PlatformSigner {
+        signer_for_certificate(self.rotated_cert_pem, self.rotated_key_pem)
+    }
+
+    /// The platform public key signer.
+    pub fn public_key_signer(&self) -> PlatformSigner {
+        PlatformSigner {
+            id: self.public_key_id.into(),
+            key: PrivateKey::from_pem(self.public_key_private_pem)
+                .expect("bundled public-key-mode key"),
+            certificate: None,
         }
     }
 
@@ -113,5 +133,21 @@ impl TestKeys {
         wechatpay_core::Client::builder(self.merchant())
             .platform_keys(self.platform_keys(mode))
             .base_url(base_url)
+    }
+}
+
+fn signer_for_certificate(cert_pem: &str, key_pem: &str) -> PlatformSigner {
+    let cert = PlatformKey::from_certificate_pem(cert_pem).expect("bundled certificate");
+    let (nb, na) = match cert.kind() {
+        wechatpay_core::PlatformKeyKind::Certificate {
+            not_before,
+            not_after,
+        } => (not_before, not_after),
+        _ => (0, 0),
+    };
+    PlatformSigner {
+        id: cert.id().to_string(),
+        key: PrivateKey::from_pem(key_pem).expect("bundled platform key"),
+        certificate: Some((cert_pem.to_string(), nb, na)),
     }
 }

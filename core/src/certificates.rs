@@ -1,0 +1,217 @@
+//! Platform certificate download (PROTOCOL §3), sans-IO: build the `GET /v3/certificates` call,
+//! then [`apply`] the answer to get the new key set.
+//!
+//! The answer is verified with a key already trusted. **On the very first download** (no
+//! certificate trusted yet) nothing can vouch for it except a certificate in the same answer:
+//! that one is trusted on first use. If that matters to you, compare the serial with the one the
+//! merchant portal shows, or configure a certificate or public key before the first download.
+//!
+//! Merchants on public keys have no certificates: the answer is `404 RESOURCE_NOT_EXISTS`, which
+//! [`apply`] reports as [`Downloaded::NoCertificates`], not as a failure.
+
+use http::Response;
+use serde::Deserialize;
+
+use crate::aead::{self, AeadError, ApiV3Key};
+use crate::error::{ApiError, KeyError, VerifyError};
+use crate::keys::{PlatformKey, PlatformKeyKind, PlatformKeys};
+use crate::request::Call;
+use crate::response::api_error;
+use crate::verify::{verify_parts, SignatureHeaders};
+
+/// The download path.
+pub const PATH: &str = "/v3/certificates";
+
+/// `GET /v3/certificates` — 下载平台证书. Hand the answer to [`apply`] (or
+/// [`crate::Client::apply_certificates`]), not to `Client::verify`: the first download has no key
+/// to verify with yet.
+pub fn download() -> Call<Vec<u8>> {
+    Call::<serde_json::Value>::get(PATH).expect_bytes()
+}
+
+#[derive(Deserialize)]
+struct Body {
+    data: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    serial_no: String,
+    encrypt_certificate: Encrypted,
+}
+
+#[derive(Deserialize)]
+struct Encrypted {
+    algorithm: String,
+    nonce: String,
+    associated_data: Option<String>,
+    ciphertext: String,
+}
+
+/// What a download gave.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Downloaded {
+    /// The new key set: the certificates valid at `now` from the answer, plus every public key
+    /// already trusted. `signed_by` is the key that verified the answer; `trusted_on_first_use`
+    /// says it came from the answer itself.
+    Certificates {
+        /// The new set.
+        keys: PlatformKeys,
+        /// Serial or id of the key that verified the answer.
+        signed_by: String,
+        /// The answer was verified with a certificate it carried (first download).
+        trusted_on_first_use: bool,
+    },
+    /// `404 RESOURCE_NOT_EXISTS`: this merchant has no platform certificates (public key mode).
+    NoCertificates,
+}
+
+/// A download could not be applied; the trusted keys are unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// WeChat Pay answered with an error (other than `404 RESOURCE_NOT_EXISTS`).
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The answer's signature did not verify, or is signed by a key that is neither trusted nor
+    /// (on a first download) in the answer.
+    #[error("certificate download verification failed: {0}")]
+    Verify(VerifyError),
+    /// The body is not a certificate list.
+    #[error("certificate list is malformed: {0}")]
+    Body(#[source] serde_json::Error),
+    /// An entry's algorithm is not `AEAD_AES_256_GCM`.
+    #[error("certificate {serial}: unsupported algorithm {algorithm:?}")]
+    Algorithm {
+        /// The entry's `serial_no`.
+        serial: String,
+        /// Its algorithm.
+        algorithm: String,
+    },
+    /// An entry does not decrypt (a wrong APIv3 key, most likely).
+    #[error("certificate {serial} does not decrypt: {source}")]
+    Decrypt {
+        /// The entry's `serial_no`.
+        serial: String,
+        /// Why.
+        #[source]
+        source: AeadError,
+    },
+    /// An entry decrypts to something that is not a usable certificate.
+    #[error("certificate {serial} is not usable: {source}")]
+    Certificate {
+        /// The entry's `serial_no`.
+        serial: String,
+        /// Why.
+        #[source]
+        source: KeyError,
+    },
+    /// An entry's `serial_no` is not the serial of the certificate inside it.
+    #[error("entry serial_no {listed} holds certificate {actual}")]
+    SerialMismatch {
+        /// `serial_no`.
+        listed: String,
+        /// The certificate's serial.
+        actual: String,
+    },
+    /// No certificate in the answer is valid at `now`.
+    #[error("no certificate in the answer is valid now")]
+    NoValidCertificate,
+}
+
+/// Apply a `GET /v3/certificates` answer: decrypt each certificate with `apiv3_key`, check it,
+/// verify the answer's own signature (with a key in `current`, or — when `current` has no
+/// certificate yet — with a certificate from the answer), and return the new key set.
+pub fn apply<B: AsRef<[u8]>>(
+    current: &PlatformKeys,
+    apiv3_key: &ApiV3Key,
+    response: &Response<B>,
+    now: i64,
+    window: u64,
+) -> Result<Downloaded, CertificateError> {
+    let body = response.body().as_ref();
+    if !response.status().is_success() {
+        let e = api_error(response.status(), response.headers(), body);
+        if e.status == http::StatusCode::NOT_FOUND
+            && e.code.as_deref() == Some("RESOURCE_NOT_EXISTS")
+        {
+            return Ok(Downloaded::NoCertificates);
+        }
+        return Err(CertificateError::Api(Box::new(e)));
+    }
+    let headers =
+        SignatureHeaders::from_headers(response.headers()).map_err(CertificateError::Verify)?;
+    let parsed: Body = serde_json::from_slice(body).map_err(CertificateError::Body)?;
+    let mut downloaded = Vec::new();
+    for item in parsed.data {
+        let enc = &item.encrypt_certificate;
+        if enc.algorithm != aead::ALGORITHM {
+            return Err(CertificateError::Algorithm {
+                serial: item.serial_no,
+                algorithm: enc.algorithm.clone(),
+            });
+        }
+        let pem = aead::decrypt(
+            apiv3_key,
+            &enc.nonce,
+            enc.associated_data.as_deref().unwrap_or(""),
+            &enc.ciphertext,
+        )
+        .map_err(|source| CertificateError::Decrypt {
+            serial: item.serial_no.clone(),
+            source,
+        })?;
+        let key = PlatformKey::from_certificate_pem(&pem).map_err(|source| {
+            CertificateError::Certificate {
+                serial: item.serial_no.clone(),
+                source,
+            }
+        })?;
+        if !key.matches(&item.serial_no) {
+            return Err(CertificateError::SerialMismatch {
+                listed: item.serial_no,
+                actual: key.id().to_string(),
+            });
+        }
+        if let PlatformKeyKind::Certificate {
+            not_before,
+            not_after,
+        } = key.kind()
+        {
+            if now < not_before || now > not_after {
+                continue;
+            }
+        }
+        downloaded.push(key);
+    }
+    if downloaded.is_empty() {
+        return Err(CertificateError::NoValidCertificate);
+    }
+    let has_certificate = current
+        .iter()
+        .any(|k| matches!(k.kind(), PlatformKeyKind::Certificate { .. }));
+    let (signed_by, tofu) = if current.get(headers.serial).is_some() || has_certificate {
+        let id =
+            verify_parts(current, &headers, body, now, window).map_err(CertificateError::Verify)?;
+        (id.to_string(), false)
+    } else {
+        let fresh: PlatformKeys = downloaded.iter().cloned().collect();
+        let id =
+            verify_parts(&fresh, &headers, body, now, window).map_err(CertificateError::Verify)?;
+        (id.to_string(), true)
+    };
+    let mut keys: PlatformKeys = current
+        .iter()
+        .filter(|k| k.kind() == PlatformKeyKind::PublicKey)
+        .cloned()
+        .collect();
+    for k in downloaded {
+        keys.insert(k);
+    }
+    Ok(Downloaded::Certificates {
+        keys,
+        signed_by,
+        trusted_on_first_use: tofu,
+    })
+}

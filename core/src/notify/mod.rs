@@ -1,0 +1,439 @@
+//! Callbacks (notifications, PROTOCOL §5): verify the signature over the raw body, decrypt the
+//! resource with the APIv3 key, deserialise it, and build the answer to send back.
+//!
+//! The whole recipe, in a web handler that has the request's headers and **raw body bytes**:
+//!
+//! ```
+//! # use wechatpay_core::notify::{Callbacks, events::Transaction};
+//! # fn handle(callbacks: &Callbacks, headers: &http::HeaderMap, body: &[u8]) -> http::Response<Vec<u8>> {
+//! match callbacks.verify::<Transaction>(headers, body) {
+//!     Ok(n) => {
+//!         // n.id, n.event_type ("TRANSACTION.SUCCESS"), n.resource.out_trade_no, ...
+//!         // record the payment (idempotently: WeChat Pay may deliver the same id again) ...
+//!         wechatpay_core::notify::success()
+//!     }
+//!     Err(e) => e.answer(), // 4xx/5xx {"code":"FAIL","message":…}: WeChat Pay retries later
+//! }
+//! # }
+//! ```
+//!
+//! `Callbacks` comes from [`crate::Client::callbacks`] (sharing the client's platform keys, clock
+//! and window) or [`Callbacks::new`].
+
+pub mod events;
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use http::{HeaderMap, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::aead::{self, AeadError, ApiV3Key};
+use crate::client::Clock;
+use crate::error::VerifyError;
+use crate::keys::SharedKeys;
+use crate::verify::{verify_parts, SignatureHeaders, DEFAULT_WINDOW, SIGNATURE_TYPE};
+
+/// The only signature type this crate verifies.
+pub const SIGNATURE_TYPE_RSA: &str = "WECHATPAY2-SHA256-RSA2048";
+
+/// A verified, decrypted notification.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Notification<T> {
+    /// The notification id (the same on every retry of one event).
+    pub id: String,
+    /// When it was created (RFC 3339, as sent).
+    pub create_time: String,
+    /// E.g. `TRANSACTION.SUCCESS`, `REFUND.SUCCESS`, `PAYSCORE.USER_PAID`.
+    pub event_type: String,
+    /// `encrypt-resource`.
+    pub resource_type: String,
+    /// A short human summary.
+    pub summary: Option<String>,
+    /// `resource.original_type`, e.g. `transaction`.
+    pub original_type: Option<String>,
+    /// The decrypted resource.
+    pub resource: T,
+    /// The platform key (serial or public key id) that verified it.
+    pub verified_by: String,
+}
+
+/// The envelope as sent.
+#[derive(Deserialize)]
+struct Envelope {
+    id: String,
+    create_time: String,
+    event_type: String,
+    resource_type: String,
+    summary: Option<String>,
+    resource: EncryptedResource,
+}
+
+#[derive(Deserialize)]
+struct EncryptedResource {
+    algorithm: String,
+    ciphertext: String,
+    nonce: String,
+    associated_data: Option<String>,
+    original_type: Option<String>,
+}
+
+/// A callback could not be accepted. Each variant says what most likely went wrong; use
+/// [`NotifyError::answer`] for the response to send back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The signature does not match the body: most likely the body was altered before it reached
+    /// the verifier (a web framework parsed and re-serialised it, trimmed it, or changed its
+    /// encoding). Pass the raw request bytes.
+    #[error("callback signature mismatch under {serial}: the body was most likely altered before verification (pass the raw request bytes, not re-serialised JSON)")]
+    BodyAltered {
+        /// The key that was used.
+        serial: String,
+    },
+    /// `Wechatpay-Serial` is the merchant's own API certificate serial: the merchant certificate
+    /// (`apiclient_cert.pem`) was configured where a platform certificate or public key belongs.
+    #[error("callback names serial {serial}, the merchant's own API certificate: configure the WeChat Pay platform certificate or public key, not apiclient_cert.pem")]
+    MerchantCertificateConfigured {
+        /// The serial.
+        serial: String,
+    },
+    /// The signature verified but the resource does not decrypt: the APIv3 key is wrong.
+    #[error("the callback is authentic but its resource does not decrypt: the APIv3 key is wrong (check the key set in the merchant portal, 32 characters)")]
+    WrongApiV3Key,
+    /// The timestamp is outside the window.
+    #[error("callback timestamp is {offset} s from now (window {window} s): a replayed callback or a wrong clock")]
+    Stale {
+        /// `now - timestamp`.
+        offset: i64,
+        /// The window.
+        window: u64,
+    },
+    /// A probe signature: WeChat Pay is checking that callbacks are verified. Answer with failure.
+    #[error("probe signature (`WECHATPAY/SIGNTEST/...`): answer with a failure; WeChat Pay will resend with a real signature")]
+    Probe,
+    /// Any other verification failure (missing header, unknown serial, bad base64, …).
+    #[error("callback verification failed: {0}")]
+    Verify(VerifyError),
+    /// `Wechatpay-Signature-Type` names a scheme this crate does not verify.
+    #[error("unsupported Wechatpay-Signature-Type {0:?}")]
+    UnsupportedSignatureType(String),
+    /// The (verified) body is not a notification envelope.
+    #[error("callback body is not a notification envelope: {source}")]
+    Envelope {
+        /// The serde error.
+        #[source]
+        source: serde_json::Error,
+        /// The raw body.
+        body: Vec<u8>,
+    },
+    /// `resource.algorithm` is not `AEAD_AES_256_GCM`.
+    #[error("unsupported resource algorithm {0:?}")]
+    UnsupportedAlgorithm(String),
+    /// The resource's nonce or ciphertext is malformed.
+    #[error("resource cannot be decrypted: {0}")]
+    Decrypt(AeadError),
+    /// The decrypted resource does not have the shape of the requested type.
+    #[error("decrypted resource does not match {type_name}: {source}")]
+    Resource {
+        /// The serde error.
+        #[source]
+        source: serde_json::Error,
+        /// The Rust type requested.
+        type_name: &'static str,
+        /// The decrypted plaintext (for logging by the caller; it may hold personal data).
+        plaintext: Vec<u8>,
+    },
+    /// This notification id or signature was seen before within the window.
+    #[error("notification {id} was already received ({by})")]
+    Replayed {
+        /// The notification id.
+        id: String,
+        /// What matched: `"the same id"` or `"the same signature"`.
+        by: &'static str,
+    },
+}
+
+impl NotifyError {
+    /// The answer to send: `500 {"code":"FAIL","message":…}` (WeChat Pay retries later). A replay
+    /// of a notification you already processed may rather be answered with [`success`].
+    pub fn answer(&self) -> Response<Vec<u8>> {
+        failure(&self.to_string())
+    }
+
+    fn from_verify(e: VerifyError, merchant_serial: Option<&str>) -> Self {
+        match e {
+            VerifyError::SignatureMismatch { serial } => NotifyError::BodyAltered { serial },
+            VerifyError::UnknownSerial { serial }
+                if merchant_serial.is_some_and(|m| serial.eq_ignore_ascii_case(m)) =>
+            {
+                NotifyError::MerchantCertificateConfigured { serial }
+            }
+            VerifyError::StaleTimestamp { offset, window, .. } => {
+                NotifyError::Stale { offset, window }
+            }
+            VerifyError::Probe { .. } => NotifyError::Probe,
+            other => NotifyError::Verify(other),
+        }
+    }
+
+    /// Whether this failure is an unknown `Wechatpay-Serial`: a platform key refresh may help.
+    pub fn is_unknown_serial(&self) -> bool {
+        matches!(self, NotifyError::Verify(VerifyError::UnknownSerial { .. }))
+    }
+}
+
+/// The answer for a callback handled successfully: `204 No Content`.
+pub fn success() -> Response<Vec<u8>> {
+    let mut r = Response::new(Vec::new());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
+/// The answer for a failed callback: `500 {"code":"FAIL","message":…}`; WeChat Pay retries.
+pub fn failure(message: &str) -> Response<Vec<u8>> {
+    let body = serde_json::json!({"code": "FAIL", "message": message}).to_string();
+    let mut r = Response::new(body.into_bytes());
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Remembers notifications already accepted, to refuse replays.
+pub trait ReplayGuard: Send + Sync {
+    /// Record `(id, signature)` seen at `now`; return what matched if either was seen before
+    /// (and not yet forgotten). Must be atomic: of two concurrent calls with the same id, one
+    /// succeeds.
+    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), &'static str>;
+}
+
+/// A bounded in-memory [`ReplayGuard`]: remembers up to `capacity` notifications for `ttl`
+/// seconds (default: 10 000 for 600 s, twice the clock window, so a replay inside the window is
+/// always caught).
+pub struct MemoryReplayGuard {
+    capacity: usize,
+    ttl: i64,
+    state: Mutex<ReplayState>,
+}
+
+#[derive(Default)]
+struct ReplayState {
+    seen: HashMap<String, i64>,
+    order: VecDeque<(String, i64)>,
+}
+
+impl MemoryReplayGuard {
+    /// Remember up to `capacity` entries for `ttl_seconds`.
+    pub fn new(capacity: usize, ttl_seconds: i64) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            ttl: ttl_seconds,
+            state: Mutex::new(ReplayState::default()),
+        }
+    }
+}
+
+impl Default for MemoryReplayGuard {
+    fn default() -> Self {
+        Self::new(10_000, 2 * DEFAULT_WINDOW as i64)
+    }
+}
+
+impl ReplayGuard for MemoryReplayGuard {
+    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), &'static str> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget what has expired, then what exceeds the capacity (oldest first).
+        while let Some((k, t)) = st.order.front().cloned() {
+            if now - t > self.ttl || st.order.len() > self.capacity * 2 {
+                st.order.pop_front();
+                if st.seen.get(&k) == Some(&t) {
+                    st.seen.remove(&k);
+                }
+            } else {
+                break;
+            }
+        }
+        let id_key = format!("id:{id}");
+        let sig_key = format!("sig:{signature}");
+        if st.seen.contains_key(&id_key) {
+            return Err("the same id");
+        }
+        if st.seen.contains_key(&sig_key) {
+            return Err("the same signature");
+        }
+        for k in [id_key, sig_key] {
+            st.seen.insert(k.clone(), now);
+            st.order.push_back((k, now));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for MemoryReplayGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryReplayGuard")
+            .field("capacity", &self.capacity)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verifies and decrypts callbacks. Cheap to clone; share it between handler threads.
+#[derive(Clone)]
+pub struct Callbacks {
+    keys: SharedKeys,
+    apiv3_key: ApiV3Key,
+    window: u64,
+    merchant_serial: Option<String>,
+    clock: Arc<dyn Clock>,
+    replay: Option<Arc<dyn ReplayGuard>>,
+}
+
+impl fmt::Debug for Callbacks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Callbacks")
+            .field("keys", &self.keys)
+            .field("apiv3_key", &self.apiv3_key)
+            .field("window", &self.window)
+            .field("replay_guard", &self.replay.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Callbacks {
+    /// Verify with `keys`, decrypt with `apiv3_key`; system clock, 300 s window, no replay guard.
+    pub fn new(keys: SharedKeys, apiv3_key: ApiV3Key) -> Self {
+        Self {
+            keys,
+            apiv3_key,
+            window: DEFAULT_WINDOW,
+            merchant_serial: None,
+            clock: Arc::new(crate::client::SystemClock),
+            replay: None,
+        }
+    }
+
+    pub(crate) fn with_client_settings(
+        mut self,
+        window: u64,
+        merchant_serial: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        self.window = window;
+        self.merchant_serial = Some(merchant_serial.to_string());
+        self.clock = clock;
+        self
+    }
+
+    /// The allowed clock difference (default 300 s).
+    pub fn clock_window(mut self, seconds: u64) -> Self {
+        self.window = seconds;
+        self
+    }
+
+    /// The merchant's own certificate serial, so that configuring it by mistake is named.
+    pub fn merchant_serial(mut self, serial: impl Into<String>) -> Self {
+        self.merchant_serial = Some(serial.into());
+        self
+    }
+
+    /// The clock.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Refuse notifications already accepted (by id or by signature).
+    pub fn replay_guard(mut self, guard: impl ReplayGuard + 'static) -> Self {
+        self.replay = Some(Arc::new(guard));
+        self
+    }
+
+    /// The shared key set.
+    pub fn shared_keys(&self) -> &SharedKeys {
+        &self.keys
+    }
+
+    /// Verify, decrypt and deserialise at the clock's time.
+    pub fn verify<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification<T>, NotifyError> {
+        self.verify_at(headers, body, self.clock.now())
+    }
+
+    /// Verify, decrypt and deserialise at `now`: the four headers, the clock window, the key by
+    /// serial, the signature over the raw `body`, `Wechatpay-Signature-Type` (when present it
+    /// must be `WECHATPAY2-SHA256-RSA2048`), `resource.algorithm`, AES-256-GCM with the APIv3
+    /// key, then `T` (use `serde_json::Value` for any event). With a replay guard, an accepted
+    /// notification is recorded last, so one that fails can be delivered again.
+    pub fn verify_at<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Notification<T>, NotifyError> {
+        let ms = self.merchant_serial.as_deref();
+        let h =
+            SignatureHeaders::from_headers(headers).map_err(|e| NotifyError::from_verify(e, ms))?;
+        if let Some(t) = headers.get(SIGNATURE_TYPE) {
+            let t = t.to_str().unwrap_or("");
+            if t != SIGNATURE_TYPE_RSA {
+                return Err(NotifyError::UnsupportedSignatureType(t.to_string()));
+            }
+        }
+        let keys = self.keys.load();
+        let verified_by = verify_parts(&keys, &h, body, now, self.window)
+            .map_err(|e| NotifyError::from_verify(e, ms))?
+            .to_string();
+        let env: Envelope =
+            serde_json::from_slice(body).map_err(|source| NotifyError::Envelope {
+                source,
+                body: body.to_vec(),
+            })?;
+        if env.resource.algorithm != aead::ALGORITHM {
+            return Err(NotifyError::UnsupportedAlgorithm(env.resource.algorithm));
+        }
+        let plaintext = aead::decrypt(
+            &self.apiv3_key,
+            &env.resource.nonce,
+            env.resource.associated_data.as_deref().unwrap_or(""),
+            &env.resource.ciphertext,
+        )
+        .map_err(|e| match e {
+            AeadError::AuthFailed => NotifyError::WrongApiV3Key,
+            other => NotifyError::Decrypt(other),
+        })?;
+        let resource =
+            serde_json::from_slice(&plaintext).map_err(|source| NotifyError::Resource {
+                source,
+                type_name: std::any::type_name::<T>(),
+                plaintext: plaintext.clone(),
+            })?;
+        if let Some(guard) = &self.replay {
+            guard
+                .check_and_record(&env.id, h.signature, now)
+                .map_err(|by| NotifyError::Replayed {
+                    id: env.id.clone(),
+                    by,
+                })?;
+        }
+        Ok(Notification {
+            id: env.id,
+            create_time: env.create_time,
+            event_type: env.event_type,
+            resource_type: env.resource_type,
+            summary: env.summary,
+            original_type: env.resource.original_type,
+            resource,
+            verified_by,
+        })
+    }
+}
