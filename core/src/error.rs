@@ -421,3 +421,21 @@ impl std::fmt::Debug for ApiError {
             .finish()
     }
 }
+
+/// A platform certificate refresh failed; the trusted keys are unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// The download request could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The answer could not be applied.
+    #[error(transparent)]
+    Certificate(#[from] crate::certificates::CertificateError),
+    /// No APIv3 key was configured, so certificates cannot be decrypted.
+    #[error("no APIv3 key configured: certificates cannot be downloaded")]
+    NoApiV3Key,
+}

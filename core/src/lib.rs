@@ -64,8 +64,8 @@ pub use client::{
 };
 pub use credentials::{Merchant, PrivateKey, Signer};
 pub use error::{
-    ApiError, BuildError, CallError, KeyError, ResponseError, SignError, TransportError,
-    TransportErrorKind, VerifyError,
+    ApiError, BuildError, CallError, KeyError, RefreshError, ResponseError, SignError,
+    TransportError, TransportErrorKind, VerifyError,
 };
 pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys, SharedKeys};
 pub use request::Call;

@@ -218,6 +218,57 @@ impl Gateway {
         s.mode = Mode::PublicKey;
     }
 
+    /// Build a callback as WeChat Pay sends it: the `resource` JSON encrypted under the APIv3 key
+    /// (AAD = `original_type`), the envelope signed with the key that signs by default now, and
+    /// the `Wechatpay-*` headers. `fault` may be `Probe`, `TamperedBody`, `WrongSignature`,
+    /// `StaleTimestamp`, `UnknownSerial` or `MissingSignatureHeaders`. The request's URI is
+    /// `/notify`; set your own before sending.
+    pub fn notification(
+        &self,
+        event_type: &str,
+        summary: &str,
+        original_type: &str,
+        resource: &Value,
+        now: i64,
+        fault: Option<&Fault>,
+    ) -> Request<Vec<u8>> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let nonce = format!("{n:012}");
+        let ciphertext = aead::encrypt(
+            &self.config.apiv3_key,
+            &nonce,
+            original_type,
+            resource.to_string().as_bytes(),
+        )
+        .unwrap_or_default();
+        let envelope = json!({
+            "id": format!("EV-SANDBOX-{n:016}"),
+            "create_time": rfc3339(now),
+            "resource_type": "encrypt-resource",
+            "event_type": event_type,
+            "summary": summary,
+            "resource": {
+                "original_type": original_type,
+                "algorithm": aead::ALGORITHM,
+                "ciphertext": ciphertext,
+                "associated_data": original_type,
+                "nonce": nonce,
+            }
+        });
+        let body = envelope.to_string().into_bytes();
+        let reply = self.sign((StatusCode::OK, body), None, false, now, fault);
+        let (parts, body) = reply.response.into_parts();
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/notify")
+            .body(body)
+            .unwrap_or_else(|_| Request::new(Vec::new()));
+        for (k, v) in parts.headers.iter() {
+            req.headers_mut().append(k.clone(), v.clone());
+        }
+        req
+    }
+
     /// The current mode.
     pub fn mode(&self) -> Mode {
         self.signers.read().unwrap_or_else(|p| p.into_inner()).mode

@@ -164,3 +164,50 @@ impl Drop for Server {
         self.shutdown_now();
     }
 }
+
+/// POST a callback built by [`Gateway::notification`] to `url` (`http://127.0.0.1:PORT/path`),
+/// as WeChat Pay would, and return the answer's status and body. Blocking; loopback only.
+pub fn post_notification(
+    url: &str,
+    request: http::Request<Vec<u8>>,
+) -> io::Result<(http::StatusCode, Vec<u8>)> {
+    let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidInput, m.to_string());
+    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(invalid("only http:// on loopback"));
+    }
+    let host = uri.host().ok_or_else(|| invalid("no host"))?.to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let (mut parts, body) = request.into_parts();
+    parts.uri = path.parse().map_err(|_| invalid("bad path"))?;
+    parts.headers.insert(
+        http::header::HOST,
+        format!("{host}:{port}")
+            .parse()
+            .map_err(|_| invalid("bad host"))?,
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(io::Error::other)?;
+        tokio::spawn(conn);
+        let req = hyper::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let resp = sender.send_request(req).await.map_err(io::Error::other)?;
+        let status = resp.status();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(io::Error::other)?
+            .to_bytes();
+        Ok((status, bytes.to_vec()))
+    })
+}

@@ -24,16 +24,21 @@
 
 #![warn(missing_docs)]
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use serde::de::DeserializeOwned;
+use wechatpay_core::certificates::{self, Downloaded};
+use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 use wechatpay_core::{
-    ApiResponse, Call, CallError, SignedRequest, TransportError, TransportErrorKind,
+    ApiResponse, ApiV3Key, Call, CallError, RefreshError, ResponseError, SignedRequest,
+    TransportError, TransportErrorKind, VerifyError,
 };
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -53,6 +58,11 @@ pub struct Config {
     pub pool_idle_timeout: Duration,
     /// Idle connections kept per host.
     pub pool_max_idle_per_host: usize,
+    /// The APIv3 key: with it, an answer or callback naming an unknown `Wechatpay-Serial`
+    /// triggers one certificate refresh (shared by concurrent calls) and a second verification.
+    pub apiv3_key: Option<ApiV3Key>,
+    /// At most one automatic refresh per this interval.
+    pub min_refresh_interval: Duration,
 }
 
 impl Default for Config {
@@ -63,6 +73,8 @@ impl Default for Config {
             max_body_bytes: 8 << 20,
             pool_idle_timeout: Duration::from_secs(5),
             pool_max_idle_per_host: 32,
+            apiv3_key: None,
+            min_refresh_interval: Duration::from_secs(30),
         }
     }
 }
@@ -85,6 +97,25 @@ impl Config {
         self.max_body_bytes = n;
         self
     }
+
+    /// Enable certificate refresh with the APIv3 key.
+    pub fn apiv3_key(mut self, key: ApiV3Key) -> Self {
+        self.apiv3_key = Some(key);
+        self
+    }
+
+    /// Set the shortest interval between two automatic refreshes.
+    pub fn min_refresh_interval(mut self, d: Duration) -> Self {
+        self.min_refresh_interval = d;
+        self
+    }
+}
+
+/// Refresh state: one refresh at a time (single flight), at most one automatic one per interval.
+struct Refresher {
+    apiv3_key: ApiV3Key,
+    min_interval: Duration,
+    last: tokio::sync::Mutex<Option<Instant>>,
 }
 
 struct Inner {
@@ -92,6 +123,7 @@ struct Inner {
     http: HyperClient<Connector, Full<Bytes>>,
     timeout: Duration,
     max_body: usize,
+    refresher: Option<Refresher>,
 }
 
 /// An async WeChat Pay client. Clone it freely (an `Arc` inside). It never retries on its own.
@@ -147,6 +179,11 @@ impl Client {
                 http: client,
                 timeout: config.timeout,
                 max_body: config.max_body_bytes,
+                refresher: config.apiv3_key.map(|apiv3_key| Refresher {
+                    apiv3_key,
+                    min_interval: config.min_refresh_interval,
+                    last: tokio::sync::Mutex::new(None),
+                }),
             }),
         })
     }
@@ -168,8 +205,97 @@ impl Client {
         signed: SignedRequest<T>,
     ) -> Result<ApiResponse<T>, CallError> {
         let SignedRequest { request, expect } = signed;
+        let generation = self.inner.core.shared_keys().generation();
         let response = self.execute(request).await?;
-        Ok(self.inner.core.verify(&expect, &response)?)
+        match self.inner.core.verify(&expect, &response) {
+            Err(ResponseError::Verify {
+                source: VerifyError::UnknownSerial { .. },
+                ..
+            }) if self.refresh_for_unknown_serial(generation).await => {
+                // Verify the same answer again; the request is never re-sent.
+                Ok(self.inner.core.verify(&expect, &response)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Verify and decrypt a callback with `callbacks` (which should share this client's keys:
+    /// `client.core().callbacks(key)`); an unknown serial triggers one refresh and a retry.
+    pub async fn verify_callback<T: DeserializeOwned>(
+        &self,
+        callbacks: &Callbacks,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification<T>, NotifyError> {
+        let generation = self.inner.core.shared_keys().generation();
+        match callbacks.verify(headers, body) {
+            Err(e)
+                if e.is_unknown_serial() && self.refresh_for_unknown_serial(generation).await =>
+            {
+                callbacks.verify(headers, body)
+            }
+            other => other,
+        }
+    }
+
+    /// Download the platform certificates now and swap them in (needs [`Config::apiv3_key`]).
+    pub async fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
+        let r = self
+            .inner
+            .refresher
+            .as_ref()
+            .ok_or(RefreshError::NoApiV3Key)?;
+        let _one_at_a_time = r.last.lock().await;
+        self.download(&r.apiv3_key).await
+    }
+
+    /// Refresh the certificates every `interval` in a background task on the current tokio
+    /// runtime. The task ends when the last clone of this client is dropped.
+    pub fn spawn_background_refresh(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else {
+                    break;
+                };
+                // A failed refresh keeps the current keys; the next tick tries again.
+                let _ = Client { inner }.refresh_certificates().await;
+            }
+        })
+    }
+
+    async fn download(&self, key: &ApiV3Key) -> Result<Downloaded, RefreshError> {
+        let signed = self.inner.core.sign(certificates::download())?;
+        let response = self.execute(signed.request).await?;
+        Ok(self
+            .inner
+            .core
+            .apply_certificates(key, &response, self.inner.core.now())?)
+    }
+
+    /// After an unknown serial: refresh unless another task already did since `generation`
+    /// (concurrent calls wait for the one refresh in flight), or an automatic refresh ran less
+    /// than the interval ago. Returns whether the keys changed.
+    async fn refresh_for_unknown_serial(&self, generation: u64) -> bool {
+        let Some(r) = &self.inner.refresher else {
+            return false;
+        };
+        let mut last = r.last.lock().await;
+        if self.inner.core.shared_keys().generation() != generation {
+            return true;
+        }
+        if last.is_some_and(|t| t.elapsed() < r.min_interval) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        matches!(
+            self.download(&r.apiv3_key).await,
+            Ok(Downloaded::Certificates { .. })
+        )
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit and the

@@ -22,11 +22,16 @@
 #![warn(missing_docs)]
 
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+use wechatpay_core::certificates::{self, Downloaded};
+use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 use wechatpay_core::{
-    ApiResponse, Call, CallError, SignedRequest, TransportError, TransportErrorKind,
+    ApiResponse, ApiV3Key, Call, CallError, RefreshError, ResponseError, SignedRequest,
+    TransportError, TransportErrorKind, VerifyError,
 };
 
 /// Transport settings. Defaults: connect 5 s, whole call 30 s, no redirects, 4xx/5xx handed to
@@ -46,6 +51,11 @@ pub struct Config {
     pub max_idle_per_host: usize,
     /// How long an idle connection is kept (below WeChat Pay's ~8 s idle close).
     pub max_idle_age: Duration,
+    /// The APIv3 key: with it, an answer or callback naming an unknown `Wechatpay-Serial`
+    /// triggers one certificate refresh and a second verification.
+    pub apiv3_key: Option<ApiV3Key>,
+    /// At most one automatic refresh per this interval.
+    pub min_refresh_interval: Duration,
 }
 
 impl Default for Config {
@@ -57,6 +67,8 @@ impl Default for Config {
             proxy_from_env: true,
             max_idle_per_host: 16,
             max_idle_age: Duration::from_secs(5),
+            apiv3_key: None,
+            min_refresh_interval: Duration::from_secs(30),
         }
     }
 }
@@ -85,6 +97,25 @@ impl Config {
         self.proxy_from_env = yes;
         self
     }
+
+    /// Enable certificate refresh with the APIv3 key.
+    pub fn apiv3_key(mut self, key: ApiV3Key) -> Self {
+        self.apiv3_key = Some(key);
+        self
+    }
+
+    /// Set the shortest interval between two automatic refreshes.
+    pub fn min_refresh_interval(mut self, d: Duration) -> Self {
+        self.min_refresh_interval = d;
+        self
+    }
+}
+
+/// Refresh state: one refresh at a time (single flight), at most one automatic one per interval.
+struct Refresher {
+    apiv3_key: ApiV3Key,
+    min_interval: Duration,
+    last: Mutex<Option<Instant>>,
 }
 
 /// A blocking WeChat Pay client. `Send + Sync`: share one between threads (`Arc` or `&`); the
@@ -94,6 +125,7 @@ pub struct Client {
     core: wechatpay_core::Client,
     agent: ureq::Agent,
     max_body: u64,
+    refresher: Option<Arc<Refresher>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -101,6 +133,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("core", &self.core)
             .field("max_body", &self.max_body)
+            .field("refresh", &self.refresher.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -132,6 +165,13 @@ impl Client {
             core,
             agent: ureq::Agent::new_with_config(builder.build()),
             max_body: config.max_body_bytes,
+            refresher: config.apiv3_key.map(|apiv3_key| {
+                Arc::new(Refresher {
+                    apiv3_key,
+                    min_interval: config.min_refresh_interval,
+                    last: Mutex::new(None),
+                })
+            }),
         }
     }
 
@@ -149,8 +189,70 @@ impl Client {
     /// Send a request the core already signed, then verify and decode the answer.
     pub fn send_signed<T>(&self, signed: SignedRequest<T>) -> Result<ApiResponse<T>, CallError> {
         let SignedRequest { request, expect } = signed;
+        let generation = self.core.shared_keys().generation();
         let response = self.execute(request)?;
-        Ok(self.core.verify(&expect, &response)?)
+        match self.core.verify(&expect, &response) {
+            Err(ResponseError::Verify {
+                source: VerifyError::UnknownSerial { .. },
+                ..
+            }) if self.refresh_for_unknown_serial(generation) => {
+                // Verify the same answer again; the request is never re-sent.
+                Ok(self.core.verify(&expect, &response)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Verify and decrypt a callback with `callbacks` (which should share this client's keys:
+    /// `client.core().callbacks(key)`); an unknown serial triggers one refresh and a retry.
+    pub fn verify_callback<T: DeserializeOwned>(
+        &self,
+        callbacks: &Callbacks,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification<T>, NotifyError> {
+        let generation = self.core.shared_keys().generation();
+        match callbacks.verify(headers, body) {
+            Err(e) if e.is_unknown_serial() && self.refresh_for_unknown_serial(generation) => {
+                callbacks.verify(headers, body)
+            }
+            other => other,
+        }
+    }
+
+    /// Download the platform certificates now and swap them in (needs [`Config::apiv3_key`]).
+    pub fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
+        let r = self.refresher.as_ref().ok_or(RefreshError::NoApiV3Key)?;
+        let _one_at_a_time = r.last.lock().unwrap_or_else(|p| p.into_inner());
+        self.download(&r.apiv3_key)
+    }
+
+    fn download(&self, key: &ApiV3Key) -> Result<Downloaded, RefreshError> {
+        let signed = self.core.sign(certificates::download())?;
+        let response = self.execute(signed.request)?;
+        Ok(self
+            .core
+            .apply_certificates(key, &response, self.core.now())?)
+    }
+
+    /// After an unknown serial: refresh unless another thread already did since `generation`,
+    /// or an automatic refresh ran less than the interval ago. Returns whether the keys changed.
+    fn refresh_for_unknown_serial(&self, generation: u64) -> bool {
+        let Some(r) = &self.refresher else {
+            return false;
+        };
+        let mut last = r.last.lock().unwrap_or_else(|p| p.into_inner());
+        if self.core.shared_keys().generation() != generation {
+            return true;
+        }
+        if last.is_some_and(|t| t.elapsed() < r.min_interval) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        matches!(
+            self.download(&r.apiv3_key),
+            Ok(Downloaded::Certificates { .. })
+        )
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit), without

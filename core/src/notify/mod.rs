@@ -94,9 +94,10 @@ pub enum NotifyError {
         /// The key that was used.
         serial: String,
     },
-    /// `Wechatpay-Serial` is the merchant's own API certificate serial: the merchant certificate
-    /// (`apiclient_cert.pem`) was configured where a platform certificate or public key belongs.
-    #[error("callback names serial {serial}, the merchant's own API certificate: configure the WeChat Pay platform certificate or public key, not apiclient_cert.pem")]
+    /// The serial is unknown and the merchant's own API certificate serial is involved (named by
+    /// the callback, or among the trusted keys): the merchant certificate (`apiclient_cert.pem`)
+    /// was configured where a platform certificate or public key belongs.
+    #[error("unknown serial {serial}, and the merchant's own API certificate is configured as a platform key: configure the WeChat Pay platform certificate or public key, not apiclient_cert.pem")]
     MerchantCertificateConfigured {
         /// The serial.
         serial: String,
@@ -164,12 +165,12 @@ impl NotifyError {
         failure(&self.to_string())
     }
 
-    fn from_verify(e: VerifyError, merchant_serial: Option<&str>) -> Self {
+    /// `merchant_configured`: the merchant's own serial is the one named, or is among the
+    /// trusted "platform" keys.
+    fn from_verify(e: VerifyError, merchant_configured: bool) -> Self {
         match e {
             VerifyError::SignatureMismatch { serial } => NotifyError::BodyAltered { serial },
-            VerifyError::UnknownSerial { serial }
-                if merchant_serial.is_some_and(|m| serial.eq_ignore_ascii_case(m)) =>
-            {
+            VerifyError::UnknownSerial { serial } if merchant_configured => {
                 NotifyError::MerchantCertificateConfigured { serial }
             }
             VerifyError::StaleTimestamp { offset, window, .. } => {
@@ -380,18 +381,22 @@ impl Callbacks {
         body: &[u8],
         now: i64,
     ) -> Result<Notification<T>, NotifyError> {
-        let ms = self.merchant_serial.as_deref();
-        let h =
-            SignatureHeaders::from_headers(headers).map_err(|e| NotifyError::from_verify(e, ms))?;
+        let keys = self.keys.load();
+        let merchant_configured = |named: &str| {
+            self.merchant_serial
+                .as_deref()
+                .is_some_and(|m| named.eq_ignore_ascii_case(m) || keys.get(m).is_some())
+        };
+        let h = SignatureHeaders::from_headers(headers)
+            .map_err(|e| NotifyError::from_verify(e, false))?;
         if let Some(t) = headers.get(SIGNATURE_TYPE) {
             let t = t.to_str().unwrap_or("");
             if t != SIGNATURE_TYPE_RSA {
                 return Err(NotifyError::UnsupportedSignatureType(t.to_string()));
             }
         }
-        let keys = self.keys.load();
         let verified_by = verify_parts(&keys, &h, body, now, self.window)
-            .map_err(|e| NotifyError::from_verify(e, ms))?
+            .map_err(|e| NotifyError::from_verify(e, merchant_configured(h.serial)))?
             .to_string();
         let env: Envelope =
             serde_json::from_slice(body).map_err(|source| NotifyError::Envelope {
