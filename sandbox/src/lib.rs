@@ -154,6 +154,7 @@ pub struct Gateway {
     fault: Mutex<Option<Fault>>,
     counter: AtomicU64,
     requests: AtomicU64,
+    certificate_requests: AtomicU64,
 }
 
 fn error(status: u16, code: &str, message: &str, detail: Option<Value>) -> (StatusCode, Vec<u8>) {
@@ -185,6 +186,7 @@ impl Gateway {
             fault: Mutex::new(None),
             counter: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            certificate_requests: AtomicU64::new(0),
         }
     }
 
@@ -318,9 +320,17 @@ impl Gateway {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// How many `GET /v3/certificates` requests were handled.
+    pub fn certificate_request_count(&self) -> u64 {
+        self.certificate_requests.load(Ordering::Relaxed)
+    }
+
     /// Handle one request at `now` (Unix seconds).
     pub fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>, now: i64) -> Reply {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        if req.uri().path() == "/v3/certificates" {
+            self.certificate_requests.fetch_add(1, Ordering::Relaxed);
+        }
         let fault = req
             .headers()
             .get(FAULT_HEADER)

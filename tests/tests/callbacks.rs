@@ -1,0 +1,395 @@
+//! Callbacks: every failure kind, typed resources, replay, answers — sans-IO with the sandbox's
+//! callback builder and a pinned clock, then over HTTP to a real endpoint.
+
+use std::convert::Infallible;
+
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+use wechatpay_core::notify::events::{ServiceOrder, Transaction};
+use wechatpay_core::notify::{self, Callbacks, MemoryReplayGuard, NotifyError};
+use wechatpay_core::sign::response_message;
+use wechatpay_core::{
+    ApiV3Key, FixedClock, PlatformKey, PlatformKeys, PrivateKey, SharedKeys, VerifyError,
+};
+use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+
+const NOW: i64 = 1_800_000_000;
+
+fn transaction() -> Value {
+    json!({
+        "mchid": "1900000001", "appid": "wxd678efh567hg6787", "out_trade_no": "NATIVE-1",
+        "transaction_id": "4200000000000000000000000001", "trade_type": "NATIVE", "trade_state": "SUCCESS",
+        "trade_state_desc": "支付成功", "bank_type": "OTHERS", "attach": "", "success_time": "2027-01-15T16:00:06+08:00",
+        "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+        "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"}
+    })
+}
+
+fn callbacks(keys: &TestKeys, trust: Mode) -> Callbacks {
+    keys.client_builder("http://127.0.0.1:1", trust)
+        .clock(FixedClock(NOW))
+        .build()
+        .unwrap()
+        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap())
+}
+
+fn deliver(gw: &Gateway, fault: Option<&Fault>) -> http::Request<Vec<u8>> {
+    gw.notification(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &transaction(),
+        NOW,
+        fault,
+    )
+}
+
+#[test]
+fn typed_transaction_and_pay_after_events() {
+    let keys = TestKeys::load();
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let cb = callbacks(&keys, Mode::Both);
+    let req = deliver(&gw, None);
+    let n = cb.verify::<Transaction>(req.headers(), req.body()).unwrap();
+    assert_eq!(n.event_type, "TRANSACTION.SUCCESS");
+    assert_eq!(n.resource_type, "encrypt-resource");
+    assert_eq!(n.summary.as_deref(), Some("支付成功"));
+    assert_eq!(n.original_type.as_deref(), Some("transaction"));
+    assert_eq!(n.verified_by, keys.platform_serial);
+    let t = n.resource;
+    assert_eq!(t.out_trade_no.as_deref(), Some("NATIVE-1"));
+    assert_eq!(t.amount.unwrap().total, Some(100));
+    assert_eq!(
+        t.payer.unwrap().openid.as_deref(),
+        Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+    );
+
+    // A pay-after order the user paid (PAYSCORE.USER_PAID), as a typed ServiceOrder.
+    let paid = json!({"service_id": "500001", "appid": "wxd678efh567hg6787", "mchid": "1900000001",
+        "out_order_no": "ORDER-1", "state": "DONE", "total_amount": 1400, "order_id": "1000000000000000000001",
+        "post_payments": [{"name": "租借费", "amount": 1500, "description": "3 小时"}],
+        "post_discounts": [{"name": "新用户", "amount": 300, "description": "首单"}],
+        "collection": {"state": "USER_PAID", "total_amount": 1400, "paying_amount": 0, "paid_amount": 1400,
+            "details": [{"seq": 1, "amount": 1400, "paid_type": "NEWTON", "paid_time": "20270115130000", "transaction_id": "42000"}]}});
+    let req = gw.notification(
+        "PAYSCORE.USER_PAID",
+        "用户已支付",
+        "payscore",
+        &paid,
+        NOW,
+        None,
+    );
+    let n = cb
+        .verify::<ServiceOrder>(req.headers(), req.body())
+        .unwrap();
+    assert_eq!(n.event_type, "PAYSCORE.USER_PAID");
+    let o = n.resource;
+    assert_eq!(o.out_order_no.as_deref(), Some("ORDER-1"));
+    assert_eq!(o.post_payments.unwrap()[0].amount, Some(1500));
+    assert_eq!(
+        o.collection.unwrap().details.unwrap()[0]
+            .paid_type
+            .as_deref(),
+        Some("NEWTON")
+    );
+    // Any event as JSON.
+    let req = deliver(&gw, None);
+    let v = cb.verify::<Value>(req.headers(), req.body()).unwrap();
+    assert_eq!(v.resource, transaction());
+}
+
+#[test]
+fn every_failure_kind() {
+    let keys = TestKeys::load();
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let cb = callbacks(&keys, Mode::Both);
+    let fail =
+        |req: http::Request<Vec<u8>>| cb.verify::<Value>(req.headers(), req.body()).unwrap_err();
+
+    assert!(matches!(
+        fail(deliver(&gw, Some(&Fault::TamperedBody))),
+        NotifyError::BodyAltered { .. }
+    ));
+    assert!(matches!(
+        fail(deliver(&gw, Some(&Fault::WrongSignature))),
+        NotifyError::BodyAltered { .. }
+    ));
+    assert!(matches!(
+        fail(deliver(&gw, Some(&Fault::Probe))),
+        NotifyError::Probe
+    ));
+    assert!(matches!(
+        fail(deliver(&gw, Some(&Fault::StaleTimestamp))),
+        NotifyError::Stale {
+            offset: 3600,
+            window: 300
+        }
+    ));
+    assert!(matches!(
+        fail(deliver(&gw, Some(&Fault::MissingSignatureHeaders))),
+        NotifyError::Verify(VerifyError::MissingHeader { .. })
+    ));
+    let e = fail(deliver(&gw, Some(&Fault::UnknownSerial)));
+    assert!(e.is_unknown_serial(), "{e:?}");
+
+    // The body re-serialised by a web framework (same JSON, other bytes).
+    let req = deliver(&gw, None);
+    let v: Value = serde_json::from_slice(req.body()).unwrap();
+    let pretty = serde_json::to_vec_pretty(&v).unwrap();
+    assert!(matches!(
+        cb.verify::<Value>(req.headers(), &pretty).unwrap_err(),
+        NotifyError::BodyAltered { .. }
+    ));
+
+    // A wrong APIv3 key is named as such.
+    let wrong = keys
+        .client_builder("http://127.0.0.1:1", Mode::Both)
+        .clock(FixedClock(NOW))
+        .build()
+        .unwrap()
+        .callbacks(ApiV3Key::new("wrongwrongwrongwrongwrongwrong32").unwrap());
+    let req = deliver(&gw, None);
+    let e = wrong
+        .verify::<Value>(req.headers(), req.body())
+        .unwrap_err();
+    assert!(matches!(e, NotifyError::WrongApiV3Key), "{e:?}");
+    assert!(e.to_string().contains("APIv3 key"));
+
+    // The merchant certificate configured where the platform certificate belongs.
+    let merchant_as_platform = PlatformKeys::new().with(
+        PlatformKey::from_public_key_pem(
+            "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
+            keys.merchant_public_pem,
+        )
+        .unwrap(),
+    );
+    let mistaken = Callbacks::new(
+        SharedKeys::new(merchant_as_platform),
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    )
+    .merchant_serial(keys.merchant_serial)
+    .clock(FixedClock(NOW));
+    let req = deliver(&gw, None);
+    let e = mistaken
+        .verify::<Value>(req.headers(), req.body())
+        .unwrap_err();
+    assert!(
+        matches!(e, NotifyError::MerchantCertificateConfigured { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("apiclient_cert.pem"));
+
+    // Another signature type.
+    let mut req = deliver(&gw, None);
+    req.headers_mut().insert(
+        "Wechatpay-Signature-Type",
+        "WECHATPAY2-SM2-WITH-SM3".parse().unwrap(),
+    );
+    assert!(matches!(
+        fail(req),
+        NotifyError::UnsupportedSignatureType(_)
+    ));
+
+    // Authentic, but not an envelope / another algorithm / a resource of the wrong shape.
+    let platform = PrivateKey::from_pem(keys.platform_key_pem).unwrap();
+    let signed = |body: &[u8]| {
+        let sig = platform
+            .sign_base64(&response_message(&NOW.to_string(), "n1", body))
+            .unwrap();
+        http::Request::builder()
+            .header("Wechatpay-Timestamp", NOW.to_string())
+            .header("Wechatpay-Nonce", "n1")
+            .header("Wechatpay-Serial", keys.platform_serial)
+            .header("Wechatpay-Signature", sig)
+            .body(body.to_vec())
+            .unwrap()
+    };
+    assert!(matches!(
+        fail(signed(b"[1,2]")),
+        NotifyError::Envelope { .. }
+    ));
+    let sm4 = json!({"id":"x","create_time":"t","event_type":"E","resource_type":"encrypt-resource",
+        "resource":{"algorithm":"AEAD_SM4_GCM","ciphertext":"AAAA","nonce":"012345678901"}});
+    assert!(
+        matches!(fail(signed(sm4.to_string().as_bytes())), NotifyError::UnsupportedAlgorithm(a) if a == "AEAD_SM4_GCM")
+    );
+    let bad_nonce = json!({"id":"x","create_time":"t","event_type":"E","resource_type":"encrypt-resource",
+        "resource":{"algorithm":"AEAD_AES_256_GCM","ciphertext":"AAAA","nonce":"short"}});
+    assert!(matches!(
+        fail(signed(bad_nonce.to_string().as_bytes())),
+        NotifyError::Decrypt(_)
+    ));
+    let req = gw.notification(
+        "TRANSACTION.SUCCESS",
+        "s",
+        "transaction",
+        &json!({"amount": "not an object"}),
+        NOW,
+        None,
+    );
+    assert!(matches!(
+        cb.verify::<Transaction>(req.headers(), req.body())
+            .unwrap_err(),
+        NotifyError::Resource { .. }
+    ));
+
+    // Answers.
+    assert_eq!(notify::success().status(), 204);
+    let a = e.answer();
+    assert_eq!(a.status(), 500);
+    let body: Value = serde_json::from_slice(a.body()).unwrap();
+    assert_eq!(body["code"], "FAIL");
+}
+
+#[test]
+fn replayed_callbacks_are_refused() {
+    let keys = TestKeys::load();
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let cb = callbacks(&keys, Mode::Both).replay_guard(MemoryReplayGuard::default());
+    let req = deliver(&gw, None);
+    cb.verify::<Value>(req.headers(), req.body()).unwrap();
+    // The same bytes again.
+    match cb.verify::<Value>(req.headers(), req.body()) {
+        Err(NotifyError::Replayed { by, .. }) => assert_eq!(by, "the same id"),
+        other => panic!("{other:?}"),
+    }
+    // A failed delivery is not recorded: the next attempt of the same notification passes.
+    let other = deliver(&gw, None);
+    let mut tampered = other.body().clone();
+    tampered.push(b' ');
+    assert!(cb.verify::<Value>(other.headers(), &tampered).is_err());
+    cb.verify::<Value>(other.headers(), other.body()).unwrap();
+    // Bounded: a small guard forgets old entries once over capacity and past the ttl.
+    let small = MemoryReplayGuard::new(2, 10);
+    use wechatpay_core::notify::ReplayGuard;
+    small.check_and_record("a", "sa", 0).unwrap();
+    assert_eq!(small.check_and_record("a", "sb", 5), Err("the same id"));
+    assert_eq!(
+        small.check_and_record("b", "sa", 5),
+        Err("the same signature")
+    );
+    small.check_and_record("a", "sc", 20).unwrap();
+}
+
+#[test]
+fn migration_callbacks_signed_with_either_key() {
+    let keys = TestKeys::load();
+    let gw = Gateway::with_test_keys(Mode::Both);
+    let both = callbacks(&keys, Mode::Both);
+    let req = deliver(&gw, None);
+    assert_eq!(
+        both.verify::<Value>(req.headers(), req.body())
+            .unwrap()
+            .verified_by,
+        keys.platform_serial
+    );
+    gw.switch_to_public_key(None);
+    let req = deliver(&gw, None);
+    assert_eq!(
+        both.verify::<Value>(req.headers(), req.body())
+            .unwrap()
+            .verified_by,
+        keys.public_key_id
+    );
+    // A merchant that only kept the certificate cannot verify the public-key callbacks.
+    let cert_only = callbacks(&keys, Mode::Certificate);
+    assert!(cert_only
+        .verify::<Value>(req.headers(), req.body())
+        .unwrap_err()
+        .is_unknown_serial());
+}
+
+/// A callback endpoint over real HTTP: hyper server on 127.0.0.1, the sandbox POSTs to it.
+#[test]
+fn over_http_to_an_endpoint() {
+    let keys = TestKeys::load();
+    let gw = Gateway::with_test_keys(Mode::Both);
+    let cb = keys
+        .client_builder("http://127.0.0.1:1", Mode::Both)
+        .build()
+        .unwrap()
+        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap())
+        .replay_guard(MemoryReplayGuard::default());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}/wechatpay/notify", listener.local_addr().unwrap());
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
+    // Serve a bounded number of connections, then stop.
+    let server = rt.spawn(async move {
+        for _ in 0..3 {
+            let Ok((stream, _)) = listener.accept().await else {
+                break;
+            };
+            let cb = cb.clone();
+            let seen_tx = seen_tx.clone();
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let cb = cb.clone();
+                    let seen_tx = seen_tx.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let raw = body
+                            .collect()
+                            .await
+                            .map(|c| c.to_bytes())
+                            .unwrap_or_default();
+                        let answer = match cb.verify::<Transaction>(&parts.headers, &raw) {
+                            Ok(n) => {
+                                let _ = seen_tx.send(n.resource.out_trade_no.unwrap_or_default());
+                                notify::success()
+                            }
+                            Err(e) => e.answer(),
+                        };
+                        let (p, b) = answer.into_parts();
+                        Ok::<_, Infallible>(hyper::Response::from_parts(
+                            p,
+                            Full::new(bytes::Bytes::from(b)),
+                        ))
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        }
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let ok = gw.notification(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &transaction(),
+        now,
+        None,
+    );
+    let (status, _) = wechatpay_sandbox::server::post_notification(&url, ok.clone()).unwrap();
+    assert_eq!(status, 204);
+    assert_eq!(seen_rx.recv().unwrap(), "NATIVE-1");
+    // The same delivery again is a replay; a probe gets a failure answer.
+    let (status, body) = wechatpay_sandbox::server::post_notification(&url, ok).unwrap();
+    assert_eq!(status, 500);
+    assert!(String::from_utf8_lossy(&body).contains("already received"));
+    let probe = gw.notification(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &transaction(),
+        now,
+        Some(&Fault::Probe),
+    );
+    let (status, body) = wechatpay_sandbox::server::post_notification(&url, probe).unwrap();
+    assert_eq!(status, 500);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["code"],
+        "FAIL"
+    );
+    rt.block_on(server).unwrap();
+}
