@@ -393,3 +393,19 @@ fn over_http_to_an_endpoint() {
     );
     rt.block_on(server).unwrap();
 }
+
+#[test]
+fn apiv3_key_is_validated_and_secret() {
+    let k = ApiV3Key::new("SANDBOXtestONLYapiv3key000000001").unwrap();
+    let shown = format!("{k:?} {:?}", callbacks(&TestKeys::load(), Mode::Both));
+    assert!(!shown.contains("SANDBOXtestONLY"), "{shown}");
+    for bad in ["", "short", "SANDBOXtestONLYapiv3key0000000012"] {
+        assert!(
+            matches!(
+                ApiV3Key::new(bad),
+                Err(wechatpay_core::AeadError::KeyLength { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+}
