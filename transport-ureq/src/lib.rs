@@ -161,9 +161,14 @@ impl Client {
         if !config.proxy_from_env {
             builder = builder.proxy(None);
         }
+        let agent = ureq::Agent::with_parts(
+            builder.build(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            CachingResolver::default(),
+        );
         Self {
             core,
-            agent: ureq::Agent::new_with_config(builder.build()),
+            agent,
             max_body: config.max_body_bytes,
             refresher: config.apiv3_key.map(|apiv3_key| {
                 Arc::new(Refresher {
@@ -269,6 +274,50 @@ impl Client {
             .read_to_vec()
             .map_err(classify)?;
         Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+/// ureq resolves the host on every call — even when a pooled connection is reused — and, with a
+/// timeout set, does it on a new thread. Measured with `loadgen`, that thread costs about 80 µs of
+/// CPU per call. This resolver keeps each answer for [`DNS_TTL`].
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    cache: Mutex<
+        std::collections::HashMap<
+            String,
+            (Instant, ureq::unversioned::resolver::ResolvedSocketAddrs),
+        >,
+    >,
+}
+
+/// How long a resolved address is reused.
+pub const DNS_TTL: Duration = Duration::from_secs(30);
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or(""),
+            uri.authority().map(|a| a.as_str()).unwrap_or("")
+        );
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((at, addrs)) = cache.get(&key) {
+                if at.elapsed() < DNS_TTL {
+                    return Ok(addrs.clone());
+                }
+            }
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, (Instant::now(), addrs.clone()));
+        }
+        Ok(addrs)
     }
 }
 

@@ -1,0 +1,406 @@
+//! `loadgen`: the seed call N times at concurrency C, every answer verified; prints calls/s,
+//! p50/p99 latency, client CPU per call (getrusage of this process), peak RSS, errors by kind.
+//!
+//! By default it starts the sandbox gateway **in a child process** (this same binary with
+//! `--serve-sandbox`), so the gateway's CPU is not in the client figure. With `--base-url` and
+//! credential files it targets any WeChat-Pay-compatible server instead.
+//!
+//! ```text
+//! loadgen --requests N --concurrency C [--transport hyper|ureq] [--json]
+//!         [--base-url URL --mchid ID --serial HEX --private-key FILE
+//!          (--platform-cert FILE | --public-key FILE --public-key-id ID) [--create-orders]]
+//! ```
+//!
+//! Each worker completes its own order (`LOADGEN-0000`, …) again and again; against the sandbox
+//! the orders are created first, against another gateway only with `--create-orders`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wechatpay_benches::seed;
+use wechatpay_core::{CallError, Client as Core, Merchant, PlatformKey, PlatformKeys, PrivateKey};
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+struct Args {
+    requests: usize,
+    concurrency: usize,
+    transport: String,
+    json: bool,
+    base_url: Option<String>,
+    mchid: Option<String>,
+    serial: Option<String>,
+    private_key: Option<String>,
+    platform_cert: Option<String>,
+    public_key: Option<String>,
+    public_key_id: Option<String>,
+    create_orders: bool,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("loadgen: {msg}");
+    eprintln!("usage: loadgen --requests N --concurrency C [--transport hyper|ureq] [--json] [--base-url URL --mchid ID --serial HEX --private-key FILE (--platform-cert FILE | --public-key FILE --public-key-id ID) [--create-orders]]");
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        requests: 20_000,
+        concurrency: 64,
+        transport: "hyper".into(),
+        json: false,
+        base_url: None,
+        mchid: None,
+        serial: None,
+        private_key: None,
+        platform_cert: None,
+        public_key: None,
+        public_key_id: None,
+        create_orders: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "--requests" => {
+                a.requests = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--requests takes a number"))
+            }
+            "--concurrency" => {
+                a.concurrency = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--concurrency takes a number"))
+            }
+            "--transport" => a.transport = value(),
+            "--json" => a.json = true,
+            "--base-url" => a.base_url = Some(value()),
+            "--mchid" => a.mchid = Some(value()),
+            "--serial" => a.serial = Some(value()),
+            "--private-key" => a.private_key = Some(value()),
+            "--platform-cert" => a.platform_cert = Some(value()),
+            "--public-key" => a.public_key = Some(value()),
+            "--public-key-id" => a.public_key_id = Some(value()),
+            "--create-orders" => a.create_orders = true,
+            other => usage(&format!("unknown flag {other}")),
+        }
+    }
+    if a.transport != "hyper" && a.transport != "ureq" {
+        usage("--transport is hyper or ureq");
+    }
+    if a.requests == 0 || a.concurrency == 0 {
+        usage("--requests and --concurrency must be positive");
+    }
+    a
+}
+
+/// The child: run the sandbox, print its port, serve until stdin closes.
+fn serve_sandbox() {
+    let server = match wechatpay_sandbox::server::Server::start(Gateway::with_test_keys(
+        Mode::Certificate,
+    )) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("loadgen: sandbox: {e}");
+            std::process::exit(1)
+        }
+    };
+    println!("PORT {}", server.addr().port());
+    let _ = std::io::stdout().flush();
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    server.stop();
+}
+
+struct Sandbox {
+    child: Child,
+    base_url: String,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sandbox() -> Sandbox {
+    let exe =
+        std::env::current_exe().unwrap_or_else(|e| usage(&format!("cannot find myself: {e}")));
+    let mut child = Command::new(exe)
+        .arg("--serve-sandbox")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| usage(&format!("cannot start the sandbox: {e}")));
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let port = line
+        .trim()
+        .strip_prefix("PORT ")
+        .unwrap_or_else(|| usage("the sandbox did not start"));
+    Sandbox {
+        child,
+        base_url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn core_client(a: &Args, base_url: &str) -> Core {
+    let built = if a.base_url.is_some() {
+        let need = |v: &Option<String>, f: &str| {
+            v.clone()
+                .unwrap_or_else(|| usage(&format!("{f} is required with --base-url")))
+        };
+        let key = PrivateKey::from_file(need(&a.private_key, "--private-key"))
+            .unwrap_or_else(|e| usage(&e.to_string()));
+        let merchant = Merchant::new(need(&a.mchid, "--mchid"), need(&a.serial, "--serial"), key)
+            .unwrap_or_else(|e| usage(&e.to_string()));
+        let mut keys = PlatformKeys::new();
+        if let Some(c) = &a.platform_cert {
+            keys.insert(
+                PlatformKey::from_certificate_file(c).unwrap_or_else(|e| usage(&e.to_string())),
+            );
+        }
+        if let Some(p) = &a.public_key {
+            let id = need(&a.public_key_id, "--public-key-id");
+            keys.insert(
+                PlatformKey::from_public_key_file(id, p).unwrap_or_else(|e| usage(&e.to_string())),
+            );
+        }
+        if keys.is_empty() {
+            usage("give --platform-cert or --public-key with --public-key-id");
+        }
+        Core::builder(merchant)
+            .platform_keys(keys)
+            .base_url(base_url)
+            .build()
+    } else {
+        TestKeys::load()
+            .client_builder(base_url, Mode::Certificate)
+            .build()
+    };
+    built.unwrap_or_else(|e| usage(&e.to_string()))
+}
+
+fn kind(e: &CallError) -> String {
+    match e {
+        CallError::Build(_) => "build".into(),
+        CallError::Transport(t) => format!("transport:{:?}", t.kind),
+        CallError::Response(wechatpay_core::ResponseError::Api(a)) => {
+            format!(
+                "api:{}:{}",
+                a.status.as_u16(),
+                a.code.as_deref().unwrap_or("-")
+            )
+        }
+        CallError::Response(wechatpay_core::ResponseError::Verify { source, .. }) => {
+            let d = format!("{source:?}");
+            format!("verify:{}", d.split([' ', '{', '(']).next().unwrap_or(""))
+        }
+        CallError::Response(_) => "decode".into(),
+        _ => "other".into(),
+    }
+}
+
+fn cpu_and_rss() -> (Duration, i64) {
+    // SAFETY: getrusage writes into the zeroed struct we pass; RUSAGE_SELF is always valid.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_maxrss)
+}
+
+fn current_rss_kib() -> i64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<i64>().ok())
+        })
+        .map(|pages| pages * 4)
+        .unwrap_or(-1)
+}
+
+struct Shared {
+    next: AtomicUsize,
+    latencies: Mutex<Vec<Duration>>,
+    errors: Mutex<BTreeMap<String, usize>>,
+    rss_samples: Mutex<Vec<i64>>,
+}
+
+impl Shared {
+    fn record(&self, i: usize, n: usize, took: Duration, result: Result<(), CallError>) {
+        if let Ok(mut l) = self.latencies.lock() {
+            l[i] = took;
+        }
+        if let Err(e) = result {
+            if let Ok(mut m) = self.errors.lock() {
+                *m.entry(kind(&e)).or_default() += 1;
+            }
+        }
+        if (i + 1).is_multiple_of((n / 10).max(1)) {
+            if let Ok(mut s) = self.rss_samples.lock() {
+                s.push(current_rss_kib());
+            }
+        }
+    }
+}
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--serve-sandbox") {
+        serve_sandbox();
+        return;
+    }
+    let a = parse_args();
+    let sandbox = if a.base_url.is_none() {
+        Some(start_sandbox())
+    } else {
+        None
+    };
+    let base_url = a
+        .base_url
+        .clone()
+        .or_else(|| sandbox.as_ref().map(|s| s.base_url.clone()))
+        .unwrap_or_default();
+    let core = core_client(&a, &base_url);
+    let n = a.requests;
+    let conc = a.concurrency.min(n);
+    let shared = Arc::new(Shared {
+        next: AtomicUsize::new(0),
+        // Filled up front, so that recording does not grow the RSS being measured.
+        latencies: Mutex::new(vec![Duration::ZERO; n]),
+        errors: Mutex::new(BTreeMap::new()),
+        rss_samples: Mutex::new(Vec::with_capacity(16)),
+    });
+    // One order per worker; the seed call completes it again and again (the sandbox answers a
+    // repeated identical completion with the same order, like WeChat Pay's idempotent API).
+    let order = |w: usize| format!("LOADGEN-{w:04}");
+    let (cpu0, _) = cpu_and_rss();
+    let started;
+    if a.transport == "hyper" {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| usage(&e.to_string()));
+        let client = wechatpay_hyper::Client::new(core).unwrap_or_else(|e| usage(&e.to_string()));
+        if sandbox.is_some() || a.create_orders {
+            rt.block_on(async {
+                for w in 0..conc {
+                    let _ = client
+                        .send(wechatpay_core::api::payscore::payafter_orders::create(
+                            &seed::create(&order(w)),
+                        ))
+                        .await;
+                }
+            });
+        }
+        started = Instant::now();
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..conc)
+                .map(|w| {
+                    let client = client.clone();
+                    let shared = shared.clone();
+                    let no = order(w);
+                    tokio::spawn(async move {
+                        loop {
+                            let i = shared.next.fetch_add(1, Ordering::Relaxed);
+                            if i >= n {
+                                break;
+                            }
+                            let t = Instant::now();
+                            let r = client.send(seed::call(&no)).await.map(|_| ());
+                            shared.record(i, n, t.elapsed(), r);
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
+    } else {
+        let client = wechatpay_ureq::Client::with_config(
+            core,
+            wechatpay_ureq::Config::default().proxy_from_env(false),
+        );
+        if sandbox.is_some() || a.create_orders {
+            for w in 0..conc {
+                let _ = client.send(wechatpay_core::api::payscore::payafter_orders::create(
+                    &seed::create(&order(w)),
+                ));
+            }
+        }
+        started = Instant::now();
+        std::thread::scope(|s| {
+            for w in 0..conc {
+                let client = &client;
+                let shared = shared.clone();
+                let no = order(w);
+                s.spawn(move || loop {
+                    let i = shared.next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let r = client.send(seed::call(&no)).map(|_| ());
+                    shared.record(i, n, t.elapsed(), r);
+                });
+            }
+        });
+    }
+    let wall = started.elapsed();
+    let (cpu1, peak_rss) = cpu_and_rss();
+    drop(sandbox);
+    let mut lat = shared
+        .latencies
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len().max(1) - 1) as f64 * p).round() as usize)
+            .map(|d| d.as_secs_f64() * 1e3)
+            .unwrap_or(0.0)
+    };
+    let errors = shared.errors.lock().map(|m| m.clone()).unwrap_or_default();
+    let error_count: usize = errors.values().sum();
+    let cpu_us = (cpu1 - cpu0).as_secs_f64() * 1e6 / n as f64;
+    let rps = n as f64 / wall.as_secs_f64();
+    let samples = shared
+        .rss_samples
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    if a.json {
+        let v = serde_json::json!({
+            "transport": a.transport, "requests": n, "concurrency": conc,
+            "rps": rps, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "client_cpu_us_per_call": cpu_us, "peak_rss_kib": peak_rss,
+            "rss_kib_samples": samples,
+            "errors": error_count, "errors_by_kind": errors,
+            "gateway": if a.base_url.is_some() { "external" } else { "sandbox in a child process (not in the client CPU figure)" },
+        });
+        println!("{v}");
+    } else {
+        println!("transport        {}", a.transport);
+        println!("requests         {n} at concurrency {conc}");
+        println!("calls/s          {rps:.0}");
+        println!("latency p50/p99  {:.2} ms / {:.2} ms", pct(0.50), pct(0.99));
+        println!("client CPU/call  {cpu_us:.0} µs (getrusage, this process only; the sandbox runs in a child process)");
+        println!("peak RSS         {peak_rss} KiB (RSS every 10 %: {samples:?})");
+        println!("errors           {error_count} {errors:?}");
+    }
+    if error_count > 0 {
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,66 @@
+//! `loadgen` works in both modes and prints the promised JSON (behaviour only, never speed).
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .output()
+        .expect("loadgen runs");
+    assert!(
+        out.status.success(),
+        "loadgen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn both_transports_report_every_field() {
+    for transport in ["hyper", "ureq"] {
+        let v = run(&[
+            "--requests",
+            "40",
+            "--concurrency",
+            "4",
+            "--transport",
+            transport,
+            "--json",
+        ]);
+        for field in [
+            "rps",
+            "p50_ms",
+            "p99_ms",
+            "client_cpu_us_per_call",
+            "peak_rss_kib",
+            "errors",
+            "errors_by_kind",
+        ] {
+            assert!(
+                v.get(field).is_some(),
+                "{transport}: {field} missing in {v}"
+            );
+        }
+        assert_eq!(v["errors"], 0, "{transport}: {v}");
+        assert_eq!(v["transport"], transport);
+        assert!(v["client_cpu_us_per_call"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["--transport", "carrier-pigeon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["--base-url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "credentials are required with --base-url"
+    );
+}
