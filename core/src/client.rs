@@ -423,7 +423,12 @@ impl Client {
                 "the request target changed when parsed: {target:?} became {carried:?}"
             )));
         }
-        let body = call.body.unwrap_or_default();
+        let mut body = call.body.unwrap_or_default();
+        let keys = self.platform.load();
+        let mut serial: Option<String> = call.serial.clone();
+        if let Some(sens) = call.sensitive {
+            serial = Some(self.encrypt_sensitive(&keys, serial, sens, &mut body)?);
+        }
         let message = request_message(call.method.as_str(), carried, timestamp, nonce, &body);
         let signer = self.merchant.signer();
         let signature = signer.sign(&message)?;
@@ -448,8 +453,7 @@ impl Client {
         if !body.is_empty() {
             builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        let keys = self.platform.load();
-        let serial = call.serial.as_deref().or_else(|| keys.preferred_serial());
+        let serial = serial.as_deref().or_else(|| keys.preferred_serial());
         if let Some(serial) = serial {
             let v = HeaderValue::from_str(serial).map_err(|_| BuildError::InvalidHeader {
                 name: SERIAL.into(),
@@ -482,6 +486,61 @@ impl Client {
                 _t: PhantomData,
             },
         })
+    }
+
+    /// Encrypt the plaintexts `Call::json` met, with the key the request will name; returns that
+    /// serial (which the request must carry).
+    fn encrypt_sensitive(
+        &self,
+        keys: &PlatformKeys,
+        requested: Option<String>,
+        sens: crate::sensitive::Collected,
+        body: &mut Vec<u8>,
+    ) -> Result<String, BuildError> {
+        use crate::sensitive::{marker_json, replace_once, OaepError};
+        let mut serial = requested;
+        for field in &sens.serials {
+            match &serial {
+                Some(s) if !s.eq_ignore_ascii_case(field) => {
+                    return Err(OaepError::SerialConflict {
+                        field: field.clone(),
+                        request: s.clone(),
+                    }
+                    .into())
+                }
+                _ => serial = Some(field.clone()),
+            }
+        }
+        let serial = match serial.or_else(|| keys.preferred_serial().map(str::to_string)) {
+            Some(s) => s,
+            None => return Err(OaepError::NoKey(String::new()).into()),
+        };
+        let key = keys.get(&serial).ok_or_else(|| OaepError::NoKey(serial.clone()))?;
+        for (i, plain) in sens.plaintexts.iter().enumerate() {
+            let ct = key.encrypt_oaep(plain.as_bytes())?;
+            let with = serde_json::to_string(&ct).map_err(BuildError::Serialize)?;
+            if !replace_once(body, marker_json(&sens.marker, i).as_bytes(), with.as_bytes()) {
+                return Err(OaepError::Crypto.into());
+            }
+        }
+        Ok(serial)
+    }
+
+    /// Decrypt a sensitive field of an answer (encrypted with the merchant's key).
+    pub fn decrypt(
+        &self,
+        value: &crate::sensitive::Sensitive,
+    ) -> Result<zeroize::Zeroizing<String>, crate::sensitive::OaepError> {
+        use base64::Engine as _;
+        use crate::sensitive::OaepError;
+        let ct = value.ciphertext().ok_or(OaepError::DecryptFailed)?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(ct.trim())
+            .map_err(|_| OaepError::Base64)?;
+        let plain = self.merchant.signer().decrypt_oaep(&raw)?;
+        String::from_utf8(plain)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| OaepError::DecryptFailed)
     }
 
     /// Verify and decode `response` at the clock's time.

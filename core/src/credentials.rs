@@ -19,6 +19,12 @@ pub trait Signer: Send + Sync {
     fn algorithm(&self) -> &str;
     /// Sign `message` and return the signature as it goes into the header (base64 for RSA).
     fn sign(&self, message: &[u8]) -> Result<String, SignError>;
+
+    /// RSA-OAEP-decrypt a raw ciphertext encrypted for the merchant key (sensitive fields in
+    /// answers). Signers that cannot (a remote signer) keep this default.
+    fn decrypt_oaep(&self, _ciphertext: &[u8]) -> Result<Vec<u8>, crate::sensitive::OaepError> {
+        Err(crate::sensitive::OaepError::Unsupported)
+    }
 }
 
 /// The merchant's API private key (`apiclient_key.pem`): RSA, at least 2048 bits.
@@ -107,6 +113,14 @@ impl PrivateKey {
         self.key.public_key_spki()
     }
 
+    /// RSA-OAEP (SHA-1, MGF1-SHA-1) decrypt a base64 ciphertext made for this key.
+    pub fn decrypt_oaep_base64(&self, ciphertext: &str) -> Result<Vec<u8>, crate::sensitive::OaepError> {
+        let raw = STANDARD
+            .decode(ciphertext.trim())
+            .map_err(|_| crate::sensitive::OaepError::Base64)?;
+        Signer::decrypt_oaep(self, &raw)
+    }
+
     /// RSASSA-PKCS1-v1_5 SHA-256 over `message`, base64 (standard alphabet, padded).
     pub fn sign_base64(&self, message: &[u8]) -> Result<String, SignError> {
         let sig = self
@@ -147,6 +161,12 @@ impl Signer for PrivateKey {
 
     fn sign(&self, message: &[u8]) -> Result<String, SignError> {
         self.sign_base64(message)
+    }
+
+    fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>, crate::sensitive::OaepError> {
+        self.key
+            .oaep_decrypt(ciphertext)
+            .map_err(|()| crate::sensitive::OaepError::DecryptFailed)
     }
 }
 

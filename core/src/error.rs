@@ -168,6 +168,9 @@ pub enum BuildError {
     /// The assembled request could not be represented as an `http::Request`.
     #[error("cannot build the HTTP request: {0}")]
     Http(String),
+    /// A sensitive field could not be encrypted.
+    #[error("sensitive field: {0}")]
+    Sensitive(#[from] crate::sensitive::OaepError),
 }
 
 /// A signer could not produce a signature.

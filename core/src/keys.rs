@@ -165,6 +165,23 @@ impl PlatformKey {
         }
     }
 
+    /// RSA-OAEP (SHA-1, MGF1-SHA-1) encrypt `plaintext` for this key; base64. At most 214 bytes
+    /// for RSA-2048. Randomised: two encryptions differ.
+    pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String, crate::sensitive::OaepError> {
+        let max = self.key.oaep_max_plaintext();
+        if plaintext.len() > max {
+            return Err(crate::sensitive::OaepError::TooLong {
+                len: plaintext.len(),
+                max,
+            });
+        }
+        let ct = self
+            .key
+            .oaep_encrypt(plaintext)
+            .map_err(|()| crate::sensitive::OaepError::Crypto)?;
+        Ok(STANDARD.encode(ct))
+    }
+
     /// Verify a base64 RSA PKCS#1 v1.5 SHA-256 `signature` over `message` with this key.
     /// A probe signature, an empty one, bad base64 and a mismatch are distinct errors.
     pub fn verify(&self, message: &[u8], signature: &str) -> Result<(), VerifyError> {

@@ -54,6 +54,7 @@ pub mod notify;
 mod pem;
 pub mod request;
 pub mod response;
+pub mod sensitive;
 pub mod sign;
 pub mod verify;
 
@@ -69,4 +70,5 @@ pub use error::{
 };
 pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys, SharedKeys};
 pub use request::Call;
+pub use sensitive::{OaepError, Sensitive};
 pub use response::ApiResponse;

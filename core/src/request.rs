@@ -55,6 +55,7 @@ pub struct Call<T> {
     pub(crate) serial: Option<String>,
     pub(crate) error: Option<BuildError>,
     pub(crate) decode: Decoder<T>,
+    pub(crate) sensitive: Option<crate::sensitive::Collected>,
     _answer: PhantomData<fn() -> T>,
 }
 
@@ -117,6 +118,7 @@ impl<T> Call<T> {
             serial: None,
             error: None,
             decode,
+            sensitive: None,
             _answer: PhantomData,
         }
     }
@@ -155,10 +157,16 @@ impl<T> Call<T> {
 
     /// Serialise `body` as the JSON body. It is serialised here, once: these bytes are signed and
     /// sent.
+    ///
+    /// [`crate::Sensitive`] plaintexts in the body are encrypted when the request is signed.
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
-        match serde_json::to_vec(body) {
-            Ok(bytes) => self.body = Some(bytes),
-            Err(e) => self.fail(BuildError::Serialize(e)),
+        match crate::sensitive::collect(|| serde_json::to_vec(body)) {
+            Ok((Ok(bytes), sensitive)) => {
+                self.body = Some(bytes);
+                self.sensitive = sensitive;
+            }
+            Ok((Err(e), _)) => self.fail(BuildError::Serialize(e)),
+            Err(e) => self.fail(BuildError::Sensitive(e)),
         }
         self
     }
@@ -227,6 +235,7 @@ impl<T> Call<T> {
             serial: self.serial,
             error: self.error,
             decode,
+            sensitive: self.sensitive,
             _answer: PhantomData,
         }
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use common::*;
 use serde_json::{json, Value};
 use wechatpay_core::api::payscore::payafter_orders::*;
-use wechatpay_core::{Client, FixedClock, FixedNonce, Merchant, PrivateKey};
+use wechatpay_core::{Client, FixedClock, FixedNonce, Merchant, PrivateKey, Sensitive};
 
 /// Field paths of a catalog type: `fees[].fee_name`, …
 fn catalog_paths(t: &Value, prefix: &str, out: &mut BTreeSet<String>) {
@@ -140,10 +140,10 @@ fn create() {
         attach: Some("a".into()),
         need_user_confirm: Some(false),
         openid: Some("o".into()),
-        name: Some("x".into()),
-        phone: Some("x".into()),
-        userid: Some("x".into()),
-        address: Some("x".into()),
+        name: Some(Sensitive::encrypted("x", "S")),
+        phone: Some(Sensitive::encrypted("x", "S")),
+        userid: Some(Sensitive::encrypted("x", "S")),
+        address: Some(Sensitive::encrypted("x", "S")),
     };
     assert_eq!(
         of_json(&serde_json::to_value(&full).unwrap()),

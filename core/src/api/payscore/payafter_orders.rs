@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Call;
+use crate::{Call, Sensitive};
 
 /// The endpoint family's path.
 pub const PATH: &str = "/v3/payscore/payafter-orders";
@@ -100,8 +100,9 @@ pub struct Discount {
 
 /// `POST /v3/payscore/payafter-orders` body.
 ///
-/// `name`, `phone`, `userid` and `address` are sensitive fields: their values must be RSA-OAEP
-/// ciphertexts (base64) made with the platform key named in `Wechatpay-Serial`.
+/// `name`, `phone`, `userid` and `address` are sensitive fields ([`Sensitive`]): give the
+/// plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the
+/// request is signed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRequest {
     /// App id.
@@ -145,16 +146,16 @@ pub struct CreateRequest {
     pub openid: Option<String>,
     /// Encrypted name (sensitive).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Sensitive>,
     /// Encrypted phone number (sensitive).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
+    pub phone: Option<Sensitive>,
     /// Encrypted user id (sensitive).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
+    pub userid: Option<Sensitive>,
     /// Encrypted address (sensitive).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub address: Option<Sensitive>,
 }
 
 /// Answer to `create`.

@@ -1,24 +1,14 @@
-//! The one place that talks to the crypto library.
-//!
-//! Everything else in the crate goes through these small types, so that a second backend can be
-//! added behind a cargo feature without touching the protocol code.
+//! The aws-lc-rs backend.
 
+use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::rsa::{KeyPair, PublicEncryptingKey};
+use aws_lc_rs::rsa::{
+    KeyPair, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
+    PublicEncryptingKey, OAEP_SHA1_MGF1SHA1,
+};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 
-/// Why the crypto library refused a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyProblem {
-    /// Not an RSA key.
-    NotRsa,
-    /// An RSA key below 2048 bits.
-    TooSmall,
-    /// An RSA key above 8192 bits.
-    TooLarge,
-    /// The bytes do not encode a key.
-    Invalid,
-}
+use super::KeyProblem;
 
 fn problem(e: &aws_lc_rs::error::KeyRejected) -> KeyProblem {
     match e.description_() {
@@ -29,25 +19,32 @@ fn problem(e: &aws_lc_rs::error::KeyRejected) -> KeyProblem {
     }
 }
 
-/// An RSA private key that signs with PKCS#1 v1.5 SHA-256.
+/// An RSA private key: PKCS#1 v1.5 SHA-256 signatures and OAEP decryption.
 ///
 /// AWS-LC keeps the key in its own memory and clears it when freed (`OPENSSL_free` cleanses every
 /// allocation), so dropping this type zeroises the key material.
 pub(crate) struct RsaSigningKey {
     key: KeyPair,
+    oaep: Option<OaepPrivateDecryptingKey>,
 }
 
 impl RsaSigningKey {
+    fn new(key: KeyPair) -> Self {
+        // The same key for OAEP; built once, at load time.
+        let oaep = key
+            .as_der()
+            .ok()
+            .and_then(|der| PrivateDecryptingKey::from_pkcs8(der.as_ref()).ok())
+            .and_then(|k| OaepPrivateDecryptingKey::new(k).ok());
+        Self { key, oaep }
+    }
+
     pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self, KeyProblem> {
-        KeyPair::from_pkcs8(der)
-            .map(|key| Self { key })
-            .map_err(|e| problem(&e))
+        KeyPair::from_pkcs8(der).map(Self::new).map_err(|e| problem(&e))
     }
 
     pub(crate) fn from_pkcs1(der: &[u8]) -> Result<Self, KeyProblem> {
-        KeyPair::from_der(der)
-            .map(|key| Self { key })
-            .map_err(|e| problem(&e))
+        KeyPair::from_der(der).map(Self::new).map_err(|e| problem(&e))
     }
 
     pub(crate) fn bits(&self) -> usize {
@@ -56,7 +53,6 @@ impl RsaSigningKey {
 
     /// The DER SubjectPublicKeyInfo of the public half.
     pub(crate) fn public_key_spki(&self) -> Vec<u8> {
-        use aws_lc_rs::encoding::AsDer;
         use aws_lc_rs::signature::KeyPair as _;
         match self.key.public_key().as_der() {
             Ok(der) => der.as_ref().to_vec(),
@@ -74,12 +70,25 @@ impl RsaSigningKey {
             .map_err(|_| ())?;
         Ok(sig)
     }
+
+    /// RSAES-OAEP (SHA-1, MGF1-SHA-1, empty label) decryption.
+    pub(crate) fn oaep_decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, ()> {
+        let key = self.oaep.as_ref().ok_or(())?;
+        let mut out = vec![0u8; key.min_output_size()];
+        let n = key
+            .decrypt(&OAEP_SHA1_MGF1SHA1, ciphertext, &mut out, None)
+            .map_err(|_| ())?
+            .len();
+        out.truncate(n);
+        Ok(out)
+    }
 }
 
-/// An RSA public key that verifies PKCS#1 v1.5 SHA-256 signatures.
+/// An RSA public key: PKCS#1 v1.5 SHA-256 verification and OAEP encryption.
 #[derive(Clone)]
 pub(crate) struct RsaVerifyingKey {
     key: ParsedPublicKey,
+    oaep: std::sync::Arc<OaepPublicEncryptingKey>,
     bits: usize,
 }
 
@@ -88,9 +97,10 @@ impl RsaVerifyingKey {
     pub(crate) fn from_spki(der: &[u8]) -> Result<Self, KeyProblem> {
         let enc = PublicEncryptingKey::from_der(der).map_err(|e| problem(&e))?;
         let bits = enc.key_size_bits();
+        let oaep = std::sync::Arc::new(OaepPublicEncryptingKey::new(enc).map_err(|_| KeyProblem::Invalid)?);
         let key =
             ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).map_err(|e| problem(&e))?;
-        Ok(Self { key, bits })
+        Ok(Self { key, oaep, bits })
     }
 
     pub(crate) fn bits(&self) -> usize {
@@ -100,6 +110,23 @@ impl RsaVerifyingKey {
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.key.verify_sig(message, signature).is_ok()
     }
+
+    /// Largest OAEP (SHA-1) plaintext.
+    pub(crate) fn oaep_max_plaintext(&self) -> usize {
+        self.oaep.max_plaintext_size(&OAEP_SHA1_MGF1SHA1)
+    }
+
+    /// RSAES-OAEP (SHA-1, MGF1-SHA-1, empty label) encryption (randomised).
+    pub(crate) fn oaep_encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, ()> {
+        let mut out = vec![0u8; self.oaep.ciphertext_size()];
+        let n = self
+            .oaep
+            .encrypt(&OAEP_SHA1_MGF1SHA1, plaintext, &mut out, None)
+            .map_err(|_| ())?
+            .len();
+        out.truncate(n);
+        Ok(out)
+    }
 }
 
 /// Fill `out` from the operating system's random number generator.
@@ -108,12 +135,30 @@ pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), ()> {
 }
 
 /// SHA-256 digest.
-#[allow(dead_code)]
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
+}
+
+/// Incremental SHA-1 (bill download checks only).
+pub(crate) struct Sha1(aws_lc_rs::digest::Context);
+
+impl Sha1 {
+    pub(crate) fn new() -> Self {
+        Self(aws_lc_rs::digest::Context::new(
+            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        ))
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
 }
 
 /// AES-256-GCM seal: returns `ciphertext ‖ tag`.
@@ -146,11 +191,7 @@ pub(crate) fn aes256gcm_open(
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
     let mut buf = sealed.to_vec();
     let n = key
-        .open_in_place(
-            Nonce::assume_unique_for_key(*nonce),
-            Aad::from(aad),
-            &mut buf,
-        )
+        .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut buf)
         .map_err(|_| ())?
         .len();
     buf.truncate(n);

@@ -1,0 +1,221 @@
+//! Sensitive fields (PROTOCOL §6): personal data in requests is RSA-OAEP-encrypted (SHA-1,
+//! MGF1-SHA-1, empty label, base64) with the platform key the request names in
+//! `Wechatpay-Serial`; such fields in answers are encrypted with the merchant's key.
+//!
+//! In a typed model such a field is a [`Sensitive`]. Put the **plaintext** in it: it is encrypted
+//! when the request is signed, with the very key the request names in `Wechatpay-Serial` — there
+//! is no helper to forget and no way to send it in the clear. Serialising a `Sensitive` anywhere
+//! else (a log line, another JSON) is an error, and its `Debug` is redacted.
+//!
+//! ```
+//! use wechatpay_core::sensitive::Sensitive;
+//! let name = Sensitive::new("张三");
+//! assert_eq!(format!("{name:?}"), "Sensitive(<plaintext, redacted>)");
+//! assert!(serde_json::to_string(&name).is_err()); // only Call::json may serialise it
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+/// RSA-OAEP failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OaepError {
+    /// The plaintext is longer than the key allows (214 bytes for RSA-2048).
+    #[error("plaintext is {len} bytes; RSA-OAEP with this key takes at most {max}")]
+    TooLong {
+        /// Its length in bytes (UTF-8).
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The ciphertext is not base64.
+    #[error("the ciphertext is not valid base64")]
+    Base64,
+    /// Decryption failed: another key encrypted it, or it was altered.
+    #[error("RSA-OAEP decryption failed: the value was encrypted for another key, or altered")]
+    DecryptFailed,
+    /// The signer cannot decrypt (e.g. a remote signer).
+    #[error("this signer cannot decrypt RSA-OAEP fields")]
+    Unsupported,
+    /// The key named in `Wechatpay-Serial` is not trusted, or there is none.
+    #[error("no platform key {0:?} to encrypt with")]
+    NoKey(String),
+    /// The value was encrypted for another key than the one the request names.
+    #[error("a field was encrypted for {field}, but the request names {request}")]
+    SerialConflict {
+        /// The field's key.
+        field: String,
+        /// The request's `Wechatpay-Serial`.
+        request: String,
+    },
+    /// The crypto library failed.
+    #[error("RSA-OAEP failed")]
+    Crypto,
+}
+
+enum Inner {
+    Plain(Zeroizing<String>),
+    Cipher { ciphertext: String, serial: Option<String> },
+}
+
+/// A sensitive field: plaintext to be encrypted when the request is signed, or a ciphertext.
+pub struct Sensitive(Inner);
+
+impl Sensitive {
+    /// A plaintext value, encrypted when the request is signed.
+    pub fn new(plaintext: impl Into<String>) -> Self {
+        Self(Inner::Plain(Zeroizing::new(plaintext.into())))
+    }
+
+    /// A value already encrypted (base64) for the platform key `serial`; the request is then
+    /// sent with `Wechatpay-Serial: serial`.
+    pub fn encrypted(ciphertext: impl Into<String>, serial: impl Into<String>) -> Self {
+        Self(Inner::Cipher {
+            ciphertext: ciphertext.into(),
+            serial: Some(serial.into()),
+        })
+    }
+
+    /// The base64 ciphertext, if this value is encrypted (as in answers).
+    pub fn ciphertext(&self) -> Option<&str> {
+        match &self.0 {
+            Inner::Cipher { ciphertext, .. } => Some(ciphertext),
+            Inner::Plain(_) => None,
+        }
+    }
+}
+
+impl Clone for Sensitive {
+    fn clone(&self) -> Self {
+        Self(match &self.0 {
+            Inner::Plain(p) => Inner::Plain(p.clone()),
+            Inner::Cipher { ciphertext, serial } => Inner::Cipher {
+                ciphertext: ciphertext.clone(),
+                serial: serial.clone(),
+            },
+        })
+    }
+}
+
+impl PartialEq for Sensitive {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Inner::Plain(a), Inner::Plain(b)) => a == b,
+            (Inner::Cipher { ciphertext: a, .. }, Inner::Cipher { ciphertext: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Sensitive {}
+
+impl fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Inner::Plain(_) => f.write_str("Sensitive(<plaintext, redacted>)"),
+            Inner::Cipher { .. } => f.write_str("Sensitive(<ciphertext>)"),
+        }
+    }
+}
+
+/// While `Call::json` serialises a body: the plaintexts met (each replaced by a marker) and the
+/// serials of the ciphertexts met.
+pub(crate) struct Collected {
+    pub(crate) marker: String,
+    pub(crate) plaintexts: Vec<Zeroizing<String>>,
+    pub(crate) serials: Vec<String>,
+}
+
+thread_local! {
+    static COLLECTING: RefCell<Option<Collected>> = const { RefCell::new(None) };
+}
+
+/// Serialise with `f` while collecting sensitive values.
+pub(crate) fn collect<T>(f: impl FnOnce() -> T) -> Result<(T, Option<Collected>), OaepError> {
+    // The marker is drawn only when a plaintext is met, so bodies without sensitive fields cost
+    // no RNG read.
+    let prev = COLLECTING.with(|c| {
+        c.replace(Some(Collected {
+            marker: String::new(),
+            plaintexts: Vec::new(),
+            serials: Vec::new(),
+        }))
+    });
+    let out = f();
+    let collected = COLLECTING.with(|c| c.replace(prev));
+    let collected = collected.filter(|c| !c.plaintexts.is_empty() || !c.serials.is_empty());
+    Ok((out, collected))
+}
+
+impl Serialize for Sensitive {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        match &self.0 {
+            Inner::Cipher { ciphertext, serial } => {
+                if let Some(serial) = serial {
+                    COLLECTING.with(|c| {
+                        if let Some(col) = c.borrow_mut().as_mut() {
+                            col.serials.push(serial.clone());
+                        }
+                    });
+                }
+                s.serialize_str(ciphertext)
+            }
+            Inner::Plain(p) => {
+                let marker = COLLECTING.with(|c| {
+                    c.borrow_mut().as_mut().map(|col| {
+                        if col.marker.is_empty() {
+                            let mut rnd = [0u8; 12];
+                            crate::crypto::fill_random(&mut rnd)?;
+                            let hex: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+                            col.marker = format!("\u{0}wechatpay-sensitive-{hex}-");
+                        }
+                        col.plaintexts.push(p.clone());
+                        Ok(format!("{}{}\u{0}", col.marker, col.plaintexts.len() - 1))
+                    })
+                });
+                match marker {
+                    Some(Ok(m)) => s.serialize_str(&m),
+                    Some(Err(())) => Err(S::Error::custom("the OS random number generator failed")),
+                    None => Err(S::Error::custom(
+                        "a Sensitive plaintext can only be serialised by Call::json, which encrypts it when the request is signed",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Sensitive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let ciphertext = String::deserialize(d)?;
+        Ok(Self(Inner::Cipher {
+            ciphertext,
+            serial: None,
+        }))
+    }
+}
+
+/// The JSON form of marker `i` inside a serialised body (serde_json escapes NUL as `\u0000`).
+pub(crate) fn marker_json(marker: &str, i: usize) -> String {
+    let raw = format!("{marker}{i}\u{0}");
+    serde_json::to_string(&raw).unwrap_or_default()
+}
+
+/// Replace the first occurrence of `needle` in `hay`.
+pub(crate) fn replace_once(hay: &mut Vec<u8>, needle: &[u8], with: &[u8]) -> bool {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return false;
+    }
+    match hay.windows(needle.len()).position(|w| w == needle) {
+        Some(at) => {
+            hay.splice(at..at + needle.len(), with.iter().copied());
+            true
+        }
+        None => false,
+    }
+}
