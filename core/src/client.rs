@@ -429,7 +429,11 @@ impl Client {
         if let Some(sens) = call.sensitive {
             serial = Some(self.encrypt_sensitive(&keys, serial, sens, &mut body)?);
         }
-        let message = request_message(call.method.as_str(), carried, timestamp, nonce, &body);
+        let signed_body: &[u8] = match &call.multipart {
+            Some((meta, _)) => meta,
+            None => &body,
+        };
+        let message = request_message(call.method.as_str(), carried, timestamp, nonce, signed_body);
         let signer = self.merchant.signer();
         let signature = signer.sign(&message)?;
         let auth = authorization(
@@ -450,7 +454,9 @@ impl Client {
             .header(AUTHORIZATION, auth)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(USER_AGENT, self.user_agent.clone());
-        if !body.is_empty() {
+        if let Some((_, ct)) = &call.multipart {
+            builder = builder.header(CONTENT_TYPE, ct.clone());
+        } else if !body.is_empty() {
             builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         let serial = serial.as_deref().or_else(|| keys.preferred_serial());
@@ -515,15 +521,76 @@ impl Client {
             Some(s) => s,
             None => return Err(OaepError::NoKey(String::new()).into()),
         };
-        let key = keys.get(&serial).ok_or_else(|| OaepError::NoKey(serial.clone()))?;
+        let key = keys
+            .get(&serial)
+            .ok_or_else(|| OaepError::NoKey(serial.clone()))?;
         for (i, plain) in sens.plaintexts.iter().enumerate() {
             let ct = key.encrypt_oaep(plain.as_bytes())?;
             let with = serde_json::to_string(&ct).map_err(BuildError::Serialize)?;
-            if !replace_once(body, marker_json(&sens.marker, i).as_bytes(), with.as_bytes()) {
+            if !replace_once(
+                body,
+                marker_json(&sens.marker, i).as_bytes(),
+                with.as_bytes(),
+            ) {
                 return Err(OaepError::Crypto.into());
             }
         }
         Ok(serial)
+    }
+
+    /// The call that downloads a bill's `download_url` (a signed `GET`, answered unsigned; check
+    /// it with [`crate::bill::BillWriter`]). The URL must be on this client's base URL: nothing
+    /// is signed for another host.
+    pub fn bill_download(&self, download_url: &str) -> Result<Call<Vec<u8>>, BuildError> {
+        let foreign = || BuildError::ForeignUrl {
+            url: download_url.to_string(),
+            base: format!("{}{}", self.base.origin, self.base.prefix),
+        };
+        let rest = download_url
+            .strip_prefix(&self.base.origin)
+            .ok_or_else(foreign)?;
+        if !rest.starts_with('/') {
+            return Err(foreign());
+        }
+        let rest = rest.strip_prefix(&self.base.prefix).unwrap_or(rest);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        Ok(Call::<serde_json::Value>::get(path.to_string())
+            .expect_bytes()
+            .raw_query(query))
+    }
+
+    /// JSAPI / mini-program payment parameters for `prepay_id`, with the clock's time and a
+    /// fresh nonce (see [`crate::paysign`]).
+    pub fn jsapi_params(
+        &self,
+        appid: &str,
+        prepay_id: &str,
+    ) -> Result<crate::paysign::JsapiParams, BuildError> {
+        let nonce = self.nonces.nonce()?;
+        Ok(crate::paysign::jsapi(
+            self.merchant.signer(),
+            appid,
+            prepay_id,
+            self.clock.now(),
+            &nonce,
+        )?)
+    }
+
+    /// APP payment parameters for `prepay_id`, with the clock's time and a fresh nonce.
+    pub fn app_params(
+        &self,
+        appid: &str,
+        prepay_id: &str,
+    ) -> Result<crate::paysign::AppParams, BuildError> {
+        let nonce = self.nonces.nonce()?;
+        Ok(crate::paysign::app(
+            self.merchant.signer(),
+            appid,
+            self.merchant.mchid(),
+            prepay_id,
+            self.clock.now(),
+            &nonce,
+        )?)
     }
 
     /// Decrypt a sensitive field of an answer (encrypted with the merchant's key).
@@ -531,8 +598,8 @@ impl Client {
         &self,
         value: &crate::sensitive::Sensitive,
     ) -> Result<zeroize::Zeroizing<String>, crate::sensitive::OaepError> {
-        use base64::Engine as _;
         use crate::sensitive::OaepError;
+        use base64::Engine as _;
         let ct = value.ciphertext().ok_or(OaepError::DecryptFailed)?;
         let raw = base64::engine::general_purpose::STANDARD
             .decode(ct.trim())

@@ -114,7 +114,10 @@ impl PrivateKey {
     }
 
     /// RSA-OAEP (SHA-1, MGF1-SHA-1) decrypt a base64 ciphertext made for this key.
-    pub fn decrypt_oaep_base64(&self, ciphertext: &str) -> Result<Vec<u8>, crate::sensitive::OaepError> {
+    pub fn decrypt_oaep_base64(
+        &self,
+        ciphertext: &str,
+    ) -> Result<Vec<u8>, crate::sensitive::OaepError> {
         let raw = STANDARD
             .decode(ciphertext.trim())
             .map_err(|_| crate::sensitive::OaepError::Base64)?;

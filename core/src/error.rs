@@ -168,6 +168,20 @@ pub enum BuildError {
     /// The assembled request could not be represented as an `http::Request`.
     #[error("cannot build the HTTP request: {0}")]
     Http(String),
+    /// An upload or raw URL part is not acceptable.
+    #[error("invalid upload: {reason}")]
+    InvalidUpload {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A URL points at another origin than the client's base URL: nothing is signed for it.
+    #[error("{url:?} is not on the client's base URL {base:?}; nothing was signed")]
+    ForeignUrl {
+        /// The URL.
+        url: String,
+        /// The base URL.
+        base: String,
+    },
     /// A sensitive field could not be encrypted.
     #[error("sensitive field: {0}")]
     Sensitive(#[from] crate::sensitive::OaepError),

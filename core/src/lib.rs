@@ -44,13 +44,17 @@
 
 pub mod aead;
 pub mod api;
+pub mod bill;
 pub mod certificates;
 pub mod client;
 pub mod credentials;
 mod crypto;
+pub use crypto::BACKEND as CRYPTO_BACKEND;
 pub mod error;
 pub mod keys;
+pub mod media;
 pub mod notify;
+pub mod paysign;
 mod pem;
 pub mod request;
 pub mod response;
@@ -70,5 +74,5 @@ pub use error::{
 };
 pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys, SharedKeys};
 pub use request::Call;
-pub use sensitive::{OaepError, Sensitive};
 pub use response::ApiResponse;
+pub use sensitive::{OaepError, Sensitive};

@@ -56,6 +56,9 @@ pub struct Call<T> {
     pub(crate) error: Option<BuildError>,
     pub(crate) decode: Decoder<T>,
     pub(crate) sensitive: Option<crate::sensitive::Collected>,
+    /// Multipart uploads: the bytes signed (the meta JSON) and the content type.
+    pub(crate) multipart: Option<(Vec<u8>, HeaderValue)>,
+    pub(crate) raw_query: Option<String>,
     _answer: PhantomData<fn() -> T>,
 }
 
@@ -119,6 +122,8 @@ impl<T> Call<T> {
             error: None,
             decode,
             sensitive: None,
+            multipart: None,
+            raw_query: None,
             _answer: PhantomData,
         }
     }
@@ -174,6 +179,37 @@ impl<T> Call<T> {
     /// Use `bytes` verbatim as the JSON body (signed and sent as they are).
     pub fn json_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.body = Some(bytes.into());
+        self
+    }
+
+    /// A multipart body (see [`crate::media`]): `body` is sent, `signed` (the meta JSON, which
+    /// `body` contains byte for byte) is what the signature covers.
+    pub(crate) fn multipart(mut self, body: Vec<u8>, signed: Vec<u8>, content_type: &str) -> Self {
+        match HeaderValue::from_str(content_type) {
+            Ok(ct) => {
+                self.body = Some(body);
+                self.multipart = Some((signed, ct));
+            }
+            Err(_) => self.fail(BuildError::InvalidUpload {
+                reason: "invalid content type",
+            }),
+        }
+        self
+    }
+
+    /// Append an already percent-encoded query string verbatim (e.g. the query of a bill's
+    /// `download_url`). Only RFC 3986 query characters are accepted.
+    pub fn raw_query(mut self, query: &str) -> Self {
+        let ok = query
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b));
+        if ok {
+            self.raw_query = Some(query.to_string());
+        } else {
+            self.fail(BuildError::InvalidUpload {
+                reason: "the raw query has characters that are not allowed in a URL query",
+            });
+        }
         self
     }
 
@@ -236,6 +272,8 @@ impl<T> Call<T> {
             error: self.error,
             decode,
             sensitive: self.sensitive,
+            multipart: self.multipart,
+            raw_query: self.raw_query,
             _answer: PhantomData,
         }
     }
@@ -266,6 +304,12 @@ impl<T> Call<T> {
             query.extend(utf8_percent_encode(k, COMPONENT));
             query.push('=');
             query.extend(utf8_percent_encode(v, COMPONENT));
+        }
+        if let Some(raw) = &self.raw_query {
+            if !query.is_empty() && !raw.is_empty() {
+                query.push('&');
+            }
+            query.push_str(raw);
         }
         Ok((path, query))
     }

@@ -59,7 +59,10 @@ pub enum OaepError {
 
 enum Inner {
     Plain(Zeroizing<String>),
-    Cipher { ciphertext: String, serial: Option<String> },
+    Cipher {
+        ciphertext: String,
+        serial: Option<String>,
+    },
 }
 
 /// A sensitive field: plaintext to be encrypted when the request is signed, or a ciphertext.

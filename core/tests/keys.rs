@@ -237,3 +237,13 @@ fn serial_lookup_rules() {
     );
     assert_eq!(PlatformKeys::new().preferred_serial(), None);
 }
+
+#[test]
+fn the_backend_is_the_one_the_features_select() {
+    let want = if cfg!(feature = "aws-lc-rs") {
+        "aws-lc-rs"
+    } else {
+        "ring"
+    };
+    assert_eq!(wechatpay_core::CRYPTO_BACKEND, want);
+}

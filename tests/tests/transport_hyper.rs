@@ -1,7 +1,5 @@
 //! The hyper transport against the sandbox on loopback.
 
-mod common;
-
 #[allow(dead_code)]
 #[path = "common/transports.rs"]
 mod transports;

@@ -86,4 +86,6 @@ macro_rules! int_enum {
     };
 }
 
+pub(crate) use string_enum;
+
 pub mod payscore;

@@ -40,11 +40,15 @@ impl RsaSigningKey {
     }
 
     pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self, KeyProblem> {
-        KeyPair::from_pkcs8(der).map(Self::new).map_err(|e| problem(&e))
+        KeyPair::from_pkcs8(der)
+            .map(Self::new)
+            .map_err(|e| problem(&e))
     }
 
     pub(crate) fn from_pkcs1(der: &[u8]) -> Result<Self, KeyProblem> {
-        KeyPair::from_der(der).map(Self::new).map_err(|e| problem(&e))
+        KeyPair::from_der(der)
+            .map(Self::new)
+            .map_err(|e| problem(&e))
     }
 
     pub(crate) fn bits(&self) -> usize {
@@ -97,7 +101,9 @@ impl RsaVerifyingKey {
     pub(crate) fn from_spki(der: &[u8]) -> Result<Self, KeyProblem> {
         let enc = PublicEncryptingKey::from_der(der).map_err(|e| problem(&e))?;
         let bits = enc.key_size_bits();
-        let oaep = std::sync::Arc::new(OaepPublicEncryptingKey::new(enc).map_err(|_| KeyProblem::Invalid)?);
+        let oaep = std::sync::Arc::new(
+            OaepPublicEncryptingKey::new(enc).map_err(|_| KeyProblem::Invalid)?,
+        );
         let key =
             ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).map_err(|e| problem(&e))?;
         Ok(Self { key, oaep, bits })
@@ -191,7 +197,11 @@ pub(crate) fn aes256gcm_open(
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
     let mut buf = sealed.to_vec();
     let n = key
-        .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), &mut buf)
+        .open_in_place(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            &mut buf,
+        )
         .map_err(|_| ())?
         .len();
     buf.truncate(n);

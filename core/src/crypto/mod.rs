@@ -27,9 +27,11 @@ mod ring_backend;
 pub(crate) use ring_backend::*;
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
-compile_error!("wechatpay-core needs a crypto backend: enable the `aws-lc-rs` (default) or `ring` feature");
+compile_error!(
+    "wechatpay-core needs a crypto backend: enable the `aws-lc-rs` (default) or `ring` feature"
+);
 
-/// The name of the backend in use, for reports.
+/// The crypto backend in use: `"aws-lc-rs"` or `"ring"`.
 pub const BACKEND: &str = if cfg!(feature = "aws-lc-rs") {
     "aws-lc-rs"
 } else {

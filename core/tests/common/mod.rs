@@ -7,7 +7,7 @@ use serde_json::Value;
 use wechatpay_core::{PlatformKey, PlatformKeys, PrivateKey};
 
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
 pub fn read(rel: &str) -> Vec<u8> {

@@ -1,0 +1,287 @@
+//! Bills: `GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, `/v3/bill/sub-merchant-fundflowbill`,
+//! then the download of `download_url` — a signed request whose answer is **unsigned**, checked
+//! instead against `hash_type`/`hash_value` (SHA1, hex, case-insensitive) of the bill, gunzipped
+//! first when `tar_type=GZIP` (the hash is of the original bill).
+//!
+//! [`BillWriter`] is the sans-IO check: feed it the downloaded bytes chunk by chunk as they
+//! arrive; it gunzips and hashes on the way into your writer, so a bill of hundreds of megabytes
+//! is never held in memory. [`BillWriter::finish`] says whether the data is good; after an error
+//! the caller must discard what was written.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::string_enum;
+use crate::request::Call;
+
+string_enum! {
+    /// `bill_type` of a trade bill.
+    BillType {
+        /// All trades.
+        All = "ALL",
+        /// Successful trades.
+        Success = "SUCCESS",
+        /// Refunds.
+        Refund = "REFUND",
+    }
+}
+
+string_enum! {
+    /// `account_type` of a fund-flow bill.
+    AccountType {
+        /// Basic account.
+        Basic = "BASIC",
+        /// Operation account.
+        Operation = "OPERATION",
+        /// Fees account.
+        Fees = "FEES",
+    }
+}
+
+/// `tar_type`: compression of the download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TarType {
+    /// Gzip: the download is gunzipped before hashing.
+    Gzip,
+}
+
+/// Query of `GET /v3/bill/tradebill` — 申请交易账单.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeBillRequest {
+    /// `yyyy-MM-dd`.
+    pub bill_date: String,
+    /// Which trades (default `ALL`).
+    pub bill_type: Option<BillType>,
+    /// Compression.
+    pub tar_type: Option<TarType>,
+}
+
+/// Query of `GET /v3/bill/fundflowbill` — 申请资金账单.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundFlowBillRequest {
+    /// `yyyy-MM-dd`.
+    pub bill_date: String,
+    /// Which account (default `BASIC`).
+    pub account_type: Option<AccountType>,
+    /// Compression.
+    pub tar_type: Option<TarType>,
+}
+
+/// Query of `GET /v3/bill/sub-merchant-fundflowbill` — 申请单个子商户资金账单.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubMerchantFundFlowBillRequest {
+    /// The sub-merchant.
+    pub sub_mchid: String,
+    /// `yyyy-MM-dd`.
+    pub bill_date: String,
+    /// Which account.
+    pub account_type: AccountType,
+    /// Encryption algorithm of the bills (`AEAD_AES_256_GCM`).
+    pub algorithm: String,
+    /// Compression.
+    pub tar_type: Option<TarType>,
+}
+
+/// Answer of the trade and fund-flow bill calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillDownloadInfo {
+    /// `SHA1`.
+    pub hash_type: String,
+    /// Hex digest of the (uncompressed) bill.
+    pub hash_value: String,
+    /// Where to download it (a signed `GET`, answered unsigned).
+    pub download_url: String,
+}
+
+/// One sub-merchant bill part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubMerchantBill {
+    /// Part number.
+    pub bill_sequence: Option<i64>,
+    /// Where to download it.
+    pub download_url: Option<String>,
+    /// The AES key of the part, RSA-OAEP-encrypted for the merchant.
+    pub encrypt_key: Option<String>,
+    /// `SHA1`.
+    pub hash_type: Option<String>,
+    /// Digest of the decrypted part.
+    pub hash_value: Option<String>,
+    /// AES-GCM nonce of the part.
+    pub nonce: Option<String>,
+}
+
+/// Answer of `sub-merchant-fundflowbill`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubMerchantBills {
+    /// How many parts.
+    pub download_bill_count: Option<i64>,
+    /// The parts.
+    pub download_bill_list: Option<Vec<SubMerchantBill>>,
+}
+
+fn tar(call: Call<BillDownloadInfo>, t: Option<TarType>) -> Call<BillDownloadInfo> {
+    match t {
+        Some(TarType::Gzip) => call.query("tar_type", "GZIP"),
+        None => call,
+    }
+}
+
+/// `GET /v3/bill/tradebill`.
+pub fn tradebill(q: &TradeBillRequest) -> Call<BillDownloadInfo> {
+    let mut call = Call::get("/v3/bill/tradebill").query("bill_date", &q.bill_date);
+    if let Some(t) = &q.bill_type {
+        call = call.query("bill_type", t.as_str());
+    }
+    tar(call, q.tar_type)
+}
+
+/// `GET /v3/bill/fundflowbill`.
+pub fn fundflowbill(q: &FundFlowBillRequest) -> Call<BillDownloadInfo> {
+    let mut call = Call::get("/v3/bill/fundflowbill").query("bill_date", &q.bill_date);
+    if let Some(t) = &q.account_type {
+        call = call.query("account_type", t.as_str());
+    }
+    tar(call, q.tar_type)
+}
+
+/// `GET /v3/bill/sub-merchant-fundflowbill`.
+pub fn sub_merchant_fundflowbill(q: &SubMerchantFundFlowBillRequest) -> Call<SubMerchantBills> {
+    let call = Call::get("/v3/bill/sub-merchant-fundflowbill")
+        .query("sub_mchid", &q.sub_mchid)
+        .query("bill_date", &q.bill_date)
+        .query("account_type", q.account_type.as_str())
+        .query("algorithm", &q.algorithm);
+    match q.tar_type {
+        Some(TarType::Gzip) => call.query("tar_type", "GZIP"),
+        None => call,
+    }
+}
+
+/// The bill could not be checked; what was written must be discarded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BillError {
+    /// The digest of the bill is not the one announced: the data is bad.
+    #[error("bill digest mismatch: expected {expected}, got {actual}; discard the data")]
+    HashMismatch {
+        /// `hash_value`.
+        expected: String,
+        /// What the data hashes to.
+        actual: String,
+    },
+    /// `hash_type` is not `SHA1`.
+    #[error("unsupported bill hash type {0:?}")]
+    UnsupportedHash(String),
+    /// The gzip stream is broken, or writing failed.
+    #[error("bill data: {0}")]
+    Io(#[from] io::Error),
+}
+
+struct Hashing<W> {
+    inner: W,
+    sha1: crate::crypto::Sha1,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha1.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+enum Sink<W: Write> {
+    Plain(Hashing<W>),
+    Gzip(Box<flate2::write::GzDecoder<Hashing<W>>>),
+}
+
+/// Streams a downloaded bill into a writer: gunzip (if asked), SHA-1, then `W`.
+pub struct BillWriter<W: Write> {
+    sink: Sink<W>,
+    expected: String,
+}
+
+impl<W: Write> BillWriter<W> {
+    /// Check against `info`'s hash; `gzip` when the bill was requested with `tar_type=GZIP`.
+    pub fn new(info: &BillDownloadInfo, gzip: bool, writer: W) -> Result<Self, BillError> {
+        Self::with_hash(&info.hash_type, &info.hash_value, gzip, writer)
+    }
+
+    /// Check against `hash_type` and `hash_value`.
+    pub fn with_hash(
+        hash_type: &str,
+        hash_value: &str,
+        gzip: bool,
+        writer: W,
+    ) -> Result<Self, BillError> {
+        if !hash_type.eq_ignore_ascii_case("SHA1") {
+            return Err(BillError::UnsupportedHash(hash_type.to_string()));
+        }
+        let hashing = Hashing {
+            inner: writer,
+            sha1: crate::crypto::Sha1::new(),
+            bytes: 0,
+        };
+        Ok(Self {
+            sink: if gzip {
+                Sink::Gzip(Box::new(flate2::write::GzDecoder::new(hashing)))
+            } else {
+                Sink::Plain(hashing)
+            },
+            expected: hash_value.trim().to_ascii_lowercase(),
+        })
+    }
+
+    /// Feed the next chunk of the download.
+    pub fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), BillError> {
+        match &mut self.sink {
+            Sink::Plain(h) => h.write_all(chunk)?,
+            Sink::Gzip(g) => g.write_all(chunk)?,
+        }
+        Ok(())
+    }
+
+    /// End of the download: check the digest. `Ok` returns the writer and the bill's size in
+    /// bytes (uncompressed); after `Err` the data written is bad.
+    pub fn finish(self) -> Result<(W, u64), BillError> {
+        let hashing = match self.sink {
+            Sink::Plain(h) => h,
+            Sink::Gzip(g) => g.finish()?,
+        };
+        let actual: String = hashing
+            .sha1
+            .finish()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if actual != self.expected {
+            return Err(BillError::HashMismatch {
+                expected: self.expected,
+                actual,
+            });
+        }
+        Ok((hashing.inner, hashing.bytes))
+    }
+}
+
+impl<W: Write> Write for BillWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_chunk(buf)
+            .map(|()| buf.len())
+            .map_err(|e| match e {
+                BillError::Io(io) => io,
+                other => io::Error::other(other.to_string()),
+            })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

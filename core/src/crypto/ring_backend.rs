@@ -1,0 +1,210 @@
+//! The ring backend: ring for RSA signatures and verification, AES-GCM, digests and randomness;
+//! the `rsa` crate for RSA-OAEP (which ring does not implement).
+
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{
+    RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+};
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
+use rsa::traits::PublicKeyParts;
+use rsa::Oaep;
+use sha1::Sha1 as Sha1Digest;
+use x509_cert::der::Decode;
+
+use super::KeyProblem;
+
+const RSA_OID: &str = "1.2.840.113549.1.1.1";
+
+fn problem(e: &ring::error::KeyRejected) -> KeyProblem {
+    match e.to_string().as_str() {
+        "TooSmall" => KeyProblem::TooSmall,
+        "TooLarge" => KeyProblem::TooLarge,
+        "WrongAlgorithm" => KeyProblem::NotRsa,
+        _ => KeyProblem::Invalid,
+    }
+}
+
+fn check_bits(bits: usize) -> Result<(), KeyProblem> {
+    match bits {
+        0..=2047 => Err(KeyProblem::TooSmall),
+        2048..=8192 => Ok(()),
+        _ => Err(KeyProblem::TooLarge),
+    }
+}
+
+/// An RSA private key: ring signs; the `rsa` crate decrypts OAEP (its key zeroises on drop;
+/// ring's key material is freed with the key pair).
+pub(crate) struct RsaSigningKey {
+    key: RsaKeyPair,
+    oaep: rsa::PrivateKey,
+}
+
+impl RsaSigningKey {
+    pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self, KeyProblem> {
+        let key = RsaKeyPair::from_pkcs8(der).map_err(|e| problem(&e))?;
+        let oaep = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| KeyProblem::Invalid)?;
+        check_bits(key.public().modulus_len() * 8)?;
+        Ok(Self { key, oaep })
+    }
+
+    pub(crate) fn from_pkcs1(der: &[u8]) -> Result<Self, KeyProblem> {
+        let key = RsaKeyPair::from_der(der).map_err(|e| problem(&e))?;
+        let oaep = rsa::PrivateKey::from_pkcs1_der(der).map_err(|_| KeyProblem::Invalid)?;
+        check_bits(key.public().modulus_len() * 8)?;
+        Ok(Self { key, oaep })
+    }
+
+    pub(crate) fn bits(&self) -> usize {
+        self.key.public().modulus_len() * 8
+    }
+
+    /// The DER SubjectPublicKeyInfo of the public half.
+    pub(crate) fn public_key_spki(&self) -> Vec<u8> {
+        self.oaep
+            .to_public_key()
+            .to_public_key_der()
+            .map(|d| d.as_bytes().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256. Returns the raw signature bytes.
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ()> {
+        let mut sig = vec![0u8; self.key.public().modulus_len()];
+        let rng = SystemRandom::new();
+        self.key
+            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
+            .map_err(|_| ())?;
+        Ok(sig)
+    }
+
+    /// RSAES-OAEP (SHA-1, MGF1-SHA-1, empty label) decryption.
+    pub(crate) fn oaep_decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, ()> {
+        self.oaep
+            .decrypt_blinded(
+                &mut getrandom::SysRng,
+                Oaep::<Sha1Digest>::new(),
+                ciphertext,
+            )
+            .map_err(|_| ())
+    }
+}
+
+/// An RSA public key: PKCS#1 v1.5 SHA-256 verification (ring) and OAEP encryption (rsa).
+#[derive(Clone)]
+pub(crate) struct RsaVerifyingKey {
+    pkcs1: Vec<u8>,
+    oaep: rsa::PublicKey,
+    bits: usize,
+}
+
+impl RsaVerifyingKey {
+    /// From a DER SubjectPublicKeyInfo.
+    pub(crate) fn from_spki(der: &[u8]) -> Result<Self, KeyProblem> {
+        let spki = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|_| KeyProblem::Invalid)?;
+        if spki.algorithm.oid.to_string() != RSA_OID {
+            return Err(KeyProblem::NotRsa);
+        }
+        let pkcs1 = spki.subject_public_key.raw_bytes().to_vec();
+        let oaep = rsa::PublicKey::from_public_key_der(der).map_err(|_| KeyProblem::Invalid)?;
+        let bits = oaep.size() * 8;
+        check_bits(bits)?;
+        Ok(Self { pkcs1, oaep, bits })
+    }
+
+    pub(crate) fn bits(&self) -> usize {
+        self.bits
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.pkcs1)
+            .verify(message, signature)
+            .is_ok()
+    }
+
+    /// Largest OAEP (SHA-1) plaintext: k − 2·20 − 2.
+    pub(crate) fn oaep_max_plaintext(&self) -> usize {
+        self.oaep.size().saturating_sub(42)
+    }
+
+    /// RSAES-OAEP (SHA-1, MGF1-SHA-1, empty label) encryption (randomised).
+    pub(crate) fn oaep_encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, ()> {
+        self.oaep
+            .encrypt(&mut getrandom::SysRng, Oaep::<Sha1Digest>::new(), plaintext)
+            .map_err(|_| ())
+    }
+}
+
+/// Fill `out` from the operating system's random number generator.
+pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), ()> {
+    SystemRandom::new().fill(out).map_err(|_| ())
+}
+
+/// SHA-256 digest.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Incremental SHA-1 (bill download checks only).
+pub(crate) struct Sha1(ring::digest::Context);
+
+impl Sha1 {
+    pub(crate) fn new() -> Self {
+        Self(ring::digest::Context::new(
+            &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        ))
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
+}
+
+/// AES-256-GCM seal: returns `ciphertext ‖ tag`.
+pub(crate) fn aes256gcm_seal(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ()> {
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
+    let mut buf = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(*nonce),
+        Aad::from(aad),
+        &mut buf,
+    )
+    .map_err(|_| ())?;
+    Ok(buf)
+}
+
+/// AES-256-GCM open of `ciphertext ‖ tag`. `Err` when the tag does not match.
+pub(crate) fn aes256gcm_open(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, ()> {
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
+    let mut buf = sealed.to_vec();
+    let n = key
+        .open_in_place(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            &mut buf,
+        )
+        .map_err(|_| ())?
+        .len();
+    buf.truncate(n);
+    Ok(buf)
+}
