@@ -197,9 +197,11 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+// One per download: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Sink<W: Write> {
     Plain(Hashing<W>),
-    Gzip(Box<flate2::write::GzDecoder<Hashing<W>>>),
+    Gzip(flate2::write::GzDecoder<Hashing<W>>),
 }
 
 /// Streams a downloaded bill into a writer: gunzip (if asked), SHA-1, then `W`.
@@ -231,7 +233,7 @@ impl<W: Write> BillWriter<W> {
         };
         Ok(Self {
             sink: if gzip {
-                Sink::Gzip(Box::new(flate2::write::GzDecoder::new(hashing)))
+                Sink::Gzip(flate2::write::GzDecoder::new(hashing))
             } else {
                 Sink::Plain(hashing)
             },
@@ -284,4 +286,11 @@ impl<W: Write> Write for BillWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Lower-case hex SHA-1 of `data` (what `hash_value` holds for `hash_type` `SHA1`).
+pub fn sha1_hex(data: &[u8]) -> String {
+    let mut h = crate::crypto::Sha1::new();
+    h.update(data);
+    h.finish().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -388,6 +388,10 @@ pub enum CallError {
     /// An answer came back but is an API error, failed verification, or does not decode.
     #[error(transparent)]
     Response(#[from] ResponseError),
+    /// A downloaded bill failed its digest check (or could not be gunzipped or written): the
+    /// data written is bad.
+    #[error(transparent)]
+    Bill(#[from] crate::bill::BillError),
 }
 
 impl CallError {
@@ -397,7 +401,7 @@ impl CallError {
         match self {
             CallError::Build(_) => false,
             CallError::Transport(t) => t.may_have_reached_server,
-            CallError::Response(_) => true,
+            CallError::Response(_) | CallError::Bill(_) => true,
         }
     }
 

@@ -23,6 +23,8 @@ use wechatpay_core::aead::{self, ApiV3Key};
 use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{PlatformKey, PrivateKey};
 
+mod bills;
+mod multipart;
 pub mod server;
 mod store;
 mod testkeys;
@@ -151,6 +153,7 @@ pub struct Gateway {
     config: Config,
     signers: RwLock<Signers>,
     store: store::Store,
+    bills: bills::Bills,
     fault: Mutex<Option<Fault>>,
     counter: AtomicU64,
     requests: AtomicU64,
@@ -181,6 +184,7 @@ impl Gateway {
         };
         Self {
             store: store::Store::new(&config.mchid),
+            bills: bills::Bills::default(),
             signers: RwLock::new(signers),
             config,
             fault: Mutex::new(None),
@@ -349,6 +353,20 @@ impl Gateway {
             .get("Wechatpay-Serial")
             .and_then(|v| v.to_str().ok());
         let certificates_path = req.uri().path() == "/v3/certificates";
+        if req.uri().path() == "/v3/billdownload/file" && answer.0.is_success() {
+            // File downloads are not signed (PROTOCOL §2).
+            let (status, body) = answer;
+            let response = Response::builder()
+                .status(status)
+                .header("Content-Type", "application/octet-stream")
+                .body(body)
+                .unwrap_or_else(|_| Response::new(Vec::new()));
+            return Reply {
+                response,
+                delay: None,
+                drop_connection: false,
+            };
+        }
         let mut reply = self.sign(answer, chooser, certificates_path, now, fault.as_ref());
         match fault {
             Some(Fault::Delay(d)) => reply.delay = Some(d),
@@ -408,13 +426,15 @@ impl Gateway {
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        let message = request_message(
-            req.method().as_str(),
-            target,
-            ts,
-            nonce,
-            req.body().as_ref(),
-        );
+        // Multipart uploads sign the `meta` part only.
+        let signed_body: Vec<u8> = match multipart::parts(req) {
+            Some(parts) => match parts.iter().find(|p| p.name == "meta") {
+                Some(meta) => meta.data.to_vec(),
+                None => return fail("multipart body without a meta part"),
+            },
+            None => req.body().as_ref().to_vec(),
+        };
+        let message = request_message(req.method().as_str(), target, ts, nonce, &signed_body);
         if self
             .config
             .merchant_public_key
@@ -486,8 +506,70 @@ impl Gateway {
                 }
                 self.certificates()
             }
+            ["v3", "merchant", "media", "upload" | "video_upload"]
+            | ["v3", "marketing", "favor", "media", "image-upload"]
+            | ["v3", "merchant-service", "images", "upload"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.upload(req)
+            }
+            ["v3", "bill", "tradebill" | "fundflowbill"] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                let host = req
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("127.0.0.1");
+                let wrong = req
+                    .headers()
+                    .get(FAULT_HEADER)
+                    .is_some_and(|v| v == "wrong-hash");
+                self.bills.request(path, query, host, wrong)
+            }
+            ["v3", "billdownload", "file"] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.bills.download(query)
+            }
             _ => not_found(),
         }
+    }
+
+    fn upload<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+        let Some(parts) = multipart::parts(req) else {
+            return param_error("body", "multipart", "请求体不是 multipart/form-data");
+        };
+        let (Some(meta), Some(file)) = (
+            parts.iter().find(|p| p.name == "meta"),
+            parts.iter().find(|p| p.name == "file"),
+        ) else {
+            return param_error("body", "meta", "缺少 meta 或 file");
+        };
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            filename: String,
+            sha256: String,
+        }
+        let Ok(m) = serde_json::from_slice::<Meta>(meta.data) else {
+            return param_error("body", "meta", "meta 不是合法的 JSON");
+        };
+        if m.sha256 != wechatpay_core::media::sha256_hex(file.data) {
+            return param_error("body", "sha256", "文件的 sha256 与 meta 不一致");
+        }
+        if file.filename.as_deref() != Some(m.filename.as_str()) {
+            return param_error("body", "filename", "文件名与 meta 不一致");
+        }
+        let id = format!("SANDBOX-MEDIA-{}", &m.sha256[..16]);
+        let body = if req.uri().path().contains("marketing") {
+            json!({ "media_url": format!("https://wxpaylogo.qpic.cn/sandbox/{id}") })
+        } else {
+            json!({ "media_id": id })
+        };
+        (StatusCode::OK, body.to_string().into_bytes())
     }
 
     fn certificates(&self) -> Answer {

@@ -238,6 +238,79 @@ impl Client {
         }
     }
 
+    /// Download a bill announced by `info` (from `bill::tradebill` / `fundflowbill`), streaming
+    /// it frame by frame through the digest check (and gunzip when `gzip`) into `writer`, never
+    /// holding it in memory. The call's timeout applies to the answer's head and to each
+    /// silence between frames, not to the whole transfer. On `Err(CallError::Bill(_))` the data
+    /// written is bad and must be discarded.
+    pub async fn download_bill<W: std::io::Write>(
+        &self,
+        info: &wechatpay_core::bill::BillDownloadInfo,
+        gzip: bool,
+        writer: W,
+    ) -> Result<(W, u64), CallError> {
+        let mut sink = wechatpay_core::bill::BillWriter::new(info, gzip, writer)?;
+        let core = &self.inner.core;
+        let SignedRequest { request, expect } =
+            core.sign(core.bill_download(&info.download_url)?)?;
+        let (parts, body) = request.into_parts();
+        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let timeout = self.inner.timeout;
+        let timed_out = |e: tokio::time::error::Elapsed| TransportError {
+            kind: TransportErrorKind::Timeout,
+            may_have_reached_server: true,
+            source: Box::new(e),
+        };
+        let response = tokio::time::timeout(timeout, self.inner.http.request(request))
+            .await
+            .map_err(timed_out)?
+            .map_err(|e| {
+                let connect = e.is_connect();
+                TransportError {
+                    kind: if connect {
+                        TransportErrorKind::Connect
+                    } else {
+                        TransportErrorKind::ConnectionClosed
+                    },
+                    may_have_reached_server: !connect,
+                    source: Box::new(e),
+                }
+            })?;
+        let (parts, mut body) = response.into_parts();
+        let closed = |e: hyper::Error| TransportError {
+            kind: TransportErrorKind::ConnectionClosed,
+            may_have_reached_server: true,
+            source: Box::new(e),
+        };
+        if !parts.status.is_success() {
+            let bytes =
+                tokio::time::timeout(timeout, Limited::new(body, self.inner.max_body).collect())
+                    .await
+                    .map_err(timed_out)?
+                    .map(|c| c.to_bytes().to_vec())
+                    .unwrap_or_default();
+            let answer = http::Response::from_parts(parts, bytes);
+            return match core.verify(&expect, &answer) {
+                Err(e) => Err(e.into()),
+                Ok(_) => Err(CallError::Transport(TransportError {
+                    kind: TransportErrorKind::Other,
+                    may_have_reached_server: true,
+                    source: "unexpected answer".into(),
+                })),
+            };
+        }
+        while let Some(frame) = tokio::time::timeout(timeout, body.frame())
+            .await
+            .map_err(timed_out)?
+        {
+            let frame = frame.map_err(closed)?;
+            if let Some(data) = frame.data_ref() {
+                sink.write_chunk(data)?;
+            }
+        }
+        Ok(sink.finish()?)
+    }
+
     /// Download the platform certificates now and swap them in (needs [`Config::apiv3_key`]).
     pub async fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
         let r = self

@@ -225,6 +225,53 @@ impl Client {
         }
     }
 
+    /// Download a bill announced by `info` (from `bill::tradebill` / `fundflowbill`), streaming
+    /// it through the digest check (and gunzip when `gzip`) into `writer`, never holding it in
+    /// memory. Returns the writer and the bill's size. On `Err(CallError::Bill(_))` the data
+    /// written is bad and must be discarded.
+    pub fn download_bill<W: std::io::Write>(
+        &self,
+        info: &wechatpay_core::bill::BillDownloadInfo,
+        gzip: bool,
+        writer: W,
+    ) -> Result<(W, u64), CallError> {
+        let mut sink = wechatpay_core::bill::BillWriter::new(info, gzip, writer)?;
+        let signed = self
+            .core
+            .sign(self.core.bill_download(&info.download_url)?)?;
+        let SignedRequest { request, expect } = signed;
+        let response = self.agent.run(request).map_err(classify)?;
+        let (parts, mut body) = response.into_parts();
+        if !parts.status.is_success() {
+            let bytes = body
+                .with_config()
+                .limit(self.max_body)
+                .read_to_vec()
+                .map_err(classify)?;
+            let answer = http::Response::from_parts(parts, bytes);
+            return match self.core.verify(&expect, &answer) {
+                Err(e) => Err(e.into()),
+                Ok(_) => Err(CallError::Transport(TransportError {
+                    kind: TransportErrorKind::Other,
+                    may_have_reached_server: true,
+                    source: "unexpected answer".into(),
+                })),
+            };
+        }
+        let mut reader = body.as_reader();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match std::io::Read::read(&mut reader, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify(ureq::Error::Io(e)).into()),
+            };
+            sink.write_chunk(&buf[..n])?;
+        }
+        Ok(sink.finish()?)
+    }
+
     /// Download the platform certificates now and swap them in (needs [`Config::apiv3_key`]).
     pub fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
         let r = self.refresher.as_ref().ok_or(RefreshError::NoApiV3Key)?;

@@ -1,0 +1,245 @@
+//! Client pay-signs (golden, official D2), media upload requests, and the bill check.
+
+mod common;
+
+use std::io::Write;
+
+use common::*;
+use serde_json::Value;
+use wechatpay_core::bill::{BillDownloadInfo, BillError, BillWriter};
+use wechatpay_core::{
+    media, paysign, BuildError, Client, FixedClock, FixedNonce, Merchant, PlatformKey, PrivateKey,
+};
+
+fn text(name: &str) -> String {
+    String::from_utf8(read(&format!("golden/{name}"))).unwrap()
+}
+
+fn key() -> PrivateKey {
+    PrivateKey::from_pem(read("keys/merchant_key.pem")).unwrap()
+}
+
+#[test]
+fn jsapi_and_app_golden() {
+    let (appid, prepay, ts, nonce) = (
+        "wxd678efh567hg6787",
+        "wx201410272009395522657a690389285100",
+        1_800_000_000,
+        "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+    );
+    let j = paysign::jsapi(&key(), appid, prepay, ts, nonce).unwrap();
+    assert_eq!(j.pay_sign, text("paysign_jsapi_signature.b64"));
+    assert_eq!(
+        serde_json::to_value(&j).unwrap(),
+        serde_json::json!({"appId": appid, "timeStamp": "1800000000", "nonceStr": nonce,
+            "package": format!("prepay_id={prepay}"), "signType": "RSA", "paySign": text("paysign_jsapi_signature.b64")})
+    );
+    let a = paysign::app(&key(), appid, "1900000001", prepay, ts, nonce).unwrap();
+    assert_eq!(a.sign, text("paysign_app_signature.b64"));
+    assert_eq!(
+        serde_json::to_value(&a).unwrap(),
+        serde_json::json!({"appid": appid, "partnerid": "1900000001", "prepayid": prepay, "package": "Sign=WXPay",
+            "noncestr": nonce, "timestamp": "1800000000", "sign": text("paysign_app_signature.b64")})
+    );
+    // Everyday form: the client's clock and nonce source.
+    let client = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
+        .clock(FixedClock(ts))
+        .nonce_source(FixedNonce(nonce.into()))
+        .build()
+        .unwrap();
+    assert_eq!(client.jsapi_params(appid, prepay).unwrap(), j);
+    assert_eq!(client.app_params(appid, prepay).unwrap(), a);
+}
+
+#[test]
+fn official_d2_pay_sign_vectors() {
+    let cases: Vec<Value> = json("vectors/official/vectors.json")["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("D2."))
+        .cloned()
+        .collect();
+    assert_eq!(cases.len(), 2);
+    let key = PrivateKey::from_pem(read("vectors/official/go_private_key.pem")).unwrap();
+    for c in cases {
+        let f = &c["inputs"]["pay_sign_fields"];
+        let want = s(&c["expected"], "signature");
+        if f.get("appId").is_some() {
+            let ts: i64 = s(f, "timeStamp").parse().unwrap();
+            let prepay = s(f, "package").strip_prefix("prepay_id=").unwrap();
+            assert_eq!(
+                paysign::jsapi(&key, s(f, "appId"), prepay, ts, s(f, "nonceStr"))
+                    .unwrap()
+                    .pay_sign,
+                want
+            );
+        } else {
+            let ts: i64 = s(f, "timestamp").parse().unwrap();
+            assert_eq!(
+                paysign::app(
+                    &key,
+                    s(f, "appid"),
+                    "1900000001",
+                    s(f, "prepayid"),
+                    ts,
+                    s(f, "noncestr")
+                )
+                .unwrap()
+                .sign,
+                want
+            );
+        }
+    }
+}
+
+#[test]
+fn media_upload_signs_the_meta_that_is_sent() {
+    let client = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
+        .clock(FixedClock(1_800_000_000))
+        .nonce_source(FixedNonce("abc".into()))
+        .build()
+        .unwrap();
+    let file = b"\x89PNG\r\n\x1a\n fake image bytes \x00\x01\x02";
+    let signed = client
+        .sign(media::image_upload("收据.png", file).unwrap())
+        .unwrap();
+    let r = &signed.request;
+    assert_eq!(r.uri().path(), "/v3/merchant/media/upload");
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    let boundary = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
+    let meta = format!(
+        r#"{{"filename":"收据.png","sha256":"{}"}}"#,
+        media::sha256_hex(file)
+    );
+    let body = r.body();
+    // The meta part is byte-identical to the signed meta; the file part carries the bytes and type.
+    let meta_part = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"meta\";\r\nContent-Type: application/json\r\n\r\n{meta}\r\n");
+    assert!(body.starts_with(meta_part.as_bytes()));
+    let file_head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"收据.png\";\r\nContent-Type: image/png\r\n\r\n");
+    let at = body
+        .windows(file_head.len())
+        .position(|w| w == file_head.as_bytes())
+        .unwrap()
+        + file_head.len();
+    assert_eq!(&body[at..at + file.len()], file);
+    assert!(body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()));
+    // The signature covers METHOD, target, ts, nonce and the meta JSON only.
+    let auth = r.headers()["authorization"].to_str().unwrap();
+    let sig = auth
+        .split("signature=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let msg = wechatpay_core::sign::request_message(
+        "POST",
+        "/v3/merchant/media/upload",
+        1_800_000_000,
+        "abc",
+        meta.as_bytes(),
+    );
+    PlatformKey::from_public_key_pem("M", read("keys/merchant_public.pem"))
+        .unwrap()
+        .verify(&msg, sig)
+        .unwrap();
+    // Video and unknown types.
+    let v = client
+        .sign(media::video_upload("clip.mp4", b"....").unwrap())
+        .unwrap();
+    assert!(String::from_utf8_lossy(v.request.body()).contains("Content-Type: video/mp4"));
+    let o = client
+        .sign(media::upload(media::COMPLAINT_IMAGE_UPLOAD, "x.unknownext", b"1").unwrap())
+        .unwrap();
+    assert!(String::from_utf8_lossy(o.request.body()).contains("application/octet-stream"));
+    // Bad file names are refused before anything is built.
+    for bad in ["", "a\"b.png", "dir/x.png", "a\nb.png"] {
+        assert!(
+            matches!(
+                media::image_upload(bad, file),
+                Err(BuildError::InvalidUpload { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+fn info(hash: &str) -> BillDownloadInfo {
+    BillDownloadInfo {
+        hash_type: "SHA1".into(),
+        hash_value: hash.into(),
+        download_url: String::new(),
+    }
+}
+
+#[test]
+fn bill_writer_checks_streams_and_gunzips() {
+    let bill = "交易时间,商户订单号\r\n`2027-01-14 12:00:00,`A-1\r\n"
+        .repeat(2000)
+        .into_bytes();
+    let hash = wechatpay_core::bill::sha1_hex(&bill).to_uppercase();
+    // Plain, fed in odd-sized chunks; the hash compares case-insensitively.
+    let mut w = BillWriter::new(&info(&hash), false, Vec::new()).unwrap();
+    for chunk in bill.chunks(777) {
+        w.write_chunk(chunk).unwrap();
+    }
+    let (out, n) = w.finish().unwrap();
+    assert_eq!((out, n), (bill.clone(), bill.len() as u64));
+    // Gzip: the hash is of the original bill.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&bill).unwrap();
+    let packed = gz.finish().unwrap();
+    let mut w = BillWriter::new(&info(&hash), true, Vec::new()).unwrap();
+    for chunk in packed.chunks(100) {
+        w.write_chunk(chunk).unwrap();
+    }
+    assert_eq!(w.finish().unwrap().0, bill);
+    // A wrong hash is reported after the data; a corrupt gzip stream fails; other hash types too.
+    let mut w = BillWriter::new(&info("0000"), false, Vec::new()).unwrap();
+    w.write_chunk(&bill).unwrap();
+    assert!(matches!(w.finish(), Err(BillError::HashMismatch { .. })));
+    let mut bad = packed.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    let mut w = BillWriter::new(&info(&hash), true, std::io::sink()).unwrap();
+    let r = w.write_chunk(&bad).and_then(|_| w.finish().map(|_| ()));
+    assert!(
+        matches!(
+            r,
+            Err(BillError::Io(_)) | Err(BillError::HashMismatch { .. })
+        ),
+        "{r:?}"
+    );
+    assert!(matches!(
+        BillWriter::with_hash("MD5", "x", false, Vec::new()),
+        Err(BillError::UnsupportedHash(_))
+    ));
+}
+
+#[test]
+fn bill_download_stays_on_the_base_url() {
+    let client = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
+        .build()
+        .unwrap();
+    let call = client
+        .bill_download("https://api.mch.weixin.qq.com/v3/billdownload/file?token=6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2wMMR8cNXqaA_Cv_isgaUtBzp4QtiozLO")
+        .unwrap();
+    let signed = client.sign(call).unwrap();
+    assert_eq!(
+        signed.request.uri().path_and_query().unwrap().as_str(),
+        "/v3/billdownload/file?token=6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2wMMR8cNXqaA_Cv_isgaUtBzp4QtiozLO"
+    );
+    assert!(signed.expect.is_unsigned_download());
+    for foreign in [
+        "https://evil.example/v3/billdownload/file?token=x",
+        "https://api.mch.weixin.qq.com.evil.example/x",
+        "http://api.mch.weixin.qq.com/v3/billdownload/file",
+    ] {
+        assert!(
+            matches!(
+                client.bill_download(foreign),
+                Err(BuildError::ForeignUrl { .. })
+            ),
+            "{foreign}"
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! Bills: `tradebill`/`fundflowbill` announce a download with its SHA-1; the download is served
+//! unsigned, plain or gzip.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Mutex;
+
+use http::StatusCode;
+use serde_json::json;
+
+use crate::{api_error, decode, param_error, Answer};
+
+#[derive(Default)]
+pub(crate) struct Bills {
+    tokens: Mutex<HashMap<String, Vec<u8>>>,
+    next: Mutex<u64>,
+}
+
+/// A deterministic bill for `date` (about 150 bytes a line).
+pub fn bill_text(kind: &str, date: &str, lines: usize) -> Vec<u8> {
+    let mut out = String::from("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额\r\n");
+    for i in 0..lines {
+        out.push_str(&format!(
+            "`{date} 12:{:02}:{:02},`wxd678efh567hg6787,`1900000001,`0,`,`42000000{:020},`{kind}-{i:08},`oUpF8uMuAJO_M2pxb1Q9zNjWeS6o,`NATIVE,`SUCCESS,`OTHERS,`CNY,`{}.{:02}\r\n",
+            (i / 60) % 60,
+            i % 60,
+            i,
+            (i % 997) + 1,
+            i % 100
+        ));
+    }
+    out.push_str(&format!("总交易单数,应结订单总金额\r\n`{lines},`0.00\r\n"));
+    out.into_bytes()
+}
+
+fn query_map(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+impl Bills {
+    pub(crate) fn request(&self, path: &str, query: &str, host: &str, wrong_hash: bool) -> Answer {
+        let q = query_map(query);
+        let Some(date) = q.get("bill_date").filter(|d| d.len() == 10) else {
+            return param_error("query", "bill_date", "bill_date 格式为 yyyy-MM-dd");
+        };
+        let kind = if path.ends_with("tradebill") {
+            "TRADE"
+        } else {
+            "FUND"
+        };
+        // `bill_type=REFUND` makes a larger bill (for streaming tests): 100 000 lines, ~15 MB.
+        let lines = if q.get("bill_type").map(String::as_str) == Some("REFUND") {
+            100_000
+        } else {
+            2_000
+        };
+        let text = bill_text(kind, date, lines);
+        let hash = if wrong_hash {
+            wechatpay_core::bill::sha1_hex(b"not this bill")
+        } else {
+            wechatpay_core::bill::sha1_hex(&text)
+        };
+        let served = if q.get("tar_type").map(String::as_str) == Some("GZIP") {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            if gz.write_all(&text).is_err() {
+                return api_error(500, "SYSTEM_ERROR", "gzip failed");
+            }
+            match gz.finish() {
+                Ok(b) => b,
+                Err(_) => return api_error(500, "SYSTEM_ERROR", "gzip failed"),
+            }
+        } else {
+            text
+        };
+        let token = {
+            let mut n = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            *n += 1;
+            format!("SANDBOX_TOKEN_{:08}_{date}", *n)
+        };
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.clone(), served);
+        let body = json!({
+            "hash_type": "SHA1",
+            "hash_value": hash.to_uppercase(),
+            "download_url": format!("http://{host}/v3/billdownload/file?token={token}"),
+        });
+        (StatusCode::OK, body.to_string().into_bytes())
+    }
+
+    pub(crate) fn download(&self, query: &str) -> Answer {
+        let q = query_map(query);
+        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        match q.get("token").and_then(|t| tokens.get(t)) {
+            Some(bytes) => (StatusCode::OK, bytes.clone()),
+            None => api_error(400, "INVALID_REQUEST", "token 无效或已过期"),
+        }
+    }
+}

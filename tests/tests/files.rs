@@ -1,0 +1,185 @@
+//! Media upload and bill download through both transports against the sandbox.
+
+use std::io::Write;
+
+use wechatpay_core::bill::{self, BillError, TarType, TradeBillRequest};
+use wechatpay_core::{media, CallError};
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+fn server() -> Server {
+    Server::start(Gateway::with_test_keys(Mode::Both)).unwrap()
+}
+
+fn core(s: &Server) -> wechatpay_core::Client {
+    TestKeys::load()
+        .client_builder(&s.base_url(), Mode::Both)
+        .build()
+        .unwrap()
+}
+
+/// Counts bytes and keeps none: a stand-in for a file on disk.
+#[derive(Default)]
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn trade(date: &str, big: bool, gzip: bool) -> TradeBillRequest {
+    TradeBillRequest {
+        bill_date: date.into(),
+        bill_type: Some(if big {
+            bill::BillType::Refund
+        } else {
+            bill::BillType::All
+        }),
+        tar_type: gzip.then_some(TarType::Gzip),
+    }
+}
+
+#[test]
+fn ureq_uploads_and_bills() {
+    let s = server();
+    let c = wechatpay_ureq::Client::with_config(
+        core(&s),
+        wechatpay_ureq::Config::default().proxy_from_env(false),
+    );
+    let image = vec![0x5au8; 300_000];
+    let r = c
+        .send(media::image_upload("photo.jpg", &image).unwrap())
+        .unwrap();
+    assert!(r.data.media_id.unwrap().starts_with("SANDBOX-MEDIA-"));
+    assert!(r.verified_by.is_some());
+    let r = c
+        .send(media::upload(media::MARKETING_IMAGE_UPLOAD, "logo.png", b"png").unwrap())
+        .unwrap();
+    assert!(r.data.media_url.is_some());
+    let r = c
+        .send(media::video_upload("clip.mp4", b"video").unwrap())
+        .unwrap();
+    assert!(r.data.media_id.is_some());
+
+    for gzip in [false, true] {
+        let info = c
+            .send(bill::tradebill(&trade("2027-01-14", false, gzip)))
+            .unwrap()
+            .data;
+        let (out, n) = c.download_bill(&info, gzip, Vec::new()).unwrap();
+        assert_eq!(n, out.len() as u64);
+        assert!(String::from_utf8(out).unwrap().starts_with("交易时间"));
+    }
+    // A large bill (~15 MB) streams into a writer that keeps nothing.
+    let info = c
+        .send(bill::tradebill(&trade("2027-01-14", true, true)))
+        .unwrap()
+        .data;
+    let (counter, n) = c.download_bill(&info, true, Counter::default()).unwrap();
+    assert!(n > 10_000_000, "{n}");
+    assert_eq!(counter.0, n);
+    // A wrong hash: the caller is told the data is bad.
+    let info = c
+        .send(
+            bill::tradebill(&trade("2027-01-14", false, false))
+                .header(wechatpay_sandbox::FAULT_HEADER, "wrong-hash"),
+        )
+        .unwrap()
+        .data;
+    assert!(matches!(
+        c.download_bill(&info, false, Vec::new()),
+        Err(CallError::Bill(BillError::HashMismatch { .. }))
+    ));
+    // A bad token is an API error.
+    let mut bad = info.clone();
+    bad.download_url = format!("{}/v3/billdownload/file?token=nope", s.base_url());
+    let e = c.download_bill(&bad, false, Vec::new()).unwrap_err();
+    assert_eq!(
+        e.api_error().unwrap().code.as_deref(),
+        Some("INVALID_REQUEST")
+    );
+}
+
+#[test]
+fn hyper_uploads_and_bills() {
+    let s = server();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let c = wechatpay_hyper::Client::new(core(&s)).unwrap();
+    rt.block_on(async {
+        let r = c
+            .send(media::image_upload("photo.jpg", &[7u8; 50_000]).unwrap())
+            .await
+            .unwrap();
+        assert!(r.data.media_id.is_some());
+        for gzip in [false, true] {
+            let info = c
+                .send(bill::tradebill(&trade("2027-01-15", false, gzip)))
+                .await
+                .unwrap()
+                .data;
+            let (out, _) = c.download_bill(&info, gzip, Vec::new()).await.unwrap();
+            assert!(String::from_utf8(out)
+                .unwrap()
+                .contains("`2027-01-15 12:00:00"));
+        }
+        let info = c
+            .send(bill::tradebill(&trade("2027-01-15", true, false)))
+            .await
+            .unwrap()
+            .data;
+        let (counter, n) = c
+            .download_bill(&info, false, Counter::default())
+            .await
+            .unwrap();
+        assert!(n > 10_000_000 && counter.0 == n);
+        let info = c
+            .send(
+                bill::tradebill(&trade("2027-01-15", false, true))
+                    .header(wechatpay_sandbox::FAULT_HEADER, "wrong-hash"),
+            )
+            .await
+            .unwrap()
+            .data;
+        assert!(matches!(
+            c.download_bill(&info, true, Vec::new()).await,
+            Err(CallError::Bill(BillError::HashMismatch { .. }))
+        ));
+        // The fund-flow bill too.
+        let info = c
+            .send(bill::fundflowbill(&bill::FundFlowBillRequest {
+                bill_date: "2027-01-15".into(),
+                account_type: Some(bill::AccountType::Basic),
+                tar_type: None,
+            }))
+            .await
+            .unwrap()
+            .data;
+        c.download_bill(&info, false, Vec::new()).await.unwrap();
+    });
+}
+
+#[test]
+fn tampered_upload_is_refused_by_the_gateway() {
+    // A request whose file does not match its meta: the sandbox checks the SHA-256.
+    let s = server();
+    let c = core(&s);
+    let mut signed = c
+        .sign(media::image_upload("a.png", b"original").unwrap())
+        .unwrap();
+    let body = signed.request.body_mut();
+    let at = body.windows(8).position(|w| w == b"original").unwrap();
+    body[at] = b'O';
+    let gw = s.gateway();
+    let reply = gw.handle(&signed.request, c.now());
+    assert_eq!(reply.response.status(), 400);
+    assert!(String::from_utf8_lossy(reply.response.body()).contains("sha256"));
+}
