@@ -465,6 +465,9 @@ impl Gateway {
                     return a;
                 }
                 if m == Method::POST {
+                    if let Err(a) = self.check_sensitive(req) {
+                        return a;
+                    }
                     self.store.payafter_create(body)
                 } else {
                     self.store.payafter_query(query)
@@ -537,6 +540,51 @@ impl Gateway {
             }
             _ => not_found(),
         }
+    }
+
+    /// Sensitive fields must decrypt with the platform key the request names in
+    /// `Wechatpay-Serial`, as WeChat Pay requires.
+    fn check_sensitive<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Result<(), Answer> {
+        let Ok(v) = serde_json::from_slice::<Value>(req.body().as_ref()) else {
+            return Ok(());
+        };
+        let fields: Vec<(&str, &str)> = ["name", "phone", "userid", "address"]
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(Value::as_str).map(|c| (*k, c)))
+            .collect();
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let named = req
+            .headers()
+            .get("Wechatpay-Serial")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let key = {
+            let s = self.signers.read().unwrap_or_else(|p| p.into_inner());
+            s.certificates
+                .iter()
+                .chain(s.public_key.iter())
+                .find(|k| k.id.eq_ignore_ascii_case(named))
+                .cloned()
+        };
+        let Some(key) = key else {
+            return Err(param_error(
+                "header",
+                "Wechatpay-Serial",
+                "Wechatpay-Serial 不是有效的平台证书序列号或公钥ID",
+            ));
+        };
+        for (field, ct) in fields {
+            if key.key.decrypt_oaep_base64(ct).is_err() {
+                return Err(param_error(
+                    "body",
+                    field,
+                    "敏感字段无法用 Wechatpay-Serial 指定的密钥解密",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn upload<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {

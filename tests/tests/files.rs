@@ -183,3 +183,44 @@ fn tampered_upload_is_refused_by_the_gateway() {
     assert_eq!(reply.response.status(), 400);
     assert!(String::from_utf8_lossy(reply.response.body()).contains("sha256"));
 }
+
+#[test]
+fn sensitive_fields_through_both_transports() {
+    use wechatpay_core::api::payscore::payafter_orders::{create, CreateRequest};
+    use wechatpay_core::Sensitive;
+    let body = |no: &str| CreateRequest {
+        appid: "wx1".into(),
+        out_order_no: no.into(),
+        service_id: "5".into(),
+        name: Some(Sensitive::new("张三")),
+        phone: Some(Sensitive::new("13800138000")),
+        ..Default::default()
+    };
+    let s = server();
+    let keys = TestKeys::load();
+    // The gateway decrypts each field with the key the request names: it must succeed.
+    let u = wechatpay_ureq::Client::with_config(
+        core(&s),
+        wechatpay_ureq::Config::default().proxy_from_env(false),
+    );
+    u.send(create(&body("S-1"))).unwrap();
+    u.send(create(&body("S-2")).wechatpay_serial(keys.platform_serial))
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = wechatpay_hyper::Client::new(core(&s)).unwrap();
+    rt.block_on(h.send(create(&body("S-3")))).unwrap();
+    // A field encrypted for one key while the request names another is refused by WeChat Pay
+    // (here: the gateway); the SDK does not let that happen with Sensitive::new.
+    let cert_key =
+        wechatpay_core::PlatformKey::from_certificate_pem(keys.platform_cert_pem).unwrap();
+    let mut mismatched = body("S-4");
+    mismatched.name = Some(Sensitive::encrypted(
+        cert_key.encrypt_oaep("张三".as_bytes()).unwrap(),
+        keys.public_key_id,
+    ));
+    let e = u.send(create(&mismatched)).unwrap_err();
+    assert_eq!(e.api_error().unwrap().code.as_deref(), Some("PARAM_ERROR"));
+}
