@@ -58,6 +58,8 @@ pub enum Downloaded {
     Certificates {
         /// The new set.
         keys: PlatformKeys,
+        /// The certificates of the answer valid now, as `(serial, PEM text)`.
+        pems: Vec<(String, String)>,
         /// Serial or id of the key that verified the answer.
         signed_by: String,
         /// The answer was verified with a certificate it carried (first download).
@@ -144,6 +146,7 @@ pub fn apply<B: AsRef<[u8]>>(
         SignatureHeaders::from_headers(response.headers()).map_err(CertificateError::Verify)?;
     let parsed: Body = serde_json::from_slice(body).map_err(CertificateError::Body)?;
     let mut downloaded = Vec::new();
+    let mut pems = Vec::new();
     for item in parsed.data {
         let enc = &item.encrypt_certificate;
         if enc.algorithm != aead::ALGORITHM {
@@ -183,6 +186,7 @@ pub fn apply<B: AsRef<[u8]>>(
                 continue;
             }
         }
+        pems.push((key.id().to_string(), String::from_utf8_lossy(&pem).into_owned()));
         downloaded.push(key);
     }
     if downloaded.is_empty() {
@@ -211,6 +215,7 @@ pub fn apply<B: AsRef<[u8]>>(
     }
     Ok(Downloaded::Certificates {
         keys,
+        pems,
         signed_by,
         trusted_on_first_use: tofu,
     })
