@@ -186,7 +186,10 @@ pub fn apply<B: AsRef<[u8]>>(
                 continue;
             }
         }
-        pems.push((key.id().to_string(), String::from_utf8_lossy(&pem).into_owned()));
+        pems.push((
+            key.id().to_string(),
+            String::from_utf8_lossy(&pem).into_owned(),
+        ));
         downloaded.push(key);
     }
     if downloaded.is_empty() {

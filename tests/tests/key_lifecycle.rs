@@ -44,7 +44,13 @@ fn first_download_refresh_and_public_key_mode() {
             trusted_on_first_use,
         } => {
             assert!(trusted_on_first_use);
-            assert_eq!(pems, vec![(keys.platform_serial.to_string(), keys.platform_cert_pem.to_string())]);
+            assert_eq!(
+                pems,
+                vec![(
+                    keys.platform_serial.to_string(),
+                    keys.platform_cert_pem.to_string()
+                )]
+            );
             assert_eq!(signed_by, keys.platform_serial);
             assert!(k.get(keys.platform_serial).is_some());
         }

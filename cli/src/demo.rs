@@ -4,7 +4,7 @@
 //!
 //! No credentials (the bundled TEST-ONLY keys), no network beyond loopback.
 //!
-//! `cargo run -p wechatpay-sandbox --example demo`
+//! `wxpay demo` (`cargo run --release -p wechatpay-cli -- demo`)
 
 use std::error::Error;
 
@@ -92,7 +92,8 @@ fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
     (create, complete, query)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+/// Run the demo.
+pub fn run() -> Result<(), Box<dyn Error>> {
     let server = Server::start(Gateway::with_test_keys(Mode::Both))?;
     println!(
         "sandbox gateway on {} (certificate and public key, TEST-ONLY keys)\n",

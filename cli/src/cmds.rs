@@ -1,0 +1,660 @@
+//! The subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{json, Value};
+use wechatpay_core::notify::{Callbacks, NotifyError};
+use wechatpay_core::{aead, paysign, sign, verify, Call, VerifyError};
+
+use crate::settings::Global;
+use crate::Failure;
+
+/// wxpay — WeChat Pay APIv3 from the command line (微信支付 APIv3 命令行).
+///
+/// Calls any endpoint with signed requests and verified answers, and answers "why SIGN_ERROR /
+/// why does this callback not verify?". Exit codes: 0 ok, 1 verification rejected, 2 usage or
+/// bad input, 3 API error answer, 4 transport failure.
+#[derive(Parser, Debug)]
+#[command(name = "wxpay", version, max_term_width = 100)]
+pub struct Cli {
+    /// Machine-readable output (JSON on stdout)
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Call an endpoint: sign, send, verify, print the answer (pretty JSON) and its Request-ID
+    Request(RequestArgs),
+    /// Show the exact message to sign, the signature and the Authorization header
+    Sign(SignArgs),
+    /// Verify an answer's (or callback's) signature and say exactly why not
+    Verify(VerifyArgs),
+    /// Verify and decrypt a callback; print its envelope and plaintext
+    Notify(VerifyArgs),
+    /// AES-256-GCM decrypt with the APIv3 key (callback resources, certificates)
+    Decrypt(DecryptArgs),
+    /// RSA-OAEP encrypt a sensitive value with the platform key; prints the Wechatpay-Serial to send
+    Encrypt(EncryptArgs),
+    /// RSA-OAEP decrypt a sensitive value with the merchant private key
+    OaepDecrypt(OaepDecryptArgs),
+    /// Client payment parameters (调起支付) for a prepay_id: jsapi (and mini-program) or app
+    Paysign(PaysignArgs),
+    /// Download, verify, decrypt and save the platform certificates (wechatpay_<serial>.pem)
+    Certificates(CertificatesArgs),
+    /// Run the sandbox gateway on 127.0.0.1 with throwaway credentials (stop with Ctrl-C)
+    Sandbox(SandboxArgs),
+    /// The end-to-end demo: sandbox on loopback, the seed flow through both transports
+    Demo,
+}
+
+/// `wxpay request`.
+#[derive(clap::Args, Debug)]
+pub struct RequestArgs {
+    /// HTTP method (GET, POST, PUT, PATCH, DELETE)
+    pub method: String,
+    /// Path template (/v3/payscore/payafter-orders/{out_order_no}/complete) or chain
+    /// (v3.payscore.payafterOrders._out_order_no_.complete)
+    pub target: String,
+    /// Path parameter name=value (fills {name}; percent-encoded as one segment)
+    #[arg(short = 'p', value_name = "NAME=VALUE")]
+    pub param: Vec<String>,
+    /// Query parameter name=value
+    #[arg(short = 'q', value_name = "NAME=VALUE")]
+    pub query: Vec<String>,
+    /// JSON body, or @file
+    #[arg(short = 'd', value_name = "JSON|@FILE")]
+    pub data: Option<String>,
+    /// Extra header 'Name: value'
+    #[arg(short = 'H', value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+}
+
+/// `wxpay sign`.
+#[derive(clap::Args, Debug)]
+pub struct SignArgs {
+    /// HTTP method
+    #[arg(long)]
+    pub method: String,
+    /// Request target as sent: path and query (/v3/…?a=b)
+    #[arg(long)]
+    pub target: String,
+    /// Body text
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Body file (its bytes, as sent)
+    #[arg(long = "body-file", value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Unix timestamp
+    #[arg(long)]
+    pub timestamp: i64,
+    /// Nonce
+    #[arg(long)]
+    pub nonce: String,
+}
+
+/// `wxpay verify` / `wxpay notify`.
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// A header 'Name: value' (Wechatpay-Timestamp, -Nonce, -Serial, -Signature, …)
+    #[arg(short = 'H', value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+    /// The raw body, exactly as received
+    #[arg(long = "body-file", value_name = "FILE")]
+    pub body_file: PathBuf,
+    /// The clock, Unix seconds (default: now)
+    #[arg(long)]
+    pub now: Option<i64>,
+}
+
+/// `wxpay decrypt`.
+#[derive(clap::Args, Debug)]
+pub struct DecryptArgs {
+    /// resource.nonce
+    #[arg(long)]
+    pub nonce: String,
+    /// resource.associated_data
+    #[arg(long, default_value = "")]
+    pub aad: String,
+    /// resource.ciphertext (base64)
+    #[arg(long)]
+    pub ciphertext: String,
+}
+
+/// `wxpay encrypt`.
+#[derive(clap::Args, Debug)]
+pub struct EncryptArgs {
+    /// The plaintext
+    #[arg(long)]
+    pub value: String,
+}
+
+/// `wxpay oaep-decrypt`.
+#[derive(clap::Args, Debug)]
+pub struct OaepDecryptArgs {
+    /// The ciphertext (base64)
+    #[arg(long)]
+    pub ciphertext: String,
+}
+
+/// Which client.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PayKind {
+    /// JSAPI and mini-program
+    Jsapi,
+    /// APP
+    App,
+}
+
+/// `wxpay paysign`.
+#[derive(clap::Args, Debug)]
+pub struct PaysignArgs {
+    /// jsapi or app
+    pub kind: PayKind,
+    /// App id
+    #[arg(long)]
+    pub appid: String,
+    /// prepay_id
+    #[arg(long = "prepay-id")]
+    pub prepay_id: String,
+    /// Unix timestamp (default: now)
+    #[arg(long)]
+    pub timestamp: Option<i64>,
+    /// Nonce (default: 32 random characters)
+    #[arg(long)]
+    pub nonce: Option<String>,
+}
+
+/// `wxpay certificates`.
+#[derive(clap::Args, Debug)]
+pub struct CertificatesArgs {
+    /// Save wechatpay_<serial>.pem files here
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+}
+
+/// Sandbox key mode.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SandboxMode {
+    /// Platform certificate
+    Cert,
+    /// Platform public key
+    Pubkey,
+}
+
+/// `wxpay sandbox`.
+#[derive(clap::Args, Debug)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0: any free port)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Key mode
+    #[arg(long, value_enum, default_value = "cert")]
+    pub mode: SandboxMode,
+    /// Where to write the throwaway credentials and wxpay.toml
+    #[arg(long, value_name = "DIR", default_value = "wxpay-sandbox")]
+    pub dir: PathBuf,
+}
+
+fn out(json_mode: bool, v: Value, text: impl FnOnce() -> String) {
+    if json_mode {
+        println!("{v}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn header_map(lines: &[String]) -> Result<HeaderMap, Failure> {
+    let mut h = HeaderMap::new();
+    for l in lines {
+        let (n, v) = l
+            .split_once(':')
+            .ok_or_else(|| Failure::usage(format!("header {l:?} is not 'Name: value'")))?;
+        let name = HeaderName::from_bytes(n.trim().as_bytes())
+            .map_err(|_| Failure::usage(format!("bad header name {n:?}")))?;
+        let value = HeaderValue::from_str(v.trim())
+            .map_err(|_| Failure::usage(format!("bad header value for {n}")))?;
+        h.append(name, value);
+    }
+    Ok(h)
+}
+
+fn read_file(p: &PathBuf) -> Result<Vec<u8>, Failure> {
+    std::fs::read(p).map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))
+}
+
+fn pair(s: &str, what: &str) -> Result<(String, String), Failure> {
+    s.split_once('=')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .ok_or_else(|| Failure::usage(format!("{what} {s:?} is not name=value")))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The machine-readable name of a verification failure.
+pub fn verify_kind(e: &VerifyError) -> String {
+    match e {
+        VerifyError::MissingHeader { .. } => "missing_header",
+        VerifyError::InvalidHeader { .. } => "invalid_header",
+        VerifyError::InvalidTimestamp { .. } => "invalid_timestamp",
+        VerifyError::StaleTimestamp { .. } => "stale_timestamp",
+        VerifyError::UnknownSerial { .. } => "unknown_serial",
+        VerifyError::CertificateNotValid { .. } => "certificate_not_valid",
+        VerifyError::Probe { .. } => "probe",
+        VerifyError::EmptySignature => "empty_signature",
+        VerifyError::SignatureEncoding => "bad_base64",
+        VerifyError::SignatureMismatch { .. } => "signature_mismatch",
+        _ => "verify_failed",
+    }
+    .into()
+}
+
+/// A sentence that says what went wrong and what to check.
+pub fn explain_verify(e: &VerifyError, merchant_serial: Option<&str>) -> String {
+    match e {
+        VerifyError::MissingHeader { name } => format!("header {name} is missing (all four Wechatpay-Timestamp/-Nonce/-Serial/-Signature are needed)"),
+        VerifyError::StaleTimestamp { offset, window, .. } => {
+            format!("the timestamp is {offset} s away from the clock (allowed: {window} s): a replay, or a wrong clock on one side")
+        }
+        VerifyError::UnknownSerial { serial } if merchant_serial.is_some_and(|m| m.eq_ignore_ascii_case(serial)) => {
+            format!("serial {serial} is your own merchant certificate serial: configure the WeChat Pay platform certificate or public key, not apiclient_cert.pem")
+        }
+        VerifyError::UnknownSerial { serial } => format!("no configured platform certificate or public key has serial/id {serial} (give it with --platform-cert, or --public-key and --public-key-id; `wxpay certificates` downloads certificates)"),
+        VerifyError::Probe { .. } => "a probe signature (WECHATPAY/SIGNTEST/…): WeChat Pay is testing that you verify; answer with a failure".into(),
+        VerifyError::SignatureMismatch { serial } => format!("the signature does not match under {serial}: the body (or timestamp/nonce) is not exactly what was signed — pass the raw bytes, not re-serialised JSON"),
+        other => other.to_string(),
+    }
+}
+
+/// Run the command.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let json_mode = cli.json;
+    let g = cli.global.resolve()?;
+    match cli.cmd {
+        Cmd::Request(a) => request(&g, json_mode, a),
+        Cmd::Sign(a) => sign_cmd(&g, json_mode, a),
+        Cmd::Verify(a) => verify_cmd(&g, json_mode, a),
+        Cmd::Notify(a) => notify_cmd(&g, json_mode, a),
+        Cmd::Decrypt(a) => {
+            let pt = aead::decrypt(&g.apiv3_key()?, &a.nonce, &a.aad, &a.ciphertext).map_err(|e| match e {
+                aead::AeadError::AuthFailed => Failure::rejected("auth_failed", "AES-GCM authentication failed: the APIv3 key is wrong, or nonce/aad/ciphertext were altered"),
+                other => Failure::usage(other.to_string()),
+            })?;
+            let text = String::from_utf8_lossy(&pt).into_owned();
+            out(json_mode, json!({"ok": true, "plaintext": text}), || {
+                text.clone()
+            });
+            Ok(())
+        }
+        Cmd::Encrypt(a) => {
+            let keys = g.platform_keys()?;
+            let serial = keys.preferred_serial().ok_or_else(|| Failure::usage("no platform key: give --platform-cert or --public-key with --public-key-id"))?.to_string();
+            let key = keys
+                .get(&serial)
+                .ok_or_else(|| Failure::usage("no platform key"))?;
+            let ct = key
+                .encrypt_oaep(a.value.as_bytes())
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            out(
+                json_mode,
+                json!({"ok": true, "ciphertext": ct, "wechatpay_serial": serial}),
+                || format!("{ct}\nWechatpay-Serial: {serial}"),
+            );
+            Ok(())
+        }
+        Cmd::OaepDecrypt(a) => {
+            let pt = g
+                .private_key()?
+                .decrypt_oaep_base64(&a.ciphertext)
+                .map_err(|e| match e {
+                    wechatpay_core::OaepError::Base64 => Failure::usage(e.to_string()),
+                    other => Failure::rejected("decrypt_failed", other.to_string()),
+                })?;
+            let text = String::from_utf8_lossy(&pt).into_owned();
+            out(json_mode, json!({"ok": true, "plaintext": text}), || {
+                text.clone()
+            });
+            Ok(())
+        }
+        Cmd::Paysign(a) => {
+            let key = g.private_key()?;
+            let ts = a.timestamp.unwrap_or_else(now);
+            let nonce = match a.nonce {
+                Some(n) => n,
+                None => wechatpay_core::NonceSource::nonce(&wechatpay_core::OsNonce)
+                    .map_err(|e| Failure::usage(e.to_string()))?,
+            };
+            let v = match a.kind {
+                PayKind::Jsapi => serde_json::to_value(
+                    paysign::jsapi(&key, &a.appid, &a.prepay_id, ts, &nonce)
+                        .map_err(|e| Failure::usage(e.to_string()))?,
+                ),
+                PayKind::App => {
+                    let mchid = g
+                        .mchid
+                        .clone()
+                        .ok_or_else(|| Failure::usage("--mchid is required for app (partnerid)"))?;
+                    serde_json::to_value(
+                        paysign::app(&key, &a.appid, &mchid, &a.prepay_id, ts, &nonce)
+                            .map_err(|e| Failure::usage(e.to_string()))?,
+                    )
+                }
+            }
+            .map_err(|e| Failure::usage(e.to_string()))?;
+            let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+            out(json_mode, v, || pretty);
+            Ok(())
+        }
+        Cmd::Certificates(a) => certificates(&g, json_mode, a),
+        Cmd::Sandbox(a) => crate::cmds::sandbox(json_mode, a),
+        Cmd::Demo => crate::cmds::demo(),
+    }
+}
+
+fn request(g: &Global, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
+    let method: http::Method = a
+        .method
+        .to_uppercase()
+        .parse()
+        .map_err(|_| Failure::usage(format!("bad method {:?}", a.method)))?;
+    let template = crate::chain::to_template(&a.target).map_err(Failure::usage)?;
+    let mut call = Call::<Value>::new(method, template).expect_bytes();
+    for p in &a.param {
+        let (k, v) = pair(p, "-p")?;
+        call = call.path_param(k, v);
+    }
+    for q in &a.query {
+        let (k, v) = pair(q, "-q")?;
+        call = call.query(k, v);
+    }
+    for (name, value) in header_map(&a.header)?.iter() {
+        call = call.header(name.as_str(), value.to_str().unwrap_or(""));
+    }
+    if let Some(d) = &a.data {
+        let bytes = match d.strip_prefix('@') {
+            Some(file) => read_file(&PathBuf::from(file))?,
+            None => d.clone().into_bytes(),
+        };
+        serde_json::from_slice::<Value>(&bytes)
+            .map_err(|e| Failure::usage(format!("-d is not JSON: {e}")))?;
+        call = call.json_bytes(bytes);
+    }
+    let client = g.client()?;
+    let answer = client.send(call)?;
+    let body: Value = serde_json::from_slice(&answer.data)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&answer.data).into_owned()));
+    let rid = answer.request_id.clone().unwrap_or_default();
+    if json_mode {
+        println!(
+            "{}",
+            json!({"status": answer.status.as_u16(), "request_id": rid, "body": body})
+        );
+    } else {
+        if !answer.data.is_empty() {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&body).unwrap_or_default()
+            );
+        }
+        eprintln!("HTTP {} Request-ID: {rid}", answer.status);
+    }
+    Ok(())
+}
+
+fn sign_cmd(g: &Global, json_mode: bool, a: SignArgs) -> Result<(), Failure> {
+    let body = match (&a.body, &a.body_file) {
+        (Some(b), _) => b.clone().into_bytes(),
+        (None, Some(f)) => read_file(f)?,
+        (None, None) => Vec::new(),
+    };
+    let merchant = g.merchant()?;
+    let message = sign::request_message(
+        &a.method.to_uppercase(),
+        &a.target,
+        a.timestamp,
+        &a.nonce,
+        &body,
+    );
+    let signature = merchant
+        .signer()
+        .sign(&message)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let auth = sign::authorization(
+        merchant.signer().algorithm(),
+        merchant.mchid(),
+        &a.nonce,
+        a.timestamp,
+        merchant.serial(),
+        &signature,
+    );
+    let text = String::from_utf8_lossy(&message).into_owned();
+    out(
+        json_mode,
+        json!({"message": text, "signature": signature, "authorization": auth}),
+        || {
+            format!(
+                "message:       {}\nsignature:     {signature}\nAuthorization: {auth}",
+                text.replace('\n', "\\n")
+            )
+        },
+    );
+    Ok(())
+}
+
+fn verify_cmd(g: &Global, json_mode: bool, a: VerifyArgs) -> Result<(), Failure> {
+    let headers = header_map(&a.header)?;
+    let body = read_file(&a.body_file)?;
+    let keys = g.platform_keys()?;
+    let at = a.now.unwrap_or_else(now);
+    match verify::verify_headers(&keys, &headers, &body, at, verify::DEFAULT_WINDOW) {
+        Ok(id) => {
+            let msg = format!("verified with {id}");
+            out(
+                json_mode,
+                json!({"ok": true, "kind": "ok", "message": msg}),
+                || msg.clone(),
+            );
+            Ok(())
+        }
+        Err(e) => Err(Failure::rejected(
+            &verify_kind(&e),
+            explain_verify(&e, g.serial.as_deref()),
+        )),
+    }
+}
+
+fn notify_cmd(g: &Global, json_mode: bool, a: VerifyArgs) -> Result<(), Failure> {
+    let headers = header_map(&a.header)?;
+    let body = read_file(&a.body_file)?;
+    let mut callbacks = Callbacks::new(
+        wechatpay_core::SharedKeys::new(g.platform_keys()?),
+        g.apiv3_key()?,
+    );
+    if let Some(s) = &g.serial {
+        callbacks = callbacks.merchant_serial(s.as_str());
+    }
+    let n = callbacks
+        .verify_at::<Value>(&headers, &body, a.now.unwrap_or_else(now))
+        .map_err(|e| {
+            let kind = match &e {
+                NotifyError::BodyAltered { .. } => "body_altered".to_string(),
+                NotifyError::MerchantCertificateConfigured { .. } => {
+                    "merchant_certificate_configured".into()
+                }
+                NotifyError::WrongApiV3Key => "wrong_apiv3_key".into(),
+                NotifyError::Stale { .. } => "stale_timestamp".into(),
+                NotifyError::Probe => "probe".into(),
+                NotifyError::Verify(v) => verify_kind(v),
+                _ => "notify_failed".into(),
+            };
+            Failure::rejected(&kind, e.to_string())
+        })?;
+    let v = json!({"ok": true, "id": n.id, "create_time": n.create_time, "event_type": n.event_type,
+        "resource_type": n.resource_type, "summary": n.summary, "original_type": n.original_type,
+        "verified_by": n.verified_by, "resource": n.resource});
+    let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+    out(json_mode, v, || pretty);
+    Ok(())
+}
+
+fn certificates(g: &Global, json_mode: bool, a: CertificatesArgs) -> Result<(), Failure> {
+    let client = g.client()?;
+    if g.apiv3_key_file.is_none() {
+        return Err(Failure::usage(
+            "--apiv3-key-file is required to decrypt certificates",
+        ));
+    }
+    match client.refresh_certificates() {
+        Ok(wechatpay_core::certificates::Downloaded::NoCertificates) => {
+            let msg = "this merchant has no platform certificates (public key mode): use the WeChat Pay public key (--public-key with --public-key-id) from the merchant portal";
+            out(
+                json_mode,
+                json!({"ok": true, "certificates": [], "message": msg}),
+                || msg.into(),
+            );
+            Ok(())
+        }
+        Ok(wechatpay_core::certificates::Downloaded::Certificates {
+            pems,
+            signed_by,
+            trusted_on_first_use,
+            ..
+        }) => {
+            let mut saved = Vec::new();
+            if let Some(dir) = &a.output {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+                for (serial, pem) in &pems {
+                    let p = dir.join(format!("wechatpay_{serial}.pem"));
+                    std::fs::write(&p, pem).map_err(|e| {
+                        Failure::usage(format!("cannot write {}: {e}", p.display()))
+                    })?;
+                    saved.push(p.display().to_string());
+                }
+            }
+            let serials: Vec<&String> = pems.iter().map(|(s, _)| s).collect();
+            let note = if trusted_on_first_use {
+                " (first download: trusted on first use — compare the serial with the merchant portal)"
+            } else {
+                ""
+            };
+            out(
+                json_mode,
+                json!({"ok": true, "certificates": serials, "saved": saved, "signed_by": signed_by, "trusted_on_first_use": trusted_on_first_use}),
+                || {
+                    let mut t = format!(
+                        "{} certificate(s), answer verified with {signed_by}{note}",
+                        pems.len()
+                    );
+                    for (s, _) in &pems {
+                        t.push_str(&format!("\n  {s}"));
+                    }
+                    for p in &saved {
+                        t.push_str(&format!("\nsaved {p}"));
+                    }
+                    t
+                },
+            );
+            Ok(())
+        }
+        Ok(_) => Err(Failure::usage("unexpected certificate download result")),
+        Err(e) => Err(match e {
+            wechatpay_core::RefreshError::Transport(t) => {
+                wechatpay_core::CallError::Transport(t).into()
+            }
+            wechatpay_core::RefreshError::Certificate(
+                wechatpay_core::certificates::CertificateError::Api(a),
+            ) => wechatpay_core::CallError::Response(wechatpay_core::ResponseError::Api(a)).into(),
+            wechatpay_core::RefreshError::Certificate(
+                wechatpay_core::certificates::CertificateError::Verify(v),
+            ) => Failure::rejected(&verify_kind(&v), explain_verify(&v, g.serial.as_deref())),
+            wechatpay_core::RefreshError::Certificate(
+                wechatpay_core::certificates::CertificateError::Decrypt { serial, .. },
+            ) => Failure::rejected(
+                "wrong_apiv3_key",
+                format!("certificate {serial} does not decrypt: the APIv3 key is wrong"),
+            ),
+            other => Failure::usage(other.to_string()),
+        }),
+    }
+}
+
+/// `wxpay sandbox`.
+pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
+    use wechatpay_sandbox::{server::Server, Gateway, Mode, TestKeys};
+    let mode = match a.mode {
+        SandboxMode::Cert => Mode::Certificate,
+        SandboxMode::Pubkey => Mode::PublicKey,
+    };
+    let keys = TestKeys::load();
+    let dir = &a.dir;
+    let w = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text)
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", dir.join(name).display())))
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+    w("merchant_key.pem", keys.merchant_key_pem)?;
+    w("apiv3_key.txt", keys.apiv3_key)?;
+    let server = Server::start_on(Gateway::with_test_keys(mode), a.port).map_err(|e| Failure {
+        code: 4,
+        kind: "bind".into(),
+        message: format!("cannot listen on 127.0.0.1:{}: {e}", a.port),
+    })?;
+    let platform = match mode {
+        Mode::PublicKey => {
+            w("pub_key.pem", keys.public_key_pem)?;
+            format!(
+                "public_key = \"pub_key.pem\"\npublic_key_id = \"{}\"\n",
+                keys.public_key_id
+            )
+        }
+        _ => {
+            w("platform_cert.pem", keys.platform_cert_pem)?;
+            "platform_cert = [\"platform_cert.pem\"]\n".to_string()
+        }
+    };
+    let config = format!(
+        "# TEST-ONLY credentials of the wxpay sandbox\nmchid = \"{}\"\nserial = \"{}\"\nprivate_key = \"merchant_key.pem\"\n{platform}apiv3_key_file = \"apiv3_key.txt\"\nbase_url = \"{}\"\n",
+        keys.mchid, keys.merchant_serial, server.base_url()
+    );
+    w("wxpay.toml", &config)?;
+    let cfg_path = dir.join("wxpay.toml");
+    out(
+        json_mode,
+        json!({"base_url": server.base_url(), "config": cfg_path.display().to_string()}),
+        || {
+            format!(
+            "sandbox gateway on {} ({:?} mode; TEST-ONLY keys)\nconfig: {}\ntry:    wxpay --config {} request GET /v3/certificates\nstop with Ctrl-C",
+            server.base_url(),
+            mode,
+            cfg_path.display(),
+            cfg_path.display()
+        )
+        },
+    );
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// `wxpay demo`.
+pub fn demo() -> Result<(), Failure> {
+    crate::demo::run().map_err(|e| Failure {
+        code: 4,
+        kind: "demo".into(),
+        message: e.to_string(),
+    })
+}

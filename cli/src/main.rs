@@ -1,0 +1,106 @@
+//! `wxpay`: WeChat Pay APIv3 from the command line — call any endpoint, sign and verify by hand,
+//! decrypt callbacks, download certificates, run the sandbox gateway.
+//!
+//! Exit codes: 0 success; 1 verification rejected; 2 usage or bad input; 3 API error answer;
+//! 4 transport failure.
+
+mod chain;
+mod cmds;
+mod demo;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// A failure, with its exit code and the kind named in `--json` output.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 rejected, 2 usage, 3 API error, 4 transport.
+    pub code: u8,
+    /// A stable machine-readable kind, e.g. `signature_mismatch`.
+    pub kind: String,
+    /// One clear line.
+    pub message: String,
+}
+
+impl Failure {
+    /// Usage or bad input (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            kind: "usage".into(),
+            message: message.into(),
+        }
+    }
+
+    /// Verification rejected (exit 1).
+    pub fn rejected(kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            kind: kind.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<wechatpay_core::CallError> for Failure {
+    fn from(e: wechatpay_core::CallError) -> Self {
+        use wechatpay_core::CallError as E;
+        match &e {
+            E::Build(b) => Failure::usage(b.to_string()),
+            E::Transport(t) => Failure {
+                code: 4,
+                kind: format!("transport_{:?}", t.kind).to_lowercase(),
+                message: e.to_string(),
+            },
+            E::Response(wechatpay_core::ResponseError::Api(a)) => {
+                let mut message = a.to_string();
+                if a.code.as_deref() == Some("SIGN_ERROR") {
+                    message.push_str(" — WeChat Pay could not verify the request signature: check that --serial is the serial of the certificate of --private-key, that --mchid is right and the clock is on time; `wxpay sign` shows the exact message that was signed");
+                }
+                Failure {
+                    code: 3,
+                    kind: format!("api_{}", a.code.as_deref().unwrap_or("error")).to_lowercase(),
+                    message,
+                }
+            }
+            E::Response(wechatpay_core::ResponseError::Verify { source, .. }) => Failure::rejected(
+                &cmds::verify_kind(source),
+                format!(
+                    "the answer failed verification: {}",
+                    cmds::explain_verify(source, None)
+                ),
+            ),
+            E::Response(_) => Failure {
+                code: 3,
+                kind: "decode".into(),
+                message: e.to_string(),
+            },
+            E::Bill(_) => Failure::rejected("bill_hash", e.to_string()),
+            _ => Failure {
+                code: 4,
+                kind: "other".into(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = cmds::Cli::parse();
+    let json = cli.json;
+    match cmds::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("wxpay: {}", f.message);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": false, "kind": f.kind, "message": f.message})
+                );
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
