@@ -4,6 +4,9 @@
 //! Exit codes: 0 success; 1 verification rejected; 2 usage or bad input; 3 API error answer;
 //! 4 transport failure.
 
+// The doc comments of the argument types are the `--help` text, written for a terminal.
+#![allow(rustdoc::invalid_html_tags, rustdoc::bare_urls)]
+
 mod chain;
 mod cmds;
 mod demo;

@@ -1,0 +1,704 @@
+//! End-to-end: run the `wxpay` binary for every command, against the sandbox where it needs a
+//! server, and reproduce the peer set's signing and verification vectors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wxpay");
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+fn tmpdir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "wxpay-e2e-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Credentials of the bundled sandbox keys as files, and the flags that name them.
+fn creds(dir: &Path, base_url: &str, mode: Mode) -> Vec<String> {
+    let k = TestKeys::load();
+    let w = |n: &str, t: &str| {
+        std::fs::write(dir.join(n), t).unwrap();
+        dir.join(n).display().to_string()
+    };
+    let mut flags = vec![
+        "--mchid".into(),
+        k.mchid.into(),
+        "--serial".into(),
+        k.merchant_serial.into(),
+        "--private-key".into(),
+        w("merchant_key.pem", k.merchant_key_pem),
+        "--apiv3-key-file".into(),
+        w("apiv3.txt", k.apiv3_key),
+        "--base-url".into(),
+        base_url.into(),
+        "--timeout".into(),
+        "5".into(),
+    ];
+    if mode != Mode::PublicKey {
+        flags.extend([
+            "--platform-cert".into(),
+            w("platform_cert.pem", k.platform_cert_pem),
+        ]);
+    }
+    if mode != Mode::Certificate {
+        flags.extend([
+            "--public-key".into(),
+            w("pub_key.pem", k.public_key_pem),
+            "--public-key-id".into(),
+            k.public_key_id.into(),
+        ]);
+    }
+    flags
+}
+
+fn wxpay(args: &[String]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("wxpay runs")
+}
+
+fn args(flags: &[String], rest: &[&str]) -> Vec<String> {
+    flags
+        .iter()
+        .cloned()
+        .chain(rest.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+#[test]
+fn request_template_chain_errors_and_exit_codes() {
+    let s = Server::start(Gateway::with_test_keys(Mode::Both)).unwrap();
+    let d = tmpdir();
+    let f = creds(&d, &s.base_url(), Mode::Both);
+    // Template and chain notation reach the same endpoint family.
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "POST",
+            "v3.payscore.payafterOrders",
+            "-d",
+            r#"{"appid":"wx1","out_order_no":"E/1 甲","service_id":"5"}"#,
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    assert_eq!(v["status"], 200);
+    assert!(v["request_id"].as_str().unwrap().starts_with("SANDBOX-"));
+    assert_eq!(v["body"]["out_order_no"], "E/1 甲");
+    let body = d.join("cancel.json");
+    std::fs::write(&body, r#"{"appid":"wx1","service_id":"5","reason":"r"}"#).unwrap();
+    let o = wxpay(&args(
+        &f,
+        &[
+            "request",
+            "POST",
+            "/v3/payscore/payafter-orders/{out_order_no}/cancel",
+            "-p",
+            "out_order_no=E/1 甲",
+            "-d",
+            &format!("@{}", body.display()),
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Request-ID: SANDBOX-"));
+    let q = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "GET",
+            "v3.payscore.payafterOrders",
+            "-q",
+            "service_id=5",
+            "-q",
+            "out_order_no=E/1 甲",
+            "-q",
+            "appid=wx1",
+        ],
+    ));
+    assert_eq!(json_out(&q)["body"]["state"], "REVOKED");
+    // An API error: exit 3, one line on stderr, JSON on stdout.
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "POST",
+            "v3.payscore.payafterOrders._out_order_no_.complete",
+            "-p",
+            "out_order_no=E/1 甲",
+            "-d",
+            r#"{"appid":"wx1","service_id":"5"}"#,
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(json_out(&o)["kind"], "api_order_canceled");
+    assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
+    // A probe and a missing header in the answer: exit 1, named.
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "GET",
+            "/v3/certificates",
+            "-H",
+            "Wechatpay-Sandbox-Fault: probe",
+        ],
+    ));
+    assert_eq!(
+        (
+            o.status.code(),
+            json_out(&o)["kind"].as_str().map(String::from)
+        ),
+        (Some(1), Some("probe".into()))
+    );
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "GET",
+            "/v3/certificates",
+            "-H",
+            "Wechatpay-Sandbox-Fault: missing-signature",
+        ],
+    ));
+    assert_eq!(json_out(&o)["kind"], "missing_header");
+    // SIGN_ERROR, explained: the wrong private key for the serial.
+    let mut wrong = f.clone();
+    let i = wrong.iter().position(|a| a == "--private-key").unwrap();
+    std::fs::write(d.join("wrong.pem"), TestKeys::load().platform_key_pem).unwrap();
+    wrong[i + 1] = d.join("wrong.pem").display().to_string();
+    let o = wxpay(&args(&wrong, &["request", "GET", "/v3/certificates"]));
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("SIGN_ERROR") && err.contains("--serial") && err.contains("wxpay sign"),
+        "{err}"
+    );
+    // Nothing listening: exit 4.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = creds(&tmpdir(), &format!("http://127.0.0.1:{port}"), Mode::Both);
+    assert_eq!(
+        wxpay(&args(&dead, &["request", "GET", "/v3/certificates"]))
+            .status
+            .code(),
+        Some(4)
+    );
+    // Usage: exit 2.
+    assert_eq!(
+        wxpay(&["request".into(), "GET".into(), "/v3/x".into()])
+            .status
+            .code(),
+        Some(2),
+        "--mchid missing"
+    );
+    assert_eq!(
+        wxpay(&args(&f, &["request", "GET", "/v3/x", "-d", "not json"]))
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn config_file_and_environment() {
+    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let d = tmpdir();
+    let k = TestKeys::load();
+    std::fs::write(d.join("k.pem"), k.merchant_key_pem).unwrap();
+    std::fs::write(d.join("c.pem"), k.platform_cert_pem).unwrap();
+    std::fs::write(d.join("wxpay.toml"), format!("mchid = \"{}\"\nserial = \"{}\"\nprivate_key = \"k.pem\"\nplatform_cert = [\"c.pem\"]\nbase_url = \"{}\"\n", k.mchid, k.merchant_serial, s.base_url())).unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "--config",
+            &d.join("wxpay.toml").display().to_string(),
+            "request",
+            "GET",
+            "/v3/certificates",
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // An environment variable beats the file: a wrong mchid makes the gateway refuse.
+    let o = Command::new(BIN)
+        .args(["request", "GET", "/v3/certificates"])
+        .env_clear()
+        .env("WXPAY_CONFIG", d.join("wxpay.toml"))
+        .env("WXPAY_MCHID", "1900000009")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    // Secrets never printed.
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("PRIVATE KEY"));
+}
+
+/// Parse an Authorization header's parameters, sorted.
+fn auth_params(h: &str) -> Vec<(String, String)> {
+    let (_, rest) = h.split_once(' ').unwrap();
+    let mut v: Vec<(String, String)> = rest
+        .split("\",")
+        .map(|p| {
+            let (k, v) = p.split_once("=\"").unwrap();
+            (k.to_string(), v.trim_end_matches('"').to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sign_reproduces_every_peer_signing_vector() {
+    let fx = fixtures().join("vectors/peer");
+    let vectors: Value =
+        serde_json::from_slice(&std::fs::read(fx.join("vectors.json")).unwrap()).unwrap();
+    let f = &vectors["fixtures"];
+    let key = fx.join("fixtures/apiclient_key.pem").display().to_string();
+    let d = tmpdir();
+    let mut n = 0;
+    for c in vectors["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "request_sign")
+    {
+        let body = d.join("body");
+        std::fs::write(&body, c["body"].as_str().unwrap()).unwrap();
+        let o = wxpay(
+            &[
+                "--json",
+                "--mchid",
+                f["mchid"].as_str().unwrap(),
+                "--serial",
+                f["merchant_serial"].as_str().unwrap(),
+                "--private-key",
+                &key,
+                "sign",
+                "--method",
+                c["method"].as_str().unwrap(),
+                "--target",
+                c["uri"].as_str().unwrap(),
+                "--body-file",
+                &body.display().to_string(),
+                "--timestamp",
+                c["timestamp"].as_str().unwrap(),
+                "--nonce",
+                c["nonce"].as_str().unwrap(),
+            ]
+            .map(String::from),
+        );
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            c["id"],
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v = json_out(&o);
+        assert_eq!(v["message"], c["message"], "{}", c["id"]);
+        assert_eq!(v["signature"], c["signature"], "{}", c["id"]);
+        assert_eq!(
+            auth_params(v["authorization"].as_str().unwrap()),
+            auth_params(c["authorization"].as_str().unwrap()),
+            "{}",
+            c["id"]
+        );
+        n += 1;
+    }
+    assert_eq!(n, 25);
+    // The text form shows the newlines.
+    let o = wxpay(
+        &[
+            "--mchid",
+            "1900000002",
+            "--serial",
+            "AB",
+            "--private-key",
+            &key,
+            "sign",
+            "--method",
+            "GET",
+            "--target",
+            "/v3/certificates",
+            "--timestamp",
+            "1",
+            "--nonce",
+            "n",
+        ]
+        .map(String::from),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("GET\\n/v3/certificates\\n1\\nn\\n\\n"));
+}
+
+#[test]
+fn verify_reproduces_every_peer_verification_vector() {
+    let fx = fixtures().join("vectors/peer");
+    let vectors: Value =
+        serde_json::from_slice(&std::fs::read(fx.join("vectors.json")).unwrap()).unwrap();
+    let f = &vectors["fixtures"];
+    let d = tmpdir();
+    let keys = [
+        "--serial".to_string(),
+        f["merchant_serial"].as_str().unwrap().into(),
+        "--platform-cert".into(),
+        fx.join("fixtures/platform_cert.pem").display().to_string(),
+        "--public-key".into(),
+        fx.join("fixtures/pub_key.pem").display().to_string(),
+        "--public-key-id".into(),
+        f["public_key_id"].as_str().unwrap().into(),
+    ];
+    let mut n = 0;
+    for c in vectors["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "response_verify")
+    {
+        let id = c["id"].as_str().unwrap();
+        let body = d.join("body");
+        std::fs::write(&body, c["body"].as_str().unwrap()).unwrap();
+        let mut a: Vec<String> = keys.to_vec();
+        a.extend([
+            "--json".into(),
+            "verify".into(),
+            "--body-file".into(),
+            body.display().to_string(),
+            "--now".into(),
+            c["now"].as_str().unwrap().into(),
+        ]);
+        for (k, v) in c["headers"].as_object().unwrap() {
+            a.extend(["-H".into(), format!("{k}: {}", v.as_str().unwrap())]);
+        }
+        let o = wxpay(&a);
+        let v = json_out(&o);
+        // `verify` checks the signature headers only (no status, no download rule): the
+        // plugin's "skip" cases carry no signature, so they are rejected for a missing header.
+        let want = match (id, c["expected"].as_str().unwrap()) {
+            ("resp-serial-lowercase", _) => "ok",
+            ("resp-non-numeric-timestamp", _) => "invalid_timestamp",
+            (_, "accept") => "ok",
+            (_, "skip") => "missing_header",
+            (_, _) => match c["peer_error_code"].as_str().unwrap() {
+                "EV3_RES_HEADERS_INCOMPLATE" => "missing_header",
+                "EV3_RES_HEADER_TIMESTAMP_OFFSET" => "stale_timestamp",
+                "EV3_RES_HEADER_PLATFORM_SERIAL" => "unknown_serial",
+                _ if id == "resp-signtest-probe" => "probe",
+                _ => "signature_mismatch",
+            },
+        };
+        assert_eq!(v["kind"], want, "{id}: {v}");
+        assert_eq!(
+            o.status.code(),
+            Some(if want == "ok" { 0 } else { 1 }),
+            "{id}"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 25);
+    // The merchant's own serial is named as such.
+    let o = wxpay(
+        &[
+            keys.to_vec(),
+            vec![
+                "--json".into(),
+                "verify".into(),
+                "--body-file".into(),
+                d.join("body").display().to_string(),
+                "--now".into(),
+                "1800003600".into(),
+                "-H".into(),
+                "Wechatpay-Timestamp: 1800003600".into(),
+                "-H".into(),
+                "Wechatpay-Nonce: n".into(),
+                "-H".into(),
+                "Wechatpay-Signature: AAAA".into(),
+                "-H".into(),
+                format!(
+                    "Wechatpay-Serial: {}",
+                    f["merchant_serial"].as_str().unwrap()
+                ),
+            ],
+        ]
+        .concat(),
+    );
+    assert!(json_out(&o)["message"]
+        .as_str()
+        .unwrap()
+        .contains("apiclient_cert.pem"));
+}
+
+#[test]
+fn notify_decrypt_encrypt_oaep_paysign() {
+    let d = tmpdir();
+    let f = creds(&d, "http://127.0.0.1:9", Mode::Both);
+    let gw = Gateway::with_test_keys(Mode::Both);
+    let now = 1_800_000_000i64;
+    let resource = serde_json::json!({"out_trade_no": "N-1", "amount": {"total": 100}});
+    let write = |req: &http::Request<Vec<u8>>| {
+        std::fs::write(d.join("cb.json"), req.body()).unwrap();
+        let mut a = f.clone();
+        a.extend([
+            "--json".into(),
+            "notify".into(),
+            "--body-file".into(),
+            d.join("cb.json").display().to_string(),
+            "--now".into(),
+            now.to_string(),
+        ]);
+        for (k, v) in req.headers() {
+            a.extend(["-H".into(), format!("{k}: {}", v.to_str().unwrap())]);
+        }
+        a
+    };
+    let ok = gw.notification(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &resource,
+        now,
+        None,
+    );
+    let v = json_out(&wxpay(&write(&ok)));
+    assert_eq!(v["event_type"], "TRANSACTION.SUCCESS");
+    assert_eq!(v["resource"], resource);
+    let probe = gw.notification(
+        "TRANSACTION.SUCCESS",
+        "s",
+        "transaction",
+        &resource,
+        now,
+        Some(&Fault::Probe),
+    );
+    let o = wxpay(&write(&probe));
+    assert_eq!(
+        (o.status.code(), json_out(&o)["kind"].clone()),
+        (Some(1), Value::from("probe"))
+    );
+    // A wrong APIv3 key.
+    let mut a = write(&ok);
+    std::fs::write(d.join("apiv3.txt"), "wrongwrongwrongwrongwrongwrong32").unwrap();
+    let o = wxpay(&a);
+    assert_eq!(json_out(&o)["kind"], "wrong_apiv3_key");
+    std::fs::write(d.join("apiv3.txt"), TestKeys::load().apiv3_key).unwrap();
+    a.clear();
+
+    // decrypt: a resource encrypted under the APIv3 key.
+    let key = wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap();
+    let ct =
+        wechatpay_core::aead::encrypt(&key, "0123456789ab", "transaction", b"{\"a\":1}").unwrap();
+    let o = wxpay(&args(
+        &f,
+        &[
+            "decrypt",
+            "--nonce",
+            "0123456789ab",
+            "--aad",
+            "transaction",
+            "--ciphertext",
+            &ct,
+        ],
+    ));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "{\"a\":1}");
+    let o = wxpay(&args(
+        &f,
+        &[
+            "decrypt",
+            "--nonce",
+            "0123456789ab",
+            "--aad",
+            "other",
+            "--ciphertext",
+            &ct,
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(1));
+
+    // encrypt with the platform key (the public key id is preferred), then decrypt it with that
+    // key's private half through oaep-decrypt.
+    let v = json_out(&wxpay(&args(&f, &["--json", "encrypt", "--value", "张三"])));
+    assert_eq!(v["wechatpay_serial"], TestKeys::load().public_key_id);
+    std::fs::write(
+        d.join("pk_private.pem"),
+        TestKeys::load().public_key_private_pem,
+    )
+    .unwrap();
+    let mut g = f.clone();
+    let i = g.iter().position(|x| x == "--private-key").unwrap();
+    g[i + 1] = d.join("pk_private.pem").display().to_string();
+    let o = wxpay(&args(
+        &g,
+        &[
+            "oaep-decrypt",
+            "--ciphertext",
+            v["ciphertext"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "张三");
+    assert_eq!(
+        wxpay(&args(
+            &f,
+            &[
+                "oaep-decrypt",
+                "--ciphertext",
+                v["ciphertext"].as_str().unwrap()
+            ]
+        ))
+        .status
+        .code(),
+        Some(1)
+    );
+
+    // paysign against the golden signatures (same key, same inputs).
+    let golden = |n: &str| std::fs::read_to_string(fixtures().join("golden").join(n)).unwrap();
+    let j = json_out(&wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "paysign",
+            "jsapi",
+            "--appid",
+            "wxd678efh567hg6787",
+            "--prepay-id",
+            "wx201410272009395522657a690389285100",
+            "--timestamp",
+            "1800000000",
+            "--nonce",
+            "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+        ],
+    )));
+    assert_eq!(j["paySign"], golden("paysign_jsapi_signature.b64"));
+    assert_eq!(
+        j["package"],
+        "prepay_id=wx201410272009395522657a690389285100"
+    );
+    let a = json_out(&wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "paysign",
+            "app",
+            "--appid",
+            "wxd678efh567hg6787",
+            "--prepay-id",
+            "wx201410272009395522657a690389285100",
+            "--timestamp",
+            "1800000000",
+            "--nonce",
+            "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+        ],
+    )));
+    assert_eq!(a["sign"], golden("paysign_app_signature.b64"));
+    assert_eq!(a["partnerid"], "1900000001");
+}
+
+#[test]
+fn certificates_in_both_modes() {
+    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let d = tmpdir();
+    let f = creds(&d, &s.base_url(), Mode::Certificate);
+    let out = d.join("certs");
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "certificates",
+            "--output",
+            &out.display().to_string(),
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let k = TestKeys::load();
+    let saved =
+        std::fs::read_to_string(out.join(format!("wechatpay_{}.pem", k.platform_serial))).unwrap();
+    assert_eq!(saved, k.platform_cert_pem);
+    // Public-key-only merchant: said plainly, not an error.
+    let pk = Server::start(Gateway::with_test_keys(Mode::PublicKey)).unwrap();
+    let f = creds(&tmpdir(), &pk.base_url(), Mode::PublicKey);
+    let o = wxpay(&args(&f, &["certificates"]));
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("public key mode"));
+}
+
+#[test]
+fn sandbox_command_and_demo() {
+    let d = tmpdir();
+    let mut child = Command::new(BIN)
+        .args(["--json", "sandbox", "--dir", &d.display().to_string()])
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "--config",
+            v["config"].as_str().unwrap(),
+            "request",
+            "GET",
+            "/v3/certificates",
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(BIN).arg("demo").env_clear().output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("a tampered answer is caught"));
+    // Help is there for every subcommand.
+    for cmd in [
+        "request",
+        "sign",
+        "verify",
+        "notify",
+        "decrypt",
+        "encrypt",
+        "oaep-decrypt",
+        "paysign",
+        "certificates",
+        "sandbox",
+        "demo",
+    ] {
+        let o = Command::new(BIN).args([cmd, "--help"]).output().unwrap();
+        assert!(o.status.success() && !o.stdout.is_empty(), "{cmd}");
+    }
+}
