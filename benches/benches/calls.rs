@@ -12,12 +12,12 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use wechatpay_benches::seed;
 use wechatpay_core::notify::events::Transaction;
 use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{
     ApiV3Key, FixedClock, FixedNonce, PlatformKey, PrivateKey, SignError, Signer,
 };
+use wechatpay_sandbox::seed;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 const NOW: i64 = 1_800_000_000;

@@ -9,8 +9,7 @@
 use std::error::Error;
 
 use wechatpay_core::api::payscore::payafter_orders::{
-    complete, create, query, CompleteRequest, CreateRequest, Discount, Fee, FinishType, OrderRef,
-    QueryRequest,
+    complete, create, query, CompleteRequest, CreateRequest, OrderRef, QueryRequest,
 };
 use wechatpay_core::{ApiResponse, Call, CallError, SignedRequest};
 use wechatpay_sandbox::server::Server;
@@ -49,47 +48,16 @@ fn show_answer<T: std::fmt::Debug>(a: &ApiResponse<T>) {
 
 fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
     let create = CreateRequest {
-        appid: APPID.into(),
-        out_order_no: no.into(),
-        service_id: SERVICE_ID.into(),
         service_introduction: Some("充电宝租借".into()),
         risk_amount: Some(9900),
-        ..Default::default()
-    };
-    let complete = CompleteRequest {
-        appid: APPID.into(),
-        service_id: SERVICE_ID.into(),
-        finish_type: Some(FinishType::Completed),
-        real_service_start_time: Some("20270115091010".into()),
-        real_service_end_time: Some("20270115121010".into()),
-        fees: Some(vec![
-            Fee {
-                fee_name: "租借费".into(),
-                fee_count: 3,
-                fee_amount: 1500,
-                fee_desc: "3 小时 × 5.00".into(),
-            },
-            Fee {
-                fee_name: "服务费".into(),
-                fee_count: 1,
-                fee_amount: 200,
-                fee_desc: "免押金".into(),
-            },
-        ]),
-        discounts: Some(vec![Discount {
-            discount_name: "新用户".into(),
-            discount_amount: 300,
-            discount_desc: "首单立减".into(),
-        }]),
-        total_amount: Some(1400),
-        ..Default::default()
+        ..wechatpay_sandbox::seed::create(no)
     };
     let query = QueryRequest {
         service_id: SERVICE_ID.into(),
         appid: APPID.into(),
         order: OrderRef::OutOrderNo(no.into()),
     };
-    (create, complete, query)
+    (create, wechatpay_sandbox::seed::body(), query)
 }
 
 /// Run the demo.

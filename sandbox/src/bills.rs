@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use http::StatusCode;
 use serde_json::json;
 
-use crate::{api_error, decode, param_error, Answer};
+use crate::{api_error, param_error, query_pairs as query_map, Answer};
 
 #[derive(Default)]
 pub(crate) struct Bills {
@@ -31,17 +31,6 @@ pub fn bill_text(kind: &str, date: &str, lines: usize) -> Vec<u8> {
     }
     out.push_str(&format!("总交易单数,应结订单总金额\r\n`{lines},`0.00\r\n"));
     out.into_bytes()
-}
-
-fn query_map(query: &str) -> HashMap<String, String> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 impl Bills {

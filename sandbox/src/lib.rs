@@ -25,6 +25,7 @@ use wechatpay_core::{PlatformKey, PrivateKey};
 
 mod bills;
 mod multipart;
+pub mod seed;
 pub mod server;
 mod store;
 mod testkeys;
@@ -761,6 +762,18 @@ pub(crate) fn param_error(location: &str, value: &str, message: &str) -> Answer 
 
 pub(crate) fn api_error(status: u16, code: &str, message: &str) -> Answer {
     error(status, code, message, None)
+}
+
+/// Query pairs, percent-decoded.
+pub(crate) fn query_pairs(query: &str) -> std::collections::HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
 }
 
 pub(crate) fn decode(seg: &str) -> String {

@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{api_error, decode, param_error, Answer};
+use crate::{api_error, param_error, query_pairs, Answer};
 
 #[derive(Debug, Clone)]
 struct PayafterOrder {
@@ -109,17 +109,6 @@ struct NativeAmount {
 #[derive(Deserialize)]
 struct CloseBody {
     mchid: String,
-}
-
-fn query_pairs(query: &str) -> HashMap<String, String> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 impl Store {

@@ -264,18 +264,7 @@ impl Client {
         let response = tokio::time::timeout(timeout, self.inner.http.request(request))
             .await
             .map_err(timed_out)?
-            .map_err(|e| {
-                let connect = e.is_connect();
-                TransportError {
-                    kind: if connect {
-                        TransportErrorKind::Connect
-                    } else {
-                        TransportErrorKind::ConnectionClosed
-                    },
-                    may_have_reached_server: !connect,
-                    source: Box::new(e),
-                }
-            })?;
+            .map_err(request_failed)?;
         let (parts, mut body) = response.into_parts();
         let closed = |e: hyper::Error| TransportError {
             kind: TransportErrorKind::ConnectionClosed,
@@ -380,18 +369,12 @@ impl Client {
         let (parts, body) = request.into_parts();
         let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let exchange = async {
-            let response = self.inner.http.request(request).await.map_err(|e| {
-                let connect = e.is_connect();
-                TransportError {
-                    kind: if connect {
-                        TransportErrorKind::Connect
-                    } else {
-                        TransportErrorKind::ConnectionClosed
-                    },
-                    may_have_reached_server: !connect,
-                    source: Box::new(e),
-                }
-            })?;
+            let response = self
+                .inner
+                .http
+                .request(request)
+                .await
+                .map_err(request_failed)?;
             let (parts, body) = response.into_parts();
             let bytes = Limited::new(body, self.inner.max_body)
                 .collect()
@@ -419,5 +402,20 @@ impl Client {
                 source: Box::new(elapsed),
             }),
         }
+    }
+}
+
+/// A failed exchange: a connect failure certainly did not reach the server; anything later may
+/// have.
+fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
+    let connect = e.is_connect();
+    TransportError {
+        kind: if connect {
+            TransportErrorKind::Connect
+        } else {
+            TransportErrorKind::ConnectionClosed
+        },
+        may_have_reached_server: !connect,
+        source: Box::new(e),
     }
 }

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wechatpay_benches::seed;
 use wechatpay_core::{CallError, Client as Core, Merchant, PlatformKey, PlatformKeys, PrivateKey};
+use wechatpay_sandbox::seed;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 struct Args {

@@ -8,29 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wechatpay_core::api::payscore::payafter_orders::{
-    complete, create, CompleteRequest, CreateRequest, Discount, Fee,
+    complete, create, CompleteRequest, CreateRequest,
 };
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 fn seed() -> CompleteRequest {
-    CompleteRequest {
-        appid: "wxd678efh567hg6787".into(),
-        service_id: "500001".into(),
-        fees: Some(vec![Fee {
-            fee_name: "rental".into(),
-            fee_count: 3,
-            fee_amount: 1500,
-            fee_desc: "3 h".into(),
-        }]),
-        discounts: Some(vec![Discount {
-            discount_name: "new".into(),
-            discount_amount: 100,
-            discount_desc: "first".into(),
-        }]),
-        total_amount: Some(1400),
-        ..Default::default()
-    }
+    wechatpay_sandbox::seed::body()
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {

@@ -1,0 +1,60 @@
+//! The seed call of the demo, the benchmarks and the load generator: complete a pay-after order
+//! with fees and discounts.
+
+use wechatpay_core::api::payscore::payafter_orders::{
+    complete, CompleteRequest, CompleteResponse, CreateRequest, Discount, Fee, FinishType,
+};
+use wechatpay_core::Call;
+
+/// The seed's app id.
+pub const APPID: &str = "wxd678efh567hg6787";
+/// The seed's service id.
+pub const SERVICE_ID: &str = "500001";
+
+/// The complete request body.
+pub fn body() -> CompleteRequest {
+    CompleteRequest {
+        appid: APPID.into(),
+        service_id: SERVICE_ID.into(),
+        finish_type: Some(FinishType::Completed),
+        real_service_start_time: Some("20270115091010".into()),
+        real_service_end_time: Some("20270115121010".into()),
+        real_service_end_location: Some("深圳湾公园".into()),
+        fees: Some(vec![
+            Fee {
+                fee_name: "租借费".into(),
+                fee_count: 3,
+                fee_amount: 1500,
+                fee_desc: "3 小时 × 5.00".into(),
+            },
+            Fee {
+                fee_name: "服务费".into(),
+                fee_count: 1,
+                fee_amount: 200,
+                fee_desc: "免押金".into(),
+            },
+        ]),
+        discounts: Some(vec![Discount {
+            discount_name: "新用户".into(),
+            discount_amount: 300,
+            discount_desc: "首单立减".into(),
+        }]),
+        total_amount: Some(1400),
+        ..Default::default()
+    }
+}
+
+/// The seed call for `out_order_no`.
+pub fn call(out_order_no: &str) -> Call<CompleteResponse> {
+    complete(out_order_no, &body())
+}
+
+/// The create request that makes the order the seed call completes.
+pub fn create(out_order_no: &str) -> CreateRequest {
+    CreateRequest {
+        appid: APPID.into(),
+        out_order_no: out_order_no.into(),
+        service_id: SERVICE_ID.into(),
+        ..Default::default()
+    }
+}
