@@ -52,8 +52,8 @@ impl Transport for HyperBlocking {
     }
 }
 
-pub const APPID: &str = "wxd678efh567hg6787";
-pub const SERVICE: &str = "500001";
+pub use wechatpay_sandbox::seed::APPID;
+pub use wechatpay_sandbox::seed::SERVICE_ID as SERVICE;
 
 pub fn start(mode: Mode) -> Server {
     Server::start(Gateway::with_test_keys(mode)).expect("sandbox starts on 127.0.0.1")
@@ -71,34 +71,7 @@ pub fn client<C: Transport>(server: &Server, trust: Mode) -> C {
 }
 
 pub fn seed_body() -> CompleteRequest {
-    CompleteRequest {
-        appid: APPID.into(),
-        service_id: SERVICE.into(),
-        finish_type: Some(FinishType::Completed),
-        real_service_start_time: Some("20270115091010".into()),
-        real_service_end_time: Some("20270115121010".into()),
-        fees: Some(vec![
-            Fee {
-                fee_name: "租借费".into(),
-                fee_count: 3,
-                fee_amount: 1500,
-                fee_desc: "3 小时".into(),
-            },
-            Fee {
-                fee_name: "服务费".into(),
-                fee_count: 1,
-                fee_amount: 200,
-                fee_desc: "免押".into(),
-            },
-        ]),
-        discounts: Some(vec![Discount {
-            discount_name: "新用户".into(),
-            discount_amount: 300,
-            discount_desc: "首单".into(),
-        }]),
-        total_amount: Some(1400),
-        ..Default::default()
-    }
+    wechatpay_sandbox::seed::body()
 }
 
 pub fn create_body(no: &str) -> CreateRequest {
