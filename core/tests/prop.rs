@@ -102,3 +102,97 @@ proptest! {
         }
     }
 }
+
+mod no_panics {
+    //! Nothing from the network or a file makes the core panic.
+
+    use super::fx;
+    use proptest::prelude::*;
+    use serde_json::Value;
+    use wechatpay_core::notify::Callbacks;
+    use wechatpay_core::{
+        ApiV3Key, Call, Client, FixedClock, Merchant, PlatformKey, PlatformKeys, PrivateKey,
+        SharedKeys,
+    };
+
+    fn keys() -> PlatformKeys {
+        PlatformKeys::new()
+            .with(PlatformKey::from_certificate_pem(fx("platform_cert.pem")).unwrap())
+            .with(
+                PlatformKey::from_public_key_pem(
+                    "PUB_KEY_ID_1",
+                    fx("platform_pubkey_mode.pub.pem"),
+                )
+                .unwrap(),
+            )
+    }
+
+    fn header_value() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            "[0-9]{0,12}".prop_map(String::into_bytes),
+            Just(b"5A1F3C2B4D6E8F9A0B1C2D3E4F5A6B7C8D9E0F1A".to_vec()),
+            Just(b"WECHATPAY/SIGNTEST/abc".to_vec()),
+        ]
+    }
+
+    fn headers(ts: Vec<u8>, nonce: Vec<u8>, serial: Vec<u8>, sig: Vec<u8>) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (name, v) in [
+            ("wechatpay-timestamp", ts),
+            ("wechatpay-nonce", nonce),
+            ("wechatpay-serial", serial),
+            ("wechatpay-signature", sig),
+        ] {
+            if let Ok(v) = http::HeaderValue::from_bytes(&v) {
+                h.insert(name, v);
+            }
+        }
+        h
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn responses(status in 100u16..600, ts in header_value(), nonce in header_value(), serial in header_value(), sig in header_value(), body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let merchant = Merchant::new("1900000001", "3D2A", PrivateKey::from_pem(fx("merchant_key.pem")).unwrap()).unwrap();
+            let client = Client::builder(merchant).platform_keys(keys()).clock(FixedClock(1_800_000_000)).build().unwrap();
+            let expect = client.sign(Call::<Value>::get("/v3/x")).unwrap().expect;
+            let mut r = http::Response::new(body.clone());
+            if let Ok(s) = http::StatusCode::from_u16(status) {
+                *r.status_mut() = s;
+            }
+            *r.headers_mut() = headers(ts, nonce, serial, sig);
+            // Random input never verifies, and never panics.
+            prop_assert!(client.verify(&expect, &r).is_err());
+        }
+
+        #[test]
+        fn callbacks_and_downloads(ts in header_value(), nonce in header_value(), serial in header_value(), sig in header_value(), body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let h = headers(ts, nonce, serial, sig);
+            let cb = Callbacks::new(SharedKeys::new(keys()), ApiV3Key::new([7u8; 32]).unwrap());
+            prop_assert!(cb.verify_at::<Value>(&h, &body, 1_800_000_000).is_err());
+            let mut r = http::Response::new(body.clone());
+            *r.headers_mut() = h;
+            prop_assert!(wechatpay_core::certificates::apply(&keys(), &ApiV3Key::new([7u8; 32]).unwrap(), &r, 1_800_000_000, 300).is_err());
+        }
+
+        #[test]
+        fn key_files(bytes in proptest::collection::vec(any::<u8>(), 0..512), text in "(-----BEGIN [A-Z ]{0,20}-----\n)?[A-Za-z0-9+/=\n]{0,200}(-----END [A-Z ]{0,20}-----\n)?") {
+            for input in [bytes.as_slice(), text.as_bytes()] {
+                prop_assert!(PrivateKey::from_pem(input).is_err());
+                prop_assert!(PlatformKey::from_certificate_pem(input).is_err());
+                prop_assert!(PlatformKey::from_public_key_pem("PUB_KEY_ID_1", input).is_err());
+            }
+        }
+
+        #[test]
+        fn aead_and_oaep(nonce in ".{0,20}", aad in ".{0,20}", ct in "[A-Za-z0-9+/=]{0,120}") {
+            let key = ApiV3Key::new([1u8; 32]).unwrap();
+            prop_assert!(wechatpay_core::aead::decrypt(&key, &nonce, &aad, &ct).is_err());
+            let pk = PrivateKey::from_pem(fx("merchant_key.pem")).unwrap();
+            prop_assert!(pk.decrypt_oaep_base64(&ct).is_err());
+        }
+    }
+}
