@@ -171,15 +171,25 @@ fn rotation_during_200_concurrent_hyper_calls() {
         gw_requests_before = server.gateway().request_count();
     }
     let gateway = server.gateway();
+    // 100 calls run before and while the certificate rotates; 100 more are held until it has
+    // rotated, so the rotation always lands in the middle of 200 concurrent calls.
+    let after_rotation = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
     let results = std::thread::scope(|scope| {
-        let calls = scope.spawn(|| {
+        let gate = after_rotation.clone();
+        let client = client.clone();
+        let rt = &rt;
+        let calls = scope.spawn(move || {
             rt.block_on(async {
                 let tasks: Vec<_> = (0..200)
                     .map(|i| {
                         let client = client.clone();
+                        let gate = gate.clone();
                         tokio::spawn(async move {
-                            // Spread the calls so that the rotation lands in the middle.
-                            tokio::time::sleep(Duration::from_millis((i % 40) * 5)).await;
+                            if i >= 100 {
+                                let _permit = gate.acquire().await.unwrap();
+                            } else {
+                                tokio::time::sleep(Duration::from_millis((i % 20) * 5)).await;
+                            }
                             client.send(complete(&format!("R-{i}"), &seed())).await
                         })
                     })
@@ -191,14 +201,15 @@ fn rotation_during_200_concurrent_hyper_calls() {
                 out
             })
         });
-        // Rotate once about a quarter of the calls have been answered.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        // Rotate once a quarter of the calls have been answered, then release the held ones.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while gateway.request_count() < gw_requests_before + 50
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(1));
         }
         gateway.rotate_certificate(keys.rotated_signer());
+        after_rotation.add_permits(100);
         calls.join().unwrap()
     });
     let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
