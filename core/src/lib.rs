@@ -35,9 +35,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`credentials`] (merchant key, [`Signer`]), [`keys`] (platform keys), [`sign`]
-//! (messages and `Authorization`), [`request`] ([`Call`]), [`verify`] (the response rule),
-//! [`response`], [`client`], [`api`] (typed endpoints), [`error`].
+//! Modules: [`credentials`] (merchant key, [`Signer`]), [`keys`] (platform keys, [`SharedKeys`]),
+//! [`sign`] (messages and `Authorization`), [`request`] ([`Call`]), [`verify`] (the response
+//! rule), [`response`], [`client`], [`api`] (typed endpoints), [`notify`] (callbacks),
+//! [`certificates`] (platform certificate download), [`aead`] (AES-256-GCM with the APIv3 key),
+//! [`sensitive`] (RSA-OAEP fields), [`paysign`] (client payment parameters), [`media`]
+//! (uploads), [`bill`] (bills), [`error`]. The crypto backend is chosen by a cargo feature:
+//! `aws-lc-rs` (default) or `ring` ([`CRYPTO_BACKEND`] says which).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
