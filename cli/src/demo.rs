@@ -74,7 +74,11 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     let core = keys
         .client_builder(&server.base_url(), Mode::Both)
         .build()?;
-    let ureq = wechatpay_ureq::Client::new(core.clone());
+    // Loopback only: no proxy from the environment.
+    let ureq = wechatpay_ureq::Client::with_config(
+        core.clone(),
+        wechatpay_ureq::Config::default().proxy_from_env(false),
+    );
     let (c, d, q) = seed("ORDER-UREQ-0001");
     let signed = core.sign(create(&c))?;
     show_request(&signed);

@@ -322,7 +322,10 @@ fn ureq_refreshes_once_on_an_unknown_serial_and_is_rate_limited() {
         .client_builder(&server.base_url(), Mode::Certificate)
         .build()
         .unwrap();
-    let plain = wechatpay_ureq::Client::new(core);
+    let plain = wechatpay_ureq::Client::with_config(
+        core,
+        wechatpay_ureq::Config::default().proxy_from_env(false),
+    );
     let e = plain.send(create(&body)).unwrap_err();
     assert!(matches!(
         e.verify_error(),
