@@ -1,7 +1,7 @@
 //! The aws-lc-rs backend.
 
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{
     KeyPair, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
     PublicEncryptingKey, OAEP_SHA1_MGF1SHA1,
@@ -133,77 +133,4 @@ impl RsaVerifyingKey {
         out.truncate(n);
         Ok(out)
     }
-}
-
-/// Fill `out` from the operating system's random number generator.
-pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), ()> {
-    SystemRandom::new().fill(out).map_err(|_| ())
-}
-
-/// SHA-256 digest.
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
-
-/// Incremental SHA-1 (bill download checks only).
-pub(crate) struct Sha1(aws_lc_rs::digest::Context);
-
-impl Sha1 {
-    pub(crate) fn new() -> Self {
-        Self(aws_lc_rs::digest::Context::new(
-            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        ))
-    }
-
-    pub(crate) fn update(&mut self, data: &[u8]) {
-        self.0.update(data);
-    }
-
-    pub(crate) fn finish(self) -> Vec<u8> {
-        self.0.finish().as_ref().to_vec()
-    }
-}
-
-/// AES-256-GCM seal: returns `ciphertext ‖ tag`.
-pub(crate) fn aes256gcm_seal(
-    key: &[u8; 32],
-    nonce: &[u8; 12],
-    aad: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, ()> {
-    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
-    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
-    let mut buf = plaintext.to_vec();
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(*nonce),
-        Aad::from(aad),
-        &mut buf,
-    )
-    .map_err(|_| ())?;
-    Ok(buf)
-}
-
-/// AES-256-GCM open of `ciphertext ‖ tag`. `Err` when the tag does not match.
-pub(crate) fn aes256gcm_open(
-    key: &[u8; 32],
-    nonce: &[u8; 12],
-    aad: &[u8],
-    sealed: &[u8],
-) -> Result<Vec<u8>, ()> {
-    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
-    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
-    let mut buf = sealed.to_vec();
-    let n = key
-        .open_in_place(
-            Nonce::assume_unique_for_key(*nonce),
-            Aad::from(aad),
-            &mut buf,
-        )
-        .map_err(|_| ())?
-        .len();
-    buf.truncate(n);
-    Ok(buf)
 }

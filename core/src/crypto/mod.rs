@@ -26,6 +26,91 @@ mod ring_backend;
 #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
 pub(crate) use ring_backend::*;
 
+// Randomness, digests and AES-GCM have the same API in both libraries: written once, here.
+#[cfg(feature = "aws-lc-rs")]
+use aws_lc_rs as lib;
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+use ring as lib;
+
+use lib::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+
+/// Fill `out` from the operating system's random number generator.
+pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), ()> {
+    use lib::rand::SecureRandom as _;
+    lib::rand::SystemRandom::new().fill(out).map_err(|_| ())
+}
+
+/// SHA-256 digest.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = lib::digest::digest(&lib::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Incremental SHA-1 (bill download checks only).
+pub(crate) struct Sha1(lib::digest::Context);
+
+impl Sha1 {
+    pub(crate) fn new() -> Self {
+        Self(lib::digest::Context::new(
+            &lib::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        ))
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
+}
+
+fn aes_key(key: &[u8; 32]) -> Result<LessSafeKey, ()> {
+    Ok(LessSafeKey::new(
+        UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?,
+    ))
+}
+
+/// AES-256-GCM seal: returns `ciphertext ‖ tag`.
+pub(crate) fn aes256gcm_seal(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ()> {
+    let mut buf = plaintext.to_vec();
+    aes_key(key)?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            &mut buf,
+        )
+        .map_err(|_| ())?;
+    Ok(buf)
+}
+
+/// AES-256-GCM open of `ciphertext ‖ tag`. `Err` when the tag does not match.
+pub(crate) fn aes256gcm_open(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, ()> {
+    let mut buf = sealed.to_vec();
+    let n = aes_key(key)?
+        .open_in_place(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            &mut buf,
+        )
+        .map_err(|_| ())?
+        .len();
+    buf.truncate(n);
+    Ok(buf)
+}
+
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!(
     "wechatpay-core needs a crypto backend: enable the `aws-lc-rs` (default) or `ring` feature"
