@@ -223,3 +223,48 @@ pub fn apply<B: AsRef<[u8]>>(
         trusted_on_first_use: tofu,
     })
 }
+
+/// What to do after an answer or callback named an unknown `Wechatpay-Serial`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshDecision {
+    /// Another call refreshed the keys since this one started: just verify again.
+    AlreadyRefreshed,
+    /// The last automatic refresh is too recent: report the unknown serial.
+    TooSoon,
+    /// Download the certificates now, then verify again.
+    Refresh,
+}
+
+/// The transports' automatic refresh rule, sans-IO: at most one refresh per `min_interval`, and
+/// none when the key set changed while the call was in flight. Keep it behind the lock that
+/// serialises refreshes (single flight); the caller supplies the instants and does the I/O.
+#[derive(Debug, Clone)]
+pub struct RefreshGate {
+    min_interval: std::time::Duration,
+    last: Option<std::time::Instant>,
+}
+
+impl RefreshGate {
+    /// At most one automatic refresh per `min_interval`.
+    pub fn new(min_interval: std::time::Duration) -> Self {
+        Self {
+            min_interval,
+            last: None,
+        }
+    }
+
+    /// Decide at `now`, for a call that started when the key set had generation `seen` and
+    /// finds `current` now (see [`crate::SharedKeys::generation`]).
+    pub fn decide(&mut self, seen: u64, current: u64, now: std::time::Instant) -> RefreshDecision {
+        if current != seen {
+            return RefreshDecision::AlreadyRefreshed;
+        }
+        if let Some(last) = self.last {
+            if now.saturating_duration_since(last) < self.min_interval {
+                return RefreshDecision::TooSoon;
+            }
+        }
+        self.last = Some(now);
+        RefreshDecision::Refresh
+    }
+}

@@ -34,7 +34,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::de::DeserializeOwned;
-use wechatpay_core::certificates::{self, Downloaded};
+use wechatpay_core::certificates::{self, Downloaded, RefreshDecision, RefreshGate};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 use wechatpay_core::{
     ApiResponse, ApiV3Key, Call, CallError, RefreshError, ResponseError, SignedRequest,
@@ -114,8 +114,7 @@ impl Config {
 /// Refresh state: one refresh at a time (single flight), at most one automatic one per interval.
 struct Refresher {
     apiv3_key: ApiV3Key,
-    min_interval: Duration,
-    last: tokio::sync::Mutex<Option<Instant>>,
+    gate: tokio::sync::Mutex<RefreshGate>,
 }
 
 struct Inner {
@@ -181,8 +180,7 @@ impl Client {
                 max_body: config.max_body_bytes,
                 refresher: config.apiv3_key.map(|apiv3_key| Refresher {
                     apiv3_key,
-                    min_interval: config.min_refresh_interval,
-                    last: tokio::sync::Mutex::new(None),
+                    gate: tokio::sync::Mutex::new(RefreshGate::new(config.min_refresh_interval)),
                 }),
             }),
         })
@@ -307,7 +305,7 @@ impl Client {
             .refresher
             .as_ref()
             .ok_or(RefreshError::NoApiV3Key)?;
-        let _one_at_a_time = r.last.lock().await;
+        let _one_at_a_time = r.gate.lock().await;
         self.download(&r.apiv3_key).await
     }
 
@@ -346,18 +344,16 @@ impl Client {
         let Some(r) = &self.inner.refresher else {
             return false;
         };
-        let mut last = r.last.lock().await;
-        if self.inner.core.shared_keys().generation() != generation {
-            return true;
+        let mut gate = r.gate.lock().await;
+        let current = self.inner.core.shared_keys().generation();
+        match gate.decide(generation, current, Instant::now()) {
+            RefreshDecision::AlreadyRefreshed => true,
+            RefreshDecision::TooSoon => false,
+            RefreshDecision::Refresh => matches!(
+                self.download(&r.apiv3_key).await,
+                Ok(Downloaded::Certificates { .. })
+            ),
         }
-        if last.is_some_and(|t| t.elapsed() < r.min_interval) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        matches!(
-            self.download(&r.apiv3_key).await,
-            Ok(Downloaded::Certificates { .. })
-        )
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit and the

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
-use wechatpay_core::certificates::{self, Downloaded};
+use wechatpay_core::certificates::{self, Downloaded, RefreshDecision, RefreshGate};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 use wechatpay_core::{
     ApiResponse, ApiV3Key, Call, CallError, RefreshError, ResponseError, SignedRequest,
@@ -114,8 +114,7 @@ impl Config {
 /// Refresh state: one refresh at a time (single flight), at most one automatic one per interval.
 struct Refresher {
     apiv3_key: ApiV3Key,
-    min_interval: Duration,
-    last: Mutex<Option<Instant>>,
+    gate: Mutex<RefreshGate>,
 }
 
 /// A blocking WeChat Pay client. `Send + Sync`: share one between threads (`Arc` or `&`); the
@@ -173,8 +172,7 @@ impl Client {
             refresher: config.apiv3_key.map(|apiv3_key| {
                 Arc::new(Refresher {
                     apiv3_key,
-                    min_interval: config.min_refresh_interval,
-                    last: Mutex::new(None),
+                    gate: Mutex::new(RefreshGate::new(config.min_refresh_interval)),
                 })
             }),
         }
@@ -275,7 +273,7 @@ impl Client {
     /// Download the platform certificates now and swap them in (needs [`Config::apiv3_key`]).
     pub fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
         let r = self.refresher.as_ref().ok_or(RefreshError::NoApiV3Key)?;
-        let _one_at_a_time = r.last.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = r.gate.lock().unwrap_or_else(|p| p.into_inner());
         self.download(&r.apiv3_key)
     }
 
@@ -293,18 +291,16 @@ impl Client {
         let Some(r) = &self.refresher else {
             return false;
         };
-        let mut last = r.last.lock().unwrap_or_else(|p| p.into_inner());
-        if self.core.shared_keys().generation() != generation {
-            return true;
+        let mut gate = r.gate.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.core.shared_keys().generation();
+        match gate.decide(generation, current, Instant::now()) {
+            RefreshDecision::AlreadyRefreshed => true,
+            RefreshDecision::TooSoon => false,
+            RefreshDecision::Refresh => matches!(
+                self.download(&r.apiv3_key),
+                Ok(Downloaded::Certificates { .. })
+            ),
         }
-        if last.is_some_and(|t| t.elapsed() < r.min_interval) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        matches!(
-            self.download(&r.apiv3_key),
-            Ok(Downloaded::Certificates { .. })
-        )
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit), without
