@@ -168,7 +168,15 @@ pub enum BuildError {
     /// The assembled request could not be represented as an `http::Request`.
     #[error("cannot build the HTTP request: {0}")]
     Http(String),
-    /// An upload or raw URL part is not acceptable.
+    /// A raw query string has characters a URL query cannot carry.
+    #[error("invalid query {query:?}: {reason}")]
+    InvalidQuery {
+        /// The query given.
+        query: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An upload is not acceptable.
     #[error("invalid upload: {reason}")]
     InvalidUpload {
         /// Why.

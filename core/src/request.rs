@@ -166,12 +166,11 @@ impl<T> Call<T> {
     /// [`crate::Sensitive`] plaintexts in the body are encrypted when the request is signed.
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
         match crate::sensitive::collect(|| serde_json::to_vec(body)) {
-            Ok((Ok(bytes), sensitive)) => {
+            (Ok(bytes), sensitive) => {
                 self.body = Some(bytes);
                 self.sensitive = sensitive;
             }
-            Ok((Err(e), _)) => self.fail(BuildError::Serialize(e)),
-            Err(e) => self.fail(BuildError::Sensitive(e)),
+            (Err(e), _) => self.fail(BuildError::Serialize(e)),
         }
         self
     }
@@ -206,8 +205,9 @@ impl<T> Call<T> {
         if ok {
             self.raw_query = Some(query.to_string());
         } else {
-            self.fail(BuildError::InvalidUpload {
-                reason: "the raw query has characters that are not allowed in a URL query",
+            self.fail(BuildError::InvalidQuery {
+                query: query.to_string(),
+                reason: "has characters that are not allowed in a URL query; give unencoded pairs with Call::query",
             });
         }
         self

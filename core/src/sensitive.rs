@@ -138,7 +138,7 @@ thread_local! {
 }
 
 /// Serialise with `f` while collecting sensitive values.
-pub(crate) fn collect<T>(f: impl FnOnce() -> T) -> Result<(T, Option<Collected>), OaepError> {
+pub(crate) fn collect<T>(f: impl FnOnce() -> T) -> (T, Option<Collected>) {
     // The marker is drawn only when a plaintext is met, so bodies without sensitive fields cost
     // no RNG read.
     let prev = COLLECTING.with(|c| {
@@ -151,7 +151,7 @@ pub(crate) fn collect<T>(f: impl FnOnce() -> T) -> Result<(T, Option<Collected>)
     let out = f();
     let collected = COLLECTING.with(|c| c.replace(prev));
     let collected = collected.filter(|c| !c.plaintexts.is_empty() || !c.serials.is_empty());
-    Ok((out, collected))
+    (out, collected)
 }
 
 impl Serialize for Sensitive {

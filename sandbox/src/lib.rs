@@ -354,8 +354,10 @@ impl Gateway {
             .get("Wechatpay-Serial")
             .and_then(|v| v.to_str().ok());
         let certificates_path = req.uri().path() == "/v3/certificates";
-        if req.uri().path() == "/v3/billdownload/file" && answer.0.is_success() {
-            // File downloads are not signed (PROTOCOL §2).
+        if wechatpay_core::verify::is_unsigned_download(req.method(), req.uri().path())
+            && answer.0.is_success()
+        {
+            // File downloads are not signed.
             let (status, body) = answer;
             let response = Response::builder()
                 .status(status)

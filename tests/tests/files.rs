@@ -164,6 +164,11 @@ fn hyper_uploads_and_bills() {
             .unwrap()
             .data;
         c.download_bill(&info, false, Vec::new()).await.unwrap();
+        // A bad token: the error answer comes back as an API error with its code.
+        let mut bad = info.clone();
+        bad.download_url = format!("{}/v3/billdownload/file?token=nope", s.base_url());
+        let e = c.download_bill(&bad, false, Vec::new()).await.unwrap_err();
+        assert_eq!(e.api_error().unwrap().code.as_deref(), Some("INVALID_REQUEST"));
     });
 }
 

@@ -249,8 +249,7 @@ impl Client {
     ) -> Result<(W, u64), CallError> {
         let mut sink = wechatpay_core::bill::BillWriter::new(info, gzip, writer)?;
         let core = &self.inner.core;
-        let SignedRequest { request, expect } =
-            core.sign(core.bill_download(&info.download_url)?)?;
+        let SignedRequest { request, .. } = core.sign(core.bill_download(&info.download_url)?)?;
         let (parts, body) = request.into_parts();
         let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let timeout = self.inner.timeout;
@@ -274,17 +273,10 @@ impl Client {
                 tokio::time::timeout(timeout, Limited::new(body, self.inner.max_body).collect())
                     .await
                     .map_err(timed_out)?
-                    .map(|c| c.to_bytes().to_vec())
-                    .unwrap_or_default();
-            let answer = http::Response::from_parts(parts, bytes);
-            return match core.verify(&expect, &answer) {
-                Err(e) => Err(e.into()),
-                Ok(_) => Err(CallError::Transport(TransportError {
-                    kind: TransportErrorKind::Other,
-                    may_have_reached_server: true,
-                    source: "unexpected answer".into(),
-                })),
-            };
+                    .map_err(body_failed)?
+                    .to_bytes();
+            let error = wechatpay_core::response::api_error(parts.status, &parts.headers, &bytes);
+            return Err(ResponseError::Api(Box::new(error)).into());
         }
         while let Some(frame) = tokio::time::timeout(timeout, body.frame())
             .await
@@ -375,18 +367,7 @@ impl Client {
             let bytes = Limited::new(body, self.inner.max_body)
                 .collect()
                 .await
-                .map_err(|e| {
-                    let too_large = e.is::<http_body_util::LengthLimitError>();
-                    TransportError {
-                        kind: if too_large {
-                            TransportErrorKind::BodyTooLarge
-                        } else {
-                            TransportErrorKind::ConnectionClosed
-                        },
-                        may_have_reached_server: true,
-                        source: e,
-                    }
-                })?
+                .map_err(body_failed)?
                 .to_bytes();
             Ok(http::Response::from_parts(parts, bytes.to_vec()))
         };
@@ -413,5 +394,19 @@ fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
         },
         may_have_reached_server: !connect,
         source: Box::new(e),
+    }
+}
+
+/// Reading an answer's body failed: over the limit, or the connection broke.
+fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
+    let too_large = e.is::<http_body_util::LengthLimitError>();
+    TransportError {
+        kind: if too_large {
+            TransportErrorKind::BodyTooLarge
+        } else {
+            TransportErrorKind::ConnectionClosed
+        },
+        may_have_reached_server: true,
+        source: e,
     }
 }

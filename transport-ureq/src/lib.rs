@@ -237,7 +237,7 @@ impl Client {
         let signed = self
             .core
             .sign(self.core.bill_download(&info.download_url)?)?;
-        let SignedRequest { request, expect } = signed;
+        let SignedRequest { request, .. } = signed;
         let response = self.agent.run(request).map_err(classify)?;
         let (parts, mut body) = response.into_parts();
         if !parts.status.is_success() {
@@ -246,15 +246,8 @@ impl Client {
                 .limit(self.max_body)
                 .read_to_vec()
                 .map_err(classify)?;
-            let answer = http::Response::from_parts(parts, bytes);
-            return match self.core.verify(&expect, &answer) {
-                Err(e) => Err(e.into()),
-                Ok(_) => Err(CallError::Transport(TransportError {
-                    kind: TransportErrorKind::Other,
-                    may_have_reached_server: true,
-                    source: "unexpected answer".into(),
-                })),
-            };
+            let error = wechatpay_core::response::api_error(parts.status, &parts.headers, &bytes);
+            return Err(ResponseError::Api(Box::new(error)).into());
         }
         let mut reader = body.as_reader();
         let mut buf = vec![0u8; 64 * 1024];
