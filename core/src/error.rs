@@ -468,3 +468,27 @@ pub enum RefreshError {
     #[error("no APIv3 key configured: certificates cannot be downloaded")]
     NoApiV3Key,
 }
+
+/// The first error of type `E` in `err` or its `source()` chain, looking inside `std::io::Error`s
+/// too (HTTP clients wrap TLS errors in them). For transports classifying their library's errors.
+pub fn find_cause<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(hit) = e.downcast_ref::<E>() {
+            return Some(hit);
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if let Some(hit) = find_cause::<E>(inner) {
+                return Some(hit);
+            }
+        }
+        current = e.source();
+    }
+    None
+}

@@ -237,9 +237,21 @@ fn build_errors() {
         err(Call::get("/v3/x").raw_query("token=a b")),
         BuildError::InvalidQuery { query, .. } if query == "token=a b"
     ));
-    assert!(matches!(err(Call::get("/v3/x").raw_query("a=\"")), BuildError::InvalidQuery { .. }));
-    let ok = client().sign(Call::<Value>::get("/v3/x").query("b", "1").raw_query("token=A%2Fb_c")).unwrap();
-    assert_eq!(ok.request.uri().path_and_query().unwrap().as_str(), "/v3/x?b=1&token=A%2Fb_c");
+    assert!(matches!(
+        err(Call::get("/v3/x").raw_query("a=\"")),
+        BuildError::InvalidQuery { .. }
+    ));
+    let ok = client()
+        .sign(
+            Call::<Value>::get("/v3/x")
+                .query("b", "1")
+                .raw_query("token=A%2Fb_c"),
+        )
+        .unwrap();
+    assert_eq!(
+        ok.request.uri().path_and_query().unwrap().as_str(),
+        "/v3/x?b=1&token=A%2Fb_c"
+    );
     let mut bad_map = std::collections::HashMap::new();
     bad_map.insert(vec![1u8], 1);
     assert!(matches!(

@@ -168,7 +168,10 @@ fn hyper_uploads_and_bills() {
         let mut bad = info.clone();
         bad.download_url = format!("{}/v3/billdownload/file?token=nope", s.base_url());
         let e = c.download_bill(&bad, false, Vec::new()).await.unwrap_err();
-        assert_eq!(e.api_error().unwrap().code.as_deref(), Some("INVALID_REQUEST"));
+        assert_eq!(
+            e.api_error().unwrap().code.as_deref(),
+            Some("INVALID_REQUEST")
+        );
     });
 }
 

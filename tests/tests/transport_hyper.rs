@@ -67,3 +67,10 @@ fn two_hundred_concurrent_calls_through_one_client() {
     });
     assert_eq!(server.gateway().request_count(), 400);
 }
+
+#[test]
+fn tls_failures_are_tls_errors() {
+    // hyper's connector does the handshake: a TLS failure there certainly did not send anything.
+    let e = tls_failure::<C>();
+    assert!(!e.may_have_reached_server());
+}

@@ -62,3 +62,11 @@ fn four_threads_share_one_client() {
     }
     assert_eq!(server.gateway().request_count(), 200);
 }
+
+#[test]
+fn tls_failures_are_tls_errors() {
+    // ureq does not report the phase of a TLS I/O error, so only handshake-only errors (e.g. a
+    // certificate rejected) count as "not sent"; a garbled record is "may have been received".
+    let e = tls_failure::<C>();
+    assert!(e.may_have_reached_server());
+}

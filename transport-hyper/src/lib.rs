@@ -382,12 +382,15 @@ impl Client {
     }
 }
 
-/// A failed exchange: a connect failure certainly did not reach the server; anything later may
-/// have.
+/// A failed exchange: a connect failure (the TLS handshake included) certainly did not reach
+/// the server; anything later may have.
 fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
     let connect = e.is_connect();
+    let tls = wechatpay_core::error::find_cause::<rustls::Error>(&e).is_some();
     TransportError {
-        kind: if connect {
+        kind: if tls {
+            TransportErrorKind::Tls
+        } else if connect {
             TransportErrorKind::Connect
         } else {
             TransportErrorKind::ConnectionClosed

@@ -410,3 +410,20 @@ pub fn key_modes<C: Transport>() {
     let r = c.send(create(&create_body("MIG-3"))).unwrap();
     assert_eq!(r.verified_by.as_deref(), Some(keys.platform_serial));
 }
+
+/// Speaking TLS to a plain-HTTP server: a TLS failure, not a connect or connection failure.
+pub fn tls_failure<C: Transport>() -> CallError {
+    let server = start(Mode::Both);
+    let url = server.base_url().replace("http://", "https://");
+    let c = C::make(
+        TestKeys::load()
+            .client_builder(&url, Mode::Both)
+            .build()
+            .unwrap(),
+        2_000,
+        1 << 20,
+    );
+    let e = c.send(Call::<Value>::get("/v3/certificates")).unwrap_err();
+    assert_eq!(e.transport_kind(), Some(TransportErrorKind::Tls), "{e:?}");
+    e
+}
