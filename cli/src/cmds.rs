@@ -203,11 +203,13 @@ pub struct SandboxArgs {
     pub dir: PathBuf,
 }
 
+/// Print a result: `v` as one JSON line, or the text. Both may hold what came from the network
+/// or a file, so terminal controls are escaped.
 fn out(json_mode: bool, v: Value, text: impl FnOnce() -> String) {
     if json_mode {
-        println!("{v}");
+        println!("{}", crate::display::json(&v.to_string()));
     } else {
-        println!("{}", text());
+        println!("{}", crate::display::text(&text()));
     }
 }
 
@@ -261,8 +263,17 @@ pub fn verify_kind(e: &VerifyError) -> String {
     .into()
 }
 
+/// Where the bytes being verified came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A file the user gave (an answer or a callback they captured).
+    File,
+    /// An answer `wxpay` received itself.
+    Received,
+}
+
 /// A sentence that says what went wrong and what to check.
-pub fn explain_verify(e: &VerifyError, merchant_serial: Option<&str>) -> String {
+pub fn explain_verify(e: &VerifyError, merchant_serial: Option<&str>, origin: Origin) -> String {
     match e {
         VerifyError::MissingHeader { name } => format!("header {name} is missing (all four Wechatpay-Timestamp/-Nonce/-Serial/-Signature are needed)"),
         VerifyError::StaleTimestamp { offset, window, .. } => {
@@ -273,7 +284,8 @@ pub fn explain_verify(e: &VerifyError, merchant_serial: Option<&str>) -> String 
         }
         VerifyError::UnknownSerial { serial } => format!("no configured platform certificate or public key has serial/id {serial} (give it with --platform-cert, or --public-key and --public-key-id; `wxpay certificates` downloads certificates)"),
         VerifyError::Probe { .. } => "a probe signature (WECHATPAY/SIGNTEST/…): WeChat Pay is testing that you verify; answer with a failure".into(),
-        VerifyError::SignatureMismatch { serial } => format!("the signature does not match under {serial}: the body (or timestamp/nonce) is not exactly what was signed — pass the raw bytes, not re-serialised JSON"),
+        VerifyError::SignatureMismatch { serial } if origin == Origin::File => format!("the signature does not match under {serial}: the body (or timestamp/nonce) is not exactly what was signed — pass the raw bytes, not re-serialised JSON"),
+        VerifyError::SignatureMismatch { serial } => format!("the signature does not match under {serial}: the answer was altered on its way (a proxy, or someone between you and the server), or another key signed it — do not trust it"),
         other => other.to_string(),
     }
 }
@@ -379,8 +391,17 @@ fn request(g: &Global, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
         let (k, v) = pair(q, "-q")?;
         call = call.query(k, v);
     }
-    for (name, value) in header_map(&a.header)?.iter() {
-        call = call.header(name.as_str(), value.to_str().unwrap_or(""));
+    for line in &a.header {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| Failure::usage(format!("header {line:?} is not 'Name: value'")))?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.eq_ignore_ascii_case(wechatpay_core::verify::SERIAL) {
+            call = call.wechatpay_serial(value);
+        } else {
+            // The core refuses what it cannot send intact (non-ASCII, framing headers).
+            call = call.header(name, value);
+        }
     }
     if let Some(d) = &a.data {
         let bytes = match d.strip_prefix('@') {
@@ -393,22 +414,41 @@ fn request(g: &Global, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
     }
     let client = g.client()?;
     let answer = client.send(call)?;
-    let body: Value = serde_json::from_slice(&answer.data)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&answer.data).into_owned()));
     let rid = answer.request_id.clone().unwrap_or_default();
+    // The verified bytes are printed as they are: pretty-printing only re-indents them (numbers,
+    // key order and duplicate keys kept), and `--json` embeds the answer itself.
+    let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&answer.data).is_ok();
     if json_mode {
+        let body = if answer.data.is_empty() {
+            "null".to_string()
+        } else if is_json {
+            String::from_utf8_lossy(&answer.data).trim().to_string()
+        } else {
+            Value::String(String::from_utf8_lossy(&answer.data).into_owned()).to_string()
+        };
         println!(
             "{}",
-            json!({"status": answer.status.as_u16(), "request_id": rid, "body": body})
+            crate::display::json(&format!(
+                "{{\"status\":{},\"request_id\":{},\"body\":{body}}}",
+                answer.status.as_u16(),
+                Value::String(rid)
+            ))
         );
     } else {
         if !answer.data.is_empty() {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&body).unwrap_or_default()
-            );
+            match crate::display::pretty_json(&answer.data) {
+                Some(p) => println!("{p}"),
+                None => println!(
+                    "{}",
+                    crate::display::text(&String::from_utf8_lossy(&answer.data))
+                ),
+            }
         }
-        eprintln!("HTTP {} Request-ID: {rid}", answer.status);
+        eprintln!(
+            "HTTP {} Request-ID: {}",
+            answer.status,
+            crate::display::line(&rid)
+        );
     }
     Ok(())
 }
@@ -470,7 +510,7 @@ fn verify_cmd(g: &Global, json_mode: bool, a: VerifyArgs) -> Result<(), Failure>
         }
         Err(e) => Err(Failure::rejected(
             &verify_kind(&e),
-            explain_verify(&e, g.serial.as_deref()),
+            explain_verify(&e, g.serial.as_deref(), Origin::File),
         )),
     }
 }
@@ -579,7 +619,10 @@ fn certificates(g: &Global, json_mode: bool, a: CertificatesArgs) -> Result<(), 
             ) => wechatpay_core::CallError::Response(wechatpay_core::ResponseError::Api(a)).into(),
             wechatpay_core::RefreshError::Certificate(
                 wechatpay_core::certificates::CertificateError::Verify(v),
-            ) => Failure::rejected(&verify_kind(&v), explain_verify(&v, g.serial.as_deref())),
+            ) => Failure::rejected(
+                &verify_kind(&v),
+                explain_verify(&v, g.serial.as_deref(), Origin::Received),
+            ),
             wechatpay_core::RefreshError::Certificate(
                 wechatpay_core::certificates::CertificateError::Decrypt { serial, .. },
             ) => Failure::rejected(

@@ -10,6 +10,7 @@
 mod chain;
 mod cmds;
 mod demo;
+mod display;
 mod settings;
 
 use std::process::ExitCode;
@@ -72,7 +73,7 @@ impl From<wechatpay_core::CallError> for Failure {
                 &cmds::verify_kind(source),
                 format!(
                     "the answer failed verification: {}",
-                    cmds::explain_verify(source, None)
+                    cmds::explain_verify(source, None, cmds::Origin::Received)
                 ),
             ),
             E::Response(_) => Failure {
@@ -96,11 +97,15 @@ fn main() -> ExitCode {
     match cmds::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("wxpay: {}", f.message);
+            // Messages may quote an answer or a file: never let them drive the terminal.
+            eprintln!("wxpay: {}", display::line(&f.message));
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"ok": false, "kind": f.kind, "message": f.message})
+                    display::json(
+                        &serde_json::json!({"ok": false, "kind": f.kind, "message": f.message})
+                            .to_string()
+                    )
                 );
             }
             ExitCode::from(f.code)

@@ -90,6 +90,9 @@ struct FileConfig {
     timeout: Option<u64>,
 }
 
+/// The longest `--timeout` (one day, the transports' ceiling).
+const MAX_TIMEOUT_SECS: u64 = wechatpay_core::error::MAX_DURATION.as_secs();
+
 fn relative(base: &Path, p: PathBuf) -> PathBuf {
     if p.is_absolute() {
         p
@@ -195,8 +198,14 @@ impl Global {
 
     /// A blocking client; with an APIv3 key configured, certificate refresh is on.
     pub fn client(&self) -> Result<wechatpay_ureq::Client, Failure> {
-        let mut cfg = wechatpay_ureq::Config::default()
-            .timeout(std::time::Duration::from_secs(self.timeout.unwrap_or(30)));
+        let secs = self.timeout.unwrap_or(30);
+        if secs == 0 || secs > MAX_TIMEOUT_SECS {
+            return Err(Failure::usage(format!(
+                "--timeout {secs}: give 1 to {MAX_TIMEOUT_SECS} seconds"
+            )));
+        }
+        let mut cfg =
+            wechatpay_ureq::Config::default().timeout(std::time::Duration::from_secs(secs));
         if self.apiv3_key_file.is_some() {
             cfg = cfg.apiv3_key(self.apiv3_key()?);
         }

@@ -51,6 +51,12 @@ pub enum AeadError {
     /// The ciphertext is not base64.
     #[error("the ciphertext is not valid base64")]
     Base64,
+    /// The decoded ciphertext is shorter than the 16-byte tag it must end with.
+    #[error("the ciphertext has {len} bytes, fewer than the 16-byte AES-GCM tag")]
+    TooShort {
+        /// Its length after base64 decoding.
+        len: usize,
+    },
     /// The tag did not match: a wrong APIv3 key (most likely), or an altered ciphertext, nonce or
     /// associated data.
     #[error("AES-GCM authentication failed: the APIv3 key is wrong, or the ciphertext, nonce or associated_data was altered")]
@@ -96,7 +102,7 @@ pub fn decrypt(
         .decode(ciphertext_b64)
         .map_err(|_| AeadError::Base64)?;
     if sealed.len() < 16 {
-        return Err(AeadError::AuthFailed);
+        return Err(AeadError::TooShort { len: sealed.len() });
     }
     crate::crypto::aes256gcm_open(&key.0, &nonce, associated_data.as_bytes(), &sealed)
         .map_err(|()| AeadError::AuthFailed)

@@ -173,19 +173,45 @@ pub enum BillError {
     /// `hash_type` is not `SHA1`.
     #[error("unsupported bill hash type {0:?}")]
     UnsupportedHash(String),
+    /// The bill is larger than the limit set with [`BillWriter::max_bytes`].
+    #[error("the bill is larger than the limit of {limit} bytes; discard the data")]
+    TooLarge {
+        /// The limit, in bytes (of the bill as written, after gunzip).
+        limit: u64,
+    },
     /// The gzip stream is broken, or writing failed.
     #[error("bill data: {0}")]
     Io(#[from] io::Error),
 }
 
+/// The default [`BillWriter::max_bytes`]: 4 GiB, far above the largest daily bills, low enough to
+/// stop a gzip bomb from filling a disk.
+pub const DEFAULT_MAX_BILL_BYTES: u64 = 4 << 30;
+
 struct Hashing<W> {
     inner: W,
     sha1: crate::crypto::Sha1,
     bytes: u64,
+    limit: u64,
 }
+
+/// The marker error of an exceeded limit, carried through the gzip decoder.
+#[derive(Debug)]
+struct OverLimit(u64);
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the bill is larger than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for OverLimit {}
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.saturating_add(buf.len() as u64) > self.limit {
+            return Err(io::Error::other(OverLimit(self.limit)));
+        }
         let n = self.inner.write(buf)?;
         self.sha1.update(&buf[..n]);
         self.bytes += n as u64;
@@ -201,13 +227,40 @@ impl<W: Write> Write for Hashing<W> {
 #[allow(clippy::large_enum_variant)]
 enum Sink<W: Write> {
     Plain(Hashing<W>),
-    Gzip(flate2::write::GzDecoder<Hashing<W>>),
+    // Multi-member: a gzip file may hold several members, one after the other.
+    Gzip(flate2::write::MultiGzDecoder<Hashing<W>>),
 }
 
-/// Streams a downloaded bill into a writer: gunzip (if asked), SHA-1, then `W`.
+/// Streams a downloaded bill into a writer: gunzip (if asked), SHA-1, then `W`, refusing more
+/// than [`BillWriter::max_bytes`] (default [`DEFAULT_MAX_BILL_BYTES`]).
 pub struct BillWriter<W: Write> {
     sink: Sink<W>,
     expected: String,
+}
+
+impl<W: Write> std::fmt::Debug for BillWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (gzip, h) = match &self.sink {
+            Sink::Plain(h) => (false, h),
+            Sink::Gzip(g) => (true, g.get_ref()),
+        };
+        f.debug_struct("BillWriter")
+            .field("expected", &self.expected)
+            .field("gzip", &gzip)
+            .field("written", &h.bytes)
+            .field("max_bytes", &h.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_to_bill(e: io::Error) -> BillError {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<OverLimit>())
+    {
+        Some(OverLimit(limit)) => BillError::TooLarge { limit: *limit },
+        None => BillError::Io(e),
+    }
 }
 
 impl<W: Write> BillWriter<W> {
@@ -230,10 +283,11 @@ impl<W: Write> BillWriter<W> {
             inner: writer,
             sha1: crate::crypto::Sha1::new(),
             bytes: 0,
+            limit: DEFAULT_MAX_BILL_BYTES,
         };
         Ok(Self {
             sink: if gzip {
-                Sink::Gzip(flate2::write::GzDecoder::new(hashing))
+                Sink::Gzip(flate2::write::MultiGzDecoder::new(hashing))
             } else {
                 Sink::Plain(hashing)
             },
@@ -241,13 +295,23 @@ impl<W: Write> BillWriter<W> {
         })
     }
 
+    /// Refuse a bill larger than `limit` bytes (as written, after gunzip) with
+    /// [`BillError::TooLarge`].
+    pub fn max_bytes(mut self, limit: u64) -> Self {
+        match &mut self.sink {
+            Sink::Plain(h) => h.limit = limit,
+            Sink::Gzip(g) => g.get_mut().limit = limit,
+        }
+        self
+    }
+
     /// Feed the next chunk of the download.
     pub fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), BillError> {
         match &mut self.sink {
-            Sink::Plain(h) => h.write_all(chunk)?,
-            Sink::Gzip(g) => g.write_all(chunk)?,
+            Sink::Plain(h) => h.write_all(chunk),
+            Sink::Gzip(g) => g.write_all(chunk),
         }
-        Ok(())
+        .map_err(io_to_bill)
     }
 
     /// End of the download: check the digest. `Ok` returns the writer and the bill's size in
@@ -255,7 +319,7 @@ impl<W: Write> BillWriter<W> {
     pub fn finish(self) -> Result<(W, u64), BillError> {
         let hashing = match self.sink {
             Sink::Plain(h) => h,
-            Sink::Gzip(g) => g.finish()?,
+            Sink::Gzip(g) => g.finish().map_err(io_to_bill)?,
         };
         let actual: String = hashing
             .sha1

@@ -1,10 +1,12 @@
 //! Platform certificate download (PROTOCOL §3), sans-IO: build the `GET /v3/certificates` call,
 //! then [`apply`] the answer to get the new key set.
 //!
-//! The answer is verified with a key already trusted. **On the very first download** (no
-//! certificate trusted yet) nothing can vouch for it except a certificate in the same answer:
-//! that one is trusted on first use. If that matters to you, compare the serial with the one the
-//! merchant portal shows, or configure a certificate or public key before the first download.
+//! The answer is verified with a key already trusted (a certificate or a public key). **On the
+//! very first download** (no platform key trusted at all) nothing can vouch for it except a
+//! certificate in the same answer: that one is trusted on first use
+//! (`trusted_on_first_use: true`). If that matters to you, compare the serial with the one the
+//! merchant portal shows, or configure a certificate or public key before the first download:
+//! then an answer signed only by a certificate from the answer itself is refused.
 //!
 //! Merchants on public keys have no certificates: the answer is `404 RESOURCE_NOT_EXISTS`, which
 //! [`apply`] reports as [`Downloaded::NoCertificates`], not as a failure.
@@ -123,8 +125,8 @@ pub enum CertificateError {
 }
 
 /// Apply a `GET /v3/certificates` answer: decrypt each certificate with `apiv3_key`, check it,
-/// verify the answer's own signature (with a key in `current`, or — when `current` has no
-/// certificate yet — with a certificate from the answer), and return the new key set.
+/// verify the answer's own signature (with a key in `current`, or — only when `current` is empty —
+/// with a certificate from the answer), and return the new key set.
 pub fn apply<B: AsRef<[u8]>>(
     current: &PlatformKeys,
     apiv3_key: &ApiV3Key,
@@ -195,10 +197,9 @@ pub fn apply<B: AsRef<[u8]>>(
     if downloaded.is_empty() {
         return Err(CertificateError::NoValidCertificate);
     }
-    let has_certificate = current
-        .iter()
-        .any(|k| matches!(k.kind(), PlatformKeyKind::Certificate { .. }));
-    let (signed_by, tofu) = if current.get(headers.serial).is_some() || has_certificate {
+    // Any trusted key — certificate or public key — must vouch for the answer; only a client
+    // that trusts nothing yet takes a certificate from the answer itself.
+    let (signed_by, tofu) = if !current.is_empty() {
         let id =
             verify_parts(current, &headers, body, now, window).map_err(CertificateError::Verify)?;
         (id.to_string(), false)

@@ -124,6 +124,9 @@ impl BaseUrl {
             return Err(bad("a query or fragment is not allowed"));
         }
         let prefix = uri.path().trim_end_matches('/').to_string();
+        if !prefix.is_empty() {
+            crate::request::check_segments(&prefix, true).map_err(bad)?;
+        }
         Ok(Self {
             origin: format!("{scheme}://{authority}"),
             prefix,
@@ -471,11 +474,7 @@ impl Client {
             .body(body)
             .map_err(|e| BuildError::Http(e.to_string()))?;
         for (name, value) in call.headers {
-            if name == CONTENT_TYPE
-                || name == ACCEPT
-                || name == USER_AGENT
-                || name.as_str().eq_ignore_ascii_case(SERIAL)
-            {
+            if name == CONTENT_TYPE || name == ACCEPT || name == USER_AGENT {
                 request.headers_mut().insert(name, value);
             } else {
                 request.headers_mut().append(name, value);

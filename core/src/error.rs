@@ -362,6 +362,8 @@ pub enum TransportErrorKind {
     BodyTooLarge,
     /// The connection was closed or reset before a full answer arrived.
     ConnectionClosed,
+    /// The answer is not valid HTTP (a bad status line, conflicting `Content-Length`s, …).
+    InvalidResponse,
     /// The request could not be handed to the HTTP client (e.g. a bad URI).
     InvalidRequest,
     /// Anything else.
@@ -369,9 +371,9 @@ pub enum TransportErrorKind {
 }
 
 /// A transport failed to carry the call. See [`TransportError::may_have_reached_server`] before
-/// retrying.
-#[derive(Debug, thiserror::Error)]
-#[error("transport error ({kind:?}{}): {source}", if *may_have_reached_server { ", the request may have reached WeChat Pay" } else { ", the request was not sent" })]
+/// retrying. Its `Display` names the kind and the whole cause chain of the HTTP client's error.
+#[derive(Debug)]
+#[non_exhaustive]
 pub struct TransportError {
     /// What failed.
     pub kind: TransportErrorKind,
@@ -379,8 +381,65 @@ pub struct TransportError {
     /// the connection never opened); `true` when it may have been received and acted on.
     pub may_have_reached_server: bool,
     /// The HTTP client's error.
-    #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+impl TransportError {
+    /// A transport error of `kind`; see [`TransportError::may_have_reached_server`].
+    pub fn new(
+        kind: TransportErrorKind,
+        may_have_reached_server: bool,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            may_have_reached_server,
+            source: source.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "transport error ({:?}, {}): {}",
+            self.kind,
+            if self.may_have_reached_server {
+                "the request may have reached WeChat Pay"
+            } else {
+                "the request was not sent"
+            },
+            self.source
+        )?;
+        // HTTP clients often say only "client error (SendRequest)" at the top: name the causes.
+        let mut cause = self.source.source();
+        let mut last = self.source.to_string();
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !last.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+/// The longest duration the transports accept for a timeout or an interval (one day): a longer
+/// one is saturated to it, so that no `Instant + Duration` can overflow.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// `d`, saturated to at most [`MAX_DURATION`].
+pub fn saturate(d: std::time::Duration) -> std::time::Duration {
+    d.min(MAX_DURATION)
 }
 
 /// Any failure of a call made through a transport: building, carrying, or the answer.

@@ -42,17 +42,34 @@ pub(crate) fn describe(label: &str) -> String {
     }
 }
 
+/// PEM text as OpenSSL reads it: a leading UTF-8 byte order mark is dropped, and each line's
+/// surrounding white space (indentation, `\r`) is trimmed.
+fn normalise(input: &[u8]) -> Zeroizing<Vec<u8>> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let mut out = Zeroizing::new(Vec::with_capacity(input.len()));
+    for line in input.split(|b| *b == b'\n') {
+        let line = line.trim_ascii();
+        if !line.is_empty() {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
 /// Decode exactly one PEM object (or a bare DER blob) from `input`.
 pub(crate) fn read_one(input: &[u8], what: &'static str) -> Result<Item, KeyError> {
     if input.trim_ascii().is_empty() {
         return Err(KeyError::Empty { what });
     }
+    if labels(input).is_empty() && input.first() == Some(&0x30) {
+        // No PEM framing and a DER SEQUENCE: taken as DER, byte for byte.
+        return Ok(Item::Der(Zeroizing::new(input.to_vec())));
+    }
+    let text = normalise(input);
+    let input: &[u8] = &text;
     let found = labels(input);
     if found.is_empty() {
-        // No PEM framing: accept DER (a SEQUENCE), refuse anything else.
-        if input.first() == Some(&0x30) {
-            return Ok(Item::Der(Zeroizing::new(input.to_vec())));
-        }
         return Err(KeyError::NotPem { what });
     }
     if let Some(l) = found.iter().find(|l| l.contains("ENCRYPTED")) {
@@ -79,10 +96,12 @@ pub(crate) fn read_one(input: &[u8], what: &'static str) -> Result<Item, KeyErro
         Some(Ok(item)) => item,
         Some(Err(e)) => return Err(malformed(what, e)),
         None => {
-            return Err(KeyError::WrongKind {
+            return Err(KeyError::MalformedPem {
                 what,
-                found: describe(&found[0]),
-                expected: expected_for(what),
+                reason: format!(
+                    "a `BEGIN {}` line was found, but no complete PEM section (BEGIN line, base64, END line)",
+                    found[0]
+                ),
             })
         }
     };

@@ -213,32 +213,55 @@ impl<T> Call<T> {
         self
     }
 
-    /// Add a header. `Authorization`, `Accept`, `User-Agent`, `Content-Type` and `Wechatpay-Serial`
-    /// are set by the client; use [`Call::wechatpay_serial`] to override the last.
+    /// Add a header. `Accept`, `User-Agent` and `Content-Type` are set by the client and replaced
+    /// by a value given here; `Wechatpay-Serial` is set with [`Call::wechatpay_serial`].
+    ///
+    /// Refused (a [`BuildError::InvalidHeader`] when the call is signed): `Authorization`; the
+    /// framing and hop-by-hop headers the transport owns (`Host`, `Content-Length`,
+    /// `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`,
+    /// `Upgrade`); and values that are not visible ASCII (a non-ASCII value is refused, never
+    /// sent altered).
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        let name_ok = HeaderName::from_bytes(name.as_bytes());
-        let value_ok = HeaderValue::from_str(value);
-        match (name_ok, value_ok) {
-            (Ok(n), Ok(v)) => {
-                if n == http::header::AUTHORIZATION
-                    || n == http::header::CONTENT_LENGTH
-                    || n == http::header::HOST
-                {
-                    self.fail(BuildError::InvalidHeader {
-                        name: name.into(),
-                        reason: "set by the client or the transport",
-                    });
-                } else {
-                    self.headers.push((n, v));
-                }
-            }
-            (Err(_), _) => self.fail(BuildError::InvalidHeader {
+        let Ok(n) = HeaderName::from_bytes(name.as_bytes()) else {
+            self.fail(BuildError::InvalidHeader {
                 name: name.into(),
                 reason: "not a valid header name",
-            }),
-            (_, Err(_)) => self.fail(BuildError::InvalidHeader {
+            });
+            return self;
+        };
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+        {
+            self.fail(BuildError::InvalidHeader {
                 name: name.into(),
-                reason: "value has a control or non-visible character",
+                reason: if value.is_ascii() {
+                    "value has a control character"
+                } else {
+                    "value is not ASCII; WeChat Pay headers carry ASCII only (percent-encode it or put it in the body)"
+                },
+            });
+            return self;
+        }
+        if n.as_str().eq_ignore_ascii_case(crate::verify::SERIAL) {
+            self.fail(BuildError::InvalidHeader {
+                name: name.into(),
+                reason: "use Call::wechatpay_serial, which is checked against the key that sensitive fields are encrypted with",
+            });
+            return self;
+        }
+        if is_reserved_header(&n) {
+            self.fail(BuildError::InvalidHeader {
+                name: name.into(),
+                reason: "set by the client or the transport (framing and hop-by-hop headers cannot be given)",
+            });
+            return self;
+        }
+        match HeaderValue::from_str(value) {
+            Ok(v) => self.headers.push((n, v)),
+            Err(_) => self.fail(BuildError::InvalidHeader {
+                name: name.into(),
+                reason: "value has a control character",
             }),
         }
         self
@@ -315,6 +338,26 @@ impl<T> Call<T> {
     }
 }
 
+/// Headers a call cannot set: the signature, and what the transport owns (message framing and
+/// hop-by-hop headers, RFC 9110 §7.6.1), so that a request never carries two framings.
+fn is_reserved_header(n: &HeaderName) -> bool {
+    use http::header;
+    [
+        header::AUTHORIZATION,
+        header::HOST,
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+    ]
+    .contains(n)
+        || n.as_str() == "keep-alive"
+        || n.as_str() == "proxy-connection"
+}
+
 fn is_path_char(b: u8) -> bool {
     // RFC 3986 pchar plus '/': unreserved, sub-delims, ':' '@', and '%' for pre-encoded bytes.
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b)
@@ -372,7 +415,51 @@ pub(crate) fn fill_template(
             name: params[i].0.to_string(),
         });
     }
+    // The template's own segments: no empty segment (but a trailing `/`, which some endpoints
+    // have), no dot segment, plain or percent-encoded, and no encoded `/` or `\`. Values are
+    // percent-encoded, so only the template's literal text can make the path normalise into
+    // another one.
+    check_segments(template, false).map_err(bad)?;
+    // A placeholder next to literal text (`.{id}` with `.`) must not make a dot segment either.
+    check_segments(&out, false).map_err(bad)?;
     Ok(out)
+}
+
+/// Why `path` (an absolute path as sent) is not in normal form, or `Ok` when a server cannot
+/// normalise it into another path: every segment is non-empty (a single trailing `/` aside), none
+/// is `.` or `..` (in any percent-encoding), and — when `no_encoded_slash` — none holds an
+/// encoded `/` or `\` (some servers decode those before resolving dot segments).
+pub(crate) fn check_segments(path: &str, no_encoded_slash: bool) -> Result<(), &'static str> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err("must start with `/`");
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Ok(());
+    }
+    for seg in rest.split('/') {
+        if seg.is_empty() {
+            return Err("has an empty segment (`//`)");
+        }
+        // Placeholders are filled with encoded values: they are single, non-dot segments.
+        let decoded = percent_encoding::percent_decode_str(seg).collect::<Vec<u8>>();
+        if decoded == b"." || decoded == b".." {
+            return Err("has a dot segment (`.` or `..`, maybe percent-encoded), which a server would resolve into another path");
+        }
+        if no_encoded_slash
+            && seg.contains('%')
+            && decoded.iter().any(|b| *b == b'/' || *b == b'\\')
+        {
+            return Err("has a percent-encoded `/` or `\\` inside a segment");
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` cannot be normalised into another path, not even by a server that decodes
+/// `%2F` first (see [`check_segments`]).
+pub(crate) fn is_normal_path(path: &str) -> bool {
+    check_segments(path, true).is_ok()
 }
 
 fn check_literal(lit: &str) -> Result<(), &'static str> {

@@ -37,12 +37,24 @@ pub struct SignatureHeaders<'a> {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, VerifyError> {
+    optional_header(headers, name)?.ok_or(VerifyError::MissingHeader { name })
+}
+
+/// A header that may be absent; present more than once, or not visible ASCII, is an error.
+pub(crate) fn optional_header<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'a str>, VerifyError> {
     let mut values = headers.get_all(name).iter();
-    let v = values.next().ok_or(VerifyError::MissingHeader { name })?;
+    let Some(v) = values.next() else {
+        return Ok(None);
+    };
     if values.next().is_some() {
         return Err(VerifyError::InvalidHeader { name });
     }
-    v.to_str().map_err(|_| VerifyError::InvalidHeader { name })
+    v.to_str()
+        .map(Some)
+        .map_err(|_| VerifyError::InvalidHeader { name })
 }
 
 impl<'a> SignatureHeaders<'a> {
@@ -138,10 +150,13 @@ pub fn verify_parts<'k>(
     Ok(key.id())
 }
 
-/// Whether a successful answer to `GET path` is an unsigned file download (PROTOCOL §2), decided
-/// from the request's path as built (without base URL prefix and query).
+/// Whether a successful answer to `GET path` is an unsigned file download, decided from the
+/// request's path as built (without base URL prefix and query). A path with empty or dot
+/// segments (plain or percent-encoded) or an encoded `/` is never an unsigned download.
 pub fn is_unsigned_download(method: &http::Method, path: &str) -> bool {
-    if method != http::Method::GET {
+    // Decided only on a path that no server can resolve into another one: a dot segment or an
+    // encoded `/` could turn an image download into a transaction query.
+    if method != http::Method::GET || !crate::request::is_normal_path(path) {
         return false;
     }
     const EXACT: [&str; 6] = [

@@ -54,14 +54,23 @@ pub enum Fault {
     DropConnection,
     /// Answer `500 SYSTEM_ERROR`.
     SystemError,
-    /// Answer a correctly signed body of this many bytes.
+    /// Answer a correctly signed body of this many bytes (at most [`MAX_OVERSIZED`]).
     OversizedBody(usize),
+    /// Announce a wrong `hash_value` for a bill (trade and fund-flow bill requests).
+    WrongBillHash,
 }
+
+/// The largest body [`Fault::OversizedBody`] makes: 64 MiB.
+pub const MAX_OVERSIZED: usize = 64 << 20;
+
+/// The longest [`Fault::Delay`]: 60 s.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
 
 impl Fault {
     /// Parse the value of the `Wechatpay-Sandbox-Fault` request header: `tampered-body`,
     /// `wrong-signature`, `probe`, `stale-timestamp`, `unknown-serial`, `missing-signature`,
-    /// `delay=MS`, `drop`, `system-error`, `oversized=BYTES`.
+    /// `delay=MS` (at most 60 000), `drop`, `system-error`, `oversized=BYTES` (at most
+    /// [`MAX_OVERSIZED`]), `wrong-hash`. Anything else, or a parameter out of bounds, is `None`.
     pub fn parse(s: &str) -> Option<Fault> {
         Some(match s {
             "tampered-body" => Fault::TamperedBody,
@@ -72,11 +81,13 @@ impl Fault {
             "missing-signature" => Fault::MissingSignatureHeaders,
             "drop" => Fault::DropConnection,
             "system-error" => Fault::SystemError,
+            "wrong-hash" => Fault::WrongBillHash,
             other => {
                 if let Some(ms) = other.strip_prefix("delay=") {
-                    Fault::Delay(Duration::from_millis(ms.parse().ok()?))
+                    let d = Duration::from_millis(ms.parse().ok()?);
+                    Fault::Delay(Some(d).filter(|d| *d <= MAX_DELAY)?)
                 } else if let Some(n) = other.strip_prefix("oversized=") {
-                    Fault::OversizedBody(n.parse().ok()?)
+                    Fault::OversizedBody(n.parse().ok().filter(|n| *n <= MAX_OVERSIZED)?)
                 } else {
                     return None;
                 }
@@ -336,17 +347,17 @@ impl Gateway {
         if req.uri().path() == "/v3/certificates" {
             self.certificate_requests.fetch_add(1, Ordering::Relaxed);
         }
-        let fault = req
-            .headers()
-            .get(FAULT_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Fault::parse)
-            .or_else(|| self.fault.lock().ok().and_then(|f| f.clone()));
-        let answer = match self.authenticate(req, now) {
-            Err(a) => a,
-            Ok(()) => match fault {
-                Some(Fault::SystemError) => error(500, "SYSTEM_ERROR", "系统错误", None),
-                _ => self.route(req),
+        // Faults apply only to authenticated requests: an unauthenticated one gets a plain
+        // 401, whatever it asks for.
+        let (answer, fault) = match self.authenticate(req, now) {
+            Err(a) => (a, None),
+            Ok(()) => match self.requested_fault(req) {
+                Err(a) => (a, None),
+                Ok(Some(Fault::SystemError)) => (
+                    error(500, "SYSTEM_ERROR", "系统错误", None),
+                    Some(Fault::SystemError),
+                ),
+                Ok(fault) => (self.route(req, fault.as_ref()), fault),
             },
         };
         let chooser = req
@@ -372,11 +383,27 @@ impl Gateway {
         }
         let mut reply = self.sign(answer, chooser, certificates_path, now, fault.as_ref());
         match fault {
-            Some(Fault::Delay(d)) => reply.delay = Some(d),
+            Some(Fault::Delay(d)) => reply.delay = Some(d.min(MAX_DELAY)),
             Some(Fault::DropConnection) => reply.drop_connection = true,
             _ => {}
         }
         reply
+    }
+
+    /// The fault a request asks for in `Wechatpay-Sandbox-Fault`, else the one set with
+    /// [`Gateway::set_fault`]. An unknown or out-of-bounds value is a 400 `PARAM_ERROR`.
+    fn requested_fault<B>(&self, req: &Request<B>) -> Result<Option<Fault>, Answer> {
+        match req.headers().get(FAULT_HEADER) {
+            Some(v) => match v.to_str().ok().and_then(Fault::parse) {
+                Some(f) => Ok(Some(f)),
+                None => Err(param_error(
+                    "header",
+                    FAULT_HEADER,
+                    "unknown fault, or a parameter out of bounds (delay ≤ 60000 ms, oversized ≤ 64 MiB)",
+                )),
+            },
+            None => Ok(self.fault.lock().ok().and_then(|f| f.clone())),
+        }
     }
 
     /// Check `Authorization` as WeChat Pay does. Failure: `401 SIGN_ERROR`.
@@ -449,7 +476,7 @@ impl Gateway {
         Ok(())
     }
 
-    fn route<B: AsRef<[u8]>>(&self, req: &Request<B>) -> Answer {
+    fn route<B: AsRef<[u8]>>(&self, req: &Request<B>, fault: Option<&Fault>) -> Answer {
         let path = req.uri().path();
         let query = req.uri().query().unwrap_or("");
         let body = req.body().as_ref();
@@ -529,10 +556,7 @@ impl Gateway {
                     .get(http::header::HOST)
                     .and_then(|h| h.to_str().ok())
                     .unwrap_or("127.0.0.1");
-                let wrong = req
-                    .headers()
-                    .get(FAULT_HEADER)
-                    .is_some_and(|v| v == "wrong-hash");
+                let wrong = matches!(fault, Some(Fault::WrongBillHash));
                 self.bills.request(path, query, host, wrong)
             }
             ["v3", "billdownload", "file"] => {
@@ -683,6 +707,7 @@ impl Gateway {
     ) -> Reply {
         let (status, mut body) = answer;
         if let Some(Fault::OversizedBody(n)) = fault {
+            let n = (*n).min(MAX_OVERSIZED);
             let mut big = br#"{"padding":""#.to_vec();
             big.resize(n.saturating_sub(2).max(big.len()), b'x');
             big.extend_from_slice(b"\"}");

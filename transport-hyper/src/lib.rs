@@ -63,6 +63,10 @@ pub struct Config {
     pub apiv3_key: Option<ApiV3Key>,
     /// At most one automatic refresh per this interval.
     pub min_refresh_interval: Duration,
+    /// The whole of a streamed download (bills), from sending the request to the last byte.
+    pub download_timeout: Duration,
+    /// Largest streamed download accepted, in bytes (as received, and as written after gunzip).
+    pub max_download_bytes: u64,
 }
 
 impl Default for Config {
@@ -75,6 +79,8 @@ impl Default for Config {
             pool_max_idle_per_host: 32,
             apiv3_key: None,
             min_refresh_interval: Duration::from_secs(30),
+            download_timeout: Duration::from_secs(30 * 60),
+            max_download_bytes: wechatpay_core::bill::DEFAULT_MAX_BILL_BYTES,
         }
     }
 }
@@ -109,6 +115,18 @@ impl Config {
         self.min_refresh_interval = d;
         self
     }
+
+    /// Set the deadline of a whole streamed download.
+    pub fn download_timeout(mut self, d: Duration) -> Self {
+        self.download_timeout = d;
+        self
+    }
+
+    /// Set the largest streamed download.
+    pub fn max_download_bytes(mut self, n: u64) -> Self {
+        self.max_download_bytes = n;
+        self
+    }
 }
 
 /// Refresh state: one refresh at a time (single flight), at most one automatic one per interval.
@@ -122,6 +140,8 @@ struct Inner {
     http: HyperClient<Connector, Full<Bytes>>,
     timeout: Duration,
     max_body: usize,
+    download_timeout: Duration,
+    max_download: u64,
     refresher: Option<Refresher>,
 }
 
@@ -152,35 +172,37 @@ impl Client {
         core: wechatpay_core::Client,
         config: Config,
     ) -> Result<Self, TransportError> {
+        // Every duration a user gives is saturated (no `Instant + Duration` can overflow).
+        let sat = wechatpay_core::error::saturate;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
-        http.set_connect_timeout(Some(config.connect_timeout));
+        http.set_connect_timeout(Some(sat(config.connect_timeout)));
         http.set_nodelay(true);
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(provider)
-            .map_err(|e| TransportError {
-                kind: TransportErrorKind::Tls,
-                may_have_reached_server: false,
-                source: Box::new(e),
-            })?
+            .map_err(|e| TransportError::new(TransportErrorKind::Tls, false, e))?
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
         let client = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_idle_timeout(sat(config.pool_idle_timeout))
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .build(https);
         Ok(Self {
             inner: Arc::new(Inner {
                 core,
                 http: client,
-                timeout: config.timeout,
+                timeout: sat(config.timeout),
                 max_body: config.max_body_bytes,
+                download_timeout: sat(config.download_timeout),
+                max_download: config.max_download_bytes,
                 refresher: config.apiv3_key.map(|apiv3_key| Refresher {
                     apiv3_key,
-                    gate: tokio::sync::Mutex::new(RefreshGate::new(config.min_refresh_interval)),
+                    gate: tokio::sync::Mutex::new(RefreshGate::new(sat(
+                        config.min_refresh_interval
+                    ))),
                 }),
             }),
         })
@@ -238,39 +260,40 @@ impl Client {
 
     /// Download a bill announced by `info` (from `bill::tradebill` / `fundflowbill`), streaming
     /// it frame by frame through the digest check (and gunzip when `gzip`) into `writer`, never
-    /// holding it in memory. The call's timeout applies to the answer's head and to each
-    /// silence between frames, not to the whole transfer. On `Err(CallError::Bill(_))` the data
-    /// written is bad and must be discarded.
+    /// holding it in memory. Returns the writer and the bill's size.
+    ///
+    /// Limits (the same in every transport): the answer's head must come within
+    /// [`Config::timeout`], the whole download must end within [`Config::download_timeout`], and
+    /// it may not exceed [`Config::max_download_bytes`] (an announced `Content-Length` above it
+    /// is refused before reading). On `Err(CallError::Bill(_))` the data written is bad and must
+    /// be discarded.
     pub async fn download_bill<W: std::io::Write>(
         &self,
         info: &wechatpay_core::bill::BillDownloadInfo,
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
-        let mut sink = wechatpay_core::bill::BillWriter::new(info, gzip, writer)?;
-        let core = &self.inner.core;
+        let inner = &self.inner;
+        let mut sink = wechatpay_core::bill::BillWriter::new(info, gzip, writer)?
+            .max_bytes(inner.max_download);
+        let core = &inner.core;
         let SignedRequest { request, .. } = core.sign(core.bill_download(&info.download_url)?)?;
         let (parts, body) = request.into_parts();
         let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let timeout = self.inner.timeout;
-        let timed_out = |e: tokio::time::error::Elapsed| TransportError {
-            kind: TransportErrorKind::Timeout,
-            may_have_reached_server: true,
-            source: Box::new(e),
+        let deadline = tokio::time::Instant::now() + inner.download_timeout;
+        let timed_out = |e: tokio::time::error::Elapsed| {
+            TransportError::new(TransportErrorKind::Timeout, true, e)
         };
-        let response = tokio::time::timeout(timeout, self.inner.http.request(request))
+        let head = tokio::time::timeout(inner.timeout, inner.http.request(request));
+        let response = tokio::time::timeout_at(deadline, head)
             .await
+            .map_err(timed_out)?
             .map_err(timed_out)?
             .map_err(request_failed)?;
         let (parts, mut body) = response.into_parts();
-        let closed = |e: hyper::Error| TransportError {
-            kind: TransportErrorKind::ConnectionClosed,
-            may_have_reached_server: true,
-            source: Box::new(e),
-        };
         if !parts.status.is_success() {
             let bytes =
-                tokio::time::timeout(timeout, Limited::new(body, self.inner.max_body).collect())
+                tokio::time::timeout_at(deadline, Limited::new(body, inner.max_body).collect())
                     .await
                     .map_err(timed_out)?
                     .map_err(body_failed)?
@@ -278,12 +301,30 @@ impl Client {
             let error = wechatpay_core::response::api_error(parts.status, &parts.headers, &bytes);
             return Err(ResponseError::Api(Box::new(error)).into());
         }
-        while let Some(frame) = tokio::time::timeout(timeout, body.frame())
+        let too_large = || {
+            TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                true,
+                format!(
+                    "the download exceeds the limit of {} bytes",
+                    inner.max_download
+                ),
+            )
+        };
+        if content_length(&parts.headers).is_some_and(|n| n > inner.max_download) {
+            return Err(too_large().into());
+        }
+        let mut received: u64 = 0;
+        while let Some(frame) = tokio::time::timeout_at(deadline, body.frame())
             .await
             .map_err(timed_out)?
         {
-            let frame = frame.map_err(closed)?;
+            let frame = frame.map_err(|e| TransportError::new(classify_hyper(&e), true, e))?;
             if let Some(data) = frame.data_ref() {
+                received = received.saturating_add(data.len() as u64);
+                if received > inner.max_download {
+                    return Err(too_large().into());
+                }
                 sink.write_chunk(data)?;
             }
         }
@@ -303,8 +344,11 @@ impl Client {
 
     /// Refresh the certificates every `interval` in a background task on the current tokio
     /// runtime. The task ends when the last clone of this client is dropped.
+    ///
+    /// `interval` is clamped to at least one second and at most a day.
     pub fn spawn_background_refresh(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let interval = wechatpay_core::error::saturate(interval).max(Duration::from_secs(1));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -373,12 +417,32 @@ impl Client {
         };
         match tokio::time::timeout(self.inner.timeout, exchange).await {
             Ok(result) => result,
-            Err(elapsed) => Err(TransportError {
-                kind: TransportErrorKind::Timeout,
-                may_have_reached_server: true,
-                source: Box::new(elapsed),
-            }),
+            Err(elapsed) => Err(TransportError::new(
+                TransportErrorKind::Timeout,
+                true,
+                elapsed,
+            )),
         }
+    }
+}
+
+/// The announced `Content-Length`, when there is exactly one and it is a number.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The kind of a failure hyper reports once the request went out: a malformed answer is not a
+/// closed connection.
+fn classify_hyper(e: &(dyn std::error::Error + 'static)) -> TransportErrorKind {
+    match wechatpay_core::error::find_cause::<hyper::Error>(e) {
+        Some(h) if h.is_parse() || h.is_parse_status() => TransportErrorKind::InvalidResponse,
+        Some(h) if h.is_timeout() => TransportErrorKind::Timeout,
+        _ => TransportErrorKind::ConnectionClosed,
     }
 }
 
@@ -387,29 +451,22 @@ impl Client {
 fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
     let connect = e.is_connect();
     let tls = wechatpay_core::error::find_cause::<rustls::Error>(&e).is_some();
-    TransportError {
-        kind: if tls {
-            TransportErrorKind::Tls
-        } else if connect {
-            TransportErrorKind::Connect
-        } else {
-            TransportErrorKind::ConnectionClosed
-        },
-        may_have_reached_server: !connect,
-        source: Box::new(e),
-    }
+    let kind = if tls {
+        TransportErrorKind::Tls
+    } else if connect {
+        TransportErrorKind::Connect
+    } else {
+        classify_hyper(&e)
+    };
+    TransportError::new(kind, !connect, e)
 }
 
 /// Reading an answer's body failed: over the limit, or the connection broke.
 fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
-    let too_large = e.is::<http_body_util::LengthLimitError>();
-    TransportError {
-        kind: if too_large {
-            TransportErrorKind::BodyTooLarge
-        } else {
-            TransportErrorKind::ConnectionClosed
-        },
-        may_have_reached_server: true,
-        source: e,
-    }
+    let kind = if e.is::<http_body_util::LengthLimitError>() {
+        TransportErrorKind::BodyTooLarge
+    } else {
+        classify_hyper(&*e)
+    };
+    TransportError::new(kind, true, e)
 }

@@ -56,6 +56,10 @@ pub struct Config {
     pub apiv3_key: Option<ApiV3Key>,
     /// At most one automatic refresh per this interval.
     pub min_refresh_interval: Duration,
+    /// The whole of a streamed download (bills), from sending the request to the last byte.
+    pub download_timeout: Duration,
+    /// Largest streamed download accepted, in bytes (as received, and as written after gunzip).
+    pub max_download_bytes: u64,
 }
 
 impl Default for Config {
@@ -69,6 +73,8 @@ impl Default for Config {
             max_idle_age: Duration::from_secs(5),
             apiv3_key: None,
             min_refresh_interval: Duration::from_secs(30),
+            download_timeout: Duration::from_secs(30 * 60),
+            max_download_bytes: wechatpay_core::bill::DEFAULT_MAX_BILL_BYTES,
         }
     }
 }
@@ -109,6 +115,18 @@ impl Config {
         self.min_refresh_interval = d;
         self
     }
+
+    /// Set the deadline of a whole streamed download.
+    pub fn download_timeout(mut self, d: Duration) -> Self {
+        self.download_timeout = d;
+        self
+    }
+
+    /// Set the largest streamed download.
+    pub fn max_download_bytes(mut self, n: u64) -> Self {
+        self.max_download_bytes = n;
+        self
+    }
 }
 
 /// Refresh state: one refresh at a time (single flight), at most one automatic one per interval.
@@ -124,6 +142,9 @@ pub struct Client {
     core: wechatpay_core::Client,
     agent: ureq::Agent,
     max_body: u64,
+    timeout: Duration,
+    download_timeout: Duration,
+    max_download: u64,
     refresher: Option<Arc<Refresher>>,
 }
 
@@ -145,6 +166,8 @@ impl Client {
 
     /// A client with `config`.
     pub fn with_config(core: wechatpay_core::Client, config: Config) -> Self {
+        // Every duration a user gives is saturated (no `Instant + Duration` can overflow).
+        let sat = wechatpay_core::error::saturate;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = ureq::tls::TlsConfig::builder()
             .unversioned_rustls_crypto_provider(provider)
@@ -153,10 +176,10 @@ impl Client {
             .tls_config(tls)
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_global(Some(config.timeout))
+            .timeout_connect(Some(sat(config.connect_timeout)))
+            .timeout_global(Some(sat(config.timeout)))
             .max_idle_connections_per_host(config.max_idle_per_host)
-            .max_idle_age(config.max_idle_age);
+            .max_idle_age(sat(config.max_idle_age));
         if !config.proxy_from_env {
             builder = builder.proxy(None);
         }
@@ -169,10 +192,13 @@ impl Client {
             core,
             agent,
             max_body: config.max_body_bytes,
+            timeout: sat(config.timeout),
+            download_timeout: sat(config.download_timeout),
+            max_download: config.max_download_bytes,
             refresher: config.apiv3_key.map(|apiv3_key| {
                 Arc::new(Refresher {
                     apiv3_key,
-                    gate: Mutex::new(RefreshGate::new(config.min_refresh_interval)),
+                    gate: Mutex::new(RefreshGate::new(sat(config.min_refresh_interval))),
                 })
             }),
         }
@@ -225,19 +251,33 @@ impl Client {
 
     /// Download a bill announced by `info` (from `bill::tradebill` / `fundflowbill`), streaming
     /// it through the digest check (and gunzip when `gzip`) into `writer`, never holding it in
-    /// memory. Returns the writer and the bill's size. On `Err(CallError::Bill(_))` the data
-    /// written is bad and must be discarded.
+    /// memory. Returns the writer and the bill's size.
+    ///
+    /// Limits (the same in every transport): the answer's head must come within
+    /// [`Config::timeout`], the whole download must end within [`Config::download_timeout`], and
+    /// it may not exceed [`Config::max_download_bytes`] (an announced `Content-Length` above it
+    /// is refused before reading). On `Err(CallError::Bill(_))` the data written is bad and must
+    /// be discarded.
     pub fn download_bill<W: std::io::Write>(
         &self,
         info: &wechatpay_core::bill::BillDownloadInfo,
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
-        let mut sink = wechatpay_core::bill::BillWriter::new(info, gzip, writer)?;
+        let mut sink =
+            wechatpay_core::bill::BillWriter::new(info, gzip, writer)?.max_bytes(self.max_download);
         let signed = self
             .core
             .sign(self.core.bill_download(&info.download_url)?)?;
         let SignedRequest { request, .. } = signed;
+        // A stream is not bound by the whole-call timeout: the head by `timeout`, the whole
+        // transfer by `download_timeout`.
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(self.download_timeout))
+            .timeout_recv_response(Some(self.timeout))
+            .build();
         let response = self.agent.run(request).map_err(classify)?;
         let (parts, mut body) = response.into_parts();
         if !parts.status.is_success() {
@@ -249,7 +289,24 @@ impl Client {
             let error = wechatpay_core::response::api_error(parts.status, &parts.headers, &bytes);
             return Err(ResponseError::Api(Box::new(error)).into());
         }
-        let mut reader = body.as_reader();
+        let announced = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > self.max_download) {
+            return Err(TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                true,
+                format!(
+                    "the download announces {} bytes, over the limit of {}",
+                    announced.unwrap_or(0),
+                    self.max_download
+                ),
+            )
+            .into());
+        }
+        let mut reader = body.with_config().limit(self.max_download).reader();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = match std::io::Read::read(&mut reader, &mut buf) {
@@ -373,9 +430,20 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
 /// Map a ureq error to a transport error, deciding whether the request may have reached the
 /// server.
 fn classify(e: ureq::Error) -> TransportError {
+    let (kind, reached) = kind_of(&e);
+    TransportError::new(kind, reached, e)
+}
+
+fn kind_of(e: &ureq::Error) -> (TransportErrorKind, bool) {
     use ureq::Error as E;
     use ureq::Timeout as T;
-    let (kind, reached) = match &e {
+    // A body reader reports ureq's own errors (a timeout, the size limit) inside an io::Error.
+    if let E::Io(io) = e {
+        if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
+            return kind_of(inner);
+        }
+    }
+    match e {
         E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) | E::InvalidProxyUrl => {
             (TransportErrorKind::Connect, false)
         }
@@ -401,12 +469,7 @@ fn classify(e: ureq::Error) -> TransportError {
             io::ErrorKind::TimedOut => (TransportErrorKind::Timeout, true),
             _ => (TransportErrorKind::ConnectionClosed, true),
         },
-        E::Protocol(_) => (TransportErrorKind::ConnectionClosed, true),
+        E::Protocol(_) => (TransportErrorKind::InvalidResponse, true),
         _ => (TransportErrorKind::Other, true),
-    };
-    TransportError {
-        kind,
-        may_have_reached_server: reached,
-        source: Box::new(e),
     }
 }

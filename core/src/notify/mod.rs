@@ -81,6 +81,17 @@ struct EncryptedResource {
     original_type: Option<String>,
 }
 
+impl EncryptedResource {
+    /// WeChat Pay encrypts a resource with `associated_data` = `original_type`; when both are
+    /// given and differ, a failed tag check says nothing about the key.
+    fn aad_is_consistent(&self) -> bool {
+        match (&self.associated_data, &self.original_type) {
+            (Some(a), Some(o)) => a == o,
+            _ => true,
+        }
+    }
+}
+
 /// A callback could not be accepted. Each variant says what most likely went wrong; use
 /// [`NotifyError::answer`] for the response to send back.
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +113,9 @@ pub enum NotifyError {
         /// The serial.
         serial: String,
     },
-    /// The signature verified but the resource does not decrypt: the APIv3 key is wrong.
-    #[error("the callback is authentic but its resource does not decrypt: the APIv3 key is wrong (check the key set in the merchant portal, 32 characters)")]
+    /// The signature verified and the envelope is well formed, but the resource's AES-GCM tag
+    /// does not check: the APIv3 key is most likely wrong.
+    #[error("the callback is authentic but its resource fails AES-GCM authentication: the APIv3 key is most likely wrong (check the key set in the merchant portal, 32 characters)")]
     WrongApiV3Key,
     /// The timestamp is outside the window.
     #[error("callback timestamp is {offset} s from now (window {window} s): a replayed callback or a wrong clock")]
@@ -134,7 +146,8 @@ pub enum NotifyError {
     /// `resource.algorithm` is not `AEAD_AES_256_GCM`.
     #[error("unsupported resource algorithm {0:?}")]
     UnsupportedAlgorithm(String),
-    /// The resource's nonce or ciphertext is malformed.
+    /// The resource cannot be decrypted: a malformed nonce or ciphertext, or a failed tag check
+    /// on an envelope whose `associated_data` does not name its `original_type`.
     #[error("resource cannot be decrypted: {0}")]
     Decrypt(AeadError),
     /// The decrypted resource does not have the shape of the requested type.
@@ -389,11 +402,13 @@ impl Callbacks {
         };
         let h = SignatureHeaders::from_headers(headers)
             .map_err(|e| NotifyError::from_verify(e, false))?;
-        if let Some(t) = headers.get(SIGNATURE_TYPE) {
-            let t = t.to_str().unwrap_or("");
-            if t != SIGNATURE_TYPE_RSA {
-                return Err(NotifyError::UnsupportedSignatureType(t.to_string()));
-            }
+        // Absent is accepted (older callbacks and the official go vectors omit it); repeated or
+        // non-ASCII is refused like the four signature headers.
+        match crate::verify::optional_header(headers, SIGNATURE_TYPE) {
+            Ok(None) => {}
+            Ok(Some(t)) if t == SIGNATURE_TYPE_RSA => {}
+            Ok(Some(t)) => return Err(NotifyError::UnsupportedSignatureType(t.to_string())),
+            Err(e) => return Err(NotifyError::Verify(e)),
         }
         let verified_by = verify_parts(&keys, &h, body, now, self.window)
             .map_err(|e| NotifyError::from_verify(e, merchant_configured(h.serial)))?
@@ -413,7 +428,9 @@ impl Callbacks {
             &env.resource.ciphertext,
         )
         .map_err(|e| match e {
-            AeadError::AuthFailed => NotifyError::WrongApiV3Key,
+            // The key is the likely cause only when the envelope is as WeChat Pay makes it
+            // (`associated_data` names `original_type`); otherwise say what is known.
+            AeadError::AuthFailed if env.resource.aad_is_consistent() => NotifyError::WrongApiV3Key,
             other => NotifyError::Decrypt(other),
         })?;
         let resource =
