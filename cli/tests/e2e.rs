@@ -702,3 +702,176 @@ fn sandbox_command_and_demo() {
         assert!(o.status.success() && !o.stdout.is_empty(), "{cmd}");
     }
 }
+
+/// A one-connection HTTP server on 127.0.0.1 that reads a request and writes `answer` (gone
+/// after 20 s at the latest).
+fn one_shot(answer: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < end {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = s.set_nonblocking(false);
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n")
+                    && s.read(&mut b).map(|n| n == 1).unwrap_or(false)
+                {
+                    head.push(b[0]);
+                }
+                let _ = s.write_all(&answer);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A `200` answer signed now with the sandbox's platform certificate key.
+fn signed_answer(body: &[u8]) -> Vec<u8> {
+    let k = TestKeys::load();
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let sig = wechatpay_core::PrivateKey::from_pem(k.platform_key_pem)
+        .unwrap()
+        .sign_base64(&wechatpay_core::sign::response_message(&ts, "n0nce", body))
+        .unwrap();
+    let mut out = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nWechatpay-Timestamp: {ts}\r\nWechatpay-Nonce: n0nce\r\nWechatpay-Serial: {}\r\nWechatpay-Signature: {sig}\r\nRequest-ID: R-1\r\n\r\n", body.len(), k.platform_serial).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn hostile_text_never_reaches_the_terminal_raw() {
+    let d = tmpdir();
+    // JSON escapes decode to ESC and BEL; U+009B (a one-character CSI) may even stand raw.
+    let body = "{\"code\":\"PARAM_ERROR\",\"message\":\"\\u001b[2J\\u001b[1;1Hpayment succeeded\\u0007\u{9b}31m\"}";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    for json in [false, true] {
+        let f = creds(
+            &d,
+            &one_shot(answer.clone().into_bytes()),
+            Mode::Certificate,
+        );
+        let mut a = vec!["request", "GET", "/v3/x"];
+        if json {
+            a.insert(0, "--json");
+        }
+        let o = wxpay(&args(&f, &a));
+        assert_eq!(o.status.code(), Some(3));
+        for stream in [&o.stdout, &o.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{9b}'),
+                "raw control characters printed: {text:?}"
+            );
+        }
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("payment succeeded"), "{err}");
+    }
+}
+
+#[test]
+fn verified_answers_are_printed_faithfully() {
+    let d = tmpdir();
+    let body = br#"{"amount":123456789012345678901234567890,"rate":1.50,"z":1,"a":"x","a":"y","note":"caf\u00e9"}"#;
+    let f = creds(&d, &one_shot(signed_answer(body)), Mode::Certificate);
+    let o = wxpay(&args(&f, &["request", "GET", "/v3/x"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("123456789012345678901234567890"), "{out}");
+    assert!(out.contains("\"rate\": 1.50"), "{out}");
+    assert!(
+        out.contains("\"a\": \"x\"") && out.contains("\"a\": \"y\""),
+        "{out}"
+    );
+    assert!(
+        out.find("\"z\"").unwrap() < out.find("\"a\"").unwrap(),
+        "{out}"
+    );
+    // --json embeds the answer itself.
+    let f = creds(&d, &one_shot(signed_answer(body)), Mode::Certificate);
+    let o = wxpay(&args(&f, &["--json", "request", "GET", "/v3/x"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains(std::str::from_utf8(body).unwrap()),
+        "the answer is embedded as received: {out}"
+    );
+    assert_eq!(json_out_text(&out)["request_id"], "R-1");
+}
+
+fn json_out_text(s: &str) -> Value {
+    serde_json::from_str(s.trim()).unwrap()
+}
+
+#[test]
+fn bad_headers_timeouts_and_the_right_hint() {
+    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let d = tmpdir();
+    let f = creds(&d, &s.base_url(), Mode::Certificate);
+    // A non-ASCII header value is refused, never sent altered.
+    let o = wxpay(&args(
+        &f,
+        &["request", "GET", "/v3/certificates", "-H", "X-Note: café"],
+    ));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not ASCII"));
+    let o = wxpay(&args(
+        &f,
+        &[
+            "request",
+            "GET",
+            "/v3/certificates",
+            "-H",
+            "Transfer-Encoding: chunked",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    // A huge timeout does not panic; zero is refused.
+    let mut huge = f.clone();
+    let at = huge.iter().position(|a| a == "--timeout").unwrap();
+    huge[at + 1] = u64::MAX.to_string();
+    let o = wxpay(&args(&huge, &["request", "GET", "/v3/certificates"]));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    huge[at + 1] = "86400".into();
+    let o = wxpay(&args(&huge, &["request", "GET", "/v3/certificates"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    huge[at + 1] = "0".into();
+    assert_eq!(
+        wxpay(&args(&huge, &["request", "GET", "/v3/certificates"]))
+            .status
+            .code(),
+        Some(2)
+    );
+    // A tampered answer wxpay received itself: no advice about re-serialised JSON.
+    s.gateway().set_fault(Some(Fault::TamperedBody));
+    let o = wxpay(&args(&f, &["request", "GET", "/v3/certificates"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("re-serialised"), "{err}");
+    assert!(err.contains("altered on its way"), "{err}");
+}

@@ -377,3 +377,61 @@ fn multi_member_gzip_bills_and_size_limits() {
         "{err:?}"
     );
 }
+
+/// What held when the SDK was probed, kept under test.
+#[test]
+fn what_held_keeps_holding() {
+    use wechatpay_core::verify::parse_timestamp;
+    for ts in [
+        "+1",
+        "-1",
+        "1.5",
+        "1800000000.0",
+        "1234567890123456789",
+        "１８００００００００",
+        "",
+        " 1800000000",
+    ] {
+        assert!(
+            matches!(
+                parse_timestamp(ts),
+                Err(VerifyError::InvalidTimestamp { .. })
+            ),
+            "{ts:?}"
+        );
+    }
+    assert_eq!(parse_timestamp("1800000000"), Ok(NOW));
+    // CRLF in a header value is refused; path parameters with `/ ? # CRLF %2F é` stay one
+    // segment.
+    assert!(matches!(
+        sign_err(Call::<Value>::get("/v3/x").header("X-A", "a\r\nX-B: b")),
+        BuildError::InvalidHeader { .. }
+    ));
+    let signed = client()
+        .sign(Call::<Value>::get("/v3/x/{id}").path_param("id", "a/b?c#d\r\n%2Fé"))
+        .unwrap();
+    assert_eq!(
+        signed.request.uri().path(),
+        "/v3/x/a%2Fb%3Fc%23d%0D%0A%252F%C3%A9"
+    );
+    // User info, query and fragment in a base URL are refused.
+    for url in [
+        "https://user@api.mch.weixin.qq.com",
+        "https://api.mch.weixin.qq.com/?a=b",
+        "https://api.mch.weixin.qq.com/#f",
+    ] {
+        let merchant = Merchant::new(
+            "1900000001",
+            "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
+            PrivateKey::from_pem(fx("merchant_key.pem")).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                Client::builder(merchant).base_url(url).build(),
+                Err(BuildError::InvalidBaseUrl { .. })
+            ),
+            "{url}"
+        );
+    }
+}

@@ -157,3 +157,54 @@ fn state_rules() {
         send(Call::post("/v3/payscore/payafter-orders/A/cancel").json_bytes(b"not json".to_vec()));
     assert_eq!(s, 400);
 }
+
+#[test]
+fn faults_only_after_authentication_and_bounded() {
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let c = core(Mode::Certificate);
+    // Unauthenticated: a plain 401, whatever fault it asks for.
+    for fault in ["oversized=1000000000000000", "drop", "delay=50000", "probe"] {
+        let r = http::Request::builder()
+            .method("GET")
+            .uri("/v3/certificates")
+            .header(wechatpay_sandbox::FAULT_HEADER, fault)
+            .body(Vec::new())
+            .unwrap();
+        let reply = gw.handle(&r, NOW);
+        assert_eq!(reply.response.status(), 401, "{fault}");
+        assert!(reply.response.body().len() < 1024, "{fault}");
+        assert!(!reply.drop_connection && reply.delay.is_none(), "{fault}");
+    }
+    // Authenticated, out of bounds or unknown: 400 PARAM_ERROR, nothing allocated.
+    for fault in ["oversized=1000000000000000", "delay=600000", "nonsense"] {
+        let signed = c
+            .sign(create(&body()).header(wechatpay_sandbox::FAULT_HEADER, fault))
+            .unwrap();
+        let reply = gw.handle(&signed.request, NOW);
+        assert_eq!(
+            (reply.response.status().as_u16(), code(&reply.response)),
+            (400, "PARAM_ERROR".into()),
+            "{fault}"
+        );
+        assert!(reply.delay.is_none());
+    }
+    // Within bounds: applied.
+    let signed = c
+        .sign(create(&body()).header(wechatpay_sandbox::FAULT_HEADER, "oversized=4096"))
+        .unwrap();
+    assert_eq!(gw.handle(&signed.request, NOW).response.body().len(), 4096);
+    assert_eq!(
+        Fault::parse(&format!(
+            "oversized={}",
+            wechatpay_sandbox::MAX_OVERSIZED + 1
+        )),
+        None
+    );
+    // A fault set in code is bounded too.
+    gw.set_fault(Some(Fault::OversizedBody(usize::MAX)));
+    let signed = c.sign(create(&body())).unwrap();
+    assert_eq!(
+        gw.handle(&signed.request, NOW).response.body().len(),
+        wechatpay_sandbox::MAX_OVERSIZED
+    );
+}

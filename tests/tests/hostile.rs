@@ -1,0 +1,492 @@
+//! Both transports against a hostile server on loopback that writes raw bytes: slow drips, lies
+//! about sizes, malformed answers, odd but valid framing. Each connection is served by a script;
+//! every loop here is bounded and stops by itself.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use wechatpay_core::bill::{sha1_hex, BillDownloadInfo};
+use wechatpay_core::{ApiResponse, Call, CallError, TransportErrorKind};
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+/// The limits a test gives a transport.
+#[derive(Clone, Copy)]
+struct Limits {
+    timeout: Duration,
+    max_body: u64,
+    download_timeout: Duration,
+    max_download: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(1500),
+            max_body: 64 << 10,
+            download_timeout: Duration::from_secs(20),
+            max_download: 8 << 20,
+        }
+    }
+}
+
+trait Transport {
+    const NAME: &'static str;
+    fn make(base: &str, limits: Limits) -> Self;
+    fn send(&self, call: Call<Value>) -> Result<ApiResponse<Value>, CallError>;
+    fn bill(&self, info: &BillDownloadInfo) -> Result<(Vec<u8>, u64), CallError>;
+}
+
+fn core(base: &str) -> wechatpay_core::Client {
+    TestKeys::load()
+        .client_builder(base, Mode::Certificate)
+        .build()
+        .unwrap()
+}
+
+impl Transport for wechatpay_ureq::Client {
+    const NAME: &'static str = "ureq";
+    fn make(base: &str, l: Limits) -> Self {
+        let cfg = wechatpay_ureq::Config::default()
+            .proxy_from_env(false)
+            .timeout(l.timeout)
+            .max_body_bytes(l.max_body)
+            .download_timeout(l.download_timeout)
+            .max_download_bytes(l.max_download);
+        wechatpay_ureq::Client::with_config(core(base), cfg)
+    }
+    fn send(&self, call: Call<Value>) -> Result<ApiResponse<Value>, CallError> {
+        wechatpay_ureq::Client::send(self, call)
+    }
+    fn bill(&self, info: &BillDownloadInfo) -> Result<(Vec<u8>, u64), CallError> {
+        self.download_bill(info, false, Vec::new())
+    }
+}
+
+struct Hyper {
+    rt: tokio::runtime::Runtime,
+    client: wechatpay_hyper::Client,
+}
+
+impl Transport for Hyper {
+    const NAME: &'static str = "hyper";
+    fn make(base: &str, l: Limits) -> Self {
+        let cfg = wechatpay_hyper::Config::default()
+            .timeout(l.timeout)
+            .max_body_bytes(l.max_body as usize)
+            .download_timeout(l.download_timeout)
+            .max_download_bytes(l.max_download);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = wechatpay_hyper::Client::with_config(core(base), cfg).unwrap();
+        Hyper { rt, client }
+    }
+    fn send(&self, call: Call<Value>) -> Result<ApiResponse<Value>, CallError> {
+        self.rt.block_on(self.client.send(call))
+    }
+    fn bill(&self, info: &BillDownloadInfo) -> Result<(Vec<u8>, u64), CallError> {
+        self.rt
+            .block_on(self.client.download_bill(info, false, Vec::new()))
+    }
+}
+
+type Script = Arc<dyn Fn(&mut TcpStream) + Send + Sync>;
+
+/// A server on 127.0.0.1 that serves up to `conns` connections (for at most 30 s), each by
+/// reading the request head and body, then running `script`.
+fn raw(conns: usize, script: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> SocketAddr {
+    raw_counted(conns, script).0
+}
+
+/// As [`raw`], with the number of connections accepted so far.
+fn raw_counted(
+    conns: usize,
+    script: impl Fn(&mut TcpStream) + Send + Sync + 'static,
+) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let script: Script = Arc::new(script);
+    std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(30);
+        let mut served = 0;
+        while served < conns && Instant::now() < end {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    served += 1;
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let script = script.clone();
+                    std::thread::spawn(move || {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                        if read_request(&mut stream) {
+                            script(&mut stream);
+                        }
+                    });
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    (addr, accepted)
+}
+
+/// Read a request head and its `Content-Length` body; `false` if the client went away.
+fn read_request(stream: &mut TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return false,
+        }
+        if head.len() > 64 << 10 {
+            return false;
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let len = text
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).is_ok()
+}
+
+fn base(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+fn bill_info(addr: SocketAddr, content: &[u8]) -> BillDownloadInfo {
+    serde_json::from_value(serde_json::json!({
+        "hash_type": "SHA1",
+        "hash_value": sha1_hex(content),
+        "download_url": format!("{}/v3/billdownload/file?token=t", base(addr)),
+    }))
+    .unwrap()
+}
+
+fn kind(e: &CallError) -> TransportErrorKind {
+    e.transport_kind()
+        .unwrap_or_else(|| panic!("expected a transport error, got {e:?}"))
+}
+
+/// A `400` answer with a JSON error body and the given framing; the code proves it was read.
+const ERROR_BODY: &str = r#"{"code":"PARAM_ERROR","message":"framed"}"#;
+
+fn expect_param_error<T: Transport>(c: &T, what: &str) {
+    match c.send(Call::get("/v3/x")) {
+        Err(e) => {
+            let api = e
+                .api_error()
+                .unwrap_or_else(|| panic!("{} {what}: {e:?}", T::NAME));
+            assert_eq!(
+                api.code.as_deref(),
+                Some("PARAM_ERROR"),
+                "{} {what}",
+                T::NAME
+            );
+        }
+        Ok(ok) => panic!("{} {what}: {ok:?}", T::NAME),
+    }
+}
+
+fn slow_drip_stops_at_the_download_deadline<T: Transport>() {
+    let addr = raw(1, |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        for _ in 0..200 {
+            if s.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let c = T::make(
+        &base(addr),
+        Limits {
+            download_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        },
+    );
+    let start = Instant::now();
+    let e = c.bill(&bill_info(addr, b"whatever")).unwrap_err();
+    assert_eq!(kind(&e), TransportErrorKind::Timeout, "{}: {e}", T::NAME);
+    assert!(start.elapsed() < Duration::from_secs(8), "{}", T::NAME);
+}
+
+fn oversized_downloads_are_refused<T: Transport>() {
+    // Announced: refused before reading.
+    let addr = raw(1, |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000000\r\n\r\nxxxx");
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let c = T::make(&base(addr), Limits::default());
+    let start = Instant::now();
+    let e = c.bill(&bill_info(addr, b"")).unwrap_err();
+    assert_eq!(
+        kind(&e),
+        TransportErrorKind::BodyTooLarge,
+        "{}: {e}",
+        T::NAME
+    );
+    assert!(start.elapsed() < Duration::from_secs(2), "{}", T::NAME);
+    // Chunked, without an announced size: stopped at the limit.
+    let addr = raw(1, |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let chunk = vec![b'y'; 32 << 10];
+        for _ in 0..64 {
+            let head = format!("{:x}\r\n", chunk.len());
+            if s.write_all(head.as_bytes()).is_err()
+                || s.write_all(&chunk).is_err()
+                || s.write_all(b"\r\n").is_err()
+            {
+                return;
+            }
+        }
+        let _ = s.write_all(b"0\r\n\r\n");
+    });
+    let c = T::make(
+        &base(addr),
+        Limits {
+            max_download: 256 << 10,
+            ..Limits::default()
+        },
+    );
+    let e = c.bill(&bill_info(addr, b"")).unwrap_err();
+    assert_eq!(
+        kind(&e),
+        TransportErrorKind::BodyTooLarge,
+        "{}: {e}",
+        T::NAME
+    );
+}
+
+fn a_slow_valid_bill_outlives_the_call_timeout<T: Transport>() {
+    let content: Arc<Vec<u8>> = Arc::new(
+        (0..1_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect(),
+    );
+    let served = content.clone();
+    let addr = raw(1, move |s| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            served.len()
+        );
+        let _ = s.write_all(head.as_bytes());
+        for part in served.chunks(served.len() / 25 + 1) {
+            if s.write_all(part).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    // ~2.5 s of transfer, a 1 s call timeout.
+    let c = T::make(
+        &base(addr),
+        Limits {
+            timeout: Duration::from_secs(1),
+            ..Limits::default()
+        },
+    );
+    let (bytes, n) = c.bill(&bill_info(addr, &content)).unwrap();
+    assert_eq!(n, 1_000_000, "{}", T::NAME);
+    assert!(bytes == *content, "{}", T::NAME);
+}
+
+fn malformed_answers_are_invalid_responses<T: Transport>() {
+    for answer in [
+        &b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n"[..],
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello12",
+        b"NOT-HTTP garbage\r\n\r\n",
+    ] {
+        let addr = raw(1, move |s| {
+            let _ = s.write_all(answer);
+        });
+        let c = T::make(&base(addr), Limits::default());
+        let e = c.send(Call::get("/v3/x")).unwrap_err();
+        let text = e.to_string();
+        assert_eq!(
+            kind(&e),
+            TransportErrorKind::InvalidResponse,
+            "{} {:?}: {text}",
+            T::NAME,
+            String::from_utf8_lossy(answer)
+        );
+        assert!(e.may_have_reached_server());
+        assert!(
+            !text.ends_with("client error (SendRequest)"),
+            "{}: the cause is named: {text}",
+            T::NAME
+        );
+    }
+}
+
+fn what_held_keeps_holding<T: Transport>() {
+    let lim = Limits::default();
+    // 3xx is not followed: it is an API error.
+    let addr = raw(1, |s| {
+        let _ = s.write_all(
+            b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/v3/y\r\nContent-Length: 0\r\n\r\n",
+        );
+    });
+    let e = T::make(&base(addr), lim)
+        .send(Call::get("/v3/x"))
+        .unwrap_err();
+    assert_eq!(
+        e.api_error().map(|a| a.status.as_u16()),
+        Some(302),
+        "{}",
+        T::NAME
+    );
+    // 1xx before the answer, HTTP/1.0 read to close, chunked with trailers, LF-only lines.
+    let framings: [(&str, String); 4] = [
+        (
+            "1xx",
+            format!("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n{ERROR_BODY}", ERROR_BODY.len()),
+        ),
+        (
+            "HTTP/1.0",
+            format!("HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\n\r\n{ERROR_BODY}"),
+        ),
+        (
+            "trailers",
+            format!("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n{:x}\r\n{ERROR_BODY}\r\n0\r\nX-T: 1\r\n\r\n", ERROR_BODY.len()),
+        ),
+        (
+            "LF only",
+            format!("HTTP/1.1 400 Bad Request\nContent-Length: {}\n\n{ERROR_BODY}", ERROR_BODY.len()),
+        ),
+    ];
+    for (what, answer) in framings {
+        let addr = raw(1, move |s| {
+            let _ = s.write_all(answer.as_bytes());
+        });
+        expect_param_error(&T::make(&base(addr), lim), what);
+    }
+    // Bodies over the limit, however framed.
+    let big = "z".repeat(100 << 10);
+    let over: [String; 3] = [
+        format!("HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n{big}", big.len()),
+        format!("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n", big.len()),
+        format!("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n{big}"),
+    ];
+    for answer in over {
+        let addr = raw(1, move |s| {
+            let _ = s.write_all(answer.as_bytes());
+        });
+        let e = T::make(&base(addr), lim)
+            .send(Call::get("/v3/x"))
+            .unwrap_err();
+        assert_eq!(
+            kind(&e),
+            TransportErrorKind::BodyTooLarge,
+            "{}: {e}",
+            T::NAME
+        );
+        assert!(e.may_have_reached_server());
+    }
+    // Silence after the request, and a connection closed mid-answer.
+    let addr = raw(1, |_| std::thread::sleep(Duration::from_secs(4)));
+    let e = T::make(
+        &base(addr),
+        Limits {
+            timeout: Duration::from_millis(300),
+            ..lim
+        },
+    )
+    .send(Call::get("/v3/x"))
+    .unwrap_err();
+    assert_eq!(kind(&e), TransportErrorKind::Timeout, "{}: {e}", T::NAME);
+    assert!(e.may_have_reached_server());
+    // A connection closed mid-answer is an error that may have reached the server, and the
+    // request is not sent again (a second connection would be counted).
+    let (addr, accepted) = raw_counted(3, |s| {
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 500\r\n\r\n{\"co");
+    });
+    let e = T::make(&base(addr), lim)
+        .send(Call::post("/v3/x").json(&serde_json::json!({"a": 1})))
+        .unwrap_err();
+    assert!(e.transport_kind().is_some(), "{}: {e}", T::NAME);
+    assert!(e.may_have_reached_server());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "{}",
+        T::NAME
+    );
+}
+
+/// Durations a user may give, however large, never panic; the call still works.
+fn huge_durations<T: Transport>() {
+    let server =
+        wechatpay_sandbox::server::Server::start(Gateway::with_test_keys(Mode::Certificate))
+            .unwrap();
+    let c = T::make(
+        &server.base_url(),
+        Limits {
+            timeout: Duration::MAX,
+            download_timeout: Duration::MAX,
+            ..Limits::default()
+        },
+    );
+    let seed = wechatpay_sandbox::seed::body();
+    let no = format!("HUGE-{}", T::NAME);
+    let create = wechatpay_core::api::payscore::payafter_orders::create(
+        &wechatpay_core::api::payscore::payafter_orders::CreateRequest {
+            appid: seed.appid.clone(),
+            out_order_no: no.clone(),
+            service_id: seed.service_id.clone(),
+            ..Default::default()
+        },
+    );
+    let signed = create.expect::<Value>();
+    c.send(signed).unwrap();
+}
+
+macro_rules! both {
+    ($($name:ident),*) => {
+        mod ureq_client {
+            $(#[test] fn $name() { super::$name::<wechatpay_ureq::Client>() })*
+        }
+        mod hyper_client {
+            $(#[test] fn $name() { super::$name::<super::Hyper>() })*
+        }
+    };
+}
+
+both!(
+    slow_drip_stops_at_the_download_deadline,
+    oversized_downloads_are_refused,
+    a_slow_valid_bill_outlives_the_call_timeout,
+    malformed_answers_are_invalid_responses,
+    what_held_keeps_holding,
+    huge_durations
+);
+
+#[test]
+fn hyper_background_refresh_with_a_zero_interval_keeps_running() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cfg = wechatpay_hyper::Config::default()
+            .apiv3_key(wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap());
+        let client = wechatpay_hyper::Client::with_config(core("http://127.0.0.1:9"), cfg).unwrap();
+        let task = client.spawn_background_refresh(Duration::ZERO);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!task.is_finished(), "the refresh task died");
+        drop(client);
+        task.abort();
+    });
+}
