@@ -12,7 +12,7 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use wechatpay_core::notify::events::Transaction;
+use wechatpay_api::events::Transaction;
 use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{
     ApiV3Key, FixedClock, FixedNonce, PlatformKey, PrivateKey, SignError, Signer,
@@ -104,7 +104,7 @@ fn verify(c: &mut Criterion) {
     let client = client(&keys);
     let gw = Gateway::with_test_keys(Mode::Certificate);
     let create = client
-        .sign(wechatpay_core::api::payscore::payafter_orders::create(
+        .sign(wechatpay_api::payscore::payafter_orders::create(
             &seed::create("ORDER-2027-0115-001"),
         ))
         .unwrap();

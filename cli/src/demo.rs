@@ -8,8 +8,8 @@
 
 use std::error::Error;
 
-use wechatpay_core::api::payscore::payafter_orders::{
-    complete, create, query, CompleteRequest, CreateRequest, OrderRef, QueryRequest,
+use wechatpay_api::payscore::payafter_orders::{
+    complete, create, get as query, CompleteRequest, CreateRequest, GetQuery as QueryRequest,
 };
 use wechatpay_core::{ApiResponse, Call, CallError, SignedRequest};
 use wechatpay_sandbox::server::Server;
@@ -55,7 +55,8 @@ fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
     let query = QueryRequest {
         service_id: SERVICE_ID.into(),
         appid: APPID.into(),
-        order: OrderRef::OutOrderNo(no.into()),
+        out_order_no: no.into(),
+        ..Default::default()
     };
     (create, wechatpay_sandbox::seed::body(), query)
 }

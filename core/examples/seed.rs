@@ -4,10 +4,7 @@
 //!
 //! `cargo run -p wechatpay-core --example seed`
 
-use wechatpay_core::api::payscore::payafter_orders::{
-    self, CompleteRequest, Discount, Fee, FinishType,
-};
-use wechatpay_core::{sign, Client, Merchant, PlatformKey, PlatformKeys, PrivateKey};
+use wechatpay_core::{sign, Call, Client, Merchant, PlatformKey, PlatformKeys, PrivateKey};
 
 const MERCHANT_KEY: &[u8] = include_bytes!("../../tests/fixtures/keys/merchant_key.pem");
 const PLATFORM_CERT: &[u8] = include_bytes!("../../tests/fixtures/keys/platform_cert.pem");
@@ -25,37 +22,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .platform_keys(PlatformKeys::new().with(platform))
         .build()?;
 
-    // The seed call: complete a pay-after order, fees and discounts included.
-    let body = CompleteRequest {
-        appid: "wxd678efh567hg6787".into(),
-        service_id: "500001".into(),
-        finish_type: Some(FinishType::Completed),
-        real_service_start_time: Some("20270115091010".into()),
-        real_service_end_time: Some("20270115121010".into()),
-        real_service_end_location: Some("Shenzhen Bay Park".into()),
-        fees: Some(vec![
-            Fee {
-                fee_name: "rental".into(),
-                fee_count: 3,
-                fee_amount: 1500,
-                fee_desc: "3 h x 5.00".into(),
-            },
-            Fee {
-                fee_name: "deposit waiver".into(),
-                fee_count: 1,
-                fee_amount: 200,
-                fee_desc: "service fee".into(),
-            },
-        ]),
-        discounts: Some(vec![Discount {
-            discount_name: "new user".into(),
-            discount_amount: 300,
-            discount_desc: "first order".into(),
-        }]),
-        total_amount: Some(1400),
-        ..Default::default()
-    };
-    let call = payafter_orders::complete("ORDER-2027-0115-001", &body);
+    // The seed call: complete a pay-after order, fees and discounts included. (Typed, with
+    // `wechatpay-api`: `payscore::payafter_orders::complete(no, &CompleteRequest { … })`.)
+    let body = serde_json::json!({
+        "appid": "wxd678efh567hg6787",
+        "service_id": "500001",
+        "finish_type": 2,
+        "real_service_start_time": "20270115091010",
+        "real_service_end_time": "20270115121010",
+        "real_service_end_location": "Shenzhen Bay Park",
+        "fees": [
+            {"fee_name": "rental", "fee_count": 3, "fee_amount": 1500, "fee_desc": "3 h x 5.00"},
+            {"fee_name": "deposit waiver", "fee_count": 1, "fee_amount": 200, "fee_desc": "service fee"}
+        ],
+        "discounts": [{"discount_name": "new user", "discount_amount": 300, "discount_desc": "first order"}],
+        "total_amount": 1400
+    });
+    let call =
+        Call::<serde_json::Value>::post("/v3/payscore/payafter-orders/{out_order_no}/complete")
+            .path_param("out_order_no", "ORDER-2027-0115-001")
+            .json(&body);
     let signed = client.sign(call)?;
 
     let req = &signed.request;
@@ -98,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "{{appid: {}, mchid: {}, out_order_no: {}, service_id: {}, order_id: {}}}",
-        r.appid, r.mchid, r.out_order_no, r.service_id, r.order_id
+        r["appid"], r["mchid"], r["out_order_no"], r["service_id"], r["order_id"]
     );
     Ok(())
 }

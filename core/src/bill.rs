@@ -1,7 +1,8 @@
-//! Bills: `GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, `/v3/bill/sub-merchant-fundflowbill`,
-//! then the download of `download_url` — a signed request whose answer is **unsigned**, checked
-//! instead against `hash_type`/`hash_value` (SHA1, hex, case-insensitive) of the bill, gunzipped
-//! first when `tar_type=GZIP` (the hash is of the original bill).
+//! Bills: a bill request (`GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, … — typed in
+//! `wechatpay-api`) answers a digest and a `download_url`; the download is a signed request whose
+//! answer is **unsigned**, checked instead against `hash_type`/`hash_value` (SHA1, hex,
+//! case-insensitive) of the bill, gunzipped first when `tar_type=GZIP` (the hash is of the
+//! original bill).
 //!
 //! [`BillWriter`] is the sans-IO check: feed it the downloaded bytes chunk by chunk as they
 //! arrive; it gunzips and hashes on the way into your writer, so a bill of hundreds of megabytes
@@ -12,79 +13,9 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::string_enum;
-use crate::request::Call;
-
-string_enum! {
-    /// `bill_type` of a trade bill.
-    BillType {
-        /// All trades.
-        All = "ALL",
-        /// Successful trades.
-        Success = "SUCCESS",
-        /// Refunds.
-        Refund = "REFUND",
-    }
-}
-
-string_enum! {
-    /// `account_type` of a fund-flow bill.
-    AccountType {
-        /// Basic account.
-        Basic = "BASIC",
-        /// Operation account.
-        Operation = "OPERATION",
-        /// Fees account.
-        Fees = "FEES",
-    }
-}
-
-/// `tar_type`: compression of the download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TarType {
-    /// Gzip: the download is gunzipped before hashing.
-    Gzip,
-}
-
-/// Query of `GET /v3/bill/tradebill` — 申请交易账单.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TradeBillRequest {
-    /// `yyyy-MM-dd`.
-    pub bill_date: String,
-    /// Which trades (default `ALL`).
-    pub bill_type: Option<BillType>,
-    /// Compression.
-    pub tar_type: Option<TarType>,
-}
-
-/// Query of `GET /v3/bill/fundflowbill` — 申请资金账单.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FundFlowBillRequest {
-    /// `yyyy-MM-dd`.
-    pub bill_date: String,
-    /// Which account (default `BASIC`).
-    pub account_type: Option<AccountType>,
-    /// Compression.
-    pub tar_type: Option<TarType>,
-}
-
-/// Query of `GET /v3/bill/sub-merchant-fundflowbill` — 申请单个子商户资金账单.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubMerchantFundFlowBillRequest {
-    /// The sub-merchant.
-    pub sub_mchid: String,
-    /// `yyyy-MM-dd`.
-    pub bill_date: String,
-    /// Which account.
-    pub account_type: AccountType,
-    /// Encryption algorithm of the bills (`AEAD_AES_256_GCM`).
-    pub algorithm: String,
-    /// Compression.
-    pub tar_type: Option<TarType>,
-}
-
-/// Answer of the trade and fund-flow bill calls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a bill request answers (`GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, … — typed in
+/// `wechatpay-api`): the digest of the bill and where to download it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillDownloadInfo {
     /// `SHA1`.
     pub hash_type: String,
@@ -94,67 +25,18 @@ pub struct BillDownloadInfo {
     pub download_url: String,
 }
 
-/// One sub-merchant bill part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubMerchantBill {
-    /// Part number.
-    pub bill_sequence: Option<i64>,
-    /// Where to download it.
-    pub download_url: Option<String>,
-    /// The AES key of the part, RSA-OAEP-encrypted for the merchant.
-    pub encrypt_key: Option<String>,
-    /// `SHA1`.
-    pub hash_type: Option<String>,
-    /// Digest of the decrypted part.
-    pub hash_value: Option<String>,
-    /// AES-GCM nonce of the part.
-    pub nonce: Option<String>,
-}
-
-/// Answer of `sub-merchant-fundflowbill`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubMerchantBills {
-    /// How many parts.
-    pub download_bill_count: Option<i64>,
-    /// The parts.
-    pub download_bill_list: Option<Vec<SubMerchantBill>>,
-}
-
-fn tar(call: Call<BillDownloadInfo>, t: Option<TarType>) -> Call<BillDownloadInfo> {
-    match t {
-        Some(TarType::Gzip) => call.query("tar_type", "GZIP"),
-        None => call,
-    }
-}
-
-/// `GET /v3/bill/tradebill`.
-pub fn tradebill(q: &TradeBillRequest) -> Call<BillDownloadInfo> {
-    let mut call = Call::get("/v3/bill/tradebill").query("bill_date", &q.bill_date);
-    if let Some(t) = &q.bill_type {
-        call = call.query("bill_type", t.as_str());
-    }
-    tar(call, q.tar_type)
-}
-
-/// `GET /v3/bill/fundflowbill`.
-pub fn fundflowbill(q: &FundFlowBillRequest) -> Call<BillDownloadInfo> {
-    let mut call = Call::get("/v3/bill/fundflowbill").query("bill_date", &q.bill_date);
-    if let Some(t) = &q.account_type {
-        call = call.query("account_type", t.as_str());
-    }
-    tar(call, q.tar_type)
-}
-
-/// `GET /v3/bill/sub-merchant-fundflowbill`.
-pub fn sub_merchant_fundflowbill(q: &SubMerchantFundFlowBillRequest) -> Call<SubMerchantBills> {
-    let call = Call::get("/v3/bill/sub-merchant-fundflowbill")
-        .query("sub_mchid", &q.sub_mchid)
-        .query("bill_date", &q.bill_date)
-        .query("account_type", q.account_type.as_str())
-        .query("algorithm", &q.algorithm);
-    match q.tar_type {
-        Some(TarType::Gzip) => call.query("tar_type", "GZIP"),
-        None => call,
+impl BillDownloadInfo {
+    /// From the three fields of a bill answer.
+    pub fn new(
+        hash_type: impl Into<String>,
+        hash_value: impl Into<String>,
+        download_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            hash_type: hash_type.into(),
+            hash_value: hash_value.into(),
+            download_url: download_url.into(),
+        }
     }
 }
 
@@ -182,6 +64,71 @@ pub enum BillError {
     /// The gzip stream is broken, or writing failed.
     #[error("bill data: {0}")]
     Io(#[from] io::Error),
+    /// An encrypted bill part could not be decrypted: its `encrypt_key` is not for this
+    /// merchant's key, or the part was altered.
+    #[error("bill part cannot be decrypted: {0}")]
+    Decrypt(&'static str),
+}
+
+/// One encrypted part of a sub-merchant fund-flow bill (`GET /v3/bill/sub-merchant-fundflowbill`,
+/// `download_bill_list[]`). Decrypt a downloaded part with [`crate::Client::open_bill_part`].
+///
+/// How a part is protected (from the published field descriptions; the sandbox serves parts made
+/// this way): `encrypt_key` is the part's AES-256 key, RSA-OAEP-encrypted for the merchant's API
+/// key and base64-encoded; the download is the AES-256-GCM ciphertext of the part with its 16-byte
+/// tag appended, under that key, `nonce` as IV (its UTF-8 bytes, 12) and no associated data;
+/// `hash_value` is the SHA-1 of the decrypted (gunzipped, with `tar_type=GZIP`) part. Concatenate
+/// the parts in `bill_sequence` order for the whole bill.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedBillPart {
+    /// The part's position, from 1.
+    #[serde(default)]
+    pub bill_sequence: Option<i64>,
+    /// Where to download it.
+    pub download_url: String,
+    /// The part's AES key, RSA-OAEP-encrypted for the merchant, base64.
+    pub encrypt_key: String,
+    /// The AES-GCM nonce.
+    pub nonce: String,
+    /// `SHA1`.
+    pub hash_type: String,
+    /// SHA-1 of the decrypted part.
+    pub hash_value: String,
+}
+
+/// The largest encrypted part [`open_part`] takes (they are held in memory to be decrypted).
+pub const MAX_PART_BYTES: usize = 1 << 30;
+
+/// Decrypt a downloaded part with its AES key (already RSA-decrypted), gunzip it when `gzip`, and
+/// check its digest. Sans-IO; [`crate::Client::open_bill_part`] does the RSA step too.
+pub fn open_part(
+    aes_key: &[u8],
+    part: &EncryptedBillPart,
+    downloaded: &[u8],
+    gzip: bool,
+) -> Result<Vec<u8>, BillError> {
+    if !part.hash_type.eq_ignore_ascii_case("SHA1") {
+        return Err(BillError::UnsupportedHash(part.hash_type.clone()));
+    }
+    let key: &[u8; 32] = aes_key
+        .try_into()
+        .map_err(|_| BillError::Decrypt("the decrypted encrypt_key is not 32 bytes"))?;
+    let nonce: [u8; 12] = part
+        .nonce
+        .as_bytes()
+        .try_into()
+        .map_err(|_| BillError::Decrypt("the nonce is not 12 bytes"))?;
+    if downloaded.len() < 16 || downloaded.len() > MAX_PART_BYTES {
+        return Err(BillError::Decrypt(
+            "the download is not an AES-GCM ciphertext of a usable size",
+        ));
+    }
+    let plain = crate::crypto::aes256gcm_open(key, &nonce, b"", downloaded).map_err(|()| {
+        BillError::Decrypt("AES-GCM authentication failed (wrong key or altered part)")
+    })?;
+    let mut w = BillWriter::with_hash(&part.hash_type, &part.hash_value, gzip, Vec::new())?;
+    w.write_chunk(&plain)?;
+    Ok(w.finish()?.0)
 }
 
 /// The default [`BillWriter::max_bytes`]: 4 GiB, far above the largest daily bills, low enough to

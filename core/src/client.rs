@@ -207,14 +207,9 @@ impl<T> Expect<T> {
 /// let client = Client::builder(Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", key)?)
 ///     .platform_keys(PlatformKeys::new().with(platform))
 ///     .build()?;
-/// let call = wechatpay_core::api::payscore::payafter_orders::cancel(
-///     "ORDER-1",
-///     &wechatpay_core::api::payscore::payafter_orders::CancelRequest {
-///         appid: "wx7c3a5f9e1d2b4086".into(),
-///         service_id: "500001".into(),
-///         reason: "user cancelled".into(),
-///     },
-/// );
+/// let call = wechatpay_core::Call::<serde_json::Value>::post("/v3/payscore/payafter-orders/{out_order_no}/cancel")
+///     .path_param("out_order_no", "ORDER-1")
+///     .json(&serde_json::json!({"appid": "wx7c3a5f9e1d2b4086", "service_id": "500001", "reason": "user cancelled"}));
 /// let signed = client.sign_with(call, 1_800_000_000, "0123456789abcdefABCDEF0123456789")?;
 /// assert_eq!(signed.request.uri(), "https://api.mch.weixin.qq.com/v3/payscore/payafter-orders/ORDER-1/cancel");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -398,7 +393,8 @@ impl Client {
         timestamp: i64,
         nonce: &str,
     ) -> Result<SignedRequest<T>, BuildError> {
-        if let Some(e) = call.error {
+        let mut call = call;
+        if let Some(e) = call.error.take() {
             return Err(e);
         }
         if nonce.is_empty() || nonce.len() > 64 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -406,6 +402,14 @@ impl Client {
             return Err(BuildError::Nonce(
                 "a nonce must be 1 to 64 ASCII letters and digits".into(),
             ));
+        }
+        let keys = self.platform.load();
+        let mut serial: Option<String> = call.serial.clone();
+        // Sensitive values (body and query) are encrypted first, with the key the request will
+        // name; the query then goes into the target that is signed.
+        let sensitive_body = call.sensitive.take();
+        if sensitive_body.is_some() || !call.sensitive_query.is_empty() {
+            serial = Some(self.encrypt_sensitive(&keys, serial, sensitive_body, &mut call)?);
         }
         let (path, query) = call.path_and_query()?;
         let mut target =
@@ -426,12 +430,7 @@ impl Client {
                 "the request target changed when parsed: {target:?} became {carried:?}"
             )));
         }
-        let mut body = call.body.unwrap_or_default();
-        let keys = self.platform.load();
-        let mut serial: Option<String> = call.serial.clone();
-        if let Some(sens) = call.sensitive {
-            serial = Some(self.encrypt_sensitive(&keys, serial, sens, &mut body)?);
-        }
+        let body = call.body.unwrap_or_default();
         let signed_body: &[u8] = match &call.multipart {
             Some((meta, _)) => meta,
             None => &body,
@@ -493,27 +492,31 @@ impl Client {
         })
     }
 
-    /// Encrypt the plaintexts `Call::json` met, with the key the request will name; returns that
-    /// serial (which the request must carry).
-    fn encrypt_sensitive(
+    /// Encrypt the plaintexts `Call::json` met and the sensitive query values, with the key the
+    /// request will name; returns that serial (which the request must carry).
+    fn encrypt_sensitive<T>(
         &self,
         keys: &PlatformKeys,
         requested: Option<String>,
-        sens: crate::sensitive::Collected,
-        body: &mut Vec<u8>,
+        sens: Option<crate::sensitive::Collected>,
+        call: &mut Call<T>,
     ) -> Result<String, BuildError> {
         use crate::sensitive::{marker_json, replace_once, OaepError};
         let mut serial = requested;
-        for field in &sens.serials {
+        let field_serials = sens
+            .iter()
+            .flat_map(|s| s.serials.iter().map(String::as_str))
+            .chain(call.sensitive_query.iter().filter_map(|(_, v)| v.serial()));
+        for field in field_serials {
             match &serial {
                 Some(s) if !s.eq_ignore_ascii_case(field) => {
                     return Err(OaepError::SerialConflict {
-                        field: field.clone(),
+                        field: field.to_string(),
                         request: s.clone(),
                     }
                     .into())
                 }
-                _ => serial = Some(field.clone()),
+                _ => serial = Some(field.to_string()),
             }
         }
         let serial = match serial.or_else(|| keys.preferred_serial().map(str::to_string)) {
@@ -523,15 +526,23 @@ impl Client {
         let key = keys
             .get(&serial)
             .ok_or_else(|| OaepError::NoKey(serial.clone()))?;
-        for (i, plain) in sens.plaintexts.iter().enumerate() {
-            let ct = key.encrypt_oaep(plain.as_bytes())?;
-            let with = serde_json::to_string(&ct).map_err(BuildError::Serialize)?;
-            if !replace_once(
-                body,
-                marker_json(&sens.marker, i).as_bytes(),
-                with.as_bytes(),
-            ) {
-                return Err(OaepError::Crypto.into());
+        if let Some(sens) = sens {
+            let body = call.body.get_or_insert_with(Vec::new);
+            for (i, plain) in sens.plaintexts.iter().enumerate() {
+                let ct = key.encrypt_oaep(plain.as_bytes())?;
+                let with = serde_json::to_string(&ct).map_err(BuildError::Serialize)?;
+                if !replace_once(
+                    body,
+                    marker_json(&sens.marker, i).as_bytes(),
+                    with.as_bytes(),
+                ) {
+                    return Err(OaepError::Crypto.into());
+                }
+            }
+        }
+        for (at, value) in std::mem::take(&mut call.sensitive_query) {
+            if let (Some(plain), Some(slot)) = (value.plaintext(), call.query.get_mut(at)) {
+                slot.1 = key.encrypt_oaep(plain.as_bytes())?;
             }
         }
         Ok(serial)
@@ -590,6 +601,26 @@ impl Client {
             self.clock.now(),
             &nonce,
         )?)
+    }
+
+    /// Decrypt a downloaded part of a sub-merchant fund-flow bill: its `encrypt_key` with the
+    /// merchant's private key, then the part (see [`crate::bill::EncryptedBillPart`]); gunzip it
+    /// when requested with `tar_type=GZIP`; check its digest.
+    pub fn open_bill_part(
+        &self,
+        part: &crate::bill::EncryptedBillPart,
+        downloaded: &[u8],
+        gzip: bool,
+    ) -> Result<Vec<u8>, crate::bill::BillError> {
+        use crate::bill::BillError;
+        use base64::Engine as _;
+        let wrapped = base64::engine::general_purpose::STANDARD
+            .decode(part.encrypt_key.trim())
+            .map_err(|_| BillError::Decrypt("encrypt_key is not base64"))?;
+        let key = zeroize::Zeroizing::new(self.merchant.signer().decrypt_oaep(&wrapped).map_err(
+            |_| BillError::Decrypt("encrypt_key does not decrypt with the merchant key"),
+        )?);
+        crate::bill::open_part(&key, part, downloaded, gzip)
     }
 
     /// Decrypt a sensitive field of an answer (encrypted with the merchant's key).

@@ -6,8 +6,7 @@
 //! [`NonceSource`], which tests replace.
 //!
 //! ```
-//! use wechatpay_core::api::payscore::payafter_orders::{self, CompleteRequest};
-//! use wechatpay_core::{Client, FixedClock, FixedNonce, Merchant, PlatformKey, PlatformKeys, PrivateKey};
+//! use wechatpay_core::{Call, Client, FixedClock, FixedNonce, Merchant, PlatformKey, PlatformKeys, PrivateKey};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let merchant = Merchant::new(
@@ -22,22 +21,22 @@
 //!     .nonce_source(FixedNonce("5K8264ILTKCH16CQ2502SI8ZNMTM67VS".into()))
 //!     .build()?;
 //!
-//! let call = payafter_orders::complete("ORDER123", &CompleteRequest {
-//!     appid: "wx7c3a5f9e1d2b4086".into(),
-//!     service_id: "500001".into(),
-//!     total_amount: Some(0),
-//!     ..Default::default()
-//! });
+//! // Typed: `wechatpay_api::payscore::payafter_orders::complete("ORDER123", &CompleteRequest { … })`.
+//! let call = Call::<serde_json::Value>::post("/v3/payscore/payafter-orders/{out_order_no}/complete")
+//!     .path_param("out_order_no", "ORDER123")
+//!     .json(&serde_json::json!({"appid": "wx7c3a5f9e1d2b4086", "service_id": "500001", "total_amount": 0}));
 //! let signed = client.sign(call)?;
 //! // send `signed.request` with any HTTP client, then:
-//! // let answer = client.verify(&signed.expect, &response)?;   // ApiResponse<CompleteResponse>
+//! // let answer = client.verify(&signed.expect, &response)?;   // ApiResponse<serde_json::Value>
 //! assert!(signed.request.headers()["Authorization"].to_str()?.starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1900000001\""));
 //! # Ok(()) }
 //! ```
 //!
+//! The typed endpoints (all 514) and notification resources live in `wechatpay-api`.
+//!
 //! Modules: [`credentials`] (merchant key, [`Signer`]), [`keys`] (platform keys, [`SharedKeys`]),
 //! [`sign`] (messages and `Authorization`), [`request`] ([`Call`]), [`verify`] (the response
-//! rule), [`response`], [`client`], [`api`] (typed endpoints), [`notify`] (callbacks),
+//! rule), [`response`], [`client`], [`notify`] (callbacks),
 //! [`certificates`] (platform certificate download), [`aead`] (AES-256-GCM with the APIv3 key),
 //! [`sensitive`] (RSA-OAEP fields), [`paysign`] (client payment parameters), [`media`]
 //! (uploads), [`bill`] (bills), [`error`]. The crypto backend is chosen by a cargo feature:
@@ -47,7 +46,6 @@
 #![warn(missing_docs)]
 
 pub mod aead;
-pub mod api;
 pub mod bill;
 pub mod certificates;
 pub mod client;

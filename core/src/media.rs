@@ -4,7 +4,8 @@
 //!
 //! ```
 //! use wechatpay_core::media;
-//! let call = media::image_upload("receipt.png", b"\x89PNG...").unwrap();
+//! // Typed, for every upload endpoint: `wechatpay_api::merchant::media::upload(filename, content)`.
+//! let call = media::upload::<serde_json::Value>(media::IMAGE_UPLOAD, "receipt.png", b"\x89PNG...").unwrap();
 //! assert_eq!(call.template(), "/v3/merchant/media/upload");
 //! ```
 //!
@@ -33,15 +34,6 @@ pub const UPLOAD_PATHS: [&str; 4] = [
     COMPLAINT_IMAGE_UPLOAD,
 ];
 
-/// The answer: `media_id` (or `media_url` for marketing images).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UploadResponse {
-    /// The media id.
-    pub media_id: Option<String>,
-    /// The media URL (marketing image upload).
-    pub media_url: Option<String>,
-}
-
 /// The `meta` part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
@@ -59,23 +51,14 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .collect()
 }
 
-/// Upload an image.
-pub fn image_upload(filename: &str, content: &[u8]) -> Result<Call<UploadResponse>, BuildError> {
-    upload(IMAGE_UPLOAD, filename, content)
-}
-
-/// Upload a video.
-pub fn video_upload(filename: &str, content: &[u8]) -> Result<Call<UploadResponse>, BuildError> {
-    upload(VIDEO_UPLOAD, filename, content)
-}
-
-/// Build the multipart upload call for `path` (one of [`UPLOAD_PATHS`]). The content type of the
-/// file part is guessed from the file name's extension.
-pub fn upload(
+/// Build the multipart upload call for `path` (the typed uploads of `wechatpay-api` use it),
+/// answered by a JSON `T`. The content type of the file part is guessed from the file name's
+/// extension.
+pub fn upload<T: serde::de::DeserializeOwned>(
     path: &'static str,
     filename: &str,
     content: &[u8],
-) -> Result<Call<UploadResponse>, BuildError> {
+) -> Result<Call<T>, BuildError> {
     let bad = |reason| BuildError::InvalidUpload { reason };
     if filename.is_empty()
         || filename
@@ -108,7 +91,7 @@ pub fn upload(
     body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\";\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
     body.extend_from_slice(content);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Ok(Call::<UploadResponse>::post(path).multipart(
+    Ok(Call::<T>::post(path).multipart(
         body,
         meta,
         &format!("multipart/form-data; boundary={boundary}"),

@@ -36,7 +36,7 @@ fn decode_bytes(body: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
 
 /// One API call, not yet signed: what to send and what type the answer has.
 ///
-/// Typed endpoints in [`crate::api`] return a `Call` of their response type; any other endpoint
+/// The typed endpoints of `wechatpay-api` return a `Call` of their response type; any other endpoint
 /// is reached with the same builder and `serde_json::Value` or your own types.
 ///
 /// ```
@@ -59,6 +59,8 @@ pub struct Call<T> {
     /// Multipart uploads: the bytes signed (the meta JSON) and the content type.
     pub(crate) multipart: Option<(Vec<u8>, HeaderValue)>,
     pub(crate) raw_query: Option<String>,
+    /// Sensitive query values: `(index in query, value)`, encrypted at signing.
+    pub(crate) sensitive_query: Vec<(usize, crate::sensitive::Sensitive)>,
     _answer: PhantomData<fn() -> T>,
 }
 
@@ -124,6 +126,7 @@ impl<T> Call<T> {
             sensitive: None,
             multipart: None,
             raw_query: None,
+            sensitive_query: Vec::new(),
             _answer: PhantomData,
         }
     }
@@ -157,6 +160,20 @@ impl<T> Call<T> {
     /// characters stay as they are, a space becomes `%20`); order is kept.
     pub fn query(mut self, name: impl Into<String>, value: impl ToString) -> Self {
         self.query.push((name.into(), value.to_string()));
+        self
+    }
+
+    /// Add a sensitive query parameter (a few queries carry personal data, e.g. a bank account
+    /// number): a plaintext is RSA-OAEP-encrypted when the request is signed, with the key the
+    /// request names in `Wechatpay-Serial`, exactly like a sensitive body field; a ciphertext is
+    /// sent as it is and its key becomes the request's serial.
+    pub fn query_sensitive(mut self, name: impl Into<String>, value: &crate::Sensitive) -> Self {
+        let at = self.query.len();
+        self.query.push((
+            name.into(),
+            value.ciphertext().unwrap_or_default().to_string(),
+        ));
+        self.sensitive_query.push((at, value.clone()));
         self
     }
 
@@ -297,6 +314,7 @@ impl<T> Call<T> {
             sensitive: self.sensitive,
             multipart: self.multipart,
             raw_query: self.raw_query,
+            sensitive_query: self.sensitive_query,
             _answer: PhantomData,
         }
     }

@@ -90,6 +90,29 @@ impl Sensitive {
             Inner::Plain(_) => None,
         }
     }
+
+    /// The plaintext to encrypt at signing, if this is one.
+    pub(crate) fn plaintext(&self) -> Option<&Zeroizing<String>> {
+        match &self.0 {
+            Inner::Plain(p) => Some(p),
+            Inner::Cipher { .. } => None,
+        }
+    }
+
+    /// The platform key a ciphertext was made for, when known.
+    pub(crate) fn serial(&self) -> Option<&str> {
+        match &self.0 {
+            Inner::Cipher { serial, .. } => serial.as_deref(),
+            Inner::Plain(_) => None,
+        }
+    }
+}
+
+/// The empty plaintext (like `String::default()`), so that request types can derive `Default`.
+impl Default for Sensitive {
+    fn default() -> Self {
+        Self::new("")
+    }
 }
 
 impl Clone for Sensitive {

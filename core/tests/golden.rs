@@ -3,9 +3,7 @@
 mod common;
 
 use common::*;
-use wechatpay_core::api::payscore::payafter_orders::{
-    complete, CompleteRequest, Discount, Fee, FinishType,
-};
+use serde_json::Value;
 use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{
     Client, FixedClock, FixedNonce, Merchant, PlatformKey, PlatformKeys, PrivateKey,
@@ -15,36 +13,12 @@ fn text(name: &str) -> String {
     String::from_utf8(read(&format!("golden/{name}"))).unwrap()
 }
 
-fn seed_body() -> CompleteRequest {
-    CompleteRequest {
-        appid: "wxd678efh567hg6787".into(),
-        service_id: "500001".into(),
-        finish_type: Some(FinishType::Completed),
-        real_service_start_time: Some("20270115091010".into()),
-        real_service_end_time: Some("20270115121010".into()),
-        real_service_end_location: Some("深圳湾公园".into()),
-        fees: Some(vec![
-            Fee {
-                fee_name: "租借费".into(),
-                fee_count: 3,
-                fee_amount: 1500,
-                fee_desc: "3 小时 × 5.00".into(),
-            },
-            Fee {
-                fee_name: "服务费".into(),
-                fee_count: 1,
-                fee_amount: 200,
-                fee_desc: "免押".into(),
-            },
-        ]),
-        discounts: Some(vec![Discount {
-            discount_name: "新用户".into(),
-            discount_amount: 300,
-            discount_desc: "首单".into(),
-        }]),
-        total_amount: Some(1400),
-        ..Default::default()
-    }
+/// The seed call with the golden body (the typed body's bytes are checked against the same file
+/// in `wechatpay-api`'s tests).
+fn seed_call() -> wechatpay_core::Call<Value> {
+    wechatpay_core::Call::<Value>::post("/v3/payscore/payafter-orders/{out_order_no}/complete")
+        .path_param("out_order_no", "ORDER/2027 甲")
+        .json_bytes(text("seed_body.json").into_bytes())
 }
 
 fn client() -> Client {
@@ -67,12 +41,8 @@ fn client() -> Client {
 
 #[test]
 fn signing_step_by_step() {
-    // Step 1: the body.
-    let body = serde_json::to_vec(&seed_body()).unwrap();
-    assert_eq!(
-        String::from_utf8(body.clone()).unwrap(),
-        text("seed_body.json")
-    );
+    // Step 1: the body (made from the typed request in wechatpay-api's golden test).
+    let body = text("seed_body.json").into_bytes();
     // Step 2: the message.
     let target = "/v3/payscore/payafter-orders/ORDER%2F2027%20%E7%94%B2/complete";
     let message = request_message(
@@ -93,9 +63,7 @@ fn signing_step_by_step() {
         text("seed_signature.b64")
     );
     // Step 4: the whole request from the typed call.
-    let signed = client()
-        .sign(complete("ORDER/2027 甲", &seed_body()))
-        .unwrap();
+    let signed = client().sign(seed_call()).unwrap();
     let r = &signed.request;
     assert_eq!(r.method(), "POST");
     assert_eq!(
@@ -128,9 +96,7 @@ fn verification_step_by_step() {
         text("seed_response_message.txt")
     );
     let client = client();
-    let signed = client
-        .sign(complete("ORDER/2027 甲", &seed_body()))
-        .unwrap();
+    let signed = client.sign(seed_call()).unwrap();
     let response = http::Response::builder()
         .status(200)
         .header("Wechatpay-Timestamp", "1800000002")
@@ -149,8 +115,8 @@ fn verification_step_by_step() {
         Some("5A1F3C2B4D6E8F9A0B1C2D3E4F5A6B7C8D9E0F1A")
     );
     assert_eq!(answer.request_id.as_deref(), Some("REQ-1"));
-    assert_eq!(answer.data.out_order_no, "ORDER/2027 甲");
-    assert_eq!(answer.data.order_id, "1000000000201901101604003243001");
+    assert_eq!(answer.data["out_order_no"], "ORDER/2027 甲");
+    assert_eq!(answer.data["order_id"], "1000000000201901101604003243001");
 
     // One byte more in the body and the same headers fail.
     let mut tampered = body.clone();

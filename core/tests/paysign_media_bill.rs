@@ -102,7 +102,7 @@ fn media_upload_signs_the_meta_that_is_sent() {
         .unwrap();
     let file = b"\x89PNG\r\n\x1a\n fake image bytes \x00\x01\x02";
     let signed = client
-        .sign(media::image_upload("收据.png", file).unwrap())
+        .sign(media::upload::<Value>(media::IMAGE_UPLOAD, "收据.png", file).unwrap())
         .unwrap();
     let r = &signed.request;
     assert_eq!(r.uri().path(), "/v3/merchant/media/upload");
@@ -144,18 +144,18 @@ fn media_upload_signs_the_meta_that_is_sent() {
         .unwrap();
     // Video and unknown types.
     let v = client
-        .sign(media::video_upload("clip.mp4", b"....").unwrap())
+        .sign(media::upload::<Value>(media::VIDEO_UPLOAD, "clip.mp4", b"....").unwrap())
         .unwrap();
     assert!(String::from_utf8_lossy(v.request.body()).contains("Content-Type: video/mp4"));
     let o = client
-        .sign(media::upload(media::COMPLAINT_IMAGE_UPLOAD, "x.unknownext", b"1").unwrap())
+        .sign(media::upload::<Value>(media::COMPLAINT_IMAGE_UPLOAD, "x.unknownext", b"1").unwrap())
         .unwrap();
     assert!(String::from_utf8_lossy(o.request.body()).contains("application/octet-stream"));
     // Bad file names are refused before anything is built.
     for bad in ["", "a\"b.png", "dir/x.png", "a\nb.png"] {
         assert!(
             matches!(
-                media::image_upload(bad, file),
+                media::upload::<Value>(media::IMAGE_UPLOAD, bad, file),
                 Err(BuildError::InvalidUpload { .. })
             ),
             "{bad:?}"
@@ -242,4 +242,100 @@ fn bill_download_stays_on_the_base_url() {
             "{foreign}"
         );
     }
+}
+
+/// A sub-merchant fund-flow bill part, encrypted the way the bill module's docs describe.
+fn encrypted_part(
+    content: &[u8],
+    key: &[u8; 32],
+    hash: &str,
+) -> (wechatpay_core::bill::EncryptedBillPart, Vec<u8>) {
+    use base64::Engine as _;
+    let merchant_public =
+        PlatformKey::from_public_key_pem("M", read("keys/merchant_public.pem")).unwrap();
+    let encrypt_key = merchant_public.encrypt_oaep(key).unwrap();
+    let sealed = wechatpay_core::aead::encrypt(
+        &wechatpay_core::ApiV3Key::new(key).unwrap(),
+        "0123456789ab",
+        "",
+        content,
+    )
+    .unwrap();
+    let part = wechatpay_core::bill::EncryptedBillPart {
+        bill_sequence: Some(1),
+        download_url: "https://api.mch.weixin.qq.com/v3/billdownload/file?token=p1".into(),
+        encrypt_key,
+        nonce: "0123456789ab".into(),
+        hash_type: "SHA1".into(),
+        hash_value: hash.into(),
+    };
+    (
+        part,
+        base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .unwrap(),
+    )
+}
+
+#[test]
+fn sub_merchant_bill_parts_are_decrypted_and_checked() {
+    let client = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
+        .build()
+        .unwrap();
+    let bill = "交易时间,资金流水单号\n`2027-01-15 13:00:00,`4200000000\n".repeat(50);
+    let aes = [7u8; 32];
+    let (part, downloaded) = encrypted_part(
+        bill.as_bytes(),
+        &aes,
+        &wechatpay_core::bill::sha1_hex(bill.as_bytes()),
+    );
+    assert_eq!(
+        client.open_bill_part(&part, &downloaded, false).unwrap(),
+        bill.as_bytes()
+    );
+    // Gzip: the digest is of the gunzipped part.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bill.as_bytes()).unwrap();
+    let (part_gz, downloaded_gz) = encrypted_part(
+        &gz.finish().unwrap(),
+        &aes,
+        &wechatpay_core::bill::sha1_hex(bill.as_bytes()),
+    );
+    assert_eq!(
+        client
+            .open_bill_part(&part_gz, &downloaded_gz, true)
+            .unwrap(),
+        bill.as_bytes()
+    );
+    // Altered, wrong digest, a key for someone else: each refused.
+    let mut altered = downloaded.clone();
+    altered[3] ^= 1;
+    assert!(matches!(
+        client.open_bill_part(&part, &altered, false),
+        Err(BillError::Decrypt(_))
+    ));
+    let (wrong_hash, d) = encrypted_part(
+        bill.as_bytes(),
+        &aes,
+        "0000000000000000000000000000000000000000",
+    );
+    assert!(matches!(
+        client.open_bill_part(&wrong_hash, &d, false),
+        Err(BillError::HashMismatch { .. })
+    ));
+    let mut foreign = part.clone();
+    foreign.encrypt_key = PlatformKey::from_certificate_pem(read("keys/platform_cert.pem"))
+        .unwrap()
+        .encrypt_oaep(&aes)
+        .unwrap();
+    assert!(matches!(
+        client.open_bill_part(&foreign, &downloaded, false),
+        Err(BillError::Decrypt(_))
+    ));
+    let mut not_b64 = part;
+    not_b64.encrypt_key = "***".into();
+    assert!(matches!(
+        client.open_bill_part(&not_b64, &downloaded, false),
+        Err(BillError::Decrypt(_))
+    ));
 }

@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use wechatpay_core::api::payscore::payafter_orders::{create, CreateRequest};
 use wechatpay_core::{
     BuildError, Call, Client, FixedClock, Merchant, OaepError, PlatformKey, PlatformKeys,
     PrivateKey, Sensitive,
@@ -140,6 +139,22 @@ fn both() -> PlatformKeys {
         )
 }
 
+/// A body with sensitive fields, as the typed requests of `wechatpay-api` have them.
+#[derive(serde::Serialize, Default, Clone, Debug)]
+struct CreateRequest {
+    appid: String,
+    out_order_no: String,
+    service_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<Sensitive>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<Sensitive>,
+}
+
+fn create(body: &CreateRequest) -> wechatpay_core::Call<serde_json::Value> {
+    wechatpay_core::Call::post("/v3/payscore/payafter-orders").json(body)
+}
+
 fn body() -> CreateRequest {
     CreateRequest {
         appid: "wx1".into(),
@@ -147,7 +162,6 @@ fn body() -> CreateRequest {
         service_id: "5".into(),
         name: Some(Sensitive::new("张三")),
         phone: Some(Sensitive::new("13800138000")),
-        ..Default::default()
     }
 }
 
@@ -302,4 +316,77 @@ fn answers_are_decrypted_with_the_merchant_key() {
         c.decrypt(&Sensitive::encrypted("bad", "x")),
         Err(OaepError::Base64)
     );
+}
+
+#[test]
+fn sensitive_query_values_are_encrypted_with_the_named_key() {
+    let c = client(both());
+    let call = wechatpay_core::Call::<Value>::get(
+        "/v3/capital/capitallhh/banks/search-banks-by-bank-account",
+    )
+    .query("offset", 0)
+    .query_sensitive("account_number", &Sensitive::new("6222021234567890123"))
+    .query("limit", 10);
+    let signed = c.sign(call).unwrap();
+    let r = &signed.request;
+    assert_eq!(r.headers()["wechatpay-serial"], PK_ID);
+    let query = r.uri().query().unwrap();
+    assert!(!query.contains("6222021234567890123"), "{query}");
+    let pairs: Vec<(String, String)> = query
+        .split('&')
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            let d = |x: &str| {
+                percent_encoding::percent_decode_str(x)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned()
+            };
+            (d(k), d(v))
+        })
+        .collect();
+    assert_eq!(pairs[0], ("offset".into(), "0".into()));
+    assert_eq!(pairs[1].0, "account_number");
+    assert_eq!(pairs[2], ("limit".into(), "10".into()));
+    let pk_private = PrivateKey::from_pem(read("keys/platform_pubkey_mode_key.pem")).unwrap();
+    assert_eq!(
+        pk_private.decrypt_oaep_base64(&pairs[1].1).unwrap(),
+        b"6222021234567890123"
+    );
+    // The signature covers the encrypted query as sent.
+    let auth = r.headers()["authorization"].to_str().unwrap();
+    let sig = auth
+        .split("signature=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let nonce = auth
+        .split("nonce_str=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let message = wechatpay_core::sign::request_message(
+        "GET",
+        r.uri().path_and_query().unwrap().as_str(),
+        1_800_000_000,
+        nonce,
+        b"",
+    );
+    PlatformKey::from_public_key_pem("M", read("keys/merchant_public.pem"))
+        .unwrap()
+        .verify(&message, sig)
+        .unwrap();
+    // A ciphertext made for one key and a request naming another: refused.
+    let call = wechatpay_core::Call::<Value>::get("/v3/x")
+        .query_sensitive(
+            "a",
+            &Sensitive::encrypted("Y2lwaGVy", "5A1F3C2B4D6E8F9A0B1C2D3E4F5A6B7C8D9E0F1A"),
+        )
+        .wechatpay_serial(PK_ID);
+    assert!(matches!(
+        c.sign(call).unwrap_err(),
+        BuildError::Sensitive(OaepError::SerialConflict { .. })
+    ));
 }

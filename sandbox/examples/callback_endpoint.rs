@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use wechatpay_core::notify::events::Transaction;
+use wechatpay_api::events::Transaction;
 use wechatpay_core::notify::{self, Callbacks, MemoryReplayGuard};
 use wechatpay_core::ApiV3Key;
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};

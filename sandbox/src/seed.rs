@@ -1,8 +1,9 @@
 //! The seed call of the demo, the benchmarks and the load generator: complete a pay-after order
 //! with fees and discounts.
 
-use wechatpay_core::api::payscore::payafter_orders::{
-    complete, CompleteRequest, CompleteResponse, CreateRequest, Discount, Fee, FinishType,
+use wechatpay_api::payscore::payafter_orders::{
+    complete, CompleteRequest, CompleteRequestDiscounts, CompleteResponse, CreateRequest, Fees,
+    FinishType,
 };
 use wechatpay_core::Call;
 
@@ -16,25 +17,25 @@ pub fn body() -> CompleteRequest {
     CompleteRequest {
         appid: APPID.into(),
         service_id: SERVICE_ID.into(),
-        finish_type: Some(FinishType::Completed),
+        finish_type: Some(FinishType::V2),
         real_service_start_time: Some("20270115091010".into()),
         real_service_end_time: Some("20270115121010".into()),
         real_service_end_location: Some("深圳湾公园".into()),
         fees: Some(vec![
-            Fee {
+            Fees {
                 fee_name: "租借费".into(),
                 fee_count: 3,
                 fee_amount: 1500,
                 fee_desc: "3 小时 × 5.00".into(),
             },
-            Fee {
+            Fees {
                 fee_name: "服务费".into(),
                 fee_count: 1,
                 fee_amount: 200,
                 fee_desc: "免押金".into(),
             },
         ]),
-        discounts: Some(vec![Discount {
+        discounts: Some(vec![CompleteRequestDiscounts {
             discount_name: "新用户".into(),
             discount_amount: 300,
             discount_desc: "首单立减".into(),

@@ -1,7 +1,7 @@
 //! The sans-IO gateway with a pinned clock: WeChat Pay's request checks, answer signing, modes.
 
 use serde_json::{json, Value};
-use wechatpay_core::api::payscore::payafter_orders::{create, CreateRequest};
+use wechatpay_api::payscore::payafter_orders::{create, CreateRequest};
 use wechatpay_core::{Call, FixedClock, FixedNonce};
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 

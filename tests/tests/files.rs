@@ -2,8 +2,10 @@
 
 use std::io::Write;
 
-use wechatpay_core::bill::{self, BillError, TarType, TradeBillRequest};
-use wechatpay_core::{media, CallError};
+use wechatpay_api::bill::{fundflowbill, tradebill};
+use wechatpay_api::merchant::media;
+use wechatpay_core::bill::BillError;
+use wechatpay_core::CallError;
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
@@ -32,15 +34,16 @@ impl Write for Counter {
     }
 }
 
-fn trade(date: &str, big: bool, gzip: bool) -> TradeBillRequest {
-    TradeBillRequest {
+fn trade(date: &str, big: bool, gzip: bool) -> tradebill::GetQuery {
+    tradebill::GetQuery {
         bill_date: date.into(),
         bill_type: Some(if big {
-            bill::BillType::Refund
+            tradebill::BillType::Refund
         } else {
-            bill::BillType::All
+            tradebill::BillType::All
         }),
-        tar_type: gzip.then_some(TarType::Gzip),
+        tar_type: gzip.then_some(tradebill::TarType::Gzip),
+        ..Default::default()
     }
 }
 
@@ -52,23 +55,21 @@ fn ureq_uploads_and_bills() {
         wechatpay_ureq::Config::default().proxy_from_env(false),
     );
     let image = vec![0x5au8; 300_000];
-    let r = c
-        .send(media::image_upload("photo.jpg", &image).unwrap())
-        .unwrap();
-    assert!(r.data.media_id.unwrap().starts_with("SANDBOX-MEDIA-"));
+    let r = c.send(media::upload("photo.jpg", &image).unwrap()).unwrap();
+    assert!(r.data.media_id.starts_with("SANDBOX-MEDIA-"));
     assert!(r.verified_by.is_some());
     let r = c
-        .send(media::upload(media::MARKETING_IMAGE_UPLOAD, "logo.png", b"png").unwrap())
+        .send(wechatpay_api::marketing::favor::media_image_upload("logo.png", b"png").unwrap())
         .unwrap();
-    assert!(r.data.media_url.is_some());
+    assert!(r.data.media_url.starts_with("https://"));
     let r = c
         .send(media::video_upload("clip.mp4", b"video").unwrap())
         .unwrap();
-    assert!(r.data.media_id.is_some());
+    assert!(!r.data.media_id.is_empty());
 
     for gzip in [false, true] {
         let info = c
-            .send(bill::tradebill(&trade("2027-01-14", false, gzip)))
+            .send(tradebill::get(&trade("2027-01-14", false, gzip)))
             .unwrap()
             .data;
         let (out, n) = c.download_bill(&info, gzip, Vec::new()).unwrap();
@@ -77,7 +78,7 @@ fn ureq_uploads_and_bills() {
     }
     // A large bill (~15 MB) streams into a writer that keeps nothing.
     let info = c
-        .send(bill::tradebill(&trade("2027-01-14", true, true)))
+        .send(tradebill::get(&trade("2027-01-14", true, true)))
         .unwrap()
         .data;
     let (counter, n) = c.download_bill(&info, true, Counter::default()).unwrap();
@@ -86,7 +87,7 @@ fn ureq_uploads_and_bills() {
     // A wrong hash: the caller is told the data is bad.
     let info = c
         .send(
-            bill::tradebill(&trade("2027-01-14", false, false))
+            tradebill::get(&trade("2027-01-14", false, false))
                 .header(wechatpay_sandbox::FAULT_HEADER, "wrong-hash"),
         )
         .unwrap()
@@ -116,13 +117,13 @@ fn hyper_uploads_and_bills() {
     let c = wechatpay_hyper::Client::new(core(&s)).unwrap();
     rt.block_on(async {
         let r = c
-            .send(media::image_upload("photo.jpg", &[7u8; 50_000]).unwrap())
+            .send(media::upload("photo.jpg", &[7u8; 50_000]).unwrap())
             .await
             .unwrap();
-        assert!(r.data.media_id.is_some());
+        assert!(!r.data.media_id.is_empty());
         for gzip in [false, true] {
             let info = c
-                .send(bill::tradebill(&trade("2027-01-15", false, gzip)))
+                .send(tradebill::get(&trade("2027-01-15", false, gzip)))
                 .await
                 .unwrap()
                 .data;
@@ -132,7 +133,7 @@ fn hyper_uploads_and_bills() {
                 .contains("`2027-01-15 12:00:00"));
         }
         let info = c
-            .send(bill::tradebill(&trade("2027-01-15", true, false)))
+            .send(tradebill::get(&trade("2027-01-15", true, false)))
             .await
             .unwrap()
             .data;
@@ -143,7 +144,7 @@ fn hyper_uploads_and_bills() {
         assert!(n > 10_000_000 && counter.0 == n);
         let info = c
             .send(
-                bill::tradebill(&trade("2027-01-15", false, true))
+                tradebill::get(&trade("2027-01-15", false, true))
                     .header(wechatpay_sandbox::FAULT_HEADER, "wrong-hash"),
             )
             .await
@@ -155,10 +156,10 @@ fn hyper_uploads_and_bills() {
         ));
         // The fund-flow bill too.
         let info = c
-            .send(bill::fundflowbill(&bill::FundFlowBillRequest {
+            .send(fundflowbill::get(&fundflowbill::GetQuery {
                 bill_date: "2027-01-15".into(),
-                account_type: Some(bill::AccountType::Basic),
-                tar_type: None,
+                account_type: Some(fundflowbill::AccountType::Basic),
+                ..Default::default()
             }))
             .await
             .unwrap()
@@ -181,7 +182,7 @@ fn tampered_upload_is_refused_by_the_gateway() {
     let s = server();
     let c = core(&s);
     let mut signed = c
-        .sign(media::image_upload("a.png", b"original").unwrap())
+        .sign(media::upload("a.png", b"original").unwrap())
         .unwrap();
     let body = signed.request.body_mut();
     let at = body.windows(8).position(|w| w == b"original").unwrap();
@@ -194,7 +195,7 @@ fn tampered_upload_is_refused_by_the_gateway() {
 
 #[test]
 fn sensitive_fields_through_both_transports() {
-    use wechatpay_core::api::payscore::payafter_orders::{create, CreateRequest};
+    use wechatpay_api::payscore::payafter_orders::{create, CreateRequest};
     use wechatpay_core::Sensitive;
     let body = |no: &str| CreateRequest {
         appid: "wx1".into(),

@@ -440,8 +440,8 @@ fn huge_durations<T: Transport>() {
     );
     let seed = wechatpay_sandbox::seed::body();
     let no = format!("HUGE-{}", T::NAME);
-    let create = wechatpay_core::api::payscore::payafter_orders::create(
-        &wechatpay_core::api::payscore::payafter_orders::CreateRequest {
+    let create = wechatpay_api::payscore::payafter_orders::create(
+        &wechatpay_api::payscore::payafter_orders::CreateRequest {
             appid: seed.appid.clone(),
             out_order_no: no.clone(),
             service_id: seed.service_id.clone(),

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use wechatpay_core::api::payscore::payafter_orders::{
-    complete, create, CompleteRequest, CreateRequest,
-};
+use wechatpay_api::payscore::payafter_orders::{complete, create, CompleteRequest, CreateRequest};
 use wechatpay_core::certificates::{CertificateError, Downloaded};
 use wechatpay_core::{ApiV3Key, Call, PlatformKeys, RefreshError, VerifyError};
 use wechatpay_sandbox::server::Server;

@@ -5,7 +5,7 @@
 mod transports;
 
 use transports::*;
-use wechatpay_core::api::payscore::payafter_orders::{complete, create};
+use wechatpay_api::payscore::payafter_orders::{complete, create};
 use wechatpay_sandbox::Mode;
 
 type C = HyperBlocking;

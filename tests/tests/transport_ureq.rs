@@ -7,7 +7,7 @@ mod transports;
 use std::sync::Arc;
 
 use transports::*;
-use wechatpay_core::api::payscore::payafter_orders::{complete, create};
+use wechatpay_api::payscore::payafter_orders::{complete, create};
 use wechatpay_sandbox::Mode;
 
 type C = wechatpay_ureq::Client;

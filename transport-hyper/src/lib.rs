@@ -5,7 +5,7 @@
 //! client serves any number of concurrent calls.
 //!
 //! ```no_run
-//! use wechatpay_core::api::payscore::payafter_orders::{complete, CompleteRequest};
+//! use wechatpay_api::payscore::payafter_orders::{complete, CompleteRequest};
 //! use wechatpay_core::{Merchant, PlatformKey, PlatformKeys, PrivateKey};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -5,7 +5,7 @@
 //! built it, and the answer's raw bytes go back to the core to be verified.
 //!
 //! ```no_run
-//! use wechatpay_core::api::payscore::payafter_orders::{complete, CompleteRequest};
+//! use wechatpay_api::payscore::payafter_orders::{complete, CompleteRequest};
 //! use wechatpay_core::{Merchant, PlatformKey, PlatformKeys, PrivateKey};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -297,7 +297,7 @@ fn main() {
             rt.block_on(async {
                 for w in 0..conc {
                     let _ = client
-                        .send(wechatpay_core::api::payscore::payafter_orders::create(
+                        .send(wechatpay_api::payscore::payafter_orders::create(
                             &seed::create(&order(w)),
                         ))
                         .await;
@@ -335,7 +335,7 @@ fn main() {
         );
         if sandbox.is_some() || a.create_orders {
             for w in 0..conc {
-                let _ = client.send(wechatpay_core::api::payscore::payafter_orders::create(
+                let _ = client.send(wechatpay_api::payscore::payafter_orders::create(
                     &seed::create(&order(w)),
                 ));
             }

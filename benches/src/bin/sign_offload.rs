@@ -7,9 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wechatpay_core::api::payscore::payafter_orders::{
-    complete, create, CompleteRequest, CreateRequest,
-};
+use wechatpay_api::payscore::payafter_orders::{complete, create, CompleteRequest, CreateRequest};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 

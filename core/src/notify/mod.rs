@@ -4,7 +4,8 @@
 //! The whole recipe, in a web handler that has the request's headers and **raw body bytes**:
 //!
 //! ```
-//! # use wechatpay_core::notify::{Callbacks, events::Transaction};
+//! # use wechatpay_core::notify::Callbacks;
+//! # type Transaction = serde_json::Value; // typed: wechatpay_api::events::Transaction
 //! # fn handle(callbacks: &Callbacks, headers: &http::HeaderMap, body: &[u8]) -> http::Response<Vec<u8>> {
 //! match callbacks.verify::<Transaction>(headers, body) {
 //!     Ok(n) => {
@@ -18,9 +19,8 @@
 //! ```
 //!
 //! `Callbacks` comes from [`crate::Client::callbacks`] (sharing the client's platform keys, clock
-//! and window) or [`Callbacks::new`].
-
-pub mod events;
+//! and window) or [`Callbacks::new`]. The typed resources of all 17 events are in
+//! `wechatpay_api::events` (`Transaction`, `Refund`, …); `serde_json::Value` reads any event.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;

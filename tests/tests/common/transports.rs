@@ -1,7 +1,7 @@
 //! One scenario suite, run through both transports against the sandbox on loopback.
 
 use serde_json::{json, Value};
-use wechatpay_core::api::payscore::payafter_orders::*;
+use wechatpay_api::payscore::payafter_orders::*;
 use wechatpay_core::{
     ApiResponse, ApiV3Key, Call, CallError, Client as Core, ResponseError, TransportErrorKind,
     VerifyError,
@@ -85,11 +85,12 @@ pub fn create_body(no: &str) -> CreateRequest {
     }
 }
 
-pub fn query_of(no: &str) -> QueryRequest {
-    QueryRequest {
+pub fn query_of(no: &str) -> GetQuery {
+    GetQuery {
         service_id: SERVICE.into(),
         appid: APPID.into(),
-        order: OrderRef::OutOrderNo(no.into()),
+        out_order_no: no.into(),
+        ..Default::default()
     }
 }
 
@@ -131,17 +132,18 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
     assert!(done.verified_by.is_some());
     assert!(done.request_id.is_some());
 
-    let q = c.send(query(&query_of(&no))).unwrap().data;
-    assert_eq!(q.state, Some(OrderState::Finished));
+    let q = c.send(get(&query_of(&no))).unwrap().data;
+    assert_eq!(q.state, Some(State::Finished));
     assert_eq!(q.total_amount, Some(1400));
     assert_eq!(q.fees.as_ref().map(Vec::len), Some(2));
     assert_eq!(q.discounts.unwrap()[0].discount_amount, Some(300));
-    let by_id = QueryRequest {
-        order: OrderRef::QueryId(order_id.clone()),
+    let by_id = GetQuery {
+        query_id: order_id.clone(),
+        out_order_no: String::new(),
         ..query_of(&no)
     };
     assert_eq!(
-        c.send(query(&by_id)).unwrap().data.out_order_no.as_deref(),
+        c.send(get(&by_id)).unwrap().data.out_order_no.as_deref(),
         Some(no.as_str())
     );
 
@@ -151,8 +153,8 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
             &SyncRequest {
                 appid: APPID.into(),
                 service_id: SERVICE.into(),
-                sync_type: SyncType::OrderPaid,
-                detail: SyncDetail {
+                r#type: Type::OrderPaid,
+                detail: Detail {
                     paid_time: "20270115130000".into(),
                 },
             },
@@ -160,8 +162,8 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
         .unwrap();
     assert_eq!(synced.data.order_id, order_id);
     assert_eq!(
-        c.send(query(&query_of(&no))).unwrap().data.state,
-        Some(OrderState::UserPaid)
+        c.send(get(&query_of(&no))).unwrap().data.state,
+        Some(State::UserPaid)
     );
 
     // Cancel a fresh order, then completing it is refused with a code.
@@ -179,8 +181,8 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
         .unwrap();
     assert_eq!(cancelled.data.out_order_no, no2);
     assert_eq!(
-        c.send(query(&query_of(&no2))).unwrap().data.state,
-        Some(OrderState::Revoked)
+        c.send(get(&query_of(&no2))).unwrap().data.state,
+        Some(State::Revoked)
     );
     let (status, code, _) = api(c.send(complete(&no2, &seed_body())).unwrap_err());
     assert_eq!((status, code.as_str()), (400, "ORDER_CANCELED"));
@@ -193,7 +195,7 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
     assert_eq!((status, code.as_str()), (400, "PARAM_ERROR"));
     assert_eq!(detail.unwrap()["value"], "total_amount");
     // Querying an unknown order.
-    let (status, code, _) = api(c.send(query(&query_of("NOPE"))).unwrap_err());
+    let (status, code, _) = api(c.send(get(&query_of("NOPE"))).unwrap_err());
     assert_eq!((status, code.as_str()), (404, "ORDER_NOT_EXIST"));
 }
 

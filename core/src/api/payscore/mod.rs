@@ -1,3 +1,0 @@
-//! `/v3/payscore/…` (微信支付分).
-
-pub mod payafter_orders;
