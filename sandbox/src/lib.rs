@@ -2,8 +2,8 @@
 //!
 //! A WeChat Pay APIv3 gateway on loopback, for integration tests: it checks every request's
 //! `Authorization` the way WeChat Pay does, signs every answer with a platform key (certificate
-//! mode or public key mode), keeps pay-after orders and Native transactions in memory, and can
-//! inject faults.
+//! mode or public key mode), keeps pay-after orders, JSAPI/APP/H5/Native payments and refunds in
+//! memory, and can inject faults.
 //!
 //! The heart, [`Gateway`], is sans-IO: `http::Request` and a clock reading in, a [`Reply`] out.
 //! [`server`] wraps it in a small HTTP/1.1 server on `127.0.0.1`.
@@ -25,6 +25,7 @@ use wechatpay_core::{PlatformKey, PrivateKey};
 
 mod bills;
 mod multipart;
+mod pay;
 pub mod seed;
 pub mod server;
 mod store;
@@ -165,6 +166,7 @@ pub struct Gateway {
     config: Config,
     signers: RwLock<Signers>,
     store: store::Store,
+    payments: pay::Payments,
     bills: bills::Bills,
     fault: Mutex<Option<Fault>>,
     counter: AtomicU64,
@@ -196,6 +198,7 @@ impl Gateway {
         };
         Self {
             store: store::Store::new(&config.mchid),
+            payments: pay::Payments::new(&config.mchid),
             bills: bills::Bills::default(),
             signers: RwLock::new(signers),
             config,
@@ -287,6 +290,14 @@ impl Gateway {
         req
     }
 
+    /// The user pays the JSAPI/APP/H5/Native order `out_trade_no` at `now` (Unix seconds): it
+    /// becomes `SUCCESS` with a `transaction_id`. Returns the transaction as a
+    /// `TRANSACTION.SUCCESS` notification carries it (hand it to [`Gateway::notification`]), or
+    /// `None` when there is no such unpaid order.
+    pub fn pay(&self, out_trade_no: &str, now: i64) -> Option<Value> {
+        self.payments.pay(out_trade_no, now)
+    }
+
     /// The current mode.
     pub fn mode(&self) -> Mode {
         self.signers.read().unwrap_or_else(|p| p.into_inner()).mode
@@ -357,7 +368,7 @@ impl Gateway {
                     error(500, "SYSTEM_ERROR", "系统错误", None),
                     Some(Fault::SystemError),
                 ),
-                Ok(fault) => (self.route(req, fault.as_ref()), fault),
+                Ok(fault) => (self.route(req, fault.as_ref(), now), fault),
             },
         };
         let chooser = req
@@ -476,7 +487,7 @@ impl Gateway {
         Ok(())
     }
 
-    fn route<B: AsRef<[u8]>>(&self, req: &Request<B>, fault: Option<&Fault>) -> Answer {
+    fn route<B: AsRef<[u8]>>(&self, req: &Request<B>, fault: Option<&Fault>, now: i64) -> Answer {
         let path = req.uri().path();
         let query = req.uri().query().unwrap_or("");
         let body = req.body().as_ref();
@@ -515,23 +526,44 @@ impl Gateway {
                     _ => not_found(),
                 }
             }
-            ["v3", "pay", "transactions", "native"] => {
+            ["v3", "pay", "transactions", kind] if pay::Kind::from_segment(kind).is_some() => {
                 if let Some(a) = allow(&[Method::POST]) {
                     return a;
                 }
-                self.store.native_create(body)
+                match pay::Kind::from_segment(kind) {
+                    Some(k) => self.payments.create(k, body),
+                    None => not_found(),
+                }
             }
             ["v3", "pay", "transactions", "out-trade-no", no] => {
                 if let Some(a) = allow(&[Method::GET]) {
                     return a;
                 }
-                self.store.native_query(&decode(no))
+                self.payments.query_by_out_trade_no(&decode(no), query)
+            }
+            ["v3", "pay", "transactions", "id", id] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.payments.query_by_id(&decode(id), query)
             }
             ["v3", "pay", "transactions", "out-trade-no", no, "close"] => {
                 if let Some(a) = allow(&[Method::POST]) {
                     return a;
                 }
-                self.store.native_close(&decode(no), body)
+                self.payments.close(&decode(no), body)
+            }
+            ["v3", "refund", "domestic", "refunds"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.payments.refund(body, now)
+            }
+            ["v3", "refund", "domestic", "refunds", no] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.payments.query_refund(&decode(no))
             }
             ["v3", "certificates"] => {
                 if let Some(a) = allow(&[Method::GET]) {

@@ -1,4 +1,4 @@
-//! In-memory state: pay-after orders and Native transactions.
+//! In-memory state: pay-after orders.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,19 +21,10 @@ struct PayafterOrder {
     pay_succ_time: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-struct NativeTx {
-    appid: String,
-    out_trade_no: String,
-    total: i64,
-    state: &'static str,
-}
-
 #[derive(Default)]
 pub(crate) struct Store {
     mchid: String,
     orders: Mutex<HashMap<String, PayafterOrder>>,
-    native: Mutex<HashMap<String, NativeTx>>,
     next_id: Mutex<u64>,
 }
 
@@ -89,26 +80,6 @@ struct SyncBody {
 #[derive(Deserialize)]
 struct SyncDetail {
     paid_time: String,
-}
-
-#[derive(Deserialize)]
-struct NativeBody {
-    appid: String,
-    mchid: String,
-    out_trade_no: String,
-    #[allow(dead_code)]
-    description: String,
-    amount: NativeAmount,
-}
-
-#[derive(Deserialize)]
-struct NativeAmount {
-    total: i64,
-}
-
-#[derive(Deserialize)]
-struct CloseBody {
-    mchid: String,
 }
 
 impl Store {
@@ -345,64 +316,4 @@ impl Store {
             other => other,
         }
     }
-
-    pub(crate) fn native_create(&self, body: &[u8]) -> Answer {
-        let mchid = self.mchid.as_str();
-        let b: NativeBody = match parse(body) {
-            Ok(b) => b,
-            Err(a) => return a,
-        };
-        if b.mchid != mchid {
-            return param_error("body", "mchid", "mchid 与请求商户不一致");
-        }
-        if b.amount.total <= 0 {
-            return param_error("body", "amount.total", "amount.total 必须大于 0");
-        }
-        let mut txs = self.native.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = txs
-            .entry(b.out_trade_no.clone())
-            .or_insert_with(|| NativeTx {
-                appid: b.appid,
-                out_trade_no: b.out_trade_no.clone(),
-                total: b.amount.total,
-                state: "NOTPAY",
-            });
-        ok(
-            json!({"code_url": format!("weixin://wxpay/bizpayurl?pr=SANDBOX{}", tx.out_trade_no.len())}),
-        )
-    }
-
-    pub(crate) fn native_query(&self, no: &str) -> Answer {
-        let txs = self.native.lock().unwrap_or_else(|e| e.into_inner());
-        match txs.get(no) {
-            Some(t) => ok(json!({
-                "appid": t.appid, "mchid": self.mchid, "out_trade_no": t.out_trade_no,
-                "trade_state": t.state, "trade_state_desc": t.state,
-                "amount": {"total": t.total, "currency": "CNY"}
-            })),
-            None => api_error(404, "ORDER_NOT_EXIST", "订单不存在"),
-        }
-    }
-
-    pub(crate) fn native_close(&self, no: &str, body: &[u8]) -> Answer {
-        let b: CloseBody = match parse(body) {
-            Ok(b) => b,
-            Err(a) => return a,
-        };
-        if b.mchid != self.mchid {
-            return param_error("body", "mchid", "mchid 与请求商户不一致");
-        }
-        let mut txs = self.native.lock().unwrap_or_else(|e| e.into_inner());
-        match txs.get_mut(no) {
-            Some(t) => {
-                t.state = "CLOSED";
-                (StatusCode::NO_CONTENT, Vec::new())
-            }
-            None => not_found_order(),
-        }
-    }
-}
-
-fn not_found_order() -> Answer {
-    api_error(404, "ORDER_NOT_EXIST", "订单不存在")
 }

@@ -16,6 +16,7 @@ fn payafter_family_and_more() {
     let c: C = client(&server, Mode::Both);
     payafter_family(&c, "hyper");
     native_and_204(&c, "hyper");
+    typed_payments(&c, &server, "hyper");
     routing_errors(&c);
 }
 

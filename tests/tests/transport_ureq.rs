@@ -18,6 +18,7 @@ fn payafter_family_and_more() {
     let c: C = client(&server, Mode::Both);
     payafter_family(&c, "ureq");
     native_and_204(&c, "ureq");
+    typed_payments(&c, &server, "ureq");
     routing_errors(&c);
 }
 

@@ -85,10 +85,31 @@ const RESERVED: &[&str] = &[
     "Serialize",
     "Deserialize",
     "PartialEq",
+    "From",
+    "Into",
+    "Drop",
+    "Fn",
+    "Send",
+    "Sync",
+    "Copy",
+    "Sized",
+    "Iterator",
+    "IntoIterator",
+    "Extend",
+    "ToString",
+    "ToOwned",
+    "AsRef",
+    "AsMut",
+    "Eq",
+    "Ord",
+    "PartialOrd",
+    "Hash",
+    "Unpin",
 ];
 
 pub struct Overrides {
     pub functions: BTreeMap<String, String>,
+    pub answer_optional: BTreeMap<String, BTreeSet<String>>,
     pub events: Vec<(String, Vec<String>, String)>,
 }
 
@@ -109,7 +130,15 @@ pub fn overrides(j: &J) -> Result<Overrides, String> {
             .collect();
         events.push((e.s("name").to_string(), kinds, e.s("doc").to_string()));
     }
-    Ok(Overrides { functions, events })
+    let mut answer_optional = BTreeMap::new();
+    for (k, v) in j.get("answer_optional").and_then(J::obj).unwrap_or(&[]) {
+        answer_optional.insert(k.clone(), string_set(Some(v)));
+    }
+    Ok(Overrides {
+        functions,
+        answer_optional,
+        events,
+    })
 }
 
 fn string_set(j: Option<&J>) -> BTreeSet<String> {
@@ -174,7 +203,10 @@ pub fn modules(catalog: &J, ov: &Overrides) -> Result<Vec<Module>, String> {
                 path: module_path.clone(),
                 ..Default::default()
             });
-        let ep = endpoint(e, &func_of[&i], &mut m.arena)
+        let key = format!("{} {}", e.s("method"), e.s("path"));
+        let none = BTreeSet::new();
+        let optional = ov.answer_optional.get(&key).unwrap_or(&none);
+        let ep = endpoint(e, &func_of[&i], optional, &mut m.arena)
             .map_err(|err| format!("{} {}: {err}", e.s("method"), e.s("path")))?;
         m.endpoints.push(ep);
     }
@@ -196,7 +228,12 @@ pub fn modules(catalog: &J, ov: &Overrides) -> Result<Vec<Module>, String> {
     Ok(out)
 }
 
-fn endpoint(e: &J, func: &str, arena: &mut Arena) -> Result<Endpoint, String> {
+fn endpoint(
+    e: &J,
+    func: &str,
+    answer_optional: &BTreeSet<String>,
+    arena: &mut Arena,
+) -> Result<Endpoint, String> {
     let method = e.s("method").to_string();
     let path = e.s("path").to_string();
     let yaml = e.get("yaml").filter(|y| !matches!(y, J::Null));
@@ -225,6 +262,7 @@ fn endpoint(e: &J, func: &str, arena: &mut Arena) -> Result<Endpoint, String> {
         yaml_only: &yaml_only,
         query_optional: e.is_true("query_optional"),
         enums: &enums,
+        answer_optional,
     };
     let base = pascal(func);
     let top = |arena: &mut Arena, id: usize| {
@@ -404,6 +442,7 @@ pub fn events(webhooks: &J, ov: &Overrides) -> Result<(Arena, Vec<EventType>), S
         yaml_only: &none,
         query_optional: false,
         enums: &no_enums,
+        answer_optional: &none,
     };
     let mut tops = Vec::new();
     let mut covered = BTreeSet::new();

@@ -122,6 +122,8 @@ pub struct Facts<'a> {
     pub query_optional: bool,
     /// YAML enums for members the TypeScript types as a plain string or number, by location.
     pub enums: &'a BTreeMap<String, J>,
+    /// Answer members the names table makes optional although the YAML requires them.
+    pub answer_optional: &'a BTreeSet<String>,
 }
 
 /// Names of `number` members that are fractions; every other number is an integer (amounts in
@@ -193,10 +195,15 @@ impl Arena {
             let loc = format!("{location}.{wire}");
             let required = match role {
                 Role::Event => false,
-                Role::Response => facts
-                    .required
-                    .get(location)
-                    .is_some_and(|l| l.contains(wire)),
+                Role::Response => {
+                    facts
+                        .required
+                        .get(location)
+                        .is_some_and(|l| l.contains(wire))
+                        && !facts
+                            .answer_optional
+                            .contains(&format!("{location}.{wire}"))
+                }
                 Role::Request | Role::Query => {
                     if role == Role::Query && facts.query_optional {
                         false

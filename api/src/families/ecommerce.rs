@@ -2738,12 +2738,21 @@ pub mod refunds {
         pub refund: i64,
         /// `from` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub from: Option<Vec<From>>,
+        pub from: Option<Vec<AmountFrom>>,
         /// `total` (required). Amount in fen.
         pub total: i64,
         /// `currency` (optional). See [`Currency`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<Currency>,
+    }
+
+    /// `from` of [`Amount`] (`request.amount.from[]`).
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct AmountFrom {
+        /// `account` (required). See [`Account`].
+        pub account: Account,
+        /// `amount` (required). Amount in fen.
+        pub amount: i64,
     }
 
     /// Body of `POST /v3/ecommerce/refunds/{refund_id}/apply-abnormal-refund` ([`apply_abnormal_refund`]). Build it with struct-literal syntax and `..Default::default()`.
@@ -2949,15 +2958,6 @@ pub mod refunds {
     pub struct ApplyResponseAmountFrom {
         /// `account` (required). See [`ApplyResponseAmountFromAccount`].
         pub account: ApplyResponseAmountFromAccount,
-        /// `amount` (required). Amount in fen.
-        pub amount: i64,
-    }
-
-    /// `from` of [`Amount`] (`request.amount.from[]`).
-    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-    pub struct From {
-        /// `account` (required). See [`Account`].
-        pub account: Account,
         /// `amount` (required). Amount in fen.
         pub amount: i64,
     }
@@ -3435,17 +3435,6 @@ pub mod subsidies {
         pub success_time: DateTime,
     }
 
-    /// `from` of [`ReturnRequest`] (`request.from[]`).
-    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-    pub struct From {
-        /// `account` (optional). See [`Account`].
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub account: Option<Account>,
-        /// `amount` (optional). Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub amount: Option<i64>,
-    }
-
     /// Body of `POST /v3/ecommerce/subsidies/return` ([`return_`]). Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct ReturnRequest {
@@ -3466,7 +3455,18 @@ pub mod subsidies {
         pub subsidy_id: Option<String>,
         /// `from` (optional). (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub from: Option<Vec<From>>,
+        pub from: Option<Vec<ReturnRequestFrom>>,
+    }
+
+    /// `from` of [`ReturnRequest`] (`request.from[]`).
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct ReturnRequestFrom {
+        /// `account` (optional). See [`Account`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub account: Option<Account>,
+        /// `amount` (optional). Amount in fen.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub amount: Option<i64>,
     }
 
     /// Answer of `POST /v3/ecommerce/subsidies/return` ([`return_`]).

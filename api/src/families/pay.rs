@@ -294,8 +294,9 @@ pub mod partner {
         /// `success_time` (optional). RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub success_time: Option<DateTime>,
-        /// `description` (required).
-        pub description: String,
+        /// `description` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub description: Option<String>,
         /// `attach` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub attach: Option<String>,
@@ -306,8 +307,9 @@ pub mod partner {
         /// `time_expire` (optional). RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub time_expire: Option<DateTime>,
-        /// `notify_url` (required).
-        pub notify_url: String,
+        /// `notify_url` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub notify_url: Option<String>,
         /// `goods_tag` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub goods_tag: Option<String>,
@@ -340,8 +342,9 @@ pub mod partner {
         /// `currency` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
-        /// `payer_total` (required). Amount in fen. (Published in the OpenAPI YAML only.)
-        pub payer_total: i64,
+        /// `payer_total` (optional). Amount in fen. (Published in the OpenAPI YAML only.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub payer_total: Option<i64>,
         /// `payer_currency` (optional). (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub payer_currency: Option<String>,
@@ -476,8 +479,9 @@ pub mod partner {
         /// `success_time` (optional). RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub success_time: Option<DateTime>,
-        /// `description` (required).
-        pub description: String,
+        /// `description` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub description: Option<String>,
         /// `attach` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub attach: Option<String>,
@@ -488,8 +492,9 @@ pub mod partner {
         /// `time_expire` (optional). RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub time_expire: Option<DateTime>,
-        /// `notify_url` (required).
-        pub notify_url: String,
+        /// `notify_url` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub notify_url: Option<String>,
         /// `goods_tag` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub goods_tag: Option<String>,
@@ -1969,8 +1974,9 @@ pub mod transactions {
         pub appid: String,
         /// `mchid` (required).
         pub mchid: String,
-        /// `description` (required).
-        pub description: String,
+        /// `description` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub description: Option<String>,
         /// `attach` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub attach: Option<String>,
@@ -1981,8 +1987,9 @@ pub mod transactions {
         /// `time_expire` (optional). RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub time_expire: Option<DateTime>,
-        /// `notify_url` (required).
-        pub notify_url: String,
+        /// `notify_url` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub notify_url: Option<String>,
         /// `goods_tag` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub goods_tag: Option<String>,
@@ -2015,8 +2022,9 @@ pub mod transactions {
         /// `currency` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
-        /// `payer_total` (required). Amount in fen. (Published in the OpenAPI YAML only.)
-        pub payer_total: i64,
+        /// `payer_total` (optional). Amount in fen. (Published in the OpenAPI YAML only.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub payer_total: Option<i64>,
         /// `payer_currency` (optional). (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub payer_currency: Option<String>,
@@ -2126,8 +2134,9 @@ pub mod transactions {
         pub appid: String,
         /// `mchid` (required).
         pub mchid: String,
-        /// `description` (required).
-        pub description: String,
+        /// `description` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub description: Option<String>,
         /// `attach` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub attach: Option<String>,
@@ -2138,8 +2147,9 @@ pub mod transactions {
         /// `time_expire` (optional). RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub time_expire: Option<DateTime>,
-        /// `notify_url` (required).
-        pub notify_url: String,
+        /// `notify_url` (optional).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub notify_url: Option<String>,
         /// `goods_tag` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub goods_tag: Option<String>,

@@ -70,7 +70,7 @@ pub mod domestic {
         pub refund: i64,
         /// `from` (optional).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub from: Option<Vec<From>>,
+        pub from: Option<Vec<AmountFrom>>,
         /// `total` (required). Amount in fen.
         pub total: i64,
         /// `currency` (required).
@@ -79,7 +79,7 @@ pub mod domestic {
 
     /// `from` of [`Amount`] (`request.amount.from[]`).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-    pub struct From {
+    pub struct AmountFrom {
         /// `account` (required).
         pub account: String,
         /// `amount` (required). Amount in fen.

@@ -429,3 +429,204 @@ pub fn tls_failure<C: Transport>() -> CallError {
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::Tls), "{e:?}");
     e
 }
+
+/// The typed payment flows: JSAPI create (with the client's pay-sign) → query → the user pays →
+/// query by both ids → refund → refund query → over-refund refused; Native create → query →
+/// close → query; APP and H5 create; closing a paid order refused.
+pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
+    use wechatpay_api::pay::transactions as tx;
+    use wechatpay_api::refund::domestic as refund;
+    let mchid = "1900000001";
+    let order = |no: &str, total: i64| tx::JsapiRequest {
+        appid: APPID.into(),
+        mchid: mchid.into(),
+        description: "充电宝租借".into(),
+        out_trade_no: no.into(),
+        notify_url: "https://merchant.example/notify".into(),
+        amount: tx::Amount {
+            total,
+            currency: Some(tx::Currency::Cny),
+        },
+        payer: tx::JsapiRequestPayer {
+            openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let no = format!("JSAPI-{tag}");
+    let prepay = c.send(tx::jsapi(&order(&no, 880))).unwrap().data.prepay_id;
+    assert!(prepay.starts_with("wx"));
+    // The client side's payment parameters for that prepay id.
+    let core = TestKeys::load()
+        .client_builder(&server.base_url(), Mode::Certificate)
+        .build()
+        .unwrap();
+    let params = core.jsapi_params(APPID, &prepay).unwrap();
+    assert_eq!(params.package, format!("prepay_id={prepay}"));
+    let q = c
+        .send(tx::get_by_out_trade_no(
+            &no,
+            &tx::GetByOutTradeNoQuery {
+                mchid: mchid.into(),
+            },
+        ))
+        .unwrap()
+        .data;
+    assert_eq!(q.trade_state, Some(tx::TradeState::Notpay));
+    assert_eq!(q.amount.total, 880);
+    assert_eq!(
+        q.amount.payer_total, None,
+        "an unpaid order has no payer_total"
+    );
+    let paid = server.gateway().pay(&no, core.now()).unwrap();
+    let transaction_id = paid["transaction_id"].as_str().unwrap().to_string();
+    let q = c
+        .send(tx::get_by_transaction_id(
+            &transaction_id,
+            &tx::GetByTransactionIdQuery {
+                mchid: mchid.into(),
+            },
+        ))
+        .unwrap()
+        .data;
+    assert_eq!(q.trade_state, Some(tx::TradeState::Success));
+    assert_eq!(q.out_trade_no, no);
+    assert!(q.success_time.unwrap().unix().is_some());
+    // Refunds.
+    let r = c
+        .send(refund::refunds(&refund::RefundsRequest {
+            transaction_id: Some(transaction_id.clone()),
+            out_refund_no: format!("RF-{tag}"),
+            reason: Some("用户退货".into()),
+            amount: refund::Amount {
+                refund: 300,
+                total: 880,
+                currency: "CNY".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }))
+        .unwrap()
+        .data;
+    assert_eq!(r.amount.refund, 300);
+    assert_eq!(r.out_trade_no, no);
+    let rq = c
+        .send(refund::get_refunds_by_out_refund_no(
+            &format!("RF-{tag}"),
+            &Default::default(),
+        ))
+        .unwrap()
+        .data;
+    assert_eq!(rq.refund_id, r.refund_id);
+    assert_eq!(rq.status, "SUCCESS");
+    let (status, code, _) = api(c
+        .send(refund::refunds(&refund::RefundsRequest {
+            out_trade_no: Some(no.clone()),
+            out_refund_no: format!("RF-{tag}-2"),
+            amount: refund::Amount {
+                refund: 600,
+                total: 880,
+                currency: "CNY".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }))
+        .unwrap_err());
+    assert_eq!((status, code.as_str()), (403, "NOT_ENOUGH"));
+    // A paid order cannot be closed.
+    let (status, code, _) = api(c
+        .send(tx::close(
+            &no,
+            &tx::CloseRequest {
+                mchid: mchid.into(),
+            },
+        ))
+        .unwrap_err());
+    assert_eq!((status, code.as_str()), (400, "ORDERPAID"));
+
+    // Native: create → query → close (204) → query.
+    let native_no = format!("NATIVE-T-{tag}");
+    let n = c
+        .send(tx::native(&tx::NativeRequest {
+            appid: APPID.into(),
+            mchid: mchid.into(),
+            description: "扫码支付".into(),
+            out_trade_no: native_no.clone(),
+            notify_url: "https://merchant.example/notify".into(),
+            amount: tx::Amount {
+                total: 100,
+                ..Default::default()
+            },
+            ..Default::default()
+        }))
+        .unwrap();
+    assert!(n.data.code_url.starts_with("weixin://"));
+    let by_no = |no: &str| {
+        c.send(tx::get_by_out_trade_no(
+            no,
+            &tx::GetByOutTradeNoQuery {
+                mchid: mchid.into(),
+            },
+        ))
+        .unwrap()
+        .data
+        .trade_state
+    };
+    assert_eq!(by_no(&native_no), Some(tx::TradeState::Notpay));
+    let closed = c
+        .send(tx::close(
+            &native_no,
+            &tx::CloseRequest {
+                mchid: mchid.into(),
+            },
+        ))
+        .unwrap();
+    assert_eq!(closed.status, 204);
+    assert_eq!(by_no(&native_no), Some(tx::TradeState::Closed));
+
+    // APP and H5.
+    let app = c
+        .send(tx::app(&tx::AppRequest {
+            appid: APPID.into(),
+            mchid: mchid.into(),
+            description: "APP".into(),
+            out_trade_no: format!("APP-{tag}"),
+            notify_url: "https://merchant.example/notify".into(),
+            amount: tx::Amount {
+                total: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }))
+        .unwrap();
+    assert!(app.data.prepay_id.starts_with("wx"));
+    let h5 = c
+        .send(tx::h5(&tx::H5Request {
+            appid: APPID.into(),
+            mchid: mchid.into(),
+            description: "H5".into(),
+            out_trade_no: format!("H5-{tag}"),
+            notify_url: "https://merchant.example/notify".into(),
+            amount: tx::Amount {
+                total: 1,
+                ..Default::default()
+            },
+            scene_info: tx::H5RequestSceneInfo {
+                payer_client_ip: "203.0.113.9".into(),
+                h5_info: tx::H5Info {
+                    r#type: tx::H5InfoType::Wap,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        }))
+        .unwrap();
+    assert!(h5.data.h5_url.starts_with("https://"));
+    // A JSAPI order without payer.openid is a PARAM_ERROR naming the field.
+    let mut bad = order(&format!("JSAPI-{tag}-bad"), 1);
+    bad.payer.openid = String::new();
+    let (status, code, detail) = api(c.send(tx::jsapi(&bad)).unwrap_err());
+    assert_eq!((status, code.as_str()), (400, "PARAM_ERROR"));
+    assert_eq!(detail.unwrap()["value"], "payer.openid");
+}
