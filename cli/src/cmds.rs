@@ -31,8 +31,11 @@ pub struct Cli {
 /// The commands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Call an endpoint: sign, send, verify, print the answer (pretty JSON) and its Request-ID
+    /// Call an endpoint: check -d against its schema, sign, send, verify, print the answer and its Request-ID
     Request(RequestArgs),
+    /// The typed API's endpoints: list them, or show one's fields
+    #[command(subcommand)]
+    Api(ApiCmd),
     /// Show the exact message to sign, the signature and the Authorization header
     Sign(SignArgs),
     /// Verify an answer's (or callback's) signature and say exactly why not
@@ -75,6 +78,26 @@ pub struct RequestArgs {
     /// Extra header 'Name: value'
     #[arg(short = 'H', value_name = "NAME: VALUE")]
     pub header: Vec<String>,
+    /// Send -d as it is: no check against the endpoint's schema, no automatic encryption of its
+    /// sensitive fields
+    #[arg(long = "no-validate")]
+    pub no_validate: bool,
+}
+
+/// `wxpay api`.
+#[derive(Subcommand, Debug)]
+pub enum ApiCmd {
+    /// Every endpoint: method, path, the typed function (wechatpay_api::…) and its title
+    List {
+        /// Only this family (the first segment after /v3/: pay, refund, fund-app, …)
+        #[arg(long)]
+        family: Option<String>,
+    },
+    /// One endpoint's fields with their types, required and sensitive marks, and its docs link
+    Show {
+        /// "METHOD /path" (or a path with one method), or the chain v3.pay.transactions.jsapi.post
+        endpoint: String,
+    },
 }
 
 /// `wxpay sign`.
@@ -296,6 +319,15 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let g = cli.global.resolve()?;
     match cli.cmd {
         Cmd::Request(a) => request(&g, json_mode, a),
+        Cmd::Api(ApiCmd::List { family }) => {
+            println!("{}", crate::api::list(family.as_deref(), json_mode)?);
+            Ok(())
+        }
+        Cmd::Api(ApiCmd::Show { endpoint }) => {
+            let e = crate::api::lookup(&endpoint)?;
+            println!("{}", crate::api::show(e, json_mode)?);
+            Ok(())
+        }
         Cmd::Sign(a) => sign_cmd(&g, json_mode, a),
         Cmd::Verify(a) => verify_cmd(&g, json_mode, a),
         Cmd::Notify(a) => notify_cmd(&g, json_mode, a),
@@ -382,14 +414,27 @@ fn request(g: &Global, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
         .parse()
         .map_err(|_| Failure::usage(format!("bad method {:?}", a.method)))?;
     let template = crate::chain::to_template(&a.target).map_err(Failure::usage)?;
+    // The endpoint's schema, when it is one of the catalog's: -d is checked before anything is
+    // signed or sent.
+    let schema = if a.no_validate {
+        None
+    } else {
+        crate::api::find(method.as_str(), &template)
+    };
     let mut call = Call::<Value>::new(method, template).expect_bytes();
     for p in &a.param {
         let (k, v) = pair(p, "-p")?;
         call = call.path_param(k, v);
     }
+    let mut names = Vec::new();
     for q in &a.query {
         let (k, v) = pair(q, "-q")?;
+        names.push(k.clone());
         call = call.query(k, v);
+    }
+    if let Some(e) = schema {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::api::check_query(e, &names).map_err(|m| Failure::usage(format!("-q {m}")))?;
     }
     for line in &a.header {
         let (name, value) = line
@@ -408,9 +453,24 @@ fn request(g: &Global, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
             Some(file) => read_file(&PathBuf::from(file))?,
             None => d.clone().into_bytes(),
         };
-        serde_json::from_slice::<Value>(&bytes)
+        let value = serde_json::from_slice::<Value>(&bytes)
             .map_err(|e| Failure::usage(format!("-d is not JSON: {e}")))?;
-        call = call.json_bytes(bytes);
+        match schema {
+            Some(e) => {
+                crate::api::check_body(e, &value).map_err(|m| Failure::usage(format!("-d {m}")))?;
+                let fields = e.body.as_deref().unwrap_or(&[]);
+                if crate::api::has_sensitive(fields) {
+                    // Sensitive fields are encrypted at signing with the key the request names.
+                    call = call.json(&crate::api::WithSensitive {
+                        value: &value,
+                        fields,
+                    });
+                } else {
+                    call = call.json_bytes(bytes);
+                }
+            }
+            None => call = call.json_bytes(bytes),
+        }
     }
     let client = g.client()?;
     let answer = client.send(call)?;

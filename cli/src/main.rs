@@ -7,6 +7,7 @@
 // The doc comments of the argument types are the `--help` text, written for a terminal.
 #![allow(rustdoc::invalid_html_tags, rustdoc::bare_urls)]
 
+mod api;
 mod chain;
 mod cmds;
 mod demo;

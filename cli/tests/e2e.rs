@@ -875,3 +875,139 @@ fn bad_headers_timeouts_and_the_right_hint() {
     assert!(!err.contains("re-serialised"), "{err}");
     assert!(err.contains("altered on its way"), "{err}");
 }
+
+#[test]
+fn api_list_show_and_request_validation() {
+    // Every endpoint with its typed function.
+    let o = wxpay(&["--json".into(), "api".into(), "list".into()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let list = json_out(&o);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 514);
+    for e in list {
+        for k in ["method", "path", "rust", "title", "doc"] {
+            assert!(e[k].is_string(), "{e}");
+        }
+        assert!(
+            e["rust"].as_str().unwrap().starts_with("wechatpay_api::"),
+            "{e}"
+        );
+    }
+    assert!(list.iter().any(
+        |e| e["rust"] == "wechatpay_api::payscore::payafter_orders::complete"
+            && e["path"] == "/v3/payscore/payafter-orders/{out_order_no}/complete"
+    ));
+    let o = wxpay(&[
+        "api".into(),
+        "list".into(),
+        "--family".into(),
+        "fund-app".into(),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("/v3/fund-app/mch-transfer/transfer-bills"));
+    let o = wxpay(&[
+        "api".into(),
+        "show".into(),
+        "v3.pay.transactions.jsapi.post".into(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("JSAPI下单") && text.contains("wechatpay_api::pay::transactions::jsapi"),
+        "{text}"
+    );
+    assert!(text.contains("out_trade_no — string (required)"), "{text}");
+    let o = wxpay(&[
+        "api".into(),
+        "show".into(),
+        "POST /v3/payscore/payafter-orders".into(),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("name — string (optional, sensitive"));
+    assert_eq!(
+        wxpay(&["api".into(), "show".into(), "GET /v3/nothing".into()])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    // Checked before signing or connecting: port 9 refuses, yet the answer is a usage error.
+    let d = tmpdir();
+    let f = creds(&d, "http://127.0.0.1:9", Mode::Certificate);
+    let jsapi = r#"{"appid":"wx1","mchid":"1900000001","description":"d","out_trade_nr":"O1","notify_url":"https://x/n","amount":{"total":1},"payer":{"openid":"o"}}"#;
+    for (body, says) in [
+        (
+            jsapi,
+            "body.out_trade_nr: unknown field; did you mean `out_trade_no`?",
+        ),
+        (r#"{"appid":"wx1"}"#, "required field missing"),
+        (
+            r#"{"appid":"wx1","mchid":"1900000001","description":"d","out_trade_no":"O1","notify_url":"https://x/n","amount":{"total":"1"},"payer":{"openid":"o"}}"#,
+            "body.amount.total: expected an integer, found a string",
+        ),
+    ] {
+        let o = wxpay(&args(
+            &f,
+            &["request", "POST", "/v3/pay/transactions/jsapi", "-d", body],
+        ));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // --no-validate sends it as it is (and meets the closed port: a transport failure).
+    let o = wxpay(&args(
+        &f,
+        &[
+            "request",
+            "POST",
+            "/v3/pay/transactions/jsapi",
+            "--no-validate",
+            "-d",
+            jsapi,
+        ],
+    ));
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Sensitive fields are encrypted automatically, with the key the request names: the sandbox
+    // decrypts them with that key.
+    let s = Server::start(Gateway::with_test_keys(Mode::Both)).unwrap();
+    let f = creds(&d, &s.base_url(), Mode::Both);
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "POST",
+            "/v3/payscore/payafter-orders",
+            "-d",
+            r#"{"appid":"wx1","out_order_no":"SENS-1","service_id":"5","name":"张三","phone":"13800138000"}"#,
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without encryption the gateway refuses the plaintext.
+    let o = wxpay(&args(
+        &f,
+        &[
+            "request",
+            "POST",
+            "/v3/payscore/payafter-orders",
+            "--no-validate",
+            "-d",
+            r#"{"appid":"wx1","out_order_no":"SENS-2","service_id":"5","name":"张三"}"#,
+        ],
+    ));
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

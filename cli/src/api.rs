@@ -1,0 +1,466 @@
+//! `wxpay api list|show` and the schema check of `wxpay request -d`, from the endpoint metadata
+//! the generator writes into `wechatpay-api` (the same required/sensitive rules as the Rust types).
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wechatpay_core::Sensitive;
+
+use crate::Failure;
+
+/// One endpoint, as `wechatpay_api::ENDPOINTS_JSON` describes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Endpoint {
+    pub method: String,
+    pub path: String,
+    pub rust: String,
+    pub title: String,
+    pub doc: String,
+    pub family: String,
+    pub chain: String,
+    pub path_params: Vec<String>,
+    pub query: Vec<Field>,
+    pub body_kind: String,
+    pub body: Option<Vec<Field>>,
+    pub answer: String,
+    pub headers: Vec<String>,
+}
+
+/// A field (or an array's item type, which has no name).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Field {
+    #[serde(default)]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub sensitive: bool,
+    #[serde(rename = "enum", default)]
+    pub values: Vec<Value>,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    pub items: Option<Box<Field>>,
+}
+
+/// Every endpoint.
+pub fn endpoints() -> &'static [Endpoint] {
+    static ALL: OnceLock<Vec<Endpoint>> = OnceLock::new();
+    ALL.get_or_init(|| serde_json::from_str(wechatpay_api::ENDPOINTS_JSON).unwrap_or_default())
+}
+
+/// The endpoint `METHOD template`, if it is one of the catalog's.
+pub fn find(method: &str, template: &str) -> Option<&'static Endpoint> {
+    endpoints()
+        .iter()
+        .find(|e| e.method.eq_ignore_ascii_case(method) && e.path == template)
+}
+
+/// `"METHOD /path"`, a chain ending in the method (`v3.pay.transactions.jsapi.post`), or a
+/// path alone when one method has it.
+pub fn lookup(spec: &str) -> Result<&'static Endpoint, Failure> {
+    let spec = spec.trim();
+    if let Some((m, p)) = spec.split_once(' ') {
+        let template = crate::chain::to_template(p.trim()).map_err(Failure::usage)?;
+        return find(m, &template)
+            .ok_or_else(|| Failure::usage(format!("no endpoint {} {template}", m.to_uppercase())));
+    }
+    if let Some(e) = endpoints().iter().find(|e| e.chain == spec) {
+        return Ok(e);
+    }
+    let template = crate::chain::to_template(spec).map_err(Failure::usage)?;
+    let hits: Vec<&Endpoint> = endpoints().iter().filter(|e| e.path == template).collect();
+    match hits.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Failure::usage(format!(
+            "no endpoint has the path {template}"
+        ))),
+        many => Err(Failure::usage(format!(
+            "{template} has several methods ({}): say which, e.g. \"{} {template}\"",
+            many.iter()
+                .map(|e| e.method.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            many[0].method
+        ))),
+    }
+}
+
+#[derive(Serialize)]
+struct ListItem<'a> {
+    method: &'a str,
+    path: &'a str,
+    rust: &'a str,
+    title: &'a str,
+    doc: &'a str,
+}
+
+/// `wxpay api list`.
+pub fn list(family: Option<&str>, json: bool) -> Result<String, Failure> {
+    let all: Vec<&Endpoint> = endpoints()
+        .iter()
+        .filter(|e| family.is_none_or(|f| e.family == f))
+        .collect();
+    if all.is_empty() {
+        return Err(Failure::usage(match family {
+            Some(f) => format!(
+                "no family {f:?} (the first path segment after /v3/, e.g. pay, refund, fund-app)"
+            ),
+            None => "no endpoints".into(),
+        }));
+    }
+    if json {
+        let items: Vec<ListItem> = all
+            .iter()
+            .map(|e| ListItem {
+                method: &e.method,
+                path: &e.path,
+                rust: &e.rust,
+                title: &e.title,
+                doc: &e.doc,
+            })
+            .collect();
+        return serde_json::to_string(&items).map_err(|e| Failure::usage(e.to_string()));
+    }
+    let mut out = String::new();
+    for e in all {
+        out.push_str(&format!(
+            "{:6} {}\n       {}  {}\n",
+            e.method, e.path, e.rust, e.title
+        ));
+    }
+    out.pop();
+    Ok(out)
+}
+
+fn type_text(f: &Field) -> String {
+    let mut t = match f.ty.as_str() {
+        "array" => format!(
+            "array of {}",
+            f.items.as_ref().map(|i| type_text(i)).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    };
+    if !f.values.is_empty() {
+        let vals: Vec<String> = f.values.iter().map(|v| v.to_string()).collect();
+        t.push_str(&format!(" ({})", vals.join(" | ")));
+    }
+    t
+}
+
+fn show_fields(out: &mut String, fields: &[Field], depth: usize) {
+    for f in fields {
+        let marks = format!(
+            "{}{}",
+            if f.required { "required" } else { "optional" },
+            if f.sensitive {
+                ", sensitive: encrypted automatically"
+            } else {
+                ""
+            }
+        );
+        out.push_str(&format!(
+            "{}{} — {} ({marks})\n",
+            "  ".repeat(depth + 1),
+            f.name,
+            type_text(f)
+        ));
+        let nested = if f.ty == "array" {
+            f.items.as_ref().map(|i| i.fields.as_slice()).unwrap_or(&[])
+        } else {
+            &f.fields
+        };
+        show_fields(out, nested, depth + 1);
+    }
+}
+
+/// `wxpay api show`.
+pub fn show(e: &Endpoint, json: bool) -> Result<String, Failure> {
+    if json {
+        let raw: Vec<Value> = serde_json::from_str(wechatpay_api::ENDPOINTS_JSON)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        let v = raw
+            .into_iter()
+            .find(|v| v["method"] == e.method.as_str() && v["path"] == e.path.as_str())
+            .unwrap_or(Value::Null);
+        return Ok(v.to_string());
+    }
+    let mut out = format!(
+        "{} {} — {}\nRust:  {}\nchain: {}\ndocs:  {}\n",
+        e.method, e.path, e.title, e.rust, e.chain, e.doc
+    );
+    if !e.path_params.is_empty() {
+        out.push_str(&format!("path parameters: {}\n", e.path_params.join(", ")));
+    }
+    if !e.headers.is_empty() {
+        out.push_str(&format!("headers: {}\n", e.headers.join(", ")));
+    }
+    if !e.query.is_empty() {
+        out.push_str("query:\n");
+        show_fields(&mut out, &e.query, 0);
+    }
+    match (&e.body, e.body_kind.as_str()) {
+        (Some(fields), _) => {
+            out.push_str("body (JSON):\n");
+            show_fields(&mut out, fields, 0);
+        }
+        (None, "multipart") => out.push_str("body: multipart upload (meta + file)\n"),
+        _ => {}
+    }
+    out.push_str(&format!("answer: {}", e.answer));
+    Ok(out)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn closest<'a>(name: &str, fields: &'a [Field]) -> Option<&'a str> {
+    fields
+        .iter()
+        .map(|f| (levenshtein(name, &f.name), f.name.as_str()))
+        .min()
+        .filter(|(d, _)| *d <= name.len().max(3) / 2 + 1)
+        .map(|(_, n)| n)
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Check `v` against field `f` at `at`; the first problem, in one line.
+fn check_value(v: &Value, f: &Field, at: &str) -> Result<(), String> {
+    let ok = match f.ty.as_str() {
+        "string" | "date-time" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "string-or-number" => v.is_string() || v.is_number(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        _ => true,
+    };
+    if !ok {
+        let want = match f.ty.as_str() {
+            "date-time" => "an RFC 3339 date-time string",
+            "integer" => "an integer",
+            "number" => "a number",
+            "boolean" => "a boolean",
+            "object" => "an object",
+            "array" => "an array",
+            "string-or-number" => "a string or a number",
+            _ => "a string",
+        };
+        return Err(format!("{at}: expected {want}, found {}", json_kind(v)));
+    }
+    match (v, f.ty.as_str()) {
+        (Value::Object(_), "object") if !f.fields.is_empty() => check_object(v, &f.fields, at),
+        (Value::Array(items), "array") => match &f.items {
+            Some(item) => {
+                for (i, x) in items.iter().enumerate() {
+                    check_value(x, item, &format!("{at}[{i}]"))?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn check_object(v: &Value, fields: &[Field], at: &str) -> Result<(), String> {
+    let Some(map) = v.as_object() else {
+        return Err(format!("{at}: expected an object, found {}", json_kind(v)));
+    };
+    for (k, x) in map {
+        let here = format!("{at}.{k}");
+        match fields.iter().find(|f| &f.name == k) {
+            Some(f) => check_value(x, f, &here)?,
+            None => {
+                return Err(match closest(k, fields) {
+                    Some(c) => format!("{here}: unknown field; did you mean `{c}`?"),
+                    None => format!("{here}: unknown field"),
+                })
+            }
+        }
+    }
+    for f in fields.iter().filter(|f| f.required) {
+        if !map.contains_key(&f.name) {
+            return Err(format!("{at}.{}: required field missing", f.name));
+        }
+    }
+    Ok(())
+}
+
+/// Check a request body against the endpoint's schema.
+pub fn check_body(e: &Endpoint, body: &Value) -> Result<(), String> {
+    match &e.body {
+        Some(fields) => check_object(body, fields, "body"),
+        None => Err(format!("{} {} takes no JSON body", e.method, e.path)),
+    }
+}
+
+/// Check query parameter names: unknown ones (with the closest known) and missing required ones.
+pub fn check_query(e: &Endpoint, names: &[&str]) -> Result<(), String> {
+    for n in names {
+        if !e.query.iter().any(|f| f.name == *n) {
+            return Err(match closest(n, &e.query) {
+                Some(c) => format!("query.{n}: unknown parameter; did you mean `{c}`?"),
+                None => format!("query.{n}: unknown parameter"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether any field (at any depth) is sensitive.
+pub fn has_sensitive(fields: &[Field]) -> bool {
+    fields.iter().any(|f| {
+        f.sensitive
+            || has_sensitive(&f.fields)
+            || f.items
+                .as_ref()
+                .is_some_and(|i| i.sensitive || has_sensitive(&i.fields))
+    })
+}
+
+/// A JSON body whose sensitive string fields serialise as [`Sensitive`] plaintexts, so that
+/// `Call::json` encrypts them at signing with the key the request names.
+pub struct WithSensitive<'a> {
+    pub value: &'a Value,
+    pub fields: &'a [Field],
+}
+
+struct Node<'a> {
+    value: &'a Value,
+    field: Option<&'a Field>,
+}
+
+impl Serialize for Node<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match (self.value, self.field) {
+            (Value::String(text), Some(f)) if f.sensitive => {
+                Sensitive::new(text.clone()).serialize(s)
+            }
+            (Value::Object(map), f) => {
+                let fields = f.map(|f| f.fields.as_slice()).unwrap_or(&[]);
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    let field = fields.iter().find(|x| &x.name == k);
+                    m.serialize_entry(k, &Node { value: v, field })?;
+                }
+                m.end()
+            }
+            (Value::Array(items), f) => {
+                let item = f.and_then(|f| f.items.as_deref());
+                let mut q = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    q.serialize_element(&Node {
+                        value: v,
+                        field: item,
+                    })?;
+                }
+                q.end()
+            }
+            (other, _) => other.serialize(s),
+        }
+    }
+}
+
+impl Serialize for WithSensitive<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let root = Field {
+            name: String::new(),
+            ty: "object".into(),
+            required: true,
+            sensitive: false,
+            values: Vec::new(),
+            fields: self.fields.to_vec(),
+            items: None,
+        };
+        Node {
+            value: self.value,
+            field: Some(&root),
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_is_listed_and_found() {
+        assert_eq!(endpoints().len(), 514);
+        let e = lookup("v3.pay.transactions.outTradeNo._out_trade_no_.get").unwrap();
+        assert_eq!(
+            e.rust,
+            "wechatpay_api::pay::transactions::get_by_out_trade_no"
+        );
+        assert_eq!(
+            lookup("POST /v3/pay/transactions/jsapi").unwrap().title,
+            "JSAPI下单"
+        );
+        assert!(
+            lookup("/v3/payscore/payafter-orders").is_err(),
+            "two methods"
+        );
+        assert!(levenshtein("out_trade_nr", "out_trade_no") == 1);
+    }
+
+    #[test]
+    fn bodies_are_checked() {
+        let e = find("POST", "/v3/pay/transactions/jsapi").unwrap();
+        let good = serde_json::json!({"appid": "wx", "mchid": "1", "description": "d", "out_trade_no": "o",
+            "notify_url": "https://x", "amount": {"total": 1}, "payer": {"openid": "o"}});
+        check_body(e, &good).unwrap();
+        let mut typo = good.clone();
+        typo["out_trade_nr"] = typo["out_trade_no"].take();
+        typo.as_object_mut().unwrap().remove("out_trade_no");
+        assert_eq!(
+            check_body(e, &typo).unwrap_err(),
+            "body.out_trade_nr: unknown field; did you mean `out_trade_no`?"
+        );
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("notify_url");
+        assert_eq!(
+            check_body(e, &missing).unwrap_err(),
+            "body.notify_url: required field missing"
+        );
+        let mut wrong = good.clone();
+        wrong["amount"]["total"] = serde_json::json!("1");
+        assert_eq!(
+            check_body(e, &wrong).unwrap_err(),
+            "body.amount.total: expected an integer, found a string"
+        );
+        let mut nested = good;
+        nested["payer"] = serde_json::json!({});
+        assert_eq!(
+            check_body(e, &nested).unwrap_err(),
+            "body.payer.openid: required field missing"
+        );
+    }
+}
