@@ -8,6 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
+pub use crate::error::AeadError;
+
 /// The algorithm name WeChat Pay uses.
 pub const ALGORITHM: &str = "AEAD_AES_256_GCM";
 
@@ -30,40 +32,6 @@ impl fmt::Debug for ApiV3Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiV3Key(<redacted>)")
     }
-}
-
-/// AES-GCM failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AeadError {
-    /// The APIv3 key is not 32 bytes.
-    #[error("an APIv3 key is 32 bytes, this one has {len}")]
-    KeyLength {
-        /// Its length.
-        len: usize,
-    },
-    /// The nonce is not 12 bytes.
-    #[error("the AES-GCM nonce must be 12 bytes, this one has {len}")]
-    NonceLength {
-        /// Its length.
-        len: usize,
-    },
-    /// The ciphertext is not base64.
-    #[error("the ciphertext is not valid base64")]
-    Base64,
-    /// The decoded ciphertext is shorter than the 16-byte tag it must end with.
-    #[error("the ciphertext has {len} bytes, fewer than the 16-byte AES-GCM tag")]
-    TooShort {
-        /// Its length after base64 decoding.
-        len: usize,
-    },
-    /// The tag did not match: a wrong APIv3 key (most likely), or an altered ciphertext, nonce or
-    /// associated data.
-    #[error("AES-GCM authentication failed: the APIv3 key is wrong, or the ciphertext, nonce or associated_data was altered")]
-    AuthFailed,
-    /// The crypto library failed.
-    #[error("AES-GCM failed")]
-    Crypto,
 }
 
 fn nonce12(nonce: &str) -> Result<[u8; 12], AeadError> {

@@ -13,6 +13,8 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::error::BillError;
+
 /// What a bill request answers (`GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, … — typed in
 /// `wechatpay-api`): the digest of the bill and where to download it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,97 +40,6 @@ impl BillDownloadInfo {
             download_url: download_url.into(),
         }
     }
-}
-
-/// The bill could not be checked; what was written must be discarded.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BillError {
-    /// The digest of the bill is not the one announced: the data is bad.
-    #[error("bill digest mismatch: expected {expected}, got {actual}; discard the data")]
-    HashMismatch {
-        /// `hash_value`.
-        expected: String,
-        /// What the data hashes to.
-        actual: String,
-    },
-    /// `hash_type` is not `SHA1`.
-    #[error("unsupported bill hash type {0:?}")]
-    UnsupportedHash(String),
-    /// The bill is larger than the limit set with [`BillWriter::max_bytes`].
-    #[error("the bill is larger than the limit of {limit} bytes; discard the data")]
-    TooLarge {
-        /// The limit, in bytes (of the bill as written, after gunzip).
-        limit: u64,
-    },
-    /// The gzip stream is broken, or writing failed.
-    #[error("bill data: {0}")]
-    Io(#[from] io::Error),
-    /// An encrypted bill part could not be decrypted: its `encrypt_key` is not for this
-    /// merchant's key, or the part was altered.
-    #[error("bill part cannot be decrypted: {0}")]
-    Decrypt(&'static str),
-}
-
-/// One encrypted part of a sub-merchant fund-flow bill (`GET /v3/bill/sub-merchant-fundflowbill`,
-/// `download_bill_list[]`). Decrypt a downloaded part with [`crate::Client::open_bill_part`].
-///
-/// How a part is protected (from the published field descriptions; the sandbox serves parts made
-/// this way): `encrypt_key` is the part's AES-256 key, RSA-OAEP-encrypted for the merchant's API
-/// key and base64-encoded; the download is the AES-256-GCM ciphertext of the part with its 16-byte
-/// tag appended, under that key, `nonce` as IV (its UTF-8 bytes, 12) and no associated data;
-/// `hash_value` is the SHA-1 of the decrypted (gunzipped, with `tar_type=GZIP`) part. Concatenate
-/// the parts in `bill_sequence` order for the whole bill.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EncryptedBillPart {
-    /// The part's position, from 1.
-    #[serde(default)]
-    pub bill_sequence: Option<i64>,
-    /// Where to download it.
-    pub download_url: String,
-    /// The part's AES key, RSA-OAEP-encrypted for the merchant, base64.
-    pub encrypt_key: String,
-    /// The AES-GCM nonce.
-    pub nonce: String,
-    /// `SHA1`.
-    pub hash_type: String,
-    /// SHA-1 of the decrypted part.
-    pub hash_value: String,
-}
-
-/// The largest encrypted part [`open_part`] takes (they are held in memory to be decrypted).
-pub const MAX_PART_BYTES: usize = 1 << 30;
-
-/// Decrypt a downloaded part with its AES key (already RSA-decrypted), gunzip it when `gzip`, and
-/// check its digest. Sans-IO; [`crate::Client::open_bill_part`] does the RSA step too.
-pub fn open_part(
-    aes_key: &[u8],
-    part: &EncryptedBillPart,
-    downloaded: &[u8],
-    gzip: bool,
-) -> Result<Vec<u8>, BillError> {
-    if !part.hash_type.eq_ignore_ascii_case("SHA1") {
-        return Err(BillError::UnsupportedHash(part.hash_type.clone()));
-    }
-    let key: &[u8; 32] = aes_key
-        .try_into()
-        .map_err(|_| BillError::Decrypt("the decrypted encrypt_key is not 32 bytes"))?;
-    let nonce: [u8; 12] = part
-        .nonce
-        .as_bytes()
-        .try_into()
-        .map_err(|_| BillError::Decrypt("the nonce is not 12 bytes"))?;
-    if downloaded.len() < 16 || downloaded.len() > MAX_PART_BYTES {
-        return Err(BillError::Decrypt(
-            "the download is not an AES-GCM ciphertext of a usable size",
-        ));
-    }
-    let plain = crate::crypto::aes256gcm_open(key, &nonce, b"", downloaded).map_err(|()| {
-        BillError::Decrypt("AES-GCM authentication failed (wrong key or altered part)")
-    })?;
-    let mut w = BillWriter::with_hash(&part.hash_type, &part.hash_value, gzip, Vec::new())?;
-    w.write_chunk(&plain)?;
-    Ok(w.finish()?.0)
 }
 
 /// The default [`BillWriter::max_bytes`]: 4 GiB, far above the largest daily bills, low enough to
@@ -304,4 +215,65 @@ pub fn sha1_hex(data: &[u8]) -> String {
     let mut h = crate::crypto::Sha1::new();
     h.update(data);
     h.finish().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One encrypted part of a sub-merchant fund-flow bill (`GET /v3/bill/sub-merchant-fundflowbill`,
+/// `download_bill_list[]`). Decrypt a downloaded part with [`crate::Client::open_bill_part`].
+///
+/// How a part is protected (from the published field descriptions; the sandbox serves parts made
+/// this way): `encrypt_key` is the part's AES-256 key, RSA-OAEP-encrypted for the merchant's API
+/// key and base64-encoded; the download is the AES-256-GCM ciphertext of the part with its 16-byte
+/// tag appended, under that key, `nonce` as IV (its UTF-8 bytes, 12) and no associated data;
+/// `hash_value` is the SHA-1 of the decrypted (gunzipped, with `tar_type=GZIP`) part. Concatenate
+/// the parts in `bill_sequence` order for the whole bill.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedBillPart {
+    /// The part's position, from 1.
+    #[serde(default)]
+    pub bill_sequence: Option<i64>,
+    /// Where to download it.
+    pub download_url: String,
+    /// The part's AES key, RSA-OAEP-encrypted for the merchant, base64.
+    pub encrypt_key: String,
+    /// The AES-GCM nonce.
+    pub nonce: String,
+    /// `SHA1`.
+    pub hash_type: String,
+    /// SHA-1 of the decrypted part.
+    pub hash_value: String,
+}
+
+/// The largest encrypted part [`open_part`] takes (they are held in memory to be decrypted).
+pub const MAX_PART_BYTES: usize = 1 << 30;
+
+/// Decrypt a downloaded part with its AES key (already RSA-decrypted), gunzip it when `gzip`, and
+/// check its digest. Sans-IO; [`crate::Client::open_bill_part`] does the RSA step too.
+pub fn open_part(
+    aes_key: &[u8],
+    part: &EncryptedBillPart,
+    downloaded: &[u8],
+    gzip: bool,
+) -> Result<Vec<u8>, BillError> {
+    if !part.hash_type.eq_ignore_ascii_case("SHA1") {
+        return Err(BillError::UnsupportedHash(part.hash_type.clone()));
+    }
+    let key: &[u8; 32] = aes_key
+        .try_into()
+        .map_err(|_| BillError::Decrypt("the decrypted encrypt_key is not 32 bytes"))?;
+    let nonce: [u8; 12] = part
+        .nonce
+        .as_bytes()
+        .try_into()
+        .map_err(|_| BillError::Decrypt("the nonce is not 12 bytes"))?;
+    if downloaded.len() < 16 || downloaded.len() > MAX_PART_BYTES {
+        return Err(BillError::Decrypt(
+            "the download is not an AES-GCM ciphertext of a usable size",
+        ));
+    }
+    let plain = crate::crypto::aes256gcm_open(key, &nonce, b"", downloaded).map_err(|()| {
+        BillError::Decrypt("AES-GCM authentication failed (wrong key or altered part)")
+    })?;
+    let mut w = BillWriter::with_hash(&part.hash_type, &part.hash_value, gzip, Vec::new())?;
+    w.write_chunk(&plain)?;
+    Ok(w.finish()?.0)
 }

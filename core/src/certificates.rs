@@ -14,8 +14,8 @@
 use http::Response;
 use serde::Deserialize;
 
-use crate::aead::{self, AeadError, ApiV3Key};
-use crate::error::{ApiError, KeyError, VerifyError};
+use crate::aead::{self, ApiV3Key};
+pub use crate::error::CertificateError;
 use crate::keys::{PlatformKey, PlatformKeyKind, PlatformKeys};
 use crate::request::Call;
 use crate::response::api_error;
@@ -69,59 +69,6 @@ pub enum Downloaded {
     },
     /// `404 RESOURCE_NOT_EXISTS`: this merchant has no platform certificates (public key mode).
     NoCertificates,
-}
-
-/// A download could not be applied; the trusted keys are unchanged.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CertificateError {
-    /// WeChat Pay answered with an error (other than `404 RESOURCE_NOT_EXISTS`).
-    #[error(transparent)]
-    Api(Box<ApiError>),
-    /// The answer's signature did not verify, or is signed by a key that is neither trusted nor
-    /// (on a first download) in the answer.
-    #[error("certificate download verification failed: {0}")]
-    Verify(VerifyError),
-    /// The body is not a certificate list.
-    #[error("certificate list is malformed: {0}")]
-    Body(#[source] serde_json::Error),
-    /// An entry's algorithm is not `AEAD_AES_256_GCM`.
-    #[error("certificate {serial}: unsupported algorithm {algorithm:?}")]
-    Algorithm {
-        /// The entry's `serial_no`.
-        serial: String,
-        /// Its algorithm.
-        algorithm: String,
-    },
-    /// An entry does not decrypt (a wrong APIv3 key, most likely).
-    #[error("certificate {serial} does not decrypt: {source}")]
-    Decrypt {
-        /// The entry's `serial_no`.
-        serial: String,
-        /// Why.
-        #[source]
-        source: AeadError,
-    },
-    /// An entry decrypts to something that is not a usable certificate.
-    #[error("certificate {serial} is not usable: {source}")]
-    Certificate {
-        /// The entry's `serial_no`.
-        serial: String,
-        /// Why.
-        #[source]
-        source: KeyError,
-    },
-    /// An entry's `serial_no` is not the serial of the certificate inside it.
-    #[error("entry serial_no {listed} holds certificate {actual}")]
-    SerialMismatch {
-        /// `serial_no`.
-        listed: String,
-        /// The certificate's serial.
-        actual: String,
-    },
-    /// No certificate in the answer is valid at `now`.
-    #[error("no certificate in the answer is valid now")]
-    NoValidCertificate,
 }
 
 /// Apply a `GET /v3/certificates` answer: decrypt each certificate with `apiv3_key`, check it,

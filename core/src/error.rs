@@ -1,6 +1,7 @@
 //! The error types. Every enum is `#[non_exhaustive]`, every variant names one failure, and no
 //! message ever contains key material.
 
+use std::io;
 use std::path::PathBuf;
 
 use http::StatusCode;
@@ -192,7 +193,7 @@ pub enum BuildError {
     },
     /// A sensitive field could not be encrypted.
     #[error("sensitive field: {0}")]
-    Sensitive(#[from] crate::sensitive::OaepError),
+    Sensitive(#[from] OaepError),
 }
 
 /// A signer could not produce a signature.
@@ -458,7 +459,7 @@ pub enum CallError {
     /// A downloaded bill failed its digest check (or could not be gunzipped or written): the
     /// data written is bad.
     #[error(transparent)]
-    Bill(#[from] crate::bill::BillError),
+    Bill(#[from] BillError),
 }
 
 impl CallError {
@@ -522,7 +523,7 @@ pub enum RefreshError {
     Transport(#[from] TransportError),
     /// The answer could not be applied.
     #[error(transparent)]
-    Certificate(#[from] crate::certificates::CertificateError),
+    Certificate(#[from] CertificateError),
     /// No APIv3 key was configured, so certificates cannot be decrypted.
     #[error("no APIv3 key configured: certificates cannot be downloaded")]
     NoApiV3Key,
@@ -550,4 +551,158 @@ pub fn find_cause<'a, E: std::error::Error + 'static>(
         current = e.source();
     }
     None
+}
+
+/// AES-GCM failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AeadError {
+    /// The APIv3 key is not 32 bytes.
+    #[error("an APIv3 key is 32 bytes, this one has {len}")]
+    KeyLength {
+        /// Its length.
+        len: usize,
+    },
+    /// The nonce is not 12 bytes.
+    #[error("the AES-GCM nonce must be 12 bytes, this one has {len}")]
+    NonceLength {
+        /// Its length.
+        len: usize,
+    },
+    /// The ciphertext is not base64.
+    #[error("the ciphertext is not valid base64")]
+    Base64,
+    /// The decoded ciphertext is shorter than the 16-byte tag it must end with.
+    #[error("the ciphertext has {len} bytes, fewer than the 16-byte AES-GCM tag")]
+    TooShort {
+        /// Its length after base64 decoding.
+        len: usize,
+    },
+    /// The tag did not match: a wrong APIv3 key (most likely), or an altered ciphertext, nonce or
+    /// associated data.
+    #[error("AES-GCM authentication failed: the APIv3 key is wrong, or the ciphertext, nonce or associated_data was altered")]
+    AuthFailed,
+    /// The crypto library failed.
+    #[error("AES-GCM failed")]
+    Crypto,
+}
+
+/// RSA-OAEP failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OaepError {
+    /// The plaintext is longer than the key allows (214 bytes for RSA-2048).
+    #[error("plaintext is {len} bytes; RSA-OAEP with this key takes at most {max}")]
+    TooLong {
+        /// Its length in bytes (UTF-8).
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The ciphertext is not base64.
+    #[error("the ciphertext is not valid base64")]
+    Base64,
+    /// Decryption failed: another key encrypted it, or it was altered.
+    #[error("RSA-OAEP decryption failed: the value was encrypted for another key, or altered")]
+    DecryptFailed,
+    /// The signer cannot decrypt (e.g. a remote signer).
+    #[error("this signer cannot decrypt RSA-OAEP fields")]
+    Unsupported,
+    /// The key named in `Wechatpay-Serial` is not trusted, or there is none.
+    #[error("no platform key {0:?} to encrypt with")]
+    NoKey(String),
+    /// The value was encrypted for another key than the one the request names.
+    #[error("a field was encrypted for {field}, but the request names {request}")]
+    SerialConflict {
+        /// The field's key.
+        field: String,
+        /// The request's `Wechatpay-Serial`.
+        request: String,
+    },
+    /// The crypto library failed.
+    #[error("RSA-OAEP failed")]
+    Crypto,
+}
+
+/// The bill could not be checked; what was written must be discarded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BillError {
+    /// The digest of the bill is not the one announced: the data is bad.
+    #[error("bill digest mismatch: expected {expected}, got {actual}; discard the data")]
+    HashMismatch {
+        /// `hash_value`.
+        expected: String,
+        /// What the data hashes to.
+        actual: String,
+    },
+    /// `hash_type` is not `SHA1`.
+    #[error("unsupported bill hash type {0:?}")]
+    UnsupportedHash(String),
+    /// The bill is larger than the limit set with `BillWriter::max_bytes`.
+    #[error("the bill is larger than the limit of {limit} bytes; discard the data")]
+    TooLarge {
+        /// The limit, in bytes (of the bill as written, after gunzip).
+        limit: u64,
+    },
+    /// The gzip stream is broken, or writing failed.
+    #[error("bill data: {0}")]
+    Io(#[from] io::Error),
+    /// An encrypted bill part could not be decrypted: its `encrypt_key` is not for this
+    /// merchant's key, or the part was altered.
+    #[error("bill part cannot be decrypted: {0}")]
+    Decrypt(&'static str),
+}
+
+/// A download could not be applied; the trusted keys are unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// WeChat Pay answered with an error (other than `404 RESOURCE_NOT_EXISTS`).
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The answer's signature did not verify, or is signed by a key that is neither trusted nor
+    /// (on a first download) in the answer.
+    #[error("certificate download verification failed: {0}")]
+    Verify(VerifyError),
+    /// The body is not a certificate list.
+    #[error("certificate list is malformed: {0}")]
+    Body(#[source] serde_json::Error),
+    /// An entry's algorithm is not `AEAD_AES_256_GCM`.
+    #[error("certificate {serial}: unsupported algorithm {algorithm:?}")]
+    Algorithm {
+        /// The entry's `serial_no`.
+        serial: String,
+        /// Its algorithm.
+        algorithm: String,
+    },
+    /// An entry does not decrypt (a wrong APIv3 key, most likely).
+    #[error("certificate {serial} does not decrypt: {source}")]
+    Decrypt {
+        /// The entry's `serial_no`.
+        serial: String,
+        /// Why.
+        #[source]
+        source: AeadError,
+    },
+    /// An entry decrypts to something that is not a usable certificate.
+    #[error("certificate {serial} is not usable: {source}")]
+    Certificate {
+        /// The entry's `serial_no`.
+        serial: String,
+        /// Why.
+        #[source]
+        source: KeyError,
+    },
+    /// An entry's `serial_no` is not the serial of the certificate inside it.
+    #[error("entry serial_no {listed} holds certificate {actual}")]
+    SerialMismatch {
+        /// `serial_no`.
+        listed: String,
+        /// The certificate's serial.
+        actual: String,
+    },
+    /// No certificate in the answer is valid at `now`.
+    #[error("no certificate in the answer is valid now")]
+    NoValidCertificate,
 }

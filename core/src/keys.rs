@@ -343,7 +343,7 @@ impl PlatformKeys {
     }
 
     /// Verify `signature` over `message` with the key `serial` names. No clock checks: see
-    /// [`crate::verify`] for the full response rule.
+    /// the `verify` module for the full response rule.
     pub fn verify(&self, serial: &str, message: &[u8], signature: &str) -> Result<(), VerifyError> {
         if signature.starts_with(PROBE_PREFIX) {
             return Err(VerifyError::Probe {

@@ -49,6 +49,7 @@ pub mod aead;
 pub mod bill;
 pub mod certificates;
 pub mod client;
+pub mod clock;
 pub mod credentials;
 mod crypto;
 pub use crypto::BACKEND as CRYPTO_BACKEND;
@@ -56,6 +57,7 @@ pub mod error;
 pub mod keys;
 pub mod media;
 pub mod notify;
+mod path;
 pub mod paysign;
 mod pem;
 pub mod request;
@@ -65,10 +67,8 @@ pub mod sign;
 pub mod verify;
 
 pub use aead::{AeadError, ApiV3Key};
-pub use client::{
-    Client, ClientBuilder, Clock, Expect, FixedClock, FixedNonce, NonceSource, OsNonce,
-    SignedRequest, SystemClock, DEFAULT_BASE_URL,
-};
+pub use client::{Client, ClientBuilder, Expect, SignedRequest, DEFAULT_BASE_URL};
+pub use clock::{Clock, FixedClock, FixedNonce, NonceSource, OsNonce, SystemClock};
 pub use credentials::{Merchant, PrivateKey, Signer};
 pub use error::{
     ApiError, BuildError, CallError, KeyError, RefreshError, ResponseError, SignError,

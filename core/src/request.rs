@@ -198,7 +198,7 @@ impl<T> Call<T> {
         self
     }
 
-    /// A multipart body (see [`crate::media`]): `body` is sent, `signed` (the meta JSON, which
+    /// A multipart body (see the `media` module): `body` is sent, `signed` (the meta JSON, which
     /// `body` contains byte for byte) is what the signature covers.
     pub(crate) fn multipart(mut self, body: Vec<u8>, signed: Vec<u8>, content_type: &str) -> Self {
         match HeaderValue::from_str(content_type) {
@@ -260,7 +260,7 @@ impl<T> Call<T> {
             });
             return self;
         }
-        if n.as_str().eq_ignore_ascii_case(crate::verify::SERIAL) {
+        if n.as_str().eq_ignore_ascii_case(crate::path::SERIAL_HEADER) {
             self.fail(BuildError::InvalidHeader {
                 name: name.into(),
                 reason: "use Call::wechatpay_serial, which is checked against the key that sensitive fields are encrypted with",
@@ -437,47 +437,10 @@ pub(crate) fn fill_template(
     // have), no dot segment, plain or percent-encoded, and no encoded `/` or `\`. Values are
     // percent-encoded, so only the template's literal text can make the path normalise into
     // another one.
-    check_segments(template, false).map_err(bad)?;
+    crate::path::check_segments(template, false).map_err(bad)?;
     // A placeholder next to literal text (`.{id}` with `.`) must not make a dot segment either.
-    check_segments(&out, false).map_err(bad)?;
+    crate::path::check_segments(&out, false).map_err(bad)?;
     Ok(out)
-}
-
-/// Why `path` (an absolute path as sent) is not in normal form, or `Ok` when a server cannot
-/// normalise it into another path: every segment is non-empty (a single trailing `/` aside), none
-/// is `.` or `..` (in any percent-encoding), and — when `no_encoded_slash` — none holds an
-/// encoded `/` or `\` (some servers decode those before resolving dot segments).
-pub(crate) fn check_segments(path: &str, no_encoded_slash: bool) -> Result<(), &'static str> {
-    let Some(rest) = path.strip_prefix('/') else {
-        return Err("must start with `/`");
-    };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if rest.is_empty() {
-        return Ok(());
-    }
-    for seg in rest.split('/') {
-        if seg.is_empty() {
-            return Err("has an empty segment (`//`)");
-        }
-        // Placeholders are filled with encoded values: they are single, non-dot segments.
-        let decoded = percent_encoding::percent_decode_str(seg).collect::<Vec<u8>>();
-        if decoded == b"." || decoded == b".." {
-            return Err("has a dot segment (`.` or `..`, maybe percent-encoded), which a server would resolve into another path");
-        }
-        if no_encoded_slash
-            && seg.contains('%')
-            && decoded.iter().any(|b| *b == b'/' || *b == b'\\')
-        {
-            return Err("has a percent-encoded `/` or `\\` inside a segment");
-        }
-    }
-    Ok(())
-}
-
-/// Whether `path` cannot be normalised into another path, not even by a server that decodes
-/// `%2F` first (see [`check_segments`]).
-pub(crate) fn is_normal_path(path: &str) -> bool {
-    check_segments(path, true).is_ok()
 }
 
 fn check_literal(lit: &str) -> Result<(), &'static str> {

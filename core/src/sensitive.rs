@@ -20,42 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
-/// RSA-OAEP failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum OaepError {
-    /// The plaintext is longer than the key allows (214 bytes for RSA-2048).
-    #[error("plaintext is {len} bytes; RSA-OAEP with this key takes at most {max}")]
-    TooLong {
-        /// Its length in bytes (UTF-8).
-        len: usize,
-        /// The maximum.
-        max: usize,
-    },
-    /// The ciphertext is not base64.
-    #[error("the ciphertext is not valid base64")]
-    Base64,
-    /// Decryption failed: another key encrypted it, or it was altered.
-    #[error("RSA-OAEP decryption failed: the value was encrypted for another key, or altered")]
-    DecryptFailed,
-    /// The signer cannot decrypt (e.g. a remote signer).
-    #[error("this signer cannot decrypt RSA-OAEP fields")]
-    Unsupported,
-    /// The key named in `Wechatpay-Serial` is not trusted, or there is none.
-    #[error("no platform key {0:?} to encrypt with")]
-    NoKey(String),
-    /// The value was encrypted for another key than the one the request names.
-    #[error("a field was encrypted for {field}, but the request names {request}")]
-    SerialConflict {
-        /// The field's key.
-        field: String,
-        /// The request's `Wechatpay-Serial`.
-        request: String,
-    },
-    /// The crypto library failed.
-    #[error("RSA-OAEP failed")]
-    Crypto,
-}
+pub use crate::error::OaepError;
 
 enum Inner {
     Plain(Zeroizing<String>),

@@ -14,7 +14,7 @@ pub const NONCE: &str = "Wechatpay-Nonce";
 /// `Wechatpay-Signature`.
 pub const SIGNATURE: &str = "Wechatpay-Signature";
 /// `Wechatpay-Serial`.
-pub const SERIAL: &str = "Wechatpay-Serial";
+pub const SERIAL: &str = crate::path::SERIAL_HEADER;
 /// `Wechatpay-Signature-Type`.
 pub const SIGNATURE_TYPE: &str = "Wechatpay-Signature-Type";
 /// `Request-ID`.
@@ -156,7 +156,7 @@ pub fn verify_parts<'k>(
 pub fn is_unsigned_download(method: &http::Method, path: &str) -> bool {
     // Decided only on a path that no server can resolve into another one: a dot segment or an
     // encoded `/` could turn an image download into a transaction query.
-    if method != http::Method::GET || !crate::request::is_normal_path(path) {
+    if method != http::Method::GET || !crate::path::is_normal_path(path) {
         return false;
     }
     const EXACT: [&str; 6] = [

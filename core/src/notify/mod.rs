@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::aead::{self, AeadError, ApiV3Key};
-use crate::client::Clock;
+use crate::clock::Clock;
 use crate::error::VerifyError;
 use crate::keys::SharedKeys;
 use crate::verify::{verify_parts, SignatureHeaders, DEFAULT_WINDOW, SIGNATURE_TYPE};
@@ -328,7 +328,7 @@ impl Callbacks {
             apiv3_key,
             window: DEFAULT_WINDOW,
             merchant_serial: None,
-            clock: Arc::new(crate::client::SystemClock),
+            clock: Arc::new(crate::clock::SystemClock),
             replay: None,
         }
     }

@@ -1,0 +1,42 @@
+//! Paths in normal form: what a server cannot resolve into another path. Used to refuse dot
+//! segments in templates and to decide unsigned downloads.
+
+/// `Wechatpay-Serial`, the header a request names its platform key in.
+pub(crate) const SERIAL_HEADER: &str = "Wechatpay-Serial";
+
+/// Why `path` (an absolute path as sent) is not in normal form, or `Ok` when a server cannot
+/// normalise it into another path: every segment is non-empty (a single trailing `/` aside), none
+/// is `.` or `..` (in any percent-encoding), and — when `no_encoded_slash` — none holds an
+/// encoded `/` or `\` (some servers decode those before resolving dot segments).
+pub(crate) fn check_segments(path: &str, no_encoded_slash: bool) -> Result<(), &'static str> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err("must start with `/`");
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Ok(());
+    }
+    for seg in rest.split('/') {
+        if seg.is_empty() {
+            return Err("has an empty segment (`//`)");
+        }
+        // Placeholders are filled with encoded values: they are single, non-dot segments.
+        let decoded = percent_encoding::percent_decode_str(seg).collect::<Vec<u8>>();
+        if decoded == b"." || decoded == b".." {
+            return Err("has a dot segment (`.` or `..`, maybe percent-encoded), which a server would resolve into another path");
+        }
+        if no_encoded_slash
+            && seg.contains('%')
+            && decoded.iter().any(|b| *b == b'/' || *b == b'\\')
+        {
+            return Err("has a percent-encoded `/` or `\\` inside a segment");
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` cannot be normalised into another path, not even by a server that decodes
+/// `%2F` first (see [`check_segments`]).
+pub(crate) fn is_normal_path(path: &str) -> bool {
+    check_segments(path, true).is_ok()
+}
