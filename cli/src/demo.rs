@@ -11,15 +11,15 @@ use std::error::Error;
 use wechatpay_api::payscore::payafter_orders::{
     complete, create, get as query, CompleteRequest, CreateRequest, GetQuery as QueryRequest,
 };
-use wechatpay_core::{ApiResponse, Call, CallError, SignedRequest};
+use wechatpay_core::exchange::{Exchange, Step};
+use wechatpay_core::{ApiResponse, Call, CallError};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys, FAULT_HEADER};
 
 const APPID: &str = "wxd678efh567hg6787";
 const SERVICE_ID: &str = "500001";
 
-fn show_request<T>(signed: &SignedRequest<T>) {
-    let r = &signed.request;
+fn show_request(r: &http::Request<Vec<u8>>) {
     let auth = r
         .headers()
         .get("authorization")
@@ -61,6 +61,49 @@ fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
     (create, wechatpay_sandbox::seed::body(), query)
 }
 
+/// Drive one exchange with a blocking send.
+fn shown<T>(
+    core: &wechatpay_core::Client,
+    call: Call<T>,
+    mut send: impl FnMut(
+        http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError>,
+) -> Result<ApiResponse<T>, CallError> {
+    let mut ex = core.exchange(call)?;
+    loop {
+        match ex.poll() {
+            Step::Send(r) => match send(r) {
+                Ok(resp) => ex.handle_response(resp, core.now()),
+                Err(e) => ex.handle_transport_error(e),
+            },
+            Step::Lock => ex.handle_locked(std::time::Instant::now()),
+            Step::Done(out) => return out,
+        }
+    }
+}
+
+/// Drive one exchange through the hyper client.
+async fn shown_async<T>(
+    core: &wechatpay_core::Client,
+    hyper: &wechatpay_hyper::Client,
+    call: Call<T>,
+) -> Result<ApiResponse<T>, CallError> {
+    let mut ex = core.exchange(call)?;
+    loop {
+        match ex.poll() {
+            Step::Send(r) => {
+                show_request(&r);
+                match hyper.execute(r).await {
+                    Ok(resp) => ex.handle_response(resp, core.now()),
+                    Err(e) => ex.handle_transport_error(e),
+                }
+            }
+            Step::Lock => ex.handle_locked(std::time::Instant::now()),
+            Step::Done(out) => return out,
+        }
+    }
+}
+
 /// Run the demo.
 pub fn run() -> Result<(), Box<dyn Error>> {
     let server = Server::start(Gateway::with_test_keys(Mode::Both))?;
@@ -70,7 +113,8 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     );
     let keys = TestKeys::load();
 
-    // Blocking: ureq.
+    // Blocking: ureq. Each call is an exchange the core drives; the transport only moves the
+    // bytes, and the demo prints each request on its way.
     println!("== wechatpay-ureq (blocking) ==");
     let core = keys
         .client_builder(&server.base_url(), Mode::Both)
@@ -78,18 +122,16 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     // Loopback only: no proxy from the environment.
     let ureq = wechatpay_ureq::Client::with_config(
         core.clone(),
-        wechatpay_ureq::Config::default().proxy_from_env(false),
-    );
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )?;
+    let send = |r: http::Request<Vec<u8>>| {
+        show_request(&r);
+        ureq.execute(r)
+    };
     let (c, d, q) = seed("ORDER-UREQ-0001");
-    let signed = core.sign(create(&c))?;
-    show_request(&signed);
-    show_answer(&ureq.send_signed(signed)?);
-    let signed = core.sign(complete("ORDER-UREQ-0001", &d))?;
-    show_request(&signed);
-    show_answer(&ureq.send_signed(signed)?);
-    let signed = core.sign(query(&q))?;
-    show_request(&signed);
-    show_answer(&ureq.send_signed(signed)?);
+    show_answer(&shown(&core, create(&c), send)?);
+    show_answer(&shown(&core, complete("ORDER-UREQ-0001", &d), send)?);
+    show_answer(&shown(&core, query(&q), send)?);
 
     // Async: hyper on tokio.
     println!("\n== wechatpay-hyper (async, tokio) ==");
@@ -100,15 +142,9 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     rt.block_on(async {
         let hyper = wechatpay_hyper::Client::new(core.clone())?;
         let (c, d, q) = seed("ORDER-HYPER-0001");
-        let signed = core.sign(create(&c))?;
-        show_request(&signed);
-        show_answer(&hyper.send_signed(signed).await?);
-        let signed = core.sign(complete("ORDER-HYPER-0001", &d))?;
-        show_request(&signed);
-        show_answer(&hyper.send_signed(signed).await?);
-        let signed = core.sign(query(&q))?;
-        show_request(&signed);
-        show_answer(&hyper.send_signed(signed).await?);
+        show_answer(&shown_async(&core, &hyper, create(&c)).await?);
+        show_answer(&shown_async(&core, &hyper, complete("ORDER-HYPER-0001", &d)).await?);
+        show_answer(&shown_async(&core, &hyper, query(&q)).await?);
         Ok::<(), Box<dyn Error>>(())
     })?;
 

@@ -191,6 +191,10 @@ impl Global {
         if let Some(url) = &self.base_url {
             b = b.base_url(url.as_str());
         }
+        // With an APIv3 key, an unknown serial triggers a certificate refresh.
+        if self.apiv3_key_file.is_some() {
+            b = b.apiv3_key(self.apiv3_key()?);
+        }
         b.user_agent_suffix("wxpay-cli")
             .build()
             .map_err(|e| Failure::usage(e.to_string()))
@@ -204,11 +208,8 @@ impl Global {
                 "--timeout {secs}: give 1 to {MAX_TIMEOUT_SECS} seconds"
             )));
         }
-        let mut cfg =
-            wechatpay_ureq::Config::default().timeout(std::time::Duration::from_secs(secs));
-        if self.apiv3_key_file.is_some() {
-            cfg = cfg.apiv3_key(self.apiv3_key()?);
-        }
-        Ok(wechatpay_ureq::Client::with_config(self.core()?, cfg))
+        let cfg = wechatpay_ureq::Config::default().timeout(std::time::Duration::from_secs(secs));
+        wechatpay_ureq::Client::with_config(self.core()?, cfg)
+            .map_err(|e| Failure::usage(e.to_string()))
     }
 }

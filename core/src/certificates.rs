@@ -201,6 +201,12 @@ impl RefreshGate {
         }
     }
 
+    /// Record a refresh made at `now` outside the automatic rule (an explicit one), so that the
+    /// next automatic refresh waits its interval.
+    pub fn record(&mut self, now: std::time::Instant) {
+        self.last = Some(now);
+    }
+
     /// Decide at `now`, for a call that started when the key set had generation `seen` and
     /// finds `current` now (see [`crate::SharedKeys::generation`]).
     pub fn decide(&mut self, seen: u64, current: u64, now: std::time::Instant) -> RefreshDecision {

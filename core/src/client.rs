@@ -153,6 +153,7 @@ pub struct Client {
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
     user_agent: HeaderValue,
+    refresh: Option<Arc<crate::exchange::RefreshConfig>>,
 }
 
 impl fmt::Debug for Client {
@@ -165,6 +166,7 @@ impl fmt::Debug for Client {
                 &format_args!("{}{}", self.base.origin, self.base.prefix),
             )
             .field("window", &self.window)
+            .field("refresh", &self.refresh.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -178,7 +180,25 @@ pub struct ClientBuilder {
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
     user_agent: Option<String>,
+    apiv3_key: Option<crate::aead::ApiV3Key>,
+    min_refresh_interval: std::time::Duration,
 }
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("merchant", &self.merchant)
+            .field("platform", &self.platform)
+            .field("base_url", &self.base_url)
+            .field("window", &self.window)
+            .field("apiv3_key", &self.apiv3_key)
+            .field("min_refresh_interval", &self.min_refresh_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default shortest interval between two automatic certificate refreshes.
+pub const DEFAULT_MIN_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ClientBuilder {
     /// The platform keys responses are verified with.
@@ -218,6 +238,21 @@ impl ClientBuilder {
         self
     }
 
+    /// The APIv3 key. With it, an answer or callback naming an unknown `Wechatpay-Serial`
+    /// triggers one certificate download (shared by concurrent exchanges, at most one per
+    /// [`ClientBuilder::min_refresh_interval`]) and a second verification of the same answer;
+    /// explicit and background refreshes need it too.
+    pub fn apiv3_key(mut self, key: crate::aead::ApiV3Key) -> Self {
+        self.apiv3_key = Some(key);
+        self
+    }
+
+    /// The shortest interval between two automatic refreshes (default 30 s; saturated to a day).
+    pub fn min_refresh_interval(mut self, d: std::time::Duration) -> Self {
+        self.min_refresh_interval = d;
+        self
+    }
+
     /// Append `product` to the `User-Agent` (e.g. the transport's name).
     pub fn user_agent_suffix(mut self, product: impl Into<String>) -> Self {
         self.user_agent = Some(product.into());
@@ -242,6 +277,14 @@ impl ClientBuilder {
             clock: self.clock,
             nonces: self.nonces,
             user_agent,
+            refresh: self.apiv3_key.map(|key| {
+                Arc::new(crate::exchange::RefreshConfig {
+                    key,
+                    gate: std::sync::Mutex::new(crate::certificates::RefreshGate::new(
+                        crate::error::saturate(self.min_refresh_interval),
+                    )),
+                })
+            }),
         })
     }
 }
@@ -257,7 +300,19 @@ impl Client {
             clock: Arc::new(SystemClock),
             nonces: Arc::new(OsNonce),
             user_agent: None,
+            apiv3_key: None,
+            min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
         }
+    }
+
+    /// The refresh settings, when an APIv3 key is configured.
+    pub(crate) fn refresh_config(&self) -> Option<&crate::exchange::RefreshConfig> {
+        self.refresh.as_deref()
+    }
+
+    /// Whether an APIv3 key is configured (certificate refresh is possible).
+    pub fn can_refresh(&self) -> bool {
+        self.refresh.is_some()
     }
 
     /// The merchant.
@@ -281,12 +336,16 @@ impl Client {
     }
 
     /// A callback verifier sharing this client's platform keys, clock, window and merchant serial.
+    ///
+    /// Its [`crate::notify::Callbacks::exchange`] refreshes the platform certificates through
+    /// this client when a callback names an unknown serial (with [`ClientBuilder::apiv3_key`]).
     pub fn callbacks(&self, apiv3_key: crate::aead::ApiV3Key) -> crate::notify::Callbacks {
-        crate::notify::Callbacks::new(self.platform.clone(), apiv3_key).with_client_settings(
-            self.window,
-            self.merchant.serial(),
-            self.clock.clone(),
-        )
+        crate::notify::Callbacks::new(self.platform.clone(), apiv3_key).with_client(self)
+    }
+
+    /// The clock.
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     /// Apply a `GET /v3/certificates` answer (see [`crate::certificates`]) at `now` and, on
@@ -329,9 +388,7 @@ impl Client {
         }
         if nonce.is_empty() || nonce.len() > 64 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric())
         {
-            return Err(BuildError::Nonce(
-                "a nonce must be 1 to 64 ASCII letters and digits".into(),
-            ));
+            return Err(BuildError::InvalidNonce);
         }
         let keys = self.platform.load();
         let mut serial: Option<String> = call.serial.clone();
@@ -352,13 +409,14 @@ impl Client {
         }
         let uri: Uri = format!("{}{}", self.base.origin, target)
             .parse()
-            .map_err(|e: http::uri::InvalidUri| BuildError::Http(e.to_string()))?;
+            .map_err(BuildError::Uri)?;
         // Sign exactly the target the request carries.
         let carried = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         if carried != target {
-            return Err(BuildError::Http(format!(
-                "the request target changed when parsed: {target:?} became {carried:?}"
-            )));
+            return Err(BuildError::TargetChanged {
+                target: target.clone(),
+                carried: carried.to_string(),
+            });
         }
         let body = call.body.unwrap_or_default();
         let signed_body: &[u8] = match &call.multipart {
@@ -399,9 +457,7 @@ impl Client {
             })?;
             builder = builder.header(SERIAL, v);
         }
-        let mut request = builder
-            .body(body)
-            .map_err(|e| BuildError::Http(e.to_string()))?;
+        let mut request = builder.body(body).map_err(BuildError::Http)?;
         for (name, value) in call.headers {
             if name == CONTENT_TYPE || name == ACCEPT || name == USER_AGENT {
                 request.headers_mut().insert(name, value);

@@ -51,8 +51,7 @@ impl NonceSource for OsNonce {
         let mut out = String::with_capacity(32);
         let mut buf = [0u8; 48];
         while out.len() < 32 {
-            crate::crypto::fill_random(&mut buf)
-                .map_err(|()| BuildError::Nonce("the OS random number generator failed".into()))?;
+            crate::crypto::fill_random(&mut buf).map_err(|()| BuildError::Random)?;
             // 248 = 4 * 62: bytes at or above it are rejected so every character is equally likely.
             for b in buf.iter().filter(|b| **b < 248) {
                 if out.len() == 32 {

@@ -163,12 +163,29 @@ pub enum BuildError {
     /// The signer failed.
     #[error("signing failed: {0}")]
     Sign(#[from] SignError),
-    /// The nonce source failed.
-    #[error("nonce source failed: {0}")]
-    Nonce(String),
+    /// A nonce is not 1 to 64 ASCII letters and digits.
+    #[error("invalid nonce: a nonce must be 1 to 64 ASCII letters and digits")]
+    InvalidNonce,
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Random,
+    /// The request target is not a valid URI.
+    #[error("the request target is not a valid URI: {0}")]
+    Uri(#[source] http::uri::InvalidUri),
+    /// The request target changed when parsed (it would not be signed as sent).
+    #[error("the request target changed when parsed: {target:?} became {carried:?}")]
+    TargetChanged {
+        /// The target built.
+        target: String,
+        /// The target the parsed URI carries.
+        carried: String,
+    },
     /// The assembled request could not be represented as an `http::Request`.
     #[error("cannot build the HTTP request: {0}")]
-    Http(String),
+    Http(#[source] http::Error),
+    /// An exchange was polled after it finished (a transport's bug).
+    #[error("the exchange was polled after it finished")]
+    ExchangeFinished,
     /// A raw query string has characters a URL query cannot carry.
     #[error("invalid query {query:?}: {reason}")]
     InvalidQuery {

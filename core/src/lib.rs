@@ -54,6 +54,7 @@ pub mod credentials;
 mod crypto;
 pub use crypto::BACKEND as CRYPTO_BACKEND;
 pub mod error;
+pub mod exchange;
 pub mod keys;
 pub mod media;
 pub mod notify;
@@ -64,6 +65,7 @@ pub mod request;
 pub mod response;
 pub mod sensitive;
 pub mod sign;
+pub mod transport;
 pub mod verify;
 
 pub use aead::{AeadError, ApiV3Key};

@@ -260,7 +260,7 @@ fn build_errors() {
     ));
     assert!(matches!(
         client().sign_with(Call::<Value>::get("/v3/x"), 1, "bad\"nonce"),
-        Err(BuildError::Nonce(_))
+        Err(BuildError::InvalidNonce)
     ));
     let merchant = || {
         Merchant::new(

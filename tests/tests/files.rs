@@ -52,8 +52,9 @@ fn ureq_uploads_and_bills() {
     let s = server();
     let c = wechatpay_ureq::Client::with_config(
         core(&s),
-        wechatpay_ureq::Config::default().proxy_from_env(false),
-    );
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
     let image = vec![0x5au8; 300_000];
     let r = c.send(media::upload("photo.jpg", &image).unwrap()).unwrap();
     assert!(r.data.media_id.starts_with("SANDBOX-MEDIA-"));
@@ -210,8 +211,9 @@ fn sensitive_fields_through_both_transports() {
     // The gateway decrypts each field with the key the request names: it must succeed.
     let u = wechatpay_ureq::Client::with_config(
         core(&s),
-        wechatpay_ureq::Config::default().proxy_from_env(false),
-    );
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
     u.send(create(&body("S-1"))).unwrap();
     u.send(create(&body("S-2")).wechatpay_serial(keys.platform_serial))
         .unwrap();

@@ -50,12 +50,12 @@ impl Transport for wechatpay_ureq::Client {
     const NAME: &'static str = "ureq";
     fn make(base: &str, l: Limits) -> Self {
         let cfg = wechatpay_ureq::Config::default()
-            .proxy_from_env(false)
+            .proxy(wechatpay_ureq::Proxy::None)
             .timeout(l.timeout)
             .max_body_bytes(l.max_body)
             .download_timeout(l.download_timeout)
             .max_download_bytes(l.max_download);
-        wechatpay_ureq::Client::with_config(core(base), cfg)
+        wechatpay_ureq::Client::with_config(core(base), cfg).unwrap()
     }
     fn send(&self, call: Call<Value>) -> Result<ApiResponse<Value>, CallError> {
         wechatpay_ureq::Client::send(self, call)
@@ -75,7 +75,7 @@ impl Transport for Hyper {
     fn make(base: &str, l: Limits) -> Self {
         let cfg = wechatpay_hyper::Config::default()
             .timeout(l.timeout)
-            .max_body_bytes(l.max_body as usize)
+            .max_body_bytes(l.max_body)
             .download_timeout(l.download_timeout)
             .max_download_bytes(l.max_download);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -480,9 +480,12 @@ fn hyper_background_refresh_with_a_zero_interval_keeps_running() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let cfg = wechatpay_hyper::Config::default()
-            .apiv3_key(wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap());
-        let client = wechatpay_hyper::Client::with_config(core("http://127.0.0.1:9"), cfg).unwrap();
+        let core = TestKeys::load()
+            .client_builder("http://127.0.0.1:9", Mode::Certificate)
+            .apiv3_key(wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap())
+            .build()
+            .unwrap();
+        let client = wechatpay_hyper::Client::new(core).unwrap();
         let task = client.spawn_background_refresh(Duration::ZERO);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!task.is_finished(), "the refresh task died");

@@ -18,14 +18,14 @@ fn ureq_client(server: &Server, keys: PlatformKeys) -> wechatpay_ureq::Client {
     let core = TestKeys::load()
         .client_builder(&server.base_url(), Mode::Both)
         .platform_keys(keys)
+        .apiv3_key(apiv3())
         .build()
         .unwrap();
     wechatpay_ureq::Client::with_config(
         core,
-        wechatpay_ureq::Config::default()
-            .proxy_from_env(false)
-            .apiv3_key(apiv3()),
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
     )
+    .unwrap()
 }
 
 #[test]
@@ -82,7 +82,9 @@ fn first_download_refresh_and_public_key_mode() {
         .build()
         .unwrap();
     assert!(matches!(
-        wechatpay_ureq::Client::new(core).refresh_certificates(),
+        wechatpay_ureq::Client::new(core)
+            .unwrap()
+            .refresh_certificates(),
         Err(RefreshError::NoApiV3Key)
     ));
 }
@@ -111,14 +113,14 @@ fn a_download_signed_by_an_unknown_key_is_rejected() {
     let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
     let core = keys
         .client_builder(&server.base_url(), Mode::Certificate)
+        .apiv3_key(ApiV3Key::new("0123456789abcdef0123456789abcdef").unwrap())
         .build()
         .unwrap();
     let bad = wechatpay_ureq::Client::with_config(
         core,
-        wechatpay_ureq::Config::default()
-            .proxy_from_env(false)
-            .apiv3_key(ApiV3Key::new("0123456789abcdef0123456789abcdef").unwrap()),
-    );
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
     assert!(matches!(
         bad.refresh_certificates(),
         Err(RefreshError::Certificate(CertificateError::Decrypt { .. }))
@@ -140,6 +142,7 @@ fn rotation_during_200_concurrent_hyper_calls() {
     let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
     let core = keys
         .client_builder(&server.base_url(), Mode::Certificate)
+        .apiv3_key(apiv3())
         .build()
         .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -147,11 +150,8 @@ fn rotation_during_200_concurrent_hyper_calls() {
         .enable_all()
         .build()
         .unwrap();
-    let client = wechatpay_hyper::Client::with_config(
-        core,
-        wechatpay_hyper::Config::default().apiv3_key(apiv3()),
-    )
-    .unwrap();
+    let client =
+        wechatpay_hyper::Client::with_config(core, wechatpay_hyper::Config::default()).unwrap();
     let gw_requests_before;
     {
         let client = client.clone();
@@ -241,6 +241,7 @@ fn background_refresh_task_follows_rotation_and_stops_with_the_client() {
     let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
     let core = keys
         .client_builder(&server.base_url(), Mode::Certificate)
+        .apiv3_key(apiv3())
         .build()
         .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -249,11 +250,8 @@ fn background_refresh_task_follows_rotation_and_stops_with_the_client() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = wechatpay_hyper::Client::with_config(
-            core,
-            wechatpay_hyper::Config::default().apiv3_key(apiv3()),
-        )
-        .unwrap();
+        let client =
+            wechatpay_hyper::Client::with_config(core, wechatpay_hyper::Config::default()).unwrap();
         let task = client.spawn_background_refresh(Duration::from_millis(20));
         server.gateway().rotate_certificate(keys.rotated_signer());
         let mut seen = false;
@@ -322,8 +320,9 @@ fn ureq_refreshes_once_on_an_unknown_serial_and_is_rate_limited() {
         .unwrap();
     let plain = wechatpay_ureq::Client::with_config(
         core,
-        wechatpay_ureq::Config::default().proxy_from_env(false),
-    );
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
     let e = plain.send(create(&body)).unwrap_err();
     assert!(matches!(
         e.verify_error(),
@@ -343,8 +342,9 @@ fn migration_from_certificates_to_public_key_without_a_failed_call() {
         .unwrap();
     let c = wechatpay_ureq::Client::with_config(
         core,
-        wechatpay_ureq::Config::default().proxy_from_env(false),
-    );
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
     let cb = c.core().callbacks(apiv3());
     let now = || {
         std::time::SystemTime::now()

@@ -331,8 +331,9 @@ fn main() {
     } else {
         let client = wechatpay_ureq::Client::with_config(
             core,
-            wechatpay_ureq::Config::default().proxy_from_env(false),
-        );
+            wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+        )
+        .unwrap();
         if sandbox.is_some() || a.create_orders {
             for w in 0..conc {
                 let _ = client.send(wechatpay_api::payscore::payafter_orders::create(

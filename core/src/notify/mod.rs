@@ -194,6 +194,26 @@ impl NotifyError {
         }
     }
 
+    /// A stable machine-readable name of the failure (for logs, metrics and the CLI's `--json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NotifyError::BodyAltered { .. } => "body_altered",
+            NotifyError::MerchantCertificateConfigured { .. } => "merchant_certificate_configured",
+            NotifyError::WrongApiV3Key => "wrong_apiv3_key",
+            NotifyError::Stale { .. } => "stale_timestamp",
+            NotifyError::Probe => "probe",
+            NotifyError::Verify(VerifyError::UnknownSerial { .. }) => "unknown_serial",
+            NotifyError::Verify(VerifyError::MissingHeader { .. }) => "missing_header",
+            NotifyError::Verify(_) => "verify_failed",
+            NotifyError::UnsupportedSignatureType(_) => "unsupported_signature_type",
+            NotifyError::Envelope { .. } => "not_an_envelope",
+            NotifyError::UnsupportedAlgorithm(_) => "unsupported_algorithm",
+            NotifyError::Decrypt(_) => "decrypt_failed",
+            NotifyError::Resource { .. } => "resource_shape",
+            NotifyError::Replayed { .. } => "replayed",
+        }
+    }
+
     /// Whether this failure is an unknown `Wechatpay-Serial`: a platform key refresh may help.
     pub fn is_unknown_serial(&self) -> bool {
         matches!(self, NotifyError::Verify(VerifyError::UnknownSerial { .. }))
@@ -307,6 +327,7 @@ pub struct Callbacks {
     merchant_serial: Option<String>,
     clock: Arc<dyn Clock>,
     replay: Option<Arc<dyn ReplayGuard>>,
+    client: Option<crate::client::Client>,
 }
 
 impl fmt::Debug for Callbacks {
@@ -330,19 +351,32 @@ impl Callbacks {
             merchant_serial: None,
             clock: Arc::new(crate::clock::SystemClock),
             replay: None,
+            client: None,
         }
     }
 
-    pub(crate) fn with_client_settings(
-        mut self,
-        window: u64,
-        merchant_serial: &str,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        self.window = window;
-        self.merchant_serial = Some(merchant_serial.to_string());
-        self.clock = clock;
+    pub(crate) fn with_client(mut self, client: &crate::client::Client) -> Self {
+        self.window = client.clock_window();
+        self.merchant_serial = Some(client.merchant().serial().to_string());
+        self.clock = client.clock();
+        self.client = Some(client.clone());
         self
+    }
+
+    /// The client these callbacks refresh keys through (from [`crate::Client::callbacks`]).
+    pub(crate) fn client(&self) -> Option<&crate::client::Client> {
+        self.client.as_ref()
+    }
+
+    /// Start verifying a callback as an exchange: when it names an unknown serial and the client
+    /// can refresh, the transport downloads the certificates and the same callback is verified
+    /// again (see [`crate::exchange`]). Transports' `verify_callback` drive it.
+    pub fn exchange<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> crate::exchange::CallbackExchange<T> {
+        crate::exchange::CallbackExchange::new(self, headers, body, self.clock.now())
     }
 
     /// The allowed clock difference (default 300 s).

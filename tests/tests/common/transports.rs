@@ -20,8 +20,8 @@ impl Transport for wechatpay_ureq::Client {
         let cfg = wechatpay_ureq::Config::default()
             .timeout(std::time::Duration::from_millis(timeout_ms))
             .max_body_bytes(max_body as u64)
-            .proxy_from_env(false);
-        wechatpay_ureq::Client::with_config(core, cfg)
+            .proxy(wechatpay_ureq::Proxy::None);
+        wechatpay_ureq::Client::with_config(core, cfg).unwrap()
     }
     fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
         wechatpay_ureq::Client::send(self, call)
@@ -38,7 +38,7 @@ impl Transport for HyperBlocking {
     fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
         let cfg = wechatpay_hyper::Config::default()
             .timeout(std::time::Duration::from_millis(timeout_ms))
-            .max_body_bytes(max_body);
+            .max_body_bytes(max_body as u64);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -1,0 +1,887 @@
+//! One exchange with WeChat Pay as a state machine: the protocol decides, the transport moves
+//! bytes.
+//!
+//! A call is more than sign and verify: when the answer names a platform key the client does not
+//! hold yet, the right move is to download the certificates (a second request), apply them, and
+//! verify the **same** answer again — the call is never sent twice. [`CallExchange`] (an API
+//! call), [`CallbackExchange`] (a notification) and [`RefreshExchange`] (an explicit certificate
+//! refresh) decide every step; [`Download`] runs the checks of a streamed download as its chunks
+//! arrive. A transport only answers [`Step`]s:
+//!
+//! ```
+//! use wechatpay_core::exchange::{Exchange, Step};
+//! # fn send(r: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError> { unimplemented!() }
+//! # fn run(client: &wechatpay_core::Client, lock: &std::sync::Mutex<()>) -> Result<(), wechatpay_core::CallError> {
+//! let call = wechatpay_core::Call::<serde_json::Value>::get("/v3/certificates");
+//! let mut ex = client.exchange(call)?;
+//! let mut guard = None;
+//! let answer = loop {
+//!     match ex.poll() {
+//!         Step::Send(request) => match send(request) {                // bytes on the wire
+//!             Ok(response) => ex.handle_response(response, client.now()),
+//!             Err(e) => ex.handle_transport_error(e),
+//!         },
+//!         Step::Lock => {                                              // one refresh at a time
+//!             guard = Some(lock.lock().unwrap_or_else(|p| p.into_inner()));
+//!             ex.handle_locked(std::time::Instant::now());
+//!         }
+//!         Step::Done(result) => break result,
+//!     }
+//! };
+//! drop(guard);
+//! # let _ = answer?; Ok(()) }
+//! ```
+//!
+//! [`drive_blocking`] and [`drive`] are that loop, for blocking and async transports. Single
+//! flight and the rate limit of automatic refreshes are decided here ([`RefreshGate`], with the
+//! instants the transport passes in); the transport only provides the lock that one refresh holds
+//! while its download is under way. Time is an input everywhere: `now` (Unix seconds, for the
+//! signature window) and `Instant`s (for the rate limit).
+//!
+//! Every exchange records a `tracing` span `wechatpay.call` (`method`, `path` as a template,
+//! `status`, `request_id`, `verified_by`, `outcome`, `refreshed`, `duration_ms`) and emits events
+//! for refreshes and rejected callbacks — never a secret, a signature, a signed message or a body.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, Request, Response};
+use serde::de::DeserializeOwned;
+
+use crate::bill::{BillWriter, EncryptedBillPart};
+use crate::certificates::{Downloaded, RefreshDecision, RefreshGate};
+use crate::client::{Client, Expect};
+use crate::error::{
+    BillError, BuildError, CallError, RefreshError, ResponseError, TransportError,
+    TransportErrorKind, VerifyError,
+};
+use crate::notify::{Callbacks, Notification, NotifyError};
+use crate::response::ApiResponse;
+
+/// What the transport must do next.
+#[derive(Debug)]
+// One step at a time, moved out at once: boxing the request would cost an allocation per call.
+#[allow(clippy::large_enum_variant)]
+pub enum Step<O> {
+    /// Send this request exactly as it is, and hand the whole answer to
+    /// [`Exchange::handle_response`] (or the failure to [`Exchange::handle_transport_error`]).
+    Send(Request<Vec<u8>>),
+    /// Take the transport's refresh lock — one refresh at a time, shared by every exchange of
+    /// the client — then call [`Exchange::handle_locked`]. Hold it until the exchange is done.
+    Lock,
+    /// Finished.
+    Done(O),
+}
+
+/// An exchange, as a transport drives it.
+pub trait Exchange {
+    /// What the exchange ends with.
+    type Output;
+    /// The next step. After [`Step::Done`] the exchange is spent (polling again panics in debug
+    /// builds; in release it repeats an internal error).
+    fn poll(&mut self) -> Step<Self::Output>;
+    /// The answer to the last [`Step::Send`], received at `now` (Unix seconds).
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64);
+    /// The last [`Step::Send`] failed in the transport.
+    fn handle_transport_error(&mut self, error: TransportError);
+    /// The refresh lock is held (after [`Step::Lock`]); `now` decides the rate limit.
+    fn handle_locked(&mut self, now: Instant);
+    /// How long the exchange took, measured by the transport; recorded on its span.
+    fn record_duration(&mut self, _elapsed: Duration) {}
+}
+
+/// The refresh state of one client: the APIv3 key that decrypts certificates, and the gate of
+/// automatic refreshes (at most one per interval). Shared by every clone of the client.
+pub(crate) struct RefreshConfig {
+    pub(crate) key: crate::aead::ApiV3Key,
+    pub(crate) gate: std::sync::Mutex<RefreshGate>,
+}
+
+/// The refresh part of an exchange: wanted → locked → downloading → done.
+#[allow(clippy::large_enum_variant)]
+enum Flow {
+    Idle,
+    WantLock,
+    Send(Request<Vec<u8>>),
+    AwaitDownload,
+    Finished,
+}
+
+enum Locked {
+    /// Another exchange refreshed the keys: verify again.
+    Again,
+    /// Too soon, or no refresh possible: keep the first error.
+    GiveUp,
+    /// A download was prepared.
+    Downloading,
+}
+
+struct Refresh {
+    seen: u64,
+    flow: Flow,
+    done: bool,
+    refreshed: bool,
+}
+
+impl Refresh {
+    fn new(client: &Client) -> Self {
+        Self {
+            seen: client.shared_keys().generation(),
+            flow: Flow::Idle,
+            done: false,
+            refreshed: false,
+        }
+    }
+
+    /// Whether an unknown serial can lead to a refresh (once per exchange).
+    fn want(&mut self, client: &Client) -> bool {
+        if self.done || client.refresh_config().is_none() {
+            return false;
+        }
+        self.done = true;
+        self.flow = Flow::WantLock;
+        true
+    }
+
+    fn poll<O>(&mut self) -> Option<Step<O>> {
+        match std::mem::replace(&mut self.flow, Flow::Finished) {
+            Flow::WantLock => {
+                self.flow = Flow::WantLock;
+                Some(Step::Lock)
+            }
+            Flow::Send(r) => {
+                self.flow = Flow::AwaitDownload;
+                Some(Step::Send(r))
+            }
+            other => {
+                self.flow = other;
+                None
+            }
+        }
+    }
+
+    fn locked(&mut self, client: &Client, now: Instant, automatic: bool) -> Locked {
+        let Some(cfg) = client.refresh_config() else {
+            self.flow = Flow::Finished;
+            return Locked::GiveUp;
+        };
+        let current = client.shared_keys().generation();
+        let decision = {
+            let mut gate = cfg.gate.lock().unwrap_or_else(|p| p.into_inner());
+            if automatic {
+                gate.decide(self.seen, current, now)
+            } else {
+                gate.record(now);
+                RefreshDecision::Refresh
+            }
+        };
+        match decision {
+            RefreshDecision::AlreadyRefreshed => {
+                self.flow = Flow::Finished;
+                self.refreshed = true;
+                Locked::Again
+            }
+            RefreshDecision::TooSoon => {
+                self.flow = Flow::Finished;
+                tracing::debug!(target: "wechatpay", "unknown serial: the last refresh is too recent");
+                Locked::GiveUp
+            }
+            _ => match client.sign(crate::certificates::download()) {
+                Ok(signed) => {
+                    self.flow = Flow::Send(signed.request);
+                    Locked::Downloading
+                }
+                Err(e) => {
+                    self.flow = Flow::Finished;
+                    tracing::warn!(target: "wechatpay", error = %e, "certificate download could not be signed");
+                    Locked::GiveUp
+                }
+            },
+        }
+    }
+
+    fn awaiting_download(&self) -> bool {
+        matches!(self.flow, Flow::AwaitDownload)
+    }
+
+    /// Apply a download; whether the keys changed.
+    fn downloaded(
+        &mut self,
+        client: &Client,
+        response: Response<Vec<u8>>,
+        now: i64,
+    ) -> Result<Downloaded, RefreshError> {
+        self.flow = Flow::Finished;
+        let Some(cfg) = client.refresh_config() else {
+            return Err(RefreshError::NoApiV3Key);
+        };
+        let result = client.apply_certificates(&cfg.key, &response, now);
+        match &result {
+            Ok(Downloaded::Certificates {
+                pems, signed_by, ..
+            }) => {
+                self.refreshed = true;
+                let serials: Vec<&str> = pems.iter().map(|(s, _)| s.as_str()).collect();
+                tracing::info!(target: "wechatpay", serials = ?serials, signed_by = %signed_by, "platform certificates refreshed");
+            }
+            Ok(_) => {
+                tracing::info!(target: "wechatpay", "platform certificates: none (public key mode)")
+            }
+            Err(e) => {
+                tracing::warn!(target: "wechatpay", error = %e, "platform certificate refresh failed; the keys are unchanged")
+            }
+        }
+        result.map_err(RefreshError::from)
+    }
+
+    fn download_failed(&mut self, e: &TransportError) {
+        self.flow = Flow::Finished;
+        tracing::warn!(target: "wechatpay", error = %e, "platform certificate download failed; the keys are unchanged");
+    }
+}
+
+fn call_span(method: &http::Method, template: &str) -> tracing::Span {
+    tracing::info_span!(
+        target: "wechatpay",
+        "wechatpay.call",
+        method = %method,
+        path = %template,
+        status = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        verified_by = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        refreshed = false,
+        duration_ms = tracing::field::Empty,
+    )
+}
+
+/// One API call: sign → send → verify → (unknown serial: lock → download → apply → verify the
+/// same answer again) → the typed answer or a typed error.
+pub struct CallExchange<T> {
+    client: Client,
+    expect: Expect<T>,
+    outgoing: Option<Request<Vec<u8>>>,
+    answer: Option<Response<Vec<u8>>>,
+    first: Option<ResponseError>,
+    refresh: Refresh,
+    result: Option<Result<ApiResponse<T>, CallError>>,
+    span: tracing::Span,
+}
+
+impl<T> std::fmt::Debug for CallExchange<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallExchange")
+            .field("expect", &self.expect)
+            .field("done", &self.result.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> CallExchange<T> {
+    pub(crate) fn new(client: &Client, call: crate::request::Call<T>) -> Result<Self, BuildError> {
+        let span = call_span(call.method(), call.template());
+        let signed = span.in_scope(|| client.sign(call))?;
+        Ok(Self {
+            refresh: Refresh::new(client),
+            client: client.clone(),
+            expect: signed.expect,
+            outgoing: Some(signed.request),
+            answer: None,
+            first: None,
+            result: None,
+            span,
+        })
+    }
+
+    fn verify(&mut self, now: i64) {
+        let Some(answer) = self.answer.as_ref() else {
+            return;
+        };
+        let span = self.span.clone();
+        let _enter = span.enter();
+        match self.client.verify_at(&self.expect, answer, now) {
+            Err(
+                e @ ResponseError::Verify {
+                    source: VerifyError::UnknownSerial { .. },
+                    ..
+                },
+            ) if self.first.is_none() && self.refresh.want(&self.client) => {
+                self.first = Some(e);
+            }
+            Ok(a) => {
+                self.span.record(
+                    "verified_by",
+                    a.verified_by.as_deref().unwrap_or("unsigned download"),
+                );
+                self.span.record("outcome", "ok");
+                self.result = Some(Ok(a));
+            }
+            Err(e) => self.fail(e.into()),
+        }
+    }
+
+    fn fail(&mut self, e: CallError) {
+        self.span.record("outcome", outcome_of(&e));
+        tracing::debug!(target: "wechatpay", parent: &self.span, error = %e, "call failed");
+        self.result = Some(Err(e));
+    }
+
+    /// The answer failed to verify with an unknown serial and no refresh helped: that error.
+    fn give_up(&mut self) {
+        let e = self
+            .first
+            .take()
+            .map(CallError::from)
+            .unwrap_or(CallError::Build(BuildError::ExchangeFinished));
+        self.fail(e);
+    }
+}
+
+fn outcome_of(e: &CallError) -> &'static str {
+    match e {
+        CallError::Build(_) => "build_error",
+        CallError::Transport(_) => "transport_error",
+        CallError::Response(ResponseError::Api(_)) => "api_error",
+        CallError::Response(ResponseError::Verify { .. }) => "verification_failed",
+        CallError::Response(_) => "decode_error",
+        CallError::Bill(_) => "bill_error",
+    }
+}
+
+impl<T> Exchange for CallExchange<T> {
+    type Output = Result<ApiResponse<T>, CallError>;
+
+    fn poll(&mut self) -> Step<Self::Output> {
+        if let Some(r) = self.result.take() {
+            return Step::Done(r);
+        }
+        if let Some(r) = self.outgoing.take() {
+            return Step::Send(r);
+        }
+        if let Some(step) = self.refresh.poll() {
+            return step;
+        }
+        debug_assert!(false, "CallExchange polled after it finished");
+        Step::Done(Err(CallError::Build(BuildError::ExchangeFinished)))
+    }
+
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64) {
+        if self.refresh.awaiting_download() {
+            let _ = self.refresh.downloaded(&self.client, response, now);
+            self.span.record("refreshed", self.refresh.refreshed);
+            if self.refresh.refreshed {
+                self.first = None;
+                self.verify(now);
+            } else {
+                self.give_up();
+            }
+            return;
+        }
+        self.span.record("status", response.status().as_u16());
+        if let Some(id) = crate::response::request_id(response.headers()) {
+            self.span.record("request_id", id.as_str());
+        }
+        self.answer = Some(response);
+        self.verify(now);
+    }
+
+    fn handle_transport_error(&mut self, error: TransportError) {
+        if self.refresh.awaiting_download() {
+            self.refresh.download_failed(&error);
+            self.give_up();
+        } else {
+            self.fail(error.into());
+        }
+    }
+
+    fn handle_locked(&mut self, now: Instant) {
+        match self.refresh.locked(&self.client, now, true) {
+            Locked::Again => {
+                self.span.record("refreshed", true);
+                self.first = None;
+                self.verify(self.client.now());
+            }
+            Locked::GiveUp => self.give_up(),
+            Locked::Downloading => {}
+        }
+    }
+
+    fn record_duration(&mut self, elapsed: Duration) {
+        self.span
+            .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+    }
+}
+
+/// One callback: verify (→ unknown serial: lock → download → apply → verify again) → decrypt →
+/// the typed notification or a typed error.
+pub struct CallbackExchange<T> {
+    callbacks: Callbacks,
+    client: Option<Client>,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    refresh: Option<Refresh>,
+    first: Option<NotifyError>,
+    result: Option<Result<Notification<T>, NotifyError>>,
+}
+
+impl<T> std::fmt::Debug for CallbackExchange<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackExchange")
+            .field("body_len", &self.body.len())
+            .field("done", &self.result.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned> CallbackExchange<T> {
+    pub(crate) fn new(callbacks: &Callbacks, headers: &HeaderMap, body: &[u8], now: i64) -> Self {
+        let client = callbacks.client().cloned();
+        let mut ex = Self {
+            refresh: client.as_ref().map(Refresh::new),
+            callbacks: callbacks.clone(),
+            client,
+            headers: headers.clone(),
+            body: body.to_vec(),
+            first: None,
+            result: None,
+        };
+        ex.verify(now);
+        ex
+    }
+
+    fn verify(&mut self, now: i64) {
+        match self
+            .callbacks
+            .verify_at::<T>(&self.headers, &self.body, now)
+        {
+            Err(e) if e.is_unknown_serial() && self.first.is_none() => {
+                let wants = match (&mut self.refresh, &self.client) {
+                    (Some(r), Some(c)) => r.want(c),
+                    _ => false,
+                };
+                if wants {
+                    self.first = Some(e);
+                } else {
+                    self.reject(e);
+                }
+            }
+            Err(e) => self.reject(e),
+            Ok(n) => self.result = Some(Ok(n)),
+        }
+    }
+
+    fn reject(&mut self, e: NotifyError) {
+        tracing::warn!(target: "wechatpay", kind = e.kind(), error = %e, "callback rejected");
+        self.result = Some(Err(e));
+    }
+
+    fn give_up(&mut self) {
+        if let Some(e) = self.first.take() {
+            self.reject(e);
+        }
+    }
+}
+
+impl<T: DeserializeOwned> Exchange for CallbackExchange<T> {
+    type Output = Result<Notification<T>, NotifyError>;
+
+    fn poll(&mut self) -> Step<Self::Output> {
+        if let Some(r) = self.result.take() {
+            return Step::Done(r);
+        }
+        if let Some(step) = self.refresh.as_mut().and_then(Refresh::poll) {
+            return step;
+        }
+        debug_assert!(false, "CallbackExchange polled after it finished");
+        Step::Done(Err(NotifyError::Verify(VerifyError::MissingHeader {
+            name: "the exchange was polled after it finished",
+        })))
+    }
+
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64) {
+        let (Some(r), Some(c)) = (&mut self.refresh, &self.client) else {
+            return;
+        };
+        if r.awaiting_download() {
+            let _ = r.downloaded(c, response, now);
+            if r.refreshed {
+                self.first = None;
+                self.verify(now);
+            } else {
+                self.give_up();
+            }
+        }
+    }
+
+    fn handle_transport_error(&mut self, error: TransportError) {
+        if let Some(r) = &mut self.refresh {
+            r.download_failed(&error);
+        }
+        self.give_up();
+    }
+
+    fn handle_locked(&mut self, now: Instant) {
+        let (Some(r), Some(c)) = (&mut self.refresh, &self.client) else {
+            self.give_up();
+            return;
+        };
+        let c = c.clone();
+        match r.locked(&c, now, true) {
+            Locked::Again => {
+                self.first = None;
+                self.verify(c.now());
+            }
+            Locked::GiveUp => self.give_up(),
+            Locked::Downloading => {}
+        }
+    }
+}
+
+/// An explicit refresh of the platform certificates (no rate limit; it still takes the lock, so
+/// it never runs beside an automatic one).
+pub struct RefreshExchange {
+    client: Client,
+    refresh: Refresh,
+    locked: bool,
+    result: Option<Result<Downloaded, RefreshError>>,
+}
+
+impl std::fmt::Debug for RefreshExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshExchange")
+            .field("done", &self.result.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RefreshExchange {
+    pub(crate) fn new(client: &Client) -> Result<Self, RefreshError> {
+        if client.refresh_config().is_none() {
+            return Err(RefreshError::NoApiV3Key);
+        }
+        let mut refresh = Refresh::new(client);
+        refresh.want(client);
+        Ok(Self {
+            client: client.clone(),
+            refresh,
+            locked: false,
+            result: None,
+        })
+    }
+}
+
+impl Exchange for RefreshExchange {
+    type Output = Result<Downloaded, RefreshError>;
+
+    fn poll(&mut self) -> Step<Self::Output> {
+        if let Some(r) = self.result.take() {
+            return Step::Done(r);
+        }
+        if let Some(step) = self.refresh.poll() {
+            return step;
+        }
+        Step::Done(Err(RefreshError::NoApiV3Key))
+    }
+
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64) {
+        self.result = Some(self.refresh.downloaded(&self.client, response, now));
+    }
+
+    fn handle_transport_error(&mut self, error: TransportError) {
+        self.refresh.download_failed(&error);
+        self.result = Some(Err(RefreshError::Transport(error)));
+    }
+
+    fn handle_locked(&mut self, now: Instant) {
+        self.locked = true;
+        if let Locked::GiveUp = self.refresh.locked(&self.client, now, false) {
+            self.result = Some(Err(RefreshError::NoApiV3Key));
+        }
+    }
+}
+
+/// Drive `ex` with a blocking `send`, taking `lock` when a refresh needs it.
+pub fn drive_blocking<E: Exchange>(
+    client: &Client,
+    mut ex: E,
+    mut send: impl FnMut(Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError>,
+    lock: &std::sync::Mutex<()>,
+) -> E::Output {
+    let start = Instant::now();
+    let mut guard = None;
+    loop {
+        match ex.poll() {
+            Step::Send(request) => match send(request) {
+                Ok(response) => ex.handle_response(response, client.now()),
+                Err(e) => ex.handle_transport_error(e),
+            },
+            Step::Lock => {
+                guard = Some(lock.lock().unwrap_or_else(|p| p.into_inner()));
+                ex.handle_locked(Instant::now());
+            }
+            Step::Done(out) => {
+                drop(guard);
+                ex.record_duration(start.elapsed());
+                return out;
+            }
+        }
+    }
+}
+
+/// Drive `ex` with an async `send`, awaiting `lock()` (an async mutex's guard) when a refresh
+/// needs it. Runtime-agnostic: the futures are the transport's.
+pub async fn drive<E, S, SF, L, LF, G>(
+    client: &Client,
+    mut ex: E,
+    mut send: S,
+    mut lock: L,
+) -> E::Output
+where
+    E: Exchange,
+    S: FnMut(Request<Vec<u8>>) -> SF,
+    SF: Future<Output = Result<Response<Vec<u8>>, TransportError>>,
+    L: FnMut() -> LF,
+    LF: Future<Output = G>,
+{
+    let start = Instant::now();
+    let mut guard: Option<G> = None;
+    loop {
+        match ex.poll() {
+            Step::Send(request) => match send(request).await {
+                Ok(response) => ex.handle_response(response, client.now()),
+                Err(e) => ex.handle_transport_error(e),
+            },
+            Step::Lock => {
+                guard = Some(lock().await);
+                ex.handle_locked(Instant::now());
+            }
+            Step::Done(out) => {
+                drop(guard);
+                ex.record_duration(start.elapsed());
+                return out;
+            }
+        }
+    }
+}
+
+/// Where the bytes of a streamed download go, and what the download ends with.
+pub trait DownloadSink {
+    /// What a finished download gives.
+    type Output;
+    /// The next chunk.
+    fn chunk(&mut self, data: &[u8]) -> Result<(), BillError>;
+    /// The end of the download.
+    fn finish(self) -> Result<Self::Output, BillError>;
+}
+
+impl<W: std::io::Write> DownloadSink for BillWriter<W> {
+    type Output = (W, u64);
+    fn chunk(&mut self, data: &[u8]) -> Result<(), BillError> {
+        self.write_chunk(data)
+    }
+    fn finish(self) -> Result<Self::Output, BillError> {
+        BillWriter::finish(self)
+    }
+}
+
+/// A sub-merchant bill part: collected (it must be whole to be decrypted), then opened.
+pub struct PartSink {
+    client: Client,
+    part: EncryptedBillPart,
+    gzip: bool,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for PartSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartSink")
+            .field("received", &self.data.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DownloadSink for PartSink {
+    type Output = Vec<u8>;
+    fn chunk(&mut self, data: &[u8]) -> Result<(), BillError> {
+        if self.data.len() + data.len() > crate::bill::MAX_PART_BYTES {
+            return Err(BillError::TooLarge {
+                limit: crate::bill::MAX_PART_BYTES as u64,
+            });
+        }
+        self.data.extend_from_slice(data);
+        Ok(())
+    }
+    fn finish(self) -> Result<Vec<u8>, BillError> {
+        self.client
+            .open_bill_part(&self.part, &self.data, self.gzip)
+    }
+}
+
+/// What to do with the body after the head of a download's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// Stream it through [`Download::handle_chunk`], then [`Download::finish`].
+    Stream,
+    /// An error answer: read at most this many bytes and hand them to [`Download::error_body`].
+    Error(u64),
+}
+
+/// A streamed download (a bill, or a sub-merchant bill part): the signed request, then the
+/// checks as the answer arrives — status, announced size, received size, digest. Deadlines are
+/// the transport's (it knows the clock of its runtime); sizes and digests are decided here.
+pub struct Download<S> {
+    request: Option<Request<Vec<u8>>>,
+    sink: S,
+    max: u64,
+    max_error_body: u64,
+    received: u64,
+    status: Option<(http::StatusCode, HeaderMap)>,
+}
+
+impl<S> std::fmt::Debug for Download<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("max", &self.max)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: DownloadSink> Download<S> {
+    /// The request to send (once).
+    pub fn request(&mut self) -> Option<Request<Vec<u8>>> {
+        self.request.take()
+    }
+
+    fn too_large(&self, what: String) -> CallError {
+        TransportError::new(TransportErrorKind::BodyTooLarge, true, what).into()
+    }
+
+    /// The answer's status and headers arrived.
+    pub fn handle_head(
+        &mut self,
+        status: http::StatusCode,
+        headers: &HeaderMap,
+    ) -> Result<Body, CallError> {
+        self.status = Some((status, headers.clone()));
+        if !status.is_success() {
+            return Ok(Body::Error(self.max_error_body));
+        }
+        let announced = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(n) = announced.filter(|n| *n > self.max) {
+            return Err(self.too_large(format!(
+                "the download announces {n} bytes, over the limit of {}",
+                self.max
+            )));
+        }
+        Ok(Body::Stream)
+    }
+
+    /// The body of an error answer (non-2xx): the API error.
+    pub fn error_body(&self, body: &[u8]) -> CallError {
+        let (status, headers) = self
+            .status
+            .clone()
+            .unwrap_or((http::StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
+        ResponseError::Api(Box::new(crate::response::api_error(status, &headers, body))).into()
+    }
+
+    /// The next chunk of a 2xx body.
+    pub fn handle_chunk(&mut self, chunk: &[u8]) -> Result<(), CallError> {
+        self.received = self.received.saturating_add(chunk.len() as u64);
+        if self.received > self.max {
+            return Err(self.too_large(format!(
+                "the download exceeds the limit of {} bytes",
+                self.max
+            )));
+        }
+        Ok(self.sink.chunk(chunk)?)
+    }
+
+    /// The body ended.
+    pub fn finish(self) -> Result<S::Output, CallError> {
+        Ok(self.sink.finish()?)
+    }
+}
+
+impl Client {
+    /// Start the exchange of `call` (signed now).
+    pub fn exchange<T>(
+        &self,
+        call: crate::request::Call<T>,
+    ) -> Result<CallExchange<T>, BuildError> {
+        CallExchange::new(self, call)
+    }
+
+    /// Start an explicit certificate refresh (needs [`crate::ClientBuilder::apiv3_key`]).
+    pub fn refresh_exchange(&self) -> Result<RefreshExchange, RefreshError> {
+        RefreshExchange::new(self)
+    }
+
+    /// Start the download of a bill announced by `info`, checked into `writer` (gunzipped first
+    /// when `gzip`); at most `config.max_download_bytes`, error bodies at most
+    /// `config.max_body_bytes`.
+    pub fn bill_download_exchange<W: std::io::Write>(
+        &self,
+        info: &crate::bill::BillDownloadInfo,
+        gzip: bool,
+        writer: W,
+        config: &crate::transport::Config,
+    ) -> Result<Download<BillWriter<W>>, CallError> {
+        let sink = BillWriter::new(info, gzip, writer)?.max_bytes(config.max_download_bytes);
+        self.download_with(&info.download_url, sink, config)
+    }
+
+    /// Start the download of a sub-merchant bill part: collected, decrypted and checked at the
+    /// end (see [`crate::bill::EncryptedBillPart`]).
+    pub fn bill_part_exchange(
+        &self,
+        part: &EncryptedBillPart,
+        gzip: bool,
+        config: &crate::transport::Config,
+    ) -> Result<Download<PartSink>, CallError> {
+        let sink = PartSink {
+            client: self.clone(),
+            part: part.clone(),
+            gzip,
+            data: Vec::new(),
+        };
+        self.download_with(&part.download_url, sink, config)
+    }
+
+    fn download_with<S>(
+        &self,
+        url: &str,
+        sink: S,
+        config: &crate::transport::Config,
+    ) -> Result<Download<S>, CallError> {
+        let signed = self.sign(self.bill_download(url)?)?;
+        Ok(Download {
+            request: Some(signed.request),
+            sink,
+            max: config.max_download_bytes,
+            max_error_body: config.max_body_bytes,
+            received: 0,
+            status: None,
+        })
+    }
+}
+
+/// An async transport that verifies callbacks with refresh, as a trait object — for web
+/// framework integrations (`wechatpay-axum`) that must not depend on one transport. The resource
+/// is read as JSON; the integration deserialises it into the type asked for.
+pub trait AsyncCallbacks: Send + Sync + 'static {
+    /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
+    #[allow(clippy::type_complexity)]
+    fn verify_callback_json<'a>(
+        &'a self,
+        callbacks: &'a Callbacks,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<Notification<serde_json::Value>, NotifyError>> + Send + 'a>,
+    >;
+}
