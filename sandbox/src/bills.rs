@@ -68,6 +68,78 @@ impl Bills {
         } else {
             text
         };
+        let token = self.keep(served, date);
+        let body = json!({
+            "hash_type": "SHA1",
+            "hash_value": hash.to_uppercase(),
+            "download_url": format!("http://{host}/v3/billdownload/file?token={token}"),
+        });
+        (StatusCode::OK, body.to_string().into_bytes())
+    }
+
+    /// `GET /v3/bill/sub-merchant-fundflowbill`: the bill in two parts, each encrypted with its
+    /// own AES-256-GCM key, the key RSA-OAEP-encrypted for the merchant (see
+    /// `wechatpay_core::bill::EncryptedBillPart`).
+    pub(crate) fn sub_merchant(
+        &self,
+        query: &str,
+        host: &str,
+        merchant: &wechatpay_core::PlatformKey,
+    ) -> Answer {
+        use base64::Engine as _;
+        let q = query_map(query);
+        let Some(date) = q.get("bill_date").filter(|d| d.len() == 10) else {
+            return param_error("query", "bill_date", "bill_date 格式为 yyyy-MM-dd");
+        };
+        if q.get("sub_mchid").is_none_or(|s| s.is_empty()) {
+            return param_error("query", "sub_mchid", "缺少 sub_mchid");
+        }
+        let gzip = q.get("tar_type").map(String::as_str) == Some("GZIP");
+        let text = bill_text("SUBFUND", date, 500);
+        let (first, second) = text.split_at(text.len() / 2);
+        let mut list = Vec::new();
+        for (i, part) in [first, second].into_iter().enumerate() {
+            let served = if gzip {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                if gz.write_all(part).is_err() {
+                    return api_error(500, "SYSTEM_ERROR", "gzip failed");
+                }
+                match gz.finish() {
+                    Ok(b) => b,
+                    Err(_) => return api_error(500, "SYSTEM_ERROR", "gzip failed"),
+                }
+            } else {
+                part.to_vec()
+            };
+            let aes: [u8; 32] = std::array::from_fn(|j| (i * 31 + j * 7 + 1) as u8);
+            let nonce = format!("p{i}nonce00000");
+            let (Ok(key), Ok(wrapped)) = (
+                wechatpay_core::ApiV3Key::new(aes),
+                merchant.encrypt_oaep(&aes),
+            ) else {
+                return api_error(500, "SYSTEM_ERROR", "encryption failed");
+            };
+            let Ok(sealed) = wechatpay_core::aead::encrypt(&key, &nonce, "", &served) else {
+                return api_error(500, "SYSTEM_ERROR", "encryption failed");
+            };
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(sealed) else {
+                return api_error(500, "SYSTEM_ERROR", "encryption failed");
+            };
+            let token = self.keep(bytes, date);
+            list.push(json!({
+                "bill_sequence": i + 1,
+                "download_url": format!("http://{host}/v3/billdownload/file?token={token}"),
+                "encrypt_key": wrapped,
+                "hash_type": "SHA1",
+                "hash_value": wechatpay_core::bill::sha1_hex(part),
+                "nonce": nonce,
+            }));
+        }
+        let body = json!({"download_bill_count": list.len(), "download_bill_list": list});
+        (StatusCode::OK, body.to_string().into_bytes())
+    }
+
+    fn keep(&self, bytes: Vec<u8>, date: &str) -> String {
         let token = {
             let mut n = self.next.lock().unwrap_or_else(|p| p.into_inner());
             *n += 1;
@@ -76,13 +148,8 @@ impl Bills {
         self.tokens
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(token.clone(), served);
-        let body = json!({
-            "hash_type": "SHA1",
-            "hash_value": hash.to_uppercase(),
-            "download_url": format!("http://{host}/v3/billdownload/file?token={token}"),
-        });
-        (StatusCode::OK, body.to_string().into_bytes())
+            .insert(token.clone(), bytes);
+        token
     }
 
     pub(crate) fn download(&self, query: &str) -> Answer {

@@ -24,6 +24,7 @@ use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{PlatformKey, PrivateKey};
 
 mod bills;
+pub use bills::bill_text;
 mod multipart;
 mod pay;
 pub mod seed;
@@ -590,6 +591,18 @@ impl Gateway {
                     .unwrap_or("127.0.0.1");
                 let wrong = matches!(fault, Some(Fault::WrongBillHash));
                 self.bills.request(path, query, host, wrong)
+            }
+            ["v3", "bill", "sub-merchant-fundflowbill"] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                let host = req
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("127.0.0.1");
+                self.bills
+                    .sub_merchant(query, host, &self.config.merchant_public_key)
             }
             ["v3", "billdownload", "file"] => {
                 if let Some(a) = allow(&[Method::GET]) {

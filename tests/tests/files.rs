@@ -235,3 +235,124 @@ fn sensitive_fields_through_both_transports() {
     let e = u.send(create(&mismatched)).unwrap_err();
     assert_eq!(e.api_error().unwrap().code.as_deref(), Some("PARAM_ERROR"));
 }
+
+/// A sub-merchant fund-flow bill: the typed request, then each encrypted part downloaded,
+/// decrypted and checked, through all three transports (plain and gzip).
+#[test]
+fn sub_merchant_bill_parts_through_every_transport() {
+    use wechatpay_api::bill::sub_merchant_fundflowbill as sub;
+    let s = server();
+    let query = |gzip: bool| sub::GetQuery {
+        sub_mchid: "1900000109".into(),
+        bill_date: "2027-01-15".into(),
+        account_type: sub::AccountType::Basic,
+        algorithm: sub::Algorithm::AeadAes256Gcm,
+        tar_type: gzip.then_some(sub::TarType::Gzip),
+    };
+    let whole = wechatpay_sandbox::bill_text("SUBFUND", "2027-01-15", 500);
+    let join = |parts: Vec<Vec<u8>>| parts.concat();
+    // ureq
+    let u = wechatpay_ureq::Client::with_config(
+        core(&s),
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
+    for gzip in [false, true] {
+        let list = u
+            .send(sub::get(&query(gzip)))
+            .unwrap()
+            .data
+            .download_bill_list
+            .unwrap();
+        assert_eq!(list.len(), 2);
+        let parts = list
+            .iter()
+            .map(|p| u.download_bill_part(p, gzip).unwrap())
+            .collect();
+        assert_eq!(join(parts), whole);
+    }
+    // hyper and reqwest
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = wechatpay_hyper::Client::new(core(&s)).unwrap();
+    let r = wechatpay_reqwest::Client::with_config(
+        core(&s),
+        wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
+    )
+    .unwrap();
+    rt.block_on(async {
+        let list = h
+            .send(sub::get(&query(true)))
+            .await
+            .unwrap()
+            .data
+            .download_bill_list
+            .unwrap();
+        let mut parts = Vec::new();
+        for p in &list {
+            parts.push(h.download_bill_part(p, true).await.unwrap());
+        }
+        assert_eq!(join(parts), whole);
+        let list = r
+            .send(sub::get(&query(false)))
+            .await
+            .unwrap()
+            .data
+            .download_bill_list
+            .unwrap();
+        let mut parts = Vec::new();
+        for p in &list {
+            parts.push(r.download_bill_part(p, false).await.unwrap());
+        }
+        assert_eq!(join(parts), whole);
+        // A part altered on the way is refused.
+        let mut bad = list[0].clone();
+        bad.nonce = "p1nonce00000".into();
+        assert!(matches!(
+            r.download_bill_part(&bad, false).await,
+            Err(CallError::Bill(BillError::Decrypt(_)))
+        ));
+    });
+}
+
+#[test]
+fn reqwest_uploads_and_bills() {
+    let s = server();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let c = wechatpay_reqwest::Client::with_config(
+        core(&s),
+        wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
+    )
+    .unwrap();
+    rt.block_on(async {
+        let r = c
+            .send(media::upload("photo.jpg", &[7u8; 50_000]).unwrap())
+            .await
+            .unwrap();
+        assert!(!r.data.media_id.is_empty());
+        for gzip in [false, true] {
+            let info = c
+                .send(tradebill::get(&trade("2027-01-16", false, gzip)))
+                .await
+                .unwrap()
+                .data;
+            let (out, n) = c.download_bill(&info, gzip, Vec::new()).await.unwrap();
+            assert_eq!(n, out.len() as u64);
+        }
+        let info = c
+            .send(tradebill::get(&trade("2027-01-16", true, true)))
+            .await
+            .unwrap()
+            .data;
+        let (counter, n) = c
+            .download_bill(&info, true, Counter::default())
+            .await
+            .unwrap();
+        assert!(n > 10_000_000 && counter.0 == n);
+    });
+}

@@ -452,6 +452,36 @@ fn huge_durations<T: Transport>() {
     c.send(signed).unwrap();
 }
 
+struct Reqwest {
+    rt: tokio::runtime::Runtime,
+    client: wechatpay_reqwest::Client,
+}
+
+impl Transport for Reqwest {
+    const NAME: &'static str = "reqwest";
+    fn make(base: &str, l: Limits) -> Self {
+        let cfg = wechatpay_reqwest::Config::default()
+            .proxy(wechatpay_reqwest::Proxy::None)
+            .timeout(l.timeout)
+            .max_body_bytes(l.max_body)
+            .download_timeout(l.download_timeout)
+            .max_download_bytes(l.max_download);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = wechatpay_reqwest::Client::with_config(core(base), cfg).unwrap();
+        Reqwest { rt, client }
+    }
+    fn send(&self, call: Call<Value>) -> Result<ApiResponse<Value>, CallError> {
+        self.rt.block_on(self.client.send(call))
+    }
+    fn bill(&self, info: &BillDownloadInfo) -> Result<(Vec<u8>, u64), CallError> {
+        self.rt
+            .block_on(self.client.download_bill(info, false, Vec::new()))
+    }
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod ureq_client {
@@ -459,6 +489,9 @@ macro_rules! both {
         }
         mod hyper_client {
             $(#[test] fn $name() { super::$name::<super::Hyper>() })*
+        }
+        mod reqwest_client {
+            $(#[test] fn $name() { super::$name::<super::Reqwest>() })*
         }
     };
 }

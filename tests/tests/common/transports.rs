@@ -52,6 +52,31 @@ impl Transport for HyperBlocking {
     }
 }
 
+/// The reqwest client with a runtime to block on.
+pub struct ReqwestBlocking {
+    pub rt: tokio::runtime::Runtime,
+    pub client: wechatpay_reqwest::Client,
+}
+
+impl Transport for ReqwestBlocking {
+    fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
+        let cfg = wechatpay_reqwest::Config::default()
+            .timeout(std::time::Duration::from_millis(timeout_ms))
+            .max_body_bytes(max_body as u64)
+            .proxy(wechatpay_reqwest::Proxy::None);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = wechatpay_reqwest::Client::with_config(core, cfg).unwrap();
+        ReqwestBlocking { rt, client }
+    }
+    fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
+        self.rt.block_on(self.client.send(call))
+    }
+}
+
 pub use wechatpay_sandbox::seed::APPID;
 pub use wechatpay_sandbox::seed::SERVICE_ID as SERVICE;
 

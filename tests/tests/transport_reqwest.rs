@@ -1,0 +1,77 @@
+//! The reqwest transport against the sandbox on loopback.
+
+#[allow(dead_code)]
+#[path = "common/transports.rs"]
+mod transports;
+
+use transports::*;
+use wechatpay_api::payscore::payafter_orders::{complete, create};
+use wechatpay_sandbox::Mode;
+
+type C = ReqwestBlocking;
+
+#[test]
+fn payafter_family_and_more() {
+    let server = start(Mode::Certificate);
+    let c: C = client(&server, Mode::Both);
+    payafter_family(&c, "reqwest");
+    native_and_204(&c, "reqwest");
+    typed_payments(&c, &server, "reqwest");
+    routing_errors(&c);
+}
+
+#[test]
+fn faults_are_classified() {
+    let server = start(Mode::Both);
+    let c: C = client(&server, Mode::Both);
+    faults(&c, &server);
+}
+
+#[test]
+fn sign_error_and_refused() {
+    let server = start(Mode::Certificate);
+    sign_error::<C>(&server);
+    connection_refused::<C>();
+}
+
+#[test]
+fn certificate_and_public_key_modes() {
+    key_modes::<C>();
+}
+
+#[test]
+fn two_hundred_concurrent_calls_through_one_client() {
+    let server = start(Mode::Both);
+    let c: C = client(&server, Mode::Both);
+    let client = c.client.clone();
+    c.rt.block_on(async move {
+        // Create the orders first, then complete all 200 at once.
+        for i in 0..200 {
+            client
+                .send(create(&create_body(&format!("R-{i}"))))
+                .await
+                .unwrap();
+        }
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let client = client.clone();
+                tokio::spawn(
+                    async move { client.send(complete(&format!("R-{i}"), &seed_body())).await },
+                )
+            })
+            .collect();
+        for t in tasks {
+            let r = t.await.unwrap().unwrap();
+            assert!(r.verified_by.is_some());
+            assert!(r.data.out_order_no.starts_with("R-"));
+        }
+    });
+    assert_eq!(server.gateway().request_count(), 400);
+}
+
+#[test]
+fn tls_failures_are_tls_errors() {
+    // reqwest's connector does the handshake: a TLS failure there certainly did not send anything.
+    let e = tls_failure::<C>();
+    assert!(!e.may_have_reached_server());
+}

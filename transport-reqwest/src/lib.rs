@@ -1,0 +1,317 @@
+//! # wechatpay-reqwest
+//!
+//! An async WeChat Pay APIv3 client on **your** `reqwest::Client` — its connection pool, proxy,
+//! TLS settings and default headers — or on one built here with rustls (aws-lc-rs).
+//! [`wechatpay_core`] decides every step of an exchange; reqwest moves the bytes.
+//!
+//! ```no_run
+//! use wechatpay_api::payscore::payafter_orders::{complete, CompleteRequest};
+//! use wechatpay_core::{Merchant, PlatformKey, PlatformKeys, PrivateKey};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let merchant = Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", PrivateKey::from_file("apiclient_key.pem")?)?;
+//! let keys = PlatformKeys::new().with(PlatformKey::from_public_key_file("PUB_KEY_ID_0119000000012026112600000001", "pub_key.pem")?);
+//! let core = wechatpay_core::Client::builder(merchant).platform_keys(keys).build()?;
+//! let http = reqwest::Client::builder().build()?;            // the client your service already has
+//! let client = wechatpay_reqwest::Client::from_reqwest(core, http, wechatpay_reqwest::Config::default());
+//! let body = CompleteRequest { appid: "wxd678efh567hg6787".into(), service_id: "500001".into(), total_amount: Some(0), ..Default::default() };
+//! let answer = client.send(complete("ORDER123", &body)).await?;
+//! println!("{} (Request-ID {:?})", answer.data.order_id, answer.request_id);
+//! # Ok(()) }
+//! ```
+//!
+//! [`Config`] is the same as every transport's. With [`Client::from_reqwest`], the connection
+//! settings (connect timeout, pool, proxy, redirects) are the reqwest client's own — give it
+//! `redirect::Policy::none()`: a WeChat Pay answer is never a redirect to follow; this crate
+//! applies `timeout`, the body limits and the download limits per request. [`Client::new`] and
+//! [`Client::with_config`] build a reqwest client from the whole [`Config`] (no redirects).
+
+#![warn(missing_docs)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+use wechatpay_core::exchange::{self, Body, Download, DownloadSink};
+use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
+pub use wechatpay_core::transport::{Config, Proxy};
+use wechatpay_core::{
+    ApiResponse, Call, CallError, RefreshError, TransportError, TransportErrorKind,
+};
+pub use {reqwest, wechatpay_core};
+
+struct Inner {
+    core: wechatpay_core::Client,
+    http: reqwest::Client,
+    config: Config,
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// An async WeChat Pay client on reqwest. Clone it freely. It never retries on its own.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("core", &self.inner.core)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client on a reqwest client built with rustls and the default [`Config`].
+    pub fn new(core: wechatpay_core::Client) -> Result<Self, TransportError> {
+        Self::with_config(core, Config::default())
+    }
+
+    /// A client on a reqwest client built with rustls and `config`.
+    pub fn with_config(
+        core: wechatpay_core::Client,
+        config: Config,
+    ) -> Result<Self, TransportError> {
+        let config = config.saturated();
+        let invalid = |e| TransportError::new(TransportErrorKind::InvalidRequest, false, e);
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_max_idle_per_host(config.pool_max_idle_per_host)
+            .tcp_nodelay(true);
+        b = match &config.proxy {
+            Proxy::None => b.no_proxy(),
+            Proxy::Url(url) => b.proxy(reqwest::Proxy::all(url).map_err(invalid)?),
+            _ => b,
+        };
+        let http = b.build().map_err(invalid)?;
+        Ok(Self::from_reqwest(core, http, config))
+    }
+
+    /// A client on your reqwest client (its pool, proxy, TLS and redirect policy); `config`
+    /// gives the timeout and the size limits.
+    pub fn from_reqwest(
+        core: wechatpay_core::Client,
+        http: reqwest::Client,
+        config: Config,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                core,
+                http,
+                config: config.saturated(),
+                refresh_lock: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The core client (signing, verification, platform keys).
+    pub fn core(&self) -> &wechatpay_core::Client {
+        &self.inner.core
+    }
+
+    /// Sign `call`, send it, verify and decode the answer (refreshing the platform certificates
+    /// once when the answer names an unknown serial and the core has an APIv3 key).
+    pub async fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
+        let ex = self.inner.core.exchange(call)?;
+        self.drive(ex).await
+    }
+
+    /// Drive an exchange started elsewhere (`core.exchange(call)`), sending its requests through
+    /// this client.
+    pub async fn drive<E: exchange::Exchange>(&self, ex: E) -> E::Output {
+        exchange::drive(
+            &self.inner.core,
+            ex,
+            |r| self.execute(r),
+            || self.inner.refresh_lock.lock(),
+        )
+        .await
+    }
+
+    /// Verify and decrypt a callback with `callbacks` (from `client.core().callbacks(key)`); an
+    /// unknown serial triggers one refresh through this client and a second verification.
+    pub async fn verify_callback<T: DeserializeOwned>(
+        &self,
+        callbacks: &Callbacks,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification<T>, NotifyError> {
+        self.drive(callbacks.exchange::<T>(headers, body)).await
+    }
+
+    /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
+    pub async fn refresh_certificates(
+        &self,
+    ) -> Result<wechatpay_core::certificates::Downloaded, RefreshError> {
+        let ex = self.inner.core.refresh_exchange()?;
+        self.drive(ex).await
+    }
+
+    /// Download a bill announced by `info`, streaming it through the digest check (and gunzip
+    /// when `gzip`) into `writer`. Returns the writer and the bill's size. On
+    /// `Err(CallError::Bill(_))` the data written is bad and must be discarded.
+    pub async fn download_bill<W: std::io::Write>(
+        &self,
+        info: &wechatpay_core::bill::BillDownloadInfo,
+        gzip: bool,
+        writer: W,
+    ) -> Result<(W, u64), CallError> {
+        let cfg = &self.inner.config;
+        self.download(
+            self.inner
+                .core
+                .bill_download_exchange(info, gzip, writer, cfg)?,
+        )
+        .await
+    }
+
+    /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
+    pub async fn download_bill_part(
+        &self,
+        part: &wechatpay_core::bill::EncryptedBillPart,
+        gzip: bool,
+    ) -> Result<Vec<u8>, CallError> {
+        let cfg = &self.inner.config;
+        self.download(self.inner.core.bill_part_exchange(part, gzip, cfg)?)
+            .await
+    }
+
+    async fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
+        let cfg = &self.inner.config;
+        let Some(request) = d.request() else {
+            return Err(CallError::Build(
+                wechatpay_core::BuildError::ExchangeFinished,
+            ));
+        };
+        let deadline = tokio::time::Instant::now() + cfg.download_timeout;
+        let timed_out = |e| TransportError::new(TransportErrorKind::Timeout, true, e);
+        let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
+        let head = tokio::time::timeout(cfg.timeout, self.inner.http.execute(request));
+        let mut response = tokio::time::timeout_at(deadline, head)
+            .await
+            .map_err(timed_out)?
+            .map_err(timed_out)?
+            .map_err(|e| classify(e, false))?;
+        match d.handle_head(response.status(), response.headers())? {
+            Body::Error(limit) => {
+                let mut bytes = Vec::new();
+                while let Some(c) = tokio::time::timeout_at(deadline, response.chunk())
+                    .await
+                    .map_err(timed_out)?
+                    .map_err(|e| classify(e, true))?
+                {
+                    bytes.extend_from_slice(&c);
+                    if bytes.len() as u64 > limit {
+                        return Err(too_large(limit).into());
+                    }
+                }
+                Err(d.error_body(&bytes))
+            }
+            Body::Stream => {
+                while let Some(c) = tokio::time::timeout_at(deadline, response.chunk())
+                    .await
+                    .map_err(timed_out)?
+                    .map_err(|e| classify(e, true))?
+                {
+                    d.handle_chunk(&c)?;
+                }
+                d.finish()
+            }
+        }
+    }
+
+    /// Send any `http::Request` and read the whole answer (bounded by the body limit and the
+    /// timeout), without verification.
+    pub async fn execute(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let limit = self.inner.config.max_body_bytes;
+        let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
+        let exchange = async {
+            let mut response = self
+                .inner
+                .http
+                .execute(request)
+                .await
+                .map_err(|e| classify(e, false))?;
+            if response.content_length().is_some_and(|n| n > limit) {
+                return Err(too_large(limit));
+            }
+            let mut bytes = Vec::new();
+            while let Some(c) = response.chunk().await.map_err(|e| classify(e, true))? {
+                bytes.extend_from_slice(&c);
+                if bytes.len() as u64 > limit {
+                    return Err(too_large(limit));
+                }
+            }
+            let mut builder = http::Response::builder()
+                .status(response.status())
+                .version(response.version());
+            if let Some(h) = builder.headers_mut() {
+                *h = std::mem::take(response.headers_mut());
+            }
+            builder
+                .body(bytes)
+                .map_err(|e| TransportError::new(TransportErrorKind::Other, true, e))
+        };
+        match tokio::time::timeout(self.inner.config.timeout, exchange).await {
+            Ok(result) => result,
+            Err(elapsed) => Err(TransportError::new(
+                TransportErrorKind::Timeout,
+                true,
+                elapsed,
+            )),
+        }
+    }
+}
+
+impl wechatpay_core::exchange::AsyncCallbacks for Client {
+    fn verify_callback_json<'a>(
+        &'a self,
+        callbacks: &'a Callbacks,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Pin<
+        Box<dyn Future<Output = Result<Notification<serde_json::Value>, NotifyError>> + Send + 'a>,
+    > {
+        Box::pin(self.verify_callback::<serde_json::Value>(callbacks, headers, body))
+    }
+}
+
+fn too_large(limit: u64) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::BodyTooLarge,
+        true,
+        format!("the answer exceeds the limit of {limit} bytes"),
+    )
+}
+
+/// Map a reqwest error; `reading`: it happened while the body was read.
+fn classify(e: reqwest::Error, reading: bool) -> TransportError {
+    let tls = wechatpay_core::error::find_cause::<rustls::Error>(&e).is_some();
+    let parse = wechatpay_core::error::find_cause::<hyper::Error>(&e)
+        .is_some_and(|h| h.is_parse() || h.is_parse_status());
+    let (kind, reached) = if e.is_builder() {
+        (TransportErrorKind::InvalidRequest, false)
+    } else if e.is_connect() && !reading {
+        let kind = if tls {
+            TransportErrorKind::Tls
+        } else {
+            TransportErrorKind::Connect
+        };
+        (kind, false)
+    } else if e.is_timeout() {
+        (TransportErrorKind::Timeout, true)
+    } else if parse {
+        (TransportErrorKind::InvalidResponse, true)
+    } else {
+        (TransportErrorKind::ConnectionClosed, true)
+    };
+    TransportError::new(kind, reached, e)
+}
