@@ -1,0 +1,182 @@
+//! The `tracing` a production service sees: one span per call with its outcome, events for
+//! refreshes and rejected callbacks — and never a secret, a signature or a body.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+use wechatpay_api::payscore::payafter_orders::{complete, create};
+use wechatpay_core::{ApiV3Key, Call};
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+
+/// Everything recorded: span names with their fields, and events with theirs.
+#[derive(Default, Clone)]
+struct Captured(Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>);
+
+struct Fields(Vec<(String, String)>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .push((field.name().to_string(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.push((field.name().to_string(), value.to_string()));
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Captured {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut f = Fields(Vec::new());
+        attrs.record(&mut f);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Fields(f.0));
+        }
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            let mut ext = span.extensions_mut();
+            if let Some(f) = ext.get_mut::<Fields>() {
+                values.record(f);
+            }
+        }
+    }
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut f = Fields(Vec::new());
+        event.record(&mut f);
+        f.0.push(("level".into(), event.metadata().level().to_string()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((format!("event:{}", event.metadata().target()), f.0));
+    }
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(&id) {
+            let fields = span
+                .extensions()
+                .get::<Fields>()
+                .map(|f| f.0.clone())
+                .unwrap_or_default();
+            self.0
+                .lock()
+                .unwrap()
+                .push((span.name().to_string(), fields));
+        }
+    }
+}
+
+fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let keys = TestKeys::load();
+    let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let core = keys
+        .client_builder(&server.base_url(), Mode::Certificate)
+        .apiv3_key(ApiV3Key::new(keys.apiv3_key).unwrap())
+        .build()
+        .unwrap();
+    let client = wechatpay_ureq::Client::with_config(
+        core.clone(),
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
+    // A call that succeeds, after a rotation: it refreshes once.
+    server.gateway().rotate_certificate(keys.rotated_signer());
+    let no = "TRACE-SECRET-ORDER-001";
+    client
+        .send(create(&wechatpay_sandbox::seed::create(no)))
+        .unwrap();
+    client
+        .send(complete(no, &wechatpay_sandbox::seed::body()))
+        .unwrap();
+    // A call whose answer is tampered with.
+    server.gateway().set_fault(Some(Fault::TamperedBody));
+    client
+        .send(Call::<Value>::get("/v3/certificates"))
+        .unwrap_err();
+    server.gateway().set_fault(None);
+    // A rejected callback (a probe).
+    let callbacks = core.callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let cb = server.gateway().notification(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &serde_json::json!({"out_trade_no": no}),
+        core.now(),
+        Some(&Fault::Probe),
+    );
+    client
+        .verify_callback::<Value>(&callbacks, cb.headers(), cb.body())
+        .unwrap_err();
+
+    let all = captured.0.lock().unwrap().clone();
+    let calls: Vec<&Vec<(String, String)>> = all
+        .iter()
+        .filter(|(n, _)| n == "wechatpay.call")
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(calls.len(), 3, "one span per call: {all:?}");
+    let first = calls[0];
+    assert_eq!(get(first, "method"), Some("POST"));
+    assert_eq!(get(first, "path"), Some("/v3/payscore/payafter-orders"));
+    assert_eq!(get(first, "status"), Some("200"));
+    assert!(get(first, "request_id").unwrap().starts_with("SANDBOX-"));
+    assert_eq!(get(first, "verified_by"), Some(keys.rotated_serial));
+    assert_eq!(get(first, "outcome"), Some("ok"));
+    assert_eq!(get(first, "refreshed"), Some("true"));
+    assert!(get(first, "duration_ms").is_some());
+    // The second names the template, not the order number.
+    assert_eq!(
+        get(calls[1], "path"),
+        Some("/v3/payscore/payafter-orders/{out_order_no}/complete")
+    );
+    assert_eq!(get(calls[1], "refreshed"), Some("false"));
+    assert_eq!(get(calls[2], "outcome"), Some("verification_failed"));
+    let events: Vec<&Vec<(String, String)>> = all
+        .iter()
+        .filter(|(n, _)| n.starts_with("event:wechatpay"))
+        .map(|(_, f)| f)
+        .collect();
+    assert!(events.iter().any(
+        |e| get(e, "message") == Some("platform certificates refreshed")
+            && get(e, "level") == Some("INFO")
+    ));
+    assert!(
+        events
+            .iter()
+            .any(|e| get(e, "message") == Some("callback rejected")
+                && get(e, "kind") == Some("probe"))
+    );
+
+    // No secret anywhere: keys, the APIv3 key, a body, the order number, a signature.
+    let text = format!("{all:?}");
+    let merchant_key_body: String = keys.merchant_key_pem.lines().nth(2).unwrap().to_string();
+    for secret in [
+        keys.apiv3_key,
+        merchant_key_body.as_str(),
+        "PRIVATE KEY",
+        no,
+        "appid",
+        "signature=",
+        "WECHATPAY2-SHA256-RSA2048 mchid",
+    ] {
+        assert!(!text.contains(secret), "{secret:?} was recorded: {text}");
+    }
+}
