@@ -61,6 +61,22 @@ pub struct Notification<T> {
     pub verified_by: String,
 }
 
+impl<T> Notification<T> {
+    /// The same notification carrying `resource` (e.g. a `serde_json::Value` read into a type).
+    pub fn with_resource<U>(self, resource: U) -> Notification<U> {
+        Notification {
+            id: self.id,
+            create_time: self.create_time,
+            event_type: self.event_type,
+            resource_type: self.resource_type,
+            summary: self.summary,
+            original_type: self.original_type,
+            resource,
+            verified_by: self.verified_by,
+        }
+    }
+}
+
 /// The envelope as sent.
 #[derive(Deserialize)]
 struct Envelope {

@@ -1,0 +1,158 @@
+//! A merchant's callback server in axum: payments (`TRANSACTION.SUCCESS`) and refunds
+//! (`REFUND.SUCCESS`), verified and decrypted from the raw body, with certificate refresh through
+//! the hyper transport, a capped body, and the answers WeChat Pay expects. Copy it and replace the
+//! sandbox part with your own configuration.
+//!
+//! `cargo run -p wechatpay-axum --example merchant` starts the sandbox gateway and this server on
+//! 127.0.0.1, lets the sandbox deliver a payment, a refund and a tampered callback, prints the
+//! answers, and stops.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRef, State};
+use axum::routing::post;
+use axum::Router;
+use wechatpay_api::events::{Refund, Transaction};
+use wechatpay_axum::{failure, success, Answer, Notification, Notifications};
+use wechatpay_core::ApiV3Key;
+use wechatpay_sandbox::server::{post_notification, Server};
+use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+
+/// The server's state: the callback verifier, and the merchant's own records.
+#[derive(Clone)]
+struct App {
+    notifications: Notifications,
+    /// Stand-in for your database: the notification ids already handled.
+    handled: Arc<Mutex<HashSet<String>>>,
+}
+
+impl FromRef<App> for Notifications {
+    fn from_ref(app: &App) -> Notifications {
+        app.notifications.clone()
+    }
+}
+
+impl App {
+    /// Record a notification once (WeChat Pay may deliver the same id again: answer success
+    /// without doing the work twice).
+    fn record(&self, id: &str, what: String) -> Answer {
+        match self.handled.lock() {
+            Ok(mut seen) => {
+                if seen.insert(id.to_string()) {
+                    println!("  handled {id}: {what}");
+                } else {
+                    println!("  {id} was already handled");
+                }
+                success()
+            }
+            // The store is unavailable: answer failure, WeChat Pay delivers it again later.
+            Err(_) => failure("the ledger is unavailable"),
+        }
+    }
+}
+
+async fn payment(State(app): State<App>, Notification(n): Notification<Transaction>) -> Answer {
+    let r = &n.resource;
+    let what = format!(
+        "{} paid {} fen for {}",
+        r.payer
+            .as_ref()
+            .and_then(|p| p.openid.clone())
+            .unwrap_or_default(),
+        r.amount.as_ref().and_then(|a| a.total).unwrap_or_default(),
+        r.out_trade_no.clone().unwrap_or_default()
+    );
+    app.record(&n.id, what)
+}
+
+async fn refund(State(app): State<App>, Notification(n): Notification<Refund>) -> Answer {
+    let r = &n.resource;
+    let what = format!(
+        "refund {} of {} is {}",
+        r.out_refund_no.clone().unwrap_or_default(),
+        r.out_trade_no.clone().unwrap_or_default(),
+        r.refund_status
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default()
+    );
+    app.record(&n.id, what)
+}
+
+/// The routes: the same for any deployment.
+fn router(notifications: Notifications) -> Router {
+    let app = App {
+        notifications,
+        handled: Arc::new(Mutex::new(HashSet::new())),
+    };
+    Router::new()
+        .route("/notify/payment", post(payment))
+        .route("/notify/refund", post(refund))
+        .with_state(app)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Your configuration goes here; the sandbox stands in for WeChat Pay (TEST-ONLY keys).
+    let keys = TestKeys::load();
+    let gateway = Server::start(Gateway::with_test_keys(Mode::Certificate))?;
+    let apiv3_key = ApiV3Key::new(keys.apiv3_key)?;
+    let core = keys
+        .client_builder(&gateway.base_url(), Mode::Certificate)
+        .apiv3_key(apiv3_key.clone())
+        .build()?;
+    let transport = wechatpay_hyper::Client::new(core.clone())?;
+    let notifications = Notifications::new(core.callbacks(apiv3_key)).with_transport(transport);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    println!("merchant callback server on http://{addr}");
+    let server = tokio::spawn(async move { axum::serve(listener, router(notifications)).await });
+
+    // The sandbox delivers notifications as WeChat Pay would.
+    let now = core.now();
+    let deliveries = [
+        (
+            "payment",
+            "/notify/payment",
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            serde_json::json!({
+            "out_trade_no": "ORDER-20270115-001", "transaction_id": "4200000000202701150001",
+            "trade_state": "SUCCESS", "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+            "amount": {"total": 880, "payer_total": 880, "currency": "CNY", "payer_currency": "CNY"}}),
+            None,
+        ),
+        (
+            "refund",
+            "/notify/refund",
+            "REFUND.SUCCESS",
+            "refund",
+            serde_json::json!({
+            "out_trade_no": "ORDER-20270115-001", "out_refund_no": "REFUND-001", "refund_status": "SUCCESS",
+            "amount": {"total": 880, "refund": 300, "payer_total": 880, "payer_refund": 300}}),
+            None,
+        ),
+        (
+            "tampered payment",
+            "/notify/payment",
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            serde_json::json!({"out_trade_no": "ORDER-X"}),
+            Some(Fault::TamperedBody),
+        ),
+    ];
+    for (what, path, event, original, resource, fault) in deliveries {
+        let request =
+            gateway
+                .gateway()
+                .notification(event, what, original, &resource, now, fault.as_ref());
+        let url = format!("http://{addr}{path}");
+        let (status, body) =
+            tokio::task::spawn_blocking(move || post_notification(&url, request)).await??;
+        println!("{what}: {status} {}", String::from_utf8_lossy(&body));
+    }
+    server.abort();
+    Ok(())
+}

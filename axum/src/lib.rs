@@ -1,0 +1,206 @@
+//! # wechatpay-axum
+//!
+//! WeChat Pay callbacks in axum 0.8. [`Notification<T>`] is an extractor: it takes the **raw**
+//! body bytes (capped: a notification is a few KB; 64 KiB by default, `413` beyond) and the
+//! headers, verifies the signature, decrypts the resource and deserialises it into `T` — with a
+//! certificate refresh through your transport when the callback names a key you do not hold yet.
+//! When anything fails it rejects with the failure answer WeChat Pay expects
+//! (`{"code":"FAIL","message":…}`), so WeChat Pay retries and nothing is lost. [`success`] is the
+//! answer for a notification you handled.
+//!
+//! ```no_run
+//! use axum::{routing::post, Router};
+//! use wechatpay_axum::{success, Answer, Notification, Notifications};
+//! use wechatpay_api::events::Transaction;
+//!
+//! async fn paid(Notification(n): Notification<Transaction>) -> Answer {
+//!     // n.id, n.event_type, n.resource.out_trade_no, n.resource.amount, …
+//!     // record the payment idempotently (WeChat Pay may deliver the same id again), then:
+//!     success()
+//! }
+//!
+//! # fn app(core: wechatpay_core::Client, apiv3_key: wechatpay_core::ApiV3Key) -> Result<Router, Box<dyn std::error::Error>> {
+//! let transport = wechatpay_hyper::Client::new(core.clone())?;    // refreshes certificates
+//! let notifications = Notifications::new(core.callbacks(apiv3_key)).with_transport(transport);
+//! let app = Router::new().route("/notify/payment", post(paid)).with_state(notifications);
+//! # Ok(app) }
+//! ```
+//!
+//! The state may be [`Notifications`] itself or any state it can be taken from (`FromRef`).
+//! `examples/merchant.rs` is a complete merchant server (payments and refunds) to copy.
+
+#![warn(missing_docs)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+pub use wechatpay_core;
+use wechatpay_core::exchange::AsyncCallbacks;
+use wechatpay_core::notify::{self, Callbacks, NotifyError};
+
+/// The default body cap: 64 KiB (a notification is a few KB).
+pub const DEFAULT_MAX_BODY: usize = 64 << 10;
+
+/// What the extractor needs: the callback verifier, the transport that refreshes certificates
+/// (optional), and the body cap. Cheap to clone.
+#[derive(Clone)]
+pub struct Notifications {
+    callbacks: Callbacks,
+    transport: Option<Arc<dyn AsyncCallbacks>>,
+    max_body: usize,
+}
+
+impl std::fmt::Debug for Notifications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifications")
+            .field("callbacks", &self.callbacks)
+            .field("refresh", &self.transport.is_some())
+            .field("max_body", &self.max_body)
+            .finish()
+    }
+}
+
+impl Notifications {
+    /// Verify with `callbacks` (from `core.callbacks(apiv3_key)`), without refresh.
+    pub fn new(callbacks: Callbacks) -> Self {
+        Self {
+            callbacks,
+            transport: None,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// Refresh the platform certificates through `transport` (`wechatpay-hyper`,
+    /// `wechatpay-reqwest`) when a callback names an unknown serial.
+    pub fn with_transport(mut self, transport: impl AsyncCallbacks) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Refuse bodies larger than `bytes` with `413` (default [`DEFAULT_MAX_BODY`]).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Verify, decrypt and deserialise a callback.
+    pub async fn verify<T: DeserializeOwned>(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<notify::Notification<T>, NotifyError> {
+        match &self.transport {
+            None => self.callbacks.verify::<T>(headers, body),
+            Some(t) => {
+                let n = t
+                    .verify_callback_json(&self.callbacks, headers, body)
+                    .await?;
+                let resource =
+                    serde_json::from_value::<T>(n.resource.clone()).map_err(|source| {
+                        NotifyError::Resource {
+                            source,
+                            type_name: std::any::type_name::<T>(),
+                            plaintext: n.resource.to_string().into_bytes(),
+                        }
+                    })?;
+                Ok(n.with_resource(resource))
+            }
+        }
+    }
+}
+
+/// A verified, decrypted notification (an axum extractor). Rejects with [`Rejection`].
+#[derive(Debug, Clone)]
+pub struct Notification<T>(pub notify::Notification<T>);
+
+/// Why a callback was refused; its response is the failure answer WeChat Pay expects, so that
+/// it delivers the notification again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The body is larger than the cap: `413`.
+    #[error("callback body larger than {limit} bytes")]
+    TooLarge {
+        /// The cap.
+        limit: usize,
+    },
+    /// The body could not be read: `400`.
+    #[error("callback body could not be read: {0}")]
+    Body(#[source] axum::Error),
+    /// Verification, decryption or deserialisation failed: `500`.
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::Body(_) => StatusCode::BAD_REQUEST,
+            Rejection::Notify(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut r = Answer(notify::failure(&self.to_string())).into_response();
+        *r.status_mut() = status;
+        r
+    }
+}
+
+impl<S, T> FromRequest<S> for Notification<T>
+where
+    Notifications: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Rejection> {
+        let n = Notifications::from_ref(state);
+        let (parts, body) = req.into_parts();
+        let announced = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|len| len > n.max_body as u64) {
+            return Err(Rejection::TooLarge { limit: n.max_body });
+        }
+        let bytes = axum::body::to_bytes(body, n.max_body).await.map_err(|e| {
+            if wechatpay_core::error::find_cause::<http_body_util::LengthLimitError>(&e).is_some() {
+                Rejection::TooLarge { limit: n.max_body }
+            } else {
+                Rejection::Body(e)
+            }
+        })?;
+        let result = n.verify::<T>(&parts.headers, &bytes).await;
+        result.map(Notification).map_err(|e| {
+            tracing::warn!(target: "wechatpay", kind = e.kind(), error = %e, "callback refused");
+            Rejection::Notify(e)
+        })
+    }
+}
+
+/// An answer to WeChat Pay: [`success`] (`204`) or [`failure`] (`500 {"code":"FAIL",…}`).
+#[derive(Debug)]
+pub struct Answer(pub http::Response<Vec<u8>>);
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let (parts, body) = self.0.into_parts();
+        Response::from_parts(parts, Body::from(body))
+    }
+}
+
+/// The answer for a notification handled successfully: `204 No Content`.
+pub fn success() -> Answer {
+    Answer(notify::success())
+}
+
+/// The answer for a notification that could not be handled (your database is down, …):
+/// `500 {"code":"FAIL","message":…}`; WeChat Pay delivers it again later.
+pub fn failure(message: &str) -> Answer {
+    Answer(notify::failure(message))
+}

@@ -1,0 +1,155 @@
+//! The extractor in a router, without a socket (tower's `oneshot`), and over a real one.
+
+use axum::body::Body;
+use axum::routing::post;
+use axum::Router;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use wechatpay_api::events::Transaction;
+use wechatpay_axum::{success, Answer, Notification, Notifications};
+use wechatpay_core::ApiV3Key;
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+
+async fn paid(Notification(n): Notification<Transaction>) -> Answer {
+    assert_eq!(n.event_type, "TRANSACTION.SUCCESS");
+    assert_eq!(n.resource.out_trade_no.as_deref(), Some("O-1"));
+    success()
+}
+
+fn app(notifications: Notifications) -> Router {
+    Router::new()
+        .route("/notify", post(paid))
+        .with_state(notifications)
+}
+
+fn notifications(gateway_url: &str, refresh: bool) -> Notifications {
+    let keys = TestKeys::load();
+    let key = ApiV3Key::new(keys.apiv3_key).unwrap();
+    let core = keys
+        .client_builder(gateway_url, Mode::Certificate)
+        .apiv3_key(key.clone())
+        .build()
+        .unwrap();
+    let n = Notifications::new(core.callbacks(key)).max_body_bytes(4096);
+    if refresh {
+        n.with_transport(wechatpay_hyper::Client::new(core).unwrap())
+    } else {
+        n
+    }
+}
+
+fn delivered(gw: &Gateway, fault: Option<&Fault>) -> Request<Body> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let r = gw.notification(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &json!({"out_trade_no": "O-1", "trade_state": "SUCCESS", "amount": {"total": 1}}),
+        now,
+        fault,
+    );
+    let (parts, body) = r.into_parts();
+    Request::from_parts(parts, Body::from(body))
+}
+
+async fn answer(app: Router, req: Request<Body>) -> (StatusCode, Value) {
+    let r = app.oneshot(req).await.unwrap();
+    let status = r.status();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, v)
+}
+
+#[tokio::test]
+async fn verified_refused_and_capped() {
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let n = notifications("http://127.0.0.1:1", false);
+    // Valid: the handler runs and answers 204.
+    let (status, body) = answer(app(n.clone()), delivered(&gw, None)).await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+    // Tampered and probe: refused with WeChat Pay's failure answer, the handler never runs.
+    for fault in [Fault::TamperedBody, Fault::Probe, Fault::StaleTimestamp] {
+        let (status, body) = answer(app(n.clone()), delivered(&gw, Some(&fault))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{fault:?}");
+        assert_eq!(body["code"], "FAIL", "{fault:?}");
+    }
+    // Over the cap, announced or not: 413.
+    let big = Request::post("/notify")
+        .header("content-length", "100000")
+        .body(Body::from(vec![b'{'; 100_000]))
+        .unwrap();
+    let (status, body) = answer(app(n.clone()), big).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("FAIL"))
+    );
+    let stream = futures_stream(vec![vec![b' '; 3000], vec![b' '; 3000]]);
+    let (status, _) = answer(
+        app(n.clone()),
+        Request::post("/notify").body(stream).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A resource of the wrong shape for the type asked: refused, not a panic.
+    let r = gw.notification(
+        "TRANSACTION.SUCCESS",
+        "x",
+        "transaction",
+        &json!({"amount": "not an object"}),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+        None,
+    );
+    let (parts, body) = r.into_parts();
+    let (status, _) = answer(app(n), Request::from_parts(parts, Body::from(body))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// A body that arrives in chunks, without a Content-Length.
+fn futures_stream(chunks: Vec<Vec<u8>>) -> Body {
+    let frames = chunks
+        .into_iter()
+        .map(|c| Ok::<_, std::io::Error>(http_body::Frame::data(bytes::Bytes::from(c))));
+    Body::new(http_body_util::StreamBody::new(StreamIter(
+        frames.collect(),
+    )))
+}
+
+struct StreamIter<T>(std::collections::VecDeque<T>);
+
+impl<T: Unpin> futures_core::Stream for StreamIter<T> {
+    type Item = T;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<T>> {
+        std::task::Poll::Ready(self.0.pop_front())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_certificate_is_fetched_through_the_transport() {
+    let keys = TestKeys::load();
+    let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    server.gateway().rotate_certificate(keys.rotated_signer());
+    // The callback is signed by the new certificate, which the client does not hold yet.
+    let without = notifications(&server.base_url(), false);
+    let (status, _) = answer(app(without), delivered(server.gateway(), None)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let with = notifications(&server.base_url(), true);
+    let (status, _) = answer(app(with), delivered(server.gateway(), None)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(server.gateway().certificate_request_count(), 1);
+}
