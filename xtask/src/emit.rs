@@ -518,6 +518,29 @@ pub fn features(families: &BTreeMap<String, Vec<&Module>>, defaults: &[&str]) ->
     out
 }
 
+/// The `[features]` section of the facade (`wechatpay/Cargo.toml`): the transports, axum, and
+/// the typed API with each family forwarded.
+pub fn facade_features(families: &BTreeMap<String, Vec<&Module>>) -> String {
+    let mut out =
+        String::from("# @generated features: one per family (cargo xtask codegen)\n[features]\n");
+    out.push_str("# The typed API with its default families (pay, refund, bill, billdownload, profitsharing,\n# transfer, fund-app, payscore, certificates).\ndefault = [\"api\"]\n");
+    out.push_str("api = [\"typed\", \"wechatpay-api/default\"]\n");
+    out.push_str("# The typed API with only the families named (used by the family features).\ntyped = [\"dep:wechatpay-api\"]\n");
+    out.push_str("# Every family of the typed API.\nfull = [\"api\", \"wechatpay-api/full\"]\n");
+    out.push_str("# Transports and the axum integration.\nhyper = [\"dep:wechatpay-hyper\"]\nureq = [\"dep:wechatpay-ureq\"]\nreqwest = [\"dep:wechatpay-reqwest\"]\naxum = [\"dep:wechatpay-axum\"]\n");
+    out.push_str("# One feature per family of the typed API.\n");
+    for f in families.keys() {
+        let feat = feature_of(f);
+        let _ = writeln!(
+            out,
+            "{} = [\"typed\", \"wechatpay-api/{feat}\"]",
+            quote_key(&feat)
+        );
+    }
+    out.push_str("# end of generated features\n");
+    out
+}
+
 fn quote_key(k: &str) -> String {
     if k.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')

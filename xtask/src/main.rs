@@ -123,7 +123,29 @@ fn generate() -> Result<BTreeMap<PathBuf, String>, String> {
     new_manifest.push_str(&emit::features(&families, DEFAULT_FAMILIES));
     new_manifest.push_str(&manifest[end..]);
     files.insert(PathBuf::from("api/Cargo.toml"), new_manifest);
+    let facade = read(&root.join("wechatpay/Cargo.toml"))?;
+    files.insert(
+        PathBuf::from("wechatpay/Cargo.toml"),
+        replace_features(&facade, &emit::facade_features(&families))?,
+    );
     Ok(files)
+}
+
+/// Replace the section between `# @generated features` and `# end of generated features`.
+fn replace_features(manifest: &str, section: &str) -> Result<String, String> {
+    let start = manifest
+        .find("# @generated features")
+        .ok_or("no `# @generated features` marker")?;
+    let end_marker = "# end of generated features\n";
+    let end = manifest
+        .find(end_marker)
+        .map(|i| i + end_marker.len())
+        .ok_or("no end marker")?;
+    Ok(format!(
+        "{}{section}{}",
+        &manifest[..start],
+        &manifest[end..]
+    ))
 }
 
 fn codegen(check: bool) -> Result<bool, String> {
