@@ -15,9 +15,12 @@ use wechatpay_core::{ApiV3Key, Call};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 
+/// A span's or an event's name with its fields.
+type Recorded = (String, Vec<(String, String)>);
+
 /// Everything recorded: span names with their fields, and events with theirs.
 #[derive(Default, Clone)]
-struct Captured(Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>);
+struct Captured(Arc<Mutex<Vec<Recorded>>>);
 
 struct Fields(Vec<(String, String)>);
 
