@@ -16,8 +16,8 @@ fn run(args: &[&str]) -> serde_json::Value {
 }
 
 #[test]
-fn both_transports_report_every_field() {
-    for transport in ["hyper", "ureq"] {
+fn every_transport_reports_every_field() {
+    for transport in ["hyper", "reqwest", "ureq"] {
         let v = run(&[
             "--requests",
             "40",
@@ -62,5 +62,19 @@ fn bad_flags_are_usage_errors() {
         out.status.code(),
         Some(2),
         "credentials are required with --base-url"
+    );
+}
+
+#[test]
+fn help_is_printed() {
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .arg("--help")
+        .output()
+        .expect("loadgen runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--transport T") && text.contains("reqwest"),
+        "{text}"
     );
 }

@@ -54,6 +54,10 @@ pub enum Cmd {
     Certificates(CertificatesArgs),
     /// Run the sandbox gateway on 127.0.0.1 with throwaway credentials (stop with Ctrl-C)
     Sandbox(SandboxArgs),
+    /// Download a trade or fund-flow bill to a file: query, download, digest check, gunzip
+    Bill(BillArgs),
+    /// Upload an image or video, streamed from disk; prints the media id
+    Upload(UploadArgs),
     /// The end-to-end demo: sandbox on loopback, the seed flow through both transports
     Demo,
 }
@@ -115,12 +119,65 @@ pub struct SignArgs {
     /// Body file (its bytes, as sent)
     #[arg(long = "body-file", value_name = "FILE")]
     pub body_file: Option<PathBuf>,
-    /// Unix timestamp
+    /// Unix timestamp (default: now, printed)
     #[arg(long)]
-    pub timestamp: i64,
-    /// Nonce
+    pub timestamp: Option<i64>,
+    /// Nonce (default: 32 fresh random characters, printed)
     #[arg(long)]
-    pub nonce: String,
+    pub nonce: Option<String>,
+}
+
+/// Which bill.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum BillKind {
+    /// Trade bill (交易账单): GET /v3/bill/tradebill
+    Trade,
+    /// Fund-flow bill (资金账单): GET /v3/bill/fundflowbill
+    Fundflow,
+}
+
+/// `wxpay bill`.
+#[derive(clap::Args, Debug)]
+pub struct BillArgs {
+    /// trade or fundflow
+    pub kind: BillKind,
+    /// The bill's date, yyyy-MM-dd
+    #[arg(long)]
+    pub date: String,
+    /// Trade bill type: ALL, SUCCESS, REFUND, …
+    #[arg(long = "type", value_name = "TYPE")]
+    pub bill_type: Option<String>,
+    /// Fund-flow account: BASIC, OPERATION, FEES
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Download it gzipped (smaller transfer; written uncompressed)
+    #[arg(long)]
+    pub gzip: bool,
+    /// Write the bill here (written to FILE.part, renamed once its digest checks)
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// Which upload endpoint.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum UploadKind {
+    /// POST /v3/merchant/media/upload
+    Image,
+    /// POST /v3/merchant/media/video_upload
+    Video,
+    /// POST /v3/merchant-service/images/upload (complaint images)
+    ComplaintImage,
+    /// POST /v3/marketing/favor/media/image-upload
+    MarketingImage,
+}
+
+/// `wxpay upload`.
+#[derive(clap::Args, Debug)]
+pub struct UploadArgs {
+    /// image, video, complaint-image or marketing-image
+    pub kind: UploadKind,
+    /// The file (streamed from disk; its name is sent)
+    pub file: PathBuf,
 }
 
 /// `wxpay verify` / `wxpay notify`.
@@ -403,6 +460,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Cmd::Certificates(a) => certificates(&g, json_mode, a),
         Cmd::Sandbox(a) => crate::cmds::sandbox(json_mode, a),
+        Cmd::Bill(a) => bill_cmd(&g, json_mode, a),
+        Cmd::Upload(a) => upload_cmd(&g, json_mode, a),
         Cmd::Demo => crate::cmds::demo(),
     }
 }
@@ -520,11 +579,17 @@ fn sign_cmd(g: &Global, json_mode: bool, a: SignArgs) -> Result<(), Failure> {
         (None, None) => Vec::new(),
     };
     let merchant = g.merchant()?;
+    let timestamp = a.timestamp.unwrap_or_else(now);
+    let nonce = match a.nonce {
+        Some(n) => n,
+        None => wechatpay_core::NonceSource::nonce(&wechatpay_core::OsNonce)
+            .map_err(|e| Failure::usage(e.to_string()))?,
+    };
     let message = sign::request_message(
         &a.method.to_uppercase(),
         &a.target,
-        a.timestamp,
-        &a.nonce,
+        timestamp,
+        &nonce,
         &body,
     );
     let signature = merchant
@@ -534,21 +599,150 @@ fn sign_cmd(g: &Global, json_mode: bool, a: SignArgs) -> Result<(), Failure> {
     let auth = sign::authorization(
         merchant.signer().algorithm(),
         merchant.mchid(),
-        &a.nonce,
-        a.timestamp,
+        &nonce,
+        timestamp,
         merchant.serial(),
         &signature,
     );
     let text = String::from_utf8_lossy(&message).into_owned();
     out(
         json_mode,
-        json!({"message": text, "signature": signature, "authorization": auth}),
+        json!({"timestamp": timestamp, "nonce": nonce, "message": text, "signature": signature, "authorization": auth}),
         || {
             format!(
-                "message:       {}\nsignature:     {signature}\nAuthorization: {auth}",
+                "timestamp:     {timestamp}\nnonce:         {nonce}\nmessage:       {}\nsignature:     {signature}\nAuthorization: {auth}",
                 text.replace('\n', "\\n")
             )
         },
+    );
+    Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise).
+fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// A file writer that moves a progress bar.
+struct Counted<W> {
+    inner: W,
+    bar: indicatif::ProgressBar,
+}
+
+impl<W: std::io::Write> std::io::Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn bill_cmd(g: &Global, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
+    use wechatpay_api::bill::{fundflowbill, tradebill};
+    let client = g.client()?;
+    let gzip_tar = a.gzip;
+    let info = match a.kind {
+        BillKind::Trade => client.send(tradebill::get(&tradebill::GetQuery {
+            bill_date: a.date.clone(),
+            bill_type: a
+                .bill_type
+                .as_deref()
+                .map(|t| serde_json::from_value(json!(t)).unwrap_or_default()),
+            tar_type: gzip_tar.then_some(tradebill::TarType::Gzip),
+            ..Default::default()
+        }))?,
+        BillKind::Fundflow => client.send(fundflowbill::get(&fundflowbill::GetQuery {
+            bill_date: a.date.clone(),
+            account_type: a
+                .account
+                .as_deref()
+                .map(|t| serde_json::from_value(json!(t)).unwrap_or_default()),
+            tar_type: gzip_tar.then_some(fundflowbill::TarType::Gzip),
+            ..Default::default()
+        }))?,
+    }
+    .data;
+    // Written beside the target and renamed only once the digest checks: a bad bill never
+    // stands at the name asked for.
+    let mut part = a.output.clone().into_os_string();
+    part.push(".part");
+    let part = PathBuf::from(part);
+    let file = std::fs::File::create(&part)
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", part.display())))?;
+    let bar = progress_bar(None, "bill");
+    let result = client.download_bill(
+        &info,
+        gzip_tar,
+        std::io::BufWriter::new(Counted {
+            inner: file,
+            bar: bar.clone(),
+        }),
+    );
+    bar.finish_and_clear();
+    let (writer, size) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            return Err(e.into());
+        }
+    };
+    drop(writer);
+    std::fs::rename(&part, &a.output)
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", a.output.display())))?;
+    let path = a.output.display().to_string();
+    out(
+        json_mode,
+        json!({"ok": true, "file": path, "bytes": size, "hash_type": info.hash_type, "hash_value": info.hash_value}),
+        || {
+            format!(
+                "{size} bytes written to {path} ({} {} checks)",
+                info.hash_type, info.hash_value
+            )
+        },
+    );
+    Ok(())
+}
+
+fn upload_cmd(g: &Global, json_mode: bool, a: UploadArgs) -> Result<(), Failure> {
+    let path = match a.kind {
+        UploadKind::Image => wechatpay_core::media::IMAGE_UPLOAD,
+        UploadKind::Video => wechatpay_core::media::VIDEO_UPLOAD,
+        UploadKind::ComplaintImage => wechatpay_core::media::COMPLAINT_IMAGE_UPLOAD,
+        UploadKind::MarketingImage => wechatpay_core::media::MARKETING_IMAGE_UPLOAD,
+    };
+    let len = std::fs::metadata(&a.file)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", a.file.display())))?
+        .len();
+    let client = g.client()?;
+    let bar = progress_bar(Some(len), "upload");
+    let answer = client.upload_file::<Value>(path, &a.file, |sent| bar.set_position(sent));
+    bar.finish_and_clear();
+    let answer = answer?;
+    let rid = answer.request_id.clone().unwrap_or_default();
+    let id = answer
+        .data
+        .get("media_id")
+        .or_else(|| answer.data.get("media_url"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    out(
+        json_mode,
+        json!({"ok": true, "status": answer.status.as_u16(), "request_id": rid, "body": answer.data}),
+        || format!("{} (Request-ID {rid})", id.as_str().unwrap_or_default()),
     );
     Ok(())
 }

@@ -1011,3 +1011,105 @@ fn api_list_show_and_request_validation() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn bill_upload_and_sign_defaults() {
+    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let d = tmpdir();
+    let f = creds(&d, &s.base_url(), Mode::Certificate);
+    // A trade bill, gzipped on the wire, checked and written.
+    let out = d.join("trade.csv");
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "bill",
+            "trade",
+            "--date",
+            "2027-01-15",
+            "--gzip",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    let written = std::fs::read(&out).unwrap();
+    assert_eq!(v["bytes"], written.len() as u64);
+    assert!(String::from_utf8(written).unwrap().starts_with("交易时间"));
+    assert!(!d.join("trade.csv.part").exists());
+    // A wrong digest: exit 1, nothing left at the name asked for.
+    let bad = d.join("bad.csv");
+    let o = wxpay(&args(
+        &f,
+        &[
+            "bill",
+            "fundflow",
+            "--date",
+            "2027-01-15",
+            "--output",
+            bad.to_str().unwrap(),
+            "-H",
+            "x: y",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(2), "unknown flag -H");
+    s.gateway().set_fault(Some(Fault::WrongBillHash));
+    let o = wxpay(&args(
+        &f,
+        &[
+            "bill",
+            "fundflow",
+            "--date",
+            "2027-01-15",
+            "--output",
+            bad.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!bad.exists() && !d.join("bad.csv.part").exists());
+    s.gateway().set_fault(None);
+    // An image upload streamed from disk.
+    let img = d.join("receipt.png");
+    std::fs::write(&img, vec![0x89u8; 200_000]).unwrap();
+    let o = wxpay(&args(
+        &f,
+        &["--json", "upload", "image", img.to_str().unwrap()],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(json_out(&o)["body"]["media_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("SANDBOX-MEDIA-"));
+    // sign without --timestamp/--nonce: now and a fresh nonce, both printed.
+    let o = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "sign",
+            "--method",
+            "GET",
+            "--target",
+            "/v3/certificates",
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    let nonce = v["nonce"].as_str().unwrap();
+    assert_eq!(nonce.len(), 32);
+    let ts = v["timestamp"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - ts).abs() < 60);
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{ts}\n{nonce}\n")));
+}

@@ -51,14 +51,76 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .collect()
 }
 
-/// Build the multipart upload call for `path` (the typed uploads of `wechatpay-api` use it),
-/// answered by a JSON `T`. The content type of the file part is guessed from the file name's
-/// extension.
-pub fn upload<T: serde::de::DeserializeOwned>(
-    path: &'static str,
-    filename: &str,
-    content: &[u8],
-) -> Result<Call<T>, BuildError> {
+/// A file's SHA-256, computed as it is read (for uploads streamed from disk).
+pub struct FileDigest {
+    sha: crate::crypto::Sha256,
+    len: u64,
+}
+
+impl std::fmt::Debug for FileDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDigest")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for FileDigest {
+    fn default() -> Self {
+        Self {
+            sha: crate::crypto::Sha256::new(),
+            len: 0,
+        }
+    }
+}
+
+impl FileDigest {
+    /// Feed the next chunk of the file.
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.sha.update(chunk);
+        self.len += chunk.len() as u64;
+    }
+
+    /// The lower-case hex SHA-256 and the length.
+    pub fn finish(self) -> (String, u64) {
+        let hex = self
+            .sha
+            .finish()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        (hex, self.len)
+    }
+}
+
+/// The multipart boundary of a file with this SHA-256 (derived from it: no randomness).
+pub fn boundary(sha256_hex: &str) -> String {
+    format!("wechatpay-rs-{}", &sha256_hex[..sha256_hex.len().min(32)])
+}
+
+/// An upload whose file is streamed by the transport: send [`StreamedUpload::head`], then the
+/// file's bytes, then [`StreamedUpload::tail`], as the body of the call's request (whose
+/// signature covers only the meta JSON, as for every upload). The file must not contain
+/// [`boundary`]; check it while reading.
+#[derive(Debug)]
+pub struct StreamedUpload<T> {
+    /// The call to sign: its body is empty; the transport sends head ‖ file ‖ tail instead.
+    pub call: Call<T>,
+    /// What comes before the file's bytes.
+    pub head: Vec<u8>,
+    /// What comes after them.
+    pub tail: Vec<u8>,
+}
+
+impl<T> StreamedUpload<T> {
+    /// The length of the whole body for a file of `len` bytes (its `Content-Length`).
+    pub fn content_length(&self, len: u64) -> u64 {
+        self.head.len() as u64 + len + self.tail.len() as u64
+    }
+}
+
+/// The multipart parts of an upload: meta JSON, head, tail, content type.
+fn parts(filename: &str, sha: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>, String), BuildError> {
     let bad = |reason| BuildError::InvalidUpload { reason };
     if filename.is_empty()
         || filename
@@ -69,31 +131,69 @@ pub fn upload<T: serde::de::DeserializeOwned>(
             "the file name must be non-empty, without quotes, slashes or control characters",
         ));
     }
-    let sha = sha256_hex(content);
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("the SHA-256 must be 64 hex digits"));
+    }
     let meta = serde_json::to_vec(&Meta {
         filename: filename.into(),
-        sha256: sha.clone(),
+        sha256: sha.to_ascii_lowercase(),
     })
     .map_err(BuildError::Serialize)?;
-    let boundary = format!("wechatpay-rs-{}", &sha[..32]);
+    let boundary = boundary(sha);
+    let content_type = mime_guess::from_path(filename)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    let mut head = Vec::with_capacity(meta.len() + 512);
+    head.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"meta\";\r\nContent-Type: application/json\r\n\r\n").as_bytes());
+    head.extend_from_slice(&meta);
+    head.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\";\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
+    let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
+    Ok((
+        meta,
+        head,
+        tail,
+        format!("multipart/form-data; boundary={boundary}"),
+    ))
+}
+
+/// Build an upload streamed from disk for `path`: give the file's name, SHA-256 (see
+/// [`FileDigest`]); the transport sends the file between [`StreamedUpload::head`] and
+/// [`StreamedUpload::tail`].
+pub fn upload_streamed<T: serde::de::DeserializeOwned>(
+    path: &'static str,
+    filename: &str,
+    sha256_hex: &str,
+) -> Result<StreamedUpload<T>, BuildError> {
+    let (meta, head, tail, content_type) = parts(filename, sha256_hex)?;
+    Ok(StreamedUpload {
+        call: Call::<T>::post(path).multipart(Vec::new(), meta, &content_type),
+        head,
+        tail,
+    })
+}
+
+/// Build the multipart upload call for `path` (the typed uploads of `wechatpay-api` use it),
+/// answered by a JSON `T`. The content type of the file part is guessed from the file name's
+/// extension.
+pub fn upload<T: serde::de::DeserializeOwned>(
+    path: &'static str,
+    filename: &str,
+    content: &[u8],
+) -> Result<Call<T>, BuildError> {
+    let sha = sha256_hex(content);
+    let (meta, head, tail, content_type) = parts(filename, &sha)?;
+    let boundary = boundary(&sha);
     if content
         .windows(boundary.len())
         .any(|w| w == boundary.as_bytes())
     {
-        return Err(bad("the file contains its own multipart boundary"));
+        return Err(BuildError::InvalidUpload {
+            reason: "the file contains its own multipart boundary",
+        });
     }
-    let content_type = mime_guess::from_path(filename)
-        .first_raw()
-        .unwrap_or("application/octet-stream");
-    let mut body = Vec::with_capacity(content.len() + meta.len() + 512);
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"meta\";\r\nContent-Type: application/json\r\n\r\n").as_bytes());
-    body.extend_from_slice(&meta);
-    body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\";\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
+    let mut body = Vec::with_capacity(head.len() + content.len() + tail.len());
+    body.extend_from_slice(&head);
     body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Ok(Call::<T>::post(path).multipart(
-        body,
-        meta,
-        &format!("multipart/form-data; boundary={boundary}"),
-    ))
+    body.extend_from_slice(&tail);
+    Ok(Call::<T>::post(path).multipart(body, meta, &content_type))
 }

@@ -209,6 +209,93 @@ impl Client {
         }
     }
 
+    /// Upload the file at `file` to `path` (one of the upload endpoints, e.g.
+    /// `/v3/merchant/media/upload`) streaming it from disk: it is read once for its SHA-256, once
+    /// to check it does not contain the multipart boundary, and once as it is sent — never held
+    /// in memory. `progress` is told how many bytes of the file were sent so far.
+    pub fn upload_file<T: DeserializeOwned>(
+        &self,
+        path: &'static str,
+        file: &std::path::Path,
+        mut progress: impl FnMut(u64),
+    ) -> Result<ApiResponse<T>, CallError> {
+        use std::io::Read;
+        let build = |reason| CallError::Build(wechatpay_core::BuildError::InvalidUpload { reason });
+        let open = || std::fs::File::open(file).map_err(|_| build("the file cannot be read"));
+        let filename = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| build("the file name is not UTF-8"))?
+            .to_string();
+        let mut digest = wechatpay_core::media::FileDigest::default();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut f = open()?;
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => digest.update(&buf[..n]),
+                Err(_) => return Err(build("the file cannot be read")),
+            }
+        }
+        let (sha, len) = digest.finish();
+        let boundary = wechatpay_core::media::boundary(&sha).into_bytes();
+        let (mut f, mut carry) = (open()?, Vec::new());
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(|_| build("the file cannot be read"))?;
+            if n == 0 {
+                break;
+            }
+            carry.extend_from_slice(&buf[..n]);
+            if carry
+                .windows(boundary.len())
+                .any(|w| w == boundary.as_slice())
+            {
+                return Err(build("the file contains its own multipart boundary"));
+            }
+            let keep = carry.len().saturating_sub(boundary.len());
+            carry.drain(..keep);
+        }
+        let upload = wechatpay_core::media::upload_streamed::<T>(path, &filename, &sha)?;
+        let total = upload.content_length(len);
+        let (head, tail) = (upload.head, upload.tail);
+        let mut body = Some((head, open()?, tail));
+        let ex = self.core.exchange(upload.call)?;
+        exchange::drive_blocking(
+            &self.core,
+            ex,
+            |request| match body.take() {
+                None => self.execute(request),
+                Some((head, file, tail)) => {
+                    let (mut parts, _) = request.into_parts();
+                    parts
+                        .headers
+                        .insert(http::header::CONTENT_LENGTH, total.into());
+                    let sent = Progress {
+                        inner: file,
+                        sent: 0,
+                        report: &mut progress,
+                    };
+                    let mut reader = std::io::Cursor::new(head)
+                        .chain(sent)
+                        .chain(std::io::Cursor::new(tail));
+                    let request =
+                        http::Request::from_parts(parts, ureq::SendBody::from_reader(&mut reader));
+                    let response = self.agent.run(request).map_err(classify)?;
+                    let (parts, mut body) = response.into_parts();
+                    let bytes = body
+                        .with_config()
+                        .limit(self.config.max_body_bytes)
+                        .read_to_vec()
+                        .map_err(classify)?;
+                    Ok(http::Response::from_parts(parts, bytes))
+                }
+            },
+            &self.refresh_lock,
+        )
+    }
+
     /// Send any `http::Request` and read the whole answer (bounded by the body limit), without
     /// verification. For tools that inspect raw answers.
     pub fn execute(
@@ -223,6 +310,22 @@ impl Client {
             .read_to_vec()
             .map_err(classify)?;
         Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+/// A reader that reports how much of it was read.
+struct Progress<'a, R, F: FnMut(u64)> {
+    inner: R,
+    sent: u64,
+    report: &'a mut F,
+}
+
+impl<R: io::Read, F: FnMut(u64)> io::Read for Progress<'_, R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sent += n as u64;
+        (self.report)(self.sent);
+        Ok(n)
     }
 }
 

@@ -49,6 +49,22 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Incremental SHA-1 (bill download checks only).
+pub(crate) struct Sha256(lib::digest::Context);
+
+impl Sha256 {
+    pub(crate) fn new() -> Self {
+        Self(lib::digest::Context::new(&lib::digest::SHA256))
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
+}
+
 pub(crate) struct Sha1(lib::digest::Context);
 
 impl Sha1 {
