@@ -120,7 +120,9 @@ impl<T> StreamedUpload<T> {
 }
 
 /// The multipart parts of an upload: meta JSON, head, tail, content type.
-fn parts(filename: &str, sha: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>, String), BuildError> {
+type Parts = (Vec<u8>, Vec<u8>, Vec<u8>, String);
+
+fn parts(filename: &str, sha: &str) -> Result<Parts, BuildError> {
     let bad = |reason| BuildError::InvalidUpload { reason };
     if filename.is_empty()
         || filename
