@@ -1,4 +1,4 @@
-//! `AEAD_AES_256_GCM` with the merchant's APIv3 key (PROTOCOL §4): callbacks and certificate
+//! `AEAD_AES_256_GCM` with the merchant's APIv3 key: callbacks and certificate
 //! download. Key: the 32 ASCII characters as bytes; nonce: the `nonce` string's bytes (12);
 //! AAD: `associated_data`'s bytes; ciphertext: base64 of `ct ‖ 16-byte tag`.
 

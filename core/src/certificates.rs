@@ -1,4 +1,4 @@
-//! Platform certificate download (PROTOCOL §3), sans-IO: build the `GET /v3/certificates` call,
+//! Platform certificate download, sans-IO: build the `GET /v3/certificates` call,
 //! then [`apply`] the answer to get the new key set.
 //!
 //! The answer is verified with a key already trusted (a certificate or a public key). **On the

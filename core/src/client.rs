@@ -517,12 +517,8 @@ impl Client {
             for (i, plain) in sens.plaintexts.iter().enumerate() {
                 let ct = key.encrypt_oaep(plain.as_bytes())?;
                 let with = serde_json::to_string(&ct).map_err(BuildError::Serialize)?;
-                if !replace_once(
-                    body,
-                    marker_json(&sens.marker, i).as_bytes(),
-                    with.as_bytes(),
-                ) {
-                    return Err(OaepError::Crypto.into());
+                if !replace_once(body, marker_json(i).as_bytes(), with.as_bytes()) {
+                    return Err(OaepError::Placeholder.into());
                 }
             }
         }

@@ -29,8 +29,10 @@ pub trait Signer: Send + Sync {
 
 /// The merchant's API private key (`apiclient_key.pem`): RSA, at least 2048 bits.
 ///
-/// `Debug` shows only the key size. The key lives inside AWS-LC, which wipes it when it is freed;
-/// buffers this crate decodes it through are wiped too.
+/// `Debug` shows only the key size. With the default `aws-lc-rs` backend the key lives inside
+/// AWS-LC, which wipes it when it is freed; with the `ring` backend it lives in ring's
+/// `RsaKeyPair`, which does not promise to wipe it. The buffers this crate decodes a key through
+/// are wiped with either backend.
 pub struct PrivateKey {
     key: RsaSigningKey,
 }

@@ -639,6 +639,10 @@ pub enum OaepError {
     /// The crypto library failed.
     #[error("RSA-OAEP failed")]
     Crypto,
+    /// The body holds text that looks like the placeholder of a sensitive field
+    /// (`\u0000wechatpay-sensitive-N\u0000`), so the encrypted value cannot be put in its place.
+    #[error("the body contains a sensitive-field placeholder of its own; nothing was sent")]
+    Placeholder,
 }
 
 /// The bill could not be checked; what was written must be discarded.

@@ -2,8 +2,11 @@
 //!
 //! Sans-IO WeChat Pay APIv3: this crate turns a call into a signed `http::Request<Vec<u8>>` and the
 //! `http::Response` that comes back into a verified, typed value or a precise error. It opens no
-//! socket, starts no thread, and reads the clock and the RNG only through [`Clock`] and
-//! [`NonceSource`], which tests replace.
+//! socket and starts no thread; it reads the clock only through [`Clock`] and randomness only
+//! through [`NonceSource`], which tests replace — with one exception: RSA-OAEP encryption of
+//! sensitive fields, whose padding seed the crypto backend draws from the OS RNG (OAEP needs
+//! fresh randomness; its ciphertexts are never compared, so no output a test checks depends on
+//! it). The [`exchange`] state machines take `now` and `Instant`s as inputs.
 //!
 //! ```
 //! use wechatpay_core::{Call, Client, FixedClock, FixedNonce, Merchant, PlatformKey, PlatformKeys, PrivateKey};

@@ -1,4 +1,4 @@
-//! Media upload (PROTOCOL §8): a `multipart/form-data` body with a `meta` JSON part
+//! Media upload: a `multipart/form-data` body with a `meta` JSON part
 //! (`{"filename":…,"sha256":…}`, lower-case hex) and the `file` part; the signature's body line is
 //! the meta JSON, byte-identical to the `meta` part sent.
 //!

@@ -1,4 +1,4 @@
-//! Client-side payment signatures (调起支付, PROTOCOL §7), from an existing `prepay_id`.
+//! Client-side payment signatures (调起支付), from an existing `prepay_id`.
 //!
 //! ```
 //! # use wechatpay_core::{paysign, PrivateKey};

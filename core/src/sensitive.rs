@@ -1,4 +1,4 @@
-//! Sensitive fields (PROTOCOL §6): personal data in requests is RSA-OAEP-encrypted (SHA-1,
+//! Sensitive fields: personal data in requests is RSA-OAEP-encrypted (SHA-1,
 //! MGF1-SHA-1, empty label, base64) with the platform key the request names in
 //! `Wechatpay-Serial`; such fields in answers are encrypted with the merchant's key.
 //!
@@ -113,10 +113,12 @@ impl fmt::Debug for Sensitive {
     }
 }
 
+/// The placeholder prefix of a sensitive plaintext inside a serialised body.
+pub(crate) const MARKER: &str = "\u{0}wechatpay-sensitive-";
+
 /// While `Call::json` serialises a body: the plaintexts met (each replaced by a marker) and the
 /// serials of the ciphertexts met.
 pub(crate) struct Collected {
-    pub(crate) marker: String,
     pub(crate) plaintexts: Vec<Zeroizing<String>>,
     pub(crate) serials: Vec<String>,
 }
@@ -131,7 +133,6 @@ pub(crate) fn collect<T>(f: impl FnOnce() -> T) -> (T, Option<Collected>) {
     // no RNG read.
     let prev = COLLECTING.with(|c| {
         c.replace(Some(Collected {
-            marker: String::new(),
             plaintexts: Vec::new(),
             serials: Vec::new(),
         }))
@@ -157,21 +158,16 @@ impl Serialize for Sensitive {
                 s.serialize_str(ciphertext)
             }
             Inner::Plain(p) => {
+                // A fixed, NUL-delimited placeholder (no randomness): the signing step checks that
+                // each one occurs exactly once in the body before replacing it.
                 let marker = COLLECTING.with(|c| {
                     c.borrow_mut().as_mut().map(|col| {
-                        if col.marker.is_empty() {
-                            let mut rnd = [0u8; 12];
-                            crate::crypto::fill_random(&mut rnd)?;
-                            let hex: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-                            col.marker = format!("\u{0}wechatpay-sensitive-{hex}-");
-                        }
                         col.plaintexts.push(p.clone());
-                        Ok(format!("{}{}\u{0}", col.marker, col.plaintexts.len() - 1))
+                        format!("{}{}\u{0}", MARKER, col.plaintexts.len() - 1)
                     })
                 });
                 match marker {
-                    Some(Ok(m)) => s.serialize_str(&m),
-                    Some(Err(())) => Err(S::Error::custom("the OS random number generator failed")),
+                    Some(m) => s.serialize_str(&m),
                     None => Err(S::Error::custom(
                         "a Sensitive plaintext can only be serialised by Call::json, which encrypts it when the request is signed",
                     )),
@@ -192,21 +188,26 @@ impl<'de> Deserialize<'de> for Sensitive {
 }
 
 /// The JSON form of marker `i` inside a serialised body (serde_json escapes NUL as `\u0000`).
-pub(crate) fn marker_json(marker: &str, i: usize) -> String {
-    let raw = format!("{marker}{i}\u{0}");
+pub(crate) fn marker_json(i: usize) -> String {
+    let raw = format!("{MARKER}{i}\u{0}");
     serde_json::to_string(&raw).unwrap_or_default()
 }
 
-/// Replace the first occurrence of `needle` in `hay`.
+/// Replace `needle` in `hay` when it occurs exactly once; `false` (nothing replaced) otherwise.
 pub(crate) fn replace_once(hay: &mut Vec<u8>, needle: &[u8], with: &[u8]) -> bool {
     if needle.is_empty() || hay.len() < needle.len() {
         return false;
     }
-    match hay.windows(needle.len()).position(|w| w == needle) {
-        Some(at) => {
+    let mut hits = hay
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i);
+    match (hits.next(), hits.next()) {
+        (Some(at), None) => {
             hay.splice(at..at + needle.len(), with.iter().copied());
             true
         }
-        None => false,
+        _ => false,
     }
 }

@@ -1,4 +1,4 @@
-//! Response and callback signature verification (PROTOCOL §2): the four headers, the clock
+//! Response and callback signature verification: the four headers, the clock
 //! window, the key by serial, probe signatures, and the signature over the raw body.
 
 use http::HeaderMap;

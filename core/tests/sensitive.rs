@@ -390,3 +390,21 @@ fn sensitive_query_values_are_encrypted_with_the_named_key() {
         BuildError::Sensitive(OaepError::SerialConflict { .. })
     ));
 }
+
+#[test]
+fn a_body_holding_a_placeholder_of_its_own_is_refused() {
+    let c = client(both());
+    // The placeholder the first sensitive plaintext gets, typed into another field by a user.
+    let mut b = body();
+    b.appid = "\u{0}wechatpay-sensitive-0\u{0}".into();
+    let err = c.sign(create(&b)).unwrap_err();
+    assert!(
+        matches!(err, BuildError::Sensitive(OaepError::Placeholder)),
+        "{err:?}"
+    );
+    // Without sensitive fields nothing is replaced and the text is sent as it is.
+    b.name = None;
+    b.phone = None;
+    let signed = c.sign(create(&b)).unwrap();
+    assert!(String::from_utf8_lossy(signed.request.body()).contains("wechatpay-sensitive-0"));
+}

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use wechatpay_api::events::{ServiceOrder, Transaction};
-use wechatpay_core::notify::{self, Callbacks, MemoryReplayGuard, NotifyError};
+use wechatpay_core::notify::{self, Callbacks, MemoryReplayGuard, NotifyError, ReplayMatch};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::{
     ApiV3Key, FixedClock, PlatformKey, PlatformKeys, PrivateKey, SharedKeys, VerifyError,
@@ -250,7 +250,7 @@ fn replayed_callbacks_are_refused() {
     cb.verify::<Value>(req.headers(), req.body()).unwrap();
     // The same bytes again.
     match cb.verify::<Value>(req.headers(), req.body()) {
-        Err(NotifyError::Replayed { by, .. }) => assert_eq!(by, "the same id"),
+        Err(NotifyError::Replayed { by, .. }) => assert_eq!(by, ReplayMatch::SameId),
         other => panic!("{other:?}"),
     }
     // A failed delivery is not recorded: the next attempt of the same notification passes.
@@ -263,10 +263,13 @@ fn replayed_callbacks_are_refused() {
     let small = MemoryReplayGuard::new(2, 10);
     use wechatpay_core::notify::ReplayGuard;
     small.check_and_record("a", "sa", 0).unwrap();
-    assert_eq!(small.check_and_record("a", "sb", 5), Err("the same id"));
+    assert_eq!(
+        small.check_and_record("a", "sb", 5),
+        Err(ReplayMatch::SameId)
+    );
     assert_eq!(
         small.check_and_record("b", "sa", 5),
-        Err("the same signature")
+        Err(ReplayMatch::SameSignature)
     );
     small.check_and_record("a", "sc", 20).unwrap();
 }

@@ -1,4 +1,4 @@
-//! Callbacks (notifications, PROTOCOL §5): verify the signature over the raw body, decrypt the
+//! Callbacks (notifications): verify the signature over the raw body, decrypt the
 //! resource with the APIv3 key, deserialise it, and build the answer to send back.
 //!
 //! The whole recipe, in a web handler that has the request's headers and **raw body bytes**:
@@ -182,8 +182,8 @@ pub enum NotifyError {
     Replayed {
         /// The notification id.
         id: String,
-        /// What matched: `"the same id"` or `"the same signature"`.
-        by: &'static str,
+        /// What matched.
+        by: ReplayMatch,
     },
 }
 
@@ -255,12 +255,31 @@ pub fn failure(message: &str) -> Response<Vec<u8>> {
     r
 }
 
+/// What a replayed notification matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReplayMatch {
+    /// A notification with the same id was accepted before.
+    SameId,
+    /// The same signature was seen before: the very same delivery, sent again.
+    SameSignature,
+}
+
+impl fmt::Display for ReplayMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReplayMatch::SameId => "the same id",
+            ReplayMatch::SameSignature => "the same signature",
+        })
+    }
+}
+
 /// Remembers notifications already accepted, to refuse replays.
 pub trait ReplayGuard: Send + Sync {
     /// Record `(id, signature)` seen at `now`; return what matched if either was seen before
     /// (and not yet forgotten). Must be atomic: of two concurrent calls with the same id, one
     /// succeeds.
-    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), &'static str>;
+    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), ReplayMatch>;
 }
 
 /// A bounded in-memory [`ReplayGuard`]: remembers up to `capacity` notifications for `ttl`
@@ -296,7 +315,7 @@ impl Default for MemoryReplayGuard {
 }
 
 impl ReplayGuard for MemoryReplayGuard {
-    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), &'static str> {
+    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), ReplayMatch> {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Forget what has expired, then what exceeds the capacity (oldest first).
         while let Some((k, t)) = st.order.front().cloned() {
@@ -312,10 +331,10 @@ impl ReplayGuard for MemoryReplayGuard {
         let id_key = format!("id:{id}");
         let sig_key = format!("sig:{signature}");
         if st.seen.contains_key(&id_key) {
-            return Err("the same id");
+            return Err(ReplayMatch::SameId);
         }
         if st.seen.contains_key(&sig_key) {
-            return Err("the same signature");
+            return Err(ReplayMatch::SameSignature);
         }
         for k in [id_key, sig_key] {
             st.seen.insert(k.clone(), now);
