@@ -9,6 +9,12 @@ use crate::error::BuildError;
 pub trait Clock: Send + Sync {
     /// Now, in Unix seconds.
     fn now(&self) -> i64;
+
+    /// Now, in Unix milliseconds (expiry of stored deliveries and claims). Default: `now()`
+    /// in milliseconds.
+    fn now_millis(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The system clock.
@@ -20,6 +26,13 @@ impl Clock for SystemClock {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => d.as_secs() as i64,
             Err(e) => -(e.duration().as_secs() as i64),
+        }
+    }
+
+    fn now_millis(&self) -> i64 {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
         }
     }
 }

@@ -254,16 +254,38 @@ impl Gateway {
         now: i64,
         fault: Option<&Fault>,
     ) -> Request<Vec<u8>> {
+        let body = self.notification_body(event_type, summary, original_type, resource, now);
+        self.sign_notification(body, now, fault)
+    }
+
+    /// The body of a notification (the envelope, with a new `id`) before signing: hand it to
+    /// [`Gateway::sign_notification`], once per delivery attempt.
+    pub fn notification_body(
+        &self,
+        event_type: &str,
+        summary: &str,
+        original_type: &str,
+        resource: &Value,
+        now: i64,
+    ) -> Vec<u8> {
+        self.envelope(&self.config.apiv3_key, event_type, summary, original_type, resource, now)
+    }
+
+    /// An envelope encrypted under `key`.
+    pub(crate) fn envelope(
+        &self,
+        key: &ApiV3Key,
+        event_type: &str,
+        summary: &str,
+        original_type: &str,
+        resource: &Value,
+        now: i64,
+    ) -> Vec<u8> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let nonce = format!("{n:012}");
-        let ciphertext = aead::encrypt(
-            &self.config.apiv3_key,
-            &nonce,
-            original_type,
-            resource.to_string().as_bytes(),
-        )
-        .unwrap_or_default();
-        let envelope = json!({
+        let ciphertext = aead::encrypt(key, &nonce, original_type, resource.to_string().as_bytes())
+            .unwrap_or_default();
+        json!({
             "id": format!("EV-SANDBOX-{n:016}"),
             "create_time": rfc3339(now),
             "resource_type": "encrypt-resource",
@@ -276,8 +298,20 @@ impl Gateway {
                 "associated_data": original_type,
                 "nonce": nonce,
             }
-        });
-        let body = envelope.to_string().into_bytes();
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Sign a notification body anew at `now`, as WeChat Pay does for each retry of one
+    /// notification: the same body (and `id`), a new timestamp, nonce and signature. `fault`
+    /// as for [`Gateway::notification`].
+    pub fn sign_notification(
+        &self,
+        body: Vec<u8>,
+        now: i64,
+        fault: Option<&Fault>,
+    ) -> Request<Vec<u8>> {
         let reply = self.sign((StatusCode::OK, body), None, false, now, fault);
         let (parts, body) = reply.response.into_parts();
         let mut req = Request::builder()

@@ -242,36 +242,58 @@ fn every_failure_kind() {
 }
 
 #[test]
-fn replayed_callbacks_are_refused() {
+fn replayed_deliveries_are_refused_and_retries_pass() {
     let keys = TestKeys::load();
     let gw = Gateway::with_test_keys(Mode::Certificate);
     let cb = callbacks(&keys, Mode::Both).replay_guard(MemoryReplayGuard::default());
-    let req = deliver(&gw, None);
-    cb.verify::<Value>(req.headers(), req.body()).unwrap();
-    // The same bytes again.
-    match cb.verify::<Value>(req.headers(), req.body()) {
-        Err(NotifyError::Replayed { by, .. }) => assert_eq!(by, ReplayMatch::SameId),
+    let body = gw.notification_body("TRANSACTION.SUCCESS", "支付成功", "transaction", &transaction(), NOW);
+    let first = gw.sign_notification(body.clone(), NOW, None);
+    let id = cb.verify::<Value>(first.headers(), first.body()).unwrap().id;
+    // The same bytes again: refused, by signature.
+    match cb.verify::<Value>(first.headers(), first.body()) {
+        Err(NotifyError::Replayed { by, id: seen }) => {
+            assert_eq!(by, ReplayMatch::SameSignature);
+            assert_eq!(seen, id);
+        }
         other => panic!("{other:?}"),
     }
-    // A failed delivery is not recorded: the next attempt of the same notification passes.
+    // WeChat Pay's retry of the same notification (same id, newly signed) passes: whether it
+    // was processed is the notification store's question, not the replay guard's.
+    let retry = gw.sign_notification(body.clone(), NOW + 15, None);
+    assert_eq!(cb.verify::<Value>(retry.headers(), retry.body()).unwrap().id, id);
+    // A failed delivery (tampered) is not recorded: the genuine bytes still pass.
     let other = deliver(&gw, None);
     let mut tampered = other.body().clone();
     tampered.push(b' ');
     assert!(cb.verify::<Value>(other.headers(), &tampered).is_err());
     cb.verify::<Value>(other.headers(), other.body()).unwrap();
-    // Bounded: a small guard forgets old entries once over capacity and past the ttl.
-    let small = MemoryReplayGuard::new(2, 10);
+    // An answer is always a failure, never "success" for a replay.
+    let e = cb.verify::<Value>(other.headers(), other.body()).unwrap_err();
+    assert_eq!(e.kind(), "replayed");
+    assert_eq!(e.answer().status(), 500);
+
+    // The guard on its own: signature, then timestamp + nonce; bounded by capacity and ttl.
     use wechatpay_core::notify::ReplayGuard;
-    small.check_and_record("a", "sa", 0).unwrap();
+    let small = MemoryReplayGuard::new(4, 10);
+    small.check_and_record("sa", "100", "n1", 0).unwrap();
     assert_eq!(
-        small.check_and_record("a", "sb", 5),
-        Err(ReplayMatch::SameId)
-    );
-    assert_eq!(
-        small.check_and_record("b", "sa", 5),
+        small.check_and_record("sa", "101", "n2", 5),
         Err(ReplayMatch::SameSignature)
     );
-    small.check_and_record("a", "sc", 20).unwrap();
+    assert_eq!(
+        small.check_and_record("sb", "100", "n1", 5),
+        Err(ReplayMatch::SameTimestampAndNonce)
+    );
+    small.check_and_record("sb", "100", "n2", 5).unwrap();
+    // Past the ttl, forgotten (an older delivery fails the clock window anyway).
+    small.check_and_record("sa", "100", "n1", 20).unwrap();
+    // Past the capacity, the oldest go first.
+    for i in 0..4 {
+        small
+            .check_and_record(&format!("x{i}"), "200", &format!("m{i}"), 21)
+            .unwrap();
+    }
+    small.check_and_record("sa", "100", "n1", 21).unwrap();
 }
 
 #[test]

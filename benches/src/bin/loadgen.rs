@@ -295,6 +295,38 @@ impl Shared {
     }
 }
 
+/// The floor of a call's CPU, measured in this run: one RSA-2048 PKCS#1 SHA-256 signature of a
+/// message as long as the seed call's, and one verification, with aws-lc-rs called directly
+/// (the library AWS-LC is, like OpenSSL's `speed rsa2048`), single-threaded.
+fn rsa_floor_us() -> f64 {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
+    use base64::Engine as _;
+    let pem = TestKeys::load().merchant_key_pem;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+        return f64::NAN;
+    };
+    let Ok(key) = RsaKeyPair::from_pkcs8(&der) else {
+        return f64::NAN;
+    };
+    let message = vec![b'm'; 560];
+    let rng = SystemRandom::new();
+    let mut sig = vec![0u8; key.public_modulus_len()];
+    let public = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, key.public_key().as_ref().to_vec());
+    let rounds = 1500;
+    let (t0, _) = cpu_and_rss();
+    for _ in 0..rounds {
+        if key.sign(&signature::RSA_PKCS1_SHA256, &rng, &message, &mut sig).is_err()
+            || public.verify(&message, &sig).is_err()
+        {
+            return f64::NAN;
+        }
+    }
+    let (t1, _) = cpu_and_rss();
+    (t1 - t0).as_secs_f64() * 1e6 / rounds as f64
+}
+
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("--serve-sandbox") {
         serve_sandbox();
@@ -412,6 +444,7 @@ fn main() {
     let wall = started.elapsed();
     let (cpu1, peak_rss) = cpu_and_rss();
     drop(sandbox);
+    let floor_us = rsa_floor_us();
     let mut lat = shared
         .latencies
         .lock()
@@ -437,6 +470,7 @@ fn main() {
             "transport": a.transport, "requests": n, "concurrency": conc,
             "rps": rps, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "client_cpu_us_per_call": cpu_us, "peak_rss_kib": peak_rss,
+            "rsa_floor_us": floor_us, "ratio_to_floor": cpu_us / floor_us,
             "rss_kib_samples": samples,
             "errors": error_count, "errors_by_kind": errors,
             "gateway": if a.base_url.is_some() { "external" } else { "sandbox in a child process (not in the client CPU figure)" },
@@ -448,6 +482,7 @@ fn main() {
         println!("calls/s          {rps:.0}");
         println!("latency p50/p99  {:.2} ms / {:.2} ms", pct(0.50), pct(0.99));
         println!("client CPU/call  {cpu_us:.0} µs (getrusage, this process only; the sandbox runs in a child process)");
+        println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, this run) → {:.2}×", cpu_us / floor_us);
         println!("peak RSS         {peak_rss} KiB (RSS every 10 %: {samples:?})");
         println!("errors           {error_count} {errors:?}");
     }

@@ -36,6 +36,12 @@ use crate::error::VerifyError;
 use crate::keys::SharedKeys;
 use crate::verify::{verify_parts, SignatureHeaders, DEFAULT_WINDOW, SIGNATURE_TYPE};
 
+mod once;
+pub use once::{
+    block_on, process, BoxFuture, Claim, HandleOptions, Handled, MemoryStore, NotificationStore,
+    Outcome, StoreError,
+};
+
 /// The only signature type this crate verifies.
 pub const SIGNATURE_TYPE_RSA: &str = "WECHATPAY2-SHA256-RSA2048";
 
@@ -177,8 +183,9 @@ pub enum NotifyError {
         /// The decrypted plaintext (for logging by the caller; it may hold personal data).
         plaintext: Vec<u8>,
     },
-    /// This notification id or signature was seen before within the window.
-    #[error("notification {id} was already received ({by})")]
+    /// This very delivery (its signature, or its timestamp and nonce) was received before
+    /// within the window: replayed bytes, refused. Not a retry: WeChat Pay signs each retry anew.
+    #[error("a delivery of notification {id} with {by} was already received")]
     Replayed {
         /// The notification id.
         id: String,
@@ -188,8 +195,9 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
-    /// The answer to send: `500 {"code":"FAIL","message":…}` (WeChat Pay retries later). A replay
-    /// of a notification you already processed may rather be answered with [`success`].
+    /// The answer to send: `500 {"code":"FAIL","message":…}` (WeChat Pay retries later). Always
+    /// a failure: whether a notification was already *processed* is answered by
+    /// [`Callbacks::handle`] and its [`NotificationStore`], never by a verification error.
     pub fn answer(&self) -> Response<Vec<u8>> {
         failure(&self.to_string())
     }
@@ -255,36 +263,44 @@ pub fn failure(message: &str) -> Response<Vec<u8>> {
     r
 }
 
-/// What a replayed notification matched.
+/// What a replayed delivery matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ReplayMatch {
-    /// A notification with the same id was accepted before.
-    SameId,
     /// The same signature was seen before: the very same delivery, sent again.
     SameSignature,
+    /// The same timestamp and nonce were seen before.
+    SameTimestampAndNonce,
 }
 
 impl fmt::Display for ReplayMatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            ReplayMatch::SameId => "the same id",
             ReplayMatch::SameSignature => "the same signature",
+            ReplayMatch::SameTimestampAndNonce => "the same timestamp and nonce",
         })
     }
 }
 
-/// Remembers notifications already accepted, to refuse replays.
+/// Remembers deliveries already verified, to refuse replayed bytes (an attacker or a proxy
+/// sending a captured callback again). Deliveries only: a genuine retry of a notification by
+/// WeChat Pay is newly signed and passes — whether a notification was already *processed* is
+/// the question of [`NotificationStore`] (see [`Callbacks::handle`]).
 pub trait ReplayGuard: Send + Sync {
-    /// Record `(id, signature)` seen at `now`; return what matched if either was seen before
-    /// (and not yet forgotten). Must be atomic: of two concurrent calls with the same id, one
-    /// succeeds.
-    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), ReplayMatch>;
+    /// Record a delivery's `signature` and `timestamp` + `nonce`, seen at `now`; what matched
+    /// when either was seen before (and not yet forgotten). Must be atomic.
+    fn check_and_record(
+        &self,
+        signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<(), ReplayMatch>;
 }
 
-/// A bounded in-memory [`ReplayGuard`]: remembers up to `capacity` notifications for `ttl`
+/// A bounded in-memory [`ReplayGuard`]: remembers up to `capacity` deliveries for `ttl`
 /// seconds (default: 10 000 for 600 s, twice the clock window, so a replay inside the window is
-/// always caught).
+/// always caught and an older one fails the clock check).
 pub struct MemoryReplayGuard {
     capacity: usize,
     ttl: i64,
@@ -298,7 +314,7 @@ struct ReplayState {
 }
 
 impl MemoryReplayGuard {
-    /// Remember up to `capacity` entries for `ttl_seconds`.
+    /// Remember up to `capacity` deliveries for `ttl_seconds`.
     pub fn new(capacity: usize, ttl_seconds: i64) -> Self {
         Self {
             capacity: capacity.max(1),
@@ -315,7 +331,13 @@ impl Default for MemoryReplayGuard {
 }
 
 impl ReplayGuard for MemoryReplayGuard {
-    fn check_and_record(&self, id: &str, signature: &str, now: i64) -> Result<(), ReplayMatch> {
+    fn check_and_record(
+        &self,
+        signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<(), ReplayMatch> {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Forget what has expired, then what exceeds the capacity (oldest first).
         while let Some((k, t)) = st.order.front().cloned() {
@@ -328,15 +350,15 @@ impl ReplayGuard for MemoryReplayGuard {
                 break;
             }
         }
-        let id_key = format!("id:{id}");
         let sig_key = format!("sig:{signature}");
-        if st.seen.contains_key(&id_key) {
-            return Err(ReplayMatch::SameId);
-        }
+        let tn_key = format!("tn:{timestamp}:{nonce}");
         if st.seen.contains_key(&sig_key) {
             return Err(ReplayMatch::SameSignature);
         }
-        for k in [id_key, sig_key] {
+        if st.seen.contains_key(&tn_key) {
+            return Err(ReplayMatch::SameTimestampAndNonce);
+        }
+        for k in [sig_key, tn_key] {
             st.seen.insert(k.clone(), now);
             st.order.push_back((k, now));
         }
@@ -363,6 +385,7 @@ pub struct Callbacks {
     clock: Arc<dyn Clock>,
     replay: Option<Arc<dyn ReplayGuard>>,
     client: Option<crate::client::Client>,
+    options: HandleOptions,
 }
 
 impl fmt::Debug for Callbacks {
@@ -387,6 +410,7 @@ impl Callbacks {
             clock: Arc::new(crate::clock::SystemClock),
             replay: None,
             client: None,
+            options: HandleOptions::default(),
         }
     }
 
@@ -432,7 +456,8 @@ impl Callbacks {
         self
     }
 
-    /// Refuse notifications already accepted (by id or by signature).
+    /// Refuse replayed deliveries (the same signature, or timestamp and nonce, seen before)
+    /// right after the signature verifies. A genuine retry is newly signed and passes.
     pub fn replay_guard(mut self, guard: impl ReplayGuard + 'static) -> Self {
         self.replay = Some(Arc::new(guard));
         self
@@ -455,8 +480,8 @@ impl Callbacks {
     /// Verify, decrypt and deserialise at `now`: the four headers, the clock window, the key by
     /// serial, the signature over the raw `body`, `Wechatpay-Signature-Type` (when present it
     /// must be `WECHATPAY2-SHA256-RSA2048`), `resource.algorithm`, AES-256-GCM with the APIv3
-    /// key, then `T` (use `serde_json::Value` for any event). With a replay guard, an accepted
-    /// notification is recorded last, so one that fails can be delivered again.
+    /// key, then `T` (use `serde_json::Value` for any event). With a replay guard, a delivery is
+    /// recorded once its signature verifies; a retry is newly signed and passes.
     pub fn verify_at<T: DeserializeOwned>(
         &self,
         headers: &HeaderMap,
@@ -487,6 +512,16 @@ impl Callbacks {
                 source,
                 body: body.to_vec(),
             })?;
+        // A replayed delivery (bytes sent again) is refused as soon as its signature is known
+        // to be genuine; a retry by WeChat Pay is newly signed and passes.
+        if let Some(guard) = &self.replay {
+            guard
+                .check_and_record(h.signature, h.timestamp, h.nonce, now)
+                .map_err(|by| NotifyError::Replayed {
+                    id: env.id.clone(),
+                    by,
+                })?;
+        }
         if env.resource.algorithm != aead::ALGORITHM {
             return Err(NotifyError::UnsupportedAlgorithm(env.resource.algorithm));
         }
@@ -508,14 +543,6 @@ impl Callbacks {
                 type_name: std::any::type_name::<T>(),
                 plaintext: plaintext.clone(),
             })?;
-        if let Some(guard) = &self.replay {
-            guard
-                .check_and_record(&env.id, h.signature, now)
-                .map_err(|by| NotifyError::Replayed {
-                    id: env.id.clone(),
-                    by,
-                })?;
-        }
         Ok(Notification {
             id: env.id,
             create_time: env.create_time,

@@ -1,0 +1,516 @@
+//! Handling a notification once — on one server or many — without ever losing one.
+//!
+//! Two questions, kept apart:
+//!
+//! 1. **Is this delivery a replay?** An attacker or a proxy re-sending captured bytes sends the
+//!    same signature (and the same timestamp and nonce) again within the clock window: refused.
+//!    A genuine retry from WeChat Pay is newly signed and passes.
+//! 2. **Was this notification processed?** Keyed by its `id` (or a key of your own, such as
+//!    `out_trade_no` + event type), in two phases: *claim* before your handler runs, then
+//!    *complete* when it succeeded or *release* when it failed — with a lease, so that a crashed
+//!    instance's claim frees itself. Already completed → answer success without running the
+//!    handler; claimed elsewhere and still leased → answer failure (WeChat Pay retries; nothing
+//!    is lost). Completed keys are kept for 25 h, longer than WeChat Pay's whole retry schedule
+//!    (15 s, 15 s, 30 s, 3 min, 10 min, 20 min, 30 min ×3, 60 min, 3 h ×3, 6 h ×2: about 24 h).
+//!
+//! When in doubt — the store is down or slow, the handler failed, the claim is held elsewhere —
+//! the handler does not run (or its success is not recorded) and the answer is a failure, so
+//! WeChat Pay delivers again.
+//!
+//! ```
+//! use wechatpay_core::notify::{Callbacks, MemoryStore, Outcome};
+//! # fn run(callbacks: &Callbacks, headers: &http::HeaderMap, body: &[u8]) {
+//! let store = MemoryStore::default();          // one process; wechatpay-redis for many
+//! let handled = callbacks.handle_blocking::<serde_json::Value, _, _>(&store, headers, body, |n| {
+//!     // record the payment: n.resource["out_trade_no"], …
+//!     Ok::<(), std::io::Error>(())
+//! });
+//! let answer = handled.answer;                 // send it back to WeChat Pay as is
+//! # let _ = (answer, matches!(handled.outcome, Outcome::Processed)); }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use http::{HeaderMap, Response};
+use serde::de::DeserializeOwned;
+
+use super::{failure, success, Callbacks, Notification, NotifyError};
+use crate::clock::{Clock, NonceSource, OsNonce, SystemClock};
+
+/// A boxed future, as the store's methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The notification store failed: nothing was decided, the handler does not run, the answer is
+/// a failure (WeChat Pay retries).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached or answered with an error.
+    #[error("the notification store is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store did not answer in time.
+    #[error("the notification store did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Claim {
+    /// Yours: run the handler, then complete or release.
+    Claimed,
+    /// Processed before: answer success without running the handler.
+    Completed,
+    /// Claimed by another delivery whose lease has not run out: answer failure.
+    Busy,
+}
+
+/// Where deliveries and claims are remembered: [`MemoryStore`] for one process,
+/// `wechatpay_redis::RedisStore` for instances that share a Redis. Every method must be atomic.
+pub trait NotificationStore: Send + Sync {
+    /// Record a delivery's `keys` (one from its signature, one from its timestamp and nonce)
+    /// for `ttl`, atomically; `false` when any was recorded before and has not expired (a
+    /// replay), in which case none is recorded.
+    fn record_delivery<'a>(
+        &'a self,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Claim `key` for `token` with a lease of `lease`.
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+    /// Mark `key` processed (if `token` still holds it) and keep it for `keep`.
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        keep: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Give `key` up (if `token` still holds it), so that the next delivery runs the handler.
+    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// How long claims and completed keys live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HandleOptions {
+    /// A claim's lease: longer than your handler ever runs (default 120 s). A crashed instance's
+    /// claim frees itself after it.
+    pub lease: Duration,
+    /// How long a completed key is kept (default 25 h, longer than the retry schedule).
+    pub keep_completed: Duration,
+}
+
+impl Default for HandleOptions {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(120),
+            keep_completed: Duration::from_secs(25 * 3600),
+        }
+    }
+}
+
+impl HandleOptions {
+    /// Set the lease.
+    pub fn lease(mut self, d: Duration) -> Self {
+        self.lease = d;
+        self
+    }
+
+    /// Set how long completed keys are kept.
+    pub fn keep_completed(mut self, d: Duration) -> Self {
+        self.keep_completed = d;
+        self
+    }
+}
+
+/// What happened to a delivery.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The handler ran and succeeded; success answered.
+    Processed,
+    /// Processed before; success answered, the handler did not run.
+    AlreadyProcessed,
+    /// Another delivery holds the claim; failure answered (WeChat Pay retries).
+    InProgress,
+    /// The very same delivery was seen before (same signature, or timestamp and nonce);
+    /// failure answered.
+    Replayed,
+    /// Verification, decryption or deserialisation failed; failure answered.
+    Rejected(NotifyError),
+    /// The handler failed (its message); the claim was released, failure answered.
+    HandlerFailed(String),
+    /// The store failed; the handler did not run (or its success could not be recorded),
+    /// failure answered.
+    StoreFailed(StoreError),
+}
+
+/// A handled delivery: what happened, and the answer to send back as is.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Handled {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The notification id, when the callback was verified.
+    pub id: Option<String>,
+    /// The answer to send to WeChat Pay.
+    pub answer: Response<Vec<u8>>,
+}
+
+impl Handled {
+    fn new(outcome: Outcome, id: Option<String>) -> Self {
+        let answer = match &outcome {
+            Outcome::Processed | Outcome::AlreadyProcessed => success(),
+            Outcome::InProgress => failure("this notification is being processed by another delivery; retry later"),
+            Outcome::Replayed => failure("this delivery was received before"),
+            Outcome::Rejected(e) => e.answer(),
+            Outcome::HandlerFailed(m) => failure(&format!("the merchant's handler failed: {m}")),
+            Outcome::StoreFailed(e) => failure(&e.to_string()),
+        };
+        match &outcome {
+            Outcome::Processed | Outcome::AlreadyProcessed => {
+                tracing::info!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?outcome_name(&outcome), "callback handled")
+            }
+            _ => {
+                tracing::warn!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?outcome_name(&outcome), "callback answered with failure")
+            }
+        }
+        Self {
+            outcome,
+            id,
+            answer,
+        }
+    }
+}
+
+fn outcome_name(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Processed => "processed",
+        Outcome::AlreadyProcessed => "already_processed",
+        Outcome::InProgress => "in_progress",
+        Outcome::Replayed => "replayed",
+        Outcome::Rejected(e) => e.kind(),
+        Outcome::HandlerFailed(_) => "handler_failed",
+        Outcome::StoreFailed(_) => "store_failed",
+    }
+}
+
+/// The delivery keys of a verified callback: from its signature, and from its timestamp and
+/// nonce (a retry is newly signed, with a new timestamp and nonce). Hashed: fixed length.
+pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
+    let h = crate::verify::SignatureHeaders::from_headers(headers).ok()?;
+    let hash = |s: &str| crate::media::sha256_hex(s.as_bytes());
+    Some([
+        format!("delivery:sig:{}", hash(h.signature)),
+        format!("delivery:tn:{}", hash(&format!("{}\n{}", h.timestamp, h.nonce))),
+    ])
+}
+
+/// Process a callback that verified (or not): the replay check, the claim, the handler, then
+/// complete or release. `key` names what must be processed once (default: the notification
+/// id). The transports call this after verifying with refresh; [`Callbacks::handle`] is the
+/// same without refresh.
+pub async fn process<T, K, F, Fut, E>(
+    store: &dyn NotificationStore,
+    options: &HandleOptions,
+    delivery_ttl: Duration,
+    headers: &HeaderMap,
+    verified: Result<Notification<T>, NotifyError>,
+    key: K,
+    handler: F,
+) -> Handled
+where
+    K: FnOnce(&Notification<T>) -> String,
+    F: FnOnce(Notification<T>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: fmt::Display,
+{
+    let n = match verified {
+        Ok(n) => n,
+        Err(e) => return Handled::new(Outcome::Rejected(e), None),
+    };
+    let id = Some(n.id.clone());
+    if let Some(delivery) = delivery_keys(headers) {
+        match store.record_delivery(&delivery, delivery_ttl).await {
+            Ok(true) => {}
+            Ok(false) => return Handled::new(Outcome::Replayed, id),
+            Err(e) => return Handled::new(Outcome::StoreFailed(e), id),
+        }
+    }
+    let key = format!("notification:{}", key(&n));
+    let token = match OsNonce.nonce() {
+        Ok(t) => t,
+        Err(_) => {
+            return Handled::new(
+                Outcome::StoreFailed(StoreError::Unavailable("no randomness for a claim token".into())),
+                id,
+            )
+        }
+    };
+    match store.claim(&key, &token, options.lease).await {
+        Ok(Claim::Claimed) => {}
+        Ok(Claim::Completed) => return Handled::new(Outcome::AlreadyProcessed, id),
+        Ok(Claim::Busy) => return Handled::new(Outcome::InProgress, id),
+        Err(e) => return Handled::new(Outcome::StoreFailed(e), id),
+    }
+    match handler(n).await {
+        Ok(()) => match store.complete(&key, &token, options.keep_completed).await {
+            Ok(()) => Handled::new(Outcome::Processed, id),
+            // The work is done but not recorded: answer failure; the retry finds the claim
+            // (until its lease ends) or runs the handler again — so handlers stay idempotent.
+            Err(e) => Handled::new(Outcome::StoreFailed(e), id),
+        },
+        Err(e) => {
+            let _ = store.release(&key, &token).await;
+            Handled::new(Outcome::HandlerFailed(e.to_string()), id)
+        }
+    }
+}
+
+impl Callbacks {
+    /// Verify, decrypt, and process a callback once (see the module docs): the one call a
+    /// callback endpoint needs. Returns what happened and the answer to send back.
+    pub async fn handle<T, F, Fut, E>(
+        &self,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        body: &[u8],
+        handler: F,
+    ) -> Handled
+    where
+        T: DeserializeOwned,
+        F: FnOnce(Notification<T>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let verified = self.verify::<T>(headers, body);
+        process(
+            store,
+            &self.handle_options(),
+            self.delivery_ttl(),
+            headers,
+            verified,
+            |n| n.id.clone(),
+            handler,
+        )
+        .await
+    }
+
+    /// As [`Callbacks::handle`], processing once per `key` (e.g. `out_trade_no` + event type)
+    /// instead of per notification id.
+    pub async fn handle_keyed<T, K, F, Fut, E>(
+        &self,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        body: &[u8],
+        key: K,
+        handler: F,
+    ) -> Handled
+    where
+        T: DeserializeOwned,
+        K: FnOnce(&Notification<T>) -> String,
+        F: FnOnce(Notification<T>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let verified = self.verify::<T>(headers, body);
+        process(
+            store,
+            &self.handle_options(),
+            self.delivery_ttl(),
+            headers,
+            verified,
+            key,
+            handler,
+        )
+        .await
+    }
+
+    /// The blocking twin of [`Callbacks::handle`], for a blocking server. The store's futures
+    /// are polled on this thread: use [`MemoryStore`] or a store made for blocking use
+    /// (`wechatpay_redis::RedisStore::connect_blocking`).
+    pub fn handle_blocking<T, F, E>(
+        &self,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        body: &[u8],
+        handler: F,
+    ) -> Handled
+    where
+        T: DeserializeOwned,
+        F: FnOnce(Notification<T>) -> Result<(), E>,
+        E: fmt::Display,
+    {
+        block_on(self.handle(store, headers, body, |n| {
+            let r = handler(n);
+            async move { r }
+        }))
+    }
+
+    /// The options of [`Callbacks::handle`].
+    pub fn handle_options(&self) -> HandleOptions {
+        self.options
+    }
+
+    /// Use `options` for [`Callbacks::handle`].
+    pub fn with_handle_options(mut self, options: HandleOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How long a delivery is remembered: twice the clock window (an older replay fails the
+    /// clock check anyway).
+    pub fn delivery_ttl(&self) -> Duration {
+        Duration::from_secs(2 * self.window.max(1))
+    }
+}
+
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Run a future to completion on this thread (parking between polls).
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    Delivery,
+    Claimed(String),
+    Completed,
+}
+
+/// A [`NotificationStore`] in this process's memory: deliveries and claims expire on the
+/// clock; bounded (the oldest entries go first past `capacity`).
+pub struct MemoryStore {
+    clock: Arc<dyn Clock>,
+    capacity: usize,
+    entries: Mutex<HashMap<String, (Entry, i64)>>,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+impl MemoryStore {
+    /// A store remembering up to `capacity` keys, on the system clock.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            capacity: capacity.max(16),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Use `clock` (its millisecond reading) for expiry: tests pin it.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, (Entry, i64)>, i64) -> R) -> R {
+        let now = self.clock.now_millis();
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, expires)| *expires > now);
+        if map.len() >= self.capacity {
+            // Forget the entries closest to expiry (never a live claim first: they are short).
+            let mut by_expiry: Vec<(i64, String)> =
+                map.iter().map(|(k, (_, e))| (*e, k.clone())).collect();
+            by_expiry.sort();
+            for (_, k) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
+                map.remove(&k);
+            }
+        }
+        f(&mut map, now)
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
+    Box::pin(std::future::ready(v))
+}
+
+impl NotificationStore for MemoryStore {
+    fn record_delivery<'a>(
+        &'a self,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        ready(Ok(self.with(|m, now| {
+            if keys.iter().any(|k| m.contains_key(k)) {
+                false
+            } else {
+                for k in keys {
+                    m.insert(k.clone(), (Entry::Delivery, now + ms(ttl)));
+                }
+                true
+            }
+        })))
+    }
+
+    fn claim<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        ready(Ok(self.with(|m, now| match m.get(key) {
+            Some((Entry::Completed, _)) => Claim::Completed,
+            Some((Entry::Claimed(_), _)) | Some((Entry::Delivery, _)) => Claim::Busy,
+            None => {
+                m.insert(key.to_string(), (Entry::Claimed(token.to_string()), now + ms(lease)));
+                Claim::Claimed
+            }
+        })))
+    }
+
+    fn complete<'a>(&'a self, key: &'a str, token: &'a str, keep: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
+        // Completed unless another delivery holds the key now (its lease ran out on us): that
+        // one completes it.
+        ready(Ok(self.with(|m, now| {
+            if !matches!(m.get(key), Some((Entry::Claimed(t), _)) if t != token) {
+                m.insert(key.to_string(), (Entry::Completed, now + ms(keep)));
+            }
+        })))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        ready(Ok(self.with(|m, _| {
+            if matches!(m.get(key), Some((Entry::Claimed(t), _)) if t == token) {
+                m.remove(key);
+            }
+        })))
+    }
+}
