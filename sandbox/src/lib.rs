@@ -268,7 +268,14 @@ impl Gateway {
         resource: &Value,
         now: i64,
     ) -> Vec<u8> {
-        self.envelope(&self.config.apiv3_key, event_type, summary, original_type, resource, now)
+        self.envelope(
+            &self.config.apiv3_key,
+            event_type,
+            summary,
+            original_type,
+            resource,
+            now,
+        )
     }
 
     /// An envelope encrypted under `key`.

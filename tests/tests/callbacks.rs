@@ -246,9 +246,18 @@ fn replayed_deliveries_are_refused_and_retries_pass() {
     let keys = TestKeys::load();
     let gw = Gateway::with_test_keys(Mode::Certificate);
     let cb = callbacks(&keys, Mode::Both).replay_guard(MemoryReplayGuard::default());
-    let body = gw.notification_body("TRANSACTION.SUCCESS", "支付成功", "transaction", &transaction(), NOW);
+    let body = gw.notification_body(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &transaction(),
+        NOW,
+    );
     let first = gw.sign_notification(body.clone(), NOW, None);
-    let id = cb.verify::<Value>(first.headers(), first.body()).unwrap().id;
+    let id = cb
+        .verify::<Value>(first.headers(), first.body())
+        .unwrap()
+        .id;
     // The same bytes again: refused, by signature.
     match cb.verify::<Value>(first.headers(), first.body()) {
         Err(NotifyError::Replayed { by, id: seen }) => {
@@ -260,7 +269,12 @@ fn replayed_deliveries_are_refused_and_retries_pass() {
     // WeChat Pay's retry of the same notification (same id, newly signed) passes: whether it
     // was processed is the notification store's question, not the replay guard's.
     let retry = gw.sign_notification(body.clone(), NOW + 15, None);
-    assert_eq!(cb.verify::<Value>(retry.headers(), retry.body()).unwrap().id, id);
+    assert_eq!(
+        cb.verify::<Value>(retry.headers(), retry.body())
+            .unwrap()
+            .id,
+        id
+    );
     // A failed delivery (tampered) is not recorded: the genuine bytes still pass.
     let other = deliver(&gw, None);
     let mut tampered = other.body().clone();
@@ -268,7 +282,9 @@ fn replayed_deliveries_are_refused_and_retries_pass() {
     assert!(cb.verify::<Value>(other.headers(), &tampered).is_err());
     cb.verify::<Value>(other.headers(), other.body()).unwrap();
     // An answer is always a failure, never "success" for a replay.
-    let e = cb.verify::<Value>(other.headers(), other.body()).unwrap_err();
+    let e = cb
+        .verify::<Value>(other.headers(), other.body())
+        .unwrap_err();
     assert_eq!(e.kind(), "replayed");
     assert_eq!(e.answer().status(), 500);
 

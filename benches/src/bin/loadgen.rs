@@ -313,11 +313,16 @@ fn rsa_floor_us() -> f64 {
     let message = vec![b'm'; 560];
     let rng = SystemRandom::new();
     let mut sig = vec![0u8; key.public_modulus_len()];
-    let public = UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, key.public_key().as_ref().to_vec());
+    let public = UnparsedPublicKey::new(
+        &signature::RSA_PKCS1_2048_8192_SHA256,
+        key.public_key().as_ref().to_vec(),
+    );
     let rounds = 1500;
     let (t0, _) = cpu_and_rss();
     for _ in 0..rounds {
-        if key.sign(&signature::RSA_PKCS1_SHA256, &rng, &message, &mut sig).is_err()
+        if key
+            .sign(&signature::RSA_PKCS1_SHA256, &rng, &message, &mut sig)
+            .is_err()
             || public.verify(&message, &sig).is_err()
         {
             return f64::NAN;

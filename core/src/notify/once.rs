@@ -97,7 +97,8 @@ pub trait NotificationStore: Send + Sync {
         keep: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Give `key` up (if `token` still holds it), so that the next delivery runs the handler.
-    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn release<'a>(&'a self, key: &'a str, token: &'a str)
+        -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// How long claims and completed keys live.
@@ -172,7 +173,9 @@ impl Handled {
     fn new(outcome: Outcome, id: Option<String>) -> Self {
         let answer = match &outcome {
             Outcome::Processed | Outcome::AlreadyProcessed => success(),
-            Outcome::InProgress => failure("this notification is being processed by another delivery; retry later"),
+            Outcome::InProgress => {
+                failure("this notification is being processed by another delivery; retry later")
+            }
             Outcome::Replayed => failure("this delivery was received before"),
             Outcome::Rejected(e) => e.answer(),
             Outcome::HandlerFailed(m) => failure(&format!("the merchant's handler failed: {m}")),
@@ -213,7 +216,10 @@ pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
     let hash = |s: &str| crate::media::sha256_hex(s.as_bytes());
     Some([
         format!("delivery:sig:{}", hash(h.signature)),
-        format!("delivery:tn:{}", hash(&format!("{}\n{}", h.timestamp, h.nonce))),
+        format!(
+            "delivery:tn:{}",
+            hash(&format!("{}\n{}", h.timestamp, h.nonce))
+        ),
     ])
 }
 
@@ -253,7 +259,9 @@ where
         Ok(t) => t,
         Err(_) => {
             return Handled::new(
-                Outcome::StoreFailed(StoreError::Unavailable("no randomness for a claim token".into())),
+                Outcome::StoreFailed(StoreError::Unavailable(
+                    "no randomness for a claim token".into(),
+                )),
                 id,
             )
         }
@@ -485,18 +493,31 @@ impl NotificationStore for MemoryStore {
         })))
     }
 
-    fn claim<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> BoxFuture<'a, Result<Claim, StoreError>> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
         ready(Ok(self.with(|m, now| match m.get(key) {
             Some((Entry::Completed, _)) => Claim::Completed,
             Some((Entry::Claimed(_), _)) | Some((Entry::Delivery, _)) => Claim::Busy,
             None => {
-                m.insert(key.to_string(), (Entry::Claimed(token.to_string()), now + ms(lease)));
+                m.insert(
+                    key.to_string(),
+                    (Entry::Claimed(token.to_string()), now + ms(lease)),
+                );
                 Claim::Claimed
             }
         })))
     }
 
-    fn complete<'a>(&'a self, key: &'a str, token: &'a str, keep: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        keep: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         // Completed unless another delivery holds the key now (its lease ran out on us): that
         // one completes it.
         ready(Ok(self.with(|m, now| {
@@ -506,7 +527,11 @@ impl NotificationStore for MemoryStore {
         })))
     }
 
-    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         ready(Ok(self.with(|m, _| {
             if matches!(m.get(key), Some((Entry::Claimed(t), _)) if t == token) {
                 m.remove(key);

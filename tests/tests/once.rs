@@ -1,0 +1,383 @@
+//! Processing a notification once (#12), sans-IO: `Callbacks::handle` with the in-memory store,
+//! the sandbox's notifications signed anew per attempt, and a clock the test moves.
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wechatpay_core::notify::{
+    BoxFuture, Callbacks, Claim, HandleOptions, MemoryStore, NotificationStore, Outcome, StoreError,
+};
+use wechatpay_core::{ApiV3Key, Clock};
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+const NOW: i64 = 1_800_000_000;
+
+/// A clock the test moves (seconds; milliseconds follow).
+#[derive(Clone)]
+struct MovingClock(Arc<AtomicI64>);
+
+impl Clock for MovingClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn setup() -> (Gateway, Callbacks, MovingClock) {
+    let keys = TestKeys::load();
+    let clock = MovingClock(Arc::new(AtomicI64::new(NOW)));
+    let cb = keys
+        .client_builder("http://127.0.0.1:1", Mode::Both)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    (Gateway::with_test_keys(Mode::Certificate), cb, clock)
+}
+
+fn body(gw: &Gateway, out_trade_no: &str) -> Vec<u8> {
+    gw.notification_body(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &json!({"mchid": "1900000001", "out_trade_no": out_trade_no, "trade_state": "SUCCESS"}),
+        NOW,
+    )
+}
+
+fn handle(
+    cb: &Callbacks,
+    store: &dyn NotificationStore,
+    req: &http::Request<Vec<u8>>,
+    runs: &AtomicUsize,
+    fail: bool,
+) -> Outcome {
+    cb.handle_blocking::<Value, _, _>(store, req.headers(), req.body(), |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        if fail {
+            Err("database down")
+        } else {
+            Ok(())
+        }
+    })
+    .outcome
+}
+
+#[test]
+fn a_retry_after_success_is_answered_without_running_the_handler() {
+    let (gw, cb, clock) = setup();
+    let store = MemoryStore::default().clock(clock.clone());
+    let b = body(&gw, "T-1");
+    let runs = AtomicUsize::new(0);
+    let first = gw.sign_notification(b.clone(), NOW, None);
+    let handled = cb.handle_blocking::<Value, _, _>(&store, first.headers(), first.body(), |n| {
+        assert_eq!(n.resource["out_trade_no"], "T-1");
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
+    assert!(matches!(handled.outcome, Outcome::Processed));
+    assert_eq!(handled.answer.status(), 204);
+    assert!(handled.id.as_deref().unwrap().starts_with("EV-SANDBOX-"));
+    // WeChat Pay did not get the answer and retries: newly signed, same id.
+    clock.0.fetch_add(15, Ordering::SeqCst);
+    let retry = gw.sign_notification(b, NOW + 15, None);
+    let handled = cb.handle_blocking::<Value, _, _>(&store, retry.headers(), retry.body(), |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
+    assert!(matches!(handled.outcome, Outcome::AlreadyProcessed));
+    assert_eq!(handled.answer.status(), 204);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_failed_handler_is_retried_and_nothing_is_lost() {
+    let (gw, cb, clock) = setup();
+    let store = MemoryStore::default().clock(clock.clone());
+    let b = body(&gw, "T-2");
+    let runs = AtomicUsize::new(0);
+    let first = gw.sign_notification(b.clone(), NOW, None);
+    let outcome = handle(&cb, &store, &first, &runs, true);
+    assert!(matches!(&outcome, Outcome::HandlerFailed(m) if m == "database down"));
+    // The retry runs the handler again (the claim was released), and succeeds.
+    let retry = gw.sign_notification(b.clone(), NOW + 15, None);
+    assert!(matches!(
+        handle(&cb, &store, &retry, &runs, false),
+        Outcome::Processed
+    ));
+    let again = gw.sign_notification(b, NOW + 30, None);
+    assert!(matches!(
+        handle(&cb, &store, &again, &runs, false),
+        Outcome::AlreadyProcessed
+    ));
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn replayed_bytes_are_refused_with_failure() {
+    let (gw, cb, clock) = setup();
+    let store = MemoryStore::default().clock(clock);
+    let runs = AtomicUsize::new(0);
+    let req = gw.sign_notification(body(&gw, "T-3"), NOW, None);
+    assert!(matches!(
+        handle(&cb, &store, &req, &runs, true),
+        Outcome::HandlerFailed(_)
+    ));
+    // The captured bytes, sent again: refused even though the notification is not processed
+    // (WeChat Pay's own retry is newly signed and will run it).
+    let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
+    assert!(matches!(handled.outcome, Outcome::Replayed));
+    assert_eq!(handled.answer.status(), 500);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_delivery_that_fails_verification_runs_nothing_and_records_nothing() {
+    let (gw, cb, clock) = setup();
+    let store = MemoryStore::default().clock(clock);
+    let runs = AtomicUsize::new(0);
+    let req = gw.sign_notification(body(&gw, "T-4"), NOW, None);
+    let mut tampered = req.body().clone();
+    tampered.insert(1, b' ');
+    let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), &tampered, |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
+    assert!(matches!(&handled.outcome, Outcome::Rejected(e) if e.kind() == "body_altered"));
+    assert_eq!(handled.answer.status(), 500);
+    assert!(handled.id.is_none());
+    // The genuine bytes still pass: the tampered ones were not recorded as a delivery.
+    assert!(matches!(
+        handle(&cb, &store, &req, &runs, false),
+        Outcome::Processed
+    ));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_concurrent_duplicate_is_answered_in_progress_and_a_crashed_claim_frees_itself() {
+    let (gw, cb, clock) = setup();
+    let store = MemoryStore::default().clock(clock.clone());
+    let b = body(&gw, "T-5");
+    let runs = AtomicUsize::new(0);
+    let first = gw.sign_notification(b.clone(), NOW, None);
+    let second = gw.sign_notification(b.clone(), NOW, None);
+    // While the first delivery's handler runs, a duplicate arrives.
+    let handled = cb.handle_blocking::<Value, _, _>(&store, first.headers(), first.body(), |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        let inner = handle(&cb, &store, &second, &runs, false);
+        assert!(matches!(inner, Outcome::InProgress), "{inner:?}");
+        Ok::<_, String>(())
+    });
+    assert!(matches!(handled.outcome, Outcome::Processed));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    // An instance claimed a notification and crashed (never completed nor released).
+    let b = body(&gw, "T-6");
+    let probe = gw.sign_notification(b.clone(), NOW, None);
+    let id = cb
+        .verify::<Value>(probe.headers(), probe.body())
+        .unwrap()
+        .id;
+    let key = format!("notification:{id}");
+    let lease = cb.handle_options().lease;
+    assert_eq!(
+        wechatpay_core::notify::block_on(store.claim(&key, "crashed", lease)).unwrap(),
+        Claim::Claimed
+    );
+    let retry = gw.sign_notification(b.clone(), NOW + 15, None);
+    clock.0.fetch_add(15, Ordering::SeqCst);
+    assert!(matches!(
+        handle(&cb, &store, &retry, &runs, false),
+        Outcome::InProgress
+    ));
+    // After the lease the next retry runs it.
+    let later = NOW + lease.as_secs() as i64 + 1;
+    clock.0.store(later, Ordering::SeqCst);
+    let retry = gw.sign_notification(b, later, None);
+    assert!(matches!(
+        handle(&cb, &store, &retry, &runs, false),
+        Outcome::Processed
+    ));
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    // The late instance's release or completion cannot undo it.
+    wechatpay_core::notify::block_on(store.release(&key, "crashed")).unwrap();
+    assert_eq!(
+        wechatpay_core::notify::block_on(store.claim(&key, "x", lease)).unwrap(),
+        Claim::Completed
+    );
+}
+
+#[test]
+fn completed_keys_outlive_the_retry_schedule_then_expire() {
+    let (gw, cb, clock) = setup();
+    let store = MemoryStore::default().clock(clock.clone());
+    let b = body(&gw, "T-7");
+    let runs = AtomicUsize::new(0);
+    assert!(matches!(
+        handle(
+            &cb,
+            &store,
+            &gw.sign_notification(b.clone(), NOW, None),
+            &runs,
+            false
+        ),
+        Outcome::Processed
+    ));
+    // WeChat Pay's schedule adds up to about 24 h; the default keep is 25 h.
+    let schedule = [
+        15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+    ];
+    let total: i64 = schedule.iter().sum();
+    assert!(total < 25 * 3600);
+    assert_eq!(
+        cb.handle_options().keep_completed,
+        Duration::from_secs(25 * 3600)
+    );
+    let at = NOW + total;
+    clock.0.store(at, Ordering::SeqCst);
+    assert!(matches!(
+        handle(
+            &cb,
+            &store,
+            &gw.sign_notification(b.clone(), at, None),
+            &runs,
+            false
+        ),
+        Outcome::AlreadyProcessed
+    ));
+    // Past the keep, the key is forgotten (a store stays bounded).
+    let at = NOW + 25 * 3600 + 1;
+    clock.0.store(at, Ordering::SeqCst);
+    assert!(matches!(
+        handle(
+            &cb,
+            &store,
+            &gw.sign_notification(b, at, None),
+            &runs,
+            false
+        ),
+        Outcome::Processed
+    ));
+    // Options are adjustable.
+    let short = cb
+        .clone()
+        .with_handle_options(HandleOptions::default().lease(Duration::from_secs(5)));
+    assert_eq!(short.handle_options().lease, Duration::from_secs(5));
+    assert_eq!(cb.delivery_ttl(), Duration::from_secs(600));
+}
+
+#[test]
+fn processing_once_per_key_of_your_own() {
+    let (gw, cb, clock) = setup();
+    let store = MemoryStore::default().clock(clock);
+    let runs = AtomicUsize::new(0);
+    // Two different notifications (two ids) about the same order.
+    for (i, expect) in [(0, true), (1, false)] {
+        let req = gw.sign_notification(body(&gw, "T-8"), NOW + i, None);
+        let handled = futures_lite(cb.handle_keyed::<Value, _, _, _, String>(
+            &store,
+            req.headers(),
+            req.body(),
+            |n| format!("{}:{}", n.event_type, n.resource["out_trade_no"]),
+            |_| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                async { Ok(()) }
+            },
+        ));
+        assert_eq!(matches!(handled.outcome, Outcome::Processed), expect);
+        assert_eq!(
+            matches!(handled.outcome, Outcome::AlreadyProcessed),
+            !expect
+        );
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
+    wechatpay_core::notify::block_on(f)
+}
+
+/// A store that fails the way a store can: unreachable from the start, or only when completing.
+struct FailingStore {
+    inner: MemoryStore,
+    fail_claim: bool,
+}
+
+impl NotificationStore for FailingStore {
+    fn record_delivery<'a>(
+        &'a self,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        if self.fail_claim {
+            return Box::pin(async { Err(StoreError::Timeout(Duration::from_millis(250))) });
+        }
+        self.inner.record_delivery(keys, ttl)
+    }
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        self.inner.claim(key, token, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+    }
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.release(key, token)
+    }
+}
+
+#[test]
+fn a_store_that_is_down_never_loses_a_notification() {
+    let (gw, cb, clock) = setup();
+    let runs = AtomicUsize::new(0);
+    // Down from the start: the handler does not run, the answer is a failure.
+    let down = FailingStore {
+        inner: MemoryStore::default().clock(clock.clone()),
+        fail_claim: true,
+    };
+    let req = gw.sign_notification(body(&gw, "T-9"), NOW, None);
+    let handled = cb.handle_blocking::<Value, _, _>(&down, req.headers(), req.body(), |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
+    assert!(matches!(
+        &handled.outcome,
+        Outcome::StoreFailed(StoreError::Timeout(_))
+    ));
+    assert_eq!(handled.answer.status(), 500);
+    let answer: Value = serde_json::from_slice(handled.answer.body()).unwrap();
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("did not answer"));
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    // Failing when completing: the work ran but is not recorded, so the answer is a failure
+    // and WeChat Pay retries (handlers must be idempotent for this case).
+    let flaky = FailingStore {
+        inner: MemoryStore::default().clock(clock),
+        fail_claim: false,
+    };
+    assert!(matches!(
+        handle(&cb, &flaky, &req, &runs, false),
+        Outcome::StoreFailed(StoreError::Unavailable(_))
+    ));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
