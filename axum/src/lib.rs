@@ -40,7 +40,7 @@ use http::StatusCode;
 use serde::de::DeserializeOwned;
 pub use wechatpay_core;
 use wechatpay_core::exchange::AsyncCallbacks;
-use wechatpay_core::notify::{self, Callbacks, NotifyError};
+use wechatpay_core::notify::{self, Callbacks, MemoryStore, NotificationStore, NotifyError};
 
 /// The default body cap: 64 KiB (a notification is a few KB).
 pub const DEFAULT_MAX_BODY: usize = 64 << 10;
@@ -51,6 +51,7 @@ pub const DEFAULT_MAX_BODY: usize = 64 << 10;
 pub struct Notifications {
     callbacks: Callbacks,
     transport: Option<Arc<dyn AsyncCallbacks>>,
+    store: Arc<dyn NotificationStore>,
     max_body: usize,
 }
 
@@ -59,6 +60,7 @@ impl std::fmt::Debug for Notifications {
         f.debug_struct("Notifications")
             .field("callbacks", &self.callbacks)
             .field("refresh", &self.transport.is_some())
+            .field("store", &"dyn NotificationStore")
             .field("max_body", &self.max_body)
             .finish()
     }
@@ -70,6 +72,7 @@ impl Notifications {
         Self {
             callbacks,
             transport: None,
+            store: Arc::new(MemoryStore::default()),
             max_body: DEFAULT_MAX_BODY,
         }
     }
@@ -79,6 +82,40 @@ impl Notifications {
     pub fn with_transport(mut self, transport: impl AsyncCallbacks) -> Self {
         self.transport = Some(Arc::new(transport));
         self
+    }
+
+    /// Remember deliveries and claims in `store` for [`Notifications::handle`] (default: a
+    /// [`MemoryStore`], right for one process; `wechatpay_redis::RedisStore` when several
+    /// instances behind a load balancer share the notifications).
+    pub fn with_store(mut self, store: impl NotificationStore + 'static) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// Verify, decrypt and process a delivery once (claim, run `handler`, complete or
+    /// release; see `wechatpay_core::notify::Callbacks::handle`), refreshing the platform
+    /// keys through the transport when one is set. The answer to return as is.
+    pub async fn handle<T, F, Fut, E>(&self, delivery: Delivery, handler: F) -> Answer
+    where
+        T: DeserializeOwned,
+        F: FnOnce(notify::Notification<T>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        let (headers, body) = (&delivery.headers, &delivery.body[..]);
+        let handled = match &self.transport {
+            None => {
+                self.callbacks
+                    .handle(&*self.store, headers, body, handler)
+                    .await
+            }
+            Some(t) => {
+                let cb = &self.callbacks;
+                cb.handle_with(&**t, &*self.store, headers, body, handler)
+                    .await
+            }
+        };
+        Answer(handled.answer)
     }
 
     /// Refuse bodies larger than `bytes` with `413` (default [`DEFAULT_MAX_BODY`]).
@@ -95,20 +132,7 @@ impl Notifications {
     ) -> Result<notify::Notification<T>, NotifyError> {
         match &self.transport {
             None => self.callbacks.verify::<T>(headers, body),
-            Some(t) => {
-                let n = t
-                    .verify_callback_json(&self.callbacks, headers, body)
-                    .await?;
-                let resource =
-                    serde_json::from_value::<T>(n.resource.clone()).map_err(|source| {
-                        NotifyError::Resource {
-                            source,
-                            type_name: std::any::type_name::<T>(),
-                            plaintext: n.resource.to_string().into_bytes(),
-                        }
-                    })?;
-                Ok(n.with_resource(resource))
-            }
+            Some(t) => self.callbacks.verify_with::<T>(&**t, headers, body).await,
         }
     }
 }
@@ -159,6 +183,34 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Rejection> {
         let n = Notifications::from_ref(state);
+        let d = Delivery::from_request(req, state).await?;
+        let result = n.verify::<T>(&d.headers, &d.body).await;
+        result.map(Notification).map_err(|e| {
+            tracing::warn!(target: "wechatpay", kind = e.kind(), error = %e, "callback refused");
+            Rejection::Notify(e)
+        })
+    }
+}
+
+/// A callback delivery as received, not verified yet (an axum extractor): the headers and the
+/// raw body, capped like [`Notification`]. Hand it to [`Notifications::handle`].
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The request headers.
+    pub headers: http::HeaderMap,
+    /// The raw body.
+    pub body: axum::body::Bytes,
+}
+
+impl<S> FromRequest<S> for Delivery
+where
+    Notifications: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Rejection> {
+        let n = Notifications::from_ref(state);
         let (parts, body) = req.into_parts();
         let announced = parts
             .headers
@@ -168,17 +220,16 @@ where
         if announced.is_some_and(|len| len > n.max_body as u64) {
             return Err(Rejection::TooLarge { limit: n.max_body });
         }
-        let bytes = axum::body::to_bytes(body, n.max_body).await.map_err(|e| {
+        let body = axum::body::to_bytes(body, n.max_body).await.map_err(|e| {
             if wechatpay_core::error::find_cause::<http_body_util::LengthLimitError>(&e).is_some() {
                 Rejection::TooLarge { limit: n.max_body }
             } else {
                 Rejection::Body(e)
             }
         })?;
-        let result = n.verify::<T>(&parts.headers, &bytes).await;
-        result.map(Notification).map_err(|e| {
-            tracing::warn!(target: "wechatpay", kind = e.kind(), error = %e, "callback refused");
-            Rejection::Notify(e)
+        Ok(Delivery {
+            headers: parts.headers,
+            body,
         })
     }
 }

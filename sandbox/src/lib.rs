@@ -24,9 +24,11 @@ use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{PlatformKey, PrivateKey};
 
 mod bills;
+pub mod deliver;
 pub use bills::bill_text;
 mod multipart;
 mod pay;
+pub mod redis;
 pub mod seed;
 pub mod server;
 mod store;

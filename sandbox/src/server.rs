@@ -171,6 +171,16 @@ pub fn post_notification(
     url: &str,
     request: http::Request<Vec<u8>>,
 ) -> io::Result<(http::StatusCode, Vec<u8>)> {
+    post_notification_within(url, request, std::time::Duration::from_secs(30))
+}
+
+/// As [`post_notification`], giving up after `timeout` (connecting, sending and reading the
+/// answer) with `io::ErrorKind::TimedOut`. Answers are read up to 1 MiB.
+pub fn post_notification_within(
+    url: &str,
+    request: http::Request<Vec<u8>>,
+    timeout: std::time::Duration,
+) -> io::Result<(http::StatusCode, Vec<u8>)> {
     let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidInput, m.to_string());
     let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
     if uri.scheme_str() != Some("http") {
@@ -193,7 +203,7 @@ pub fn post_notification(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let exchange = async move {
         let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -202,12 +212,20 @@ pub fn post_notification(
         let req = hyper::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let resp = sender.send_request(req).await.map_err(io::Error::other)?;
         let status = resp.status();
-        let bytes = resp
-            .into_body()
+        let bytes = http_body_util::Limited::new(resp.into_body(), 1 << 20)
             .collect()
             .await
             .map_err(io::Error::other)?
             .to_bytes();
         Ok((status, bytes.to_vec()))
+    };
+    runtime.block_on(async move {
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer within {timeout:?}"),
+            )),
+        }
     })
 }

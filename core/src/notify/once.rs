@@ -345,6 +345,55 @@ impl Callbacks {
         .await
     }
 
+    /// As [`Callbacks::handle`], verifying through `refresher` (an async transport:
+    /// `wechatpay-hyper`, `wechatpay-reqwest`), which refreshes the platform keys once when a
+    /// callback names a serial not held yet.
+    pub async fn handle_with<T, F, Fut, E>(
+        &self,
+        refresher: &dyn crate::exchange::AsyncCallbacks,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        body: &[u8],
+        handler: F,
+    ) -> Handled
+    where
+        T: DeserializeOwned,
+        F: FnOnce(Notification<T>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let verified = self.verify_with::<T>(refresher, headers, body).await;
+        process(
+            store,
+            &self.handle_options(),
+            self.delivery_ttl(),
+            headers,
+            verified,
+            |n| n.id.clone(),
+            handler,
+        )
+        .await
+    }
+
+    /// Verify, decrypt and deserialise a callback through `refresher` (see
+    /// [`Callbacks::handle_with`]).
+    pub async fn verify_with<T: DeserializeOwned>(
+        &self,
+        refresher: &dyn crate::exchange::AsyncCallbacks,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification<T>, NotifyError> {
+        let n = refresher.verify_callback_json(self, headers, body).await?;
+        match serde_json::from_value::<T>(n.resource.clone()) {
+            Ok(resource) => Ok(n.with_resource(resource)),
+            Err(source) => Err(NotifyError::Resource {
+                source,
+                type_name: std::any::type_name::<T>(),
+                plaintext: n.resource.to_string().into_bytes(),
+            }),
+        }
+    }
+
     /// The blocking twin of [`Callbacks::handle`], for a blocking server. The store's futures
     /// are polled on this thread: use [`MemoryStore`] or a store made for blocking use
     /// (`wechatpay_redis::RedisStore::connect_blocking`).
@@ -520,11 +569,12 @@ impl NotificationStore for MemoryStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         // Completed unless another delivery holds the key now (its lease ran out on us): that
         // one completes it.
-        ready(Ok(self.with(|m, now| {
+        self.with(|m, now| {
             if !matches!(m.get(key), Some((Entry::Claimed(t), _)) if t != token) {
                 m.insert(key.to_string(), (Entry::Completed, now + ms(keep)));
             }
-        })))
+        });
+        ready(Ok(()))
     }
 
     fn release<'a>(
@@ -532,10 +582,11 @@ impl NotificationStore for MemoryStore {
         key: &'a str,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        ready(Ok(self.with(|m, _| {
+        self.with(|m, _| {
             if matches!(m.get(key), Some((Entry::Claimed(t), _)) if t == token) {
                 m.remove(key);
             }
-        })))
+        });
+        ready(Ok(()))
     }
 }
