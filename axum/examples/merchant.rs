@@ -1,30 +1,34 @@
 //! A merchant's callback server in axum: payments (`TRANSACTION.SUCCESS`) and refunds
 //! (`REFUND.SUCCESS`), verified and decrypted from the raw body, with certificate refresh through
-//! the hyper transport, a capped body, and the answers WeChat Pay expects. Copy it and replace the
-//! sandbox part with your own configuration.
+//! the hyper transport, a capped body, each notification processed once, and the answers WeChat
+//! Pay expects. Copy it and replace the sandbox part with your own configuration.
+//!
+//! One process keeps deliveries and claims in memory (the default). Several instances behind a
+//! load balancer share them in Redis: set `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`) and this
+//! example uses `wechatpay_redis::RedisStore` instead — the only line that changes.
 //!
 //! `cargo run -p wechatpay-axum --example merchant` starts the sandbox gateway and this server on
 //! 127.0.0.1, lets the sandbox deliver a payment, a refund and a tampered callback, prints the
 //! answers, and stops.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRef, State};
 use axum::routing::post;
 use axum::Router;
 use wechatpay_api::events::{Refund, Transaction};
-use wechatpay_axum::{failure, success, Answer, Notification, Notifications};
+use wechatpay_axum::{Answer, Delivery, Notifications};
 use wechatpay_core::ApiV3Key;
+use wechatpay_redis::RedisStore;
 use wechatpay_sandbox::server::{post_notification, Server};
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 
-/// The server's state: the callback verifier, and the merchant's own records.
+/// The server's state: the callback verifier and its store, and the merchant's own records.
 #[derive(Clone)]
 struct App {
     notifications: Notifications,
-    /// Stand-in for your database: the notification ids already handled.
-    handled: Arc<Mutex<HashSet<String>>>,
+    /// Stand-in for your database.
+    ledger: Arc<Mutex<Vec<String>>>,
 }
 
 impl FromRef<App> for Notifications {
@@ -34,57 +38,62 @@ impl FromRef<App> for Notifications {
 }
 
 impl App {
-    /// Record a notification once (WeChat Pay may deliver the same id again: answer success
-    /// without doing the work twice).
-    fn record(&self, id: &str, what: String) -> Answer {
-        match self.handled.lock() {
-            Ok(mut seen) => {
-                if seen.insert(id.to_string()) {
-                    println!("  handled {id}: {what}");
-                } else {
-                    println!("  {id} was already handled");
-                }
-                success()
-            }
-            // The store is unavailable: answer failure, WeChat Pay delivers it again later.
-            Err(_) => failure("the ledger is unavailable"),
-        }
+    /// Record what happened; an error makes the answer a failure, and WeChat Pay delivers the
+    /// notification again.
+    fn record(&self, id: &str, what: String) -> Result<(), &'static str> {
+        let mut ledger = self
+            .ledger
+            .lock()
+            .map_err(|_| "the ledger is unavailable")?;
+        println!("  handled {id}: {what}");
+        ledger.push(what);
+        Ok(())
     }
 }
 
-async fn payment(State(app): State<App>, Notification(n): Notification<Transaction>) -> Answer {
-    let r = &n.resource;
-    let what = format!(
-        "{} paid {} fen for {}",
-        r.payer
-            .as_ref()
-            .and_then(|p| p.openid.clone())
-            .unwrap_or_default(),
-        r.amount.as_ref().and_then(|a| a.total).unwrap_or_default(),
-        r.out_trade_no.clone().unwrap_or_default()
-    );
-    app.record(&n.id, what)
+async fn payment(State(app): State<App>, delivery: Delivery) -> Answer {
+    let notifications = app.notifications.clone();
+    notifications
+        .handle::<Transaction, _, _, _>(delivery, |n| async move {
+            let r = &n.resource;
+            let what = format!(
+                "{} paid {} fen for {}",
+                r.payer
+                    .as_ref()
+                    .and_then(|p| p.openid.clone())
+                    .unwrap_or_default(),
+                r.amount.as_ref().and_then(|a| a.total).unwrap_or_default(),
+                r.out_trade_no.clone().unwrap_or_default()
+            );
+            app.record(&n.id, what)
+        })
+        .await
 }
 
-async fn refund(State(app): State<App>, Notification(n): Notification<Refund>) -> Answer {
-    let r = &n.resource;
-    let what = format!(
-        "refund {} of {} is {}",
-        r.out_refund_no.clone().unwrap_or_default(),
-        r.out_trade_no.clone().unwrap_or_default(),
-        r.refund_status
-            .as_ref()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default()
-    );
-    app.record(&n.id, what)
+async fn refund(State(app): State<App>, delivery: Delivery) -> Answer {
+    let notifications = app.notifications.clone();
+    notifications
+        .handle::<Refund, _, _, _>(delivery, |n| async move {
+            let r = &n.resource;
+            let what = format!(
+                "refund {} of {} is {}",
+                r.out_refund_no.clone().unwrap_or_default(),
+                r.out_trade_no.clone().unwrap_or_default(),
+                r.refund_status
+                    .as_ref()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default()
+            );
+            app.record(&n.id, what)
+        })
+        .await
 }
 
 /// The routes: the same for any deployment.
 fn router(notifications: Notifications) -> Router {
     let app = App {
         notifications,
-        handled: Arc::new(Mutex::new(HashSet::new())),
+        ledger: Arc::new(Mutex::new(Vec::new())),
     };
     Router::new()
         .route("/notify/payment", post(payment))
@@ -104,6 +113,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let transport = wechatpay_hyper::Client::new(core.clone())?;
     let notifications = Notifications::new(core.callbacks(apiv3_key)).with_transport(transport);
+    // Many instances: share deliveries and claims in Redis (keys namespaced by merchant id).
+    let notifications = match std::env::var("REDIS_URL") {
+        Ok(url) => notifications.with_store(RedisStore::connect(&url, keys.mchid).await?),
+        Err(_) => notifications,
+    };
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -153,3 +153,82 @@ async fn a_rotated_certificate_is_fetched_through_the_transport() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(server.gateway().certificate_request_count(), 1);
 }
+
+/// `Delivery` + `Notifications::handle`: processed once, retries answered without running the
+/// handler, a failed handler retried, replayed bytes refused.
+#[tokio::test]
+async fn handle_processes_each_notification_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use wechatpay_axum::Delivery;
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let fail_next = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (r, f) = (runs.clone(), fail_next.clone());
+    let app = Router::new()
+        .route(
+            "/notify",
+            post(
+                move |axum::extract::State(n): axum::extract::State<Notifications>, d: Delivery| {
+                    let (r, f) = (r.clone(), f.clone());
+                    async move {
+                        n.handle::<Transaction, _, _, _>(d, |_| async move {
+                            r.fetch_add(1, Ordering::SeqCst);
+                            if f.swap(false, Ordering::SeqCst) {
+                                Err("database down")
+                            } else {
+                                Ok(())
+                            }
+                        })
+                        .await
+                    }
+                },
+            ),
+        )
+        .with_state(notifications("http://127.0.0.1:1", false));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = gw.notification_body(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &json!({"out_trade_no": "O-1"}),
+        now,
+    );
+    let send = |req: http::Request<Vec<u8>>| {
+        let (parts, body) = req.into_parts();
+        Request::from_parts(parts, Body::from(body))
+    };
+    let first = gw.sign_notification(body.clone(), now, None);
+    let (p, b) = (first.headers().clone(), first.body().clone());
+    // The handler fails: 500, WeChat Pay retries.
+    let (status, v) = answer(app.clone(), send(first)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(v["message"].as_str().unwrap().contains("database down"));
+    // The retry (newly signed) runs it again and succeeds.
+    let (status, _) = answer(
+        app.clone(),
+        send(gw.sign_notification(body.clone(), now, None)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Another retry: success without running the handler.
+    let (status, _) = answer(
+        app.clone(),
+        send(gw.sign_notification(body.clone(), now, None)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    // The first delivery's bytes again: refused.
+    let mut replay = http::Request::new(b);
+    *replay.method_mut() = http::Method::POST;
+    *replay.uri_mut() = "/notify".parse().unwrap();
+    *replay.headers_mut() = p;
+    let (status, v) = answer(app, send(replay)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(v["message"].as_str().unwrap().contains("received before"));
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}

@@ -281,6 +281,17 @@ pub struct SandboxArgs {
     /// Where to write the throwaway credentials and wxpay.toml
     #[arg(long, value_name = "DIR", default_value = "wxpay-sandbox")]
     pub dir: PathBuf,
+    #[command(subcommand)]
+    pub action: Option<SandboxCmd>,
+}
+
+/// `wxpay sandbox …`.
+#[derive(Subcommand, Debug)]
+pub enum SandboxCmd {
+    /// Deliver a notification to your callback endpoint like WeChat Pay (retries on its
+    /// schedule; faults: tampered, probe, stale, wrong APIv3 key, replayed, duplicate,
+    /// concurrent) and print what was sent and what came back
+    Deliver(crate::deliver::DeliverArgs),
 }
 
 /// Print a result: `v` as one JSON line, or the text. Both may hold what came from the network
@@ -891,6 +902,9 @@ fn certificates(g: &Global, json_mode: bool, a: CertificatesArgs) -> Result<(), 
 /// `wxpay sandbox`.
 pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
     use wechatpay_sandbox::{server::Server, Gateway, Mode, TestKeys};
+    if let Some(SandboxCmd::Deliver(d)) = a.action {
+        return crate::deliver::run(json_mode, d);
+    }
     let mode = match a.mode {
         SandboxMode::Cert => Mode::Certificate,
         SandboxMode::Pubkey => Mode::PublicKey,

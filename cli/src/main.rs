@@ -10,6 +10,7 @@
 mod api;
 mod chain;
 mod cmds;
+mod deliver;
 mod demo;
 mod display;
 mod settings;

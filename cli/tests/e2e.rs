@@ -1113,3 +1113,132 @@ fn bill_upload_and_sign_defaults() {
         .unwrap()
         .contains(&format!("{ts}\n{nonce}\n")));
 }
+
+/// A callback endpoint on 127.0.0.1 (blocking, one request per connection) answering with
+/// `Callbacks::handle_blocking` — or, `careless`, 204 to anything. Serves until `stop` is set
+/// (and 60 s at the latest); returns its URL and how many times the handler ran.
+fn callback_endpoint(
+    careless: bool,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (
+    String,
+    std::sync::Arc<AtomicU32>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use wechatpay_core::notify::MemoryStore;
+    let keys = TestKeys::load();
+    let callbacks = keys
+        .client_builder("http://127.0.0.1:1", Mode::Both)
+        .build()
+        .unwrap()
+        .callbacks(wechatpay_core::ApiV3Key::new(keys.apiv3_key).unwrap());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    let runs = std::sync::Arc::new(AtomicU32::new(0));
+    let counted = runs.clone();
+    let server = std::thread::spawn(move || {
+        let store = MemoryStore::default();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !stop.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                continue;
+            };
+            stream.set_nonblocking(false).unwrap();
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = http::HeaderMap::new();
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                r.read_line(&mut line).unwrap();
+                let Some((k, v)) = line.trim_end().split_once(':') else {
+                    break;
+                };
+                headers.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.trim().parse().unwrap(),
+                );
+            }
+            let len: usize = headers["content-length"].to_str().unwrap().parse().unwrap();
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let answer = if careless {
+                wechatpay_core::notify::success()
+            } else {
+                callbacks
+                    .handle_blocking::<Value, _, _>(&store, &headers, &body, |_| {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, String>(())
+                    })
+                    .answer
+            };
+            let mut w = stream;
+            let _ = write!(
+                w,
+                "HTTP/1.1 {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                answer.status(),
+                answer.body().len()
+            );
+            let _ = w.write_all(answer.body());
+        }
+    });
+    (url, runs, server)
+}
+
+#[test]
+fn sandbox_deliver_tests_an_endpoint() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (url, runs, server) = callback_endpoint(false, stop.clone());
+    let o = wxpay(&args(
+        &[],
+        &[
+            "--json", "sandbox", "deliver", "--to", &url, "--fault", "all", "--scale", "0.001",
+        ],
+    ));
+    let v = json_out(&o);
+    assert!(o.status.success(), "{v}");
+    assert_eq!(v["ok"], true);
+    let scenarios = v["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 8);
+    let replayed = scenarios
+        .iter()
+        .find(|s| s["scenario"] == "replayed")
+        .unwrap();
+    assert_eq!(replayed["deliveries"][1]["attempts"][0]["status"], 500);
+    // Valid, replayed, duplicate and concurrent each ran the handler once.
+    assert_eq!(runs.load(Ordering::SeqCst), 4);
+
+    // A careless endpoint (204 to anything) is caught: exit 1, the refusals not met.
+    let (careless, _, careless_server) = callback_endpoint(true, stop.clone());
+    let o = wxpay(&args(
+        &[],
+        &[
+            "--json", "sandbox", "deliver", "--to", &careless, "--fault", "tampered",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
+    let v: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(v["scenarios"][0]["ok"], false);
+    // Text output, and bad input.
+    let o = wxpay(&args(
+        &[],
+        &["sandbox", "deliver", "--to", &url, "--fault", "probe"],
+    ));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("[ok] probe") && text.contains("500"),
+        "{text}"
+    );
+    let o = wxpay(&args(
+        &[],
+        &["sandbox", "deliver", "--to", "ftp://x", "--fault", "probe"],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    stop.store(true, Ordering::SeqCst);
+    server.join().unwrap();
+    careless_server.join().unwrap();
+}

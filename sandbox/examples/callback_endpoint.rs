@@ -1,51 +1,63 @@
-//! A callback (notification) endpoint on a small hyper server: verify the signature over the raw
-//! body, decrypt with the APIv3 key, answer 204 — or a failure answer so that WeChat Pay retries.
-//! The sandbox plays WeChat Pay and POSTs three callbacks to it: a payment, the same one again
-//! (a replay), and a probe.
+//! The recommended callback endpoint for one process, on a small hyper server: the raw body
+//! (capped) goes to `Callbacks::handle`, which verifies, decrypts, refuses replayed bytes, and
+//! runs your handler once per notification id (`MemoryStore`) — answering failure whenever the
+//! handler did not succeed, so WeChat Pay delivers again and nothing is lost. For several
+//! instances behind a load balancer, the same code takes `wechatpay_redis::RedisStore` (see
+//! `store-redis/examples/instances.rs`).
+//!
+//! The sandbox then plays WeChat Pay: every `wxpay sandbox deliver` scenario (valid, tampered,
+//! probe, stale, wrong APIv3 key, replayed, duplicate, concurrent), retries on WeChat Pay's
+//! schedule scaled 1000× faster.
 //!
 //! `cargo run -p wechatpay-sandbox --example callback_endpoint`
 
 use std::convert::Infallible;
 use std::error::Error;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use wechatpay_api::events::Transaction;
-use wechatpay_core::notify::{self, Callbacks, MemoryReplayGuard};
+use wechatpay_core::notify::{Callbacks, MemoryStore, Notification, NotificationStore};
 use wechatpay_core::ApiV3Key;
-use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+use wechatpay_sandbox::deliver::{http_sender, Deliverer, Event, Scenario};
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
-/// The handler: the raw bytes go to the verifier untouched.
-async fn handle(
+/// Your business logic: record the payment. Errors make the answer a failure (WeChat Pay
+/// retries); success is recorded so that a retry does not run it again.
+async fn record_payment(n: Notification<Transaction>) -> Result<(), String> {
+    let t = &n.resource;
+    println!(
+        "    handler: {} {} paid {} fen",
+        n.id,
+        t.out_trade_no.as_deref().unwrap_or("?"),
+        t.amount.as_ref().and_then(|a| a.total).unwrap_or(0)
+    );
+    Ok(())
+}
+
+async fn endpoint(
     callbacks: Callbacks,
+    store: Arc<dyn NotificationStore>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let raw = body
+    // A notification is a few KB: cap the body (64 KiB); an unreadable body is a failure answer.
+    let Ok(raw) = Limited::new(body, 64 << 10)
         .collect()
         .await
         .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let answer = match callbacks.verify::<Transaction>(&parts.headers, &raw) {
-        Ok(n) => {
-            let t = &n.resource;
-            println!(
-                "  endpoint: {} {} paid {} fen (verified by {})",
-                n.event_type,
-                t.out_trade_no.as_deref().unwrap_or("?"),
-                t.amount.as_ref().and_then(|a| a.total).unwrap_or(0),
-                n.verified_by
-            );
-            notify::success()
-        }
-        Err(e) => {
-            println!("  endpoint: refused: {e}");
-            e.answer()
-        }
+    else {
+        let (p, b) = wechatpay_core::notify::failure("body unreadable or too large").into_parts();
+        return Ok(hyper::Response::from_parts(p, Full::new(Bytes::from(b))));
     };
-    let (p, b) = answer.into_parts();
+    let handled = callbacks
+        .handle(&*store, &parts.headers, &raw, record_payment)
+        .await;
+    let (p, b) = handled.answer.into_parts();
     Ok(hyper::Response::from_parts(p, Full::new(Bytes::from(b))))
 }
 
@@ -55,65 +67,60 @@ fn main() -> Result<(), Box<dyn Error>> {
     let callbacks = keys
         .client_builder("https://api.mch.weixin.qq.com", Mode::Both)
         .build()?
-        .callbacks(ApiV3Key::new(keys.apiv3_key)?)
-        .replay_guard(MemoryReplayGuard::default());
+        .callbacks(ApiV3Key::new(keys.apiv3_key)?);
+    let store: Arc<dyn NotificationStore> = Arc::new(MemoryStore::default());
 
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(2)
         .enable_all()
         .build()?;
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}/wechatpay/notify", listener.local_addr()?);
     println!("callback endpoint on {url}");
-    let server = rt.spawn(async move {
-        for _ in 0..3 {
-            let Ok((stream, _)) = listener.accept().await else {
-                break;
-            };
-            let callbacks = callbacks.clone();
-            let svc = hyper::service::service_fn(move |req| handle(callbacks.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+    rt.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (callbacks, store) = (callbacks.clone(), store.clone());
+            let svc = hyper::service::service_fn(move |req| {
+                endpoint(callbacks.clone(), store.clone(), req)
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc),
+            );
         }
     });
 
+    // The sandbox plays WeChat Pay.
     let gateway = Gateway::with_test_keys(Mode::Both);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs() as i64;
-    let payment = serde_json::json!({
-        "mchid": keys.mchid, "appid": "wxd678efh567hg6787", "out_trade_no": "NATIVE-0001",
-        "transaction_id": "4200000000000000000000000001", "trade_state": "SUCCESS", "trade_type": "NATIVE",
-        "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"}
-    });
-    let callback = gateway.notification(
-        "TRANSACTION.SUCCESS",
-        "支付成功",
-        "transaction",
-        &payment,
-        now,
-        None,
-    );
-    for (what, req) in [
-        ("payment", callback.clone()),
-        ("the same callback again", callback),
-        (
-            "a probe",
-            gateway.notification(
-                "TRANSACTION.SUCCESS",
-                "支付成功",
-                "transaction",
-                &payment,
-                now,
-                Some(&Fault::Probe),
-            ),
-        ),
-    ] {
-        println!("WeChat Pay (sandbox) sends {what}");
-        let (status, _) = wechatpay_sandbox::server::post_notification(&url, req)?;
-        println!("  answer: {status}");
+    let deliverer = Deliverer::new(&gateway).scale(0.001);
+    let send = http_sender(Duration::from_secs(10));
+    let event = Event::sample("TRANSACTION.SUCCESS", "NATIVE-0001");
+    let mut all_ok = true;
+    for scenario in Scenario::ALL {
+        println!("WeChat Pay (sandbox): {}", scenario.name());
+        let r = deliverer.scenario(scenario, &url, &event, &send);
+        for rep in &r.reports {
+            for a in &rep.attempts {
+                let status = a.status.map(|s| s.as_u16().to_string());
+                println!(
+                    "  attempt {}: {} {}",
+                    a.number,
+                    status.as_deref().unwrap_or("-"),
+                    a.answer
+                );
+            }
+        }
+        println!(
+            "  expected {}: {}",
+            scenario.expected(),
+            if r.ok { "ok" } else { "NOT MET" }
+        );
+        all_ok &= r.ok;
     }
-    rt.block_on(server)?;
-    Ok(())
+    rt.shutdown_timeout(Duration::from_secs(1));
+    if all_ok {
+        Ok(())
+    } else {
+        Err("the endpoint did not behave as expected".into())
+    }
 }

@@ -11,7 +11,8 @@
 //! | `hyper` | [`hyper`]: the async client on hyper and tokio |
 //! | `reqwest` | [`reqwest`]: the async client on your `reqwest::Client` |
 //! | `ureq` | [`ureq`]: the blocking client |
-//! | `axum` | [`axum`]: the callback extractor for axum 0.8 |
+//! | `axum` | [`axum`]: callbacks in axum 0.8 (`Delivery` + `Notifications::handle`) |
+//! | `redis` | [`redis`]: the Redis notification store, for instances behind a load balancer |
 //!
 //! ```toml
 //! [dependencies]
@@ -65,3 +66,8 @@ pub use wechatpay_ureq as ureq;
 /// Callbacks in axum 0.8 (`wechatpay-axum`).
 #[cfg(feature = "axum")]
 pub use wechatpay_axum as axum;
+
+/// The Redis notification store (`wechatpay-redis`): callbacks processed once across
+/// instances that share a Redis.
+#[cfg(feature = "redis")]
+pub use wechatpay_redis as redis;

@@ -527,7 +527,7 @@ pub fn facade_features(families: &BTreeMap<String, Vec<&Module>>) -> String {
     out.push_str("api = [\"typed\", \"wechatpay-api/default\"]\n");
     out.push_str("# The typed API with only the families named (used by the family features).\ntyped = [\"dep:wechatpay-api\"]\n");
     out.push_str("# Every family of the typed API.\nfull = [\"api\", \"wechatpay-api/full\"]\n");
-    out.push_str("# Transports and the axum integration.\nhyper = [\"dep:wechatpay-hyper\"]\nureq = [\"dep:wechatpay-ureq\"]\nreqwest = [\"dep:wechatpay-reqwest\"]\naxum = [\"dep:wechatpay-axum\"]\n");
+    out.push_str("# Transports, the axum integration, and the Redis callback store.\nhyper = [\"dep:wechatpay-hyper\"]\nureq = [\"dep:wechatpay-ureq\"]\nreqwest = [\"dep:wechatpay-reqwest\"]\naxum = [\"dep:wechatpay-axum\"]\nredis = [\"dep:wechatpay-redis\"]\n");
     out.push_str("# One feature per family of the typed API.\n");
     for f in families.keys() {
         let feat = feature_of(f);
