@@ -381,3 +381,71 @@ fn a_store_that_is_down_never_loses_a_notification() {
     ));
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
+
+/// With refresh: a callback signed by a certificate the client does not hold yet is verified
+/// after one download, then processed once — blocking (ureq) and async (hyper).
+#[test]
+fn handled_with_refresh_through_a_transport() {
+    use wechatpay_sandbox::server::Server;
+    let keys = TestKeys::load();
+    let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    server.gateway().rotate_certificate(keys.rotated_signer());
+    let key = ApiV3Key::new(keys.apiv3_key).unwrap();
+    let core = || {
+        keys.client_builder(&server.base_url(), Mode::Certificate)
+            .apiv3_key(key.clone())
+            .build()
+            .unwrap()
+    };
+    let now = wechatpay_core::SystemClock.now();
+    let body = server.gateway().notification_body(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &json!({"out_trade_no": "T-R"}),
+        now,
+    );
+    let runs = AtomicUsize::new(0);
+
+    let ureq = wechatpay_ureq::Client::new(core()).unwrap();
+    let cb = ureq.core().callbacks(key.clone());
+    let store = MemoryStore::default();
+    let req = server.gateway().sign_notification(body.clone(), now, None);
+    let handled =
+        ureq.handle_callback::<Value, _, _>(&cb, &store, req.headers(), req.body(), |n| {
+            assert_eq!(n.resource["out_trade_no"], "T-R");
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, String>(())
+        });
+    assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
+    assert_eq!(server.gateway().certificate_request_count(), 1);
+    let retry = server.gateway().sign_notification(body.clone(), now, None);
+    let handled =
+        ureq.handle_callback::<Value, _, _>(&cb, &store, retry.headers(), retry.body(), |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, String>(())
+        });
+    assert!(matches!(handled.outcome, Outcome::AlreadyProcessed));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hyper = wechatpay_hyper::Client::new(core()).unwrap();
+    let cb = hyper.core().callbacks(key);
+    let store = MemoryStore::default();
+    let req = server.gateway().sign_notification(body, now, None);
+    let handled = rt.block_on(cb.handle_with::<Value, _, _, String>(
+        &hyper,
+        &store,
+        req.headers(),
+        req.body(),
+        |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        },
+    ));
+    assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
+    assert_eq!(server.gateway().certificate_request_count(), 2);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}

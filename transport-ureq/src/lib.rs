@@ -33,7 +33,9 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 pub use wechatpay_core;
 use wechatpay_core::exchange::{self, Body, Download, DownloadSink};
-use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
+use wechatpay_core::notify::{
+    self, Callbacks, Handled, Notification, NotificationStore, NotifyError,
+};
 pub use wechatpay_core::transport::{Config, Proxy};
 use wechatpay_core::{
     ApiResponse, Call, CallError, RefreshError, TransportError, TransportErrorKind,
@@ -131,6 +133,35 @@ impl Client {
         body: &[u8],
     ) -> Result<Notification<T>, NotifyError> {
         self.drive(callbacks.exchange::<T>(headers, body))
+    }
+
+    /// Verify a callback with refresh (as [`Client::verify_callback`]), then process it once
+    /// with `store` (`Callbacks::handle_blocking` with refresh): the answer to send is in the
+    /// result.
+    pub fn handle_callback<T, F, E>(
+        &self,
+        callbacks: &Callbacks,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        body: &[u8],
+        handler: F,
+    ) -> Handled
+    where
+        T: DeserializeOwned,
+        F: FnOnce(Notification<T>) -> Result<(), E>,
+        E: std::fmt::Display,
+    {
+        let verified = self.verify_callback::<T>(callbacks, headers, body);
+        let (options, ttl) = (callbacks.handle_options(), callbacks.delivery_ttl());
+        notify::block_on(notify::process(
+            store,
+            &options,
+            ttl,
+            headers,
+            verified,
+            |n| n.id.clone(),
+            |n| std::future::ready(handler(n)),
+        ))
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).

@@ -8,11 +8,11 @@
 //! |---|---|
 //! | `api` (default) | [`api`]: the typed endpoints of the default families (payments, refunds, bills, profit sharing, transfers, pay-score, certificates) and every notification event |
 //! | `full`, or one family (`marketing`, `ecommerce`, …) | more of [`api`]: all 53 families, or the ones named |
-//! | `hyper` | [`hyper`]: the async client on hyper and tokio |
-//! | `reqwest` | [`reqwest`]: the async client on your `reqwest::Client` |
-//! | `ureq` | [`ureq`]: the blocking client |
-//! | `axum` | [`axum`]: callbacks in axum 0.8 (`Delivery` + `Notifications::handle`) |
-//! | `redis` | [`redis`]: the Redis notification store, for instances behind a load balancer |
+//! | `hyper` | `hyper`: the async client on hyper and tokio |
+//! | `reqwest` | `reqwest`: the async client on your `reqwest::Client` |
+//! | `ureq` | `ureq`: the blocking client |
+//! | `axum` | `axum`: callbacks in axum 0.8 (`Delivery` + `Notifications::handle`) |
+//! | `redis` | `redis`: the Redis notification store, for instances behind a load balancer |
 //!
 //! ```toml
 //! [dependencies]
