@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use wechatpay_core::notify::{Callbacks, NotifyError};
 use wechatpay_core::{aead, paysign, sign, verify, Call, VerifyError};
 
-use crate::settings::Global;
+use crate::settings::{Global, Resolved};
 use crate::Failure;
 
 /// wxpay — WeChat Pay APIv3 from the command line (微信支付 APIv3 命令行).
@@ -454,10 +454,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                         .map_err(|e| Failure::usage(e.to_string()))?,
                 ),
                 PayKind::App => {
-                    let mchid = g
-                        .mchid
-                        .clone()
-                        .ok_or_else(|| Failure::usage("--mchid is required for app (partnerid)"))?;
+                    let mchid =
+                        g.settings.mchid.clone().ok_or_else(|| {
+                            Failure::usage("--mchid is required for app (partnerid)")
+                        })?;
                     serde_json::to_value(
                         paysign::app(&key, &a.appid, &mchid, &a.prepay_id, ts, &nonce)
                             .map_err(|e| Failure::usage(e.to_string()))?,
@@ -477,7 +477,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-fn request(g: &Global, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
+fn request(g: &Resolved, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
     let method: http::Method = a
         .method
         .to_uppercase()
@@ -583,7 +583,7 @@ fn request(g: &Global, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn sign_cmd(g: &Global, json_mode: bool, a: SignArgs) -> Result<(), Failure> {
+fn sign_cmd(g: &Resolved, json_mode: bool, a: SignArgs) -> Result<(), Failure> {
     let body = match (&a.body, &a.body_file) {
         (Some(b), _) => b.clone().into_bytes(),
         (None, Some(f)) => read_file(f)?,
@@ -662,7 +662,7 @@ impl<W: std::io::Write> std::io::Write for Counted<W> {
     }
 }
 
-fn bill_cmd(g: &Global, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
+fn bill_cmd(g: &Resolved, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
     use wechatpay_api::bill::{fundflowbill, tradebill};
     let client = g.client()?;
     let gzip_tar = a.gzip;
@@ -728,7 +728,7 @@ fn bill_cmd(g: &Global, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn upload_cmd(g: &Global, json_mode: bool, a: UploadArgs) -> Result<(), Failure> {
+fn upload_cmd(g: &Resolved, json_mode: bool, a: UploadArgs) -> Result<(), Failure> {
     let path = match a.kind {
         UploadKind::Image => wechatpay_core::media::IMAGE_UPLOAD,
         UploadKind::Video => wechatpay_core::media::VIDEO_UPLOAD,
@@ -758,7 +758,7 @@ fn upload_cmd(g: &Global, json_mode: bool, a: UploadArgs) -> Result<(), Failure>
     Ok(())
 }
 
-fn verify_cmd(g: &Global, json_mode: bool, a: VerifyArgs) -> Result<(), Failure> {
+fn verify_cmd(g: &Resolved, json_mode: bool, a: VerifyArgs) -> Result<(), Failure> {
     let headers = header_map(&a.header)?;
     let body = read_file(&a.body_file)?;
     let keys = g.platform_keys()?;
@@ -775,19 +775,19 @@ fn verify_cmd(g: &Global, json_mode: bool, a: VerifyArgs) -> Result<(), Failure>
         }
         Err(e) => Err(Failure::rejected(
             &verify_kind(&e),
-            explain_verify(&e, g.serial.as_deref(), Origin::File),
+            explain_verify(&e, g.settings.serial.as_deref(), Origin::File),
         )),
     }
 }
 
-fn notify_cmd(g: &Global, json_mode: bool, a: VerifyArgs) -> Result<(), Failure> {
+fn notify_cmd(g: &Resolved, json_mode: bool, a: VerifyArgs) -> Result<(), Failure> {
     let headers = header_map(&a.header)?;
     let body = read_file(&a.body_file)?;
     let mut callbacks = Callbacks::new(
         wechatpay_core::SharedKeys::new(g.platform_keys()?),
         g.apiv3_key()?,
     );
-    if let Some(s) = &g.serial {
+    if let Some(s) = &g.settings.serial {
         callbacks = callbacks.merchant_serial(s.as_str());
     }
     let n = callbacks
@@ -814,9 +814,9 @@ fn notify_cmd(g: &Global, json_mode: bool, a: VerifyArgs) -> Result<(), Failure>
     Ok(())
 }
 
-fn certificates(g: &Global, json_mode: bool, a: CertificatesArgs) -> Result<(), Failure> {
+fn certificates(g: &Resolved, json_mode: bool, a: CertificatesArgs) -> Result<(), Failure> {
     let client = g.client()?;
-    if g.apiv3_key_file.is_none() {
+    if g.settings.apiv3_key_file.is_none() {
         return Err(Failure::usage(
             "--apiv3-key-file is required to decrypt certificates",
         ));
@@ -886,7 +886,7 @@ fn certificates(g: &Global, json_mode: bool, a: CertificatesArgs) -> Result<(), 
                 wechatpay_core::certificates::CertificateError::Verify(v),
             ) => Failure::rejected(
                 &verify_kind(&v),
-                explain_verify(&v, g.serial.as_deref(), Origin::Received),
+                explain_verify(&v, g.settings.serial.as_deref(), Origin::Received),
             ),
             wechatpay_core::RefreshError::Certificate(
                 wechatpay_core::certificates::CertificateError::Decrypt { serial, .. },

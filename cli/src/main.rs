@@ -61,10 +61,8 @@ impl From<wechatpay_core::CallError> for Failure {
                 message: e.to_string(),
             },
             E::Response(wechatpay_core::ResponseError::Api(a)) => {
-                let mut message = a.to_string();
-                if a.code.as_deref() == Some("SIGN_ERROR") {
-                    message.push_str(" — WeChat Pay could not verify the request signature: check that --serial is the serial of the certificate of --private-key, that --mchid is right and the clock is on time; `wxpay sign` shows the exact message that was signed");
-                }
+                // The library's Display carries the hint (ApiError::hint).
+                let message = a.to_string();
                 Failure {
                     code: 3,
                     kind: format!("api_{}", a.code.as_deref().unwrap_or("error")).to_lowercase(),

@@ -195,15 +195,21 @@ fn request_template_chain_errors_and_exit_codes() {
     // SIGN_ERROR, explained: the wrong private key for the serial.
     let mut wrong = f.clone();
     let i = wrong.iter().position(|a| a == "--private-key").unwrap();
-    std::fs::write(d.join("wrong.pem"), TestKeys::load().platform_key_pem).unwrap();
+    std::fs::write(d.join("wrong.pem"), TestKeys::load().rotated_key_pem).unwrap();
     wrong[i + 1] = d.join("wrong.pem").display().to_string();
     let o = wxpay(&args(&wrong, &["request", "GET", "/v3/certificates"]));
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("SIGN_ERROR") && err.contains("--serial") && err.contains("wxpay sign"),
+        err.contains("SIGN_ERROR") && err.contains("`serial`") && err.contains("wxpay doctor"),
         "{err}"
     );
+    // The platform's key given as the merchant key: the configured platform certificate is
+    // then "the merchant's own", refused before anything is sent.
+    std::fs::write(d.join("wrong.pem"), TestKeys::load().platform_key_pem).unwrap();
+    let o = wxpay(&args(&wrong, &["request", "GET", "/v3/certificates"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("merchant API certificate"));
     // Nothing listening: exit 4.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -18,13 +18,29 @@ pub const ALGORITHM: &str = "AEAD_AES_256_GCM";
 pub struct ApiV3Key(Zeroizing<[u8; 32]>);
 
 impl ApiV3Key {
-    /// From the key as configured in the merchant portal (32 ASCII characters).
+    /// From the key as configured in the merchant portal (32 ASCII characters). The one rule for
+    /// every source: white space around the key (a file's trailing newline, a pasted space) is
+    /// not part of it; what remains must be 32 bytes.
     pub fn new(key: impl AsRef<[u8]>) -> Result<Self, AeadError> {
-        let k = key.as_ref();
+        let k = key.as_ref().trim_ascii();
         let arr: [u8; 32] = k
             .try_into()
             .map_err(|_| AeadError::KeyLength { len: k.len() })?;
         Ok(Self(Zeroizing::new(arr)))
+    }
+
+    /// From a file holding the key (as [`ApiV3Key::new`]: surrounding white space ignored).
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, crate::KeyError> {
+        let path = path.as_ref();
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| crate::KeyError::Io {
+            what: "APIv3 key",
+            path: path.to_path_buf(),
+            source,
+        })?);
+        Self::new(&bytes[..]).map_err(|e| crate::KeyError::InvalidEncoding {
+            what: "APIv3 key",
+            reason: e.to_string(),
+        })
     }
 }
 

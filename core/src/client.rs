@@ -261,6 +261,18 @@ impl ClientBuilder {
 
     /// Build the client.
     pub fn build(self) -> Result<Client, BuildError> {
+        // The most common setup mistake: the merchant's own API certificate (or its public key)
+        // given as a platform key. Answers would never verify; say so now.
+        if let Some(own) = self.merchant.signer().public_key_der() {
+            let keys = self.platform.load();
+            let clash = keys
+                .iter()
+                .find(|k| k.public_key_der() == own.as_slice())
+                .map(|k| k.id().to_string());
+            if let Some(id) = clash {
+                return Err(BuildError::MerchantKeyAsPlatformKey { id });
+            }
+        }
         let ua = match &self.user_agent {
             Some(extra) => format!("{USER_AGENT_VALUE} {extra}"),
             None => USER_AGENT_VALUE.to_string(),

@@ -25,6 +25,12 @@ pub trait Signer: Send + Sync {
     fn decrypt_oaep(&self, _ciphertext: &[u8]) -> Result<Vec<u8>, crate::sensitive::OaepError> {
         Err(crate::sensitive::OaepError::Unsupported)
     }
+
+    /// The public half as DER SubjectPublicKeyInfo, when known: the client builder uses it to
+    /// refuse the merchant's own certificate configured as a platform key.
+    fn public_key_der(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// The merchant's API private key (`apiclient_key.pem`): RSA, at least 2048 bits.
@@ -172,6 +178,10 @@ impl Signer for PrivateKey {
         self.key
             .oaep_decrypt(ciphertext)
             .map_err(|()| crate::sensitive::OaepError::DecryptFailed)
+    }
+
+    fn public_key_der(&self) -> Option<Vec<u8>> {
+        Some(PrivateKey::public_key_der(self))
     }
 }
 

@@ -109,10 +109,75 @@ pub enum KeyError {
     },
 }
 
+/// A configuration (file, `WXPAY_*` variables) could not be turned into a client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration is not valid TOML of the expected shape (unknown keys included).
+    #[error("config{}: {message}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Parse {
+        /// The file, when read from one.
+        path: Option<PathBuf>,
+        /// What the parser said.
+        message: String,
+    },
+    /// A setting needed is not given.
+    #[error("`{name}` is required (config file key, or its WXPAY_ variable / CLI flag)")]
+    Missing {
+        /// The config file key.
+        name: &'static str,
+    },
+    /// A value has the wrong form.
+    #[error("`{name}`: {reason}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A key or certificate file could not be loaded.
+    #[error("{}: {source}", path.display())]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: KeyError,
+    },
+    /// The APIv3 key file could not be loaded.
+    #[error("{}: {source}", path.display())]
+    ApiV3Key {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: KeyError,
+    },
+    /// The client could not be built from what was loaded.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
 /// A request could not be built or signed. Nothing was signed or sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
+    /// A platform key is the merchant's own key: the merchant API certificate
+    /// (`apiclient_cert.pem`) was configured as a platform certificate.
+    #[error("platform key {id} is your merchant API certificate's key (apiclient_cert.pem), not WeChat Pay's: configure the platform certificate (download it with `wxpay certificates`) or the WeChat Pay public key (pub_key.pem with its PUB_KEY_ID_) instead")]
+    MerchantKeyAsPlatformKey {
+        /// The certificate serial or key id it was configured under.
+        id: String,
+    },
     /// The path template is not an absolute path of URL path characters and `{name}` placeholders.
     #[error("invalid path template {template:?}: {reason}")]
     InvalidPathTemplate {
@@ -296,7 +361,7 @@ pub enum VerifyError {
 
 /// WeChat Pay answered with a non-2xx status.
 #[derive(Clone, thiserror::Error)]
-#[error("WeChat Pay answered HTTP {status}{}{}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (Request-ID {r})")).unwrap_or_default())]
+#[error("WeChat Pay answered HTTP {status}{}{}{}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (Request-ID {r})")).unwrap_or_default(), self.hint().map(|h| format!(" — {h}")).unwrap_or_default())]
 #[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
@@ -311,6 +376,25 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// The raw body as received (JSON, HTML or empty).
     pub body: Vec<u8>,
+}
+
+impl ApiError {
+    /// What to check for the error codes whose cause is usually on the merchant's side (also
+    /// appended to `Display`): `SIGN_ERROR`, `NO_AUTH`, `INVALID_REQUEST`, `PARAM_ERROR`,
+    /// `RESOURCE_NOT_EXISTS` on the certificate download, `FREQUENCY_LIMITED`,
+    /// `SYSTEM_ERROR`.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self.code.as_deref()? {
+            "SIGN_ERROR" => "WeChat Pay could not verify the request signature: check that `serial` is the serial of the merchant API certificate (apiclient_cert.pem) whose private key signs (not a platform certificate's serial), that the private key is apiclient_key.pem of that certificate, that `mchid` is the merchant the certificate belongs to, and that the clock is on time; `wxpay doctor` checks all four and `wxpay sign` shows the exact message signed",
+            "NO_AUTH" => "the merchant has no permission for this API or product: check that it is enabled in the merchant portal, and that `mchid` (and any appid) is the right one",
+            "INVALID_REQUEST" => "the request does not fit the order's or merchant's state (e.g. a repeated out_trade_no with other parameters): see `message`",
+            "PARAM_ERROR" => "a field is missing or malformed: see `message` and `detail`; `wxpay api show` lists the endpoint's fields",
+            "RESOURCE_NOT_EXISTS" if self.message.as_deref().is_some_and(|m| m.contains("证书") || m.to_ascii_lowercase().contains("certificate")) => "no platform certificate to download: a merchant in WeChat Pay public key mode configures the public key (pub_key.pem, PUB_KEY_ID_…) instead",
+            "FREQUENCY_LIMITED" => "rate limited: retry later with backoff",
+            "SYSTEM_ERROR" => "a WeChat Pay-side error: retry the same request (same out_trade_no), it is idempotent",
+            _ => return None,
+        })
+    }
 }
 
 /// A response could not be turned into the expected value.
@@ -574,8 +658,8 @@ pub fn find_cause<'a, E: std::error::Error + 'static>(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AeadError {
-    /// The APIv3 key is not 32 bytes.
-    #[error("an APIv3 key is 32 bytes, this one has {len}")]
+    /// The APIv3 key is not 32 bytes (after trimming surrounding white space).
+    #[error("the APIv3 key must be 32 characters (as set in the merchant portal), this one has {len} (surrounding white space ignored)")]
     KeyLength {
         /// Its length.
         len: usize,

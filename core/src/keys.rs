@@ -35,6 +35,7 @@ pub struct PlatformKey {
     id: String,
     kind: PlatformKeyKind,
     key: RsaVerifyingKey,
+    spki: std::sync::Arc<[u8]>,
 }
 
 impl PlatformKey {
@@ -93,6 +94,7 @@ impl PlatformKey {
                 not_after,
             },
             key,
+            spki: spki.into(),
         })
     }
 
@@ -134,6 +136,7 @@ impl PlatformKey {
             id,
             kind: PlatformKeyKind::PublicKey,
             key: verifying_key(spki, PUBLIC_KEY)?,
+            spki: spki.into(),
         })
     }
 
@@ -150,6 +153,11 @@ impl PlatformKey {
     /// The RSA modulus size in bits.
     pub fn bits(&self) -> usize {
         self.key.bits()
+    }
+
+    /// The public key, as DER SubjectPublicKeyInfo (to compare with another key).
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.spki
     }
 
     /// Whether `serial` (a `Wechatpay-Serial` value) names this key: certificate serials compare

@@ -53,6 +53,7 @@ pub mod bill;
 pub mod certificates;
 pub mod client;
 pub mod clock;
+pub mod config;
 pub mod credentials;
 mod crypto;
 pub use crypto::BACKEND as CRYPTO_BACKEND;
