@@ -125,7 +125,7 @@ impl Resolved {
     pub fn apiv3_key(&self) -> Result<ApiV3Key, Failure> {
         self.settings
             .apiv3_key()?
-            .ok_or_else(|| ConfigError::Missing {
+            .ok_or(ConfigError::Missing {
                 name: "apiv3_key_file",
             })
             .map_err(Failure::from)
