@@ -8,7 +8,53 @@
 //! The heart, [`Gateway`], is sans-IO: `http::Request` and a clock reading in, a [`Reply`] out.
 //! [`server`] wraps it in a small HTTP/1.1 server on `127.0.0.1`.
 //!
-//! **Everything here is for tests.** The bundled keys ([`TestKeys`]) are public.
+//! **Everything here is for tests.** The bundled keys ([`TestKeys`]) are public and fixed:
+//! the same in every copy of this crate, never secret.
+//!
+//! ## Unit tests with no network
+//!
+//! Sign with your client, let [`Gateway::handle`] answer (no socket, the clock pinned), verify
+//! the answer with your client — the code under test runs exactly as against WeChat Pay:
+//!
+//! ```
+//! use wechatpay_api::pay::transactions::{native, Amount, NativeRequest};
+//! use wechatpay_core::FixedClock;
+//! use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! const NOW: i64 = 1_800_000_000;
+//! let keys = TestKeys::load();
+//! let client = keys
+//!     .client_builder("https://api.mch.weixin.qq.com", Mode::Certificate)
+//!     .clock(FixedClock(NOW))
+//!     .build()?;
+//! let gateway = Gateway::with_test_keys(Mode::Certificate);
+//!
+//! let signed = client.sign(native(&NativeRequest {
+//!     appid: "wxd678efh567hg6787".into(),
+//!     mchid: keys.mchid.into(),
+//!     description: "Image".into(),
+//!     out_trade_no: "ORDER-1".into(),
+//!     notify_url: "https://example.com/notify".into(),
+//!     amount: Amount { total: 1, ..Default::default() },
+//!     ..Default::default()
+//! }))?;
+//! let reply = gateway.handle(&signed.request, NOW);
+//! let answer = client.verify(&signed.expect, &reply.response)?;
+//! assert!(answer.data.code_url.starts_with("weixin://"));
+//!
+//! // An answer of your own, signed as WeChat Pay signs (to test how your code takes it):
+//! let response = gateway.signed_answer(
+//!     http::StatusCode::OK,
+//!     r#"{"code_url":"weixin://wxpay/bizpayurl?pr=fixed"}"#,
+//!     NOW,
+//! );
+//! let answer = client.verify(&signed.expect, &response)?;
+//! assert_eq!(answer.data.code_url, "weixin://wxpay/bizpayurl?pr=fixed");
+//!
+//! // A callback, signed and encrypted: see `Gateway::notification`.
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
@@ -310,6 +356,17 @@ impl Gateway {
         })
         .to_string()
         .into_bytes()
+    }
+
+    /// An answer with `status` and `body`, signed at `now` as WeChat Pay signs answers (with the
+    /// key that signs by default now): for tests of how code takes a particular answer.
+    pub fn signed_answer(
+        &self,
+        status: StatusCode,
+        body: impl Into<Vec<u8>>,
+        now: i64,
+    ) -> Response<Vec<u8>> {
+        self.sign((status, body.into()), None, false, now, None).response
     }
 
     /// Sign a notification body anew at `now`, as WeChat Pay does for each retry of one
