@@ -52,8 +52,12 @@ pub enum Cmd {
     Paysign(PaysignArgs),
     /// Download, verify, decrypt and save the platform certificates (wechatpay_<serial>.pem)
     Certificates(CertificatesArgs),
-    /// Run the sandbox gateway on 127.0.0.1 with throwaway credentials (stop with Ctrl-C)
+    /// Run the sandbox gateway on 127.0.0.1 with its bundled, public TEST-ONLY keys (stop with Ctrl-C)
     Sandbox(SandboxArgs),
+    /// Check the configuration end to end: key and certificate, serials, platform keys, APIv3 key, clock, the server; say how to fix each problem
+    Doctor(crate::doctor::DoctorArgs),
+    /// What a PEM/DER/P12 file is (private key, certificate with serial and validity, public key); with two files, whether the key matches the certificate
+    Inspect(crate::inspect::InspectArgs),
     /// Download a trade or fund-flow bill to a file: query, download, digest check, gunzip
     Bill(BillArgs),
     /// Upload an image or video, streamed from disk; prints the media id
@@ -278,7 +282,7 @@ pub struct SandboxArgs {
     /// Key mode
     #[arg(long, value_enum, default_value = "cert")]
     pub mode: SandboxMode,
-    /// Where to write the throwaway credentials and wxpay.toml
+    /// Where to write the bundled TEST-ONLY keys (fixed and public) and wxpay.toml
     #[arg(long, value_name = "DIR", default_value = "wxpay-sandbox")]
     pub dir: PathBuf,
     #[command(subcommand)]
@@ -471,6 +475,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Cmd::Certificates(a) => certificates(&g, json_mode, a),
         Cmd::Sandbox(a) => crate::cmds::sandbox(json_mode, a),
+        Cmd::Doctor(a) => crate::doctor::run(&g, json_mode, a),
+        Cmd::Inspect(a) => crate::inspect::run(json_mode, a),
         Cmd::Bill(a) => bill_cmd(&g, json_mode, a),
         Cmd::Upload(a) => upload_cmd(&g, json_mode, a),
         Cmd::Demo => crate::cmds::demo(),
@@ -947,13 +953,19 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
         json_mode,
         json!({"base_url": server.base_url(), "config": cfg_path.display().to_string()}),
         || {
+            let c = cfg_path.display();
             format!(
-            "sandbox gateway on {} ({:?} mode; TEST-ONLY keys)\nconfig: {}\ntry:    wxpay --config {} request GET /v3/certificates\nstop with Ctrl-C",
-            server.base_url(),
-            mode,
-            cfg_path.display(),
-            cfg_path.display()
-        )
+                "sandbox gateway on {} ({:?} mode)\n\
+                 keys:   the bundled TEST-ONLY keys (fixed and public, the same in every copy; never use them elsewhere)\n\
+                 config: {c}\n\
+                 try:    wxpay --config {c} doctor\n        \
+                 wxpay --config {c} request POST /v3/pay/transactions/native -d '{{\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"{}\",\"description\":\"test\",\"out_trade_no\":\"ORDER-1\",\"notify_url\":\"https://example.com/notify\",\"amount\":{{\"total\":1}}}}'\n\
+                 rust:   let client = wechatpay_ureq::Client::new(wechatpay_core::Client::from_config(\"{c}\")?)?;\n\
+                 stop with Ctrl-C",
+                server.base_url(),
+                mode,
+                keys.mchid,
+            )
         },
     );
     loop {

@@ -13,6 +13,8 @@ mod cmds;
 mod deliver;
 mod demo;
 mod display;
+mod doctor;
+mod inspect;
 mod settings;
 
 use std::process::ExitCode;

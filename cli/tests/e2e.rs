@@ -1248,3 +1248,251 @@ fn sandbox_deliver_tests_an_endpoint() {
     server.join().unwrap();
     careless_server.join().unwrap();
 }
+
+/// `flags` with `name`'s value replaced by `value`.
+fn with(flags: &[String], name: &str, value: &str) -> Vec<String> {
+    let mut f = flags.to_vec();
+    let i = f.iter().position(|a| a == name).unwrap();
+    f[i + 1] = value.to_string();
+    f
+}
+
+/// `wxpay --json doctor`: the exit code, and each check's status by name (the worst one).
+fn doctor(
+    flags: &[String],
+    extra: &[&str],
+) -> (
+    Option<i32>,
+    std::collections::HashMap<String, String>,
+    Value,
+) {
+    let mut rest = vec!["--json", "doctor"];
+    rest.extend_from_slice(extra);
+    let o = wxpay(&args(flags, &rest));
+    let v: Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    let rank = |s: &str| {
+        ["ok", "skip", "warn", "fail"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    let mut by_name = std::collections::HashMap::<String, String>::new();
+    for c in v["checks"].as_array().unwrap() {
+        let (n, s) = (
+            c["name"].as_str().unwrap().to_string(),
+            c["status"].as_str().unwrap().to_string(),
+        );
+        let keep = by_name.get(&n).is_none_or(|old| rank(old) < rank(&s));
+        if keep {
+            by_name.insert(n, s);
+        }
+    }
+    (o.status.code(), by_name, v)
+}
+
+#[test]
+fn doctor_diagnoses_each_misconfiguration() {
+    let k = TestKeys::load();
+    let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let d = tmpdir();
+    let f = creds(&d, &server.base_url(), Mode::Certificate);
+    let cert = fixtures()
+        .join("keys/merchant_cert.pem")
+        .display()
+        .to_string();
+    let mc = ["--merchant-cert", cert.as_str()];
+
+    // Healthy: every check passes, exit 0.
+    let (code, s, v) = doctor(&f, &mc);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(s.values().all(|st| st == "ok"), "{v}");
+
+    // A wrong serial: named against the certificate, and refused by WeChat Pay with the hint.
+    let (code, s, v) = doctor(
+        &with(&f, "--serial", "1234567890ABCDEF1234567890ABCDEF12345678"),
+        &mc,
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(s["serial"], "fail", "{v}");
+    assert_eq!(s["signed_request"], "fail", "{v}");
+    assert!(
+        v.to_string()
+            .contains("set serial = \\\"3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B\\\""),
+        "{v}"
+    );
+
+    // A key that is not the certificate's.
+    std::fs::write(d.join("other_key.pem"), k.rotated_key_pem).unwrap();
+    let other = d.join("other_key.pem").display().to_string();
+    let (code, s, v) = doctor(&with(&f, "--private-key", &other), &mc);
+    assert_eq!(code, Some(1));
+    assert_eq!(s["merchant_certificate"], "fail", "{v}");
+    assert!(v.to_string().contains("is not the key of"), "{v}");
+
+    // The platform certificate's serial given as the merchant's.
+    let (code, s, v) = doctor(&with(&f, "--serial", k.platform_serial), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(s["serial"], "fail", "{v}");
+    assert!(
+        v.to_string().contains("is a platform certificate's serial"),
+        "{v}"
+    );
+
+    // The merchant certificate configured as a platform certificate.
+    let (code, s, v) = doctor(&with(&f, "--platform-cert", &cert), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(s["platform_keys"], "fail", "{v}");
+    assert!(v.to_string().contains("merchant certificate's key"), "{v}");
+
+    // A wrong APIv3 key.
+    std::fs::write(
+        d.join("wrong_apiv3.txt"),
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345\n",
+    )
+    .unwrap();
+    let wrong = d.join("wrong_apiv3.txt").display().to_string();
+    let (code, s, v) = doctor(&with(&f, "--apiv3-key-file", &wrong), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(s["apiv3_decrypt"], "fail", "{v}");
+    // One of the wrong length, named as an APIv3 key.
+    std::fs::write(d.join("short.txt"), "short\n").unwrap();
+    let (_, s, v) = doctor(
+        &with(
+            &f,
+            "--apiv3-key-file",
+            &d.join("short.txt").display().to_string(),
+        ),
+        &[],
+    );
+    assert_eq!(s["apiv3_key"], "fail", "{v}");
+    assert!(v.to_string().contains("APIv3 key"), "{v}");
+
+    // Clock skew: warned past 60 s, fatal past 300 s.
+    server.gateway().set_clock_offset(-90);
+    let (code, s, v) = doctor(&f, &[]);
+    assert_eq!((code, s["clock"].as_str()), (Some(0), "warn"), "{v}");
+    server.gateway().set_clock_offset(-400);
+    let (code, s, v) = doctor(&f, &[]);
+    assert_eq!((code, s["clock"].as_str()), (Some(1), "fail"), "{v}");
+    assert!(v.to_string().contains("ahead of the server"), "{v}");
+    server.gateway().set_clock_offset(0);
+
+    // Offline: the files only.
+    let (code, s, _) = doctor(&f, &["--offline"]);
+    assert_eq!((code, s["base_url"].as_str()), (Some(0), "skip"));
+    // Text output names the fix.
+    let o = wxpay(&args(&with(&f, "--serial", k.platform_serial), &["doctor"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("FAIL") && text.contains("fix:"), "{text}");
+}
+
+#[test]
+fn doctor_in_public_key_mode_and_without_a_server() {
+    let server = Server::start(Gateway::with_test_keys(Mode::PublicKey)).unwrap();
+    let d = tmpdir();
+    let f = creds(&d, &server.base_url(), Mode::PublicKey);
+    let (code, s, v) = doctor(&f, &[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(s["apiv3_decrypt"], "skip");
+    assert!(v.to_string().contains("public key mode"), "{v}");
+    // Only a certificate configured, but the merchant is in public key mode.
+    let cert_only = creds(&d, &server.base_url(), Mode::Certificate);
+    let (code, s, v) = doctor(&cert_only, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(s["answer_signature"], "fail", "{v}");
+    // Nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (code, s, _) = doctor(
+        &with(&f, "--base-url", &format!("http://127.0.0.1:{port}")),
+        &[],
+    );
+    assert_eq!((code, s["base_url"].as_str()), (Some(1), "fail"));
+    // Missing settings.
+    let (code, s, _) = doctor(&[], &[]);
+    assert_eq!((code, s["settings"].as_str()), (Some(1), "fail"));
+}
+
+#[test]
+fn inspect_keys_certificates_and_p12() {
+    let keys = fixtures().join("keys");
+    let p = |n: &str| keys.join(n).display().to_string();
+    let o = wxpay(&args(
+        &[],
+        &[
+            "--json",
+            "inspect",
+            &p("merchant_cert.pem"),
+            &p("merchant_key.pem"),
+        ],
+    ));
+    let v = json_out(&o);
+    assert!(o.status.success(), "{v}");
+    assert_eq!(
+        v["file"]["serial"],
+        "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B"
+    );
+    assert_eq!(v["file"]["kind"], "certificate");
+    assert_eq!(v["other"]["kind"], "private_key");
+    assert_eq!(v["match"], true);
+    // A key that does not match: exit 1.
+    let o = wxpay(&args(
+        &[],
+        &[
+            "--json",
+            "inspect",
+            &p("platform_cert.pem"),
+            &p("merchant_key.pem"),
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["match"], false);
+    // DER, PKCS#1, a public key, and refusals with the reason.
+    for (f, kind) in [
+        ("merchant_key.der", "private_key"),
+        ("merchant_key_pkcs1.pem", "private_key"),
+        ("platform_pubkey_mode.pub.pem", "public_key"),
+        ("expired_cert.pem", "certificate"),
+    ] {
+        let v = json_out(&wxpay(&args(&[], &["--json", "inspect", &p(f)])));
+        assert_eq!(v["file"]["kind"], kind, "{f}");
+    }
+    let v = json_out(&wxpay(&args(
+        &[],
+        &["--json", "inspect", &p("expired_cert.pem")],
+    )));
+    assert_eq!(v["file"]["valid_now"], false);
+    let o = wxpay(&args(&[], &["inspect", &p("bad_encrypted_pkcs8.pem")]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("encrypted"));
+    // PKCS#12 (as WeChat Pay's apiclient_cert.p12: the password is the mchid).
+    let o = wxpay(&args(
+        &[],
+        &[
+            "--json",
+            "inspect",
+            &p("merchant.p12"),
+            "--password",
+            "1900000001",
+        ],
+    ));
+    let v = json_out(&o);
+    assert_eq!(
+        v["file"]["certificate"]["serial"], "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
+        "{v}"
+    );
+    assert_eq!(v["file"]["key_matches_certificate"], true);
+    let o = wxpay(&args(
+        &[],
+        &["inspect", &p("merchant.p12"), "--password", "wrong"],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    let o = wxpay(&args(&[], &["inspect", &p("merchant.p12")]));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--password"));
+}

@@ -219,6 +219,7 @@ pub struct Gateway {
     bills: bills::Bills,
     fault: Mutex<Option<Fault>>,
     counter: AtomicU64,
+    clock_offset: std::sync::atomic::AtomicI64,
     requests: AtomicU64,
     certificate_requests: AtomicU64,
 }
@@ -253,6 +254,7 @@ impl Gateway {
             config,
             fault: Mutex::new(None),
             counter: AtomicU64::new(0),
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
             requests: AtomicU64::new(0),
             certificate_requests: AtomicU64::new(0),
         }
@@ -366,7 +368,8 @@ impl Gateway {
         body: impl Into<Vec<u8>>,
         now: i64,
     ) -> Response<Vec<u8>> {
-        self.sign((status, body.into()), None, false, now, None).response
+        self.sign((status, body.into()), None, false, now, None)
+            .response
     }
 
     /// Sign a notification body anew at `now`, as WeChat Pay does for each retry of one
@@ -397,6 +400,13 @@ impl Gateway {
     /// `None` when there is no such unpaid order.
     pub fn pay(&self, out_trade_no: &str, now: i64) -> Option<Value> {
         self.payments.pay(out_trade_no, now)
+    }
+
+    /// Run the gateway's clock `seconds` ahead of the one it is given (negative: behind): its
+    /// `Date` headers and signatures move, and requests are checked against it — a server
+    /// whose clock differs from the client's (`wxpay doctor` reports the skew).
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.clock_offset.store(seconds, Ordering::Relaxed);
     }
 
     /// The current mode.
@@ -455,6 +465,7 @@ impl Gateway {
 
     /// Handle one request at `now` (Unix seconds).
     pub fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>, now: i64) -> Reply {
+        let now = now.saturating_add(self.clock_offset.load(Ordering::Relaxed));
         self.requests.fetch_add(1, Ordering::Relaxed);
         if req.uri().path() == "/v3/certificates" {
             self.certificate_requests.fetch_add(1, Ordering::Relaxed);
@@ -861,13 +872,21 @@ impl Gateway {
         let signer = chooser
             .and_then(|named| self.chosen_signer(named, certificates_path))
             .or_else(|| self.default_signer());
-        let mut builder = Response::builder().status(status).header(
-            "Request-ID",
-            format!(
-                "SANDBOX-{:016X}",
-                self.counter.fetch_add(1, Ordering::Relaxed)
-            ),
-        );
+        let mut builder = Response::builder()
+            .status(status)
+            .header(
+                "Request-ID",
+                format!(
+                    "SANDBOX-{:016X}",
+                    self.counter.fetch_add(1, Ordering::Relaxed)
+                ),
+            )
+            .header(
+                http::header::DATE,
+                httpdate::fmt_http_date(
+                    std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0)),
+                ),
+            );
         if !body.is_empty() {
             builder = builder.header("Content-Type", "application/json");
         }
