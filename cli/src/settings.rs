@@ -116,9 +116,22 @@ impl Resolved {
         Ok(self.settings.merchant()?)
     }
 
-    /// The platform keys configured (maybe none).
+    /// The platform keys configured (maybe none). Refused when one of them is the merchant's
+    /// own key (its API certificate configured as a platform certificate), as the client
+    /// builder refuses it.
     pub fn platform_keys(&self) -> Result<PlatformKeys, Failure> {
-        Ok(self.settings.platform_keys()?)
+        let keys = self.settings.platform_keys()?;
+        if let Ok(own) = self.settings.private_key().map(|k| k.public_key_der()) {
+            if let Some(k) = keys.iter().find(|k| k.public_key_der() == own.as_slice()) {
+                return Err(ConfigError::Build(
+                    wechatpay_core::error::BuildError::MerchantKeyAsPlatformKey {
+                        id: k.id().to_string(),
+                    },
+                )
+                .into());
+            }
+        }
+        Ok(keys)
     }
 
     /// The APIv3 key (required).
