@@ -153,6 +153,7 @@ pub struct Client {
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
     user_agent: HeaderValue,
+    apiv2: Option<crate::v2::ApiV2Key>,
     refresh: Option<Arc<crate::exchange::RefreshConfig>>,
 }
 
@@ -181,6 +182,7 @@ pub struct ClientBuilder {
     nonces: Arc<dyn NonceSource>,
     user_agent: Option<String>,
     apiv3_key: Option<crate::aead::ApiV3Key>,
+    apiv2_key: Option<crate::v2::ApiV2Key>,
     min_refresh_interval: std::time::Duration,
 }
 
@@ -247,6 +249,12 @@ impl ClientBuilder {
         self
     }
 
+    /// The APIv2 key, for the XML API ([`Client::sign_v2`]).
+    pub fn apiv2_key(mut self, key: crate::v2::ApiV2Key) -> Self {
+        self.apiv2_key = Some(key);
+        self
+    }
+
     /// The shortest interval between two automatic refreshes (default 30 s; saturated to a day).
     pub fn min_refresh_interval(mut self, d: std::time::Duration) -> Self {
         self.min_refresh_interval = d;
@@ -289,6 +297,7 @@ impl ClientBuilder {
             clock: self.clock,
             nonces: self.nonces,
             user_agent,
+            apiv2: self.apiv2_key,
             refresh: self.apiv3_key.map(|key| {
                 Arc::new(crate::exchange::RefreshConfig {
                     key,
@@ -302,6 +311,37 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// A fresh nonce from the client's source.
+    pub(crate) fn nonce(&self) -> Result<String, BuildError> {
+        self.nonces.nonce()
+    }
+
+    /// The URL of `path` (absolute, starting with `/`) on the base URL.
+    pub(crate) fn url_for(&self, path: &str) -> Result<Uri, BuildError> {
+        if !path.starts_with('/') {
+            return Err(BuildError::InvalidPathTemplate {
+                template: path.to_string(),
+                reason: "an APIv2 path starts with `/`",
+            });
+        }
+        let url = format!("{}{}{}", self.base.origin, self.base.prefix, path);
+        url.parse::<Uri>()
+            .map_err(|_| BuildError::InvalidPathTemplate {
+                template: path.to_string(),
+                reason: "not a valid URL path",
+            })
+    }
+
+    /// The `User-Agent` sent.
+    pub(crate) fn user_agent(&self) -> &HeaderValue {
+        &self.user_agent
+    }
+
+    /// The APIv2 key, when configured.
+    pub fn apiv2_key(&self) -> Option<&crate::v2::ApiV2Key> {
+        self.apiv2.as_ref()
+    }
+
     /// Start configuring a client for `merchant`.
     pub fn builder(merchant: Merchant) -> ClientBuilder {
         ClientBuilder {
@@ -313,6 +353,7 @@ impl Client {
             nonces: Arc::new(OsNonce),
             user_agent: None,
             apiv3_key: None,
+            apiv2_key: None,
             min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
         }
     }

@@ -109,6 +109,76 @@ pub enum KeyError {
     },
 }
 
+/// An APIv2 (XML) answer, notification or body was refused. Each keeps what was received.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum V2Error {
+    /// The body is not the XML expected (`<xml>` of fields).
+    #[error("not APIv2 XML: {reason}")]
+    Xml {
+        /// What the parser found wrong.
+        reason: String,
+        /// The body as received.
+        body: Vec<u8>,
+    },
+    /// The HTTP status is not 2xx.
+    #[error("APIv2 answered HTTP {status}")]
+    Http {
+        /// The status.
+        status: StatusCode,
+        /// The body as received.
+        body: Vec<u8>,
+    },
+    /// `return_code` is not `SUCCESS`: the call itself failed (`return_msg` says why).
+    #[error("APIv2 return_code {return_code}: {}", return_msg.as_deref().unwrap_or("(no return_msg)"))]
+    Return {
+        /// `return_code` (usually `FAIL`; empty when absent).
+        return_code: String,
+        /// `return_msg`.
+        return_msg: Option<String>,
+        /// Every field of the answer.
+        fields: std::collections::BTreeMap<String, String>,
+    },
+    /// A signed answer or notification carries no `sign`.
+    #[error("the APIv2 answer has no `sign`")]
+    MissingSign {
+        /// Every field of the answer.
+        fields: std::collections::BTreeMap<String, String>,
+    },
+    /// `sign` does not match the fields under the APIv2 key (a wrong key, or altered fields).
+    #[error("the APIv2 `sign` does not match ({sign_type}): a wrong APIv2 key, or the fields were altered")]
+    SignMismatch {
+        /// The algorithm the sign was checked with.
+        sign_type: &'static str,
+        /// Every field of the answer.
+        fields: std::collections::BTreeMap<String, String>,
+    },
+    /// `result_code` is `FAIL`: the call went through, the business operation did not.
+    #[error("APIv2 result_code FAIL: {}{}", err_code.as_deref().unwrap_or("(no err_code)"), err_code_des.as_deref().map(|d| format!(" {d}")).unwrap_or_default())]
+    Business {
+        /// `err_code`.
+        err_code: Option<String>,
+        /// `err_code_des`.
+        err_code_des: Option<String>,
+        /// Every field of the answer (verified).
+        fields: std::collections::BTreeMap<String, String>,
+    },
+    /// A refund notification's `req_info` cannot be decrypted (bad base64, wrong length, a wrong
+    /// APIv2 key — the padding check fails —, or the plaintext is not XML).
+    #[error("refund notification req_info: {0}")]
+    ReqInfo(&'static str),
+    /// The answer's fields do not have the shape of the requested type.
+    #[error("APIv2 answer does not match {type_name}: {message}")]
+    Decode {
+        /// The Rust type asked for.
+        type_name: &'static str,
+        /// What serde said.
+        message: String,
+        /// Every field of the answer.
+        fields: std::collections::BTreeMap<String, String>,
+    },
+}
+
 /// A configuration (file, `WXPAY_*` variables) could not be turned into a client.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -171,6 +241,27 @@ pub enum ConfigError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
+    /// An APIv2 request names another merchant in `mch_id`, `mchid` or `combine_mch_id`.
+    #[error("APIv2 field `{field}` is {value:?}, not this client's merchant")]
+    V2OtherMerchant {
+        /// The field.
+        field: String,
+        /// Its value.
+        value: String,
+    },
+    /// An APIv2 call was signed by a client without an APIv2 key.
+    #[error("no APIv2 key configured (ClientBuilder::apiv2_key, or apiv2_key_file in the config)")]
+    NoApiV2Key,
+    /// An APIv2 request's value does not serialise to an object of fields.
+    #[error("an APIv2 request must serialise to an object of fields")]
+    V2NotAnObject,
+    /// The APIv2 path needs the merchant's client certificate (mutual TLS) and the transport
+    /// has none: configure it (`client_identity`) — nothing was sent.
+    #[error("APIv2 {path} needs the merchant's API client certificate (apiclient_cert.pem + apiclient_key.pem, or apiclient_cert.p12): give it to the transport; nothing was sent")]
+    ClientCertificateRequired {
+        /// The path.
+        path: String,
+    },
     /// A platform key is the merchant's own key: the merchant API certificate
     /// (`apiclient_cert.pem`) was configured as a platform certificate.
     #[error("platform key {id} is your merchant API certificate's key (apiclient_cert.pem), not WeChat Pay's: configure the platform certificate (download it with `wxpay certificates`) or the WeChat Pay public key (pub_key.pem with its PUB_KEY_ID_) instead")]
@@ -661,6 +752,12 @@ pub enum AeadError {
     /// The APIv3 key is not 32 bytes (after trimming surrounding white space).
     #[error("the APIv3 key must be 32 characters (as set in the merchant portal), this one has {len} (surrounding white space ignored)")]
     KeyLength {
+        /// Its length.
+        len: usize,
+    },
+    /// The APIv2 key is not 32 bytes (after trimming surrounding white space).
+    #[error("the APIv2 key must be 32 characters (as set in the merchant platform), this one has {len} (surrounding white space ignored)")]
+    V2KeyLength {
         /// Its length.
         len: usize,
     },

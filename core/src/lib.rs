@@ -70,6 +70,7 @@ pub mod response;
 pub mod sensitive;
 pub mod sign;
 pub mod transport;
+pub mod v2;
 pub mod verify;
 
 pub use aead::{AeadError, ApiV3Key};

@@ -134,3 +134,27 @@ impl RsaVerifyingKey {
         Ok(out)
     }
 }
+
+/// AES-256-ECB with PKCS#7 padding, decryption (APIv2 refund notifications).
+pub(crate) fn aes256_ecb_pkcs7_decrypt(key: &[u8; 32], ciphertext: &[u8]) -> Result<Vec<u8>, ()> {
+    use aws_lc_rs::cipher::{PaddedBlockDecryptingKey, UnboundCipherKey, AES_256};
+    let k = UnboundCipherKey::new(&AES_256, key).map_err(|_| ())?;
+    let k = PaddedBlockDecryptingKey::ecb_pkcs7(k).map_err(|_| ())?;
+    let mut buf = ciphertext.to_vec();
+    let n = k
+        .decrypt(&mut buf, aws_lc_rs::cipher::DecryptionContext::None)
+        .map_err(|_| ())?
+        .len();
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// AES-256-ECB with PKCS#7 padding, encryption (the sandbox's refund notifications).
+pub(crate) fn aes256_ecb_pkcs7_encrypt(key: &[u8; 32], plaintext: &[u8]) -> Result<Vec<u8>, ()> {
+    use aws_lc_rs::cipher::{PaddedBlockEncryptingKey, UnboundCipherKey, AES_256};
+    let k = UnboundCipherKey::new(&AES_256, key).map_err(|_| ())?;
+    let k = PaddedBlockEncryptingKey::ecb_pkcs7(k).map_err(|_| ())?;
+    let mut buf = plaintext.to_vec();
+    k.encrypt(&mut buf).map_err(|_| ())?;
+    Ok(buf)
+}

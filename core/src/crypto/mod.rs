@@ -127,6 +127,27 @@ pub(crate) fn aes256gcm_open(
     Ok(buf)
 }
 
+/// HMAC-SHA256 (APIv2 signatures).
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let k = lib::hmac::Key::new(lib::hmac::HMAC_SHA256, key);
+    let tag = lib::hmac::sign(&k, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+/// MD5 (APIv2 signatures and the refund-notification key). Neither crypto library has MD5, so
+/// both backends use the RustCrypto `md-5` crate.
+pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
+    use md5::Digest as _;
+    md5::Md5::digest(data).into()
+}
+
+/// Compare in constant time (for lengths that are public).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!(
     "wechatpay-core needs a crypto backend: enable the `aws-lc-rs` (default) or `ring` feature"

@@ -135,3 +135,43 @@ impl RsaVerifyingKey {
             .map_err(|_| ())
     }
 }
+
+/// AES-256-ECB with PKCS#7 padding, decryption (APIv2 refund notifications). ring has no ECB:
+/// the RustCrypto `aes` block cipher, one block at a time.
+pub(crate) fn aes256_ecb_pkcs7_decrypt(key: &[u8; 32], ciphertext: &[u8]) -> Result<Vec<u8>, ()> {
+    use aes::cipher::{BlockCipherDecrypt, KeyInit};
+    if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+        return Err(());
+    }
+    let cipher = aes::Aes256::new_from_slice(key).map_err(|_| ())?;
+    let mut buf = ciphertext.to_vec();
+    for block in buf.chunks_exact_mut(16) {
+        let block = <&mut aes::cipher::Block<aes::Aes256>>::try_from(block).map_err(|_| ())?;
+        cipher.decrypt_block(block);
+    }
+    let pad = usize::from(*buf.last().ok_or(())?);
+    if pad == 0
+        || pad > 16
+        || buf[buf.len() - pad..]
+            .iter()
+            .any(|&b| usize::from(b) != pad)
+    {
+        return Err(());
+    }
+    buf.truncate(buf.len() - pad);
+    Ok(buf)
+}
+
+/// AES-256-ECB with PKCS#7 padding, encryption (the sandbox's refund notifications).
+pub(crate) fn aes256_ecb_pkcs7_encrypt(key: &[u8; 32], plaintext: &[u8]) -> Result<Vec<u8>, ()> {
+    use aes::cipher::{BlockCipherEncrypt, KeyInit};
+    let cipher = aes::Aes256::new_from_slice(key).map_err(|_| ())?;
+    let pad = 16 - plaintext.len() % 16;
+    let mut buf = plaintext.to_vec();
+    buf.resize(plaintext.len() + pad, pad as u8);
+    for block in buf.chunks_exact_mut(16) {
+        let block = <&mut aes::cipher::Block<aes::Aes256>>::try_from(block).map_err(|_| ())?;
+        cipher.encrypt_block(block);
+    }
+    Ok(buf)
+}
