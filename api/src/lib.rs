@@ -91,6 +91,9 @@ pub use support::{DateTime, Empty, StringOrNumber};
 
 pub mod events;
 
+#[cfg(feature = "v2")]
+pub mod v2;
+
 /// Every endpoint as JSON, for tools (the `wxpay` CLI): an array of `{"method", "path", "rust",
 /// "title", "doc", "family", "chain", "path_params", "query", "body_kind", "body", "answer",
 /// "headers"}`; `query` and `body` are field lists `{"name", "type", "required", …}` with

@@ -284,6 +284,21 @@ impl<'de> Deserialize<'de> for Empty {
     }
 }
 
+/// An APIv2 answer's number: XML text (or a JSON number), an empty text being absent.
+#[cfg(feature = "v2")]
+pub(crate) fn text_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<StringOrNumber>::deserialize(d)? {
+        None => Ok(None),
+        Some(StringOrNumber::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => {
+            let text = v.to_string();
+            text.trim().parse().map(Some).map_err(|_| {
+                serde::de::Error::custom(format!("{text:?} is not a non-negative integer"))
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

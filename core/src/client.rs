@@ -324,7 +324,13 @@ impl Client {
                 reason: "an APIv2 path starts with `/`",
             });
         }
-        let url = format!("{}{}{}", self.base.origin, self.base.prefix, path);
+        let on_default_host = self.base.prefix.is_empty() && self.base.origin == DEFAULT_BASE_URL;
+        let url = match crate::v2::OTHER_HOSTS.iter().find(|(p, _)| *p == path) {
+            // Served from another host (risk/getpublickey): there when the client talks to
+            // the default host; a custom base URL (a test gateway) serves every path itself.
+            Some((_, host)) if on_default_host => format!("{}{path}", host.trim_end_matches('/')),
+            _ => format!("{}{}{}", self.base.origin, self.base.prefix, path),
+        };
         url.parse::<Uri>()
             .map_err(|_| BuildError::InvalidPathTemplate {
                 template: path.to_string(),

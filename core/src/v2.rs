@@ -45,7 +45,7 @@ pub use crate::error::V2Error;
 use crate::error::{AeadError, BuildError};
 
 mod paths;
-pub use paths::{CLIENT_CERTIFICATE_PATHS, NONCELESS_PATHS, SIGNLESS_ANSWER_PATHS};
+pub use paths::{CLIENT_CERTIFICATE_PATHS, NONCELESS_PATHS, OTHER_HOSTS, SIGNLESS_ANSWER_PATHS};
 
 /// The fields of an APIv2 body, sorted by name (the order signing needs).
 pub type Fields = BTreeMap<String, String>;

@@ -506,14 +506,16 @@ pub fn features(families: &BTreeMap<String, Vec<&Module>>, defaults: &[&str]) ->
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let all: Vec<String> = families
+    let mut all: Vec<String> = families
         .keys()
         .map(|f| format!("\"{}\"", feature_of(f)))
         .collect();
+    all.push("\"v2\"".into());
     let _ = writeln!(out, "full = [{}]", all.join(", "));
     for f in families.keys() {
         let _ = writeln!(out, "{} = []", quote_key(&feature_of(f)));
     }
+    out.push_str("# The 55 APIv2 (XML) endpoints.\nv2 = []\n");
     out.push_str("# end of generated features\n");
     out
 }
@@ -537,6 +539,9 @@ pub fn facade_features(families: &BTreeMap<String, Vec<&Module>>) -> String {
             quote_key(&feat)
         );
     }
+    out.push_str(
+        "# The APIv2 (XML) endpoints of the typed API.\nv2 = [\"typed\", \"wechatpay-api/v2\"]\n",
+    );
     out.push_str("# end of generated features\n");
     out
 }

@@ -7,6 +7,7 @@ mod emit;
 mod json;
 mod model;
 mod names;
+mod v2;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -108,6 +109,20 @@ fn generate() -> Result<BTreeMap<PathBuf, String>, String> {
     files.insert(
         PathBuf::from("api/src/endpoints.json"),
         emit::metadata(&modules),
+    );
+    let v2_spec = json::parse(&read(&spec.join("v2/endpoints.json"))?)?;
+    let v2 = v2::parse(&v2_spec)?;
+    files.insert(
+        PathBuf::from("core/src/v2/paths.rs"),
+        rustfmt(&v2::paths_file(&v2.endpoints, &v2.nonceless, &v2.signless))?,
+    );
+    files.insert(
+        PathBuf::from("api/src/v2.rs"),
+        rustfmt(&v2::api_file(&v2.endpoints))?,
+    );
+    files.insert(
+        PathBuf::from("api/tests/v2.rs"),
+        rustfmt(&v2::tests_file(&v2.endpoints))?,
     );
     // The features section of api/Cargo.toml, between its markers.
     let manifest = read(&root.join("api/Cargo.toml"))?;

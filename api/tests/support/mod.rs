@@ -3,6 +3,8 @@
 //! output.
 #![allow(dead_code)]
 
+pub mod v2;
+
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 

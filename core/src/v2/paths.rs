@@ -78,3 +78,7 @@ pub const SIGNLESS_ANSWER_PATHS: &[&str] = &[
     "/secapi/mch/submchmanage",
     "/xdc/apiv2getsignkey/sign/getsignkey",
 ];
+
+/// The endpoints served from another host than the API's: `(path, base URL)`.
+pub const OTHER_HOSTS: &[(&str, &str)] =
+    &[("/risk/getpublickey", "https://fraud.mch.weixin.qq.com/")];
