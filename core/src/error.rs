@@ -652,6 +652,9 @@ pub enum CallError {
     /// data written is bad.
     #[error(transparent)]
     Bill(#[from] BillError),
+    /// An APIv2 answer was refused: HTTP status, XML, `return_code`, `sign`, `result_code`.
+    #[error(transparent)]
+    V2(#[from] V2Error),
 }
 
 impl CallError {
@@ -661,7 +664,7 @@ impl CallError {
         match self {
             CallError::Build(_) => false,
             CallError::Transport(t) => t.may_have_reached_server,
-            CallError::Response(_) | CallError::Bill(_) => true,
+            CallError::Response(_) | CallError::Bill(_) | CallError::V2(_) => true,
         }
     }
 

@@ -345,6 +345,7 @@ fn outcome_of(e: &CallError) -> &'static str {
         CallError::Response(ResponseError::Verify { .. }) => "verification_failed",
         CallError::Response(_) => "decode_error",
         CallError::Bill(_) => "bill_error",
+        CallError::V2(_) => "v2_error",
     }
 }
 

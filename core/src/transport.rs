@@ -5,7 +5,14 @@
 
 use std::time::Duration;
 
-use crate::error::saturate;
+use std::path::Path;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use zeroize::Zeroizing;
+
+use crate::error::{saturate, BuildError, KeyError};
+use crate::pem::{self, Item};
 
 /// Where a transport's connections go.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +55,12 @@ pub struct Config {
     pub download_timeout: Duration,
     /// Largest streamed download accepted, in bytes (as received, and as written after gunzip).
     pub max_download_bytes: u64,
+    /// The merchant's API client certificate, presented (mutual TLS) on every connection when
+    /// set; the APIv2 paths that need it are refused before sending without it.
+    pub client_identity: Option<ClientIdentity>,
+    /// The CA certificates (DER) to trust instead of Mozilla's roots (`webpki-roots`, the
+    /// default when empty): a test gateway's CA, or a TLS-inspecting proxy's.
+    pub root_certificates: Vec<Vec<u8>>,
 }
 
 impl Default for Config {
@@ -61,6 +74,8 @@ impl Default for Config {
             proxy: Proxy::FromEnv,
             download_timeout: Duration::from_secs(30 * 60),
             max_download_bytes: crate::bill::DEFAULT_MAX_BILL_BYTES,
+            client_identity: None,
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -114,6 +129,30 @@ impl Config {
         self
     }
 
+    /// Present `identity` (the merchant's API client certificate) on every connection.
+    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.client_identity = Some(identity);
+        self
+    }
+
+    /// Trust only these CA certificates (PEM, one or more) instead of Mozilla's roots.
+    pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        self.root_certificates = certificates_pem(pem.as_ref(), "root certificate")?;
+        Ok(self)
+    }
+
+    /// Whether a signed APIv2 call can go out on this configuration: a path that needs the
+    /// client certificate is refused when none is configured
+    /// ([`BuildError::ClientCertificateRequired`]), before anything is sent.
+    pub fn admit_v2<T>(&self, signed: &crate::v2::SignedV2<T>) -> Result<(), BuildError> {
+        if signed.client_certificate && self.client_identity.is_none() {
+            return Err(BuildError::ClientCertificateRequired {
+                path: signed.path().to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// This configuration with every duration saturated to one day, as transports use it.
     pub fn saturated(&self) -> Config {
         Config {
@@ -123,5 +162,207 @@ impl Config {
             download_timeout: saturate(self.download_timeout),
             ..self.clone()
         }
+    }
+}
+
+/// Every certificate of a PEM text (at least one).
+fn certificates_pem(input: &[u8], what: &'static str) -> Result<Vec<Vec<u8>>, KeyError> {
+    if input.trim_ascii().is_empty() {
+        return Err(KeyError::Empty { what });
+    }
+    let certs = CertificateDer::pem_slice_iter(input)
+        .map(|c| c.map(|c| c.as_ref().to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| KeyError::MalformedPem {
+            what,
+            reason: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(KeyError::WrongKind {
+            what,
+            found: "no `BEGIN CERTIFICATE` section".into(),
+            expected: "a certificate (`BEGIN CERTIFICATE`)",
+        });
+    }
+    Ok(certs)
+}
+
+/// The form of a [`ClientIdentity`]'s private key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyFormat {
+    /// PKCS#8 `PrivateKeyInfo` (`BEGIN PRIVATE KEY`, WeChat Pay's `apiclient_key.pem`).
+    Pkcs8,
+    /// PKCS#1 `RSAPrivateKey` (`BEGIN RSA PRIVATE KEY`).
+    Pkcs1,
+}
+
+/// The merchant's API client certificate and its key, for mutual TLS (the APIv2 paths under
+/// `secapi/`, `mmpaymkttransfers/`, `mmpaysptrans/`, …): `apiclient_cert.pem` +
+/// `apiclient_key.pem`, or `apiclient_cert.p12` (whose password is the mchid). The key is
+/// checked to belong to the certificate. `Debug` shows neither; the key is wiped on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    chain: Vec<Vec<u8>>,
+    key: Zeroizing<Vec<u8>>,
+    format: KeyFormat,
+}
+
+const CLIENT_CERT: &str = "client certificate";
+const CLIENT_KEY: &str = "client certificate key";
+
+impl ClientIdentity {
+    /// From PEM: the certificate (a chain may follow it) and the private key.
+    pub fn from_pem(
+        certificate: impl AsRef<[u8]>,
+        key: impl AsRef<[u8]>,
+    ) -> Result<Self, KeyError> {
+        let chain = certificates_pem(certificate.as_ref(), CLIENT_CERT)?;
+        let (key, format) = match pem::read_one(key.as_ref(), CLIENT_KEY)? {
+            Item::Pkcs8(der) => (der, KeyFormat::Pkcs8),
+            Item::Pkcs1(der) => (der, KeyFormat::Pkcs1),
+            Item::Der(der) => {
+                let format = if crate::PrivateKey::from_der(&der).is_ok()
+                    && pkcs8::PrivateKeyInfo::try_from(&der[..]).is_ok()
+                {
+                    KeyFormat::Pkcs8
+                } else {
+                    KeyFormat::Pkcs1
+                };
+                (der, format)
+            }
+            _ => {
+                return Err(KeyError::WrongKind {
+                    what: CLIENT_KEY,
+                    found: "no private key".into(),
+                    expected: "a private key (`BEGIN PRIVATE KEY`)",
+                })
+            }
+        };
+        Self::new(chain, key, format)
+    }
+
+    /// From two PEM files: `apiclient_cert.pem` and `apiclient_key.pem`.
+    pub fn from_files(
+        certificate: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, KeyError> {
+        let cert = pem::read_file(certificate.as_ref(), CLIENT_CERT)?;
+        let key = pem::read_file(key.as_ref(), CLIENT_KEY)?;
+        Self::from_pem(&cert[..], &key[..])
+    }
+
+    /// From a PKCS#12 bundle (`apiclient_cert.p12`; WeChat Pay sets its password to the mchid).
+    #[cfg(feature = "pkcs12")]
+    pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, KeyError> {
+        let bad = |reason: String| KeyError::InvalidEncoding {
+            what: "PKCS#12 bundle",
+            reason,
+        };
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            der,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Relaxed,
+        )
+        .map_err(|e| bad(format!("{e} (a wrong password? WeChat Pay's is the mchid)")))?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or_else(|| bad("no private key inside".into()))?;
+        let certs: Vec<Vec<u8>> = chain.certs().iter().map(|c| c.as_der().to_vec()).collect();
+        if certs.is_empty() {
+            return Err(bad("no certificate inside".into()));
+        }
+        Self::new(
+            certs,
+            Zeroizing::new(chain.key().as_der().to_vec()),
+            KeyFormat::Pkcs8,
+        )
+    }
+
+    /// From a PKCS#12 file.
+    #[cfg(feature = "pkcs12")]
+    pub fn from_pkcs12_file(path: impl AsRef<Path>, password: &str) -> Result<Self, KeyError> {
+        let path = path.as_ref();
+        let der = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Io {
+            what: "PKCS#12 bundle",
+            path: path.to_path_buf(),
+            source,
+        })?);
+        Self::from_pkcs12(&der, password)
+    }
+
+    fn new(
+        chain: Vec<Vec<u8>>,
+        key: Zeroizing<Vec<u8>>,
+        format: KeyFormat,
+    ) -> Result<Self, KeyError> {
+        let private = crate::PrivateKey::from_der(&key).map_err(|e| KeyError::InvalidEncoding {
+            what: CLIENT_KEY,
+            reason: e.to_string(),
+        })?;
+        let leaf = crate::PlatformKey::from_certificate_der(&chain[0])?;
+        if leaf.public_key_der() != private.public_key_der() {
+            return Err(KeyError::InvalidEncoding {
+                what: CLIENT_KEY,
+                reason: format!(
+                    "the key does not belong to the certificate (serial {}): give apiclient_key.pem with its apiclient_cert.pem",
+                    leaf.id()
+                ),
+            });
+        }
+        Ok(Self { chain, key, format })
+    }
+
+    /// The certificate chain (DER), the merchant's certificate first.
+    pub fn certificate_chain_der(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    /// The private key (DER) and its form.
+    pub fn private_key_der(&self) -> (&[u8], KeyFormat) {
+        (&self.key, self.format)
+    }
+
+    /// The certificate chain then the key as PEM, for HTTP clients that take one PEM identity.
+    pub fn to_pem(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::new());
+        for c in &self.chain {
+            out.push_str(&pem_section("CERTIFICATE", c));
+        }
+        let label = match self.format {
+            KeyFormat::Pkcs8 => "PRIVATE KEY",
+            KeyFormat::Pkcs1 => "RSA PRIVATE KEY",
+        };
+        out.push_str(&Zeroizing::new(pem_section(label, &self.key)));
+        out
+    }
+
+    /// The merchant certificate's serial (upper-case hex).
+    pub fn serial(&self) -> String {
+        crate::PlatformKey::from_certificate_der(&self.chain[0])
+            .map(|k| k.id().to_string())
+            .unwrap_or_default()
+    }
+}
+
+fn pem_section(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(der));
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("serial", &self.serial())
+            .field("chain", &self.chain.len())
+            .field("key", &"<redacted>")
+            .finish()
     }
 }

@@ -41,7 +41,9 @@ use serde::de::DeserializeOwned;
 pub use wechatpay_core;
 use wechatpay_core::exchange::{self, Body, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
-pub use wechatpay_core::transport::{Config, Proxy};
+use wechatpay_core::transport::KeyFormat;
+pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
+use wechatpay_core::v2::V2Call;
 use wechatpay_core::{
     ApiResponse, Call, CallError, RefreshError, TransportError, TransportErrorKind,
 };
@@ -93,10 +95,8 @@ impl Client {
         http.enforce_http(false);
         http.set_connect_timeout(Some(config.connect_timeout));
         http.set_nodelay(true);
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(provider)
-            .map_err(|e| TransportError::new(TransportErrorKind::Tls, false, e))?
+            .with_tls_config(tls_config(&config)?)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
@@ -148,6 +148,25 @@ impl Client {
         body: &[u8],
     ) -> Result<Notification<T>, NotifyError> {
         self.drive(callbacks.exchange::<T>(headers, body)).await
+    }
+
+    /// Sign an APIv2 call (`Client::sign_v2`), send it — presenting [`Config::client_identity`]
+    /// on the paths that need it, refused before sending without one — then verify the answer
+    /// and read it as `T`.
+    pub async fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
+        let mut signed = self.inner.core.sign_v2(call)?;
+        self.inner.config.admit_v2(&signed)?;
+        let response = self.execute(std::mem::take(&mut signed.request)).await?;
+        Ok(signed.verify(&response)?)
+    }
+
+    /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
+    /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
+    pub async fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
+        let mut signed = self.inner.core.sign_v2(call)?;
+        self.inner.config.admit_v2(&signed)?;
+        let response = self.execute(std::mem::take(&mut signed.request)).await?;
+        Ok(signed.bill(&response)?)
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
@@ -304,6 +323,38 @@ impl wechatpay_core::exchange::AsyncCallbacks for Client {
     > {
         Box::pin(self.verify_callback::<serde_json::Value>(callbacks, headers, body))
     }
+}
+
+/// rustls with aws-lc-rs: Mozilla's roots or [`Config::root_certificates`], and the client
+/// identity when configured.
+fn tls_config(config: &Config) -> Result<rustls::ClientConfig, TransportError> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let tls = |e: rustls::Error| TransportError::new(TransportErrorKind::Tls, false, e);
+    let mut roots = rustls::RootCertStore::empty();
+    if config.root_certificates.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for der in &config.root_certificates {
+        roots.add(CertificateDer::from(der.clone())).map_err(tls)?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?
+        .with_root_certificates(roots);
+    let Some(id) = &config.client_identity else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let chain = id
+        .certificate_chain_der()
+        .iter()
+        .map(|d| CertificateDer::from(d.clone()))
+        .collect();
+    let key = match id.private_key_der() {
+        (der, KeyFormat::Pkcs1) => PrivateKeyDer::Pkcs1(der.to_vec().into()),
+        (der, _) => PrivateKeyDer::Pkcs8(der.to_vec().into()),
+    };
+    builder.with_client_auth_cert(chain, key).map_err(tls)
 }
 
 /// The kind of a failure hyper reports once the request went out: a malformed answer is not a

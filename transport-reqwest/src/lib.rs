@@ -36,7 +36,8 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use wechatpay_core::exchange::{self, Body, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
-pub use wechatpay_core::transport::{Config, Proxy};
+pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
+use wechatpay_core::v2::V2Call;
 use wechatpay_core::{
     ApiResponse, Call, CallError, RefreshError, TransportError, TransportErrorKind,
 };
@@ -88,12 +89,25 @@ impl Client {
             Proxy::Url(url) => b.proxy(reqwest::Proxy::all(url).map_err(invalid)?),
             _ => b,
         };
+        let tls = |e| TransportError::new(TransportErrorKind::Tls, false, e);
+        if !config.root_certificates.is_empty() {
+            let roots = config
+                .root_certificates
+                .iter()
+                .map(|d| reqwest::Certificate::from_der(d));
+            b = b.tls_certs_only(roots.collect::<Result<Vec<_>, _>>().map_err(tls)?);
+        }
+        if let Some(id) = &config.client_identity {
+            b = b.identity(reqwest_identity(id).map_err(tls)?);
+        }
         let http = b.build().map_err(invalid)?;
         Ok(Self::from_reqwest(core, http, config))
     }
 
     /// A client on your reqwest client (its pool, proxy, TLS and redirect policy); `config`
-    /// gives the timeout and the size limits.
+    /// gives the timeout and the size limits. For the APIv2 paths that need the client
+    /// certificate, give your builder [`reqwest_identity`] and set the same identity in
+    /// `config` (which then only declares it present).
     pub fn from_reqwest(
         core: wechatpay_core::Client,
         http: reqwest::Client,
@@ -142,6 +156,25 @@ impl Client {
         body: &[u8],
     ) -> Result<Notification<T>, NotifyError> {
         self.drive(callbacks.exchange::<T>(headers, body)).await
+    }
+
+    /// Sign an APIv2 call (`Client::sign_v2`), send it — presenting the client identity on the
+    /// paths that need it, refused before sending when [`Config::client_identity`] is unset —
+    /// then verify the answer and read it as `T`.
+    pub async fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
+        let mut signed = self.inner.core.sign_v2(call)?;
+        self.inner.config.admit_v2(&signed)?;
+        let response = self.execute(std::mem::take(&mut signed.request)).await?;
+        Ok(signed.verify(&response)?)
+    }
+
+    /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
+    /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
+    pub async fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
+        let mut signed = self.inner.core.sign_v2(call)?;
+        self.inner.config.admit_v2(&signed)?;
+        let response = self.execute(std::mem::take(&mut signed.request)).await?;
+        Ok(signed.bill(&response)?)
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
@@ -314,4 +347,9 @@ fn classify(e: reqwest::Error, reading: bool) -> TransportError {
         (TransportErrorKind::ConnectionClosed, true)
     };
     TransportError::new(kind, reached, e)
+}
+
+/// `identity` as reqwest takes it (`ClientBuilder::identity`), for a reqwest client of your own.
+pub fn reqwest_identity(identity: &ClientIdentity) -> Result<reqwest::Identity, reqwest::Error> {
+    reqwest::Identity::from_pem(identity.to_pem().as_bytes())
 }
