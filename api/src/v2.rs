@@ -64,7 +64,8 @@ pub mod mmpaymkttransfers {
             /// `total_num`.
             pub total_num: Option<crate::StringOrNumber>,
             /// `total_amount`.
-            pub total_amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub total_amount: Option<u64>,
             /// `reason`.
             pub reason: Option<String>,
             /// `send_time`.
@@ -72,7 +73,8 @@ pub mod mmpaymkttransfers {
             /// `refund_time`.
             pub refund_time: Option<String>,
             /// `refund_amount`.
-            pub refund_amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub refund_amount: Option<u64>,
             /// `wishing`.
             pub wishing: Option<String>,
             /// `remark`.
@@ -84,7 +86,8 @@ pub mod mmpaymkttransfers {
             /// `openid`.
             pub openid: Option<String>,
             /// `amount`.
-            pub amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub amount: Option<u64>,
             /// `rcv_time`.
             pub rcv_time: Option<String>,
             /// The fields the spec does not list.
@@ -205,7 +208,7 @@ pub mod mmpaymkttransfers {
             /// `re_openid`.
             pub re_openid: String,
             /// `total_amount`.
-            pub total_amount: crate::StringOrNumber,
+            pub total_amount: u64,
             /// `total_num`.
             pub total_num: crate::StringOrNumber,
             /// `amt_type`.
@@ -249,7 +252,8 @@ pub mod mmpaymkttransfers {
             /// `re_openid`.
             pub re_openid: Option<String>,
             /// `total_amount`.
-            pub total_amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub total_amount: Option<u64>,
             /// `send_listid`.
             pub send_listid: Option<String>,
             /// The fields the spec does not list.
@@ -290,7 +294,7 @@ pub mod mmpaymkttransfers {
             /// `re_openid`.
             pub re_openid: String,
             /// `total_amount`.
-            pub total_amount: crate::StringOrNumber,
+            pub total_amount: u64,
             /// `total_num`.
             pub total_num: crate::StringOrNumber,
             /// `wishing`.
@@ -331,7 +335,8 @@ pub mod mmpaymkttransfers {
             /// `re_openid`.
             pub re_openid: Option<String>,
             /// `total_amount`.
-            pub total_amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub total_amount: Option<u64>,
             /// `send_listid`.
             pub send_listid: Option<String>,
             /// `package`.
@@ -379,7 +384,7 @@ pub mod mmpaymkttransfers {
             /// `re_openid`.
             pub re_openid: String,
             /// `total_amount`.
-            pub total_amount: crate::StringOrNumber,
+            pub total_amount: u64,
             /// `total_num`.
             pub total_num: crate::StringOrNumber,
             /// `wishing`.
@@ -423,7 +428,8 @@ pub mod mmpaymkttransfers {
             /// `re_openid`.
             pub re_openid: Option<String>,
             /// `total_amount`.
-            pub total_amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub total_amount: Option<u64>,
             /// `send_listid`.
             pub send_listid: Option<String>,
             /// The fields the spec does not list.
@@ -471,7 +477,7 @@ pub mod mmpaymkttransfers {
                 #[serde(skip_serializing_if = "Option::is_none")]
                 pub re_user_name: Option<String>,
                 /// `amount`.
-                pub amount: crate::StringOrNumber,
+                pub amount: u64,
                 /// `desc`.
                 pub desc: String,
                 /// `spbill_create_ip` (optional).
@@ -560,7 +566,7 @@ pub mod mmpaysptrans {
             /// `bank_code`.
             pub bank_code: String,
             /// `amount`.
-            pub amount: crate::StringOrNumber,
+            pub amount: u64,
             /// `desc`.
             pub desc: String,
         }
@@ -586,7 +592,8 @@ pub mod mmpaysptrans {
             /// `partner_trade_no`.
             pub partner_trade_no: Option<String>,
             /// `amount`.
-            pub amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub amount: Option<u64>,
             /// `nonce_str`.
             pub nonce_str: Option<String>,
             /// `sign`.
@@ -655,7 +662,8 @@ pub mod mmpaysptrans {
             /// `true_name_md5`.
             pub true_name_md5: Option<String>,
             /// `amount`.
-            pub amount: Option<crate::StringOrNumber>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub amount: Option<u64>,
             /// `status`.
             pub status: Option<String>,
             /// `cmms_amt`.
@@ -1005,7 +1013,7 @@ pub mod pay {
             /// `spbill_create_ip`.
             pub spbill_create_ip: String,
             /// `total_fee`.
-            pub total_fee: String,
+            pub total_fee: u64,
             /// `fee_type` (optional). One of: `CNY`.
             #[serde(skip_serializing_if = "Option::is_none")]
             pub fee_type: Option<String>,
@@ -1034,7 +1042,8 @@ pub mod pay {
             /// `transaction_id`.
             pub transaction_id: Option<String>,
             /// `total_fee`.
-            pub total_fee: Option<String>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub total_fee: Option<u64>,
             /// The fields the spec does not list.
             #[serde(flatten)]
             pub other: wechatpay_core::v2::Fields,
@@ -1123,17 +1132,21 @@ pub mod pay {
             /// `bank_type`.
             pub bank_type: Option<String>,
             /// `total_fee`.
-            pub total_fee: Option<String>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub total_fee: Option<u64>,
             /// `settlement_total_fee`.
-            pub settlement_total_fee: Option<String>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub settlement_total_fee: Option<u64>,
             /// `fee_type`.
             pub fee_type: Option<String>,
             /// `cash_fee`.
-            pub cash_fee: Option<String>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub cash_fee: Option<u64>,
             /// `cash_fee_type`.
             pub cash_fee_type: Option<String>,
             /// `coupon_fee`.
-            pub coupon_fee: Option<String>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub coupon_fee: Option<u64>,
             /// `coupon_count`.
             pub coupon_count: Option<String>,
             /// `coupon_type_$n`.
@@ -1158,7 +1171,8 @@ pub mod pay {
             /// `promotion_detail`.
             pub promotion_detail: Option<String>,
             /// `consume_fee`.
-            pub consume_fee: Option<String>,
+            #[serde(deserialize_with = "crate::support::text_u64")]
+            pub consume_fee: Option<u64>,
             /// The fields the spec does not list.
             #[serde(flatten)]
             pub other: wechatpay_core::v2::Fields,
@@ -1965,7 +1979,7 @@ pub mod pay {
             /// `spbill_create_ip`.
             pub spbill_create_ip: String,
             /// `total_fee`.
-            pub total_fee: crate::StringOrNumber,
+            pub total_fee: u64,
             /// `attach` (optional).
             #[serde(skip_serializing_if = "Option::is_none")]
             pub attach: Option<String>,
@@ -3910,7 +3924,7 @@ pub mod wxv {
             /// `rent_fee`.
             pub rent_fee: u64,
             /// `compensation_fee`.
-            pub compensation_fee: String,
+            pub compensation_fee: u64,
             /// `compensation_fee_desc`.
             pub compensation_fee_desc: String,
         }
@@ -4303,7 +4317,7 @@ pub mod wxv {
             /// `rent_fee`.
             pub rent_fee: u64,
             /// `compensation_fee`.
-            pub compensation_fee: String,
+            pub compensation_fee: u64,
             /// `compensation_fee_desc`.
             pub compensation_fee_desc: String,
             /// `finish_ticket`.
@@ -4680,7 +4694,7 @@ pub mod xdc {
                     /// `spbill_create_ip`.
                     pub spbill_create_ip: String,
                     /// `total_fee`.
-                    pub total_fee: String,
+                    pub total_fee: u64,
                     /// `fee_type` (optional). One of: `CNY`.
                     #[serde(skip_serializing_if = "Option::is_none")]
                     pub fee_type: Option<String>,
@@ -4709,7 +4723,8 @@ pub mod xdc {
                     /// `transaction_id`.
                     pub transaction_id: Option<String>,
                     /// `total_fee`.
-                    pub total_fee: Option<String>,
+                    #[serde(deserialize_with = "crate::support::text_u64")]
+                    pub total_fee: Option<u64>,
                     /// The fields the spec does not list.
                     #[serde(flatten)]
                     pub other: wechatpay_core::v2::Fields,
@@ -4773,11 +4788,14 @@ pub mod xdc {
                     /// `transaction_id`.
                     pub transaction_id: Option<String>,
                     /// `total_fee`.
-                    pub total_fee: Option<String>,
+                    #[serde(deserialize_with = "crate::support::text_u64")]
+                    pub total_fee: Option<u64>,
                     /// `cash_fee`.
-                    pub cash_fee: Option<String>,
+                    #[serde(deserialize_with = "crate::support::text_u64")]
+                    pub cash_fee: Option<u64>,
                     /// `coupon_fee`.
-                    pub coupon_fee: Option<String>,
+                    #[serde(deserialize_with = "crate::support::text_u64")]
+                    pub coupon_fee: Option<u64>,
                     /// The fields the spec does not list.
                     #[serde(flatten)]
                     pub other: wechatpay_core::v2::Fields,

@@ -43,17 +43,17 @@ fn mmpaymkttransfers_gethbinfo() {
     fields.insert("send_type".into(), "v-send_type".into());
     fields.insert("hb_type".into(), "v-hb_type".into());
     fields.insert("total_num".into(), "v-total_num".into());
-    fields.insert("total_amount".into(), "v-total_amount".into());
+    fields.insert("total_amount".into(), "42".into());
     fields.insert("reason".into(), "v-reason".into());
     fields.insert("send_time".into(), "v-send_time".into());
     fields.insert("refund_time".into(), "v-refund_time".into());
-    fields.insert("refund_amount".into(), "v-refund_amount".into());
+    fields.insert("refund_amount".into(), "42".into());
     fields.insert("wishing".into(), "v-wishing".into());
     fields.insert("remark".into(), "v-remark".into());
     fields.insert("act_name".into(), "v-act_name".into());
     fields.insert("hblist".into(), "v-hblist".into());
     fields.insert("openid".into(), "v-openid".into());
-    fields.insert("amount".into(), "v-amount".into());
+    fields.insert("amount".into(), "42".into());
     fields.insert("rcv_time".into(), "v-rcv_time".into());
     fields.insert("unlisted_field".into(), "kept".into());
     let answer = signed.verify(&answer(fields, false)).unwrap();
@@ -76,34 +76,17 @@ fn mmpaymkttransfers_gethbinfo() {
             .as_deref(),
         Some("v-total_num")
     );
-    assert_eq!(
-        answer
-            .total_amount
-            .as_ref()
-            .map(ToString::to_string)
-            .as_deref(),
-        Some("v-total_amount")
-    );
+    assert_eq!(answer.total_amount, Some(42));
     assert_eq!(answer.reason.as_deref(), Some("v-reason"));
     assert_eq!(answer.send_time.as_deref(), Some("v-send_time"));
     assert_eq!(answer.refund_time.as_deref(), Some("v-refund_time"));
-    assert_eq!(
-        answer
-            .refund_amount
-            .as_ref()
-            .map(ToString::to_string)
-            .as_deref(),
-        Some("v-refund_amount")
-    );
+    assert_eq!(answer.refund_amount, Some(42));
     assert_eq!(answer.wishing.as_deref(), Some("v-wishing"));
     assert_eq!(answer.remark.as_deref(), Some("v-remark"));
     assert_eq!(answer.act_name.as_deref(), Some("v-act_name"));
     assert_eq!(answer.hblist.as_deref(), Some("v-hblist"));
     assert_eq!(answer.openid.as_deref(), Some("v-openid"));
-    assert_eq!(
-        answer.amount.as_ref().map(ToString::to_string).as_deref(),
-        Some("v-amount")
-    );
+    assert_eq!(answer.amount, Some(42));
     assert_eq!(answer.rcv_time.as_deref(), Some("v-rcv_time"));
     assert_eq!(
         answer.other.get("unlisted_field").map(String::as_str),
@@ -191,7 +174,7 @@ fn mmpaymkttransfers_promotion_transfers() {
         partner_trade_no: "v-partner_trade_no".into(),
         openid: "v-openid".into(),
         check_name: "NO_CHECK".into(),
-        amount: wechatpay_api::StringOrNumber::String("v-amount".into()),
+        amount: 7,
         desc: "v-desc".into(),
         ..Default::default()
     };
@@ -213,7 +196,7 @@ fn mmpaymkttransfers_promotion_transfers() {
     );
     assert_eq!(sent.get("openid").map(String::as_str), Some("v-openid"));
     assert_eq!(sent.get("check_name").map(String::as_str), Some("NO_CHECK"));
-    assert_eq!(sent.get("amount").map(String::as_str), Some("v-amount"));
+    assert_eq!(sent.get("amount").map(String::as_str), Some("7"));
     assert_eq!(sent.get("desc").map(String::as_str), Some("v-desc"));
     let mut fields = wechatpay_core::v2::Fields::new();
     fields.insert("return_code".into(), "SUCCESS".into());
@@ -259,7 +242,7 @@ fn mmpaymkttransfers_sendgroupredpack() {
         msgappid: "v-msgappid".into(),
         send_name: "v-send_name".into(),
         re_openid: "v-re_openid".into(),
-        total_amount: wechatpay_api::StringOrNumber::String("v-total_amount".into()),
+        total_amount: 7,
         total_num: wechatpay_api::StringOrNumber::String("v-total_num".into()),
         amt_type: "v-amt_type".into(),
         wishing: "v-wishing".into(),
@@ -288,10 +271,7 @@ fn mmpaymkttransfers_sendgroupredpack() {
         sent.get("re_openid").map(String::as_str),
         Some("v-re_openid")
     );
-    assert_eq!(
-        sent.get("total_amount").map(String::as_str),
-        Some("v-total_amount")
-    );
+    assert_eq!(sent.get("total_amount").map(String::as_str), Some("7"));
     assert_eq!(
         sent.get("total_num").map(String::as_str),
         Some("v-total_num")
@@ -310,7 +290,7 @@ fn mmpaymkttransfers_sendgroupredpack() {
     fields.insert("mch_id".into(), "v-mch_id".into());
     fields.insert("wxappid".into(), "v-wxappid".into());
     fields.insert("re_openid".into(), "v-re_openid".into());
-    fields.insert("total_amount".into(), "v-total_amount".into());
+    fields.insert("total_amount".into(), "42".into());
     fields.insert("send_listid".into(), "v-send_listid".into());
     fields.insert("unlisted_field".into(), "kept".into());
     let answer = signed.verify(&answer(fields, true)).unwrap();
@@ -323,14 +303,7 @@ fn mmpaymkttransfers_sendgroupredpack() {
     assert_eq!(answer.mch_id.as_deref(), Some("v-mch_id"));
     assert_eq!(answer.wxappid.as_deref(), Some("v-wxappid"));
     assert_eq!(answer.re_openid.as_deref(), Some("v-re_openid"));
-    assert_eq!(
-        answer
-            .total_amount
-            .as_ref()
-            .map(ToString::to_string)
-            .as_deref(),
-        Some("v-total_amount")
-    );
+    assert_eq!(answer.total_amount, Some(42));
     assert_eq!(answer.send_listid.as_deref(), Some("v-send_listid"));
     assert_eq!(
         answer.other.get("unlisted_field").map(String::as_str),
@@ -345,7 +318,7 @@ fn mmpaymkttransfers_sendminiprogramhb() {
         wxappid: "v-wxappid".into(),
         send_name: "v-send_name".into(),
         re_openid: "v-re_openid".into(),
-        total_amount: wechatpay_api::StringOrNumber::String("v-total_amount".into()),
+        total_amount: 7,
         total_num: wechatpay_api::StringOrNumber::String("v-total_num".into()),
         wishing: "v-wishing".into(),
         act_name: "v-act_name".into(),
@@ -373,10 +346,7 @@ fn mmpaymkttransfers_sendminiprogramhb() {
         sent.get("re_openid").map(String::as_str),
         Some("v-re_openid")
     );
-    assert_eq!(
-        sent.get("total_amount").map(String::as_str),
-        Some("v-total_amount")
-    );
+    assert_eq!(sent.get("total_amount").map(String::as_str), Some("7"));
     assert_eq!(
         sent.get("total_num").map(String::as_str),
         Some("v-total_num")
@@ -398,7 +368,7 @@ fn mmpaymkttransfers_sendminiprogramhb() {
     fields.insert("mch_id".into(), "v-mch_id".into());
     fields.insert("wxappid".into(), "v-wxappid".into());
     fields.insert("re_openid".into(), "v-re_openid".into());
-    fields.insert("total_amount".into(), "v-total_amount".into());
+    fields.insert("total_amount".into(), "42".into());
     fields.insert("send_listid".into(), "v-send_listid".into());
     fields.insert("package".into(), "v-package".into());
     fields.insert("unlisted_field".into(), "kept".into());
@@ -412,14 +382,7 @@ fn mmpaymkttransfers_sendminiprogramhb() {
     assert_eq!(answer.mch_id.as_deref(), Some("v-mch_id"));
     assert_eq!(answer.wxappid.as_deref(), Some("v-wxappid"));
     assert_eq!(answer.re_openid.as_deref(), Some("v-re_openid"));
-    assert_eq!(
-        answer
-            .total_amount
-            .as_ref()
-            .map(ToString::to_string)
-            .as_deref(),
-        Some("v-total_amount")
-    );
+    assert_eq!(answer.total_amount, Some(42));
     assert_eq!(answer.send_listid.as_deref(), Some("v-send_listid"));
     assert_eq!(answer.package.as_deref(), Some("v-package"));
     assert_eq!(
@@ -436,7 +399,7 @@ fn mmpaymkttransfers_sendredpack() {
         msgappid: "v-msgappid".into(),
         send_name: "v-send_name".into(),
         re_openid: "v-re_openid".into(),
-        total_amount: wechatpay_api::StringOrNumber::String("v-total_amount".into()),
+        total_amount: 7,
         total_num: wechatpay_api::StringOrNumber::String("v-total_num".into()),
         wishing: "v-wishing".into(),
         client_ip: "v-client_ip".into(),
@@ -465,10 +428,7 @@ fn mmpaymkttransfers_sendredpack() {
         sent.get("re_openid").map(String::as_str),
         Some("v-re_openid")
     );
-    assert_eq!(
-        sent.get("total_amount").map(String::as_str),
-        Some("v-total_amount")
-    );
+    assert_eq!(sent.get("total_amount").map(String::as_str), Some("7"));
     assert_eq!(
         sent.get("total_num").map(String::as_str),
         Some("v-total_num")
@@ -490,7 +450,7 @@ fn mmpaymkttransfers_sendredpack() {
     fields.insert("mch_id".into(), "v-mch_id".into());
     fields.insert("wxappid".into(), "v-wxappid".into());
     fields.insert("re_openid".into(), "v-re_openid".into());
-    fields.insert("total_amount".into(), "v-total_amount".into());
+    fields.insert("total_amount".into(), "42".into());
     fields.insert("send_listid".into(), "v-send_listid".into());
     fields.insert("unlisted_field".into(), "kept".into());
     let answer = signed.verify(&answer(fields, false)).unwrap();
@@ -503,14 +463,7 @@ fn mmpaymkttransfers_sendredpack() {
     assert_eq!(answer.mch_id.as_deref(), Some("v-mch_id"));
     assert_eq!(answer.wxappid.as_deref(), Some("v-wxappid"));
     assert_eq!(answer.re_openid.as_deref(), Some("v-re_openid"));
-    assert_eq!(
-        answer
-            .total_amount
-            .as_ref()
-            .map(ToString::to_string)
-            .as_deref(),
-        Some("v-total_amount")
-    );
+    assert_eq!(answer.total_amount, Some(42));
     assert_eq!(answer.send_listid.as_deref(), Some("v-send_listid"));
     assert_eq!(
         answer.other.get("unlisted_field").map(String::as_str),
@@ -525,7 +478,7 @@ fn mmpaysptrans_pay_bank() {
         enc_bank_no: "v-enc_bank_no".into(),
         enc_true_name: "v-enc_true_name".into(),
         bank_code: "v-bank_code".into(),
-        amount: wechatpay_api::StringOrNumber::String("v-amount".into()),
+        amount: 7,
         desc: "v-desc".into(),
         ..Default::default()
     };
@@ -549,7 +502,7 @@ fn mmpaysptrans_pay_bank() {
         sent.get("bank_code").map(String::as_str),
         Some("v-bank_code")
     );
-    assert_eq!(sent.get("amount").map(String::as_str), Some("v-amount"));
+    assert_eq!(sent.get("amount").map(String::as_str), Some("7"));
     assert_eq!(sent.get("desc").map(String::as_str), Some("v-desc"));
     let mut fields = wechatpay_core::v2::Fields::new();
     fields.insert("return_code".into(), "SUCCESS".into());
@@ -559,7 +512,7 @@ fn mmpaysptrans_pay_bank() {
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("mch_id".into(), "v-mch_id".into());
     fields.insert("partner_trade_no".into(), "v-partner_trade_no".into());
-    fields.insert("amount".into(), "v-amount".into());
+    fields.insert("amount".into(), "42".into());
     fields.insert("nonce_str".into(), "v-nonce_str".into());
     fields.insert("payment_no".into(), "v-payment_no".into());
     fields.insert("cmms_amt".into(), "v-cmms_amt".into());
@@ -575,10 +528,7 @@ fn mmpaysptrans_pay_bank() {
         answer.partner_trade_no.as_deref(),
         Some("v-partner_trade_no")
     );
-    assert_eq!(
-        answer.amount.as_ref().map(ToString::to_string).as_deref(),
-        Some("v-amount")
-    );
+    assert_eq!(answer.amount, Some(42));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
     assert_eq!(answer.payment_no.as_deref(), Some("v-payment_no"));
     assert_eq!(
@@ -616,7 +566,7 @@ fn mmpaysptrans_query_bank() {
     fields.insert("payment_no".into(), "v-payment_no".into());
     fields.insert("bank_no_md5".into(), "v-bank_no_md5".into());
     fields.insert("true_name_md5".into(), "v-true_name_md5".into());
-    fields.insert("amount".into(), "v-amount".into());
+    fields.insert("amount".into(), "42".into());
     fields.insert("status".into(), "v-status".into());
     fields.insert("cmms_amt".into(), "v-cmms_amt".into());
     fields.insert("create_time".into(), "v-create_time".into());
@@ -637,10 +587,7 @@ fn mmpaysptrans_query_bank() {
     assert_eq!(answer.payment_no.as_deref(), Some("v-payment_no"));
     assert_eq!(answer.bank_no_md5.as_deref(), Some("v-bank_no_md5"));
     assert_eq!(answer.true_name_md5.as_deref(), Some("v-true_name_md5"));
-    assert_eq!(
-        answer.amount.as_ref().map(ToString::to_string).as_deref(),
-        Some("v-amount")
-    );
+    assert_eq!(answer.amount, Some(42));
     assert_eq!(answer.status.as_deref(), Some("v-status"));
     assert_eq!(
         answer.cmms_amt.as_ref().map(ToString::to_string).as_deref(),
@@ -892,7 +839,7 @@ fn pay_micropay() {
         notify_url: "v-notify_url".into(),
         auth_code: "v-auth_code".into(),
         spbill_create_ip: "v-spbill_create_ip".into(),
-        total_fee: "v-total_fee".into(),
+        total_fee: 7,
         ..Default::default()
     };
     let signed = client()
@@ -917,10 +864,7 @@ fn pay_micropay() {
         sent.get("spbill_create_ip").map(String::as_str),
         Some("v-spbill_create_ip")
     );
-    assert_eq!(
-        sent.get("total_fee").map(String::as_str),
-        Some("v-total_fee")
-    );
+    assert_eq!(sent.get("total_fee").map(String::as_str), Some("7"));
     let mut fields = wechatpay_core::v2::Fields::new();
     fields.insert("return_code".into(), "SUCCESS".into());
     fields.insert("return_msg".into(), "v-return_msg".into());
@@ -930,7 +874,7 @@ fn pay_micropay() {
     fields.insert("trade_type".into(), "MICROPAY".into());
     fields.insert("code_url".into(), "v-code_url".into());
     fields.insert("transaction_id".into(), "v-transaction_id".into());
-    fields.insert("total_fee".into(), "v-total_fee".into());
+    fields.insert("total_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
     let answer = signed.verify(&answer(fields, true)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -941,7 +885,7 @@ fn pay_micropay() {
     assert_eq!(answer.trade_type.as_deref(), Some("MICROPAY"));
     assert_eq!(answer.code_url.as_deref(), Some("v-code_url"));
     assert_eq!(answer.transaction_id.as_deref(), Some("v-transaction_id"));
-    assert_eq!(answer.total_fee.as_deref(), Some("v-total_fee"));
+    assert_eq!(answer.total_fee, Some(42));
     assert_eq!(
         answer.other.get("unlisted_field").map(String::as_str),
         Some("kept")
@@ -978,15 +922,12 @@ fn pay_orderquery() {
     fields.insert("trade_type".into(), "v-trade_type".into());
     fields.insert("trade_state".into(), "v-trade_state".into());
     fields.insert("bank_type".into(), "v-bank_type".into());
-    fields.insert("total_fee".into(), "v-total_fee".into());
-    fields.insert(
-        "settlement_total_fee".into(),
-        "v-settlement_total_fee".into(),
-    );
+    fields.insert("total_fee".into(), "42".into());
+    fields.insert("settlement_total_fee".into(), "42".into());
     fields.insert("fee_type".into(), "v-fee_type".into());
-    fields.insert("cash_fee".into(), "v-cash_fee".into());
+    fields.insert("cash_fee".into(), "42".into());
     fields.insert("cash_fee_type".into(), "v-cash_fee_type".into());
-    fields.insert("coupon_fee".into(), "v-coupon_fee".into());
+    fields.insert("coupon_fee".into(), "42".into());
     fields.insert("coupon_count".into(), "v-coupon_count".into());
     fields.insert("coupon_type_$n".into(), "v-coupon_type_$n".into());
     fields.insert("coupon_id_$n".into(), "v-coupon_id_$n".into());
@@ -997,7 +938,7 @@ fn pay_orderquery() {
     fields.insert("time_end".into(), "v-time_end".into());
     fields.insert("trade_state_desc".into(), "v-trade_state_desc".into());
     fields.insert("promotion_detail".into(), "v-promotion_detail".into());
-    fields.insert("consume_fee".into(), "v-consume_fee".into());
+    fields.insert("consume_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
     let answer = signed.verify(&answer(fields, true)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -1021,15 +962,12 @@ fn pay_orderquery() {
     assert_eq!(answer.trade_type.as_deref(), Some("v-trade_type"));
     assert_eq!(answer.trade_state.as_deref(), Some("v-trade_state"));
     assert_eq!(answer.bank_type.as_deref(), Some("v-bank_type"));
-    assert_eq!(answer.total_fee.as_deref(), Some("v-total_fee"));
-    assert_eq!(
-        answer.settlement_total_fee.as_deref(),
-        Some("v-settlement_total_fee")
-    );
+    assert_eq!(answer.total_fee, Some(42));
+    assert_eq!(answer.settlement_total_fee, Some(42));
     assert_eq!(answer.fee_type.as_deref(), Some("v-fee_type"));
-    assert_eq!(answer.cash_fee.as_deref(), Some("v-cash_fee"));
+    assert_eq!(answer.cash_fee, Some(42));
     assert_eq!(answer.cash_fee_type.as_deref(), Some("v-cash_fee_type"));
-    assert_eq!(answer.coupon_fee.as_deref(), Some("v-coupon_fee"));
+    assert_eq!(answer.coupon_fee, Some(42));
     assert_eq!(answer.coupon_count.as_deref(), Some("v-coupon_count"));
     assert_eq!(answer.coupon_type_n.as_deref(), Some("v-coupon_type_$n"));
     assert_eq!(answer.coupon_id_n.as_deref(), Some("v-coupon_id_$n"));
@@ -1046,7 +984,7 @@ fn pay_orderquery() {
         answer.promotion_detail.as_deref(),
         Some("v-promotion_detail")
     );
-    assert_eq!(answer.consume_fee.as_deref(), Some("v-consume_fee"));
+    assert_eq!(answer.consume_fee, Some(42));
     assert_eq!(
         answer.other.get("unlisted_field").map(String::as_str),
         Some("kept")
@@ -1762,7 +1700,7 @@ fn pay_unifiedorder() {
         out_trade_no: "v-out_trade_no".into(),
         notify_url: "v-notify_url".into(),
         spbill_create_ip: "v-spbill_create_ip".into(),
-        total_fee: wechatpay_api::StringOrNumber::String("v-total_fee".into()),
+        total_fee: 7,
         trade_type: "JSAPI".into(),
         ..Default::default()
     };
@@ -1784,10 +1722,7 @@ fn pay_unifiedorder() {
         sent.get("spbill_create_ip").map(String::as_str),
         Some("v-spbill_create_ip")
     );
-    assert_eq!(
-        sent.get("total_fee").map(String::as_str),
-        Some("v-total_fee")
-    );
+    assert_eq!(sent.get("total_fee").map(String::as_str), Some("7"));
     assert_eq!(sent.get("trade_type").map(String::as_str), Some("JSAPI"));
     let mut fields = wechatpay_core::v2::Fields::new();
     fields.insert("return_code".into(), "SUCCESS".into());
@@ -3550,7 +3485,7 @@ fn wxv_changerentmoney() {
         service_id: "v-service_id".into(),
         total_amount: 7,
         rent_fee: 7,
-        compensation_fee: "v-compensation_fee".into(),
+        compensation_fee: 7,
         compensation_fee_desc: "v-compensation_fee_desc".into(),
         ..Default::default()
     };
@@ -3571,10 +3506,7 @@ fn wxv_changerentmoney() {
     );
     assert_eq!(sent.get("total_amount").map(String::as_str), Some("7"));
     assert_eq!(sent.get("rent_fee").map(String::as_str), Some("7"));
-    assert_eq!(
-        sent.get("compensation_fee").map(String::as_str),
-        Some("v-compensation_fee")
-    );
+    assert_eq!(sent.get("compensation_fee").map(String::as_str), Some("7"));
     assert_eq!(
         sent.get("compensation_fee_desc").map(String::as_str),
         Some("v-compensation_fee_desc")
@@ -3961,7 +3893,7 @@ fn wxv_finishrentbill() {
         service_end_location: "v-service_end_location".into(),
         total_amount: 7,
         rent_fee: 7,
-        compensation_fee: "v-compensation_fee".into(),
+        compensation_fee: 7,
         compensation_fee_desc: "v-compensation_fee_desc".into(),
         finish_ticket: "v-finish_ticket".into(),
         profit_sharing: "v-profit_sharing".into(),
@@ -3992,10 +3924,7 @@ fn wxv_finishrentbill() {
     );
     assert_eq!(sent.get("total_amount").map(String::as_str), Some("7"));
     assert_eq!(sent.get("rent_fee").map(String::as_str), Some("7"));
-    assert_eq!(
-        sent.get("compensation_fee").map(String::as_str),
-        Some("v-compensation_fee")
-    );
+    assert_eq!(sent.get("compensation_fee").map(String::as_str), Some("7"));
     assert_eq!(
         sent.get("compensation_fee_desc").map(String::as_str),
         Some("v-compensation_fee_desc")
@@ -4320,7 +4249,7 @@ fn xdc_apiv2sandbox_pay_micropay() {
         notify_url: "v-notify_url".into(),
         auth_code: "v-auth_code".into(),
         spbill_create_ip: "v-spbill_create_ip".into(),
-        total_fee: "v-total_fee".into(),
+        total_fee: 7,
         ..Default::default()
     };
     let signed = client()
@@ -4348,10 +4277,7 @@ fn xdc_apiv2sandbox_pay_micropay() {
         sent.get("spbill_create_ip").map(String::as_str),
         Some("v-spbill_create_ip")
     );
-    assert_eq!(
-        sent.get("total_fee").map(String::as_str),
-        Some("v-total_fee")
-    );
+    assert_eq!(sent.get("total_fee").map(String::as_str), Some("7"));
     let mut fields = wechatpay_core::v2::Fields::new();
     fields.insert("return_code".into(), "SUCCESS".into());
     fields.insert("return_msg".into(), "v-return_msg".into());
@@ -4361,7 +4287,7 @@ fn xdc_apiv2sandbox_pay_micropay() {
     fields.insert("trade_type".into(), "MICROPAY".into());
     fields.insert("code_url".into(), "v-code_url".into());
     fields.insert("transaction_id".into(), "v-transaction_id".into());
-    fields.insert("total_fee".into(), "v-total_fee".into());
+    fields.insert("total_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
     let answer = signed.verify(&answer(fields, true)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -4372,7 +4298,7 @@ fn xdc_apiv2sandbox_pay_micropay() {
     assert_eq!(answer.trade_type.as_deref(), Some("MICROPAY"));
     assert_eq!(answer.code_url.as_deref(), Some("v-code_url"));
     assert_eq!(answer.transaction_id.as_deref(), Some("v-transaction_id"));
-    assert_eq!(answer.total_fee.as_deref(), Some("v-total_fee"));
+    assert_eq!(answer.total_fee, Some(42));
     assert_eq!(
         answer.other.get("unlisted_field").map(String::as_str),
         Some("kept")
@@ -4410,9 +4336,9 @@ fn xdc_apiv2sandbox_pay_orderquery() {
     fields.insert("trade_state".into(), "v-trade_state".into());
     fields.insert("out_trade_no".into(), "v-out_trade_no".into());
     fields.insert("transaction_id".into(), "v-transaction_id".into());
-    fields.insert("total_fee".into(), "v-total_fee".into());
-    fields.insert("cash_fee".into(), "v-cash_fee".into());
-    fields.insert("coupon_fee".into(), "v-coupon_fee".into());
+    fields.insert("total_fee".into(), "42".into());
+    fields.insert("cash_fee".into(), "42".into());
+    fields.insert("coupon_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
     let answer = signed.verify(&answer(fields, true)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -4424,9 +4350,9 @@ fn xdc_apiv2sandbox_pay_orderquery() {
     assert_eq!(answer.trade_state.as_deref(), Some("v-trade_state"));
     assert_eq!(answer.out_trade_no.as_deref(), Some("v-out_trade_no"));
     assert_eq!(answer.transaction_id.as_deref(), Some("v-transaction_id"));
-    assert_eq!(answer.total_fee.as_deref(), Some("v-total_fee"));
-    assert_eq!(answer.cash_fee.as_deref(), Some("v-cash_fee"));
-    assert_eq!(answer.coupon_fee.as_deref(), Some("v-coupon_fee"));
+    assert_eq!(answer.total_fee, Some(42));
+    assert_eq!(answer.cash_fee, Some(42));
+    assert_eq!(answer.coupon_fee, Some(42));
     assert_eq!(
         answer.other.get("unlisted_field").map(String::as_str),
         Some("kept")

@@ -167,6 +167,12 @@ pub enum V2Error {
     /// APIv2 key — the padding check fails —, or the plaintext is not XML).
     #[error("refund notification req_info: {0}")]
     ReqInfo(&'static str),
+    /// A gzip bill does not gunzip, or gunzips to more than the limit.
+    #[error("APIv2 bill: {reason}")]
+    Bill {
+        /// What went wrong.
+        reason: String,
+    },
     /// The answer's fields do not have the shape of the requested type.
     #[error("APIv2 answer does not match {type_name}: {message}")]
     Decode {

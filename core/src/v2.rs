@@ -344,7 +344,7 @@ pub fn from_xml(body: &[u8]) -> Result<Fields, V2Error> {
 
 /// Fields from a serialisable value (a typed request): strings as they are, numbers and
 /// booleans as text, objects and arrays as compact JSON (APIv2 fields such as `detail` and
-/// `scene_info` are JSON strings); `None` members are left out.
+/// `scene_info` are JSON strings); `None` members and empty strings are left out.
 pub fn fields_of<T: Serialize + ?Sized>(value: &T) -> Result<Fields, BuildError> {
     let v = serde_json::to_value(value).map_err(BuildError::Serialize)?;
     let serde_json::Value::Object(map) = v else {
@@ -354,6 +354,8 @@ pub fn fields_of<T: Serialize + ?Sized>(value: &T) -> Result<Fields, BuildError>
     for (k, v) in map {
         let s = match v {
             serde_json::Value::Null => continue,
+            // Empty values are not signed and mean "absent" to WeChat Pay: not sent either.
+            serde_json::Value::String(s) if s.is_empty() => continue,
             serde_json::Value::String(s) => s,
             serde_json::Value::Bool(b) => b.to_string(),
             serde_json::Value::Number(n) => n.to_string(),
@@ -663,8 +665,12 @@ pub fn jsapi_params(
     }
 }
 
-/// A bill download's answer (`/pay/downloadbill`, `/pay/downloadfundflow`): the bill (text, or
-/// gzip with `tar_type=GZIP`), or the XML error WeChat Pay answers instead.
+/// The largest bill [`bill`] gunzips: 1 GiB (a gzip bomb stops there).
+pub const MAX_GUNZIPPED_BILL: u64 = 1 << 30;
+
+/// A bill download's answer (`/pay/downloadbill`, `/pay/downloadfundflow`): the bill's text
+/// (gunzipped when it came as gzip, with `tar_type=GZIP`), or the XML error WeChat Pay answers
+/// instead.
 pub fn bill(status: StatusCode, body: &[u8]) -> Result<Vec<u8>, V2Error> {
     if !status.is_success() {
         return Err(V2Error::Http {
@@ -680,6 +686,22 @@ pub fn bill(status: StatusCode, body: &[u8]) -> Result<Vec<u8>, V2Error> {
             err_code_des: fields.get("return_msg").cloned(),
             fields,
         });
+    }
+    if body.starts_with(&[0x1f, 0x8b]) {
+        use std::io::Read as _;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(body)
+            .take(MAX_GUNZIPPED_BILL + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| V2Error::Bill {
+                reason: format!("gzip: {e}"),
+            })?;
+        if out.len() as u64 > MAX_GUNZIPPED_BILL {
+            return Err(V2Error::Bill {
+                reason: format!("more than {MAX_GUNZIPPED_BILL} bytes once gunzipped"),
+            });
+        }
+        return Ok(out);
     }
     Ok(body.to_vec())
 }

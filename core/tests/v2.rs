@@ -302,7 +302,7 @@ fn typed_answers_and_bills() {
         (a.prepay_id.as_deref(), a.trade_type.as_str()),
         (Some("wx20"), "JSAPI")
     );
-    // A bill: text, gzip bytes as they are, or the XML error.
+    // A bill: text, or the XML error.
     let text = b"\xef\xbb\xbf\xe4\xba\xa4\xe6\x98\x93\xe6\x97\xb6\xe9\x97\xb4,\n`2027-01-15\n";
     assert_eq!(v2::bill(StatusCode::OK, text).unwrap(), text);
     let e = v2::bill(
@@ -314,4 +314,107 @@ fn typed_answers_and_bills() {
     // The key rule: surrounding white space ignored, the length error names the APIv2 key.
     let e = ApiV2Key::new("short").unwrap_err();
     assert!(e.to_string().contains("APIv2 key"), "{e}");
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../tests/fixtures/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn client_identities_from_pem() {
+    use wechatpay_core::transport::{ClientIdentity, KeyFormat};
+    let cert = fixture("merchant_cert.pem");
+    let id = ClientIdentity::from_pem(&cert, fixture("merchant_key.pem")).unwrap();
+    assert_eq!(id.certificate_chain_der().len(), 1);
+    assert_eq!(id.private_key_der().1, KeyFormat::Pkcs8);
+    // Debug names the certificate, never the key.
+    let debug = format!("{id:?}");
+    assert!(
+        debug.contains("<redacted>") && !debug.contains("PRIVATE"),
+        "{debug}"
+    );
+    // PEM out, PEM in: the same identity.
+    let pem = id.to_pem();
+    let (certs, key) = pem.split_at(pem.find("-----BEGIN PRIVATE KEY").unwrap());
+    assert_eq!(ClientIdentity::from_pem(certs, key).unwrap(), id);
+    // PKCS#1 keys are kept as they are.
+    let pkcs1 = ClientIdentity::from_pem(&cert, fixture("merchant_key_pkcs1.pem")).unwrap();
+    assert_eq!(pkcs1.private_key_der().1, KeyFormat::Pkcs1);
+    // Another key than the certificate's: refused, naming the serial.
+    let e = ClientIdentity::from_pem(&cert, fixture("platform_key.pem")).unwrap_err();
+    assert!(e.to_string().contains("does not belong"), "{e}");
+    // The key where the certificate should be, and garbage.
+    assert!(
+        ClientIdentity::from_pem(fixture("merchant_key.pem"), fixture("merchant_key.pem")).is_err()
+    );
+    assert!(ClientIdentity::from_pem("", fixture("merchant_key.pem")).is_err());
+}
+
+#[cfg(feature = "pkcs12")]
+#[test]
+fn client_identities_from_pkcs12() {
+    use wechatpay_core::transport::ClientIdentity;
+    let id = ClientIdentity::from_pem(fixture("merchant_cert.pem"), fixture("merchant_key.pem"))
+        .unwrap();
+    // apiclient_cert.p12: the password is the mchid.
+    let p12 = fixture("merchant.p12");
+    let from_p12 = ClientIdentity::from_pkcs12(&p12, "1900000001").unwrap();
+    assert_eq!(from_p12.serial(), id.serial());
+    let e = ClientIdentity::from_pkcs12(&p12, "wrong").unwrap_err();
+    assert!(e.to_string().contains("password"), "{e}");
+    assert!(ClientIdentity::from_pkcs12(b"not a p12", "1900000001").is_err());
+}
+
+#[test]
+fn client_certificate_paths_are_refused_without_an_identity() {
+    use wechatpay_core::transport::{ClientIdentity, Config};
+    let merchant = Merchant::new(
+        "1900000001",
+        "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
+        PrivateKey::from_pem(fixture("merchant_key.pem")).unwrap(),
+    )
+    .unwrap();
+    let client = Client::builder(merchant)
+        .apiv2_key(ApiV2Key::new("192006250b4c09247ec02edce69f6a2d").unwrap())
+        .nonce_source(FixedNonce("n".into()))
+        .build()
+        .unwrap();
+    let refund = client
+        .sign_v2(V2Call::new("/secapi/pay/refund").field("out_refund_no", "R1"))
+        .unwrap();
+    assert!(refund.client_certificate);
+    let e = Config::default().admit_v2(&refund).unwrap_err();
+    assert!(e.to_string().contains("/secapi/pay/refund"), "{e}");
+    let id = ClientIdentity::from_pem(fixture("merchant_cert.pem"), fixture("merchant_key.pem"))
+        .unwrap();
+    Config::default()
+        .client_identity(id)
+        .admit_v2(&refund)
+        .unwrap();
+    let query = client.sign_v2(V2Call::new("/pay/orderquery")).unwrap();
+    Config::default().admit_v2(&query).unwrap();
+    // risk/getpublickey lives on another host; a custom base URL serves it itself.
+    let risk = client.sign_v2(V2Call::new("/risk/getpublickey")).unwrap();
+    assert_eq!(
+        risk.request.uri(),
+        "https://fraud.mch.weixin.qq.com/risk/getpublickey"
+    );
+}
+
+#[test]
+fn gzip_bills_are_gunzipped_and_bad_gzip_is_refused() {
+    use std::io::Write as _;
+    let text = "交易时间,公众账号ID\n`2027-01-15 13:00:00,`wx8888888888888888\n".as_bytes();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text).unwrap();
+    let zipped = gz.finish().unwrap();
+    assert_eq!(v2::bill(StatusCode::OK, &zipped).unwrap(), text);
+    let e = v2::bill(StatusCode::OK, &zipped[..zipped.len() / 2]).unwrap_err();
+    assert!(matches!(e, V2Error::Bill { .. }), "{e:?}");
+    let e = v2::bill(StatusCode::BAD_GATEWAY, b"oops").unwrap_err();
+    assert!(matches!(e, V2Error::Http { .. }), "{e:?}");
 }

@@ -79,6 +79,8 @@ pub mod seed;
 pub mod server;
 mod store;
 mod testkeys;
+pub mod tls;
+pub mod v2;
 
 pub use testkeys::TestKeys;
 
@@ -190,6 +192,8 @@ pub struct Config {
     pub apiv3_key: ApiV3Key,
     /// Clock window for request timestamps (seconds).
     pub window: u64,
+    /// The merchant's APIv2 key (checks and makes APIv2 signatures, encrypts `req_info`).
+    pub apiv2_key: wechatpay_core::v2::ApiV2Key,
 }
 
 /// What to do with a request.
@@ -217,6 +221,7 @@ pub struct Gateway {
     store: store::Store,
     payments: pay::Payments,
     bills: bills::Bills,
+    v2: v2::V2State,
     fault: Mutex<Option<Fault>>,
     counter: AtomicU64,
     clock_offset: std::sync::atomic::AtomicI64,
@@ -250,6 +255,7 @@ impl Gateway {
             store: store::Store::new(&config.mchid),
             payments: pay::Payments::new(&config.mchid),
             bills: bills::Bills::default(),
+            v2: v2::V2State::default(),
             signers: RwLock::new(signers),
             config,
             fault: Mutex::new(None),
@@ -463,12 +469,51 @@ impl Gateway {
         self.certificate_requests.load(Ordering::Relaxed)
     }
 
+    /// APIv2: the payer pays the order `out_trade_no` made by `/pay/unifiedorder`; its
+    /// fields as `/pay/orderquery` shows them, or `None` for an unknown order.
+    pub fn v2_pay(&self, out_trade_no: &str, now: i64) -> Option<wechatpay_core::v2::Fields> {
+        self.v2.pay(out_trade_no, now)
+    }
+
+    /// APIv2: the payment notification of a paid order, as WeChat Pay POSTs it to
+    /// `notify_url` (XML signed with MD5); `None` for an unknown or unpaid order.
+    pub fn v2_payment_notification(&self, out_trade_no: &str) -> Option<Request<Vec<u8>>> {
+        let body = self.v2.payment_notification(
+            &self.config.apiv2_key,
+            &self.config.mchid,
+            out_trade_no,
+        )?;
+        Some(v2_post(body))
+    }
+
+    /// APIv2: the refund notification of `out_refund_no`: `req_info` is the refund's fields,
+    /// AES-256-ECB encrypted under the MD5 of the APIv2 key; `None` for an unknown refund.
+    pub fn v2_refund_notification(&self, out_refund_no: &str) -> Option<Request<Vec<u8>>> {
+        let body = self.v2.refund_notification(
+            &self.config.apiv2_key,
+            &self.config.mchid,
+            out_refund_no,
+        )?;
+        Some(v2_post(body))
+    }
+
     /// Handle one request at `now` (Unix seconds).
     pub fn handle<B: AsRef<[u8]>>(&self, req: &Request<B>, now: i64) -> Reply {
         let now = now.saturating_add(self.clock_offset.load(Ordering::Relaxed));
         self.requests.fetch_add(1, Ordering::Relaxed);
         if req.uri().path() == "/v3/certificates" {
             self.certificate_requests.fetch_add(1, Ordering::Relaxed);
+        }
+        if !req.uri().path().starts_with("/v3/") {
+            // APIv2 (XML): its own authentication (`sign`), answers and faults.
+            let fault = self.requested_fault(req).ok().flatten();
+            let mut reply = v2::handle(self, req, fault.as_ref(), now);
+            match fault {
+                Some(Fault::Delay(d)) => reply.delay = Some(d.min(MAX_DELAY)),
+                Some(Fault::DropConnection) => reply.drop_connection = true,
+                _ => {}
+            }
+            return reply;
         }
         // Faults apply only to authenticated requests: an unauthenticated one gets a plain
         // 401, whatever it asks for.
@@ -940,6 +985,18 @@ impl Gateway {
 
 pub(crate) fn not_found() -> Answer {
     error(404, "NOT_FOUND", "no such API", None)
+}
+
+/// A notification POST of an XML body to `/notify`.
+fn v2_post(body: Vec<u8>) -> Request<Vec<u8>> {
+    let mut req = Request::new(body);
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = http::Uri::from_static("/notify");
+    req.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    req
 }
 
 pub(crate) fn param_error(location: &str, value: &str, message: &str) -> Answer {

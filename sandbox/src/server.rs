@@ -23,6 +23,7 @@ pub const MAX_REQUEST_BODY: usize = 16 << 20;
 /// A running sandbox.
 pub struct Server {
     addr: SocketAddr,
+    tls: bool,
     gateway: Arc<Gateway>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -49,9 +50,13 @@ fn now() -> i64 {
 
 async fn serve(
     gateway: Arc<Gateway>,
+    client_cert: Option<crate::v2::ClientCertificate>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    if let Some(c) = client_cert {
+        parts.extensions.insert(c);
+    }
     let bytes = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(c) => c.to_bytes().to_vec(),
         Err(_) => {
@@ -87,10 +92,29 @@ impl Server {
 
     /// Start `gateway` on `127.0.0.1:port` (0: any unused port).
     pub fn start_on(gateway: Gateway, port: u16) -> io::Result<Server> {
+        Self::start_inner(gateway, port, None)
+    }
+
+    /// Start `gateway` behind TLS on `127.0.0.1` at an unused port, requiring a client
+    /// certificate signed by `setup.client_ca_pem` (the handshake fails without one): the
+    /// listener for the APIv2 paths that need the merchant's API client certificate (it serves
+    /// every other path too). Its base URL is `https://127.0.0.1:PORT`.
+    pub fn start_tls(gateway: Gateway, setup: &crate::tls::TlsSetup) -> io::Result<Server> {
+        let config = crate::tls::server_config(setup).map_err(io::Error::other)?;
+        Self::start_inner(gateway, 0, Some(config))
+    }
+
+    fn start_inner(
+        gateway: Gateway,
+        port: u16,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> io::Result<Server> {
         let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let gateway = Arc::new(gateway);
+        let is_tls = tls.is_some();
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let (tx, mut rx) = oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -109,11 +133,28 @@ impl Server {
                             accepted = listener.accept() => {
                                 let Ok((stream, _)) = accepted else { continue };
                                 let gw = gw.clone();
+                                let acceptor = acceptor.clone();
                                 tokio::spawn(async move {
-                                    let svc = service_fn(move |req| serve(gw.clone(), req));
-                                    let _ = hyper::server::conn::http1::Builder::new()
-                                        .serve_connection(TokioIo::new(stream), svc)
-                                        .await;
+                                    let http = hyper::server::conn::http1::Builder::new();
+                                    let Some(acceptor) = acceptor else {
+                                        let svc = service_fn(move |req| serve(gw.clone(), None, req));
+                                        let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                                        return;
+                                    };
+                                    // A handshake that stalls is dropped after 10 s.
+                                    let handshake = tokio::time::timeout(
+                                        std::time::Duration::from_secs(10),
+                                        acceptor.accept(stream),
+                                    );
+                                    let Ok(Ok(stream)) = handshake.await else { return };
+                                    let cert = stream
+                                        .get_ref()
+                                        .1
+                                        .peer_certificates()
+                                        .and_then(|c| c.first())
+                                        .map(|c| crate::v2::ClientCertificate { der: c.to_vec() });
+                                    let svc = service_fn(move |req| serve(gw.clone(), cert.clone(), req));
+                                    let _ = http.serve_connection(TokioIo::new(stream), svc).await;
                                 });
                             }
                         }
@@ -123,6 +164,7 @@ impl Server {
             })?;
         Ok(Server {
             addr,
+            tls: is_tls,
             gateway,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -134,9 +176,10 @@ impl Server {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, for a client's base URL.
+    /// `http://127.0.0.1:PORT` (`https://` for [`Server::start_tls`]), for a client's base URL.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The gateway (to inject faults, count requests).

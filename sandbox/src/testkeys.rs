@@ -29,6 +29,8 @@ pub struct TestKeys {
     pub public_key_private_pem: &'static str,
     /// APIv3 key.
     pub apiv3_key: &'static str,
+    /// The APIv2 key (32 characters).
+    pub apiv2_key: &'static str,
     /// A second platform certificate, for rotation (valid from 2026-01-01).
     pub rotated_cert_pem: &'static str,
     /// Its private key.
@@ -52,6 +54,7 @@ impl TestKeys {
             public_key_pem: include_str!("../testkeys/platform_pubkey_mode.pub.pem"),
             public_key_private_pem: include_str!("../testkeys/platform_pubkey_mode_key.pem"),
             apiv3_key: "SANDBOXtestONLYapiv3key000000001",
+            apiv2_key: "SANDBOXtestONLYapiv2key000000001",
             rotated_cert_pem: include_str!("../testkeys/platform2_cert.pem"),
             rotated_key_pem: include_str!("../testkeys/platform2_key.pem"),
             rotated_serial: "99AABBCCDDEEFF00112233445566778899AABB",
@@ -82,6 +85,7 @@ impl TestKeys {
             mode,
             apiv3_key: ApiV3Key::new(self.apiv3_key).expect("32-byte key"),
             window: 300,
+            apiv2_key: wechatpay_core::v2::ApiV2Key::new(self.apiv2_key).expect("32-byte key"),
         }
     }
 
@@ -132,6 +136,7 @@ impl TestKeys {
     pub fn client_builder(&self, base_url: &str, mode: Mode) -> ClientBuilder {
         wechatpay_core::Client::builder(self.merchant())
             .platform_keys(self.platform_keys(mode))
+            .apiv2_key(wechatpay_core::v2::ApiV2Key::new(self.apiv2_key).expect("32-byte key"))
             .base_url(base_url)
     }
 }

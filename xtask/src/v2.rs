@@ -77,12 +77,25 @@ fn ty_of(v: &J) -> (Ty, Vec<String>) {
     (Ty::Raw, Vec::new())
 }
 
+/// Amounts in fen (`total_fee`, `refund_fee`, `amount`, …): integers on the wire whatever the
+/// source's type says (it often says `string`).
+fn is_money(wire: &str) -> bool {
+    wire.ends_with("_fee")
+        || matches!(
+            wire,
+            "amount" | "total_amount" | "refund_amount" | "return_amount" | "deposit_amount"
+        )
+}
+
 fn fields(v: Option<&J>) -> Vec<Field> {
     v.and_then(J::obj)
         .unwrap_or(&[])
         .iter()
         .map(|(wire, v)| {
-            let (ty, values) = ty_of(v);
+            let (mut ty, values) = ty_of(v);
+            if is_money(wire) && values.is_empty() && matches!(ty, Ty::Str | Ty::StrOrNum) {
+                ty = Ty::Num;
+            }
             Field {
                 wire: wire.clone(),
                 optional: v.is_true("optional"),
