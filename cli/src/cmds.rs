@@ -64,6 +64,9 @@ pub enum Cmd {
     Upload(UploadArgs),
     /// The end-to-end demo: sandbox on loopback, the seed flow through both transports
     Demo,
+    /// APIv2 (XML): sign, verify, decrypt-refund, request (needs --apiv2-key-file)
+    #[command(subcommand)]
+    V2(crate::v2::V2Cmd),
 }
 
 /// `wxpay request`.
@@ -391,6 +394,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let g = cli.global.resolve()?;
     match cli.cmd {
         Cmd::Request(a) => request(&g, json_mode, a),
+        Cmd::V2(c) => crate::v2::run(&g, json_mode, c),
         Cmd::Api(ApiCmd::List { family }) => {
             println!("{}", crate::api::list(family.as_deref(), json_mode)?);
             Ok(())
@@ -925,6 +929,7 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
     w("merchant_key.pem", keys.merchant_key_pem)?;
     w("apiv3_key.txt", keys.apiv3_key)?;
+    w("apiv2_key.txt", keys.apiv2_key)?;
     let server = Server::start_on(Gateway::with_test_keys(mode), a.port).map_err(|e| Failure {
         code: 4,
         kind: "bind".into(),
@@ -944,7 +949,7 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
         }
     };
     let config = format!(
-        "# TEST-ONLY credentials of the wxpay sandbox\nmchid = \"{}\"\nserial = \"{}\"\nprivate_key = \"merchant_key.pem\"\n{platform}apiv3_key_file = \"apiv3_key.txt\"\nbase_url = \"{}\"\n",
+        "# TEST-ONLY credentials of the wxpay sandbox\nmchid = \"{}\"\nserial = \"{}\"\nprivate_key = \"merchant_key.pem\"\n{platform}apiv3_key_file = \"apiv3_key.txt\"\napiv2_key_file = \"apiv2_key.txt\"\nbase_url = \"{}\"\n",
         keys.mchid, keys.merchant_serial, server.base_url()
     );
     w("wxpay.toml", &config)?;
@@ -960,6 +965,7 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
                  config: {c}\n\
                  try:    wxpay --config {c} doctor\n        \
                  wxpay --config {c} request POST /v3/pay/transactions/native -d '{{\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"{}\",\"description\":\"test\",\"out_trade_no\":\"ORDER-1\",\"notify_url\":\"https://example.com/notify\",\"amount\":{{\"total\":1}}}}'\n\
+                 wxpay --config {c} v2 request /pay/unifiedorder -d '{{\"appid\":\"wxd678efh567hg6787\",\"body\":\"test\",\"out_trade_no\":\"V2-1\",\"total_fee\":1,\"spbill_create_ip\":\"127.0.0.1\",\"notify_url\":\"https://example.com/notify\",\"trade_type\":\"NATIVE\"}}'\n\
                  rust:   let client = wechatpay_ureq::Client::new(wechatpay_core::Client::from_config(\"{c}\")?)?;\n\
                  stop with Ctrl-C",
                 server.base_url(),

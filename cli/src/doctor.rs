@@ -227,13 +227,14 @@ fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {
         },
     }
 
-    // The platform keys configured.
-    let keys = match g.platform_keys() {
+    // The platform keys configured, as they are (the merchant's own key among them is
+    // diagnosed below, not refused here).
+    let keys = match g.settings.platform_keys() {
         Ok(k) => k,
         Err(e) => {
             r.fail(
                 "platform_keys",
-                e.message,
+                e.to_string(),
                 "fix the platform certificate / public key files",
             );
             PlatformKeys::new()

@@ -16,6 +16,7 @@ mod display;
 mod doctor;
 mod inspect;
 mod settings;
+mod v2;
 
 use std::process::ExitCode;
 
@@ -84,6 +85,7 @@ impl From<wechatpay_core::CallError> for Failure {
                 message: e.to_string(),
             },
             E::Bill(_) => Failure::rejected("bill_hash", e.to_string()),
+            E::V2(v) => v2::failure(v),
             _ => Failure {
                 code: 4,
                 kind: "other".into(),

@@ -14,7 +14,8 @@ use crate::Failure;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Global {
     /// TOML config file (keys: mchid, serial, private_key, platform_cert = [..], public_key,
-    /// public_key_id, apiv3_key_file, base_url, timeout). Each option below can also be given as
+    /// public_key_id, apiv3_key_file, base_url, timeout, apiv2_key_file, client_cert,
+    /// client_key, client_p12). Each option below can also be given as
     /// a WXPAY_<NAME> variable (WXPAY_MCHID, WXPAY_PRIVATE_KEY, WXPAY_PLATFORM_CERT=a.pem,b.pem, …)
     #[arg(long, global = true, env = "WXPAY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -50,6 +51,18 @@ pub struct Global {
     /// Timeout per call, seconds (default 30)
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// File holding the APIv2 key (APIv2密钥), 32 characters: `wxpay v2`
+    #[arg(long = "apiv2-key-file", global = true, value_name = "FILE")]
+    pub apiv2_key_file: Option<PathBuf>,
+    /// The merchant's API client certificate, apiclient_cert.pem (with --client-key): mutual TLS for the APIv2 paths that need it
+    #[arg(long = "client-cert", global = true, value_name = "FILE")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's key, apiclient_key.pem
+    #[arg(long = "client-key", global = true, value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
+    /// The client certificate as apiclient_cert.p12 (password: the mchid), instead of --client-cert/--client-key
+    #[arg(long = "client-p12", global = true, value_name = "FILE")]
+    pub client_p12: Option<PathBuf>,
 }
 
 /// The resolved settings: flags, then `WXPAY_*` variables, then the config file — parsed by
@@ -89,6 +102,10 @@ impl Global {
                 ("WXPAY_APIV3_KEY_FILE", path_text(self.apiv3_key_file)),
                 ("WXPAY_BASE_URL", self.base_url),
                 ("WXPAY_TIMEOUT", self.timeout.map(|t| t.to_string())),
+                ("WXPAY_APIV2_KEY_FILE", path_text(self.apiv2_key_file)),
+                ("WXPAY_CLIENT_CERT", path_text(self.client_cert)),
+                ("WXPAY_CLIENT_KEY", path_text(self.client_key)),
+                ("WXPAY_CLIENT_P12", path_text(self.client_p12)),
             ]
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k.to_string(), v))),
@@ -153,9 +170,19 @@ impl Resolved {
             .map_err(|e| Failure::from(ConfigError::Build(e)))
     }
 
-    /// A blocking client.
+    /// The APIv2 key (required).
+    pub fn apiv2_key(&self) -> Result<wechatpay_core::v2::ApiV2Key, Failure> {
+        self.settings
+            .apiv2_key()?
+            .ok_or(ConfigError::Missing {
+                name: "apiv2_key_file",
+            })
+            .map_err(Failure::from)
+    }
+
+    /// A blocking client: the timeout and the client identity configured.
     pub fn client(&self) -> Result<wechatpay_ureq::Client, Failure> {
-        let cfg = wechatpay_ureq::Config::default().timeout(self.settings.timeout()?);
+        let cfg = self.settings.transport_config()?;
         wechatpay_ureq::Client::with_config(self.core()?, cfg)
             .map_err(|e| Failure::usage(e.to_string()))
     }

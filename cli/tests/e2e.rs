@@ -1496,3 +1496,239 @@ fn inspect_keys_certificates_and_p12() {
     let o = wxpay(&args(&[], &["inspect", &p("merchant.p12")]));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--password"));
 }
+
+fn v2_vectors() -> Value {
+    serde_json::from_slice(&std::fs::read(fixtures().join("v2/vectors.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn v2_sign_verify_decrypt_refund_and_request() {
+    let dir = tmpdir();
+    let v = v2_vectors();
+    let key_file = |key: &str| {
+        let p = dir.join(format!("apiv2-{key}.txt"));
+        std::fs::write(&p, format!("{key}\n")).unwrap();
+        vec!["--apiv2-key-file".to_string(), p.display().to_string()]
+    };
+    // sign: every independent vector, both algorithms; the key is never printed.
+    for case in v["signs"].as_array().unwrap() {
+        let key = case["key"].as_str().unwrap();
+        let data = case["fields"].to_string();
+        for (alg, expected) in [("MD5", &case["md5"]), ("HMAC-SHA256", &case["hmac_sha256"])] {
+            let o = wxpay(&args(
+                &key_file(key),
+                &["--json", "v2", "sign", "--sign-type", alg, "-d", &data],
+            ));
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let out = json_out(&o);
+            assert_eq!(out["sign"], *expected, "{} {alg}", case["name"]);
+            assert_eq!(out["string_to_sign"], case["string_to_sign"]);
+            assert_eq!(
+                out.as_object().unwrap().len(),
+                2,
+                "exactly sign and string_to_sign"
+            );
+            assert!(!String::from_utf8_lossy(&o.stdout).contains(key));
+        }
+    }
+    let k = key_file(v["refund"]["key"].as_str().unwrap());
+    let o = wxpay(&args(&k, &["v2", "sign", "-d", "[1,2]"]));
+    assert_eq!(o.status.code(), Some(2));
+    let o = wxpay(&["v2".into(), "sign".into(), "-d".into(), "{}".into()]);
+    assert_eq!(o.status.code(), Some(2), "no APIv2 key");
+
+    // verify: the verdicts of the vectors (exit 0 signed, 1 wrong or missing, 2 not XML).
+    for case in v["answers"].as_array().unwrap() {
+        let file = dir.join("answer.xml");
+        std::fs::write(&file, case["xml"].as_str().unwrap()).unwrap();
+        let o = wxpay(&args(
+            &k,
+            &[
+                "--json",
+                "v2",
+                "verify",
+                "--body-file",
+                &file.display().to_string(),
+            ],
+        ));
+        let path = case["path"].as_str().unwrap();
+        let (code, kind) = match case["verdict"].as_str().unwrap() {
+            // `verify` checks the sign only: an unsigned-answer path still has none to check.
+            "ok" if path == "/mmpaymkttransfers/sendredpack" => (1, Some("missing_sign")),
+            "ok" | "business" => (0, Some("signed")),
+            "sign_mismatch" => (1, Some("sign_mismatch")),
+            "missing_sign" | "return" => (1, Some("missing_sign")),
+            "xml" => (2, None),
+            other => panic!("verdict {other}"),
+        };
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}: {}",
+            case["name"],
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if let Some(kind) = kind {
+            let out = json_out(&o);
+            assert_eq!(out["kind"], kind, "{}", case["name"]);
+            assert_eq!(out["ok"], code == 0);
+            assert!(out["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+    }
+
+    // decrypt-refund: the vector's plaintext; bad input exits 2 with one line.
+    let o = wxpay(&args(
+        &k,
+        &[
+            "--json",
+            "v2",
+            "decrypt-refund",
+            "--req-info",
+            v["refund"]["req_info"].as_str().unwrap(),
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        json_out(&o),
+        serde_json::json!({"plaintext": v["refund"]["plaintext"]})
+    );
+    for bad in ["not base64!", "AAAA", ""] {
+        let o = wxpay(&args(&k, &["v2", "decrypt-refund", "--req-info", bad]));
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1);
+    }
+    let wrong_key = key_file("0123456789abcdef0123456789abcdef");
+    let o = wxpay(&args(
+        &wrong_key,
+        &[
+            "v2",
+            "decrypt-refund",
+            "--req-info",
+            v["refund"]["req_info"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(2), "a wrong key does not decrypt");
+
+    // request: against the sandbox, with its APIv2 key.
+    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let mut flags = creds(&dir, &s.base_url(), Mode::Certificate);
+    flags.extend(key_file(TestKeys::load().apiv2_key));
+    let order = r#"{"appid":"wxd678efh567hg6787","body":"test","out_trade_no":"CLI-V2","total_fee":1,"spbill_create_ip":"127.0.0.1","notify_url":"https://example.com/notify","trade_type":"NATIVE"}"#;
+    for alg in ["MD5", "HMAC-SHA256"] {
+        let o = wxpay(&args(
+            &flags,
+            &[
+                "--json",
+                "v2",
+                "request",
+                "/pay/unifiedorder",
+                "--sign-type",
+                alg,
+                "-d",
+                order,
+            ],
+        ));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = json_out(&o);
+        assert_eq!(out["code_url"], "weixin://wxpay/bizpayurl?pr=CLI-V2");
+        assert_eq!(out["result_code"], "SUCCESS");
+    }
+    let o = wxpay(&args(
+        &flags,
+        &[
+            "--json",
+            "v2",
+            "request",
+            "/pay/orderquery",
+            "-d",
+            r#"{"out_trade_no":"none"}"#,
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(json_out(&o)["kind"], "v2_ordernotexist");
+    // A client-certificate path without --client-cert: refused before sending (exit 2).
+    let before = s.gateway().request_count();
+    let o = wxpay(&args(
+        &flags,
+        &[
+            "v2",
+            "request",
+            "/secapi/pay/refund",
+            "-d",
+            r#"{"out_trade_no":"CLI-V2"}"#,
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("client certificate"));
+    assert_eq!(s.gateway().request_count(), before);
+    // With one, it is sent (the plain listener then answers FAIL: no certificate reached it).
+    let with_cert = args(
+        &flags,
+        &[
+            "--client-cert",
+            &fixtures()
+                .join("keys/merchant_cert.pem")
+                .display()
+                .to_string(),
+            "--client-key",
+            &fixtures()
+                .join("keys/merchant_key.pem")
+                .display()
+                .to_string(),
+        ],
+    );
+    let o = wxpay(&args(
+        &with_cert,
+        &[
+            "--json",
+            "v2",
+            "request",
+            "/secapi/pay/refund",
+            "-d",
+            r#"{"out_trade_no":"CLI-V2"}"#,
+        ],
+    ));
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json_out(&o)["kind"], "v2_return_fail");
+    // --client-p12 (password: the mchid) and a mismatched pair.
+    let o = wxpay(&args(
+        &flags,
+        &[
+            "--client-p12",
+            &fixtures().join("keys/merchant.p12").display().to_string(),
+            "v2",
+            "request",
+            "/pay/orderquery",
+            "-d",
+            r#"{"out_trade_no":"CLI-V2"}"#,
+        ],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = wxpay(&args(
+        &flags,
+        &[
+            "--client-cert",
+            &fixtures()
+                .join("keys/merchant_cert.pem")
+                .display()
+                .to_string(),
+            "--client-key",
+            &fixtures()
+                .join("keys/platform_key.pem")
+                .display()
+                .to_string(),
+            "v2",
+            "request",
+            "/pay/orderquery",
+            "-d",
+            "{}",
+        ],
+    ));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not belong"));
+}

@@ -11,12 +11,17 @@
 //! apiv3_key_file = "apiv3_key.txt"                     # optional: callbacks, certificate refresh
 //! base_url = "https://api.mch.weixin.qq.com"           # optional
 //! timeout = 30                                         # optional, seconds (transports)
+//! apiv2_key_file = "apiv2_key.txt"                     # optional: APIv2 (XML) calls
+//! client_cert = "apiclient_cert.pem"                   # optional: APIv2 paths over mutual TLS,
+//! client_key = "apiclient_key.pem"                     #   or client_p12 = "apiclient_cert.p12"
 //! ```
 //!
 //! Relative paths are relative to the file. The variables (`WXPAY_MCHID`, `WXPAY_SERIAL`,
 //! `WXPAY_PRIVATE_KEY`, `WXPAY_PLATFORM_CERT` — comma-separated —, `WXPAY_PUBLIC_KEY`,
-//! `WXPAY_PUBLIC_KEY_ID`, `WXPAY_APIV3_KEY_FILE`, `WXPAY_BASE_URL`, `WXPAY_TIMEOUT`) take
-//! precedence over the file, as in the CLI.
+//! `WXPAY_PUBLIC_KEY_ID`, `WXPAY_APIV3_KEY_FILE`, `WXPAY_BASE_URL`, `WXPAY_TIMEOUT`,
+//! `WXPAY_APIV2_KEY_FILE`, `WXPAY_CLIENT_CERT`, `WXPAY_CLIENT_KEY`, `WXPAY_CLIENT_P12`) take
+//! precedence over the file, as in the CLI. [`Settings::transport_config`] gives transports
+//! the timeout and the client identity.
 //!
 //! ```no_run
 //! # fn run() -> Result<(), wechatpay_core::config::ConfigError> {
@@ -56,10 +61,20 @@ pub struct Settings {
     pub base_url: Option<String>,
     /// The per-call timeout in seconds, for transports (default 30).
     pub timeout: Option<u64>,
+    /// The file holding the APIv2 key (APIv2 calls and notifications).
+    pub apiv2_key_file: Option<PathBuf>,
+    /// The merchant's API client certificate (`apiclient_cert.pem`), with `client_key`:
+    /// presented by transports on the APIv2 paths that need it.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's key (`apiclient_key.pem`).
+    pub client_key: Option<PathBuf>,
+    /// The client certificate as PKCS#12 (`apiclient_cert.p12`, password: the mchid), instead
+    /// of `client_cert` and `client_key`.
+    pub client_p12: Option<PathBuf>,
 }
 
 /// The variables [`Settings::from_vars`] reads, with the field each sets.
-pub const VARIABLES: [&str; 9] = [
+pub const VARIABLES: [&str; 13] = [
     "WXPAY_MCHID",
     "WXPAY_SERIAL",
     "WXPAY_PRIVATE_KEY",
@@ -69,6 +84,10 @@ pub const VARIABLES: [&str; 9] = [
     "WXPAY_APIV3_KEY_FILE",
     "WXPAY_BASE_URL",
     "WXPAY_TIMEOUT",
+    "WXPAY_APIV2_KEY_FILE",
+    "WXPAY_CLIENT_CERT",
+    "WXPAY_CLIENT_KEY",
+    "WXPAY_CLIENT_P12",
 ];
 
 impl Settings {
@@ -132,6 +151,10 @@ impl Settings {
                 "WXPAY_PUBLIC_KEY_ID" => s.public_key_id = Some(v),
                 "WXPAY_APIV3_KEY_FILE" => s.apiv3_key_file = Some(v.into()),
                 "WXPAY_BASE_URL" => s.base_url = Some(v),
+                "WXPAY_APIV2_KEY_FILE" => s.apiv2_key_file = Some(v.into()),
+                "WXPAY_CLIENT_CERT" => s.client_cert = Some(v.into()),
+                "WXPAY_CLIENT_KEY" => s.client_key = Some(v.into()),
+                "WXPAY_CLIENT_P12" => s.client_p12 = Some(v.into()),
                 "WXPAY_TIMEOUT" => {
                     s.timeout = Some(v.parse().map_err(|_| ConfigError::Invalid {
                         name: "WXPAY_TIMEOUT",
@@ -166,6 +189,10 @@ impl Settings {
             apiv3_key_file: self.apiv3_key_file.or(fallback.apiv3_key_file),
             base_url: self.base_url.or(fallback.base_url),
             timeout: self.timeout.or(fallback.timeout),
+            apiv2_key_file: self.apiv2_key_file.or(fallback.apiv2_key_file),
+            client_cert: self.client_cert.or(fallback.client_cert),
+            client_key: self.client_key.or(fallback.client_key),
+            client_p12: self.client_p12.or(fallback.client_p12),
         }
     }
 
@@ -176,6 +203,10 @@ impl Settings {
             platform_cert: self.platform_cert.into_iter().map(rel).collect(),
             public_key: self.public_key.map(rel),
             apiv3_key_file: self.apiv3_key_file.map(rel),
+            apiv2_key_file: self.apiv2_key_file.map(rel),
+            client_cert: self.client_cert.map(rel),
+            client_key: self.client_key.map(rel),
+            client_p12: self.client_p12.map(rel),
             ..self
         }
     }
@@ -251,8 +282,72 @@ impl Settings {
         }
     }
 
+    /// The APIv2 key, when a file is named.
+    pub fn apiv2_key(&self) -> Result<Option<crate::v2::ApiV2Key>, ConfigError> {
+        self.apiv2_key_file
+            .as_ref()
+            .map(|path| {
+                crate::v2::ApiV2Key::from_file(path).map_err(|source| ConfigError::Key {
+                    path: path.clone(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// The client identity (mutual TLS), when configured: `client_cert` + `client_key`, or
+    /// `client_p12` (its password is the mchid).
+    pub fn client_identity(&self) -> Result<Option<crate::transport::ClientIdentity>, ConfigError> {
+        use crate::transport::ClientIdentity;
+        let key_error = |path: &PathBuf| {
+            let path = path.clone();
+            move |source| ConfigError::Key { path, source }
+        };
+        match (&self.client_cert, &self.client_key, &self.client_p12) {
+            (None, None, None) => Ok(None),
+            (Some(cert), Some(key), None) => ClientIdentity::from_files(cert, key)
+                .map(Some)
+                .map_err(key_error(cert)),
+            (None, None, Some(p12)) => {
+                #[cfg(feature = "pkcs12")]
+                {
+                    let mchid = Self::need(&self.mchid, "mchid")?;
+                    ClientIdentity::from_pkcs12_file(p12, mchid)
+                        .map(Some)
+                        .map_err(key_error(p12))
+                }
+                #[cfg(not(feature = "pkcs12"))]
+                {
+                    let _ = key_error(p12);
+                    Err(ConfigError::Invalid {
+                        name: "client_p12",
+                        reason: "built without the `pkcs12` feature: convert with `openssl pkcs12 -in apiclient_cert.p12 -nodes` and give client_cert and client_key".into(),
+                    })
+                }
+            }
+            (Some(_), None, None) => Err(ConfigError::Missing { name: "client_key" }),
+            (None, Some(_), None) => Err(ConfigError::Missing {
+                name: "client_cert",
+            }),
+            _ => Err(ConfigError::Invalid {
+                name: "client_p12",
+                reason: "give client_cert and client_key, or client_p12, not both".into(),
+            }),
+        }
+    }
+
+    /// The transport configuration named here: the timeout and the client identity.
+    pub fn transport_config(&self) -> Result<crate::transport::Config, ConfigError> {
+        let mut config = crate::transport::Config::default().timeout(self.timeout()?);
+        if let Some(id) = self.client_identity()? {
+            config = config.client_identity(id);
+        }
+        Ok(config)
+    }
+
     /// A builder with everything named here (the merchant, the platform keys, the base URL,
-    /// the APIv3 key — which turns on certificate refresh), to adjust before `build()`.
+    /// the APIv3 key — which turns on certificate refresh —, the APIv2 key), to adjust
+    /// before `build()`.
     pub fn builder(&self) -> Result<ClientBuilder, ConfigError> {
         let mut b = Client::builder(self.merchant()?).platform_keys(self.platform_keys()?);
         if let Some(url) = &self.base_url {
@@ -260,6 +355,9 @@ impl Settings {
         }
         if let Some(key) = self.apiv3_key()? {
             b = b.apiv3_key(key);
+        }
+        if let Some(key) = self.apiv2_key()? {
+            b = b.apiv2_key(key);
         }
         Ok(b)
     }

@@ -234,3 +234,60 @@ fn api_errors_carry_a_hint() {
     assert!(answer("RESOURCE_NOT_EXISTS", "订单不存在").hint().is_none());
     assert!(answer("ORDER_NOT_EXIST", "x").hint().is_none());
 }
+
+#[test]
+fn apiv2_key_and_client_identity_from_the_file_and_variables() {
+    let d = dir("v2");
+    write(&d, "apiv2.txt", "192006250b4c09247ec02edce69f6a2d\n");
+    let cfg = write(
+        &d,
+        "wxpay.toml",
+        &format!(
+            "{BASE}apiv2_key_file = \"apiv2.txt\"\nclient_cert = \"merchant_cert.pem\"\nclient_key = \"merchant_key.pem\"\n"
+        ),
+    );
+    let s = Settings::from_file(&cfg).unwrap();
+    assert!(s.apiv2_key().unwrap().is_some());
+    let config = s.transport_config().unwrap();
+    let id = config.client_identity.expect("the identity is configured");
+    assert_eq!(id.serial(), "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B");
+    assert!(Client::from_config(&cfg).unwrap().apiv2_key().is_some());
+    // The variables name the same things.
+    let vars = Settings::from_vars([
+        (
+            "WXPAY_APIV2_KEY_FILE".to_string(),
+            d.join("apiv2.txt").display().to_string(),
+        ),
+        (
+            "WXPAY_CLIENT_CERT".to_string(),
+            d.join("merchant_cert.pem").display().to_string(),
+        ),
+    ])
+    .unwrap();
+    assert_eq!(vars.apiv2_key_file, Some(d.join("apiv2.txt")));
+    // Half an identity, or both forms, or a key that is not the certificate's: named errors.
+    assert!(matches!(
+        vars.client_identity(),
+        Err(ConfigError::Missing { name: "client_key" })
+    ));
+    let mut both = s.clone();
+    both.client_p12 = Some(d.join("x.p12"));
+    assert!(matches!(
+        both.client_identity(),
+        Err(ConfigError::Invalid {
+            name: "client_p12",
+            ..
+        })
+    ));
+    let mut mismatched = s.clone();
+    mismatched.client_key = Some(d.join("platform_pubkey_mode.pub.pem"));
+    assert!(matches!(
+        mismatched.client_identity(),
+        Err(ConfigError::Key { .. })
+    ));
+    write(&d, "short.txt", "short");
+    let mut short = s;
+    short.apiv2_key_file = Some(d.join("short.txt"));
+    let e = short.apiv2_key().unwrap_err();
+    assert!(e.to_string().contains("APIv2 key"), "{e}");
+}
