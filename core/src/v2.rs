@@ -771,3 +771,90 @@ impl crate::Client {
         })
     }
 }
+
+/// How a [`V2Exchange`] reads the answer.
+type ReadAnswer<T, O> = fn(&SignedV2<T>, &Response<Vec<u8>>) -> Result<O, V2Error>;
+
+/// One APIv2 call as a transport drives it ([`crate::exchange::Exchange`]): the signed request
+/// out, the answer in, read by `read` (verified fields as `T`, or a bill). Made by
+/// [`crate::Client::v2_exchange`] and [`crate::Client::v2_bill_exchange`].
+pub struct V2Exchange<T, O> {
+    signed: SignedV2<T>,
+    request: Option<Request<Vec<u8>>>,
+    read: ReadAnswer<T, O>,
+    result: Option<Result<O, crate::CallError>>,
+}
+
+impl<T, O> fmt::Debug for V2Exchange<T, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("V2Exchange")
+            .field("path", &self.signed.path)
+            .field("sent", &self.request.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, O> crate::exchange::Exchange for V2Exchange<T, O> {
+    type Output = Result<O, crate::CallError>;
+
+    fn poll(&mut self) -> crate::exchange::Step<Self::Output> {
+        use crate::exchange::Step;
+        if let Some(r) = self.result.take() {
+            return Step::Done(r);
+        }
+        match self.request.take() {
+            Some(r) => Step::Send(r),
+            None => Step::Done(Err(BuildError::ExchangeFinished.into())),
+        }
+    }
+
+    fn handle_response(&mut self, response: Response<Vec<u8>>, _now: i64) {
+        self.result = Some((self.read)(&self.signed, &response).map_err(Into::into));
+    }
+
+    fn handle_transport_error(&mut self, error: crate::TransportError) {
+        self.result = Some(Err(error.into()));
+    }
+
+    fn handle_locked(&mut self, _now: std::time::Instant) {}
+}
+
+impl crate::Client {
+    fn v2_start<T, O>(
+        &self,
+        call: V2Call<T>,
+        config: &crate::transport::Config,
+        read: ReadAnswer<T, O>,
+    ) -> Result<V2Exchange<T, O>, BuildError> {
+        let mut signed = self.sign_v2(call)?;
+        config.admit_v2(&signed)?;
+        let request = std::mem::take(&mut signed.request);
+        Ok(V2Exchange {
+            signed,
+            request: Some(request),
+            read,
+            result: None,
+        })
+    }
+
+    /// An APIv2 call for a transport to drive: signed ([`crate::Client::sign_v2`]), refused
+    /// before sending when its path needs the client certificate and `config` has none, the
+    /// answer verified and read as `T` ([`SignedV2::verify`]).
+    pub fn v2_exchange<T: DeserializeOwned>(
+        &self,
+        call: V2Call<T>,
+        config: &crate::transport::Config,
+    ) -> Result<V2Exchange<T, T>, BuildError> {
+        self.v2_start(call, config, |s, r| s.verify(r))
+    }
+
+    /// As [`crate::Client::v2_exchange`] for the bill downloads (`/pay/downloadbill`,
+    /// `/pay/downloadfundflow`): the answer read with [`SignedV2::bill`].
+    pub fn v2_bill_exchange<T>(
+        &self,
+        call: V2Call<T>,
+        config: &crate::transport::Config,
+    ) -> Result<V2Exchange<T, Vec<u8>>, BuildError> {
+        self.v2_start(call, config, |s, r| s.bill(r))
+    }
+}

@@ -111,7 +111,9 @@ impl Bills {
             } else {
                 part.to_vec()
             };
-            let aes: [u8; 32] = std::array::from_fn(|j| (i * 31 + j * 7 + 1) as u8);
+            // Deterministic key bytes in 0x40..=0x7F: `ApiV3Key::new` (the sealing helper used
+            // here) trims surrounding ASCII white space, which a raw key must not start or end with.
+            let aes: [u8; 32] = std::array::from_fn(|j| 0x40 + ((i * 31 + j * 7) % 64) as u8);
             let nonce = format!("p{i}nonce00000");
             let (Ok(key), Ok(wrapped)) = (
                 wechatpay_core::ApiV3Key::new(aes),

@@ -162,19 +162,16 @@ impl Client {
     /// paths that need it, refused before sending when [`Config::client_identity`] is unset —
     /// then verify the answer and read it as `T`.
     pub async fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        let mut signed = self.inner.core.sign_v2(call)?;
-        self.inner.config.admit_v2(&signed)?;
-        let response = self.execute(std::mem::take(&mut signed.request)).await?;
-        Ok(signed.verify(&response)?)
+        let config = &self.inner.config;
+        self.drive(self.inner.core.v2_exchange(call, config)?).await
     }
 
     /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
     /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
     pub async fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
-        let mut signed = self.inner.core.sign_v2(call)?;
-        self.inner.config.admit_v2(&signed)?;
-        let response = self.execute(std::mem::take(&mut signed.request)).await?;
-        Ok(signed.bill(&response)?)
+        let config = &self.inner.config;
+        self.drive(self.inner.core.v2_bill_exchange(call, config)?)
+            .await
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).

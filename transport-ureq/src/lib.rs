@@ -179,20 +179,41 @@ impl Client {
     /// Sign an APIv2 call (`Client::sign_v2`), send it — presenting [`Config::client_identity`]
     /// on the paths that need it, refused before sending without one — then verify the answer
     /// and read it as `T`.
+    ///
+    /// ```no_run
+    /// use wechatpay_api::v2::secapi::pay::refund;
+    /// use wechatpay_core::v2::ApiV2Key;
+    /// use wechatpay_core::{Merchant, PrivateKey};
+    /// use wechatpay_ureq::{ClientIdentity, Config};
+    ///
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let merchant = Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", PrivateKey::from_file("apiclient_key.pem")?)?;
+    /// let core = wechatpay_core::Client::builder(merchant)
+    ///     .apiv2_key(ApiV2Key::from_file("apiv2_key.txt")?)
+    ///     .build()?;
+    /// let identity = ClientIdentity::from_pkcs12_file("apiclient_cert.p12", "1900000001")?;
+    /// let client = wechatpay_ureq::Client::with_config(core, Config::default().client_identity(identity))?;
+    /// let answer = client.send_v2(refund::call(&refund::Request {
+    ///     appid: "wxd678efh567hg6787".into(),
+    ///     out_trade_no: "ORDER-1".into(),
+    ///     out_refund_no: "R-1".into(),
+    ///     total_fee: 100,
+    ///     refund_fee: 30,
+    ///     ..Default::default()
+    /// })?)?;
+    /// println!("refund {:?}", answer.refund_id);
+    /// # Ok(()) }
+    /// ```
     pub fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        let mut signed = self.core.sign_v2(call)?;
-        self.config.admit_v2(&signed)?;
-        let response = self.execute(std::mem::take(&mut signed.request))?;
-        Ok(signed.verify(&response)?)
+        let config = &self.config;
+        self.drive(self.core.v2_exchange(call, config)?)
     }
 
     /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
     /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
     pub fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
-        let mut signed = self.core.sign_v2(call)?;
-        self.config.admit_v2(&signed)?;
-        let response = self.execute(std::mem::take(&mut signed.request))?;
-        Ok(signed.bill(&response)?)
+        let config = &self.config;
+        self.drive(self.core.v2_bill_exchange(call, config)?)
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).

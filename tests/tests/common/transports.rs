@@ -356,7 +356,9 @@ pub fn sign_error<C: Transport>(server: &Server) {
     let impostor = wechatpay_core::Merchant::new(
         keys.mchid,
         keys.merchant_serial,
-        wechatpay_core::PrivateKey::from_pem(keys.platform_key_pem).unwrap(),
+        // A key that is neither the merchant's nor a configured platform key (the builder
+        // refuses a merchant key that is also a platform key).
+        wechatpay_core::PrivateKey::from_pem(keys.rotated_key_pem).unwrap(),
     )
     .unwrap();
     let core = Core::builder(impostor)
