@@ -251,11 +251,17 @@ fn kind(e: &CallError) -> String {
 }
 
 fn cpu_and_rss() -> (Duration, i64) {
+    let (user, sys, rss) = cpu_split_and_rss();
+    (user + sys, rss)
+}
+
+/// This process's user and kernel CPU time, and its peak RSS (KiB).
+fn cpu_split_and_rss() -> (Duration, Duration, i64) {
     // SAFETY: getrusage writes into the zeroed struct we pass; RUSAGE_SELF is always valid.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
-    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_maxrss)
+    (tv(ru.ru_utime), tv(ru.ru_stime), ru.ru_maxrss)
 }
 
 fn current_rss_kib() -> i64 {
@@ -297,8 +303,10 @@ impl Shared {
 
 /// The floor of a call's CPU, measured in this run: one RSA-2048 PKCS#1 SHA-256 signature of a
 /// message as long as the seed call's, and one verification, with aws-lc-rs called directly
-/// (the library AWS-LC is, like OpenSSL's `speed rsa2048`), single-threaded.
-fn rsa_floor_us() -> f64 {
+/// (the library AWS-LC is, like OpenSSL's `speed rsa2048`), single-threaded. With a `pause`
+/// after each round, the same work as a call at concurrency 1 sees it: the core idles between
+/// two RSA operations (the "cold" floor).
+fn rsa_floor_us(pause: Duration) -> f64 {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
     use base64::Engine as _;
@@ -317,7 +325,7 @@ fn rsa_floor_us() -> f64 {
         &signature::RSA_PKCS1_2048_8192_SHA256,
         key.public_key().as_ref().to_vec(),
     );
-    let rounds = 1500;
+    let rounds = if pause.is_zero() { 1500 } else { 300 };
     let (t0, _) = cpu_and_rss();
     for _ in 0..rounds {
         if key
@@ -326,6 +334,9 @@ fn rsa_floor_us() -> f64 {
             || public.verify(&message, &sig).is_err()
         {
             return f64::NAN;
+        }
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
         }
     }
     let (t1, _) = cpu_and_rss();
@@ -361,7 +372,8 @@ fn main() {
     // One order per worker; the seed call completes it again and again (the sandbox answers a
     // repeated identical completion with the same order, like WeChat Pay's idempotent API).
     let order = |w: usize| format!("LOADGEN-{w:04}");
-    let (cpu0, _) = cpu_and_rss();
+    let (user0, sys0, _) = cpu_split_and_rss();
+    let cpu0 = user0 + sys0;
     let started;
     if a.transport == "hyper" || a.transport == "reqwest" {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -447,9 +459,11 @@ fn main() {
         });
     }
     let wall = started.elapsed();
-    let (cpu1, peak_rss) = cpu_and_rss();
+    let (user1, sys1, peak_rss) = cpu_split_and_rss();
+    let cpu1 = user1 + sys1;
     drop(sandbox);
-    let floor_us = rsa_floor_us();
+    let floor_us = rsa_floor_us(Duration::ZERO);
+    let cold_floor_us = rsa_floor_us(Duration::from_micros(800));
     let mut lat = shared
         .latencies
         .lock()
@@ -464,6 +478,8 @@ fn main() {
     let errors = shared.errors.lock().map(|m| m.clone()).unwrap_or_default();
     let error_count: usize = errors.values().sum();
     let cpu_us = (cpu1 - cpu0).as_secs_f64() * 1e6 / n as f64;
+    let user_us = (user1 - user0).as_secs_f64() * 1e6 / n as f64;
+    let sys_us = (sys1 - sys0).as_secs_f64() * 1e6 / n as f64;
     let rps = n as f64 / wall.as_secs_f64();
     let samples = shared
         .rss_samples
@@ -475,6 +491,9 @@ fn main() {
             "transport": a.transport, "requests": n, "concurrency": conc,
             "rps": rps, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "client_cpu_us_per_call": cpu_us, "peak_rss_kib": peak_rss,
+            "client_user_us_per_call": user_us, "client_sys_us_per_call": sys_us,
+            "user_ratio_to_floor": user_us / floor_us,
+            "rsa_cold_floor_us": cold_floor_us,
             "rsa_floor_us": floor_us, "ratio_to_floor": cpu_us / floor_us,
             "rss_kib_samples": samples,
             "errors": error_count, "errors_by_kind": errors,
@@ -486,8 +505,9 @@ fn main() {
         println!("requests         {n} at concurrency {conc}");
         println!("calls/s          {rps:.0}");
         println!("latency p50/p99  {:.2} ms / {:.2} ms", pct(0.50), pct(0.99));
-        println!("client CPU/call  {cpu_us:.0} µs (getrusage, this process only; the sandbox runs in a child process)");
-        println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, this run) → {:.2}×", cpu_us / floor_us);
+        println!("client CPU/call  {cpu_us:.0} µs = {user_us:.0} user + {sys_us:.0} kernel (getrusage, this process only; the sandbox runs in a child process)");
+        println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, this run) → {:.2}× ({:.2}× in user time)", cpu_us / floor_us, user_us / floor_us);
+        println!("RSA cold floor   {cold_floor_us:.0} µs (the same, idling 0.8 ms after each round, as at concurrency 1)");
         println!("peak RSS         {peak_rss} KiB (RSS every 10 %: {samples:?})");
         println!("errors           {error_count} {errors:?}");
     }
