@@ -174,6 +174,59 @@ pub fn upload_streamed<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// An upload of the file at `file`, to be streamed from disk: the file is read once for its
+/// SHA-256 and length and once to check that it does not contain its multipart boundary, in
+/// 64 KiB chunks, never held in memory. Returns the upload and the file's length; the transport
+/// opens the file again and sends it between [`StreamedUpload::head`] and
+/// [`StreamedUpload::tail`] (a file changed in between fails the gateway's digest check).
+pub fn upload_from_file<T: serde::de::DeserializeOwned>(
+    path: &'static str,
+    file: &std::path::Path,
+) -> Result<(StreamedUpload<T>, u64), BuildError> {
+    use std::io::Read as _;
+    let bad = |reason| BuildError::InvalidUpload { reason };
+    let filename = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or(bad("the file name is not UTF-8"))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    // Each chunk of the file in turn, to `f`.
+    let mut each_chunk = |f: &mut dyn FnMut(&[u8]) -> Result<(), BuildError>| {
+        let mut reader = std::fs::File::open(file).map_err(|_| bad("the file cannot be read"))?;
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => f(&buf[..n])?,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(bad("the file cannot be read")),
+            }
+        }
+    };
+    let mut digest = FileDigest::default();
+    each_chunk(&mut |chunk| {
+        digest.update(chunk);
+        Ok(())
+    })?;
+    let (sha, len) = digest.finish();
+    let boundary = boundary(&sha).into_bytes();
+    // The last boundary-length bytes of the previous chunks, so a boundary split across two
+    // chunks is found too.
+    let mut carry = Vec::new();
+    each_chunk(&mut |chunk| {
+        carry.extend_from_slice(chunk);
+        if carry
+            .windows(boundary.len())
+            .any(|w| w == boundary.as_slice())
+        {
+            return Err(bad("the file contains its own multipart boundary"));
+        }
+        let keep = carry.len().saturating_sub(boundary.len());
+        carry.drain(..keep);
+        Ok(())
+    })?;
+    Ok((upload_streamed(path, filename, &sha)?, len))
+}
+
 /// Build the multipart upload call for `path` (the typed uploads of `wechatpay-api` use it),
 /// answered by a JSON `T`. The content type of the file part is guessed from the file name's
 /// extension.

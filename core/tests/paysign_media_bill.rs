@@ -339,3 +339,40 @@ fn sub_merchant_bill_parts_are_decrypted_and_checked() {
         Err(BillError::Decrypt(_))
     ));
 }
+
+#[test]
+fn uploads_from_a_file_are_prepared_without_holding_it() {
+    use wechatpay_core::media;
+    let dir = std::env::temp_dir().join(format!("wechatpay-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Larger than one 64 KiB read, so the digest runs over several chunks.
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let file = dir.join("photo.jpg");
+    std::fs::write(&file, &content).unwrap();
+    let (upload, len) =
+        media::upload_from_file::<Value>("/v3/merchant/media/upload", &file).unwrap();
+    assert_eq!(len, content.len() as u64);
+    // The same parts as the in-memory builder makes of the same bytes.
+    let whole = media::upload::<Value>("/v3/merchant/media/upload", "photo.jpg", &content).unwrap();
+    let mut streamed = upload.head.clone();
+    streamed.extend_from_slice(&content);
+    streamed.extend_from_slice(&upload.tail);
+    assert_eq!(streamed.len() as u64, upload.content_length(len));
+    let client = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
+        .build()
+        .unwrap();
+    let signed = client.sign(whole).unwrap();
+    assert_eq!(signed.request.body(), &streamed);
+    // A missing file and a name that is not UTF-8 are build errors.
+    let e = media::upload_from_file::<Value>("/v3/merchant/media/upload", &dir.join("none.jpg"))
+        .unwrap_err();
+    assert!(e.to_string().contains("cannot be read"), "{e}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = dir.join(std::ffi::OsStr::from_bytes(b"\xff.jpg"));
+        std::fs::write(&odd, b"x").unwrap();
+        let e = media::upload_from_file::<Value>("/v3/merchant/media/upload", &odd).unwrap_err();
+        assert!(e.to_string().contains("UTF-8"), "{e}");
+    }
+}

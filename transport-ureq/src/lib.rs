@@ -303,44 +303,12 @@ impl Client {
         mut progress: impl FnMut(u64),
     ) -> Result<ApiResponse<T>, CallError> {
         use std::io::Read;
-        let build = |reason| CallError::Build(wechatpay_core::BuildError::InvalidUpload { reason });
-        let open = || std::fs::File::open(file).map_err(|_| build("the file cannot be read"));
-        let filename = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| build("the file name is not UTF-8"))?
-            .to_string();
-        let mut digest = wechatpay_core::media::FileDigest::default();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut f = open()?;
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => digest.update(&buf[..n]),
-                Err(_) => return Err(build("the file cannot be read")),
-            }
-        }
-        let (sha, len) = digest.finish();
-        let boundary = wechatpay_core::media::boundary(&sha).into_bytes();
-        let (mut f, mut carry) = (open()?, Vec::new());
-        loop {
-            let n = f
-                .read(&mut buf)
-                .map_err(|_| build("the file cannot be read"))?;
-            if n == 0 {
-                break;
-            }
-            carry.extend_from_slice(&buf[..n]);
-            if carry
-                .windows(boundary.len())
-                .any(|w| w == boundary.as_slice())
-            {
-                return Err(build("the file contains its own multipart boundary"));
-            }
-            let keep = carry.len().saturating_sub(boundary.len());
-            carry.drain(..keep);
-        }
-        let upload = wechatpay_core::media::upload_streamed::<T>(path, &filename, &sha)?;
+        let (upload, len) = wechatpay_core::media::upload_from_file::<T>(path, file)?;
+        let open = || {
+            std::fs::File::open(file).map_err(|_| wechatpay_core::BuildError::InvalidUpload {
+                reason: "the file cannot be read",
+            })
+        };
         let total = upload.content_length(len);
         let (head, tail) = (upload.head, upload.tail);
         let mut body = Some((head, open()?, tail));
