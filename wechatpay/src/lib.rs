@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `api` (default) | [`api`]: the typed endpoints of the default families (payments, refunds, bills, profit sharing, transfers, pay-score, certificates) and every notification event |
 //! | `full`, or one family (`marketing`, `ecommerce`, …) | more of [`api`]: all 53 families, or the ones named |
+//! | `v2` | `api::v2`: the 55 APIv2 (XML) endpoints (in `full` too); the protocol is always in `v2` (the core's) |
 //! | `hyper` | `hyper`: the async client on hyper and tokio |
 //! | `reqwest` | `reqwest`: the async client on your `reqwest::Client` |
 //! | `ureq` | `ureq`: the blocking client |
