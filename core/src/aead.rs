@@ -22,26 +22,41 @@ impl ApiV3Key {
     /// every source: white space around the key (a file's trailing newline, a pasted space) is
     /// not part of it; what remains must be 32 bytes.
     pub fn new(key: impl AsRef<[u8]>) -> Result<Self, AeadError> {
-        let k = key.as_ref().trim_ascii();
-        let arr: [u8; 32] = k
-            .try_into()
-            .map_err(|_| AeadError::KeyLength { len: k.len() })?;
-        Ok(Self(Zeroizing::new(arr)))
+        key32(key.as_ref())
+            .map(Self)
+            .map_err(|len| AeadError::KeyLength { len })
     }
 
     /// From a file holding the key (as [`ApiV3Key::new`]: surrounding white space ignored).
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, crate::KeyError> {
-        let path = path.as_ref();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| crate::KeyError::Io {
-            what: "APIv3 key",
-            path: path.to_path_buf(),
-            source,
-        })?);
-        Self::new(&bytes[..]).map_err(|e| crate::KeyError::InvalidEncoding {
-            what: "APIv3 key",
-            reason: e.to_string(),
-        })
+        key_file(path.as_ref(), "APIv3 key", |k| Self::new(k))
     }
+}
+
+/// The one rule of the merchant's symmetric keys (APIv3 and APIv2): surrounding white space is
+/// not part of the key; what remains must be 32 bytes (else its length).
+pub(crate) fn key32(key: &[u8]) -> Result<Zeroizing<[u8; 32]>, usize> {
+    let k = key.trim_ascii();
+    <[u8; 32]>::try_from(k)
+        .map(Zeroizing::new)
+        .map_err(|_| k.len())
+}
+
+/// A key read from the file at `path` with `parse`; the bytes read are wiped.
+pub(crate) fn key_file<K, E: fmt::Display>(
+    path: &std::path::Path,
+    what: &'static str,
+    parse: impl FnOnce(&[u8]) -> Result<K, E>,
+) -> Result<K, crate::KeyError> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| crate::KeyError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })?);
+    parse(&bytes[..]).map_err(|e| crate::KeyError::InvalidEncoding {
+        what,
+        reason: e.to_string(),
+    })
 }
 
 impl fmt::Debug for ApiV3Key {

@@ -59,25 +59,14 @@ impl ApiV2Key {
     /// From the key as set in the merchant platform. As for the APIv3 key, surrounding white
     /// space is not part of it; what remains must be 32 bytes.
     pub fn new(key: impl AsRef<[u8]>) -> Result<Self, AeadError> {
-        let k = key.as_ref().trim_ascii();
-        let arr: [u8; 32] = k
-            .try_into()
-            .map_err(|_| AeadError::V2KeyLength { len: k.len() })?;
-        Ok(Self(Zeroizing::new(arr)))
+        crate::aead::key32(key.as_ref())
+            .map(Self)
+            .map_err(|len| AeadError::V2KeyLength { len })
     }
 
     /// From a file holding the key.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, crate::KeyError> {
-        let path = path.as_ref();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| crate::KeyError::Io {
-            what: "APIv2 key",
-            path: path.to_path_buf(),
-            source,
-        })?);
-        Self::new(&bytes[..]).map_err(|e| crate::KeyError::InvalidEncoding {
-            what: "APIv2 key",
-            reason: e.to_string(),
-        })
+        crate::aead::key_file(path.as_ref(), "APIv2 key", |k| Self::new(k))
     }
 
     /// The AES-256 key of refund notifications: the lower-case hex MD5 of this key, as bytes.

@@ -507,13 +507,7 @@ impl Gateway {
         if !req.uri().path().starts_with("/v3/") {
             // APIv2 (XML): its own authentication (`sign`), answers and faults.
             let fault = self.requested_fault(req).ok().flatten();
-            let mut reply = v2::handle(self, req, fault.as_ref(), now);
-            match fault {
-                Some(Fault::Delay(d)) => reply.delay = Some(d.min(MAX_DELAY)),
-                Some(Fault::DropConnection) => reply.drop_connection = true,
-                _ => {}
-            }
-            return reply;
+            return with_connection_fault(v2::handle(self, req, fault.as_ref(), now), fault);
         }
         // Faults apply only to authenticated requests: an unauthenticated one gets a plain
         // 401, whatever it asks for.
@@ -549,13 +543,8 @@ impl Gateway {
                 drop_connection: false,
             };
         }
-        let mut reply = self.sign(answer, chooser, certificates_path, now, fault.as_ref());
-        match fault {
-            Some(Fault::Delay(d)) => reply.delay = Some(d.min(MAX_DELAY)),
-            Some(Fault::DropConnection) => reply.drop_connection = true,
-            _ => {}
-        }
-        reply
+        let reply = self.sign(answer, chooser, certificates_path, now, fault.as_ref());
+        with_connection_fault(reply, fault)
     }
 
     /// The fault a request asks for in `Wechatpay-Sandbox-Fault`, else the one set with
@@ -985,6 +974,16 @@ impl Gateway {
 
 pub(crate) fn not_found() -> Answer {
     error(404, "NOT_FOUND", "no such API", None)
+}
+
+/// `reply`, delayed or dropped when `fault` says so (the faults the server carries out).
+fn with_connection_fault(mut reply: Reply, fault: Option<Fault>) -> Reply {
+    match fault {
+        Some(Fault::Delay(d)) => reply.delay = Some(d.min(MAX_DELAY)),
+        Some(Fault::DropConnection) => reply.drop_connection = true,
+        _ => {}
+    }
+    reply
 }
 
 /// A notification POST of an XML body to `/notify`.
