@@ -162,5 +162,68 @@ pub fn run() -> Result<(), Box<dyn Error>> {
         server.gateway().request_count()
     );
     server.stop();
+    apiv2(&keys)
+}
+
+/// APIv2 (XML): a Native order and a refund over mutual TLS, against a second sandbox that
+/// requires the merchant's client certificate (a test CA made here, on the spot).
+fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
+    use wechatpay_api::v2::{pay::unifiedorder, secapi::pay::refund};
+    println!("\n== APIv2 (XML), refunds over mutual TLS ==");
+    let pki = wechatpay_sandbox::tls::TestPki::generate(keys)?;
+    let server = Server::start_tls(Gateway::with_test_keys(Mode::Both), &pki.tls_setup())?;
+    let core = keys
+        .client_builder(&server.base_url(), Mode::Both)
+        .build()?;
+    let config = wechatpay_ureq::Config::default()
+        .proxy(wechatpay_ureq::Proxy::None)
+        .root_certificates_pem(&pki.ca_pem)?;
+    let refund_call = || {
+        refund::call(&refund::Request {
+            appid: "wxd678efh567hg6787".into(),
+            out_trade_no: "V2-ORDER-1".into(),
+            out_refund_no: "V2-REFUND-1".into(),
+            total_fee: 100,
+            refund_fee: 30,
+            ..Default::default()
+        })
+    };
+    // Without the client certificate, a secapi path is refused before anything is sent.
+    let without = wechatpay_ureq::Client::with_config(core.clone(), config.clone())?;
+    match without.send_v2(refund_call()?) {
+        Err(e @ CallError::Build(_)) => println!("  without a client certificate: {e}"),
+        other => return Err(format!("unexpected: {other:?}").into()),
+    }
+    let client =
+        wechatpay_ureq::Client::with_config(core, config.client_identity(pki.client_identity()?))?;
+    let order = client.send_v2(unifiedorder::call(&unifiedorder::Request {
+        appid: "wxd678efh567hg6787".into(),
+        body: "Image".into(),
+        out_trade_no: "V2-ORDER-1".into(),
+        total_fee: 100,
+        spbill_create_ip: "127.0.0.1".into(),
+        notify_url: "https://example.com/notify".into(),
+        trade_type: "NATIVE".into(),
+        ..Default::default()
+    })?)?;
+    println!(
+        "  unifiedorder (MD5-signed XML, answer sign checked) → {}",
+        order.code_url.unwrap_or_default()
+    );
+    server.gateway().v2_pay("V2-ORDER-1", now());
+    let refunded = client.send_v2(refund_call()?)?;
+    println!(
+        "  refund over mutual TLS → refund_id {}, {} fen",
+        refunded.refund_id.unwrap_or_default(),
+        refunded.refund_fee.unwrap_or_default()
+    );
+    server.stop();
     Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

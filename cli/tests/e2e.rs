@@ -689,7 +689,10 @@ fn sandbox_command_and_demo() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = Command::new(BIN).arg("demo").env_clear().output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("a tampered answer is caught"));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("a tampered answer is caught"));
+    assert!(out.contains("refund over mutual TLS → refund_id"), "{out}");
+    assert!(out.contains("without a client certificate"), "{out}");
     // Help is there for every subcommand.
     for cmd in [
         "request",
