@@ -10,7 +10,10 @@
 //!
 //! ```
 //! use wechatpay_core::exchange::{Exchange, Step};
-//! # fn send(r: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError> { unimplemented!() }
+//! # // Offline here: every send fails to connect (nothing reached a server).
+//! # fn send(_: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError> {
+//! #     Err(wechatpay_core::TransportError::new(wechatpay_core::TransportErrorKind::Connect, false, "offline example"))
+//! # }
 //! # fn run(client: &wechatpay_core::Client, lock: &std::sync::Mutex<()>) -> Result<(), wechatpay_core::CallError> {
 //! let call = wechatpay_core::Call::<serde_json::Value>::get("/v3/certificates");
 //! let mut ex = client.exchange(call)?;

@@ -302,17 +302,8 @@ impl Callbacks {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let verified = self.verify::<T>(headers, body);
-        process(
-            store,
-            &self.handle_options(),
-            self.delivery_ttl(),
-            headers,
-            verified,
-            |n| n.id.clone(),
-            handler,
-        )
-        .await
+        self.handle_keyed(store, headers, body, |n| n.id.clone(), handler)
+            .await
     }
 
     /// As [`Callbacks::handle`], processing once per `key` (e.g. `out_trade_no` + event type)
