@@ -721,25 +721,20 @@ impl DownloadSink for PartSink {
     }
 }
 
-/// What to do with the body after the head of a download's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
-    /// Stream it through [`Download::handle_chunk`], then [`Download::finish`].
-    Stream,
-    /// An error answer: read at most this many bytes and hand them to [`Download::error_body`].
-    Error(u64),
-}
-
 /// A streamed download (a bill, or a sub-merchant bill part): the signed request, then the
-/// checks as the answer arrives — status, announced size, received size, digest. Deadlines are
-/// the transport's (it knows the clock of its runtime); sizes and digests are decided here.
+/// checks as the answer arrives — status, announced size, received size, digest. The transport
+/// sends [`Download::request`], hands over the answer's head ([`Download::handle_head`]) and
+/// every chunk of its body ([`Download::handle_chunk`]), then calls [`Download::finish`].
+/// Deadlines are the transport's (it knows the clock of its runtime); sizes, digests and what
+/// an error answer means are decided here.
 pub struct Download<S> {
     request: Option<Request<Vec<u8>>>,
     sink: S,
     max: u64,
     max_error_body: u64,
     received: u64,
-    status: Option<(http::StatusCode, HeaderMap)>,
+    /// A non-2xx answer's status, headers and body so far.
+    error: Option<(http::StatusCode, HeaderMap, Vec<u8>)>,
 }
 
 impl<S> std::fmt::Debug for Download<S> {
@@ -747,66 +742,90 @@ impl<S> std::fmt::Debug for Download<S> {
         f.debug_struct("Download")
             .field("max", &self.max)
             .field("received", &self.received)
+            .field("error_status", &self.error.as_ref().map(|e| e.0))
             .finish_non_exhaustive()
     }
 }
 
 impl<S: DownloadSink> Download<S> {
-    /// The request to send (once).
-    pub fn request(&mut self) -> Option<Request<Vec<u8>>> {
-        self.request.take()
+    /// The request to send (once; asking again is [`BuildError::ExchangeFinished`]).
+    pub fn request(&mut self) -> Result<Request<Vec<u8>>, CallError> {
+        self.request
+            .take()
+            .ok_or(CallError::Build(BuildError::ExchangeFinished))
     }
 
     fn too_large(&self, what: String) -> CallError {
         TransportError::new(TransportErrorKind::BodyTooLarge, true, what).into()
     }
 
-    /// The answer's status and headers arrived.
+    /// The answer's status and headers arrived. A size announced over the limit (the download
+    /// limit, or the body limit for an error answer) is refused before any byte.
     pub fn handle_head(
         &mut self,
         status: http::StatusCode,
         headers: &HeaderMap,
-    ) -> Result<Body, CallError> {
-        self.status = Some((status, headers.clone()));
-        if !status.is_success() {
-            return Ok(Body::Error(self.max_error_body));
-        }
+    ) -> Result<(), CallError> {
+        let max = if status.is_success() {
+            self.max
+        } else {
+            self.error = Some((status, headers.clone(), Vec::new()));
+            self.max_error_body
+        };
         let announced = headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if let Some(n) = announced.filter(|n| *n > self.max) {
-            return Err(self.too_large(format!(
-                "the download announces {n} bytes, over the limit of {}",
-                self.max
-            )));
+        match announced.filter(|n| *n > max) {
+            Some(n) => Err(self.too_large(format!(
+                "the answer announces {n} bytes, over the limit of {max}"
+            ))),
+            None => Ok(()),
         }
-        Ok(Body::Stream)
     }
 
-    /// The body of an error answer (non-2xx): the API error.
-    pub fn error_body(&self, body: &[u8]) -> CallError {
-        let (status, headers) = self
-            .status
-            .clone()
-            .unwrap_or((http::StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new()));
-        ResponseError::Api(Box::new(crate::response::api_error(status, &headers, body))).into()
-    }
-
-    /// The next chunk of a 2xx body.
+    /// The next chunk of the body: into the sink for a 2xx answer, kept (within the body limit)
+    /// for an error answer.
     pub fn handle_chunk(&mut self, chunk: &[u8]) -> Result<(), CallError> {
         self.received = self.received.saturating_add(chunk.len() as u64);
-        if self.received > self.max {
-            return Err(self.too_large(format!(
-                "the download exceeds the limit of {} bytes",
-                self.max
-            )));
+        let max = match self.error {
+            Some(_) => self.max_error_body,
+            None => self.max,
+        };
+        if self.received > max {
+            return Err(self.too_large(format!("the answer exceeds the limit of {max} bytes")));
         }
-        Ok(self.sink.chunk(chunk)?)
+        match &mut self.error {
+            Some((_, _, body)) => body.extend_from_slice(chunk),
+            None => self.sink.chunk(chunk)?,
+        }
+        Ok(())
     }
 
-    /// The body ended.
+    /// Read the whole body from `reader` in 64 KiB chunks (for blocking transports), mapping a
+    /// read failure with `failed`, then [`Download::finish`].
+    pub fn read_from(
+        mut self,
+        mut reader: impl std::io::Read,
+        failed: impl Fn(std::io::Error) -> TransportError,
+    ) -> Result<S::Output, CallError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return self.finish(),
+                Ok(n) => self.handle_chunk(&buf[..n])?,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(failed(e).into()),
+            }
+        }
+    }
+
+    /// The body ended: the sink's output, or the API error of a non-2xx answer.
     pub fn finish(self) -> Result<S::Output, CallError> {
+        if let Some((status, headers, body)) = self.error {
+            let error = crate::response::api_error(status, &headers, &body);
+            return Err(ResponseError::Api(Box::new(error)).into());
+        }
         Ok(self.sink.finish()?)
     }
 }
@@ -869,7 +888,7 @@ impl Client {
             max: config.max_download_bytes,
             max_error_body: config.max_body_bytes,
             received: 0,
-            status: None,
+            error: None,
         })
     }
 }

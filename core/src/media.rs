@@ -12,6 +12,8 @@
 //! The multipart boundary is derived from the file's SHA-256 (no randomness to pin in tests) and
 //! checked not to occur in the file.
 
+use std::io::Read as _;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::BuildError;
@@ -176,14 +178,15 @@ pub fn upload_streamed<T: serde::de::DeserializeOwned>(
 
 /// An upload of the file at `file`, to be streamed from disk: the file is read once for its
 /// SHA-256 and length and once to check that it does not contain its multipart boundary, in
-/// 64 KiB chunks, never held in memory. Returns the upload and the file's length; the transport
-/// opens the file again and sends it between [`StreamedUpload::head`] and
-/// [`StreamedUpload::tail`] (a file changed in between fails the gateway's digest check).
-pub fn upload_from_file<T: serde::de::DeserializeOwned>(
+/// 64 KiB chunks, never held in memory. Returns the call to sign (its body is empty, its
+/// signature covers the meta JSON) and the [`FileBody`] the transport sends in its place, with
+/// `progress` told how many of the file's bytes were read so far (a file changed in between
+/// fails the gateway's digest check).
+pub fn upload_from_file<T: serde::de::DeserializeOwned, P: FnMut(u64)>(
     path: &'static str,
     file: &std::path::Path,
-) -> Result<(StreamedUpload<T>, u64), BuildError> {
-    use std::io::Read as _;
+    progress: P,
+) -> Result<(Call<T>, FileBody<P>), BuildError> {
     let bad = |reason| BuildError::InvalidUpload { reason };
     let filename = file
         .file_name()
@@ -224,7 +227,66 @@ pub fn upload_from_file<T: serde::de::DeserializeOwned>(
         carry.drain(..keep);
         Ok(())
     })?;
-    Ok((upload_streamed(path, filename, &sha)?, len))
+    let upload = upload_streamed::<T>(path, filename, &sha)?;
+    let body = FileBody {
+        head: std::io::Cursor::new(upload.head),
+        file: std::fs::File::open(file)
+            .map_err(|_| bad("the file cannot be read"))?
+            .take(len),
+        tail: std::io::Cursor::new(upload.tail),
+        sent: 0,
+        progress,
+    };
+    Ok((upload.call, body))
+}
+
+/// The body of an upload streamed from disk ([`upload_from_file`]): the multipart head, the
+/// file's bytes (at most the length it had when it was digested), the tail — one reader.
+pub struct FileBody<P> {
+    head: std::io::Cursor<Vec<u8>>,
+    file: std::io::Take<std::fs::File>,
+    tail: std::io::Cursor<Vec<u8>>,
+    sent: u64,
+    progress: P,
+}
+
+impl<P> std::fmt::Debug for FileBody<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileBody")
+            .field("content_length", &self.content_length())
+            .field("file_bytes_sent", &self.sent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P> FileBody<P> {
+    /// The length of the whole body (its `Content-Length`).
+    pub fn content_length(&self) -> u64 {
+        let (head, tail) = (self.head.get_ref().len(), self.tail.get_ref().len());
+        head as u64 + self.sent + self.file.limit() + tail as u64
+    }
+}
+
+impl<P: FnMut(u64)> std::io::Read for FileBody<P> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 || buf.is_empty() {
+            return Ok(n);
+        }
+        let n = self.file.read(buf)?;
+        if n > 0 {
+            self.sent += n as u64;
+            (self.progress)(self.sent);
+            return Ok(n);
+        }
+        if self.file.limit() > 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file shrank after it was digested",
+            ));
+        }
+        self.tail.read(buf)
+    }
 }
 
 /// Build the multipart upload call for `path` (the typed uploads of `wechatpay-api` use it),

@@ -8,12 +8,12 @@ use serde_json::{json, Value};
 use wechatpay_core::aead::{self, ApiV3Key};
 use wechatpay_core::bill::BillDownloadInfo;
 use wechatpay_core::certificates::Downloaded;
-use wechatpay_core::exchange::{Body, Exchange, Step};
+use wechatpay_core::exchange::{Exchange, Step};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::transport::Config;
 use wechatpay_core::{
-    Call, CallError, Client, FixedClock, FixedNonce, Merchant, PlatformKey, PlatformKeys,
-    PrivateKey, TransportError, TransportErrorKind, VerifyError,
+    BuildError, Call, CallError, Client, FixedClock, FixedNonce, Merchant, PlatformKey,
+    PlatformKeys, PrivateKey, TransportError, TransportErrorKind, VerifyError,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -288,16 +288,60 @@ fn streamed_downloads_are_checked_by_the_core() {
         .unwrap();
     let r = d.request().unwrap();
     assert_eq!(r.uri().path(), "/v3/billdownload/file");
-    assert!(d.request().is_none(), "sent once");
-    assert_eq!(
-        d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
-            .unwrap(),
-        Body::Stream
+    assert!(
+        matches!(
+            d.request(),
+            Err(CallError::Build(BuildError::ExchangeFinished))
+        ),
+        "sent once"
     );
+    d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
+        .unwrap();
     for chunk in bill.chunks(33) {
         d.handle_chunk(chunk).unwrap();
     }
     assert_eq!(d.finish().unwrap().1, 800);
+    // The same from a reader (blocking transports).
+    let mut d = c
+        .bill_download_exchange(&info, false, Vec::new(), &cfg)
+        .unwrap();
+    d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
+        .unwrap();
+    let (written, n) = d
+        .read_from(&bill[..], |e| {
+            TransportError::new(TransportErrorKind::ConnectionClosed, true, e)
+        })
+        .unwrap();
+    assert_eq!((written.as_slice(), n), (&bill[..], 800));
+    // A reader that breaks: the transport's error, nothing finished.
+    struct Broken;
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::ConnectionReset.into())
+        }
+    }
+    let mut d = c
+        .bill_download_exchange(&info, false, Vec::new(), &cfg)
+        .unwrap();
+    d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
+        .unwrap();
+    let e = d
+        .read_from(Broken, |e| {
+            TransportError::new(TransportErrorKind::ConnectionClosed, true, e)
+        })
+        .unwrap_err();
+    assert_eq!(
+        e.transport_kind(),
+        Some(TransportErrorKind::ConnectionClosed)
+    );
+    // A bill cut short fails its digest.
+    let mut d = c
+        .bill_download_exchange(&info, false, Vec::new(), &cfg)
+        .unwrap();
+    d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
+        .unwrap();
+    d.handle_chunk(&bill[..799]).unwrap();
+    assert!(matches!(d.finish(), Err(CallError::Bill(_))));
     // An announced size over the limit: refused before any byte.
     let mut d = c
         .bill_download_exchange(&info, false, Vec::new(), &cfg)
@@ -314,20 +358,39 @@ fn streamed_downloads_are_checked_by_the_core() {
         .unwrap();
     d.handle_chunk(&[b'x'; 1000]).unwrap();
     d.handle_chunk(b"x").unwrap_err();
-    // An error answer: read at most max_body_bytes, then an API error.
+    // An error answer: its body is kept (never written to the sink), then an API error.
     let mut d = c
         .bill_download_exchange(&info, false, Vec::new(), &cfg)
         .unwrap();
-    assert_eq!(
-        d.handle_head(http::StatusCode::BAD_REQUEST, &http::HeaderMap::new())
-            .unwrap(),
-        Body::Error(64)
-    );
-    let e = d.error_body(br#"{"code":"INVALID_REQUEST","message":"bad token"}"#);
+    d.handle_head(http::StatusCode::BAD_REQUEST, &http::HeaderMap::new())
+        .unwrap();
+    let body = br#"{"code":"INVALID_REQUEST","message":"bad token"}"#;
+    d.handle_chunk(&body[..10]).unwrap();
+    d.handle_chunk(&body[10..]).unwrap();
+    let e = d.finish().unwrap_err();
     assert_eq!(
         e.api_error().unwrap().code.as_deref(),
         Some("INVALID_REQUEST")
     );
+    // An error answer longer than max_body_bytes (64): refused at the chunk that crosses it,
+    // and when announced, at the head.
+    let mut d = c
+        .bill_download_exchange(&info, false, Vec::new(), &cfg)
+        .unwrap();
+    d.handle_head(http::StatusCode::BAD_REQUEST, &http::HeaderMap::new())
+        .unwrap();
+    d.handle_chunk(&[b' '; 64]).unwrap();
+    let e = d.handle_chunk(b" ").unwrap_err();
+    assert_eq!(e.transport_kind(), Some(TransportErrorKind::BodyTooLarge));
+    let mut d = c
+        .bill_download_exchange(&info, false, Vec::new(), &cfg)
+        .unwrap();
+    let mut h = http::HeaderMap::new();
+    h.insert(http::header::CONTENT_LENGTH, "65".parse().unwrap());
+    let e = d
+        .handle_head(http::StatusCode::BAD_GATEWAY, &h)
+        .unwrap_err();
+    assert_eq!(e.transport_kind(), Some(TransportErrorKind::BodyTooLarge));
     // A foreign URL is never signed.
     let foreign = BillDownloadInfo::new("SHA1", "00", "https://evil.example/v3/billdownload/file");
     assert!(matches!(

@@ -349,30 +349,67 @@ fn uploads_from_a_file_are_prepared_without_holding_it() {
     let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let file = dir.join("photo.jpg");
     std::fs::write(&file, &content).unwrap();
-    let (upload, len) =
-        media::upload_from_file::<Value>("/v3/merchant/media/upload", &file).unwrap();
-    assert_eq!(len, content.len() as u64);
-    // The same parts as the in-memory builder makes of the same bytes.
+    let mut reported = Vec::new();
+    let (call, mut body) =
+        media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &file, |n| {
+            reported.push(n)
+        })
+        .unwrap();
+    // The same body and signed meta as the in-memory builder makes of the same bytes.
     let whole = media::upload::<Value>("/v3/merchant/media/upload", "photo.jpg", &content).unwrap();
-    let mut streamed = upload.head.clone();
-    streamed.extend_from_slice(&content);
-    streamed.extend_from_slice(&upload.tail);
-    assert_eq!(streamed.len() as u64, upload.content_length(len));
+    let announced = body.content_length();
+    let mut streamed = Vec::new();
+    std::io::Read::read_to_end(&mut body, &mut streamed).unwrap();
+    assert_eq!(body.content_length(), announced, "the length does not move");
+    drop(body);
+    assert_eq!(streamed.len() as u64, announced);
+    assert_eq!(reported.last(), Some(&(content.len() as u64)));
+    assert!(reported.windows(2).all(|w| w[0] < w[1]), "{reported:?}");
     let client = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
+        .clock(FixedClock(1_800_000_000))
+        .nonce_source(FixedNonce("abc".into()))
         .build()
         .unwrap();
     let signed = client.sign(whole).unwrap();
     assert_eq!(signed.request.body(), &streamed);
+    // The streamed call signs the same meta: the same Authorization and content type.
+    let streamed_call = client.sign(call).unwrap();
+    for name in ["authorization", "content-type"] {
+        assert_eq!(
+            streamed_call.request.headers().get(name),
+            signed.request.headers().get(name),
+            "{name}"
+        );
+    }
+    // A file that shrinks after it was digested is an error, not a short body.
+    let (_, mut body) =
+        media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &file, |_| {}).unwrap();
+    std::fs::write(&file, &content[..1000]).unwrap();
+    let e = std::io::Read::read_to_end(&mut body, &mut Vec::new()).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+    // One that grows sends only the digested length.
+    std::fs::write(&file, &content).unwrap();
+    let (_, mut body) =
+        media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &file, |_| {}).unwrap();
+    std::fs::write(&file, [&content[..], b"more"].concat()).unwrap();
+    let mut grown = Vec::new();
+    std::io::Read::read_to_end(&mut body, &mut grown).unwrap();
+    assert_eq!(grown, streamed);
     // A missing file and a name that is not UTF-8 are build errors.
-    let e = media::upload_from_file::<Value>("/v3/merchant/media/upload", &dir.join("none.jpg"))
-        .unwrap_err();
+    let e = media::upload_from_file::<Value, _>(
+        "/v3/merchant/media/upload",
+        &dir.join("none.jpg"),
+        |_| {},
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("cannot be read"), "{e}");
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
         let odd = dir.join(std::ffi::OsStr::from_bytes(b"\xff.jpg"));
         std::fs::write(&odd, b"x").unwrap();
-        let e = media::upload_from_file::<Value>("/v3/merchant/media/upload", &odd).unwrap_err();
+        let e = media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &odd, |_| {})
+            .unwrap_err();
         assert!(e.to_string().contains("UTF-8"), "{e}");
     }
 }

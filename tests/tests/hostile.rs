@@ -268,6 +268,48 @@ fn oversized_downloads_are_refused<T: Transport>() {
     );
 }
 
+fn download_error_answers_are_api_errors_within_the_body_limit<T: Transport>() {
+    // A 4xx answer to a bill download: its JSON is the API error, nothing is written.
+    let body = br#"{"code":"INVALID_REQUEST","message":"token expired"}"#;
+    let addr = raw(1, move |s| {
+        let head = format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nRequest-ID: r-1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.write_all(body);
+    });
+    let c = T::make(&base(addr), Limits::default());
+    let e = c.bill(&bill_info(addr, b"")).unwrap_err();
+    let api = e.api_error().unwrap_or_else(|| panic!("{}: {e}", T::NAME));
+    assert_eq!(api.code.as_deref(), Some("INVALID_REQUEST"), "{}", T::NAME);
+    // An endless error answer: stopped at the (small) body limit, not the download limit.
+    let addr = raw(1, |s| {
+        let _ = s
+            .write_all(b"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let chunk = vec![b' '; 16 << 10];
+        for _ in 0..256 {
+            let head = format!("{:x}\r\n", chunk.len());
+            if s.write_all(head.as_bytes()).is_err()
+                || s.write_all(&chunk).is_err()
+                || s.write_all(b"\r\n").is_err()
+            {
+                return;
+            }
+        }
+        let _ = s.write_all(b"0\r\n\r\n");
+    });
+    let c = T::make(&base(addr), Limits::default());
+    let e = c.bill(&bill_info(addr, b"")).unwrap_err();
+    assert_eq!(
+        kind(&e),
+        TransportErrorKind::BodyTooLarge,
+        "{}: {e}",
+        T::NAME
+    );
+    assert!(e.to_string().contains("65536"), "{}: {e}", T::NAME);
+}
+
 fn a_slow_valid_bill_outlives_the_call_timeout<T: Transport>() {
     let content: Arc<Vec<u8>> = Arc::new(
         (0..1_000_000u32)
@@ -499,6 +541,7 @@ macro_rules! both {
 both!(
     slow_drip_stops_at_the_download_deadline,
     oversized_downloads_are_refused,
+    download_error_answers_are_api_errors_within_the_body_limit,
     a_slow_valid_bill_outlives_the_call_timeout,
     malformed_answers_are_invalid_responses,
     what_held_keeps_holding,

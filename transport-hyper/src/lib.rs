@@ -39,7 +39,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::de::DeserializeOwned;
 pub use wechatpay_core;
-use wechatpay_core::exchange::{self, Body, Download, DownloadSink};
+use wechatpay_core::exchange::{self, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 use wechatpay_core::transport::KeyFormat;
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
@@ -227,51 +227,26 @@ impl Client {
 
     async fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
         let cfg = &self.inner.config;
-        let Some(request) = d.request() else {
-            return Err(CallError::Build(
-                wechatpay_core::BuildError::ExchangeFinished,
-            ));
-        };
+        let request = d.request()?.map(|b| Full::new(Bytes::from(b)));
+        // The head within `timeout`, the whole transfer within `download_timeout`.
         let deadline = tokio::time::Instant::now() + cfg.download_timeout;
-        let timed_out = |e| TransportError::new(TransportErrorKind::Timeout, true, e);
-        let (parts, body) = request.into_parts();
-        let head = tokio::time::timeout(
-            cfg.timeout,
-            self.inner.http.request(http::Request::from_parts(
-                parts,
-                Full::new(Bytes::from(body)),
-            )),
-        );
-        let response = tokio::time::timeout_at(deadline, head)
+        let head_deadline = deadline.min(tokio::time::Instant::now() + cfg.timeout);
+        let response = tokio::time::timeout_at(head_deadline, self.inner.http.request(request))
             .await
-            .map_err(timed_out)?
             .map_err(timed_out)?
             .map_err(request_failed)?;
         let (parts, mut body) = response.into_parts();
-        match d.handle_head(parts.status, &parts.headers)? {
-            Body::Error(limit) => {
-                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-                let bytes = tokio::time::timeout_at(deadline, Limited::new(body, limit).collect())
-                    .await
-                    .map_err(timed_out)?
-                    .map_err(body_failed)?
-                    .to_bytes();
-                Err(d.error_body(&bytes))
-            }
-            Body::Stream => {
-                while let Some(frame) = tokio::time::timeout_at(deadline, body.frame())
-                    .await
-                    .map_err(timed_out)?
-                {
-                    let frame =
-                        frame.map_err(|e| TransportError::new(classify_hyper(&e), true, e))?;
-                    if let Some(data) = frame.data_ref() {
-                        d.handle_chunk(data)?;
-                    }
-                }
-                d.finish()
+        d.handle_head(parts.status, &parts.headers)?;
+        while let Some(frame) = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .map_err(timed_out)?
+        {
+            let frame = frame.map_err(|e| TransportError::new(classify_hyper(&e), true, e))?;
+            if let Some(data) = frame.data_ref() {
+                d.handle_chunk(data)?;
             }
         }
+        d.finish()
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit and the
@@ -280,32 +255,19 @@ impl Client {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let (parts, body) = request.into_parts();
-        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let request = request.map(|b| Full::new(Bytes::from(b)));
         let limit = usize::try_from(self.inner.config.max_body_bytes).unwrap_or(usize::MAX);
         let exchange = async {
-            let response = self
-                .inner
-                .http
-                .request(request)
-                .await
-                .map_err(request_failed)?;
-            let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, limit)
-                .collect()
-                .await
-                .map_err(body_failed)?
-                .to_bytes();
+            let response = self.inner.http.request(request).await;
+            let (parts, body) = response.map_err(request_failed)?.into_parts();
+            let bytes = Limited::new(body, limit).collect().await;
+            let bytes = bytes.map_err(body_failed)?.to_bytes();
             Ok(http::Response::from_parts(parts, bytes.to_vec()))
         };
-        match tokio::time::timeout(self.inner.config.timeout, exchange).await {
-            Ok(result) => result,
-            Err(elapsed) => Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                true,
-                elapsed,
-            )),
-        }
+        let timeout = self.inner.config.timeout;
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(timed_out)?
     }
 }
 
@@ -377,6 +339,11 @@ fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
         classify_hyper(&e)
     };
     TransportError::new(kind, !connect, e)
+}
+
+/// The call or the download ran out of time.
+fn timed_out(e: tokio::time::error::Elapsed) -> TransportError {
+    TransportError::new(TransportErrorKind::Timeout, true, e)
 }
 
 /// Reading an answer's body failed: over the limit, or the connection broke.

@@ -33,8 +33,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::HeaderMap;
+use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
-use wechatpay_core::exchange::{self, Body, Download, DownloadSink};
+use wechatpay_core::exchange::{self, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
 use wechatpay_core::v2::V2Call;
@@ -213,46 +214,23 @@ impl Client {
 
     async fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
         let cfg = &self.inner.config;
-        let Some(request) = d.request() else {
-            return Err(CallError::Build(
-                wechatpay_core::BuildError::ExchangeFinished,
-            ));
-        };
+        let request = reqwest::Request::try_from(d.request()?).map_err(|e| classify(e, false))?;
+        // The head within `timeout`, the whole transfer within `download_timeout`.
         let deadline = tokio::time::Instant::now() + cfg.download_timeout;
-        let timed_out = |e| TransportError::new(TransportErrorKind::Timeout, true, e);
-        let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
-        let head = tokio::time::timeout(cfg.timeout, self.inner.http.execute(request));
-        let mut response = tokio::time::timeout_at(deadline, head)
+        let head_deadline = deadline.min(tokio::time::Instant::now() + cfg.timeout);
+        let mut response = tokio::time::timeout_at(head_deadline, self.inner.http.execute(request))
             .await
             .map_err(timed_out)?
-            .map_err(timed_out)?
             .map_err(|e| classify(e, false))?;
-        match d.handle_head(response.status(), response.headers())? {
-            Body::Error(limit) => {
-                let mut bytes = Vec::new();
-                while let Some(c) = tokio::time::timeout_at(deadline, response.chunk())
-                    .await
-                    .map_err(timed_out)?
-                    .map_err(|e| classify(e, true))?
-                {
-                    bytes.extend_from_slice(&c);
-                    if bytes.len() as u64 > limit {
-                        return Err(too_large(limit).into());
-                    }
-                }
-                Err(d.error_body(&bytes))
-            }
-            Body::Stream => {
-                while let Some(c) = tokio::time::timeout_at(deadline, response.chunk())
-                    .await
-                    .map_err(timed_out)?
-                    .map_err(|e| classify(e, true))?
-                {
-                    d.handle_chunk(&c)?;
-                }
-                d.finish()
-            }
+        d.handle_head(response.status(), response.headers())?;
+        while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .map_err(timed_out)?
+            .map_err(|e| classify(e, true))?
+        {
+            d.handle_chunk(&chunk)?;
         }
+        d.finish()
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit and the
@@ -264,40 +242,18 @@ impl Client {
         let limit = self.inner.config.max_body_bytes;
         let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
         let exchange = async {
-            let mut response = self
-                .inner
-                .http
-                .execute(request)
-                .await
-                .map_err(|e| classify(e, false))?;
-            if response.content_length().is_some_and(|n| n > limit) {
-                return Err(too_large(limit));
-            }
-            let mut bytes = Vec::new();
-            while let Some(c) = response.chunk().await.map_err(|e| classify(e, true))? {
-                bytes.extend_from_slice(&c);
-                if bytes.len() as u64 > limit {
-                    return Err(too_large(limit));
-                }
-            }
-            let mut builder = http::Response::builder()
-                .status(response.status())
-                .version(response.version());
-            if let Some(h) = builder.headers_mut() {
-                *h = std::mem::take(response.headers_mut());
-            }
-            builder
-                .body(bytes)
-                .map_err(|e| TransportError::new(TransportErrorKind::Other, true, e))
+            let response = self.inner.http.execute(request).await;
+            let response = http::Response::from(response.map_err(|e| classify(e, false))?);
+            let (parts, body) = response.into_parts();
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            let bytes = Limited::new(body, limit).collect().await;
+            let bytes = bytes.map_err(body_failed)?.to_bytes();
+            Ok(http::Response::from_parts(parts, bytes.to_vec()))
         };
-        match tokio::time::timeout(self.inner.config.timeout, exchange).await {
-            Ok(result) => result,
-            Err(elapsed) => Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                true,
-                elapsed,
-            )),
-        }
+        let timeout = self.inner.config.timeout;
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(timed_out)?
     }
 }
 
@@ -314,12 +270,20 @@ impl wechatpay_core::exchange::AsyncCallbacks for Client {
     }
 }
 
-fn too_large(limit: u64) -> TransportError {
-    TransportError::new(
-        TransportErrorKind::BodyTooLarge,
-        true,
-        format!("the answer exceeds the limit of {limit} bytes"),
-    )
+/// The call or the download ran out of time.
+fn timed_out(e: tokio::time::error::Elapsed) -> TransportError {
+    TransportError::new(TransportErrorKind::Timeout, true, e)
+}
+
+/// Reading an answer's body failed: over the limit, or the connection broke.
+fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
+    if e.is::<http_body_util::LengthLimitError>() {
+        return TransportError::new(TransportErrorKind::BodyTooLarge, true, e);
+    }
+    match e.downcast::<reqwest::Error>() {
+        Ok(e) => classify(*e, true),
+        Err(e) => TransportError::new(TransportErrorKind::ConnectionClosed, true, e),
+    }
 }
 
 /// Map a reqwest error; `reading`: it happened while the body was read.

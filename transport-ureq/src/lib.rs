@@ -32,10 +32,8 @@ use std::time::{Duration, Instant};
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
 pub use wechatpay_core;
-use wechatpay_core::exchange::{self, Body, Download, DownloadSink};
-use wechatpay_core::notify::{
-    self, Callbacks, Handled, Notification, NotificationStore, NotifyError,
-};
+use wechatpay_core::exchange::{self, Download, DownloadSink};
+use wechatpay_core::notify::{Callbacks, Handled, Notification, NotificationStore, NotifyError};
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
 use wechatpay_core::v2::V2Call;
 use wechatpay_core::{
@@ -164,16 +162,7 @@ impl Client {
         E: std::fmt::Display,
     {
         let verified = self.verify_callback::<T>(callbacks, headers, body);
-        let (options, ttl) = (callbacks.handle_options(), callbacks.delivery_ttl());
-        notify::block_on(notify::process(
-            store,
-            &options,
-            ttl,
-            headers,
-            verified,
-            |n| n.id.clone(),
-            |n| std::future::ready(handler(n)),
-        ))
+        callbacks.process_blocking(store, headers, verified, handler)
     }
 
     /// Sign an APIv2 call (`Client::sign_v2`), send it — presenting [`Config::client_identity`]
@@ -249,47 +238,17 @@ impl Client {
     }
 
     fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
-        let Some(request) = d.request() else {
-            return Err(CallError::Build(
-                wechatpay_core::BuildError::ExchangeFinished,
-            ));
-        };
         // A stream is not bound by the whole-call timeout: the head by `timeout`, the whole
         // transfer by `download_timeout`.
         let request = self
             .agent
-            .configure_request(request)
+            .configure_request(d.request()?)
             .timeout_global(Some(self.config.download_timeout))
             .timeout_recv_response(Some(self.config.timeout))
             .build();
-        let response = self.agent.run(request).map_err(classify)?;
-        let (parts, mut body) = response.into_parts();
-        match d.handle_head(parts.status, &parts.headers)? {
-            Body::Error(limit) => {
-                let bytes = body
-                    .with_config()
-                    .limit(limit)
-                    .read_to_vec()
-                    .map_err(classify)?;
-                Err(d.error_body(&bytes))
-            }
-            Body::Stream => {
-                let mut reader = body
-                    .with_config()
-                    .limit(self.config.max_download_bytes.saturating_add(1))
-                    .reader();
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    match io::Read::read(&mut reader, &mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => d.handle_chunk(&buf[..n])?,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(classify(ureq::Error::Io(e)).into()),
-                    }
-                }
-                d.finish()
-            }
-        }
+        let (parts, body) = self.agent.run(request).map_err(classify)?.into_parts();
+        d.handle_head(parts.status, &parts.headers)?;
+        d.read_from(body.into_reader(), |e| classify(ureq::Error::Io(e)))
     }
 
     /// Upload the file at `file` to `path` (one of the upload endpoints, e.g.
@@ -300,51 +259,24 @@ impl Client {
         &self,
         path: &'static str,
         file: &std::path::Path,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> Result<ApiResponse<T>, CallError> {
-        use std::io::Read;
-        let (upload, len) = wechatpay_core::media::upload_from_file::<T>(path, file)?;
-        let open = || {
-            std::fs::File::open(file).map_err(|_| wechatpay_core::BuildError::InvalidUpload {
-                reason: "the file cannot be read",
-            })
+        let (call, body) = wechatpay_core::media::upload_from_file::<T, _>(path, file, progress)?;
+        let mut body = Some(body);
+        let ex = self.core.exchange(call)?;
+        // The signed request's body is empty: the file's is sent in its place (once; a
+        // certificate refresh after it sends its own request).
+        let send = |request: http::Request<Vec<u8>>| match body.take() {
+            None => self.execute(request),
+            Some(mut body) => {
+                let (mut parts, _) = request.into_parts();
+                let length = body.content_length().into();
+                parts.headers.insert(http::header::CONTENT_LENGTH, length);
+                let body = ureq::SendBody::from_reader(&mut body);
+                self.read(self.agent.run(http::Request::from_parts(parts, body)))
+            }
         };
-        let total = upload.content_length(len);
-        let (head, tail) = (upload.head, upload.tail);
-        let mut body = Some((head, open()?, tail));
-        let ex = self.core.exchange(upload.call)?;
-        exchange::drive_blocking(
-            &self.core,
-            ex,
-            |request| match body.take() {
-                None => self.execute(request),
-                Some((head, file, tail)) => {
-                    let (mut parts, _) = request.into_parts();
-                    parts
-                        .headers
-                        .insert(http::header::CONTENT_LENGTH, total.into());
-                    let sent = Progress {
-                        inner: file,
-                        sent: 0,
-                        report: &mut progress,
-                    };
-                    let mut reader = std::io::Cursor::new(head)
-                        .chain(sent)
-                        .chain(std::io::Cursor::new(tail));
-                    let request =
-                        http::Request::from_parts(parts, ureq::SendBody::from_reader(&mut reader));
-                    let response = self.agent.run(request).map_err(classify)?;
-                    let (parts, mut body) = response.into_parts();
-                    let bytes = body
-                        .with_config()
-                        .limit(self.config.max_body_bytes)
-                        .read_to_vec()
-                        .map_err(classify)?;
-                    Ok(http::Response::from_parts(parts, bytes))
-                }
-            },
-            &self.refresh_lock,
-        )
+        exchange::drive_blocking(&self.core, ex, send, &self.refresh_lock)
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit), without
@@ -353,30 +285,18 @@ impl Client {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let response = self.agent.run(request).map_err(classify)?;
-        let (parts, mut body) = response.into_parts();
-        let bytes = body
-            .with_config()
-            .limit(self.config.max_body_bytes)
-            .read_to_vec()
-            .map_err(classify)?;
-        Ok(http::Response::from_parts(parts, bytes))
+        self.read(self.agent.run(request))
     }
-}
 
-/// A reader that reports how much of it was read.
-struct Progress<'a, R, F: FnMut(u64)> {
-    inner: R,
-    sent: u64,
-    report: &'a mut F,
-}
-
-impl<R: io::Read, F: FnMut(u64)> io::Read for Progress<'_, R, F> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.sent += n as u64;
-        (self.report)(self.sent);
-        Ok(n)
+    /// Read a whole answer within the body limit.
+    fn read(
+        &self,
+        response: Result<http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let (parts, mut body) = response.map_err(classify)?.into_parts();
+        let limit = self.config.max_body_bytes;
+        let bytes = body.with_config().limit(limit).read_to_vec();
+        Ok(http::Response::from_parts(parts, bytes.map_err(classify)?))
     }
 }
 

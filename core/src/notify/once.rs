@@ -400,10 +400,33 @@ impl Callbacks {
         F: FnOnce(Notification<T>) -> Result<(), E>,
         E: fmt::Display,
     {
-        block_on(self.handle(store, headers, body, |n| {
-            let r = handler(n);
-            async move { r }
-        }))
+        self.process_blocking(store, headers, self.verify::<T>(headers, body), handler)
+    }
+
+    /// As [`Callbacks::handle_blocking`] for a callback verified already (by a blocking
+    /// transport, with refresh: `wechatpay_ureq::Client::handle_callback`): the replay check,
+    /// the claim, the handler, then complete or release.
+    pub fn process_blocking<T, F, E>(
+        &self,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        verified: Result<Notification<T>, NotifyError>,
+        handler: F,
+    ) -> Handled
+    where
+        F: FnOnce(Notification<T>) -> Result<(), E>,
+        E: fmt::Display,
+    {
+        let (options, ttl) = (self.handle_options(), self.delivery_ttl());
+        block_on(process(
+            store,
+            &options,
+            ttl,
+            headers,
+            verified,
+            |n| n.id.clone(),
+            |n| std::future::ready(handler(n)),
+        ))
     }
 
     /// The options of [`Callbacks::handle`].
