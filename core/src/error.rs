@@ -569,6 +569,22 @@ pub enum TransportErrorKind {
     Other,
 }
 
+impl TransportErrorKind {
+    /// The kind of an I/O error from a socket, and whether the request may have reached the
+    /// server: only a failure to open the connection proves it did not.
+    pub fn of_io(e: &std::io::Error) -> (Self, bool) {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::ConnectionRefused
+            | K::AddrNotAvailable
+            | K::NetworkUnreachable
+            | K::HostUnreachable => (Self::Connect, false),
+            K::TimedOut => (Self::Timeout, true),
+            _ => (Self::ConnectionClosed, true),
+        }
+    }
+}
+
 /// A transport failed to carry the call. See [`TransportError::may_have_reached_server`] before
 /// retrying. Its `Display` names the kind and the whole cause chain of the HTTP client's error.
 #[derive(Debug)]

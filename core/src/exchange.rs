@@ -893,18 +893,20 @@ impl Client {
     }
 }
 
+/// What [`AsyncCallbacks::verify_callback_json`] returns: a boxed, `Send` future.
+pub type CallbackFuture<'a> = std::pin::Pin<
+    Box<dyn Future<Output = Result<Notification<serde_json::Value>, NotifyError>> + Send + 'a>,
+>;
+
 /// An async transport that verifies callbacks with refresh, as a trait object — for web
 /// framework integrations (`wechatpay-axum`) that must not depend on one transport. The resource
 /// is read as JSON; the integration deserialises it into the type asked for.
 pub trait AsyncCallbacks: Send + Sync + 'static {
     /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
-    #[allow(clippy::type_complexity)]
     fn verify_callback_json<'a>(
         &'a self,
         callbacks: &'a Callbacks,
         headers: &'a HeaderMap,
         body: &'a [u8],
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<Notification<serde_json::Value>, NotifyError>> + Send + 'a>,
-    >;
+    ) -> CallbackFuture<'a>;
 }

@@ -398,3 +398,28 @@ fn streamed_downloads_are_checked_by_the_core() {
         Err(CallError::Build(_))
     ));
 }
+
+#[test]
+fn socket_errors_say_whether_the_request_may_have_arrived() {
+    use std::io::{Error, ErrorKind as K};
+    for (io, kind, reached) in [
+        (K::ConnectionRefused, TransportErrorKind::Connect, false),
+        (K::NetworkUnreachable, TransportErrorKind::Connect, false),
+        (K::HostUnreachable, TransportErrorKind::Connect, false),
+        (K::AddrNotAvailable, TransportErrorKind::Connect, false),
+        (K::TimedOut, TransportErrorKind::Timeout, true),
+        (
+            K::ConnectionReset,
+            TransportErrorKind::ConnectionClosed,
+            true,
+        ),
+        (K::UnexpectedEof, TransportErrorKind::ConnectionClosed, true),
+        (K::BrokenPipe, TransportErrorKind::ConnectionClosed, true),
+    ] {
+        assert_eq!(
+            TransportErrorKind::of_io(&Error::from(io)),
+            (kind, reached),
+            "{io:?}"
+        );
+    }
+}

@@ -26,8 +26,6 @@
 
 #![warn(missing_docs)]
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -39,6 +37,9 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::de::DeserializeOwned;
 pub use wechatpay_core;
+use wechatpay_core::bill::{BillDownloadInfo, EncryptedBillPart};
+use wechatpay_core::certificates::Downloaded;
+use wechatpay_core::error::{find_cause, saturate};
 use wechatpay_core::exchange::{self, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 use wechatpay_core::transport::KeyFormat;
@@ -123,8 +124,7 @@ impl Client {
     /// Sign `call`, send it, verify and decode the answer (refreshing the platform certificates
     /// once when the answer names an unknown serial and the core has an APIv3 key).
     pub async fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        let ex = self.inner.core.exchange(call)?;
-        self.drive(ex).await
+        self.drive(self.inner.core.exchange(call)?).await
     }
 
     /// Drive an exchange started elsewhere (e.g. signed on another thread:
@@ -154,24 +154,20 @@ impl Client {
     /// on the paths that need it, refused before sending without one — then verify the answer
     /// and read it as `T`.
     pub async fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        let config = &self.inner.config;
-        self.drive(self.inner.core.v2_exchange(call, config)?).await
+        self.drive(self.inner.core.v2_exchange(call, &self.inner.config)?)
+            .await
     }
 
     /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
     /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
     pub async fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
-        let config = &self.inner.config;
-        self.drive(self.inner.core.v2_bill_exchange(call, config)?)
+        self.drive(self.inner.core.v2_bill_exchange(call, &self.inner.config)?)
             .await
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
-    pub async fn refresh_certificates(
-        &self,
-    ) -> Result<wechatpay_core::certificates::Downloaded, RefreshError> {
-        let ex = self.inner.core.refresh_exchange()?;
-        self.drive(ex).await
+    pub async fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
+        self.drive(self.inner.core.refresh_exchange()?).await
     }
 
     /// Refresh the certificates every `interval` (clamped to 10 ms ..= 1 day: a zero interval
@@ -179,7 +175,7 @@ impl Client {
     /// on the current tokio runtime. The task ends when the last clone of this client is dropped.
     pub fn spawn_background_refresh(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let interval = wechatpay_core::error::saturate(interval).max(Duration::from_millis(10));
+        let interval = saturate(interval).max(Duration::from_millis(10));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -201,7 +197,7 @@ impl Client {
     /// `Err(CallError::Bill(_))` the data written is bad and must be discarded.
     pub async fn download_bill<W: std::io::Write>(
         &self,
-        info: &wechatpay_core::bill::BillDownloadInfo,
+        info: &BillDownloadInfo,
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
@@ -215,7 +211,7 @@ impl Client {
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
     pub async fn download_bill_part(
         &self,
-        part: &wechatpay_core::bill::EncryptedBillPart,
+        part: &EncryptedBillPart,
         gzip: bool,
     ) -> Result<Vec<u8>, CallError> {
         let d = self
@@ -271,16 +267,14 @@ impl Client {
     }
 }
 
-impl wechatpay_core::exchange::AsyncCallbacks for Client {
+impl exchange::AsyncCallbacks for Client {
     fn verify_callback_json<'a>(
         &'a self,
         callbacks: &'a Callbacks,
         headers: &'a HeaderMap,
         body: &'a [u8],
-    ) -> Pin<
-        Box<dyn Future<Output = Result<Notification<serde_json::Value>, NotifyError>> + Send + 'a>,
-    > {
-        Box::pin(self.verify_callback::<serde_json::Value>(callbacks, headers, body))
+    ) -> exchange::CallbackFuture<'a> {
+        Box::pin(self.verify_callback(callbacks, headers, body))
     }
 }
 
@@ -319,7 +313,7 @@ fn tls_config(config: &Config) -> Result<rustls::ClientConfig, TransportError> {
 /// The kind of a failure hyper reports once the request went out: a malformed answer is not a
 /// closed connection.
 fn classify_hyper(e: &(dyn std::error::Error + 'static)) -> TransportErrorKind {
-    match wechatpay_core::error::find_cause::<hyper::Error>(e) {
+    match find_cause::<hyper::Error>(e) {
         Some(h) if h.is_parse() || h.is_parse_status() => TransportErrorKind::InvalidResponse,
         Some(h) if h.is_timeout() => TransportErrorKind::Timeout,
         _ => TransportErrorKind::ConnectionClosed,
@@ -330,7 +324,7 @@ fn classify_hyper(e: &(dyn std::error::Error + 'static)) -> TransportErrorKind {
 /// the server; anything later may have.
 fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
     let connect = e.is_connect();
-    let tls = wechatpay_core::error::find_cause::<rustls::Error>(&e).is_some();
+    let tls = find_cause::<rustls::Error>(&e).is_some();
     let kind = if tls {
         TransportErrorKind::Tls
     } else if connect {

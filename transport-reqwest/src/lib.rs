@@ -28,13 +28,14 @@
 
 #![warn(missing_docs)]
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
+use wechatpay_core::bill::{BillDownloadInfo, EncryptedBillPart};
+use wechatpay_core::certificates::Downloaded;
+use wechatpay_core::error::find_cause;
 use wechatpay_core::exchange::{self, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
@@ -132,8 +133,7 @@ impl Client {
     /// Sign `call`, send it, verify and decode the answer (refreshing the platform certificates
     /// once when the answer names an unknown serial and the core has an APIv3 key).
     pub async fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        let ex = self.inner.core.exchange(call)?;
-        self.drive(ex).await
+        self.drive(self.inner.core.exchange(call)?).await
     }
 
     /// Drive an exchange started elsewhere (`core.exchange(call)`), sending its requests through
@@ -163,24 +163,20 @@ impl Client {
     /// paths that need it, refused before sending when [`Config::client_identity`] is unset —
     /// then verify the answer and read it as `T`.
     pub async fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        let config = &self.inner.config;
-        self.drive(self.inner.core.v2_exchange(call, config)?).await
+        self.drive(self.inner.core.v2_exchange(call, &self.inner.config)?)
+            .await
     }
 
     /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
     /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
     pub async fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
-        let config = &self.inner.config;
-        self.drive(self.inner.core.v2_bill_exchange(call, config)?)
+        self.drive(self.inner.core.v2_bill_exchange(call, &self.inner.config)?)
             .await
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
-    pub async fn refresh_certificates(
-        &self,
-    ) -> Result<wechatpay_core::certificates::Downloaded, RefreshError> {
-        let ex = self.inner.core.refresh_exchange()?;
-        self.drive(ex).await
+    pub async fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
+        self.drive(self.inner.core.refresh_exchange()?).await
     }
 
     /// Download a bill announced by `info`, streaming it through the digest check (and gunzip
@@ -188,7 +184,7 @@ impl Client {
     /// `Err(CallError::Bill(_))` the data written is bad and must be discarded.
     pub async fn download_bill<W: std::io::Write>(
         &self,
-        info: &wechatpay_core::bill::BillDownloadInfo,
+        info: &BillDownloadInfo,
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
@@ -204,7 +200,7 @@ impl Client {
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
     pub async fn download_bill_part(
         &self,
-        part: &wechatpay_core::bill::EncryptedBillPart,
+        part: &EncryptedBillPart,
         gzip: bool,
     ) -> Result<Vec<u8>, CallError> {
         let cfg = &self.inner.config;
@@ -257,16 +253,14 @@ impl Client {
     }
 }
 
-impl wechatpay_core::exchange::AsyncCallbacks for Client {
+impl exchange::AsyncCallbacks for Client {
     fn verify_callback_json<'a>(
         &'a self,
         callbacks: &'a Callbacks,
         headers: &'a HeaderMap,
         body: &'a [u8],
-    ) -> Pin<
-        Box<dyn Future<Output = Result<Notification<serde_json::Value>, NotifyError>> + Send + 'a>,
-    > {
-        Box::pin(self.verify_callback::<serde_json::Value>(callbacks, headers, body))
+    ) -> exchange::CallbackFuture<'a> {
+        Box::pin(self.verify_callback(callbacks, headers, body))
     }
 }
 
@@ -288,9 +282,8 @@ fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
 
 /// Map a reqwest error; `reading`: it happened while the body was read.
 fn classify(e: reqwest::Error, reading: bool) -> TransportError {
-    let tls = wechatpay_core::error::find_cause::<rustls::Error>(&e).is_some();
-    let parse = wechatpay_core::error::find_cause::<hyper::Error>(&e)
-        .is_some_and(|h| h.is_parse() || h.is_parse_status());
+    let tls = find_cause::<rustls::Error>(&e).is_some();
+    let parse = find_cause::<hyper::Error>(&e).is_some_and(|h| h.is_parse() || h.is_parse_status());
     let (kind, reached) = if e.is_builder() {
         (TransportErrorKind::InvalidRequest, false)
     } else if e.is_connect() && !reading {

@@ -25,13 +25,18 @@
 
 #![warn(missing_docs)]
 
-use std::io;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 pub use wechatpay_core;
+use wechatpay_core::bill::{BillDownloadInfo, EncryptedBillPart};
+use wechatpay_core::certificates::Downloaded;
+use wechatpay_core::error::find_cause;
 use wechatpay_core::exchange::{self, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Handled, Notification, NotificationStore, NotifyError};
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
@@ -86,15 +91,12 @@ impl Client {
             tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
         }
         let tls = tls.build();
-        let proxy =
-            match &config.proxy {
-                Proxy::FromEnv => ureq::Proxy::try_from_env(),
-                Proxy::None => None,
-                Proxy::Url(url) => Some(ureq::Proxy::new(url).map_err(|e| {
-                    TransportError::new(TransportErrorKind::InvalidRequest, false, e)
-                })?),
-                _ => None,
-            };
+        let invalid = |e| TransportError::new(TransportErrorKind::InvalidRequest, false, e);
+        let proxy = match &config.proxy {
+            Proxy::FromEnv => ureq::Proxy::try_from_env(),
+            Proxy::Url(url) => Some(ureq::Proxy::new(url).map_err(invalid)?),
+            _ => None, // Proxy::None
+        };
         let builder = ureq::Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)
@@ -106,7 +108,7 @@ impl Client {
             .max_idle_age(config.pool_idle_timeout);
         let agent = ureq::Agent::with_parts(
             builder.build(),
-            ureq::unversioned::transport::DefaultConnector::new(),
+            DefaultConnector::new(),
             CachingResolver::default(),
         );
         Ok(Self {
@@ -194,21 +196,17 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        let config = &self.config;
-        self.drive(self.core.v2_exchange(call, config)?)
+        self.drive(self.core.v2_exchange(call, &self.config)?)
     }
 
     /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
     /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
     pub fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
-        let config = &self.config;
-        self.drive(self.core.v2_bill_exchange(call, config)?)
+        self.drive(self.core.v2_bill_exchange(call, &self.config)?)
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
-    pub fn refresh_certificates(
-        &self,
-    ) -> Result<wechatpay_core::certificates::Downloaded, RefreshError> {
+    pub fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
         self.drive(self.core.refresh_exchange()?)
     }
 
@@ -218,7 +216,7 @@ impl Client {
     /// the data written is bad and must be discarded.
     pub fn download_bill<W: std::io::Write>(
         &self,
-        info: &wechatpay_core::bill::BillDownloadInfo,
+        info: &BillDownloadInfo,
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
@@ -231,7 +229,7 @@ impl Client {
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
     pub fn download_bill_part(
         &self,
-        part: &wechatpay_core::bill::EncryptedBillPart,
+        part: &EncryptedBillPart,
         gzip: bool,
     ) -> Result<Vec<u8>, CallError> {
         self.download(self.core.bill_part_exchange(part, gzip, &self.config)?)
@@ -318,25 +316,20 @@ fn handshake_only(e: &rustls::Error) -> bool {
 /// This resolver keeps each answer for [`DNS_TTL`].
 #[derive(Debug, Default)]
 struct CachingResolver {
-    inner: ureq::unversioned::resolver::DefaultResolver,
-    cache: Mutex<
-        std::collections::HashMap<
-            String,
-            (Instant, ureq::unversioned::resolver::ResolvedSocketAddrs),
-        >,
-    >,
+    inner: DefaultResolver,
+    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
 }
 
 /// How long a resolved address is reused.
 pub const DNS_TTL: Duration = Duration::from_secs(30);
 
-impl ureq::unversioned::resolver::Resolver for CachingResolver {
+impl Resolver for CachingResolver {
     fn resolve(
         &self,
         uri: &http::Uri,
         config: &ureq::config::Config,
-        timeout: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let key = format!(
             "{}://{}",
             uri.scheme_str().unwrap_or(""),
@@ -384,20 +377,11 @@ fn kind_of(e: &ureq::Error) -> (TransportErrorKind, bool) {
         }
         E::BadUri(_) | E::Http(_) => (TransportErrorKind::InvalidRequest, false),
         E::BodyExceedsLimit(_) => (TransportErrorKind::BodyTooLarge, true),
-        E::Io(io) if wechatpay_core::error::find_cause::<rustls::Error>(io).is_some() => {
-            let handshake =
-                wechatpay_core::error::find_cause::<rustls::Error>(io).is_some_and(handshake_only);
+        E::Io(io) => match find_cause::<rustls::Error>(io) {
             // ureq does not say in which phase an I/O error happened: only errors that can come
             // from nothing but the handshake prove that the request was not sent.
-            (TransportErrorKind::Tls, !handshake)
-        }
-        E::Io(io) => match io.kind() {
-            io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::AddrNotAvailable
-            | io::ErrorKind::NetworkUnreachable
-            | io::ErrorKind::HostUnreachable => (TransportErrorKind::Connect, false),
-            io::ErrorKind::TimedOut => (TransportErrorKind::Timeout, true),
-            _ => (TransportErrorKind::ConnectionClosed, true),
+            Some(tls) => (TransportErrorKind::Tls, !handshake_only(tls)),
+            None => TransportErrorKind::of_io(io),
         },
         E::Protocol(_) => (TransportErrorKind::InvalidResponse, true),
         _ => (TransportErrorKind::Other, true),
