@@ -35,6 +35,8 @@ fn every_transport_reports_every_field() {
             "peak_rss_kib",
             "errors",
             "errors_by_kind",
+            "rsa_floor_us",
+            "median_segment_ratio",
         ] {
             assert!(
                 v.get(field).is_some(),
@@ -44,6 +46,9 @@ fn every_transport_reports_every_field() {
         assert_eq!(v["errors"], 0, "{transport}: {v}");
         assert_eq!(v["transport"], transport);
         assert!(v["client_cpu_us_per_call"].as_f64().unwrap() > 0.0);
+        // Every call made once, over six segments each followed by a floor measurement.
+        assert_eq!(v["calls_made"], 40, "{transport}: {v}");
+        assert_eq!(v["segment_ratios"].as_array().map(Vec::len), Some(6), "{v}");
     }
 }
 

@@ -250,11 +250,6 @@ fn kind(e: &CallError) -> String {
     }
 }
 
-fn cpu_and_rss() -> (Duration, i64) {
-    let (user, sys, rss) = cpu_split_and_rss();
-    (user + sys, rss)
-}
-
 /// This process's user and kernel CPU time, and its peak RSS (KiB).
 fn cpu_split_and_rss() -> (Duration, Duration, i64) {
     // SAFETY: getrusage writes into the zeroed struct we pass; RUSAGE_SELF is always valid.
@@ -284,6 +279,15 @@ struct Shared {
 }
 
 impl Shared {
+    /// The next call's index, while it is below `end`.
+    fn take(&self, end: usize) -> Option<usize> {
+        self.next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
+                (i < end).then_some(i + 1)
+            })
+            .ok()
+    }
+
     fn record(&self, i: usize, n: usize, took: Duration, result: Result<(), CallError>) {
         if let Ok(mut l) = self.latencies.lock() {
             l[i] = took;
@@ -303,44 +307,109 @@ impl Shared {
 
 /// The floor of a call's CPU, measured in this run: one RSA-2048 PKCS#1 SHA-256 signature of a
 /// message as long as the seed call's, and one verification, with aws-lc-rs called directly
-/// (the library AWS-LC is, like OpenSSL's `speed rsa2048`), single-threaded. With a `pause`
-/// after each round, the same work as a call at concurrency 1 sees it: the core idles between
-/// two RSA operations (the "cold" floor).
-fn rsa_floor_us(pause: Duration) -> f64 {
-    use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
-    use base64::Engine as _;
-    let pem = TestKeys::load().merchant_key_pem;
-    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64) else {
-        return f64::NAN;
-    };
-    let Ok(key) = RsaKeyPair::from_pkcs8(&der) else {
-        return f64::NAN;
-    };
-    let message = vec![b'm'; 560];
-    let rng = SystemRandom::new();
-    let mut sig = vec![0u8; key.public_modulus_len()];
-    let public = UnparsedPublicKey::new(
-        &signature::RSA_PKCS1_2048_8192_SHA256,
-        key.public_key().as_ref().to_vec(),
-    );
-    let rounds = if pause.is_zero() { 1500 } else { 300 };
-    let (t0, _) = cpu_and_rss();
-    for _ in 0..rounds {
-        if key
-            .sign(&signature::RSA_PKCS1_SHA256, &rng, &message, &mut sig)
-            .is_err()
-            || public.verify(&message, &sig).is_err()
-        {
-            return f64::NAN;
-        }
-        if !pause.is_zero() {
-            std::thread::sleep(pause);
-        }
+/// (the library AWS-LC is, like OpenSSL's `speed rsa2048`), single-threaded, `rounds` times, in
+/// this thread's CPU time. With a `pause` after each round, the same work as a call at
+/// concurrency 1 sees it: the core idles between two RSA operations (the "cold" floor).
+struct Floor {
+    key: aws_lc_rs::signature::RsaKeyPair,
+    public: aws_lc_rs::signature::UnparsedPublicKey<Vec<u8>>,
+    rng: aws_lc_rs::rand::SystemRandom,
+}
+
+impl Floor {
+    fn new() -> Option<Self> {
+        use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
+        use base64::Engine as _;
+        let pem = TestKeys::load().merchant_key_pem;
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        let key = RsaKeyPair::from_pkcs8(&der).ok()?;
+        let public = UnparsedPublicKey::new(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            key.public_key().as_ref().to_vec(),
+        );
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        Some(Self { key, public, rng })
     }
-    let (t1, _) = cpu_and_rss();
-    (t1 - t0).as_secs_f64() * 1e6 / rounds as f64
+
+    /// µs of this thread's CPU per round.
+    fn measure(&self, rounds: u32, pause: Duration) -> f64 {
+        use aws_lc_rs::signature;
+        let message = vec![b'm'; 560];
+        let mut sig = vec![0u8; self.key.public_modulus_len()];
+        let t0 = thread_cpu();
+        for _ in 0..rounds {
+            if self
+                .key
+                .sign(&signature::RSA_PKCS1_SHA256, &self.rng, &message, &mut sig)
+                .is_err()
+                || self.public.verify(&message, &sig).is_err()
+            {
+                return f64::NAN;
+            }
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+        }
+        (thread_cpu() - t0).as_secs_f64() * 1e6 / f64::from(rounds)
+    }
+}
+
+/// This thread's CPU time (exact, from the scheduler).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we pass; the clock id is always valid.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The median of `v` (NaN when empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// How many segments a run is cut into, with a floor measurement after each.
+const SEGMENTS: usize = 6;
+
+/// One segment of a run: its calls' CPU and wall time, and the floors measured right after it
+/// (so that a host whose speed drifts during a run moves both alike).
+struct Segment {
+    calls: usize,
+    user: Duration,
+    sys: Duration,
+    wall: Duration,
+    floor_us: f64,
+    cold_floor_us: f64,
+}
+
+/// Run the `n` calls in [`SEGMENTS`] parts (`run(end)` makes the calls up to index `end`), each
+/// followed by a floor measurement. Setting up (the client, the orders, the first nonce's
+/// entropy initialisation) is outside every segment.
+fn segments(n: usize, floor: &Floor, mut run: impl FnMut(usize)) -> Vec<Segment> {
+    let mut out = Vec::with_capacity(SEGMENTS);
+    let mut done = 0;
+    for k in 1..=SEGMENTS {
+        let end = n * k / SEGMENTS;
+        let (u0, s0, _) = cpu_split_and_rss();
+        let t = Instant::now();
+        run(end);
+        let wall = t.elapsed();
+        let (u1, s1, _) = cpu_split_and_rss();
+        out.push(Segment {
+            calls: end - done,
+            user: u1 - u0,
+            sys: s1 - s0,
+            wall,
+            floor_us: floor.measure(200, Duration::ZERO),
+            cold_floor_us: floor.measure(50, Duration::from_micros(800)),
+        });
+        done = end;
+    }
+    out
 }
 
 fn main() {
@@ -372,9 +441,8 @@ fn main() {
     // One order per worker; the seed call completes it again and again (the sandbox answers a
     // repeated identical completion with the same order, like WeChat Pay's idempotent API).
     let order = |w: usize| format!("LOADGEN-{w:04}");
-    let (user0, sys0, _) = cpu_split_and_rss();
-    let cpu0 = user0 + sys0;
-    let started;
+    let floor = Floor::new().unwrap_or_else(|| usage("the bundled test key does not load"));
+    let segs;
     if a.transport == "hyper" || a.transport == "reqwest" {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -403,29 +471,26 @@ fn main() {
                 }
             });
         }
-        started = Instant::now();
-        rt.block_on(async {
-            let tasks: Vec<_> = (0..conc)
-                .map(|w| {
-                    let client = client.clone();
-                    let shared = shared.clone();
-                    let no = order(w);
-                    tokio::spawn(async move {
-                        loop {
-                            let i = shared.next.fetch_add(1, Ordering::Relaxed);
-                            if i >= n {
-                                break;
+        segs = segments(n, &floor, |end| {
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..conc)
+                    .map(|w| {
+                        let client = client.clone();
+                        let shared = shared.clone();
+                        let no = order(w);
+                        tokio::spawn(async move {
+                            while let Some(i) = shared.take(end) {
+                                let t = Instant::now();
+                                let r = client.send(seed::call(&no)).await.map(|_| ());
+                                shared.record(i, n, t.elapsed(), r);
                             }
-                            let t = Instant::now();
-                            let r = client.send(seed::call(&no)).await.map(|_| ());
-                            shared.record(i, n, t.elapsed(), r);
-                        }
+                        })
                     })
-                })
-                .collect();
-            for t in tasks {
-                let _ = t.await;
-            }
+                    .collect();
+                for t in tasks {
+                    let _ = t.await;
+                }
+            })
         });
     } else {
         let client = wechatpay_ureq::Client::with_config(
@@ -440,30 +505,35 @@ fn main() {
                 ));
             }
         }
-        started = Instant::now();
-        std::thread::scope(|s| {
-            for w in 0..conc {
-                let client = &client;
-                let shared = shared.clone();
-                let no = order(w);
-                s.spawn(move || loop {
-                    let i = shared.next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        break;
-                    }
-                    let t = Instant::now();
-                    let r = client.send(seed::call(&no)).map(|_| ());
-                    shared.record(i, n, t.elapsed(), r);
-                });
-            }
+        segs = segments(n, &floor, |end| {
+            std::thread::scope(|s| {
+                for w in 0..conc {
+                    let client = &client;
+                    let shared = shared.clone();
+                    let no = order(w);
+                    s.spawn(move || {
+                        while let Some(i) = shared.take(end) {
+                            let t = Instant::now();
+                            let r = client.send(seed::call(&no)).map(|_| ());
+                            shared.record(i, n, t.elapsed(), r);
+                        }
+                    });
+                }
+            })
         });
     }
-    let wall = started.elapsed();
-    let (user1, sys1, peak_rss) = cpu_split_and_rss();
-    let cpu1 = user1 + sys1;
+    let (_, _, peak_rss) = cpu_split_and_rss();
     drop(sandbox);
-    let floor_us = rsa_floor_us(Duration::ZERO);
-    let cold_floor_us = rsa_floor_us(Duration::from_micros(800));
+    let wall: Duration = segs.iter().map(|g| g.wall).sum();
+    let user: Duration = segs.iter().map(|g| g.user).sum();
+    let sys: Duration = segs.iter().map(|g| g.sys).sum();
+    let floor_us = segs.iter().map(|g| g.floor_us).sum::<f64>() / segs.len() as f64;
+    let cold_floor_us = segs.iter().map(|g| g.cold_floor_us).sum::<f64>() / segs.len() as f64;
+    let segment_ratios: Vec<f64> = segs
+        .iter()
+        .map(|g| (g.user + g.sys).as_secs_f64() * 1e6 / g.calls.max(1) as f64 / g.floor_us)
+        .collect();
+    let median_segment_ratio = median(segment_ratios.clone());
     let mut lat = shared
         .latencies
         .lock()
@@ -477,9 +547,9 @@ fn main() {
     };
     let errors = shared.errors.lock().map(|m| m.clone()).unwrap_or_default();
     let error_count: usize = errors.values().sum();
-    let cpu_us = (cpu1 - cpu0).as_secs_f64() * 1e6 / n as f64;
-    let user_us = (user1 - user0).as_secs_f64() * 1e6 / n as f64;
-    let sys_us = (sys1 - sys0).as_secs_f64() * 1e6 / n as f64;
+    let user_us = user.as_secs_f64() * 1e6 / n as f64;
+    let sys_us = sys.as_secs_f64() * 1e6 / n as f64;
+    let cpu_us = user_us + sys_us;
     let rps = n as f64 / wall.as_secs_f64();
     let samples = shared
         .rss_samples
@@ -489,12 +559,14 @@ fn main() {
     if a.json {
         let v = serde_json::json!({
             "transport": a.transport, "requests": n, "concurrency": conc,
+            "calls_made": shared.next.load(Ordering::Relaxed),
             "rps": rps, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "client_cpu_us_per_call": cpu_us, "peak_rss_kib": peak_rss,
             "client_user_us_per_call": user_us, "client_sys_us_per_call": sys_us,
             "user_ratio_to_floor": user_us / floor_us,
             "rsa_cold_floor_us": cold_floor_us,
             "rsa_floor_us": floor_us, "ratio_to_floor": cpu_us / floor_us,
+            "segment_ratios": segment_ratios, "median_segment_ratio": median_segment_ratio,
             "rss_kib_samples": samples,
             "errors": error_count, "errors_by_kind": errors,
             "gateway": if a.base_url.is_some() { "external" } else { "sandbox in a child process (not in the client CPU figure)" },
@@ -506,7 +578,8 @@ fn main() {
         println!("calls/s          {rps:.0}");
         println!("latency p50/p99  {:.2} ms / {:.2} ms", pct(0.50), pct(0.99));
         println!("client CPU/call  {cpu_us:.0} µs = {user_us:.0} user + {sys_us:.0} kernel (getrusage, this process only; the sandbox runs in a child process)");
-        println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, this run) → {:.2}× ({:.2}× in user time)", cpu_us / floor_us, user_us / floor_us);
+        println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, measured after each of the {SEGMENTS} segments of this run) → {:.2}× ({:.2}× in user time)", cpu_us / floor_us, user_us / floor_us);
+        println!("per segment      {:?} (each segment's CPU/call ÷ the floor measured right after it; median {median_segment_ratio:.2}×)", segment_ratios.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>());
         println!("RSA cold floor   {cold_floor_us:.0} µs (the same, idling 0.8 ms after each round, as at concurrency 1)");
         println!("peak RSS         {peak_rss} KiB (RSS every 10 %: {samples:?})");
         println!("errors           {error_count} {errors:?}");
