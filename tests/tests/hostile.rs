@@ -198,6 +198,26 @@ fn expect_param_error<T: Transport>(c: &T, what: &str) {
     }
 }
 
+/// A server that answers `status` with `count` chunks of `size` spaces, without an announced
+/// size.
+fn chunked(status: &'static str, size: usize, count: usize) -> SocketAddr {
+    raw(1, move |s| {
+        let head = format!("HTTP/1.1 {status}\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let _ = s.write_all(head.as_bytes());
+        let chunk = vec![b' '; size];
+        for _ in 0..count {
+            let head = format!("{:x}\r\n", chunk.len());
+            if s.write_all(head.as_bytes()).is_err()
+                || s.write_all(&chunk).is_err()
+                || s.write_all(b"\r\n").is_err()
+            {
+                return;
+            }
+        }
+        let _ = s.write_all(b"0\r\n\r\n");
+    })
+}
+
 fn slow_drip_stops_at_the_download_deadline<T: Transport>() {
     let addr = raw(1, |s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
@@ -238,20 +258,7 @@ fn oversized_downloads_are_refused<T: Transport>() {
     );
     assert!(start.elapsed() < Duration::from_secs(2), "{}", T::NAME);
     // Chunked, without an announced size: stopped at the limit.
-    let addr = raw(1, |s| {
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-        let chunk = vec![b'y'; 32 << 10];
-        for _ in 0..64 {
-            let head = format!("{:x}\r\n", chunk.len());
-            if s.write_all(head.as_bytes()).is_err()
-                || s.write_all(&chunk).is_err()
-                || s.write_all(b"\r\n").is_err()
-            {
-                return;
-            }
-        }
-        let _ = s.write_all(b"0\r\n\r\n");
-    });
+    let addr = chunked("200 OK", 32 << 10, 64);
     let c = T::make(
         &base(addr),
         Limits {
@@ -284,21 +291,7 @@ fn download_error_answers_are_api_errors_within_the_body_limit<T: Transport>() {
     let api = e.api_error().unwrap_or_else(|| panic!("{}: {e}", T::NAME));
     assert_eq!(api.code.as_deref(), Some("INVALID_REQUEST"), "{}", T::NAME);
     // An endless error answer: stopped at the (small) body limit, not the download limit.
-    let addr = raw(1, |s| {
-        let _ = s
-            .write_all(b"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n");
-        let chunk = vec![b' '; 16 << 10];
-        for _ in 0..256 {
-            let head = format!("{:x}\r\n", chunk.len());
-            if s.write_all(head.as_bytes()).is_err()
-                || s.write_all(&chunk).is_err()
-                || s.write_all(b"\r\n").is_err()
-            {
-                return;
-            }
-        }
-        let _ = s.write_all(b"0\r\n\r\n");
-    });
+    let addr = chunked("500 Internal Server Error", 16 << 10, 256);
     let c = T::make(&base(addr), Limits::default());
     let e = c.bill(&bill_info(addr, b"")).unwrap_err();
     assert_eq!(
