@@ -668,6 +668,31 @@ where
     }
 }
 
+/// The shortest interval [`refresh_every`] waits between two refreshes.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The loop of a background certificate refresh, for any async runtime: wait `interval`
+/// (clamped to [`MIN_REFRESH_INTERVAL`] ..= one day) with the runtime's `sleep`, then await
+/// `refresh()`, again and again, until `refresh` returns `None` (the client it refreshes is gone).
+/// The interval runs from the end of one refresh to the start of the next; a failed refresh is
+/// the refresh's own business (keep the current keys, try again next time).
+pub async fn refresh_every<S, SF, R, RF>(interval: Duration, mut sleep: S, mut refresh: R)
+where
+    S: FnMut(Duration) -> SF,
+    SF: Future<Output = ()>,
+    R: FnMut() -> Option<RF>,
+    RF: Future<Output = ()>,
+{
+    let interval = crate::error::saturate(interval).max(MIN_REFRESH_INTERVAL);
+    loop {
+        sleep(interval).await;
+        match refresh() {
+            Some(round) => round.await,
+            None => return,
+        }
+    }
+}
+
 /// Where the bytes of a streamed download go, and what the download ends with.
 pub trait DownloadSink {
     /// What a finished download gives.

@@ -423,3 +423,38 @@ fn socket_errors_say_whether_the_request_may_have_arrived() {
         );
     }
 }
+
+#[test]
+fn background_refresh_waits_clamped_intervals_and_ends_with_its_client() {
+    use std::cell::RefCell;
+    use wechatpay_core::exchange::{refresh_every, MIN_REFRESH_INTERVAL};
+    for (asked, waited) in [
+        (Duration::ZERO, MIN_REFRESH_INTERVAL),
+        (Duration::from_secs(60), Duration::from_secs(60)),
+        (Duration::MAX, Duration::from_secs(86_400)),
+    ] {
+        let log = RefCell::new(Vec::new());
+        let mut rounds = 0;
+        wechatpay_core::notify::block_on(refresh_every(
+            asked,
+            |d| {
+                log.borrow_mut().push(format!("sleep {d:?}"));
+                std::future::ready(())
+            },
+            || {
+                rounds += 1;
+                // The client is gone after three refreshes.
+                (rounds <= 3).then(|| {
+                    log.borrow_mut().push("refresh".to_string());
+                    std::future::ready(())
+                })
+            },
+        ));
+        let sleep = format!("sleep {waited:?}");
+        assert_eq!(
+            log.into_inner(),
+            [&sleep, "refresh", &sleep, "refresh", &sleep, "refresh", &sleep],
+            "{asked:?}"
+        );
+    }
+}

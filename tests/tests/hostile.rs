@@ -542,7 +542,7 @@ both!(
 );
 
 #[test]
-fn hyper_background_refresh_with_a_zero_interval_keeps_running() {
+fn background_refresh_with_a_zero_interval_keeps_running() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -554,11 +554,16 @@ fn hyper_background_refresh_with_a_zero_interval_keeps_running() {
             .apiv3_key(wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap())
             .build()
             .unwrap();
-        let client = wechatpay_hyper::Client::new(core).unwrap();
-        let task = client.spawn_background_refresh(Duration::ZERO);
+        let hyper = wechatpay_hyper::Client::new(core.clone()).unwrap();
+        let reqwest = wechatpay_reqwest::Client::new(core).unwrap();
+        let tasks = [
+            hyper.spawn_background_refresh(Duration::ZERO),
+            reqwest.spawn_background_refresh(Duration::ZERO),
+        ];
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(!task.is_finished(), "the refresh task died");
-        drop(client);
-        task.abort();
+        for task in tasks {
+            assert!(!task.is_finished(), "the refresh task died");
+            task.abort();
+        }
     });
 }

@@ -235,8 +235,39 @@ fn rotation_during_200_concurrent_hyper_calls() {
     );
 }
 
-#[test]
-fn background_refresh_task_follows_rotation_and_stops_with_the_client() {
+/// A transport with a background refresh task.
+trait Background: Sized {
+    fn make(core: wechatpay_core::Client) -> Self;
+    fn spawn(&self, interval: Duration) -> tokio::task::JoinHandle<()>;
+    fn core(&self) -> &wechatpay_core::Client;
+}
+
+impl Background for wechatpay_hyper::Client {
+    fn make(core: wechatpay_core::Client) -> Self {
+        wechatpay_hyper::Client::new(core).unwrap()
+    }
+    fn spawn(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        self.spawn_background_refresh(interval)
+    }
+    fn core(&self) -> &wechatpay_core::Client {
+        wechatpay_hyper::Client::core(self)
+    }
+}
+
+impl Background for wechatpay_reqwest::Client {
+    fn make(core: wechatpay_core::Client) -> Self {
+        let cfg = wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None);
+        wechatpay_reqwest::Client::with_config(core, cfg).unwrap()
+    }
+    fn spawn(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        self.spawn_background_refresh(interval)
+    }
+    fn core(&self) -> &wechatpay_core::Client {
+        wechatpay_reqwest::Client::core(self)
+    }
+}
+
+fn background_refresh_follows_rotation_and_stops_with_the_client<C: Background>() {
     let keys = TestKeys::load();
     let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
     let core = keys
@@ -250,9 +281,8 @@ fn background_refresh_task_follows_rotation_and_stops_with_the_client() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let client =
-            wechatpay_hyper::Client::with_config(core, wechatpay_hyper::Config::default()).unwrap();
-        let task = client.spawn_background_refresh(Duration::from_millis(20));
+        let client = C::make(core);
+        let task = client.spawn(Duration::from_millis(20));
         server.gateway().rotate_certificate(keys.rotated_signer());
         let mut seen = false;
         for _ in 0..200 {
@@ -271,12 +301,26 @@ fn background_refresh_task_follows_rotation_and_stops_with_the_client() {
             seen,
             "the background task downloaded the new certificate without any call"
         );
+        assert!(
+            !task.is_finished(),
+            "the task keeps running with its client"
+        );
         drop(client);
         tokio::time::timeout(Duration::from_secs(5), task)
             .await
             .expect("task ends after the client is dropped")
             .unwrap();
     });
+}
+
+#[test]
+fn hyper_background_refresh_follows_rotation_and_stops_with_the_client() {
+    background_refresh_follows_rotation_and_stops_with_the_client::<wechatpay_hyper::Client>();
+}
+
+#[test]
+fn reqwest_background_refresh_follows_rotation_and_stops_with_the_client() {
+    background_refresh_follows_rotation_and_stops_with_the_client::<wechatpay_reqwest::Client>();
 }
 
 #[test]

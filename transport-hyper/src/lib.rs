@@ -26,7 +26,7 @@
 
 #![warn(missing_docs)]
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -39,7 +39,7 @@ use serde::de::DeserializeOwned;
 pub use wechatpay_core;
 use wechatpay_core::bill::{BillDownloadInfo, EncryptedBillPart};
 use wechatpay_core::certificates::Downloaded;
-use wechatpay_core::error::{find_cause, saturate};
+use wechatpay_core::error::find_cause;
 use wechatpay_core::exchange::{self, Download, DownloadSink};
 use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 use wechatpay_core::transport::KeyFormat;
@@ -170,25 +170,23 @@ impl Client {
         self.drive(self.inner.core.refresh_exchange()?).await
     }
 
-    /// Refresh the certificates every `interval` (clamped to 10 ms ..= 1 day: a zero interval
-    /// would make tokio panic) in a background task
-    /// on the current tokio runtime. The task ends when the last clone of this client is dropped.
+    /// Refresh the certificates every `interval` (clamped to 10 ms ..= 1 day) in a background
+    /// task on the current tokio runtime (`exchange::refresh_every`); a failed refresh keeps the
+    /// current keys. The task ends when the last clone of this client is dropped.
     pub fn spawn_background_refresh(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let interval = saturate(interval).max(Duration::from_millis(10));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(inner) = weak.upgrade() else {
-                    break;
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(exchange::refresh_every(
+            interval,
+            tokio::time::sleep,
+            move || {
+                let client = Client {
+                    inner: weak.upgrade()?,
                 };
-                // A failed refresh keeps the current keys; the next tick tries again.
-                let _ = Client { inner }.refresh_certificates().await;
-            }
-        })
+                Some(async move {
+                    let _ = client.refresh_certificates().await;
+                })
+            },
+        ))
     }
 
     /// Download a bill announced by `info` (from `wechatpay_api::bill::tradebill::get`, …),

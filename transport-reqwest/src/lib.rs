@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
@@ -177,6 +178,25 @@ impl Client {
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
     pub async fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
         self.drive(self.inner.core.refresh_exchange()?).await
+    }
+
+    /// Refresh the certificates every `interval` (clamped to 10 ms ..= 1 day) in a background
+    /// task on the current tokio runtime (`exchange::refresh_every`); a failed refresh keeps the
+    /// current keys. The task ends when the last clone of this client is dropped.
+    pub fn spawn_background_refresh(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(exchange::refresh_every(
+            interval,
+            tokio::time::sleep,
+            move || {
+                let client = Client {
+                    inner: weak.upgrade()?,
+                };
+                Some(async move {
+                    let _ = client.refresh_certificates().await;
+                })
+            },
+        ))
     }
 
     /// Download a bill announced by `info`, streaming it through the digest check (and gunzip
