@@ -210,7 +210,7 @@ fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
         "  unifiedorder (MD5-signed XML, answer sign checked) → {}",
         order.code_url.unwrap_or_default()
     );
-    server.gateway().v2_pay("V2-ORDER-1", now());
+    server.gateway().v2_pay("V2-ORDER-1", client.core().now());
     let refunded = client.send_v2(refund_call()?)?;
     println!(
         "  refund over mutual TLS → refund_id {}, {} fen",
@@ -219,11 +219,4 @@ fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
     );
     server.stop();
     Ok(())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -15,6 +15,11 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
+/// The path of a bundled test key or certificate, as an argument.
+fn test_key(name: &str) -> String {
+    fixtures().join("keys").join(name).display().to_string()
+}
+
 fn tmpdir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let d = std::env::temp_dir().join(format!(
@@ -1669,15 +1674,9 @@ fn v2_sign_verify_decrypt_refund_and_request() {
         &flags,
         &[
             "--client-cert",
-            &fixtures()
-                .join("keys/merchant_cert.pem")
-                .display()
-                .to_string(),
+            &test_key("merchant_cert.pem"),
             "--client-key",
-            &fixtures()
-                .join("keys/merchant_key.pem")
-                .display()
-                .to_string(),
+            &test_key("merchant_key.pem"),
         ],
     );
     let o = wxpay(&args(
@@ -1703,7 +1702,7 @@ fn v2_sign_verify_decrypt_refund_and_request() {
         &flags,
         &[
             "--client-p12",
-            &fixtures().join("keys/merchant.p12").display().to_string(),
+            &test_key("merchant.p12"),
             "v2",
             "request",
             "/pay/orderquery",
@@ -1716,15 +1715,9 @@ fn v2_sign_verify_decrypt_refund_and_request() {
         &flags,
         &[
             "--client-cert",
-            &fixtures()
-                .join("keys/merchant_cert.pem")
-                .display()
-                .to_string(),
+            &test_key("merchant_cert.pem"),
             "--client-key",
-            &fixtures()
-                .join("keys/platform_key.pem")
-                .display()
-                .to_string(),
+            &test_key("platform_key.pem"),
             "v2",
             "request",
             "/pay/orderquery",

@@ -784,6 +784,14 @@ impl<S: DownloadSink> Download<S> {
         TransportError::new(TransportErrorKind::BodyTooLarge, true, what).into()
     }
 
+    /// The size limit of the answer's body: the download's, or the body limit for an error.
+    fn limit(&self) -> u64 {
+        match self.error {
+            Some(_) => self.max_error_body,
+            None => self.max,
+        }
+    }
+
     /// The answer's status and headers arrived. A size announced over the limit (the download
     /// limit, or the body limit for an error answer) is refused before any byte.
     pub fn handle_head(
@@ -791,12 +799,10 @@ impl<S: DownloadSink> Download<S> {
         status: http::StatusCode,
         headers: &HeaderMap,
     ) -> Result<(), CallError> {
-        let max = if status.is_success() {
-            self.max
-        } else {
+        if !status.is_success() {
             self.error = Some((status, headers.clone(), Vec::new()));
-            self.max_error_body
-        };
+        }
+        let max = self.limit();
         let announced = headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -813,10 +819,7 @@ impl<S: DownloadSink> Download<S> {
     /// for an error answer.
     pub fn handle_chunk(&mut self, chunk: &[u8]) -> Result<(), CallError> {
         self.received = self.received.saturating_add(chunk.len() as u64);
-        let max = match self.error {
-            Some(_) => self.max_error_body,
-            None => self.max,
-        };
+        let max = self.limit();
         if self.received > max {
             return Err(self.too_large(format!("the answer exceeds the limit of {max} bytes")));
         }

@@ -418,3 +418,117 @@ fn gzip_bills_are_gunzipped_and_bad_gzip_is_refused() {
     let e = v2::bill(StatusCode::BAD_GATEWAY, b"oops").unwrap_err();
     assert!(matches!(e, V2Error::Http { .. }), "{e:?}");
 }
+
+#[test]
+fn v2_exchanges_are_decided_without_a_socket() {
+    use wechatpay_core::exchange::{drive_blocking, Exchange, Step};
+    use wechatpay_core::transport::Config;
+    use wechatpay_core::{BuildError, CallError, TransportError, TransportErrorKind};
+    let c = client(true);
+    let key = c.apiv2_key().unwrap().clone();
+    let lock = std::sync::Mutex::new(());
+    let signed_answer = |pairs: &[(&str, &str)]| {
+        let mut f: Fields = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        f.insert("sign".into(), v2::sign(&f, &key, SignType::Md5));
+        http::Response::new(v2::to_xml(&f).into_bytes())
+    };
+    // The signed request goes out once; the answer is verified and read as fields.
+    let mut sent = Vec::new();
+    let ex = c
+        .v2_exchange(
+            V2Call::new("/pay/orderquery").field("out_trade_no", "V2-1"),
+            &Config::default(),
+        )
+        .unwrap();
+    let answer = drive_blocking(
+        &c,
+        ex,
+        |r| {
+            sent.push(v2::from_xml(r.body()).unwrap());
+            Ok(signed_answer(&[
+                ("return_code", "SUCCESS"),
+                ("result_code", "SUCCESS"),
+                ("trade_state", "NOTPAY"),
+            ]))
+        },
+        &lock,
+    )
+    .unwrap();
+    assert_eq!(answer["trade_state"], "NOTPAY");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["out_trade_no"], "V2-1");
+    assert_eq!(v2::check_sign(&sent[0], &key).unwrap(), SignType::Md5);
+    // A tampered answer is refused, not read.
+    let ex = c
+        .v2_exchange(V2Call::new("/pay/orderquery"), &Config::default())
+        .unwrap();
+    let e = drive_blocking(
+        &c,
+        ex,
+        |_| {
+            let mut r = signed_answer(&[("return_code", "SUCCESS"), ("result_code", "SUCCESS")]);
+            *r.body_mut() = String::from_utf8(r.body().clone())
+                .unwrap()
+                .replace(
+                    "<result_code>",
+                    "<trade_state>PAID</trade_state><result_code>",
+                )
+                .into_bytes();
+            Ok(r)
+        },
+        &lock,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, CallError::V2(V2Error::SignMismatch { .. })),
+        "{e}"
+    );
+    // A transport failure is the call's error, with what it says about reaching the server.
+    let ex = c
+        .v2_exchange(V2Call::new("/pay/orderquery"), &Config::default())
+        .unwrap();
+    let e = drive_blocking(
+        &c,
+        ex,
+        |_| {
+            Err(TransportError::new(
+                TransportErrorKind::Connect,
+                false,
+                "refused",
+            ))
+        },
+        &lock,
+    )
+    .unwrap_err();
+    assert_eq!(e.transport_kind(), Some(TransportErrorKind::Connect));
+    // A bill exchange reads the text; polling a finished exchange is refused.
+    let mut ex = c
+        .v2_bill_exchange(
+            V2Call::new("/pay/downloadbill").field("bill_date", "20270115"),
+            &Config::default(),
+        )
+        .unwrap();
+    let Step::Send(_) = ex.poll() else {
+        panic!("the request first")
+    };
+    ex.handle_response(http::Response::new(b"trade,1\n".to_vec()), c.now());
+    let Step::Done(bill) = ex.poll() else {
+        panic!("done after the answer")
+    };
+    assert_eq!(bill.unwrap(), b"trade,1\n");
+    let Step::Done(again) = ex.poll() else {
+        panic!("still done")
+    };
+    assert!(matches!(
+        again,
+        Err(CallError::Build(BuildError::ExchangeFinished))
+    ));
+    // A client-certificate path without an identity never starts.
+    let e = c
+        .v2_exchange(V2Call::new("/secapi/pay/refund"), &Config::default())
+        .unwrap_err();
+    assert!(e.to_string().contains("/secapi/pay/refund"), "{e}");
+}

@@ -38,8 +38,8 @@ use crate::verify::{verify_parts, SignatureHeaders, DEFAULT_WINDOW, SIGNATURE_TY
 
 mod once;
 pub use once::{
-    block_on, process, BoxFuture, Claim, HandleOptions, Handled, MemoryStore, NotificationStore,
-    Outcome, StoreError,
+    block_on, BoxFuture, Claim, HandleOptions, Handled, MemoryStore, NotificationStore, Outcome,
+    StoreError,
 };
 
 /// The only signature type this crate verifies.

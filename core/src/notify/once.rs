@@ -225,11 +225,10 @@ pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
 
 /// Process a callback that verified (or not): the replay check, the claim, the handler, then
 /// complete or release. `key` names what must be processed once (default: the notification
-/// id). The transports call this after verifying with refresh; [`Callbacks::handle`] is the
-/// same without refresh.
-pub async fn process<T, K, F, Fut, E>(
+/// id). The options and the delivery TTL are the [`Callbacks`]' ([`Callbacks::process`]).
+async fn process<T, K, F, Fut, E>(
     store: &dyn NotificationStore,
-    options: &HandleOptions,
+    options: HandleOptions,
     delivery_ttl: Duration,
     headers: &HeaderMap,
     verified: Result<Notification<T>, NotifyError>,
@@ -324,16 +323,28 @@ impl Callbacks {
         E: fmt::Display,
     {
         let verified = self.verify::<T>(headers, body);
-        process(
-            store,
-            &self.handle_options(),
-            self.delivery_ttl(),
-            headers,
-            verified,
-            key,
-            handler,
-        )
-        .await
+        self.process(store, headers, verified, key, handler).await
+    }
+
+    /// Process a callback verified already (or refused), with these callbacks' options and
+    /// delivery TTL: the replay check, the claim, the handler, then complete or release. `key`
+    /// names what must be processed once.
+    pub async fn process<T, K, F, Fut, E>(
+        &self,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        verified: Result<Notification<T>, NotifyError>,
+        key: K,
+        handler: F,
+    ) -> Handled
+    where
+        K: FnOnce(&Notification<T>) -> String,
+        F: FnOnce(Notification<T>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: fmt::Display,
+    {
+        let ttl = self.delivery_ttl();
+        process(store, self.options, ttl, headers, verified, key, handler).await
     }
 
     /// As [`Callbacks::handle`], verifying through `refresher` (an async transport:
@@ -354,16 +365,8 @@ impl Callbacks {
         E: fmt::Display,
     {
         let verified = self.verify_with::<T>(refresher, headers, body).await;
-        process(
-            store,
-            &self.handle_options(),
-            self.delivery_ttl(),
-            headers,
-            verified,
-            |n| n.id.clone(),
-            handler,
-        )
-        .await
+        self.process(store, headers, verified, |n| n.id.clone(), handler)
+            .await
     }
 
     /// Verify, decrypt and deserialise a callback through `refresher` (see
@@ -403,9 +406,9 @@ impl Callbacks {
         self.process_blocking(store, headers, self.verify::<T>(headers, body), handler)
     }
 
-    /// As [`Callbacks::handle_blocking`] for a callback verified already (by a blocking
-    /// transport, with refresh: `wechatpay_ureq::Client::handle_callback`): the replay check,
-    /// the claim, the handler, then complete or release.
+    /// The blocking twin of [`Callbacks::process`] (once per notification id), for a callback
+    /// verified already — by a blocking transport, with refresh:
+    /// `wechatpay_ureq::Client::handle_callback`.
     pub fn process_blocking<T, F, E>(
         &self,
         store: &dyn NotificationStore,
@@ -417,11 +420,8 @@ impl Callbacks {
         F: FnOnce(Notification<T>) -> Result<(), E>,
         E: fmt::Display,
     {
-        let (options, ttl) = (self.handle_options(), self.delivery_ttl());
-        block_on(process(
+        block_on(self.process(
             store,
-            &options,
-            ttl,
             headers,
             verified,
             |n| n.id.clone(),
