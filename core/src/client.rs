@@ -144,8 +144,15 @@ impl<T> Expect<T> {
 /// assert_eq!(signed.request.uri(), "https://api.mch.weixin.qq.com/v3/payscore/payafter-orders/ORDER-1/cancel");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Cloning is cheap (one reference count): the clones share the settings and the platform keys.
 #[derive(Clone)]
 pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+/// What a [`Client`] and its clones share.
+struct ClientInner {
     merchant: Merchant,
     platform: SharedKeys,
     base: BaseUrl,
@@ -160,14 +167,14 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("merchant", &self.merchant)
-            .field("platform", &self.platform)
+            .field("merchant", &self.inner.merchant)
+            .field("platform", &self.inner.platform)
             .field(
                 "base_url",
-                &format_args!("{}{}", self.base.origin, self.base.prefix),
+                &format_args!("{}{}", self.inner.base.origin, self.inner.base.prefix),
             )
-            .field("window", &self.window)
-            .field("refresh", &self.refresh.is_some())
+            .field("window", &self.inner.window)
+            .field("refresh", &self.inner.refresh.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -289,7 +296,7 @@ impl ClientBuilder {
             name: "User-Agent".into(),
             reason: "value has a control or non-visible character",
         })?;
-        Ok(Client {
+        let inner = ClientInner {
             merchant: self.merchant,
             platform: self.platform,
             base: BaseUrl::parse(&self.base_url)?,
@@ -306,6 +313,9 @@ impl ClientBuilder {
                     )),
                 })
             }),
+        };
+        Ok(Client {
+            inner: Arc::new(inner),
         })
     }
 }
@@ -313,7 +323,7 @@ impl ClientBuilder {
 impl Client {
     /// A fresh nonce from the client's source.
     pub(crate) fn nonce(&self) -> Result<String, BuildError> {
-        self.nonces.nonce()
+        self.inner.nonces.nonce()
     }
 
     /// The URL of `path` (absolute, starting with `/`) on the base URL.
@@ -324,12 +334,16 @@ impl Client {
                 reason: "an APIv2 path starts with `/`",
             });
         }
-        let on_default_host = self.base.prefix.is_empty() && self.base.origin == DEFAULT_BASE_URL;
+        let on_default_host =
+            self.inner.base.prefix.is_empty() && self.inner.base.origin == DEFAULT_BASE_URL;
         let url = match crate::v2::OTHER_HOSTS.iter().find(|(p, _)| *p == path) {
             // Served from another host (risk/getpublickey): there when the client talks to
             // the default host; a custom base URL (a test gateway) serves every path itself.
             Some((_, host)) if on_default_host => format!("{}{path}", host.trim_end_matches('/')),
-            _ => format!("{}{}{}", self.base.origin, self.base.prefix, path),
+            _ => format!(
+                "{}{}{}",
+                self.inner.base.origin, self.inner.base.prefix, path
+            ),
         };
         url.parse::<Uri>()
             .map_err(|_| BuildError::InvalidPathTemplate {
@@ -340,12 +354,12 @@ impl Client {
 
     /// The `User-Agent` sent.
     pub(crate) fn user_agent(&self) -> &HeaderValue {
-        &self.user_agent
+        &self.inner.user_agent
     }
 
     /// The APIv2 key, when configured.
     pub fn apiv2_key(&self) -> Option<&crate::v2::ApiV2Key> {
-        self.apiv2.as_ref()
+        self.inner.apiv2.as_ref()
     }
 
     /// Start configuring a client for `merchant`.
@@ -366,32 +380,32 @@ impl Client {
 
     /// The refresh settings, when an APIv3 key is configured.
     pub(crate) fn refresh_config(&self) -> Option<&crate::exchange::RefreshConfig> {
-        self.refresh.as_deref()
+        self.inner.refresh.as_deref()
     }
 
     /// Whether an APIv3 key is configured (certificate refresh is possible).
     pub fn can_refresh(&self) -> bool {
-        self.refresh.is_some()
+        self.inner.refresh.is_some()
     }
 
     /// The merchant.
     pub fn merchant(&self) -> &Merchant {
-        &self.merchant
+        &self.inner.merchant
     }
 
     /// The trusted platform keys, as they are now.
     pub fn platform_keys(&self) -> Arc<PlatformKeys> {
-        self.platform.load()
+        self.inner.platform.load()
     }
 
     /// The shared, swappable key set behind this client.
     pub fn shared_keys(&self) -> &SharedKeys {
-        &self.platform
+        &self.inner.platform
     }
 
     /// The clock window in seconds.
     pub fn clock_window(&self) -> u64 {
-        self.window
+        self.inner.window
     }
 
     /// A callback verifier sharing this client's platform keys, clock, window and merchant serial.
@@ -399,12 +413,12 @@ impl Client {
     /// Its [`crate::notify::Callbacks::exchange`] refreshes the platform certificates through
     /// this client when a callback names an unknown serial (with [`ClientBuilder::apiv3_key`]).
     pub fn callbacks(&self, apiv3_key: crate::aead::ApiV3Key) -> crate::notify::Callbacks {
-        crate::notify::Callbacks::new(self.platform.clone(), apiv3_key).with_client(self)
+        crate::notify::Callbacks::new(self.inner.platform.clone(), apiv3_key).with_client(self)
     }
 
     /// The clock.
     pub(crate) fn clock(&self) -> Arc<dyn Clock> {
-        self.clock.clone()
+        self.inner.clock.clone()
     }
 
     /// Apply a `GET /v3/certificates` answer (see [`crate::certificates`]) at `now` and, on
@@ -415,23 +429,24 @@ impl Client {
         response: &Response<B>,
         now: i64,
     ) -> Result<crate::certificates::Downloaded, crate::certificates::CertificateError> {
-        let current = self.platform.load();
-        let result = crate::certificates::apply(&current, apiv3_key, response, now, self.window)?;
+        let current = self.inner.platform.load();
+        let result =
+            crate::certificates::apply(&current, apiv3_key, response, now, self.inner.window)?;
         if let crate::certificates::Downloaded::Certificates { keys, .. } = &result {
-            self.platform.replace(keys.clone());
+            self.inner.platform.replace(keys.clone());
         }
         Ok(result)
     }
 
     /// The clock's reading.
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        self.inner.clock.now()
     }
 
     /// Sign `call` with the clock's time and a fresh nonce.
     pub fn sign<T>(&self, call: Call<T>) -> Result<SignedRequest<T>, BuildError> {
-        let nonce = self.nonces.nonce()?;
-        self.sign_with(call, self.clock.now(), &nonce)
+        let nonce = self.inner.nonces.nonce()?;
+        self.sign_with(call, self.inner.clock.now(), &nonce)
     }
 
     /// Sign `call` with the given Unix `timestamp` and `nonce` (ASCII letters and digits).
@@ -449,7 +464,7 @@ impl Client {
         {
             return Err(BuildError::InvalidNonce);
         }
-        let keys = self.platform.load();
+        let keys = self.inner.platform.load();
         let mut serial: Option<String> = call.serial.clone();
         // Sensitive values (body and query) are encrypted first, with the key the request will
         // name; the query then goes into the target that is signed.
@@ -459,16 +474,18 @@ impl Client {
         }
         let (path, query) = call.path_and_query()?;
         let mut target =
-            String::with_capacity(self.base.prefix.len() + path.len() + query.len() + 1);
-        target.push_str(&self.base.prefix);
+            String::with_capacity(self.inner.base.prefix.len() + path.len() + query.len() + 1);
+        target.push_str(&self.inner.base.prefix);
         target.push_str(&path);
         if !query.is_empty() {
             target.push('?');
             target.push_str(&query);
         }
-        let uri: Uri = format!("{}{}", self.base.origin, target)
-            .parse()
-            .map_err(BuildError::Uri)?;
+        let mut full = String::with_capacity(self.inner.base.origin.len() + target.len());
+        full.push_str(&self.inner.base.origin);
+        full.push_str(&target);
+        // From a String, the URI keeps its bytes instead of copying them.
+        let uri = Uri::try_from(full).map_err(BuildError::Uri)?;
         // Sign exactly the target the request carries.
         let carried = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         if carried != target {
@@ -483,17 +500,17 @@ impl Client {
             None => &body,
         };
         let message = request_message(call.method.as_str(), carried, timestamp, nonce, signed_body);
-        let signer = self.merchant.signer();
+        let signer = self.inner.merchant.signer();
         let signature = signer.sign(&message)?;
         let auth = authorization(
             signer.algorithm(),
-            self.merchant.mchid(),
+            self.inner.merchant.mchid(),
             nonce,
             timestamp,
-            self.merchant.serial(),
+            self.inner.merchant.serial(),
             &signature,
         );
-        let auth = HeaderValue::from_str(&auth).map_err(|_| BuildError::InvalidHeader {
+        let auth = HeaderValue::try_from(auth).map_err(|_| BuildError::InvalidHeader {
             name: "Authorization".into(),
             reason: "the signer produced a value that is not a valid header",
         })?;
@@ -502,7 +519,7 @@ impl Client {
             .uri(uri)
             .header(AUTHORIZATION, auth)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .header(USER_AGENT, self.user_agent.clone());
+            .header(USER_AGENT, self.inner.user_agent.clone());
         if let Some((_, ct)) = &call.multipart {
             builder = builder.header(CONTENT_TYPE, ct.clone());
         } else if !body.is_empty() {
@@ -595,15 +612,15 @@ impl Client {
     pub fn bill_download(&self, download_url: &str) -> Result<Call<Vec<u8>>, BuildError> {
         let foreign = || BuildError::ForeignUrl {
             url: download_url.to_string(),
-            base: format!("{}{}", self.base.origin, self.base.prefix),
+            base: format!("{}{}", self.inner.base.origin, self.inner.base.prefix),
         };
         let rest = download_url
-            .strip_prefix(&self.base.origin)
+            .strip_prefix(&self.inner.base.origin)
             .ok_or_else(foreign)?;
         if !rest.starts_with('/') {
             return Err(foreign());
         }
-        let rest = rest.strip_prefix(&self.base.prefix).unwrap_or(rest);
+        let rest = rest.strip_prefix(&self.inner.base.prefix).unwrap_or(rest);
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         Ok(Call::<serde_json::Value>::get(path.to_string())
             .expect_bytes()
@@ -617,12 +634,12 @@ impl Client {
         appid: &str,
         prepay_id: &str,
     ) -> Result<crate::paysign::JsapiParams, BuildError> {
-        let nonce = self.nonces.nonce()?;
+        let nonce = self.inner.nonces.nonce()?;
         Ok(crate::paysign::jsapi(
-            self.merchant.signer(),
+            self.inner.merchant.signer(),
             appid,
             prepay_id,
-            self.clock.now(),
+            self.inner.clock.now(),
             &nonce,
         )?)
     }
@@ -633,13 +650,13 @@ impl Client {
         appid: &str,
         prepay_id: &str,
     ) -> Result<crate::paysign::AppParams, BuildError> {
-        let nonce = self.nonces.nonce()?;
+        let nonce = self.inner.nonces.nonce()?;
         Ok(crate::paysign::app(
-            self.merchant.signer(),
+            self.inner.merchant.signer(),
             appid,
-            self.merchant.mchid(),
+            self.inner.merchant.mchid(),
             prepay_id,
-            self.clock.now(),
+            self.inner.clock.now(),
             &nonce,
         )?)
     }
@@ -658,9 +675,15 @@ impl Client {
         let wrapped = base64::engine::general_purpose::STANDARD
             .decode(part.encrypt_key.trim())
             .map_err(|_| BillError::Decrypt("encrypt_key is not base64"))?;
-        let key = zeroize::Zeroizing::new(self.merchant.signer().decrypt_oaep(&wrapped).map_err(
-            |_| BillError::Decrypt("encrypt_key does not decrypt with the merchant key"),
-        )?);
+        let key = zeroize::Zeroizing::new(
+            self.inner
+                .merchant
+                .signer()
+                .decrypt_oaep(&wrapped)
+                .map_err(|_| {
+                    BillError::Decrypt("encrypt_key does not decrypt with the merchant key")
+                })?,
+        );
         crate::bill::open_part(&key, part, downloaded, gzip)
     }
 
@@ -675,7 +698,7 @@ impl Client {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(ct.trim())
             .map_err(|_| OaepError::Base64)?;
-        let plain = self.merchant.signer().decrypt_oaep(&raw)?;
+        let plain = self.inner.merchant.signer().decrypt_oaep(&raw)?;
         String::from_utf8(plain)
             .map(zeroize::Zeroizing::new)
             .map_err(|_| OaepError::DecryptFailed)
@@ -687,7 +710,7 @@ impl Client {
         expect: &Expect<T>,
         response: &Response<B>,
     ) -> Result<ApiResponse<T>, ResponseError> {
-        self.verify_at(expect, response, self.clock.now())
+        self.verify_at(expect, response, self.inner.clock.now())
     }
 
     /// Verify and decode `response` at `now` (Unix seconds).
@@ -714,11 +737,11 @@ impl Client {
             None
         } else {
             match verify_headers(
-                &self.platform.load(),
+                &self.inner.platform.load(),
                 parts.headers(),
                 body,
                 now,
-                self.window,
+                self.inner.window,
             ) {
                 Ok(id) => Some(id.to_string()),
                 Err(source) => {

@@ -382,8 +382,8 @@ impl<T> Exchange for CallExchange<T> {
             return;
         }
         self.span.record("status", response.status().as_u16());
-        if let Some(id) = crate::response::request_id(response.headers()) {
-            self.span.record("request_id", id.as_str());
+        if let Some(id) = crate::response::request_id_str(response.headers()) {
+            self.span.record("request_id", id);
         }
         self.answer = Some(response);
         self.verify(now);

@@ -21,14 +21,15 @@ pub(crate) fn check_segments(path: &str, no_encoded_slash: bool) -> Result<(), &
             return Err("has an empty segment (`//`)");
         }
         // Placeholders are filled with encoded values: they are single, non-dot segments.
-        let decoded = percent_encoding::percent_decode_str(seg).collect::<Vec<u8>>();
-        if decoded == b"." || decoded == b".." {
+        let decoded = || percent_encoding::percent_decode_str(seg);
+        let mut d = decoded();
+        if matches!(
+            (d.next(), d.next(), d.next()),
+            (Some(b'.'), None, _) | (Some(b'.'), Some(b'.'), None)
+        ) {
             return Err("has a dot segment (`.` or `..`, maybe percent-encoded), which a server would resolve into another path");
         }
-        if no_encoded_slash
-            && seg.contains('%')
-            && decoded.iter().any(|b| *b == b'/' || *b == b'\\')
-        {
+        if no_encoded_slash && seg.contains('%') && decoded().any(|b| b == b'/' || b == b'\\') {
             return Err("has a percent-encoded `/` or `\\` inside a segment");
         }
     }

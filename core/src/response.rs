@@ -20,10 +20,12 @@ pub struct ApiResponse<T> {
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+    request_id_str(headers).map(str::to_string)
+}
+
+/// The `Request-ID` header, borrowed.
+pub(crate) fn request_id_str(headers: &HeaderMap) -> Option<&str> {
+    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
 }
 
 #[derive(serde::Deserialize)]

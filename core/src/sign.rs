@@ -15,16 +15,16 @@ pub fn request_message(
     nonce: &str,
     body: &[u8],
 ) -> Vec<u8> {
-    let ts = timestamp.to_string();
-    let mut m =
-        Vec::with_capacity(method.len() + target.len() + ts.len() + nonce.len() + body.len() + 5);
-    for part in [
-        method.as_bytes(),
-        target.as_bytes(),
-        ts.as_bytes(),
-        nonce.as_bytes(),
-        body,
-    ] {
+    use std::io::Write as _;
+    // An i64 has at most 20 characters.
+    let mut m = Vec::with_capacity(method.len() + target.len() + 20 + nonce.len() + body.len() + 5);
+    for part in [method.as_bytes(), target.as_bytes()] {
+        m.extend_from_slice(part);
+        m.push(b'\n');
+    }
+    // Writing into a Vec cannot fail.
+    let _ = writeln!(m, "{timestamp}");
+    for part in [nonce.as_bytes(), body] {
         m.extend_from_slice(part);
         m.push(b'\n');
     }
@@ -62,7 +62,15 @@ pub fn authorization(
     serial_no: &str,
     signature: &str,
 ) -> String {
-    format!(
+    use std::fmt::Write as _;
+    // The fixed text is 72 characters and an i64 at most 20: one allocation.
+    let mut h = String::with_capacity(
+        92 + algorithm.len() + mchid.len() + nonce.len() + serial_no.len() + signature.len(),
+    );
+    // Writing into a String cannot fail.
+    let _ = write!(
+        h,
         "WECHATPAY2-{algorithm} mchid=\"{mchid}\",nonce_str=\"{nonce}\",timestamp=\"{timestamp}\",serial_no=\"{serial_no}\",signature=\"{signature}\""
-    )
+    );
+    h
 }

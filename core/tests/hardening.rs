@@ -62,6 +62,7 @@ fn dot_segments_in_templates_are_refused() {
         "/v3/merchant-service/images/x/%2e%2e/%2E%2e/../pay/transactions/id/{id}",
         "/v3/merchant-service/images/./{id}",
         "/v3/merchant-service/images/.%2E/{id}",
+        "/v3/merchant-service/images/%2e/{id}",
         "/v3/merchant-service//images/{id}",
     ] {
         let e = sign_err(Call::<Value>::get(template).path_param("id", "42"));
@@ -80,6 +81,15 @@ fn dot_segments_in_templates_are_refused() {
     assert!(client()
         .sign(Call::<Value>::get("/v3/merchant-service/images/{id}").path_param("id", "a..b"))
         .is_ok());
+    // Three dots, or a dot before other text, are ordinary segments.
+    for template in ["/v3/x/.../{id}", "/v3/x/..a/{id}", "/v3/x/.%2e%2e/{id}"] {
+        assert!(
+            client()
+                .sign(Call::<Value>::get(template).path_param("id", "1"))
+                .is_ok(),
+            "{template}"
+        );
+    }
     // So is a base URL prefix with dot segments.
     let merchant = Merchant::new(
         "1900000001",
