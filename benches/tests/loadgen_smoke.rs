@@ -46,9 +46,57 @@ fn every_transport_reports_every_field() {
         assert_eq!(v["errors"], 0, "{transport}: {v}");
         assert_eq!(v["transport"], transport);
         assert!(v["client_cpu_us_per_call"].as_f64().unwrap() > 0.0);
-        // Every call made once, over six segments each followed by a floor measurement.
+        // Every call made once, over 24 segments (the default) each followed by a floor
+        // measurement.
         assert_eq!(v["calls_made"], 40, "{transport}: {v}");
-        assert_eq!(v["segment_ratios"].as_array().map(Vec::len), Some(6), "{v}");
+        assert_eq!(
+            v["segment_ratios"].as_array().map(Vec::len),
+            Some(24),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn segments_never_outnumber_calls_and_pinning_runs() {
+    let v = run(&[
+        "--requests",
+        "5",
+        "--concurrency",
+        "2",
+        "--segments",
+        "8",
+        "--json",
+    ]);
+    assert_eq!(v["calls_made"], 5, "{v}");
+    assert_eq!(v["segment_ratios"].as_array().map(Vec::len), Some(5), "{v}");
+    let v = run(&[
+        "--requests",
+        "30",
+        "--concurrency",
+        "3",
+        "--segments",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(v["segment_ratios"].as_array().map(Vec::len), Some(3), "{v}");
+    // --pin needs two CPUs (client on one, gateway on the other).
+    if std::thread::available_parallelism().map_or(0, usize::from) >= 2 {
+        for transport in ["hyper", "ureq"] {
+            let v = run(&[
+                "--requests",
+                "20",
+                "--concurrency",
+                "4",
+                "--transport",
+                transport,
+                "--pin",
+                "--json",
+            ]);
+            assert_eq!(v["errors"], 0, "{transport}: {v}");
+            assert_eq!(v["calls_made"], 20, "{transport}: {v}");
+            assert_eq!(v["pinned"], true, "{transport}: {v}");
+        }
     }
 }
 
@@ -59,6 +107,11 @@ fn bad_flags_are_usage_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["--segments", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "no segments");
     let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args(["--base-url", "http://127.0.0.1:9"])
         .output()

@@ -6,7 +6,7 @@
 //! credential files it targets any WeChat-Pay-compatible server instead.
 //!
 //! ```text
-//! loadgen --requests N --concurrency C [--transport hyper|reqwest|ureq] [--json]
+//! loadgen --requests N --concurrency C [--transport hyper|reqwest|ureq] [--json] [--pin]
 //!         [--base-url URL --mchid ID --serial HEX --private-key FILE
 //!          (--platform-cert FILE | --public-key FILE --public-key-id ID) [--create-orders]]
 //! ```
@@ -38,10 +38,12 @@ struct Args {
     public_key: Option<String>,
     public_key_id: Option<String>,
     create_orders: bool,
+    pin: bool,
+    segments: usize,
 }
 
 const USAGE: &str =
-    "usage: loadgen --requests N --concurrency C [--transport hyper|reqwest|ureq] [--json]
+    "usage: loadgen --requests N --concurrency C [--transport hyper|reqwest|ureq] [--json] [--pin]
                [--base-url URL --mchid ID --serial HEX --private-key FILE
                 (--platform-cert FILE | --public-key FILE --public-key-id ID) [--create-orders]]
 
@@ -55,6 +57,10 @@ JSON object). Without --base-url it starts the sandbox gateway in a child proces
   --json              machine-readable output
   --base-url URL      another WeChat-Pay-compatible gateway, with the credential flags
   --create-orders     create the orders first on that gateway
+  --segments K        cut the run into K parts, each followed by a floor measurement
+                      (default 24)
+  --pin               the client on CPU 0 and the sandbox on CPU 1 (async transports: one
+                      runtime worker), so that the gateway's work does not share the client's core
   --help              this text";
 
 fn usage(msg: &str) -> ! {
@@ -96,6 +102,8 @@ fn parse_args() -> Args {
         public_key: None,
         public_key_id: None,
         create_orders: false,
+        pin: false,
+        segments: 24,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -128,20 +136,42 @@ fn parse_args() -> Args {
             "--public-key" => a.public_key = Some(value()),
             "--public-key-id" => a.public_key_id = Some(value()),
             "--create-orders" => a.create_orders = true,
+            "--pin" => a.pin = true,
+            "--segments" => {
+                a.segments = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--segments takes a number"))
+            }
             other => usage(&format!("unknown flag {other}")),
         }
     }
     if !["hyper", "reqwest", "ureq"].contains(&a.transport.as_str()) {
         usage("--transport is hyper, reqwest or ureq");
     }
-    if a.requests == 0 || a.concurrency == 0 {
-        usage("--requests and --concurrency must be positive");
+    if a.requests == 0 || a.concurrency == 0 || a.segments == 0 {
+        usage("--requests, --concurrency and --segments must be positive");
     }
     a
 }
 
+/// Keep this process (and the threads it starts from now on) on `cpu`.
+fn pin_to(cpu: usize) {
+    // SAFETY: the set is zeroed, then one bit is set; pid 0 is this thread.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    if !ok {
+        usage(&format!("cannot pin to CPU {cpu}"));
+    }
+}
+
 /// The child: run the sandbox, print its port, serve until stdin closes.
 fn serve_sandbox() {
+    if std::env::args().nth(2).as_deref() == Some("--pin") {
+        pin_to(1);
+    }
     let server = match wechatpay_sandbox::server::Server::start(Gateway::with_test_keys(
         Mode::Certificate,
     )) {
@@ -170,11 +200,12 @@ impl Drop for Sandbox {
     }
 }
 
-fn start_sandbox() -> Sandbox {
+fn start_sandbox(pin: bool) -> Sandbox {
     let exe =
         std::env::current_exe().unwrap_or_else(|e| usage(&format!("cannot find myself: {e}")));
     let mut child = Command::new(exe)
         .arg("--serve-sandbox")
+        .args(pin.then_some("--pin"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -372,8 +403,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// How many segments a run is cut into, with a floor measurement after each.
-const SEGMENTS: usize = 6;
+/// Floor rounds after each segment: plain, and cold (idling after each round).
+const PLAIN_ROUNDS: u32 = 60;
+const COLD_ROUNDS: u32 = 15;
 
 /// One segment of a run: its calls' CPU and wall time, and the floors measured right after it
 /// (so that a host whose speed drifts during a run moves both alike).
@@ -386,14 +418,16 @@ struct Segment {
     cold_floor_us: f64,
 }
 
-/// Run the `n` calls in [`SEGMENTS`] parts (`run(end)` makes the calls up to index `end`), each
+/// Run the `n` calls in `parts` segments (`run(end)` makes the calls up to index `end`), each
 /// followed by a floor measurement. Setting up (the client, the orders, the first nonce's
 /// entropy initialisation) is outside every segment.
-fn segments(n: usize, floor: &Floor, mut run: impl FnMut(usize)) -> Vec<Segment> {
-    let mut out = Vec::with_capacity(SEGMENTS);
+fn segments(n: usize, parts: usize, floor: &Floor, mut run: impl FnMut(usize)) -> Vec<Segment> {
+    // No empty segment: each has at least one call.
+    let parts = parts.min(n);
+    let mut out = Vec::with_capacity(parts);
     let mut done = 0;
-    for k in 1..=SEGMENTS {
-        let end = n * k / SEGMENTS;
+    for k in 1..=parts {
+        let end = n * k / parts;
         let (u0, s0, _) = cpu_split_and_rss();
         let t = Instant::now();
         run(end);
@@ -404,8 +438,8 @@ fn segments(n: usize, floor: &Floor, mut run: impl FnMut(usize)) -> Vec<Segment>
             user: u1 - u0,
             sys: s1 - s0,
             wall,
-            floor_us: floor.measure(200, Duration::ZERO),
-            cold_floor_us: floor.measure(50, Duration::from_micros(800)),
+            floor_us: floor.measure(PLAIN_ROUNDS, Duration::ZERO),
+            cold_floor_us: floor.measure(COLD_ROUNDS, Duration::from_micros(800)),
         });
         done = end;
     }
@@ -418,8 +452,11 @@ fn main() {
         return;
     }
     let a = parse_args();
+    if a.pin {
+        pin_to(0);
+    }
     let sandbox = if a.base_url.is_none() {
-        Some(start_sandbox())
+        Some(start_sandbox(a.pin))
     } else {
         None
     };
@@ -445,7 +482,7 @@ fn main() {
     let segs;
     if a.transport == "hyper" || a.transport == "reqwest" {
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(if a.pin { 1 } else { 2 })
             .enable_all()
             .build()
             .unwrap_or_else(|e| usage(&e.to_string()));
@@ -471,7 +508,7 @@ fn main() {
                 }
             });
         }
-        segs = segments(n, &floor, |end| {
+        segs = segments(n, a.segments, &floor, |end| {
             rt.block_on(async {
                 let tasks: Vec<_> = (0..conc)
                     .map(|w| {
@@ -505,7 +542,7 @@ fn main() {
                 ));
             }
         }
-        segs = segments(n, &floor, |end| {
+        segs = segments(n, a.segments, &floor, |end| {
             std::thread::scope(|s| {
                 for w in 0..conc {
                     let client = &client;
@@ -558,7 +595,7 @@ fn main() {
         .unwrap_or_default();
     if a.json {
         let v = serde_json::json!({
-            "transport": a.transport, "requests": n, "concurrency": conc,
+            "transport": a.transport, "requests": n, "concurrency": conc, "pinned": a.pin,
             "calls_made": shared.next.load(Ordering::Relaxed),
             "rps": rps, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "client_cpu_us_per_call": cpu_us, "peak_rss_kib": peak_rss,
@@ -578,7 +615,7 @@ fn main() {
         println!("calls/s          {rps:.0}");
         println!("latency p50/p99  {:.2} ms / {:.2} ms", pct(0.50), pct(0.99));
         println!("client CPU/call  {cpu_us:.0} µs = {user_us:.0} user + {sys_us:.0} kernel (getrusage, this process only; the sandbox runs in a child process)");
-        println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, measured after each of the {SEGMENTS} segments of this run) → {:.2}× ({:.2}× in user time)", cpu_us / floor_us, user_us / floor_us);
+        println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, measured after each of the {} segments of this run) → {:.2}× ({:.2}× in user time)", segs.len(), cpu_us / floor_us, user_us / floor_us);
         println!("per segment      {:?} (each segment's CPU/call ÷ the floor measured right after it; median {median_segment_ratio:.2}×)", segment_ratios.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>());
         println!("RSA cold floor   {cold_floor_us:.0} µs (the same, idling 0.8 ms after each round, as at concurrency 1)");
         println!("peak RSS         {peak_rss} KiB (RSS every 10 %: {samples:?})");
