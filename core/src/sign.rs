@@ -18,16 +18,10 @@ pub fn request_message(
     use std::io::Write as _;
     // An i64 has at most 20 characters.
     let mut m = Vec::with_capacity(method.len() + target.len() + 20 + nonce.len() + body.len() + 5);
-    for part in [method.as_bytes(), target.as_bytes()] {
-        m.extend_from_slice(part);
-        m.push(b'\n');
-    }
     // Writing into a Vec cannot fail.
-    let _ = writeln!(m, "{timestamp}");
-    for part in [nonce.as_bytes(), body] {
-        m.extend_from_slice(part);
-        m.push(b'\n');
-    }
+    let _ = write!(m, "{method}\n{target}\n{timestamp}\n{nonce}\n");
+    m.extend_from_slice(body);
+    m.push(b'\n');
     m
 }
 

@@ -359,8 +359,9 @@ fn streamed_downloads_are_checked_by_the_core() {
     d.handle_chunk(&[b'x'; 1000]).unwrap();
     d.handle_chunk(b"x").unwrap_err();
     // An error answer: its body is kept (never written to the sink), then an API error.
+    let mut sink = Vec::new();
     let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
+        .bill_download_exchange(&info, false, &mut sink, &cfg)
         .unwrap();
     d.handle_head(http::StatusCode::BAD_REQUEST, &http::HeaderMap::new())
         .unwrap();
@@ -372,6 +373,7 @@ fn streamed_downloads_are_checked_by_the_core() {
         e.api_error().unwrap().code.as_deref(),
         Some("INVALID_REQUEST")
     );
+    assert!(sink.is_empty(), "nothing of an error answer is written");
     // An error answer longer than max_body_bytes (64): refused at the chunk that crosses it,
     // and when announced, at the head.
     let mut d = c

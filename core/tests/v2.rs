@@ -427,6 +427,13 @@ fn v2_exchanges_are_decided_without_a_socket() {
     let c = client(true);
     let key = c.apiv2_key().unwrap().clone();
     let lock = std::sync::Mutex::new(());
+    type Transport<'a> =
+        dyn FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError> + 'a;
+    // One exchange for `call`, with `send` as the transport.
+    let run = |call: V2Call<Fields>, send: &mut Transport<'_>| {
+        let ex = c.v2_exchange(call, &Config::default()).unwrap();
+        drive_blocking(&c, ex, send, &lock)
+    };
     let signed_answer = |pairs: &[(&str, &str)]| {
         let mut f: Fields = pairs
             .iter()
@@ -437,16 +444,9 @@ fn v2_exchanges_are_decided_without_a_socket() {
     };
     // The signed request goes out once; the answer is verified and read as fields.
     let mut sent = Vec::new();
-    let ex = c
-        .v2_exchange(
-            V2Call::new("/pay/orderquery").field("out_trade_no", "V2-1"),
-            &Config::default(),
-        )
-        .unwrap();
-    let answer = drive_blocking(
-        &c,
-        ex,
-        |r| {
+    let answer = run(
+        V2Call::new("/pay/orderquery").field("out_trade_no", "V2-1"),
+        &mut |r| {
             sent.push(v2::from_xml(r.body()).unwrap());
             Ok(signed_answer(&[
                 ("return_code", "SUCCESS"),
@@ -454,7 +454,6 @@ fn v2_exchanges_are_decided_without_a_socket() {
                 ("trade_state", "NOTPAY"),
             ]))
         },
-        &lock,
     )
     .unwrap();
     assert_eq!(answer["trade_state"], "NOTPAY");
@@ -462,46 +461,30 @@ fn v2_exchanges_are_decided_without_a_socket() {
     assert_eq!(sent[0]["out_trade_no"], "V2-1");
     assert_eq!(v2::check_sign(&sent[0], &key).unwrap(), SignType::Md5);
     // A tampered answer is refused, not read.
-    let ex = c
-        .v2_exchange(V2Call::new("/pay/orderquery"), &Config::default())
-        .unwrap();
-    let e = drive_blocking(
-        &c,
-        ex,
-        |_| {
-            let mut r = signed_answer(&[("return_code", "SUCCESS"), ("result_code", "SUCCESS")]);
-            *r.body_mut() = String::from_utf8(r.body().clone())
-                .unwrap()
-                .replace(
-                    "<result_code>",
-                    "<trade_state>PAID</trade_state><result_code>",
-                )
-                .into_bytes();
-            Ok(r)
-        },
-        &lock,
-    )
+    let e = run(V2Call::new("/pay/orderquery"), &mut |_| {
+        let mut r = signed_answer(&[("return_code", "SUCCESS"), ("result_code", "SUCCESS")]);
+        *r.body_mut() = String::from_utf8(r.body().clone())
+            .unwrap()
+            .replace(
+                "<result_code>",
+                "<trade_state>PAID</trade_state><result_code>",
+            )
+            .into_bytes();
+        Ok(r)
+    })
     .unwrap_err();
     assert!(
         matches!(e, CallError::V2(V2Error::SignMismatch { .. })),
         "{e}"
     );
     // A transport failure is the call's error, with what it says about reaching the server.
-    let ex = c
-        .v2_exchange(V2Call::new("/pay/orderquery"), &Config::default())
-        .unwrap();
-    let e = drive_blocking(
-        &c,
-        ex,
-        |_| {
-            Err(TransportError::new(
-                TransportErrorKind::Connect,
-                false,
-                "refused",
-            ))
-        },
-        &lock,
-    )
+    let e = run(V2Call::new("/pay/orderquery"), &mut |_| {
+        Err(TransportError::new(
+            TransportErrorKind::Connect,
+            false,
+            "refused",
+        ))
+    })
     .unwrap_err();
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::Connect));
     // A bill exchange reads the text; polling a finished exchange is refused.

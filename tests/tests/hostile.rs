@@ -173,9 +173,12 @@ fn bill_info(addr: SocketAddr, content: &[u8]) -> BillDownloadInfo {
     .unwrap()
 }
 
-fn kind(e: &CallError) -> TransportErrorKind {
-    e.transport_kind()
-        .unwrap_or_else(|| panic!("expected a transport error, got {e:?}"))
+/// `e` is a transport error of kind `want` (through transport `T`).
+fn assert_kind<T: Transport>(e: &CallError, want: TransportErrorKind) {
+    let got = e
+        .transport_kind()
+        .unwrap_or_else(|| panic!("{}: expected a transport error, got {e:?}", T::NAME));
+    assert_eq!(got, want, "{}: {e}", T::NAME);
 }
 
 /// A `400` answer with a JSON error body and the given framing; the code proves it was read.
@@ -237,7 +240,7 @@ fn slow_drip_stops_at_the_download_deadline<T: Transport>() {
     );
     let start = Instant::now();
     let e = c.bill(&bill_info(addr, b"whatever")).unwrap_err();
-    assert_eq!(kind(&e), TransportErrorKind::Timeout, "{}: {e}", T::NAME);
+    assert_kind::<T>(&e, TransportErrorKind::Timeout);
     assert!(start.elapsed() < Duration::from_secs(8), "{}", T::NAME);
 }
 
@@ -250,12 +253,7 @@ fn oversized_downloads_are_refused<T: Transport>() {
     let c = T::make(&base(addr), Limits::default());
     let start = Instant::now();
     let e = c.bill(&bill_info(addr, b"")).unwrap_err();
-    assert_eq!(
-        kind(&e),
-        TransportErrorKind::BodyTooLarge,
-        "{}: {e}",
-        T::NAME
-    );
+    assert_kind::<T>(&e, TransportErrorKind::BodyTooLarge);
     assert!(start.elapsed() < Duration::from_secs(2), "{}", T::NAME);
     // Chunked, without an announced size: stopped at the limit.
     let addr = chunked("200 OK", 32 << 10, 64);
@@ -267,12 +265,7 @@ fn oversized_downloads_are_refused<T: Transport>() {
         },
     );
     let e = c.bill(&bill_info(addr, b"")).unwrap_err();
-    assert_eq!(
-        kind(&e),
-        TransportErrorKind::BodyTooLarge,
-        "{}: {e}",
-        T::NAME
-    );
+    assert_kind::<T>(&e, TransportErrorKind::BodyTooLarge);
 }
 
 fn download_error_answers_are_api_errors_within_the_body_limit<T: Transport>() {
@@ -294,12 +287,7 @@ fn download_error_answers_are_api_errors_within_the_body_limit<T: Transport>() {
     let addr = chunked("500 Internal Server Error", 16 << 10, 256);
     let c = T::make(&base(addr), Limits::default());
     let e = c.bill(&bill_info(addr, b"")).unwrap_err();
-    assert_eq!(
-        kind(&e),
-        TransportErrorKind::BodyTooLarge,
-        "{}: {e}",
-        T::NAME
-    );
+    assert_kind::<T>(&e, TransportErrorKind::BodyTooLarge);
     assert!(e.to_string().contains("65536"), "{}: {e}", T::NAME);
 }
 
@@ -349,8 +337,8 @@ fn malformed_answers_are_invalid_responses<T: Transport>() {
         let e = c.send(Call::get("/v3/x")).unwrap_err();
         let text = e.to_string();
         assert_eq!(
-            kind(&e),
-            TransportErrorKind::InvalidResponse,
+            e.transport_kind(),
+            Some(TransportErrorKind::InvalidResponse),
             "{} {:?}: {text}",
             T::NAME,
             String::from_utf8_lossy(answer)
@@ -420,12 +408,7 @@ fn what_held_keeps_holding<T: Transport>() {
         let e = T::make(&base(addr), lim)
             .send(Call::get("/v3/x"))
             .unwrap_err();
-        assert_eq!(
-            kind(&e),
-            TransportErrorKind::BodyTooLarge,
-            "{}: {e}",
-            T::NAME
-        );
+        assert_kind::<T>(&e, TransportErrorKind::BodyTooLarge);
         assert!(e.may_have_reached_server());
     }
     // Silence after the request, and a connection closed mid-answer.
@@ -439,7 +422,7 @@ fn what_held_keeps_holding<T: Transport>() {
     )
     .send(Call::get("/v3/x"))
     .unwrap_err();
-    assert_eq!(kind(&e), TransportErrorKind::Timeout, "{}: {e}", T::NAME);
+    assert_kind::<T>(&e, TransportErrorKind::Timeout);
     assert!(e.may_have_reached_server());
     // A connection closed mid-answer is an error that may have reached the server, and the
     // request is not sent again (a second connection would be counted).

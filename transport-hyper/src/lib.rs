@@ -256,7 +256,7 @@ impl Client {
             let (parts, body) = response.map_err(request_failed)?.into_parts();
             let bytes = Limited::new(body, limit).collect().await;
             let bytes = bytes.map_err(body_failed)?.to_bytes();
-            Ok(http::Response::from_parts(parts, bytes.to_vec()))
+            Ok(http::Response::from_parts(parts, Vec::from(bytes)))
         };
         let timeout = self.inner.config.timeout;
         tokio::time::timeout(timeout, exchange)

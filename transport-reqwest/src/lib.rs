@@ -264,7 +264,7 @@ impl Client {
             let limit = usize::try_from(limit).unwrap_or(usize::MAX);
             let bytes = Limited::new(body, limit).collect().await;
             let bytes = bytes.map_err(body_failed)?.to_bytes();
-            Ok(http::Response::from_parts(parts, bytes.to_vec()))
+            Ok(http::Response::from_parts(parts, Vec::from(bytes)))
         };
         let timeout = self.inner.config.timeout;
         tokio::time::timeout(timeout, exchange)

@@ -223,66 +223,9 @@ pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
     ])
 }
 
-/// Process a callback that verified (or not): the replay check, the claim, the handler, then
-/// complete or release. `key` names what must be processed once (default: the notification
-/// id). The options and the delivery TTL are the [`Callbacks`]' ([`Callbacks::process`]).
-async fn process<T, K, F, Fut, E>(
-    store: &dyn NotificationStore,
-    options: HandleOptions,
-    delivery_ttl: Duration,
-    headers: &HeaderMap,
-    verified: Result<Notification<T>, NotifyError>,
-    key: K,
-    handler: F,
-) -> Handled
-where
-    K: FnOnce(&Notification<T>) -> String,
-    F: FnOnce(Notification<T>) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: fmt::Display,
-{
-    let n = match verified {
-        Ok(n) => n,
-        Err(e) => return Handled::new(Outcome::Rejected(e), None),
-    };
-    let id = Some(n.id.clone());
-    if let Some(delivery) = delivery_keys(headers) {
-        match store.record_delivery(&delivery, delivery_ttl).await {
-            Ok(true) => {}
-            Ok(false) => return Handled::new(Outcome::Replayed, id),
-            Err(e) => return Handled::new(Outcome::StoreFailed(e), id),
-        }
-    }
-    let key = format!("notification:{}", key(&n));
-    let token = match OsNonce.nonce() {
-        Ok(t) => t,
-        Err(_) => {
-            return Handled::new(
-                Outcome::StoreFailed(StoreError::Unavailable(
-                    "no randomness for a claim token".into(),
-                )),
-                id,
-            )
-        }
-    };
-    match store.claim(&key, &token, options.lease).await {
-        Ok(Claim::Claimed) => {}
-        Ok(Claim::Completed) => return Handled::new(Outcome::AlreadyProcessed, id),
-        Ok(Claim::Busy) => return Handled::new(Outcome::InProgress, id),
-        Err(e) => return Handled::new(Outcome::StoreFailed(e), id),
-    }
-    match handler(n).await {
-        Ok(()) => match store.complete(&key, &token, options.keep_completed).await {
-            Ok(()) => Handled::new(Outcome::Processed, id),
-            // The work is done but not recorded: answer failure; the retry finds the claim
-            // (until its lease ends) or runs the handler again — so handlers stay idempotent.
-            Err(e) => Handled::new(Outcome::StoreFailed(e), id),
-        },
-        Err(e) => {
-            let _ = store.release(&key, &token).await;
-            Handled::new(Outcome::HandlerFailed(e.to_string()), id)
-        }
-    }
+/// The default of what must be processed once: the notification id.
+fn by_id<T>(n: &Notification<T>) -> String {
+    n.id.clone()
 }
 
 impl Callbacks {
@@ -301,7 +244,7 @@ impl Callbacks {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        self.handle_keyed(store, headers, body, |n| n.id.clone(), handler)
+        self.handle_keyed(store, headers, body, by_id, handler)
             .await
     }
 
@@ -343,8 +286,51 @@ impl Callbacks {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let ttl = self.delivery_ttl();
-        process(store, self.options, ttl, headers, verified, key, handler).await
+        let n = match verified {
+            Ok(n) => n,
+            Err(e) => return Handled::new(Outcome::Rejected(e), None),
+        };
+        let id = Some(n.id.clone());
+        if let Some(delivery) = delivery_keys(headers) {
+            match store.record_delivery(&delivery, self.delivery_ttl()).await {
+                Ok(true) => {}
+                Ok(false) => return Handled::new(Outcome::Replayed, id),
+                Err(e) => return Handled::new(Outcome::StoreFailed(e), id),
+            }
+        }
+        let key = format!("notification:{}", key(&n));
+        let token = match OsNonce.nonce() {
+            Ok(t) => t,
+            Err(_) => {
+                return Handled::new(
+                    Outcome::StoreFailed(StoreError::Unavailable(
+                        "no randomness for a claim token".into(),
+                    )),
+                    id,
+                )
+            }
+        };
+        match store.claim(&key, &token, self.options.lease).await {
+            Ok(Claim::Claimed) => {}
+            Ok(Claim::Completed) => return Handled::new(Outcome::AlreadyProcessed, id),
+            Ok(Claim::Busy) => return Handled::new(Outcome::InProgress, id),
+            Err(e) => return Handled::new(Outcome::StoreFailed(e), id),
+        }
+        match handler(n).await {
+            Ok(()) => match store
+                .complete(&key, &token, self.options.keep_completed)
+                .await
+            {
+                Ok(()) => Handled::new(Outcome::Processed, id),
+                // The work is done but not recorded: answer failure; the retry finds the claim
+                // (until its lease ends) or runs the handler again — so handlers stay idempotent.
+                Err(e) => Handled::new(Outcome::StoreFailed(e), id),
+            },
+            Err(e) => {
+                let _ = store.release(&key, &token).await;
+                Handled::new(Outcome::HandlerFailed(e.to_string()), id)
+            }
+        }
     }
 
     /// As [`Callbacks::handle`], verifying through `refresher` (an async transport:
@@ -365,8 +351,7 @@ impl Callbacks {
         E: fmt::Display,
     {
         let verified = self.verify_with::<T>(refresher, headers, body).await;
-        self.process(store, headers, verified, |n| n.id.clone(), handler)
-            .await
+        self.process(store, headers, verified, by_id, handler).await
     }
 
     /// Verify, decrypt and deserialise a callback through `refresher` (see
@@ -420,13 +405,9 @@ impl Callbacks {
         F: FnOnce(Notification<T>) -> Result<(), E>,
         E: fmt::Display,
     {
-        block_on(self.process(
-            store,
-            headers,
-            verified,
-            |n| n.id.clone(),
-            |n| std::future::ready(handler(n)),
-        ))
+        block_on(self.process(store, headers, verified, by_id, |n| {
+            std::future::ready(handler(n))
+        }))
     }
 
     /// The options of [`Callbacks::handle`].
