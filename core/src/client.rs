@@ -421,6 +421,11 @@ impl Client {
         self.inner.clock.clone()
     }
 
+    /// The nonce source.
+    pub(crate) fn nonce_source(&self) -> Arc<dyn NonceSource> {
+        self.inner.nonces.clone()
+    }
+
     /// Apply a `GET /v3/certificates` answer (see [`crate::certificates`]) at `now` and, on
     /// success, swap the new key set into this client (atomically, for everyone sharing it).
     pub fn apply_certificates<B: AsRef<[u8]>>(

@@ -2,11 +2,24 @@
 //!
 //! Sans-IO WeChat Pay APIv3: this crate turns a call into a signed `http::Request<Vec<u8>>` and the
 //! `http::Response` that comes back into a verified, typed value or a precise error. It opens no
-//! socket and starts no thread; it reads the clock only through [`Clock`] and randomness only
-//! through [`NonceSource`], which tests replace — with one exception: RSA-OAEP encryption of
-//! sensitive fields, whose padding seed the crypto backend draws from the OS RNG (OAEP needs
-//! fresh randomness; its ciphertexts are never compared, so no output a test checks depends on
-//! it). The [`exchange`] state machines take `now` and `Instant`s as inputs.
+//! socket and starts no thread. Every input a test has to pin is injectable:
+//!
+//! - **Wall-clock time** only through [`Clock`]: the client's (which its [`notify::Callbacks`]
+//!   share) for request timestamps, the answer and callback clock window and certificate
+//!   validity; [`notify::MemoryStore`]'s own for its leases.
+//! - **Randomness** only through [`NonceSource`]: request nonces, and the tokens with which
+//!   [`notify::Callbacks`] claim a notification in a store (the client's source unless given
+//!   their own).
+//! - The [`exchange`] state machines take `now` and `Instant`s as inputs. Their two drivers
+//!   ([`exchange::drive`], [`exchange::drive_blocking`], which the transports call) read the
+//!   monotonic clock (`Instant::now`) for the refresh rate limit and the call's duration.
+//!
+//! The operating system's RNG is read nowhere else, except inside the crypto backend where a
+//! primitive needs fresh randomness and no output depends on it: the RSA-OAEP padding seed
+//! when encrypting sensitive fields (both backends; OAEP ciphertexts are never compared), and
+//! the blinding of RSA-OAEP decryption under the `ring` feature (RustCrypto `rsa`). RSASSA-PKCS1
+//! v1.5 signing takes an RNG argument that both aws-lc-rs and ring ignore (the padding is
+//! deterministic: the conformance vectors pin every signature byte).
 //!
 //! ```
 //! use wechatpay_core::{Call, Client, FixedClock, FixedNonce, Merchant, PlatformKey, PlatformKeys, PrivateKey};

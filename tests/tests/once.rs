@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use wechatpay_core::error::BuildError;
 use wechatpay_core::notify::{
     BoxFuture, Callbacks, Claim, HandleOptions, MemoryStore, NotificationStore, Outcome, StoreError,
 };
-use wechatpay_core::{ApiV3Key, Clock};
+use wechatpay_core::{ApiV3Key, Clock, FixedClock, FixedNonce, NonceSource};
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 const NOW: i64 = 1_800_000_000;
@@ -448,4 +449,146 @@ fn handled_with_refresh_through_a_transport() {
     assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
     assert_eq!(server.gateway().certificate_request_count(), 2);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+/// A store that remembers each delivery recorded (no token) and which token each claim,
+/// completion and release carried.
+#[derive(Default)]
+struct TokenLog {
+    inner: MemoryStore,
+    seen: std::sync::Mutex<Vec<(&'static str, String)>>,
+}
+
+impl TokenLog {
+    fn log(&self, what: &'static str, token: &str) {
+        self.seen.lock().unwrap().push((what, token.to_string()));
+    }
+    fn take(&self) -> Vec<(&'static str, String)> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+impl NotificationStore for TokenLog {
+    fn record_delivery<'a>(
+        &'a self,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.log("delivery", "");
+        self.inner.record_delivery(keys, ttl)
+    }
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        self.log("claim", token);
+        self.inner.claim(key, token, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        keep: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.log("complete", token);
+        self.inner.complete(key, token, keep)
+    }
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.log("release", token);
+        self.inner.release(key, token)
+    }
+}
+
+/// Claim tokens are drawn from the client's nonce source (pinned in a test), or from the one
+/// given to the callbacks: no randomness a test cannot pin.
+#[test]
+fn claim_tokens_come_from_a_nonce_source_a_test_pins() {
+    let keys = TestKeys::load();
+    let cb = keys
+        .client_builder("http://127.0.0.1:1", Mode::Both)
+        .clock(FixedClock(NOW))
+        .nonce_source(FixedNonce("ClientNonce1".into()))
+        .build()
+        .unwrap()
+        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let store = TokenLog::default();
+    let runs = AtomicUsize::new(0);
+    let req = gw.sign_notification(body(&gw, "T-10"), NOW, None);
+    assert!(matches!(
+        handle(&cb, &store, &req, &runs, true),
+        Outcome::HandlerFailed(_)
+    ));
+    let pinned = "ClientNonce1".to_string();
+    assert_eq!(
+        store.take(),
+        [
+            ("delivery", String::new()),
+            ("claim", pinned.clone()),
+            ("release", pinned)
+        ]
+    );
+    let own = cb.nonce_source(FixedNonce("CallbackNonce2".into()));
+    let retry = gw.sign_notification(body(&gw, "T-10"), NOW, None);
+    assert!(matches!(
+        handle(&own, &store, &retry, &runs, false),
+        Outcome::Processed
+    ));
+    let own_token = "CallbackNonce2".to_string();
+    assert_eq!(
+        store.take(),
+        [
+            ("delivery", String::new()),
+            ("claim", own_token.clone()),
+            ("complete", own_token)
+        ]
+    );
+}
+
+/// A nonce source that always fails, as the OS RNG can.
+struct NoRandomness;
+
+impl NonceSource for NoRandomness {
+    fn nonce(&self) -> Result<String, BuildError> {
+        Err(BuildError::Random)
+    }
+}
+
+/// Without a claim token nothing is recorded and nothing runs; the answer is a failure, and the
+/// same delivery is processed once a token can be drawn (it is not taken for a replay).
+#[test]
+fn without_a_claim_token_nothing_is_recorded_and_nothing_runs() {
+    let (gw, cb, clock) = setup();
+    let store = TokenLog {
+        inner: MemoryStore::default().clock(clock),
+        ..TokenLog::default()
+    };
+    let runs = AtomicUsize::new(0);
+    let req = gw.sign_notification(body(&gw, "T-11"), NOW, None);
+    let broken = cb.clone().nonce_source(NoRandomness);
+    let handled = broken.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
+    assert!(
+        matches!(handled.outcome, Outcome::NoClaimToken(BuildError::Random)),
+        "{:?}",
+        handled.outcome
+    );
+    assert_eq!(handled.answer.status(), 500);
+    assert!(handled.id.is_some());
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    assert!(store.take().is_empty());
+    // The very same bytes, now with randomness: processed, not refused as a replay.
+    assert!(matches!(
+        handle(&cb, &store, &req, &runs, false),
+        Outcome::Processed
+    ));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
 }

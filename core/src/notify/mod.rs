@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::aead::{self, AeadError, ApiV3Key};
-use crate::clock::Clock;
+use crate::clock::{Clock, NonceSource};
 use crate::error::VerifyError;
 use crate::keys::SharedKeys;
 use crate::verify::{verify_parts, SignatureHeaders, DEFAULT_WINDOW, SIGNATURE_TYPE};
@@ -383,6 +383,7 @@ pub struct Callbacks {
     window: u64,
     merchant_serial: Option<String>,
     clock: Arc<dyn Clock>,
+    nonces: Arc<dyn NonceSource>,
     replay: Option<Arc<dyn ReplayGuard>>,
     client: Option<crate::client::Client>,
     options: HandleOptions,
@@ -400,7 +401,8 @@ impl fmt::Debug for Callbacks {
 }
 
 impl Callbacks {
-    /// Verify with `keys`, decrypt with `apiv3_key`; system clock, 300 s window, no replay guard.
+    /// Verify with `keys`, decrypt with `apiv3_key`; system clock, claim tokens from
+    /// [`OsNonce`](crate::OsNonce), 300 s window, no replay guard.
     pub fn new(keys: SharedKeys, apiv3_key: ApiV3Key) -> Self {
         Self {
             keys,
@@ -408,6 +410,7 @@ impl Callbacks {
             window: DEFAULT_WINDOW,
             merchant_serial: None,
             clock: Arc::new(crate::clock::SystemClock),
+            nonces: Arc::new(crate::clock::OsNonce),
             replay: None,
             client: None,
             options: HandleOptions::default(),
@@ -418,6 +421,7 @@ impl Callbacks {
         self.window = client.clock_window();
         self.merchant_serial = Some(client.merchant().serial().to_string());
         self.clock = client.clock();
+        self.nonces = client.nonce_source();
         self.client = Some(client.clone());
         self
     }
@@ -453,6 +457,14 @@ impl Callbacks {
     /// The clock.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Where the tokens that claim a notification in a [`NotificationStore`] come from
+    /// (default: the client's nonce source, see [`crate::ClientBuilder::nonce_source`]). A token
+    /// only has to differ between two claims of the same notification; a test pins it here.
+    pub fn nonce_source(mut self, nonces: impl NonceSource + 'static) -> Self {
+        self.nonces = Arc::new(nonces);
         self
     }
 

@@ -41,7 +41,7 @@ use http::{HeaderMap, Response};
 use serde::de::DeserializeOwned;
 
 use super::{failure, success, Callbacks, Notification, NotifyError};
-use crate::clock::{Clock, NonceSource, OsNonce, SystemClock};
+use crate::clock::{Clock, SystemClock};
 
 /// A boxed future, as the store's methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -155,6 +155,9 @@ pub enum Outcome {
     /// The store failed; the handler did not run (or its success could not be recorded),
     /// failure answered.
     StoreFailed(StoreError),
+    /// No claim token could be drawn (the nonce source failed); nothing was recorded, the
+    /// handler did not run, failure answered.
+    NoClaimToken(crate::error::BuildError),
 }
 
 /// A handled delivery: what happened, and the answer to send back as is.
@@ -180,6 +183,7 @@ impl Handled {
             Outcome::Rejected(e) => e.answer(),
             Outcome::HandlerFailed(m) => failure(&format!("the merchant's handler failed: {m}")),
             Outcome::StoreFailed(e) => failure(&e.to_string()),
+            Outcome::NoClaimToken(e) => failure(&format!("no claim token: {e}")),
         };
         match &outcome {
             Outcome::Processed | Outcome::AlreadyProcessed => {
@@ -206,6 +210,7 @@ fn outcome_name(o: &Outcome) -> &'static str {
         Outcome::Rejected(e) => e.kind(),
         Outcome::HandlerFailed(_) => "handler_failed",
         Outcome::StoreFailed(_) => "store_failed",
+        Outcome::NoClaimToken(_) => "no_claim_token",
     }
 }
 
@@ -291,6 +296,12 @@ impl Callbacks {
             Err(e) => return Handled::new(Outcome::Rejected(e), None),
         };
         let id = Some(n.id.clone());
+        // The claim token is drawn before anything is recorded: without one, the store is left
+        // as it was and the retry is processed normally.
+        let token = match self.nonces.nonce() {
+            Ok(t) => t,
+            Err(e) => return Handled::new(Outcome::NoClaimToken(e), id),
+        };
         if let Some(delivery) = delivery_keys(headers) {
             match store.record_delivery(&delivery, self.delivery_ttl()).await {
                 Ok(true) => {}
@@ -299,17 +310,6 @@ impl Callbacks {
             }
         }
         let key = format!("notification:{}", key(&n));
-        let token = match OsNonce.nonce() {
-            Ok(t) => t,
-            Err(_) => {
-                return Handled::new(
-                    Outcome::StoreFailed(StoreError::Unavailable(
-                        "no randomness for a claim token".into(),
-                    )),
-                    id,
-                )
-            }
-        };
         match store.claim(&key, &token, self.options.lease).await {
             Ok(Claim::Claimed) => {}
             Ok(Claim::Completed) => return Handled::new(Outcome::AlreadyProcessed, id),
