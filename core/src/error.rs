@@ -362,6 +362,15 @@ pub enum BuildError {
         /// Why.
         reason: &'static str,
     },
+    /// The file to upload cannot be opened or read.
+    #[error("the file {path:?} cannot be read: {source}")]
+    UploadFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A URL points at another origin than the client's base URL: nothing is signed for it.
     #[error("{url:?} is not on the client's base URL {base:?}; nothing was signed")]
     ForeignUrl {

@@ -188,6 +188,10 @@ pub fn upload_from_file<T: serde::de::DeserializeOwned, P: FnMut(u64)>(
     progress: P,
 ) -> Result<(Call<T>, FileBody<P>), BuildError> {
     let bad = |reason| BuildError::InvalidUpload { reason };
+    let unreadable = |source| BuildError::UploadFile {
+        path: file.to_path_buf(),
+        source,
+    };
     let filename = file
         .file_name()
         .and_then(|n| n.to_str())
@@ -195,13 +199,13 @@ pub fn upload_from_file<T: serde::de::DeserializeOwned, P: FnMut(u64)>(
     let mut buf = vec![0u8; 64 * 1024];
     // Each chunk of the file in turn, to `f`.
     let mut each_chunk = |f: &mut dyn FnMut(&[u8]) -> Result<(), BuildError>| {
-        let mut reader = std::fs::File::open(file).map_err(|_| bad("the file cannot be read"))?;
+        let mut reader = std::fs::File::open(file).map_err(unreadable)?;
         loop {
             match reader.read(&mut buf) {
                 Ok(0) => return Ok(()),
                 Ok(n) => f(&buf[..n])?,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(bad("the file cannot be read")),
+                Err(e) => return Err(unreadable(e)),
             }
         }
     };
@@ -230,9 +234,7 @@ pub fn upload_from_file<T: serde::de::DeserializeOwned, P: FnMut(u64)>(
     let upload = upload_streamed::<T>(path, filename, &sha)?;
     let body = FileBody {
         head: std::io::Cursor::new(upload.head),
-        file: std::fs::File::open(file)
-            .map_err(|_| bad("the file cannot be read"))?
-            .take(len),
+        file: std::fs::File::open(file).map_err(unreadable)?.take(len),
         tail: std::io::Cursor::new(upload.tail),
         sent: 0,
         progress,

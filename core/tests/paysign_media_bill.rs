@@ -395,14 +395,26 @@ fn uploads_from_a_file_are_prepared_without_holding_it() {
     let mut grown = Vec::new();
     std::io::Read::read_to_end(&mut body, &mut grown).unwrap();
     assert_eq!(grown, streamed);
-    // A missing file and a name that is not UTF-8 are build errors.
-    let e = media::upload_from_file::<Value, _>(
-        "/v3/merchant/media/upload",
-        &dir.join("none.jpg"),
-        |_| {},
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("cannot be read"), "{e}");
+    // A missing file, a directory and a name that is not UTF-8 are build errors; the first two
+    // keep the path and what the operating system said.
+    let missing = dir.join("none.jpg");
+    let e = media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &missing, |_| {})
+        .unwrap_err();
+    match &e {
+        BuildError::UploadFile { path, source } => {
+            assert_eq!(path, &missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("none.jpg"), "{e}");
+    assert!(std::error::Error::source(&e).is_some());
+    let e =
+        media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &dir, |_| {}).unwrap_err();
+    assert!(
+        matches!(&e, BuildError::UploadFile { path, .. } if path == &dir),
+        "{e:?}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
