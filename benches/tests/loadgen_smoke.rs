@@ -96,8 +96,20 @@ fn segments_never_outnumber_calls_and_pinning_runs() {
             assert_eq!(v["errors"], 0, "{transport}: {v}");
             assert_eq!(v["calls_made"], 20, "{transport}: {v}");
             assert_eq!(v["pinned"], true, "{transport}: {v}");
+            // Pinned against the sandbox: the floor beside a busy gateway, and the gateway's
+            // share of its CPU (it served 20 calls: some, and never more than the CPU).
+            let beside = v["rsa_floor_beside_busy_gateway_us"].as_f64();
+            assert!(beside.is_some_and(|us| us > 0.0), "{transport}: {v}");
+            let share = v["gateway_cpu_share"].as_f64();
+            assert!(
+                share.is_some_and(|g| g > 0.0 && g <= 1.05),
+                "{transport}: {v}"
+            );
         }
     }
+    // Unpinned, neither is measured.
+    assert!(v["rsa_floor_beside_busy_gateway_us"].is_null(), "{v}");
+    assert!(v["gateway_cpu_share"].is_null(), "{v}");
 }
 
 #[test]

@@ -60,7 +60,9 @@ JSON object). Without --base-url it starts the sandbox gateway in a child proces
   --segments K        cut the run into K parts, each followed by a floor measurement
                       (default 24)
   --pin               the client on CPU 0 and the sandbox on CPU 1 (async transports: one
-                      runtime worker), so that the gateway's work does not share the client's core
+                      runtime worker), so that the gateway's work does not share the client's core;
+                      also measures the floor again beside a busy gateway (a thread signing on
+                      CPU 1) and the gateway's share of CPU 1
   --help              this text";
 
 fn usage(msg: &str) -> ! {
@@ -191,6 +193,24 @@ fn serve_sandbox() {
 struct Sandbox {
     child: Child,
     base_url: String,
+}
+
+impl Sandbox {
+    /// The gateway process's CPU time so far (all its threads, exact), when the kernel tells.
+    fn cpu(&self) -> Option<Duration> {
+        let pid = libc::pid_t::try_from(self.child.id()).ok()?;
+        let mut clock: libc::clockid_t = 0;
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: both calls write only into the values we pass; a pid that is gone is an error.
+        let ok = unsafe {
+            libc::clock_getcpuclockid(pid, &mut clock) == 0
+                && libc::clock_gettime(clock, &mut ts) == 0
+        };
+        ok.then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
 }
 
 impl Drop for Sandbox {
@@ -386,6 +406,31 @@ impl Floor {
     }
 }
 
+/// The plain floor measured while another thread, pinned to CPU 1 where the sandbox runs, signs
+/// in a loop as the gateway does under load: how much a busy gateway on the other CPU slows
+/// this one's RSA (a shared physical core or power budget; a remote gateway does not).
+fn floor_beside_busy_neighbour(floor: &Floor, rounds: u32) -> f64 {
+    use std::sync::atomic::AtomicBool;
+    let (started, stop) = (AtomicBool::new(false), AtomicBool::new(false));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            pin_to(1);
+            started.store(true, Ordering::Relaxed);
+            while !stop.load(Ordering::Relaxed) {
+                floor.measure(1, Duration::ZERO);
+            }
+        });
+        // Measure once the neighbour runs (waiting at most a second).
+        let t = Instant::now();
+        while !started.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(1) {
+            std::thread::yield_now();
+        }
+        let us = floor.measure(rounds, Duration::ZERO);
+        stop.store(true, Ordering::Relaxed);
+        us
+    })
+}
+
 /// This thread's CPU time (exact, from the scheduler).
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
@@ -416,30 +461,51 @@ struct Segment {
     wall: Duration,
     floor_us: f64,
     cold_floor_us: f64,
+    /// With `--pin` against the sandbox: the gateway's CPU during the calls, and the plain floor
+    /// measured again beside a busy gateway.
+    beside: Option<(Duration, f64)>,
 }
 
 /// Run the `n` calls in `parts` segments (`run(end)` makes the calls up to index `end`), each
 /// followed by a floor measurement. Setting up (the client, the orders, the first nonce's
 /// entropy initialisation) is outside every segment.
-fn segments(n: usize, parts: usize, floor: &Floor, mut run: impl FnMut(usize)) -> Vec<Segment> {
+fn segments(
+    n: usize,
+    parts: usize,
+    floor: &Floor,
+    gateway: Option<&Sandbox>,
+    mut run: impl FnMut(usize),
+) -> Vec<Segment> {
     // No empty segment: each has at least one call.
     let parts = parts.min(n);
     let mut out = Vec::with_capacity(parts);
     let mut done = 0;
     for k in 1..=parts {
         let end = n * k / parts;
+        let g0 = gateway.and_then(Sandbox::cpu);
         let (u0, s0, _) = cpu_split_and_rss();
         let t = Instant::now();
         run(end);
         let wall = t.elapsed();
         let (u1, s1, _) = cpu_split_and_rss();
+        let g1 = gateway.and_then(Sandbox::cpu);
+        let floor_us = floor.measure(PLAIN_ROUNDS, Duration::ZERO);
+        let cold_floor_us = floor.measure(COLD_ROUNDS, Duration::from_micros(800));
+        let beside = match (g0, g1) {
+            (Some(g0), Some(g1)) => Some((
+                g1.saturating_sub(g0),
+                floor_beside_busy_neighbour(floor, PLAIN_ROUNDS),
+            )),
+            _ => None,
+        };
         out.push(Segment {
             calls: end - done,
             user: u1 - u0,
             sys: s1 - s0,
             wall,
-            floor_us: floor.measure(PLAIN_ROUNDS, Duration::ZERO),
-            cold_floor_us: floor.measure(COLD_ROUNDS, Duration::from_micros(800)),
+            floor_us,
+            cold_floor_us,
+            beside,
         });
         done = end;
     }
@@ -479,6 +545,8 @@ fn main() {
     // repeated identical completion with the same order, like WeChat Pay's idempotent API).
     let order = |w: usize| format!("LOADGEN-{w:04}");
     let floor = Floor::new().unwrap_or_else(|| usage("the bundled test key does not load"));
+    // The floor beside a busy gateway needs the gateway on its own CPU: --pin, the sandbox.
+    let beside = sandbox.as_ref().filter(|_| a.pin);
     let segs;
     if a.transport == "hyper" || a.transport == "reqwest" {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -508,7 +576,7 @@ fn main() {
                 }
             });
         }
-        segs = segments(n, a.segments, &floor, |end| {
+        segs = segments(n, a.segments, &floor, beside, |end| {
             rt.block_on(async {
                 let tasks: Vec<_> = (0..conc)
                     .map(|w| {
@@ -542,7 +610,7 @@ fn main() {
                 ));
             }
         }
-        segs = segments(n, a.segments, &floor, |end| {
+        segs = segments(n, a.segments, &floor, beside, |end| {
             std::thread::scope(|s| {
                 for w in 0..conc {
                     let client = &client;
@@ -566,6 +634,18 @@ fn main() {
     let sys: Duration = segs.iter().map(|g| g.sys).sum();
     let floor_us = segs.iter().map(|g| g.floor_us).sum::<f64>() / segs.len() as f64;
     let cold_floor_us = segs.iter().map(|g| g.cold_floor_us).sum::<f64>() / segs.len() as f64;
+    // With --pin against the sandbox: the mean floor beside a busy gateway (like the plain
+    // floor) and the share of CPU 1 the gateway used during the calls.
+    let beside: Vec<_> = segs.iter().filter_map(|g| g.beside).collect();
+    let (beside_floor_us, gateway_share) = if beside.is_empty() {
+        (None, None)
+    } else {
+        let gateway: Duration = beside.iter().map(|b| b.0).sum();
+        (
+            Some(beside.iter().map(|b| b.1).sum::<f64>() / beside.len() as f64),
+            Some(gateway.as_secs_f64() / wall.as_secs_f64()),
+        )
+    };
     let segment_ratios: Vec<f64> = segs
         .iter()
         .map(|g| (g.user + g.sys).as_secs_f64() * 1e6 / g.calls.max(1) as f64 / g.floor_us)
@@ -604,6 +684,8 @@ fn main() {
             "rsa_cold_floor_us": cold_floor_us,
             "rsa_floor_us": floor_us, "ratio_to_floor": cpu_us / floor_us,
             "segment_ratios": segment_ratios, "median_segment_ratio": median_segment_ratio,
+            "rsa_floor_beside_busy_gateway_us": beside_floor_us,
+            "gateway_cpu_share": gateway_share,
             "rss_kib_samples": samples,
             "errors": error_count, "errors_by_kind": errors,
             "gateway": if a.base_url.is_some() { "external" } else { "sandbox in a child process (not in the client CPU figure)" },
@@ -618,6 +700,13 @@ fn main() {
         println!("RSA floor        {floor_us:.0} µs (one RSA-2048 sign + one verify, aws-lc-rs, measured after each of the {} segments of this run) → {:.2}× ({:.2}× in user time)", segs.len(), cpu_us / floor_us, user_us / floor_us);
         println!("per segment      {:?} (each segment's CPU/call ÷ the floor measured right after it; median {median_segment_ratio:.2}×)", segment_ratios.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>());
         println!("RSA cold floor   {cold_floor_us:.0} µs (the same, idling 0.8 ms after each round, as at concurrency 1)");
+        if let (Some(b), Some(g)) = (beside_floor_us, gateway_share) {
+            println!("RSA floor beside a busy gateway  {b:.0} µs (the plain floor while a thread on CPU 1 signs in a loop, as the gateway does) = {:.2}× the plain floor", b / floor_us);
+            println!(
+                "gateway CPU      {:.0} % of CPU 1 during the calls",
+                100.0 * g
+            );
+        }
         println!("peak RSS         {peak_rss} KiB (RSS every 10 %: {samples:?})");
         println!("errors           {error_count} {errors:?}");
     }
