@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Value};
 use wechatpay_core::notify::{Callbacks, NotifyError};
-use wechatpay_core::{aead, paysign, sign, verify, Call, VerifyError};
+use wechatpay_core::{aead, paysign, sign, verify, Call, Clock, SystemClock, VerifyError};
 
 use crate::settings::{Global, Resolved};
 use crate::Failure;
@@ -336,11 +336,9 @@ fn pair(s: &str, what: &str) -> Result<(String, String), Failure> {
         .ok_or_else(|| Failure::usage(format!("{what} {s:?} is not name=value")))
 }
 
+/// The system clock's Unix seconds.
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemClock.now()
 }
 
 /// The machine-readable name of a verification failure.

@@ -1,12 +1,11 @@
 //! `wxpay doctor`: check a configuration end to end and say what is wrong and how to fix it.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use wechatpay_core::certificates::{self, Downloaded};
 use wechatpay_core::error::{AeadError, CertificateError};
-use wechatpay_core::{PlatformKey, PlatformKeyKind, PlatformKeys, VerifyError};
+use wechatpay_core::{Clock, PlatformKey, PlatformKeyKind, PlatformKeys, SystemClock, VerifyError};
 
 use crate::settings::Resolved;
 use crate::Failure;
@@ -83,13 +82,6 @@ impl Report {
     fn failed(&self) -> bool {
         self.0.iter().any(|c| c.status == Status::Fail)
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// Clock skew beyond which a warning is given, and beyond which WeChat Pay refuses requests.
@@ -193,7 +185,7 @@ fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {
         }
     };
     let own = key.public_key_der();
-    let now = unix_now();
+    let now = SystemClock.now();
     match &a.merchant_cert {
         None => r.add(
             "merchant_certificate",
@@ -397,7 +389,7 @@ fn network(
         .get(http::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok())
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
     match date {
         None => r.add("clock", Status::Skip, "the answer has no Date header"),

@@ -303,21 +303,42 @@ fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
     wechatpay_core::notify::block_on(f)
 }
 
-/// A store that fails the way a store can: unreachable from the start, or only when completing.
-struct FailingStore {
+/// The in-memory store, failing the way a store can when asked to — unreachable from the start
+/// (`down`), or only when completing (`flaky`) — and remembering each delivery it recorded (no
+/// token) and which token each claim, completion and release carried.
+#[derive(Default)]
+struct TestStore {
     inner: MemoryStore,
-    fail_claim: bool,
+    down: bool,
+    flaky: bool,
+    seen: std::sync::Mutex<Vec<(&'static str, String)>>,
 }
 
-impl NotificationStore for FailingStore {
+impl TestStore {
+    fn new(clock: MovingClock) -> Self {
+        Self {
+            inner: MemoryStore::default().clock(clock),
+            ..Self::default()
+        }
+    }
+    fn log(&self, what: &'static str, token: &str) {
+        self.seen.lock().unwrap().push((what, token.to_string()));
+    }
+    fn take(&self) -> Vec<(&'static str, String)> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+impl NotificationStore for TestStore {
     fn record_delivery<'a>(
         &'a self,
         keys: &'a [String],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        if self.fail_claim {
+        if self.down {
             return Box::pin(async { Err(StoreError::Timeout(Duration::from_millis(250))) });
         }
+        self.log("delivery", "");
         self.inner.record_delivery(keys, ttl)
     }
     fn claim<'a>(
@@ -326,21 +347,27 @@ impl NotificationStore for FailingStore {
         token: &'a str,
         lease: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        self.log("claim", token);
         self.inner.claim(key, token, lease)
     }
     fn complete<'a>(
         &'a self,
-        _: &'a str,
-        _: &'a str,
-        _: Duration,
+        key: &'a str,
+        token: &'a str,
+        keep: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+        self.log("complete", token);
+        if self.flaky {
+            return Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) });
+        }
+        self.inner.complete(key, token, keep)
     }
     fn release<'a>(
         &'a self,
         key: &'a str,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.log("release", token);
         self.inner.release(key, token)
     }
 }
@@ -350,9 +377,9 @@ fn a_store_that_is_down_never_loses_a_notification() {
     let (gw, cb, clock) = setup();
     let runs = AtomicUsize::new(0);
     // Down from the start: the handler does not run, the answer is a failure.
-    let down = FailingStore {
-        inner: MemoryStore::default().clock(clock.clone()),
-        fail_claim: true,
+    let down = TestStore {
+        down: true,
+        ..TestStore::new(clock.clone())
     };
     let req = gw.sign_notification(body(&gw, "T-9"), NOW, None);
     let handled = cb.handle_blocking::<Value, _, _>(&down, req.headers(), req.body(), |_| {
@@ -372,9 +399,9 @@ fn a_store_that_is_down_never_loses_a_notification() {
     assert_eq!(runs.load(Ordering::SeqCst), 0);
     // Failing when completing: the work ran but is not recorded, so the answer is a failure
     // and WeChat Pay retries (handlers must be idempotent for this case).
-    let flaky = FailingStore {
-        inner: MemoryStore::default().clock(clock),
-        fail_claim: false,
+    let flaky = TestStore {
+        flaky: true,
+        ..TestStore::new(clock)
     };
     assert!(matches!(
         handle(&cb, &flaky, &req, &runs, false),
@@ -451,60 +478,6 @@ fn handled_with_refresh_through_a_transport() {
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
 
-/// A store that remembers each delivery recorded (no token) and which token each claim,
-/// completion and release carried.
-#[derive(Default)]
-struct TokenLog {
-    inner: MemoryStore,
-    seen: std::sync::Mutex<Vec<(&'static str, String)>>,
-}
-
-impl TokenLog {
-    fn log(&self, what: &'static str, token: &str) {
-        self.seen.lock().unwrap().push((what, token.to_string()));
-    }
-    fn take(&self) -> Vec<(&'static str, String)> {
-        std::mem::take(&mut *self.seen.lock().unwrap())
-    }
-}
-
-impl NotificationStore for TokenLog {
-    fn record_delivery<'a>(
-        &'a self,
-        keys: &'a [String],
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.log("delivery", "");
-        self.inner.record_delivery(keys, ttl)
-    }
-    fn claim<'a>(
-        &'a self,
-        key: &'a str,
-        token: &'a str,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
-        self.log("claim", token);
-        self.inner.claim(key, token, lease)
-    }
-    fn complete<'a>(
-        &'a self,
-        key: &'a str,
-        token: &'a str,
-        keep: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.log("complete", token);
-        self.inner.complete(key, token, keep)
-    }
-    fn release<'a>(
-        &'a self,
-        key: &'a str,
-        token: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.log("release", token);
-        self.inner.release(key, token)
-    }
-}
-
 /// Claim tokens are drawn from the client's nonce source (pinned in a test), or from the one
 /// given to the callbacks: no randomness a test cannot pin.
 #[test]
@@ -518,7 +491,7 @@ fn claim_tokens_come_from_a_nonce_source_a_test_pins() {
         .unwrap()
         .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
     let gw = Gateway::with_test_keys(Mode::Certificate);
-    let store = TokenLog::default();
+    let store = TestStore::default();
     let runs = AtomicUsize::new(0);
     let req = gw.sign_notification(body(&gw, "T-10"), NOW, None);
     assert!(matches!(
@@ -565,10 +538,7 @@ impl NonceSource for NoRandomness {
 #[test]
 fn without_a_claim_token_nothing_is_recorded_and_nothing_runs() {
     let (gw, cb, clock) = setup();
-    let store = TokenLog {
-        inner: MemoryStore::default().clock(clock),
-        ..TokenLog::default()
-    };
+    let store = TestStore::new(clock);
     let runs = AtomicUsize::new(0);
     let req = gw.sign_notification(body(&gw, "T-11"), NOW, None);
     let broken = cb.clone().nonce_source(NoRandomness);

@@ -45,13 +45,14 @@ use wechatpay_core::{
     ApiResponse, Call, CallError, RefreshError, TransportError, TransportErrorKind,
 };
 
-/// A blocking WeChat Pay client. `Send + Sync`: share one between threads (`Arc` or `&`); the
-/// connection pool is shared. It never retries on its own.
+/// A blocking WeChat Pay client. `Send + Sync`: share one between threads (`&`, or a clone:
+/// clones share the connection pool, the settings and the platform keys). It never retries on
+/// its own.
 #[derive(Clone)]
 pub struct Client {
     core: wechatpay_core::Client,
     agent: ureq::Agent,
-    config: Config,
+    config: Arc<Config>,
     refresh_lock: Arc<Mutex<()>>,
 }
 
@@ -114,7 +115,7 @@ impl Client {
         Ok(Self {
             core,
             agent,
-            config,
+            config: Arc::new(config),
             refresh_lock: Arc::new(Mutex::new(())),
         })
     }
