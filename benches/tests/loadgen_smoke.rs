@@ -112,6 +112,51 @@ fn segments_never_outnumber_calls_and_pinning_runs() {
     assert!(v["gateway_cpu_share"].is_null(), "{v}");
 }
 
+/// `--goals` runs every transport at concurrency 1 and 16 and judges each median against its
+/// target; the verdict must follow from the figures it prints (no speed is asserted here).
+#[test]
+fn goals_report_every_configuration_against_its_target() {
+    let v = run(&["--goals", "--runs", "2", "--requests", "6", "--json"]);
+    assert_eq!(v["runs"], 2, "{v}");
+    let rows = v["goals"].as_array().expect("goals");
+    let seen: Vec<(&str, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["transport"].as_str().unwrap(),
+                r["concurrency"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("hyper", 1),
+            ("hyper", 16),
+            ("reqwest", 1),
+            ("reqwest", 16),
+            ("ureq", 1),
+            ("ureq", 16)
+        ]
+    );
+    for r in rows {
+        let ratios: Vec<f64> = r["ratios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(ratios.len(), 2, "{r}");
+        let median = r["median"].as_f64().unwrap();
+        assert!((median - (ratios[0] + ratios[1]) / 2.0).abs() < 1e-9, "{r}");
+        let target = r["target"].as_f64().unwrap();
+        let fast = r["transport"] != "ureq" && r["concurrency"] == 16;
+        assert_eq!(target, if fast { 1.10 } else { 1.15 }, "{r}");
+        assert_eq!(r["errors"], 0, "{r}");
+        assert_eq!(r["met"], median <= target, "{r}");
+    }
+}
+
 #[test]
 fn bad_flags_are_usage_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
@@ -124,6 +169,11 @@ fn bad_flags_are_usage_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "no segments");
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["--runs", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "no runs");
     let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args(["--base-url", "http://127.0.0.1:9"])
         .output()
@@ -144,7 +194,7 @@ fn help_is_printed() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("--transport T") && text.contains("reqwest"),
+        text.contains("--transport T") && text.contains("reqwest") && text.contains("--goals"),
         "{text}"
     );
 }

@@ -40,10 +40,14 @@ struct Args {
     create_orders: bool,
     pin: bool,
     segments: usize,
+    /// `--goals`: the number of runs of each configuration.
+    goals: Option<usize>,
+    requests_given: bool,
 }
 
 const USAGE: &str =
     "usage: loadgen --requests N --concurrency C [--transport hyper|reqwest|ureq] [--json] [--pin]
+       loadgen --goals [--runs R] [--requests N] [--pin] [--json]
                [--base-url URL --mchid ID --serial HEX --private-key FILE
                 (--platform-cert FILE | --public-key FILE --public-key-id ID) [--create-orders]]
 
@@ -63,6 +67,11 @@ JSON object). Without --base-url it starts the sandbox gateway in a child proces
                       runtime worker), so that the gateway's work does not share the client's core;
                       also measures the floor again beside a busy gateway (a thread signing on
                       CPU 1) and the gateway's share of CPU 1
+  --goals             check issue #11's speed goals instead of one run: every transport at
+                      concurrency 1 and 16, --runs R times each (default 3; N default 6000;
+                      --pin and --json are passed on), the median CPU ÷ floor of each against
+                      its target (hyper and reqwest at C=16: 1.10×, the rest 1.15×)
+  --runs R            runs of each configuration with --goals (implies --goals)
   --help              this text";
 
 fn usage(msg: &str) -> ! {
@@ -106,6 +115,8 @@ fn parse_args() -> Args {
         create_orders: false,
         pin: false,
         segments: 24,
+        goals: None,
+        requests_given: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -119,6 +130,7 @@ fn parse_args() -> Args {
                 std::process::exit(0)
             }
             "--requests" => {
+                a.requests_given = true;
                 a.requests = value()
                     .parse()
                     .unwrap_or_else(|_| usage("--requests takes a number"))
@@ -139,6 +151,14 @@ fn parse_args() -> Args {
             "--public-key-id" => a.public_key_id = Some(value()),
             "--create-orders" => a.create_orders = true,
             "--pin" => a.pin = true,
+            "--goals" => a.goals = Some(a.goals.unwrap_or(3)),
+            "--runs" => {
+                a.goals = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| usage("--runs takes a number")),
+                )
+            }
             "--segments" => {
                 a.segments = value()
                     .parse()
@@ -149,6 +169,12 @@ fn parse_args() -> Args {
     }
     if !["hyper", "reqwest", "ureq"].contains(&a.transport.as_str()) {
         usage("--transport is hyper, reqwest or ureq");
+    }
+    if a.goals.is_some() && !a.requests_given {
+        a.requests = 6000;
+    }
+    if a.goals == Some(0) {
+        usage("--runs must be positive");
     }
     if a.requests == 0 || a.concurrency == 0 || a.segments == 0 {
         usage("--requests, --concurrency and --segments must be positive");
@@ -442,10 +468,14 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// The median of `v` (NaN when empty).
+/// The median of `v` (the mean of the middle two when even; NaN when empty).
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 /// Floor rounds after each segment: plain, and cold (idling after each round).
@@ -512,12 +542,93 @@ fn segments(
     out
 }
 
+/// The speed goals of issue #11: CPU per call ÷ the floor, at most this (median of the runs).
+fn goal(transport: &str, concurrency: usize) -> f64 {
+    if concurrency > 1 && transport != "ureq" {
+        1.10
+    } else {
+        1.15
+    }
+}
+
+/// `--goals`: run every transport at concurrency 1 and 16, `runs` times each, as child
+/// processes of this binary (each with its own sandbox), and report each configuration's
+/// median ratio against its goal. A report, not a test: the exit status is 0 either way.
+fn goals(a: &Args, runs: usize) {
+    let exe =
+        std::env::current_exe().unwrap_or_else(|e| usage(&format!("cannot find myself: {e}")));
+    let mut rows = Vec::new();
+    for transport in ["hyper", "reqwest", "ureq"] {
+        for concurrency in [1, 16] {
+            let mut ratios = Vec::with_capacity(runs);
+            let mut errors = 0;
+            for _ in 0..runs {
+                let n = a.requests.to_string();
+                let c = concurrency.to_string();
+                let mut args = vec!["--requests", &n, "--concurrency", &c];
+                args.extend(["--transport", transport, "--json"]);
+                args.extend(a.pin.then_some("--pin"));
+                let out = Command::new(&exe)
+                    .args(&args)
+                    .output()
+                    .unwrap_or_else(|e| usage(&format!("cannot run loadgen: {e}")));
+                let v: serde_json::Value =
+                    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+                        usage(&format!(
+                            "loadgen {} gave no result: {}",
+                            args.join(" "),
+                            String::from_utf8_lossy(&out.stderr)
+                        ))
+                    });
+                ratios.push(v["ratio_to_floor"].as_f64().unwrap_or(f64::NAN));
+                errors += v["errors"].as_u64().unwrap_or(1);
+            }
+            let median = median(ratios.clone());
+            let target = goal(transport, concurrency);
+            let met = median <= target && errors == 0;
+            rows.push(serde_json::json!({
+                "transport": transport, "concurrency": concurrency, "ratios": ratios,
+                "median": median, "target": target, "errors": errors, "met": met,
+            }));
+        }
+    }
+    if a.json {
+        let v = serde_json::json!({ "requests": a.requests, "runs": runs, "pinned": a.pin, "goals": rows });
+        println!("{v}");
+        return;
+    }
+    println!("speed goals (issue #11): client CPU per call ÷ RSA floor, {runs} run(s) of {} calls each{}", a.requests, if a.pin { ", pinned" } else { "" });
+    println!("transport  C   runs                          median  target   errors");
+    for r in &rows {
+        let ratios: Vec<String> = r["ratios"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| format!("{:.2}", x.as_f64().unwrap_or(f64::NAN)))
+            .collect();
+        println!(
+            "{:<10} {:<3} {:<29} {:<7.2} ≤ {:.2}   {:<6} {}",
+            r["transport"].as_str().unwrap_or(""),
+            r["concurrency"].as_u64().unwrap_or(0),
+            ratios.join(" "),
+            r["median"].as_f64().unwrap_or(f64::NAN),
+            r["target"].as_f64().unwrap_or(f64::NAN),
+            r["errors"].as_u64().unwrap_or(0),
+            if r["met"] == true { "✔" } else { "✘" }
+        );
+    }
+}
+
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("--serve-sandbox") {
         serve_sandbox();
         return;
     }
     let a = parse_args();
+    if let Some(runs) = a.goals {
+        goals(&a, runs);
+        return;
+    }
     if a.pin {
         pin_to(0);
     }
