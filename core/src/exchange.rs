@@ -922,13 +922,12 @@ impl Client {
 }
 
 /// What [`AsyncCallbacks::verify_callback_json`] returns: a boxed, `Send` future.
-pub type CallbackFuture<'a> = std::pin::Pin<
-    Box<dyn Future<Output = Result<Notification<serde_json::Value>, NotifyError>> + Send + 'a>,
->;
+pub type CallbackFuture<'a> = std::pin::Pin<Box<dyn Future<Output = CallbackResult> + Send + 'a>>;
 
-/// An async transport that verifies callbacks with refresh, as a trait object — for web
-/// framework integrations (`wechatpay-axum`) that must not depend on one transport. The resource
-/// is read as JSON; the integration deserialises it into the type asked for.
+/// An async transport that verifies callbacks with refresh, as a trait object — for
+/// [`Callbacks::handle_with`] and web framework integrations (`wechatpay-axum`) that must not
+/// depend on one transport. The resource is read as JSON; the caller deserialises it into the
+/// type asked for.
 pub trait AsyncCallbacks: Send + Sync + 'static {
     /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
     fn verify_callback_json<'a>(
@@ -937,4 +936,19 @@ pub trait AsyncCallbacks: Send + Sync + 'static {
         headers: &'a HeaderMap,
         body: &'a [u8],
     ) -> CallbackFuture<'a>;
+}
+
+/// What [`BlockingCallbacks::verify_callback_json`] returns.
+pub type CallbackResult = Result<Notification<serde_json::Value>, NotifyError>;
+
+/// A blocking transport that verifies callbacks with refresh, as a trait object — for
+/// [`Callbacks::handle_blocking_with`] (`wechatpay-ureq`). The twin of [`AsyncCallbacks`].
+pub trait BlockingCallbacks: Send + Sync {
+    /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
+    fn verify_callback_json(
+        &self,
+        callbacks: &Callbacks,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> CallbackResult;
 }

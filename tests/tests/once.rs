@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use wechatpay_core::error::BuildError;
 use wechatpay_core::notify::{
-    BoxFuture, Callbacks, Claim, HandleOptions, MemoryStore, NotificationStore, Outcome, StoreError,
+    BoxFuture, Callbacks, Claim, HandleOptions, MemoryStore, NotificationStore, NotifyError,
+    Outcome, StoreError,
 };
 use wechatpay_core::{ApiV3Key, Clock, FixedClock, FixedNonce, NonceSource};
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
@@ -440,7 +441,7 @@ fn handled_with_refresh_through_a_transport() {
     let store = MemoryStore::default();
     let req = server.gateway().sign_notification(body.clone(), now, None);
     let handled =
-        ureq.handle_callback::<Value, _, _>(&cb, &store, req.headers(), req.body(), |n| {
+        cb.handle_blocking_with::<Value, _, _>(&ureq, &store, req.headers(), req.body(), |n| {
             assert_eq!(n.resource["out_trade_no"], "T-R");
             runs.fetch_add(1, Ordering::SeqCst);
             Ok::<_, String>(())
@@ -448,12 +449,42 @@ fn handled_with_refresh_through_a_transport() {
     assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
     assert_eq!(server.gateway().certificate_request_count(), 1);
     let retry = server.gateway().sign_notification(body.clone(), now, None);
-    let handled =
-        ureq.handle_callback::<Value, _, _>(&cb, &store, retry.headers(), retry.body(), |_| {
+    let handled = cb.handle_blocking_with::<Value, _, _>(
+        &ureq,
+        &store,
+        retry.headers(),
+        retry.body(),
+        |_| {
             runs.fetch_add(1, Ordering::SeqCst);
             Ok::<_, String>(())
-        });
+        },
+    );
     assert!(matches!(handled.outcome, Outcome::AlreadyProcessed));
+    // A resource that does not fit the type asked for is refused, its plaintext kept.
+    #[derive(Debug, serde::Deserialize)]
+    struct NeedsAmount {
+        #[allow(dead_code)]
+        amount: u64,
+    }
+    let other = server.gateway().sign_notification(body.clone(), now, None);
+    let handled = cb.handle_blocking_with::<NeedsAmount, _, _>(
+        &ureq,
+        &store,
+        other.headers(),
+        other.body(),
+        |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, String>(())
+        },
+    );
+    match &handled.outcome {
+        Outcome::Rejected(NotifyError::Resource { plaintext, .. }) => {
+            assert!(String::from_utf8_lossy(plaintext).contains("T-R"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(handled.answer.status(), 500);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -38,7 +38,7 @@ use wechatpay_core::bill::{BillDownloadInfo, EncryptedBillPart};
 use wechatpay_core::certificates::Downloaded;
 use wechatpay_core::error::find_cause;
 use wechatpay_core::exchange::{self, Download, DownloadSink};
-use wechatpay_core::notify::{Callbacks, Handled, Notification, NotificationStore, NotifyError};
+use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
 use wechatpay_core::v2::V2Call;
 use wechatpay_core::{
@@ -146,26 +146,6 @@ impl Client {
         body: &[u8],
     ) -> Result<Notification<T>, NotifyError> {
         self.drive(callbacks.exchange::<T>(headers, body))
-    }
-
-    /// Verify a callback with refresh (as [`Client::verify_callback`]), then process it once
-    /// with `store` (`Callbacks::handle_blocking` with refresh): the answer to send is in the
-    /// result.
-    pub fn handle_callback<T, F, E>(
-        &self,
-        callbacks: &Callbacks,
-        store: &dyn NotificationStore,
-        headers: &HeaderMap,
-        body: &[u8],
-        handler: F,
-    ) -> Handled
-    where
-        T: DeserializeOwned,
-        F: FnOnce(Notification<T>) -> Result<(), E>,
-        E: std::fmt::Display,
-    {
-        let verified = self.verify_callback::<T>(callbacks, headers, body);
-        callbacks.process_blocking(store, headers, verified, handler)
     }
 
     /// Sign an APIv2 call (`Client::sign_v2`), send it — presenting [`Config::client_identity`]
@@ -296,6 +276,19 @@ impl Client {
         let limit = self.config.max_body_bytes;
         let bytes = body.with_config().limit(limit).read_to_vec();
         Ok(http::Response::from_parts(parts, bytes.map_err(classify)?))
+    }
+}
+
+/// Callbacks verified with refresh through this client:
+/// `callbacks.handle_blocking_with(&client, store, headers, body, handler)`.
+impl exchange::BlockingCallbacks for Client {
+    fn verify_callback_json(
+        &self,
+        callbacks: &Callbacks,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> exchange::CallbackResult {
+        self.verify_callback(callbacks, headers, body)
     }
 }
 

@@ -228,6 +228,20 @@ pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
     ])
 }
 
+/// A notification read as JSON, deserialised into `T` (the plaintext kept when it does not fit).
+fn typed<T: DeserializeOwned>(
+    n: Notification<serde_json::Value>,
+) -> Result<Notification<T>, NotifyError> {
+    match serde_json::from_value::<T>(n.resource.clone()) {
+        Ok(resource) => Ok(n.with_resource(resource)),
+        Err(source) => Err(NotifyError::Resource {
+            source,
+            type_name: std::any::type_name::<T>(),
+            plaintext: n.resource.to_string().into_bytes(),
+        }),
+    }
+}
+
 /// The default of what must be processed once: the notification id.
 fn by_id<T>(n: &Notification<T>) -> String {
     n.id.clone()
@@ -362,15 +376,29 @@ impl Callbacks {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Notification<T>, NotifyError> {
-        let n = refresher.verify_callback_json(self, headers, body).await?;
-        match serde_json::from_value::<T>(n.resource.clone()) {
-            Ok(resource) => Ok(n.with_resource(resource)),
-            Err(source) => Err(NotifyError::Resource {
-                source,
-                type_name: std::any::type_name::<T>(),
-                plaintext: n.resource.to_string().into_bytes(),
-            }),
-        }
+        typed(refresher.verify_callback_json(self, headers, body).await?)
+    }
+
+    /// The blocking twin of [`Callbacks::handle_with`]: verifying through `refresher` (a
+    /// blocking transport: `wechatpay-ureq`), which refreshes the platform keys once when a
+    /// callback names a serial not held yet, then processing once as [`Callbacks::handle_blocking`].
+    pub fn handle_blocking_with<T, F, E>(
+        &self,
+        refresher: &dyn crate::exchange::BlockingCallbacks,
+        store: &dyn NotificationStore,
+        headers: &HeaderMap,
+        body: &[u8],
+        handler: F,
+    ) -> Handled
+    where
+        T: DeserializeOwned,
+        F: FnOnce(Notification<T>) -> Result<(), E>,
+        E: fmt::Display,
+    {
+        let verified = refresher
+            .verify_callback_json(self, headers, body)
+            .and_then(typed);
+        self.process_blocking(store, headers, verified, handler)
     }
 
     /// The blocking twin of [`Callbacks::handle`], for a blocking server. The store's futures
@@ -392,8 +420,7 @@ impl Callbacks {
     }
 
     /// The blocking twin of [`Callbacks::process`] (once per notification id), for a callback
-    /// verified already — by a blocking transport, with refresh:
-    /// `wechatpay_ureq::Client::handle_callback`.
+    /// verified already.
     pub fn process_blocking<T, F, E>(
         &self,
         store: &dyn NotificationStore,
