@@ -116,7 +116,16 @@ fn segments_never_outnumber_calls_and_pinning_runs() {
 /// target; the verdict must follow from the figures it prints (no speed is asserted here).
 #[test]
 fn goals_report_every_configuration_against_its_target() {
-    let v = run(&["--goals", "--runs", "2", "--requests", "6", "--json"]);
+    let v = run(&[
+        "--goals",
+        "--runs",
+        "2",
+        "--requests",
+        "6",
+        "--segments",
+        "2",
+        "--json",
+    ]);
     assert_eq!(v["runs"], 2, "{v}");
     let rows = v["goals"].as_array().expect("goals");
     let seen: Vec<(&str, u64)> = rows
@@ -174,6 +183,11 @@ fn bad_flags_are_usage_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "no runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["--goals", "--base-url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "--goals is for the sandbox");
     let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args(["--base-url", "http://127.0.0.1:9"])
         .output()

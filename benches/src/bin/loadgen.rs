@@ -68,9 +68,10 @@ JSON object). Without --base-url it starts the sandbox gateway in a child proces
                       also measures the floor again beside a busy gateway (a thread signing on
                       CPU 1) and the gateway's share of CPU 1
   --goals             check issue #11's speed goals instead of one run: every transport at
-                      concurrency 1 and 16, --runs R times each (default 3; N default 6000;
-                      --pin and --json are passed on), the median CPU ÷ floor of each against
-                      its target (hyper and reqwest at C=16: 1.10×, the rest 1.15×)
+                      concurrency 1 and 16 against the sandbox, --runs R times each (default 3;
+                      N default 6000; --pin and --segments are passed on), the median CPU ÷
+                      floor of each against its target (hyper and reqwest at C=16: 1.10×, the
+                      rest 1.15×); --json prints the report as JSON
   --runs R            runs of each configuration with --goals (implies --goals)
   --help              this text";
 
@@ -175,6 +176,9 @@ fn parse_args() -> Args {
     }
     if a.goals == Some(0) {
         usage("--runs must be positive");
+    }
+    if a.goals.is_some() && a.base_url.is_some() {
+        usage("--goals runs against the sandbox; it takes no --base-url");
     }
     if a.requests == 0 || a.concurrency == 0 || a.segments == 0 {
         usage("--requests, --concurrency and --segments must be positive");
@@ -563,9 +567,12 @@ fn goals(a: &Args, runs: usize) {
             let mut ratios = Vec::with_capacity(runs);
             let mut errors = 0;
             for _ in 0..runs {
-                let n = a.requests.to_string();
-                let c = concurrency.to_string();
-                let mut args = vec!["--requests", &n, "--concurrency", &c];
+                let (n, c, k) = (
+                    a.requests.to_string(),
+                    concurrency.to_string(),
+                    a.segments.to_string(),
+                );
+                let mut args = vec!["--requests", &n, "--concurrency", &c, "--segments", &k];
                 args.extend(["--transport", transport, "--json"]);
                 args.extend(a.pin.then_some("--pin"));
                 let out = Command::new(&exe)
