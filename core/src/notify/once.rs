@@ -232,7 +232,7 @@ pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
 fn typed<T: DeserializeOwned>(
     n: Notification<serde_json::Value>,
 ) -> Result<Notification<T>, NotifyError> {
-    match serde_json::from_value::<T>(n.resource.clone()) {
+    match T::deserialize(&n.resource) {
         Ok(resource) => Ok(n.with_resource(resource)),
         Err(source) => Err(NotifyError::Resource {
             source,
