@@ -168,35 +168,25 @@ fn goals_report_every_configuration_against_its_target() {
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--transport", "carrier-pigeon"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--segments", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "no segments");
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--runs", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "no runs");
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--goals", "--base-url", "http://127.0.0.1:9"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "--goals is for the sandbox");
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--base-url", "http://127.0.0.1:9"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "credentials are required with --base-url"
-    );
+    for (args, why) in [
+        (&["--transport", "carrier-pigeon"][..], "no such transport"),
+        (&["--segments", "0"], "no segments"),
+        (&["--runs", "0"], "no runs"),
+        (
+            &["--goals", "--base-url", "http://127.0.0.1:9"],
+            "--goals is for the sandbox",
+        ),
+        (
+            &["--base-url", "http://127.0.0.1:9"],
+            "credentials are required with --base-url",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{why}");
+    }
 }
 
 #[test]

@@ -450,8 +450,8 @@ impl Client {
 
     /// Sign `call` with the clock's time and a fresh nonce.
     pub fn sign<T>(&self, call: Call<T>) -> Result<SignedRequest<T>, BuildError> {
-        let nonce = self.inner.nonces.nonce()?;
-        self.sign_with(call, self.inner.clock.now(), &nonce)
+        let nonce = self.nonce()?;
+        self.sign_with(call, self.now(), &nonce)
     }
 
     /// Sign `call` with the given Unix `timestamp` and `nonce` (ASCII letters and digits).
@@ -639,12 +639,12 @@ impl Client {
         appid: &str,
         prepay_id: &str,
     ) -> Result<crate::paysign::JsapiParams, BuildError> {
-        let nonce = self.inner.nonces.nonce()?;
+        let nonce = self.nonce()?;
         Ok(crate::paysign::jsapi(
             self.inner.merchant.signer(),
             appid,
             prepay_id,
-            self.inner.clock.now(),
+            self.now(),
             &nonce,
         )?)
     }
@@ -655,13 +655,13 @@ impl Client {
         appid: &str,
         prepay_id: &str,
     ) -> Result<crate::paysign::AppParams, BuildError> {
-        let nonce = self.inner.nonces.nonce()?;
+        let nonce = self.nonce()?;
         Ok(crate::paysign::app(
             self.inner.merchant.signer(),
             appid,
             self.inner.merchant.mchid(),
             prepay_id,
-            self.inner.clock.now(),
+            self.now(),
             &nonce,
         )?)
     }
@@ -715,7 +715,7 @@ impl Client {
         expect: &Expect<T>,
         response: &Response<B>,
     ) -> Result<ApiResponse<T>, ResponseError> {
-        self.verify_at(expect, response, self.inner.clock.now())
+        self.verify_at(expect, response, self.now())
     }
 
     /// Verify and decode `response` at `now` (Unix seconds).

@@ -429,6 +429,7 @@ fn socket_errors_say_whether_the_request_may_have_arrived() {
 #[test]
 fn background_refresh_waits_clamped_intervals_and_ends_with_its_client() {
     use std::cell::RefCell;
+    use std::sync::Arc;
     use wechatpay_core::exchange::{refresh_every, MIN_REFRESH_INTERVAL};
     for (asked, waited) in [
         (Duration::ZERO, MIN_REFRESH_INTERVAL),
@@ -436,6 +437,9 @@ fn background_refresh_waits_clamped_intervals_and_ends_with_its_client() {
         (Duration::MAX, Duration::from_secs(86_400)),
     ] {
         let log = RefCell::new(Vec::new());
+        // The client, dropped by the third refresh: the loop only holds it weakly.
+        let client = RefCell::new(Some(Arc::new("client")));
+        let weak = Arc::downgrade(client.borrow().as_ref().unwrap());
         let mut rounds = 0;
         wechatpay_core::notify::block_on(refresh_every(
             asked,
@@ -443,13 +447,16 @@ fn background_refresh_waits_clamped_intervals_and_ends_with_its_client() {
                 log.borrow_mut().push(format!("sleep {d:?}"));
                 std::future::ready(())
             },
-            || {
+            weak,
+            |c| {
+                assert_eq!(*c, "client");
                 rounds += 1;
-                // The client is gone after three refreshes.
-                (rounds <= 3).then(|| {
-                    log.borrow_mut().push("refresh".to_string());
-                    std::future::ready(())
-                })
+                assert!(rounds <= 3, "the loop outlived its client");
+                if rounds == 3 {
+                    client.borrow_mut().take();
+                }
+                log.borrow_mut().push("refresh".to_string());
+                std::future::ready(())
             },
         ));
         let sleep = format!("sleep {waited:?}");

@@ -304,14 +304,13 @@ fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
     wechatpay_core::notify::block_on(f)
 }
 
-/// The in-memory store, failing the way a store can when asked to — unreachable from the start
-/// (`down`), or only when completing (`flaky`) — and remembering each delivery it recorded (no
-/// token) and which token each claim, completion and release carried.
+/// The in-memory store, failing the way a store can when asked to — from the first step on
+/// (`fails: Some("delivery")`), when claiming, or only when completing — and remembering each
+/// delivery it recorded (no token) and which token each claim, completion and release carried.
 #[derive(Default)]
 struct TestStore {
     inner: MemoryStore,
-    down: bool,
-    flaky: bool,
+    fails: Option<&'static str>,
     seen: std::sync::Mutex<Vec<(&'static str, String)>>,
 }
 
@@ -328,6 +327,9 @@ impl TestStore {
     fn take(&self) -> Vec<(&'static str, String)> {
         std::mem::take(&mut *self.seen.lock().unwrap())
     }
+    fn fails(&self, step: &str) -> bool {
+        self.fails == Some(step)
+    }
 }
 
 impl NotificationStore for TestStore {
@@ -336,7 +338,7 @@ impl NotificationStore for TestStore {
         keys: &'a [String],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        if self.down {
+        if self.fails("delivery") {
             return Box::pin(async { Err(StoreError::Timeout(Duration::from_millis(250))) });
         }
         self.log("delivery", "");
@@ -349,6 +351,9 @@ impl NotificationStore for TestStore {
         lease: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>> {
         self.log("claim", token);
+        if self.fails("claim") {
+            return Box::pin(async { Err(StoreError::Timeout(Duration::from_millis(250))) });
+        }
         self.inner.claim(key, token, lease)
     }
     fn complete<'a>(
@@ -358,7 +363,7 @@ impl NotificationStore for TestStore {
         keep: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         self.log("complete", token);
-        if self.flaky {
+        if self.fails("complete") {
             return Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) });
         }
         self.inner.complete(key, token, keep)
@@ -379,7 +384,7 @@ fn a_store_that_is_down_never_loses_a_notification() {
     let runs = AtomicUsize::new(0);
     // Down from the start: the handler does not run, the answer is a failure.
     let down = TestStore {
-        down: true,
+        fails: Some("delivery"),
         ..TestStore::new(clock.clone())
     };
     let req = gw.sign_notification(body(&gw, "T-9"), NOW, None);
@@ -398,10 +403,28 @@ fn a_store_that_is_down_never_loses_a_notification() {
         .unwrap()
         .contains("did not answer"));
     assert_eq!(runs.load(Ordering::SeqCst), 0);
+    // Failing when claiming: the delivery is recorded, the handler does not run, failure.
+    let unclaimable = TestStore {
+        fails: Some("claim"),
+        ..TestStore::new(clock.clone())
+    };
+    let handled =
+        cb.handle_blocking::<Value, _, _>(&unclaimable, req.headers(), req.body(), |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, String>(())
+        });
+    assert!(matches!(
+        &handled.outcome,
+        Outcome::StoreFailed(StoreError::Timeout(_))
+    ));
+    assert_eq!(handled.answer.status(), 500);
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    let steps: Vec<_> = unclaimable.take().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(steps, ["delivery", "claim"]);
     // Failing when completing: the work ran but is not recorded, so the answer is a failure
     // and WeChat Pay retries (handlers must be idempotent for this case).
     let flaky = TestStore {
-        flaky: true,
+        fails: Some("complete"),
         ..TestStore::new(clock)
     };
     assert!(matches!(

@@ -184,18 +184,15 @@ impl Client {
     /// task on the current tokio runtime (`exchange::refresh_every`); a failed refresh keeps the
     /// current keys. The task ends when the last clone of this client is dropped.
     pub fn spawn_background_refresh(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let refresh = |inner| async move {
+            let _ = Client { inner }.refresh_certificates().await;
+        };
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(exchange::refresh_every(
             interval,
             tokio::time::sleep,
-            move || {
-                let client = Client {
-                    inner: weak.upgrade()?,
-                };
-                Some(async move {
-                    let _ = client.refresh_certificates().await;
-                })
-            },
+            weak,
+            refresh,
         ))
     }
 

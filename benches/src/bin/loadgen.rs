@@ -42,7 +42,6 @@ struct Args {
     segments: usize,
     /// `--goals`: the number of runs of each configuration.
     goals: Option<usize>,
-    requests_given: bool,
 }
 
 const USAGE: &str =
@@ -102,7 +101,7 @@ impl AsyncClient {
 
 fn parse_args() -> Args {
     let mut a = Args {
-        requests: 20_000,
+        requests: 0, // set after the flags: 20 000, or 6000 with --goals
         concurrency: 64,
         transport: "hyper".into(),
         json: false,
@@ -117,8 +116,8 @@ fn parse_args() -> Args {
         pin: false,
         segments: 24,
         goals: None,
-        requests_given: false,
     };
+    let mut requests = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -131,10 +130,11 @@ fn parse_args() -> Args {
                 std::process::exit(0)
             }
             "--requests" => {
-                a.requests_given = true;
-                a.requests = value()
-                    .parse()
-                    .unwrap_or_else(|_| usage("--requests takes a number"))
+                requests = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| usage("--requests takes a number")),
+                )
             }
             "--concurrency" => {
                 a.concurrency = value()
@@ -171,9 +171,7 @@ fn parse_args() -> Args {
     if !["hyper", "reqwest", "ureq"].contains(&a.transport.as_str()) {
         usage("--transport is hyper, reqwest or ureq");
     }
-    if a.goals.is_some() && !a.requests_given {
-        a.requests = 6000;
-    }
+    a.requests = requests.unwrap_or(if a.goals.is_some() { 6000 } else { 20_000 });
     if a.goals == Some(0) {
         usage("--runs must be positive");
     }
@@ -230,16 +228,9 @@ impl Sandbox {
     fn cpu(&self) -> Option<Duration> {
         let pid = libc::pid_t::try_from(self.child.id()).ok()?;
         let mut clock: libc::clockid_t = 0;
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: both calls write only into the values we pass; a pid that is gone is an error.
-        let ok = unsafe {
-            libc::clock_getcpuclockid(pid, &mut clock) == 0
-                && libc::clock_gettime(clock, &mut ts) == 0
-        };
-        ok.then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        // SAFETY: writes only into `clock`; a pid that is gone is an error.
+        let ok = unsafe { libc::clock_getcpuclockid(pid, &mut clock) } == 0;
+        ok.then_some(clock).and_then(clock_time)
     }
 }
 
@@ -463,13 +454,18 @@ fn floor_beside_busy_neighbour(floor: &Floor, rounds: u32) -> f64 {
 
 /// This thread's CPU time (exact, from the scheduler).
 fn thread_cpu() -> Duration {
+    clock_time(libc::CLOCK_THREAD_CPUTIME_ID).unwrap_or_default()
+}
+
+/// The reading of a kernel clock, `None` when the kernel refuses it.
+fn clock_time(clock: libc::clockid_t) -> Option<Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: clock_gettime writes into the timespec we pass; the clock id is always valid.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    // SAFETY: clock_gettime writes only into the timespec we pass and reports a bad clock id.
+    let ok = unsafe { libc::clock_gettime(clock, &mut ts) } == 0;
+    ok.then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// The median of `v` (the mean of the middle two when even; NaN when empty).
@@ -592,38 +588,57 @@ fn goals(a: &Args, runs: usize) {
             }
             let median = median(ratios.clone());
             let target = goal(transport, concurrency);
-            let met = median <= target && errors == 0;
-            rows.push(serde_json::json!({
-                "transport": transport, "concurrency": concurrency, "ratios": ratios,
-                "median": median, "target": target, "errors": errors, "met": met,
-            }));
+            rows.push(GoalRow {
+                transport,
+                concurrency,
+                met: median <= target && errors == 0,
+                ratios,
+                median,
+                target,
+                errors,
+            });
         }
     }
     if a.json {
-        let v = serde_json::json!({ "requests": a.requests, "runs": runs, "pinned": a.pin, "goals": rows });
+        let goals: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "transport": r.transport, "concurrency": r.concurrency, "ratios": r.ratios,
+                    "median": r.median, "target": r.target, "errors": r.errors, "met": r.met,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({ "requests": a.requests, "runs": runs, "pinned": a.pin, "goals": goals });
         println!("{v}");
         return;
     }
     println!("speed goals (issue #11): client CPU per call ÷ RSA floor, {runs} run(s) of {} calls each{}", a.requests, if a.pin { ", pinned" } else { "" });
     println!("transport  C   runs                          median  target   errors");
     for r in &rows {
-        let ratios: Vec<String> = r["ratios"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|x| format!("{:.2}", x.as_f64().unwrap_or(f64::NAN)))
-            .collect();
+        let ratios: Vec<String> = r.ratios.iter().map(|x| format!("{x:.2}")).collect();
         println!(
             "{:<10} {:<3} {:<29} {:<7.2} ≤ {:.2}   {:<6} {}",
-            r["transport"].as_str().unwrap_or(""),
-            r["concurrency"].as_u64().unwrap_or(0),
+            r.transport,
+            r.concurrency,
             ratios.join(" "),
-            r["median"].as_f64().unwrap_or(f64::NAN),
-            r["target"].as_f64().unwrap_or(f64::NAN),
-            r["errors"].as_u64().unwrap_or(0),
-            if r["met"] == true { "✔" } else { "✘" }
+            r.median,
+            r.target,
+            r.errors,
+            if r.met { "✔" } else { "✘" }
         );
     }
+}
+
+/// One configuration of `--goals`: its runs' ratios, their median, the goal, the verdict.
+struct GoalRow {
+    transport: &'static str,
+    concurrency: usize,
+    ratios: Vec<f64>,
+    median: f64,
+    target: f64,
+    errors: u64,
+    met: bool,
 }
 
 fn main() {
