@@ -178,12 +178,8 @@ impl Client {
             let _ = Client { inner }.refresh_certificates().await;
         };
         let weak = Arc::downgrade(&self.inner);
-        tokio::spawn(exchange::refresh_every(
-            interval,
-            tokio::time::sleep,
-            weak,
-            refresh,
-        ))
+        let task = exchange::refresh_every(interval, tokio::time::sleep, weak, refresh);
+        tokio::spawn(task)
     }
 
     /// Download a bill announced by `info` (from `wechatpay_api::bill::tradebill::get`, …),
@@ -196,11 +192,9 @@ impl Client {
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
-        let d = self
-            .inner
-            .core
-            .bill_download_exchange(info, gzip, writer, &self.inner.config)?;
-        self.download(d).await
+        let Inner { core, config, .. } = &*self.inner;
+        self.download(core.bill_download_exchange(info, gzip, writer, config)?)
+            .await
     }
 
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
@@ -209,11 +203,9 @@ impl Client {
         part: &EncryptedBillPart,
         gzip: bool,
     ) -> Result<Vec<u8>, CallError> {
-        let d = self
-            .inner
-            .core
-            .bill_part_exchange(part, gzip, &self.inner.config)?;
-        self.download(d).await
+        let Inner { core, config, .. } = &*self.inner;
+        self.download(core.bill_part_exchange(part, gzip, config)?)
+            .await
     }
 
     async fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
@@ -319,13 +311,10 @@ fn classify_hyper(e: &(dyn std::error::Error + 'static)) -> TransportErrorKind {
 /// the server; anything later may have.
 fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
     let connect = e.is_connect();
-    let tls = find_cause::<rustls::Error>(&e).is_some();
-    let kind = if tls {
-        TransportErrorKind::Tls
-    } else if connect {
-        TransportErrorKind::Connect
-    } else {
-        classify_hyper(&e)
+    let kind = match find_cause::<rustls::Error>(&e) {
+        Some(_) => TransportErrorKind::Tls,
+        None if connect => TransportErrorKind::Connect,
+        None => classify_hyper(&e),
     };
     TransportError::new(kind, !connect, e)
 }

@@ -188,12 +188,8 @@ impl Client {
             let _ = Client { inner }.refresh_certificates().await;
         };
         let weak = Arc::downgrade(&self.inner);
-        tokio::spawn(exchange::refresh_every(
-            interval,
-            tokio::time::sleep,
-            weak,
-            refresh,
-        ))
+        let task = exchange::refresh_every(interval, tokio::time::sleep, weak, refresh);
+        tokio::spawn(task)
     }
 
     /// Download a bill announced by `info`, streaming it through the digest check (and gunzip
@@ -205,13 +201,9 @@ impl Client {
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
-        let cfg = &self.inner.config;
-        self.download(
-            self.inner
-                .core
-                .bill_download_exchange(info, gzip, writer, cfg)?,
-        )
-        .await
+        let Inner { core, config, .. } = &*self.inner;
+        self.download(core.bill_download_exchange(info, gzip, writer, config)?)
+            .await
     }
 
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
@@ -220,8 +212,8 @@ impl Client {
         part: &EncryptedBillPart,
         gzip: bool,
     ) -> Result<Vec<u8>, CallError> {
-        let cfg = &self.inner.config;
-        self.download(self.inner.core.bill_part_exchange(part, gzip, cfg)?)
+        let Inner { core, config, .. } = &*self.inner;
+        self.download(core.bill_part_exchange(part, gzip, config)?)
             .await
     }
 

@@ -91,7 +91,6 @@ impl Client {
                 .map_err(|e| TransportError::new(TransportErrorKind::Tls, false, e))?;
             tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
         }
-        let tls = tls.build();
         let invalid = |e| TransportError::new(TransportErrorKind::InvalidRequest, false, e);
         let proxy = match &config.proxy {
             Proxy::FromEnv => ureq::Proxy::try_from_env(),
@@ -99,7 +98,7 @@ impl Client {
             _ => None, // Proxy::None
         };
         let builder = ureq::Agent::config_builder()
-            .tls_config(tls)
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .max_redirects(0)
             .proxy(proxy)
@@ -201,10 +200,8 @@ impl Client {
         gzip: bool,
         writer: W,
     ) -> Result<(W, u64), CallError> {
-        self.download(
-            self.core
-                .bill_download_exchange(info, gzip, writer, &self.config)?,
-        )
+        let Self { core, config, .. } = self;
+        self.download(core.bill_download_exchange(info, gzip, writer, config)?)
     }
 
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
@@ -311,8 +308,11 @@ fn handshake_only(e: &rustls::Error) -> bool {
 #[derive(Debug, Default)]
 struct CachingResolver {
     inner: DefaultResolver,
-    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+    cache: Mutex<HashMap<CacheKey, (Instant, ResolvedSocketAddrs)>>,
 }
+
+/// A resolver cache entry's key: the scheme (it picks the default port) and the authority.
+type CacheKey = (Option<http::uri::Scheme>, Option<http::uri::Authority>);
 
 /// How long a resolved address is reused.
 pub const DNS_TTL: Duration = Duration::from_secs(30);
@@ -324,17 +324,10 @@ impl Resolver for CachingResolver {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let key = format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or(""),
-            uri.authority().map(|a| a.as_str()).unwrap_or("")
-        );
-        if let Ok(cache) = self.cache.lock() {
-            if let Some((at, addrs)) = cache.get(&key) {
-                if at.elapsed() < DNS_TTL {
-                    return Ok(addrs.clone());
-                }
-            }
+        let key = (uri.scheme().cloned(), uri.authority().cloned());
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&key).cloned());
+        if let Some((_, addrs)) = cached.filter(|(at, _)| at.elapsed() < DNS_TTL) {
+            return Ok(addrs);
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
         if let Ok(mut cache) = self.cache.lock() {
@@ -352,8 +345,7 @@ fn classify(e: ureq::Error) -> TransportError {
 }
 
 fn kind_of(e: &ureq::Error) -> (TransportErrorKind, bool) {
-    use ureq::Error as E;
-    use ureq::Timeout as T;
+    use ureq::{Error as E, Timeout as T};
     // A body reader reports ureq's own errors (a timeout, the size limit) inside an io::Error.
     if let E::Io(io) = e {
         if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
@@ -379,5 +371,59 @@ fn kind_of(e: &ureq::Error) -> (TransportErrorKind, bool) {
         },
         E::Protocol(_) => (TransportErrorKind::InvalidResponse, true),
         _ => (TransportErrorKind::Other, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn resolve(r: &CachingResolver, uri: &str) -> Vec<SocketAddr> {
+        let uri: http::Uri = uri.parse().expect("a test URI");
+        let config = ureq::config::Config::default();
+        let addrs = r.resolve(&uri, &config, NextTimeout::default());
+        addrs.expect("a literal address resolves").to_vec()
+    }
+
+    /// Plant `addr` as the cached answer for `http://127.0.0.1:8080`, `age` old.
+    fn plant(r: &CachingResolver, addr: &str, age: Duration) {
+        let mut addrs = DefaultResolver::default().empty();
+        addrs.push(addr.parse().expect("a test address"));
+        let key = (
+            Some(http::uri::Scheme::HTTP),
+            Some("127.0.0.1:8080".parse().expect("ok")),
+        );
+        let at = Instant::now()
+            .checked_sub(age)
+            .expect("the clock is past the age");
+        r.cache.lock().expect("unpoisoned").insert(key, (at, addrs));
+    }
+
+    #[test]
+    fn answers_are_kept_per_scheme_and_authority_for_the_ttl() {
+        let r = CachingResolver::default();
+        assert_eq!(
+            resolve(&r, "http://127.0.0.1/"),
+            ["127.0.0.1:80".parse().unwrap()]
+        );
+        // The scheme is part of the key: it chooses the default port.
+        assert_eq!(
+            resolve(&r, "https://127.0.0.1/"),
+            ["127.0.0.1:443".parse().unwrap()]
+        );
+        assert_eq!(r.cache.lock().unwrap().len(), 2);
+
+        // A fresh entry is answered from the cache, without resolving again.
+        plant(&r, "127.0.0.2:9", Duration::ZERO);
+        assert_eq!(
+            resolve(&r, "http://127.0.0.1:8080/v3/x"),
+            ["127.0.0.2:9".parse().unwrap()]
+        );
+        // An entry older than the TTL is resolved again and replaced.
+        plant(&r, "127.0.0.2:9", DNS_TTL + Duration::from_secs(1));
+        let fresh: Vec<SocketAddr> = vec!["127.0.0.1:8080".parse().unwrap()];
+        assert_eq!(resolve(&r, "http://127.0.0.1:8080/v3/x"), fresh);
+        assert_eq!(resolve(&r, "http://127.0.0.1:8080/"), fresh);
     }
 }
