@@ -64,6 +64,12 @@ impl BaseUrl {
     }
 }
 
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.origin, self.prefix)
+    }
+}
+
 /// A signed request ready to send, and what to expect back.
 pub struct SignedRequest<T> {
     /// The request: send it as it is.
@@ -169,10 +175,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("merchant", &self.inner.merchant)
             .field("platform", &self.inner.platform)
-            .field(
-                "base_url",
-                &format_args!("{}{}", self.inner.base.origin, self.inner.base.prefix),
-            )
+            .field("base_url", &format_args!("{}", self.inner.base))
             .field("window", &self.inner.window)
             .field("refresh", &self.inner.refresh.is_some())
             .finish_non_exhaustive()
@@ -340,10 +343,7 @@ impl Client {
             // Served from another host (risk/getpublickey): there when the client talks to
             // the default host; a custom base URL (a test gateway) serves every path itself.
             Some((_, host)) if on_default_host => format!("{}{path}", host.trim_end_matches('/')),
-            _ => format!(
-                "{}{}{}",
-                self.inner.base.origin, self.inner.base.prefix, path
-            ),
+            _ => format!("{}{path}", self.inner.base),
         };
         url.parse::<Uri>()
             .map_err(|_| BuildError::InvalidPathTemplate {
@@ -617,7 +617,7 @@ impl Client {
     pub fn bill_download(&self, download_url: &str) -> Result<Call<Vec<u8>>, BuildError> {
         let foreign = || BuildError::ForeignUrl {
             url: download_url.to_string(),
-            base: format!("{}{}", self.inner.base.origin, self.inner.base.prefix),
+            base: self.inner.base.to_string(),
         };
         let rest = download_url
             .strip_prefix(&self.inner.base.origin)

@@ -237,10 +237,23 @@ fn bill_download_stays_on_the_base_url() {
         assert!(
             matches!(
                 client.bill_download(foreign),
-                Err(BuildError::ForeignUrl { .. })
+                Err(BuildError::ForeignUrl { ref base, .. }) if base == "https://api.mch.weixin.qq.com"
             ),
             "{foreign}"
         );
+    }
+    // The error names the whole base URL, its path prefix included, as the Debug output does.
+    let prefixed = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
+        .base_url("http://127.0.0.1:9/gw/")
+        .build()
+        .unwrap();
+    assert!(format!("{prefixed:?}").contains("base_url: http://127.0.0.1:9/gw,"));
+    match prefixed.bill_download("https://evil.example/gw/v3/billdownload/file") {
+        Err(BuildError::ForeignUrl { base, url }) => {
+            assert_eq!(base, "http://127.0.0.1:9/gw");
+            assert_eq!(url, "https://evil.example/gw/v3/billdownload/file");
+        }
+        other => panic!("expected ForeignUrl, got {other:?}"),
     }
 }
 
