@@ -113,8 +113,9 @@ enum Flow {
 enum Locked {
     /// Another exchange refreshed the keys: verify again.
     Again,
-    /// Too soon, or no refresh possible: keep the first error.
-    GiveUp,
+    /// Too soon, or no refresh possible: keep the first error. With the reason when the
+    /// download could not be signed (an explicit refresh reports it).
+    GiveUp(Option<BuildError>),
     /// A download was prepared.
     Downloading,
 }
@@ -166,7 +167,7 @@ impl Refresh {
     fn locked(&mut self, client: &Client, now: Instant, automatic: bool) -> Locked {
         let Some(cfg) = client.refresh_config() else {
             self.flow = Flow::Finished;
-            return Locked::GiveUp;
+            return Locked::GiveUp(None);
         };
         let current = client.shared_keys().generation();
         let decision = {
@@ -187,7 +188,7 @@ impl Refresh {
             RefreshDecision::TooSoon => {
                 self.flow = Flow::Finished;
                 tracing::debug!(target: "wechatpay", "unknown serial: the last refresh is too recent");
-                Locked::GiveUp
+                Locked::GiveUp(None)
             }
             _ => match client.sign(crate::certificates::download()) {
                 Ok(signed) => {
@@ -197,7 +198,7 @@ impl Refresh {
                 Err(e) => {
                     self.flow = Flow::Finished;
                     tracing::warn!(target: "wechatpay", error = %e, "certificate download could not be signed");
-                    Locked::GiveUp
+                    Locked::GiveUp(Some(e))
                 }
             },
         }
@@ -405,7 +406,7 @@ impl<T> Exchange for CallExchange<T> {
                 self.first = None;
                 self.verify(self.client.now());
             }
-            Locked::GiveUp => self.give_up(),
+            Locked::GiveUp(_) => self.give_up(),
             Locked::Downloading => {}
         }
     }
@@ -497,9 +498,7 @@ impl<T: DeserializeOwned> Exchange for CallbackExchange<T> {
             return step;
         }
         debug_assert!(false, "CallbackExchange polled after it finished");
-        Step::Done(Err(NotifyError::Verify(VerifyError::MissingHeader {
-            name: "the exchange was polled after it finished",
-        })))
+        Step::Done(Err(NotifyError::ExchangeFinished))
     }
 
     fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64) {
@@ -535,7 +534,7 @@ impl<T: DeserializeOwned> Exchange for CallbackExchange<T> {
                 self.first = None;
                 self.verify(c.now());
             }
-            Locked::GiveUp => self.give_up(),
+            Locked::GiveUp(_) => self.give_up(),
             Locked::Downloading => {}
         }
     }
@@ -546,7 +545,6 @@ impl<T: DeserializeOwned> Exchange for CallbackExchange<T> {
 pub struct RefreshExchange {
     client: Client,
     refresh: Refresh,
-    locked: bool,
     result: Option<Result<Downloaded, RefreshError>>,
 }
 
@@ -568,7 +566,6 @@ impl RefreshExchange {
         Ok(Self {
             client: client.clone(),
             refresh,
-            locked: false,
             result: None,
         })
     }
@@ -584,7 +581,8 @@ impl Exchange for RefreshExchange {
         if let Some(step) = self.refresh.poll() {
             return step;
         }
-        Step::Done(Err(RefreshError::NoApiV3Key))
+        debug_assert!(false, "RefreshExchange polled after it finished");
+        Step::Done(Err(RefreshError::Build(BuildError::ExchangeFinished)))
     }
 
     fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64) {
@@ -597,9 +595,12 @@ impl Exchange for RefreshExchange {
     }
 
     fn handle_locked(&mut self, now: Instant) {
-        self.locked = true;
-        if let Locked::GiveUp = self.refresh.locked(&self.client, now, false) {
-            self.result = Some(Err(RefreshError::NoApiV3Key));
+        if let Locked::GiveUp(why) = self.refresh.locked(&self.client, now, false) {
+            // Only a download that cannot be signed gives up here: the key was checked in
+            // `new`, and an explicit refresh has no rate limit.
+            self.result = Some(Err(
+                why.map_or(RefreshError::NoApiV3Key, RefreshError::Build)
+            ));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The exchange state machine, without a socket and with pinned time: every decision of a call,
 //! a callback, an explicit refresh and a streamed download.
 
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
@@ -11,9 +12,11 @@ use wechatpay_core::certificates::Downloaded;
 use wechatpay_core::exchange::{Exchange, Step};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::transport::Config;
+use wechatpay_core::RefreshError;
 use wechatpay_core::{
-    BuildError, Call, CallError, Client, FixedClock, FixedNonce, Merchant, PlatformKey,
-    PlatformKeys, PrivateKey, TransportError, TransportErrorKind, VerifyError,
+    BuildError, Call, CallError, Client, ClientBuilder, FixedClock, FixedNonce, Merchant,
+    NonceSource, PlatformKey, PlatformKeys, PrivateKey, TransportError, TransportErrorKind,
+    VerifyError,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -30,6 +33,10 @@ fn fx(name: &str) -> Vec<u8> {
 }
 
 fn client(refresh: bool) -> Client {
+    builder(refresh).build().unwrap()
+}
+
+fn builder(refresh: bool) -> ClientBuilder {
     let merchant = Merchant::new(
         "1900000001",
         "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
@@ -47,7 +54,16 @@ fn client(refresh: bool) -> Client {
     if refresh {
         b = b.apiv3_key(ApiV3Key::new(KEY).unwrap());
     }
-    b.build().unwrap()
+    b
+}
+
+/// A nonce source that always fails, as the OS RNG can.
+struct NoRandomness;
+
+impl NonceSource for NoRandomness {
+    fn nonce(&self) -> Result<String, BuildError> {
+        Err(BuildError::Random)
+    }
 }
 
 /// An answer signed with `key_file`, naming `serial`.
@@ -267,6 +283,49 @@ fn an_explicit_refresh_downloads_and_applies() {
     match expect_done(ex.poll()).unwrap() {
         Downloaded::Certificates { pems, .. } => assert_eq!(pems[0].0, ROTATED),
         other => panic!("{other:?}"),
+    }
+}
+
+/// An explicit refresh whose download cannot be signed says so (it used to report a missing
+/// APIv3 key); an automatic one keeps the answer's own error, unknown serial.
+#[test]
+fn a_refresh_download_that_cannot_be_signed_is_reported_as_such() {
+    let c = builder(true).nonce_source(NoRandomness).build().unwrap();
+    let mut ex = c.refresh_exchange().unwrap();
+    assert!(matches!(ex.poll(), Step::Lock));
+    ex.handle_locked(Instant::now());
+    match expect_done(ex.poll()) {
+        Err(RefreshError::Build(BuildError::Random)) => {}
+        other => panic!("expected the signing failure, got {other:?}"),
+    }
+
+    // An automatic refresh: the call is signed with the one nonce there is, the download cannot
+    // be, and the call ends with what its answer said.
+    let c = builder(true)
+        .nonce_source(OneNonce(AtomicBool::new(true)))
+        .build()
+        .unwrap();
+    let mut ex = c.exchange(call()).unwrap();
+    expect_send(ex.poll());
+    ex.handle_response(signed(b"{}", "platform2_key.pem", ROTATED), NOW);
+    assert!(matches!(ex.poll(), Step::Lock));
+    ex.handle_locked(Instant::now());
+    let e = expect_done(ex.poll()).unwrap_err();
+    assert!(
+        matches!(e.verify_error(), Some(VerifyError::UnknownSerial { serial }) if serial == ROTATED),
+        "{e:?}"
+    );
+}
+
+/// A nonce source with one nonce in it.
+struct OneNonce(AtomicBool);
+
+impl NonceSource for OneNonce {
+    fn nonce(&self) -> Result<String, BuildError> {
+        match self.0.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            true => Ok("N0nce".into()),
+            false => Err(BuildError::Random),
+        }
     }
 }
 

@@ -192,6 +192,9 @@ pub enum NotifyError {
         /// What matched.
         by: ReplayMatch,
     },
+    /// The callback's exchange was polled after it finished (a transport's bug).
+    #[error("the callback exchange was polled after it finished")]
+    ExchangeFinished,
 }
 
 impl NotifyError {
@@ -235,6 +238,7 @@ impl NotifyError {
             NotifyError::Decrypt(_) => "decrypt_failed",
             NotifyError::Resource { .. } => "resource_shape",
             NotifyError::Replayed { .. } => "replayed",
+            NotifyError::ExchangeFinished => "exchange_finished",
         }
     }
 
