@@ -41,9 +41,10 @@
 //! while its download is under way. Time is an input everywhere: `now` (Unix seconds, for the
 //! signature window) and `Instant`s (for the rate limit).
 //!
-//! Every exchange records a `tracing` span `wechatpay.call` (`method`, `path` as a template,
-//! `status`, `request_id`, `verified_by`, `outcome`, `refreshed`, `duration_ms`) and emits events
-//! for refreshes and rejected callbacks — never a secret, a signature, a signed message or a body.
+//! Every call and every streamed download records a `tracing` span `wechatpay.call` (`method`,
+//! `path` as a template, `status`, `request_id`, `verified_by`, `outcome`, `refreshed`,
+//! `duration_ms`) and emits events for refreshes and rejected callbacks — never a secret, a
+//! signature, a signed message, a download token or a body.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -760,6 +761,7 @@ impl DownloadSink for PartSink {
 /// an error answer means are decided here.
 pub struct Download<S> {
     request: Option<Request<Vec<u8>>>,
+    span: DownloadSpan,
     sink: S,
     max: u64,
     max_error_body: u64,
@@ -786,8 +788,9 @@ impl<S: DownloadSink> Download<S> {
             .ok_or(CallError::Build(BuildError::ExchangeFinished))
     }
 
-    fn too_large(&self, what: String) -> CallError {
-        TransportError::new(TransportErrorKind::BodyTooLarge, true, what).into()
+    fn too_large(&mut self, what: String) -> CallError {
+        self.span
+            .failed(TransportError::new(TransportErrorKind::BodyTooLarge, true, what).into())
     }
 
     /// The size limit of the answer's body: the download's, or the body limit for an error.
@@ -807,6 +810,10 @@ impl<S: DownloadSink> Download<S> {
     ) -> Result<(), CallError> {
         if !status.is_success() {
             self.error = Some((status, headers.clone(), Vec::new()));
+        }
+        self.span.span.record("status", status.as_u16());
+        if let Some(id) = crate::response::request_id_str(headers) {
+            self.span.span.record("request_id", id);
         }
         let max = self.limit();
         let announced = headers
@@ -831,7 +838,11 @@ impl<S: DownloadSink> Download<S> {
         }
         match &mut self.error {
             Some((_, _, body)) => body.extend_from_slice(chunk),
-            None => self.sink.chunk(chunk)?,
+            None => {
+                if let Err(e) = self.sink.chunk(chunk) {
+                    return Err(self.span.failed(e.into()));
+                }
+            }
         }
         Ok(())
     }
@@ -856,11 +867,48 @@ impl<S: DownloadSink> Download<S> {
 
     /// The body ended: the sink's output, or the API error of a non-2xx answer.
     pub fn finish(self) -> Result<S::Output, CallError> {
-        if let Some((status, headers, body)) = self.error {
-            let error = crate::response::api_error(status, &headers, &body);
-            return Err(ResponseError::Api(Box::new(error)).into());
+        let mut span = self.span;
+        let result = match self.error {
+            Some((status, headers, body)) => {
+                let error = crate::response::api_error(status, &headers, &body);
+                Err(ResponseError::Api(Box::new(error)).into())
+            }
+            None => self.sink.finish().map_err(CallError::from),
+        };
+        match result {
+            Ok(out) => {
+                span.span.record("verified_by", "unsigned download");
+                span.outcome = Some("ok");
+                Ok(out)
+            }
+            Err(e) => Err(span.failed(e)),
         }
-        Ok(self.sink.finish()?)
+    }
+}
+
+/// A download's `wechatpay.call` span. Its outcome and duration are recorded however the
+/// download ends: finished, refused by a check, or dropped by a transport that failed.
+struct DownloadSpan {
+    span: tracing::Span,
+    start: Instant,
+    outcome: Option<&'static str>,
+}
+
+impl DownloadSpan {
+    fn failed(&mut self, e: CallError) -> CallError {
+        self.outcome = Some(outcome_of(&e));
+        tracing::debug!(target: "wechatpay", parent: &self.span, error = %e, "download failed");
+        e
+    }
+}
+
+impl Drop for DownloadSpan {
+    fn drop(&mut self) {
+        let outcome = self.outcome.unwrap_or("transport_error");
+        self.span.record("outcome", outcome);
+        let elapsed = self.start.elapsed();
+        self.span
+            .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
     }
 }
 
@@ -915,9 +963,16 @@ impl Client {
         sink: S,
         config: &crate::transport::Config,
     ) -> Result<Download<S>, CallError> {
-        let signed = self.sign(self.bill_download(url)?)?;
+        let call = self.bill_download(url)?;
+        let span = call_span(call.method(), call.template());
+        let signed = span.in_scope(|| self.sign(call))?;
         Ok(Download {
             request: Some(signed.request),
+            span: DownloadSpan {
+                span,
+                start: Instant::now(),
+                outcome: None,
+            },
             sink,
             max: config.max_download_bytes,
             max_error_body: config.max_body_bytes,

@@ -12,7 +12,9 @@
 //!   their own).
 //! - The [`exchange`] state machines take `now` and `Instant`s as inputs. Their two drivers
 //!   ([`exchange::drive`], [`exchange::drive_blocking`], which the transports call) read the
-//!   monotonic clock (`Instant::now`) for the refresh rate limit and the call's duration.
+//!   monotonic clock (`Instant::now`) for the refresh rate limit and the call's duration; a
+//!   streamed [`exchange::Download`] reads it when it is created and when it ends, for its
+//!   span's duration only (nothing is decided on it).
 //!
 //! The operating system's RNG is read nowhere else, except inside the crypto backend where a
 //! primitive needs fresh randomness and no output depends on it: the RSA-OAEP padding seed

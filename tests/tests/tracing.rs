@@ -10,6 +10,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
+use wechatpay_api::bill::tradebill;
 use wechatpay_api::payscore::payafter_orders::{complete, create};
 use wechatpay_core::{ApiV3Key, Call};
 use wechatpay_sandbox::server::Server;
@@ -128,6 +129,29 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     client
         .verify_callback::<Value>(&callbacks, cb.headers(), cb.body())
         .unwrap_err();
+    // Bills: the query is a call and the download one more, also when its digest check fails
+    // or when the transport drops it after sending its request.
+    let query = tradebill::GetQuery {
+        bill_date: "2027-01-14".into(),
+        ..Default::default()
+    };
+    let info = client.send(tradebill::get(&query)).unwrap().data;
+    let token = info
+        .download_url
+        .split_once("token=")
+        .unwrap()
+        .1
+        .to_string();
+    client.download_bill(&info, false, Vec::new()).unwrap();
+    let wrong_hash = tradebill::get(&query).header(wechatpay_sandbox::FAULT_HEADER, "wrong-hash");
+    let bad = client.send(wrong_hash).unwrap().data;
+    client.download_bill(&bad, false, Vec::new()).unwrap_err();
+    let config = wechatpay_core::transport::Config::default();
+    let mut dropped = core
+        .bill_download_exchange(&info, false, Vec::new(), &config)
+        .unwrap();
+    dropped.request().unwrap();
+    drop(dropped);
 
     let all = captured.0.lock().unwrap().clone();
     let calls: Vec<&Vec<(String, String)>> = all
@@ -135,7 +159,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
         .filter(|(n, _)| n == "wechatpay.call")
         .map(|(_, f)| f)
         .collect();
-    assert_eq!(calls.len(), 3, "one span per call: {all:?}");
+    assert_eq!(calls.len(), 8, "one span per call: {all:?}");
     let first = calls[0];
     assert_eq!(get(first, "method"), Some("POST"));
     assert_eq!(get(first, "path"), Some("/v3/payscore/payafter-orders"));
@@ -152,6 +176,17 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     );
     assert_eq!(get(calls[1], "refreshed"), Some("false"));
     assert_eq!(get(calls[2], "outcome"), Some("verification_failed"));
+    let download = calls[4];
+    assert_eq!(get(download, "method"), Some("GET"));
+    assert_eq!(get(download, "path"), Some("/v3/billdownload/file"));
+    assert_eq!(get(download, "status"), Some("200"));
+    assert_eq!(get(download, "verified_by"), Some("unsigned download"));
+    assert_eq!(get(download, "outcome"), Some("ok"));
+    assert!(get(download, "duration_ms").is_some());
+    assert_eq!(get(calls[6], "outcome"), Some("bill_error"));
+    assert_eq!(get(calls[7], "outcome"), Some("transport_error"));
+    assert_eq!(get(calls[7], "status"), None);
+    assert!(get(calls[7], "duration_ms").is_some());
     let events: Vec<&Vec<(String, String)>> = all
         .iter()
         .filter(|(n, _)| n.starts_with("event:wechatpay"))
@@ -172,6 +207,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     let text = format!("{all:?}");
     let merchant_key_body: String = keys.merchant_key_pem.lines().nth(2).unwrap().to_string();
     for secret in [
+        token.as_str(),
         keys.apiv3_key,
         merchant_key_body.as_str(),
         "PRIVATE KEY",
