@@ -41,10 +41,11 @@
 //! while its download is under way. Time is an input everywhere: `now` (Unix seconds, for the
 //! signature window) and `Instant`s (for the rate limit).
 //!
-//! Every call and every streamed download records a `tracing` span `wechatpay.call` (`method`,
-//! `path` as a template, `status`, `request_id`, `verified_by`, `outcome`, `refreshed`,
-//! `duration_ms`) and emits events for refreshes and rejected callbacks — never a secret, a
-//! signature, a signed message, a download token or a body.
+//! Every call (APIv3 and APIv2) and every streamed download records a `tracing` span
+//! `wechatpay.call` (`method`, `path` as a template, `status`, `request_id`, `verified_by` — the
+//! platform key's serial, or "unsigned download" —, `outcome`, `refreshed`, `duration_ms`) and
+//! emits events for refreshes and rejected callbacks — never a secret, a signature, a signed
+//! message, a download token or a body.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -245,7 +246,7 @@ impl Refresh {
     }
 }
 
-fn call_span(method: &http::Method, template: &str) -> tracing::Span {
+pub(crate) fn call_span(method: &http::Method, template: &str) -> tracing::Span {
     tracing::info_span!(
         target: "wechatpay",
         "wechatpay.call",
@@ -342,7 +343,7 @@ impl<T> CallExchange<T> {
     }
 }
 
-fn outcome_of(e: &CallError) -> &'static str {
+pub(crate) fn outcome_of(e: &CallError) -> &'static str {
     match e {
         CallError::Build(_) => "build_error",
         CallError::Transport(_) => "transport_error",

@@ -772,6 +772,7 @@ pub struct V2Exchange<T, O> {
     request: Option<Request<Vec<u8>>>,
     read: ReadAnswer<T, O>,
     result: Option<Result<O, crate::CallError>>,
+    span: tracing::Span,
 }
 
 impl<T, O> fmt::Debug for V2Exchange<T, O> {
@@ -798,14 +799,41 @@ impl<T, O> crate::exchange::Exchange for V2Exchange<T, O> {
     }
 
     fn handle_response(&mut self, response: Response<Vec<u8>>, _now: i64) {
-        self.result = Some((self.read)(&self.signed, &response).map_err(Into::into));
+        self.span.record("status", response.status().as_u16());
+        if let Some(id) = crate::response::request_id_str(response.headers()) {
+            self.span.record("request_id", id);
+        }
+        let result = self.span.in_scope(|| (self.read)(&self.signed, &response));
+        self.finish(result.map_err(Into::into));
     }
 
     fn handle_transport_error(&mut self, error: crate::TransportError) {
-        self.result = Some(Err(error.into()));
+        self.finish(Err(error.into()));
     }
 
     fn handle_locked(&mut self, _now: std::time::Instant) {}
+
+    fn record_duration(&mut self, elapsed: std::time::Duration) {
+        self.span
+            .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+    }
+}
+
+impl<T, O> V2Exchange<T, O> {
+    fn finish(&mut self, result: Result<O, crate::CallError>) {
+        match &result {
+            // `verified_by` stays empty: APIv2 answers are checked with the merchant's own
+            // APIv2 key (or, on a few paths, are unsigned), not with a platform key.
+            Ok(_) => {
+                self.span.record("outcome", "ok");
+            }
+            Err(e) => {
+                self.span.record("outcome", crate::exchange::outcome_of(e));
+                tracing::debug!(target: "wechatpay", parent: &self.span, error = %e, "call failed");
+            }
+        }
+        self.result = Some(result);
+    }
 }
 
 impl crate::Client {
@@ -815,7 +843,8 @@ impl crate::Client {
         config: &crate::transport::Config,
         read: ReadAnswer<T, O>,
     ) -> Result<V2Exchange<T, O>, BuildError> {
-        let mut signed = self.sign_v2(call)?;
+        let span = crate::exchange::call_span(&Method::POST, &call.path);
+        let mut signed = span.in_scope(|| self.sign_v2(call))?;
         config.admit_v2(&signed)?;
         let request = std::mem::take(&mut signed.request);
         Ok(V2Exchange {
@@ -823,6 +852,7 @@ impl crate::Client {
             request: Some(request),
             read,
             result: None,
+            span,
         })
     }
 

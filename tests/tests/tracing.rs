@@ -152,6 +152,19 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
         .unwrap();
     dropped.request().unwrap();
     drop(dropped);
+    // An APIv2 call (XML, the APIv2 key), the order number in its body.
+    let order = wechatpay_api::v2::pay::unifiedorder::Request {
+        appid: "wxd678efh567hg6787".into(),
+        body: "Image".into(),
+        out_trade_no: no.into(),
+        total_fee: 100,
+        spbill_create_ip: "127.0.0.1".into(),
+        notify_url: "https://example.com/notify".into(),
+        trade_type: "NATIVE".into(),
+        ..Default::default()
+    };
+    let call = wechatpay_api::v2::pay::unifiedorder::call(&order).unwrap();
+    client.send_v2(call).unwrap();
 
     let all = captured.0.lock().unwrap().clone();
     let calls: Vec<&Vec<(String, String)>> = all
@@ -159,7 +172,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
         .filter(|(n, _)| n == "wechatpay.call")
         .map(|(_, f)| f)
         .collect();
-    assert_eq!(calls.len(), 8, "one span per call: {all:?}");
+    assert_eq!(calls.len(), 9, "one span per call: {all:?}");
     let first = calls[0];
     assert_eq!(get(first, "method"), Some("POST"));
     assert_eq!(get(first, "path"), Some("/v3/payscore/payafter-orders"));
@@ -187,6 +200,12 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     assert_eq!(get(calls[7], "outcome"), Some("transport_error"));
     assert_eq!(get(calls[7], "status"), None);
     assert!(get(calls[7], "duration_ms").is_some());
+    let v2 = calls[8];
+    assert_eq!(get(v2, "method"), Some("POST"));
+    assert_eq!(get(v2, "path"), Some("/pay/unifiedorder"));
+    assert_eq!(get(v2, "status"), Some("200"));
+    assert_eq!(get(v2, "outcome"), Some("ok"));
+    assert!(get(v2, "duration_ms").is_some());
     let events: Vec<&Vec<(String, String)>> = all
         .iter()
         .filter(|(n, _)| n.starts_with("event:wechatpay"))
@@ -208,6 +227,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     let merchant_key_body: String = keys.merchant_key_pem.lines().nth(2).unwrap().to_string();
     for secret in [
         token.as_str(),
+        "<xml",
         keys.apiv3_key,
         merchant_key_body.as_str(),
         "PRIVATE KEY",
