@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Value};
-use wechatpay_core::notify::{Callbacks, NotifyError};
+use wechatpay_core::notify::Callbacks;
 use wechatpay_core::{aead, paysign, sign, verify, Call, Clock, SystemClock, VerifyError};
 
 use crate::settings::{Global, Resolved};
@@ -339,24 +339,6 @@ fn pair(s: &str, what: &str) -> Result<(String, String), Failure> {
 /// The system clock's Unix seconds.
 fn now() -> i64 {
     SystemClock.now()
-}
-
-/// The machine-readable name of a verification failure.
-pub fn verify_kind(e: &VerifyError) -> String {
-    match e {
-        VerifyError::MissingHeader { .. } => "missing_header",
-        VerifyError::InvalidHeader { .. } => "invalid_header",
-        VerifyError::InvalidTimestamp { .. } => "invalid_timestamp",
-        VerifyError::StaleTimestamp { .. } => "stale_timestamp",
-        VerifyError::UnknownSerial { .. } => "unknown_serial",
-        VerifyError::CertificateNotValid { .. } => "certificate_not_valid",
-        VerifyError::Probe { .. } => "probe",
-        VerifyError::EmptySignature => "empty_signature",
-        VerifyError::SignatureEncoding => "bad_base64",
-        VerifyError::SignatureMismatch { .. } => "signature_mismatch",
-        _ => "verify_failed",
-    }
-    .into()
 }
 
 /// Where the bytes being verified came from.
@@ -782,7 +764,7 @@ fn verify_cmd(g: &Resolved, json_mode: bool, a: VerifyArgs) -> Result<(), Failur
             Ok(())
         }
         Err(e) => Err(Failure::rejected(
-            &verify_kind(&e),
+            e.kind(),
             explain_verify(&e, g.settings.serial.as_deref(), Origin::File),
         )),
     }
@@ -800,20 +782,7 @@ fn notify_cmd(g: &Resolved, json_mode: bool, a: VerifyArgs) -> Result<(), Failur
     }
     let n = callbacks
         .verify_at::<Value>(&headers, &body, a.now.unwrap_or_else(now))
-        .map_err(|e| {
-            let kind = match &e {
-                NotifyError::BodyAltered { .. } => "body_altered".to_string(),
-                NotifyError::MerchantCertificateConfigured { .. } => {
-                    "merchant_certificate_configured".into()
-                }
-                NotifyError::WrongApiV3Key => "wrong_apiv3_key".into(),
-                NotifyError::Stale { .. } => "stale_timestamp".into(),
-                NotifyError::Probe => "probe".into(),
-                NotifyError::Verify(v) => verify_kind(v),
-                _ => "notify_failed".into(),
-            };
-            Failure::rejected(&kind, e.to_string())
-        })?;
+        .map_err(|e| Failure::rejected(e.kind(), e.to_string()))?;
     let v = json!({"ok": true, "id": n.id, "create_time": n.create_time, "event_type": n.event_type,
         "resource_type": n.resource_type, "summary": n.summary, "original_type": n.original_type,
         "verified_by": n.verified_by, "resource": n.resource});
@@ -893,7 +862,7 @@ fn certificates(g: &Resolved, json_mode: bool, a: CertificatesArgs) -> Result<()
             wechatpay_core::RefreshError::Certificate(
                 wechatpay_core::certificates::CertificateError::Verify(v),
             ) => Failure::rejected(
-                &verify_kind(&v),
+                v.kind(),
                 explain_verify(&v, g.settings.serial.as_deref(), Origin::Received),
             ),
             wechatpay_core::RefreshError::Certificate(

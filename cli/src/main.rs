@@ -73,7 +73,7 @@ impl From<wechatpay_core::CallError> for Failure {
                 }
             }
             E::Response(wechatpay_core::ResponseError::Verify { source, .. }) => Failure::rejected(
-                &cmds::verify_kind(source),
+                source.kind(),
                 format!(
                     "the answer failed verification: {}",
                     cmds::explain_verify(source, None, cmds::Origin::Received)

@@ -524,6 +524,18 @@ fn notify_decrypt_encrypt_oaep_paysign() {
     assert_eq!(json_out(&o)["kind"], "wrong_apiv3_key");
     std::fs::write(d.join("apiv3.txt"), TestKeys::load().apiv3_key).unwrap();
     a.clear();
+    // Authentic bytes that are no notification, and a malformed header: each has its own kind.
+    let not_envelope = gw.sign_notification(b"[1, 2]".to_vec(), now, None);
+    assert_eq!(
+        json_out(&wxpay(&write(&not_envelope)))["kind"],
+        "not_an_envelope"
+    );
+    let mut bad_base64 = ok.clone();
+    bad_base64.headers_mut().insert(
+        "Wechatpay-Signature",
+        http::HeaderValue::from_static("not base64!"),
+    );
+    assert_eq!(json_out(&wxpay(&write(&bad_base64)))["kind"], "bad_base64");
 
     // decrypt: a resource encrypted under the APIv3 key.
     let key = wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap();

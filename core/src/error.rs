@@ -465,6 +465,24 @@ pub enum VerifyError {
     },
 }
 
+impl VerifyError {
+    /// A stable machine-readable name of the failure (for logs, metrics and the CLI's `--json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VerifyError::MissingHeader { .. } => "missing_header",
+            VerifyError::InvalidHeader { .. } => "invalid_header",
+            VerifyError::InvalidTimestamp { .. } => "invalid_timestamp",
+            VerifyError::StaleTimestamp { .. } => "stale_timestamp",
+            VerifyError::UnknownSerial { .. } => "unknown_serial",
+            VerifyError::CertificateNotValid { .. } => "certificate_not_valid",
+            VerifyError::Probe { .. } => "probe",
+            VerifyError::EmptySignature => "empty_signature",
+            VerifyError::SignatureEncoding => "bad_base64",
+            VerifyError::SignatureMismatch { .. } => "signature_mismatch",
+        }
+    }
+}
+
 /// WeChat Pay answered with a non-2xx status.
 #[derive(Clone, thiserror::Error)]
 #[error("WeChat Pay answered HTTP {status}{}{}{}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (Request-ID {r})")).unwrap_or_default(), self.hint().map(|h| format!(" — {h}")).unwrap_or_default())]
