@@ -1084,6 +1084,7 @@ fn bill_upload_and_sign_defaults() {
     let o = wxpay(&args(
         &f,
         &[
+            "--json",
             "bill",
             "fundflow",
             "--date",
@@ -1098,6 +1099,7 @@ fn bill_upload_and_sign_defaults() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    assert_eq!(json_out(&o)["kind"], "bill_hash");
     assert!(!bad.exists() && !d.join("bad.csv.part").exists());
     s.gateway().set_fault(None);
     // An image upload streamed from disk.
