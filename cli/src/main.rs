@@ -60,7 +60,7 @@ impl From<wechatpay_core::CallError> for Failure {
             E::Build(b) => Failure::usage(b.to_string()),
             E::Transport(t) => Failure {
                 code: 4,
-                kind: format!("transport_{:?}", t.kind).to_lowercase(),
+                kind: format!("transport_{}", t.kind.as_str()),
                 message: e.to_string(),
             },
             E::Response(wechatpay_core::ResponseError::Api(a)) => {

@@ -222,12 +222,12 @@ fn request_template_chain_errors_and_exit_codes() {
         .unwrap()
         .port();
     let dead = creds(&tmpdir(), &format!("http://127.0.0.1:{port}"), Mode::Both);
-    assert_eq!(
-        wxpay(&args(&dead, &["request", "GET", "/v3/certificates"]))
-            .status
-            .code(),
-        Some(4)
-    );
+    let o = wxpay(&args(
+        &dead,
+        &["--json", "request", "GET", "/v3/certificates"],
+    ));
+    assert_eq!(json_out(&o)["kind"], "transport_connect");
+    assert_eq!(o.status.code(), Some(4));
     // Usage: exit 2.
     assert_eq!(
         wxpay(&["request".into(), "GET".into(), "/v3/x".into()])

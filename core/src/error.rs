@@ -597,6 +597,21 @@ pub enum TransportErrorKind {
 }
 
 impl TransportErrorKind {
+    /// A stable machine-readable name (`"connect"`, `"body_too_large"`, …) for logs, metrics
+    /// and the CLI's `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportErrorKind::Connect => "connect",
+            TransportErrorKind::Tls => "tls",
+            TransportErrorKind::Timeout => "timeout",
+            TransportErrorKind::BodyTooLarge => "body_too_large",
+            TransportErrorKind::ConnectionClosed => "connection_closed",
+            TransportErrorKind::InvalidResponse => "invalid_response",
+            TransportErrorKind::InvalidRequest => "invalid_request",
+            TransportErrorKind::Other => "other",
+        }
+    }
+
     /// The kind of an I/O error from a socket, and whether the request may have reached the
     /// server: only a failure to open the connection proves it did not.
     pub fn of_io(e: &std::io::Error) -> (Self, bool) {

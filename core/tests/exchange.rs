@@ -483,6 +483,33 @@ fn socket_errors_say_whether_the_request_may_have_arrived() {
             "{io:?}"
         );
     }
+    // The kinds' machine-readable names are a contract (logs, metrics, the CLI's --json).
+    let names: Vec<&str> = [
+        TransportErrorKind::Connect,
+        TransportErrorKind::Tls,
+        TransportErrorKind::Timeout,
+        TransportErrorKind::BodyTooLarge,
+        TransportErrorKind::ConnectionClosed,
+        TransportErrorKind::InvalidResponse,
+        TransportErrorKind::InvalidRequest,
+        TransportErrorKind::Other,
+    ]
+    .into_iter()
+    .map(TransportErrorKind::as_str)
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "connect",
+            "tls",
+            "timeout",
+            "body_too_large",
+            "connection_closed",
+            "invalid_response",
+            "invalid_request",
+            "other"
+        ]
+    );
 }
 
 #[test]
