@@ -14,8 +14,8 @@ use zeroize::Zeroizing;
 use crate::error::{saturate, BuildError, KeyError};
 use crate::pem::{self, Item};
 
-/// Where a transport's connections go.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where a transport's connections go. Its `Debug` hides the password of a proxy URL.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Proxy {
     /// From the environment (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, …), where the HTTP client
@@ -24,8 +24,46 @@ pub enum Proxy {
     FromEnv,
     /// No proxy.
     None,
-    /// This proxy URL (`http://host:port`, `socks5://host:port`).
+    /// This proxy URL (`http://host:port`, `socks5://host:port`, `http://user:password@host:port`).
     Url(String),
+}
+
+/// The environment variables that name a proxy for HTTPS, in the order HTTP clients read them.
+pub const PROXY_VARIABLES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+
+impl Proxy {
+    /// For a transport that cannot use a proxy: the variable of [`PROXY_VARIABLES`] that names
+    /// one while this setting says to read the environment — a proxy that would be ignored.
+    /// `env` looks a variable up (`|v| std::env::var_os(v)`; a test passes its own).
+    pub fn ignored_variable(
+        &self,
+        env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Option<&'static str> {
+        let set = |v: &&str| env(v).is_some_and(|value| !value.is_empty());
+        match self {
+            Proxy::FromEnv => PROXY_VARIABLES.iter().copied().find(set),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proxy::FromEnv => f.write_str("FromEnv"),
+            Proxy::None => f.write_str("None"),
+            // `scheme://user:password@host` → `scheme://<redacted>@host`: everything before
+            // the last `@` after the scheme is hidden.
+            Proxy::Url(url) => match url.rfind('@') {
+                None => f.debug_tuple("Url").field(url).finish(),
+                Some(at) => {
+                    let start = url.find("://").map_or(0, |i| i + 3).min(at);
+                    let shown = format!("{}<redacted>{}", &url[..start], &url[at..]);
+                    f.debug_tuple("Url").field(&shown).finish()
+                }
+            },
+        }
+    }
 }
 
 /// Transport settings, the same for every transport. Defaults: connect 5 s, whole call 30 s,

@@ -194,6 +194,68 @@ fn debug_prints_no_key_material() {
     assert!(!dbg.to_lowercase().contains("begin"), "{dbg}");
 }
 
+/// A proxy URL's password stays out of `Debug` — of the proxy, and of a transport's `Config`
+/// (which a transport client's `Debug` prints).
+#[test]
+fn debug_prints_no_proxy_password() {
+    use wechatpay_core::transport::{Config, Proxy};
+    for (url, shown) in [
+        (
+            "http://user:s3cret@127.0.0.1:3128",
+            "http://<redacted>@127.0.0.1:3128",
+        ),
+        (
+            "socks5://s3cret@proxy:1080",
+            "socks5://<redacted>@proxy:1080",
+        ),
+        ("user:s3cret@proxy:3128", "<redacted>@proxy:3128"),
+        (
+            "http://a@b:s3cret@proxy:3128",
+            "http://<redacted>@proxy:3128",
+        ),
+    ] {
+        let config = Config::default().proxy(Proxy::Url(url.into()));
+        let dbg = format!("{config:?}");
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(dbg.contains(&format!("Url({shown:?})")), "{dbg}");
+    }
+    let plain = format!("{:?}", Proxy::Url("http://127.0.0.1:3128".into()));
+    assert_eq!(plain, r#"Url("http://127.0.0.1:3128")"#);
+    assert_eq!(format!("{:?}", Proxy::FromEnv), "FromEnv");
+}
+
+/// A transport without proxy support learns which variable names a proxy it would ignore.
+#[test]
+fn a_proxy_in_the_environment_is_named_only_when_the_environment_is_read() {
+    use std::ffi::OsString;
+    use wechatpay_core::transport::Proxy;
+    let env = |set: &'static [(&'static str, &'static str)]| {
+        move |v: &str| {
+            set.iter()
+                .find(|(k, _)| *k == v)
+                .map(|(_, val)| OsString::from(val))
+        }
+    };
+    let proxied = env(&[
+        ("ALL_PROXY", "socks5://p:1080"),
+        ("https_proxy", "http://p:3128"),
+    ]);
+    assert_eq!(
+        Proxy::FromEnv.ignored_variable(&proxied),
+        Some("https_proxy")
+    );
+    assert_eq!(Proxy::None.ignored_variable(&proxied), None);
+    assert_eq!(
+        Proxy::FromEnv.ignored_variable(env(&[("HTTPS_PROXY", "")])),
+        None
+    );
+    assert_eq!(
+        Proxy::FromEnv.ignored_variable(env(&[("HTTP_PROXY", "x")])),
+        None
+    );
+    assert_eq!(Proxy::FromEnv.ignored_variable(env(&[])), None);
+}
+
 #[test]
 fn serial_lookup_rules() {
     let cert = PlatformKey::from_certificate_pem(fx("platform2_cert.pem")).unwrap();

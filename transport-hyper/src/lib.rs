@@ -20,8 +20,9 @@
 //! ```
 //!
 //! Settings: [`Config`] (the same in every transport). hyper-util's client has no proxy support:
-//! [`Config::proxy`] other than the default is refused; use `wechatpay-ureq` or
-//! `wechatpay-reqwest` behind a proxy. Signing runs inline on the calling task (one RSA-2048
+//! [`Config::proxy`] other than the default is refused, and with the default a proxy named in
+//! the environment (`HTTPS_PROXY`, `ALL_PROXY`) is ignored with a `tracing` warning; use
+//! `wechatpay-ureq` or `wechatpay-reqwest` behind a proxy. Signing runs inline on the calling task (one RSA-2048
 //! signature, about 0.2 ms; measured in `benches/README.md`).
 
 #![warn(missing_docs)]
@@ -91,6 +92,9 @@ impl Client {
                 false,
                 "wechatpay-hyper has no proxy support (hyper-util's client has none): use wechatpay-ureq or wechatpay-reqwest",
             ));
+        }
+        if let Some(var) = config.proxy.ignored_variable(|v| std::env::var_os(v)) {
+            tracing::warn!(target: "wechatpay", variable = var, "wechatpay-hyper has no proxy support: the proxy in {var} is ignored and calls go direct (use wechatpay-reqwest or wechatpay-ureq behind a proxy; Proxy::None silences this)");
         }
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -247,10 +251,8 @@ impl Client {
             let bytes = bytes.map_err(body_failed)?.to_bytes();
             Ok(http::Response::from_parts(parts, Vec::from(bytes)))
         };
-        let timeout = self.inner.config.timeout;
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(timed_out)?
+        let within = tokio::time::timeout(self.inner.config.timeout, exchange);
+        within.await.map_err(timed_out)?
     }
 }
 
