@@ -241,10 +241,10 @@ fn a_proxy_in_the_environment_is_named_only_when_the_environment_is_read() {
         ("https_proxy", "http://p:3128"),
     ]);
     assert_eq!(
-        Proxy::FromEnv.ignored_variable(&proxied),
+        Proxy::FromEnv.ignored_variable(proxied),
         Some("https_proxy")
     );
-    assert_eq!(Proxy::None.ignored_variable(&proxied), None);
+    assert_eq!(Proxy::None.ignored_variable(proxied), None);
     assert_eq!(
         Proxy::FromEnv.ignored_variable(env(&[("HTTPS_PROXY", "")])),
         None
