@@ -22,8 +22,8 @@
 //! Settings: [`Config`] (the same in every transport). hyper-util's client has no proxy support:
 //! [`Config::proxy`] other than the default is refused, and with the default a proxy named in
 //! the environment (`HTTPS_PROXY`, `ALL_PROXY`) is ignored with a `tracing` warning; use
-//! `wechatpay-ureq` or `wechatpay-reqwest` behind a proxy. Signing runs inline on the calling task (one RSA-2048
-//! signature, about 0.2 ms; measured in `benches/README.md`).
+//! `wechatpay-ureq` or `wechatpay-reqwest` behind a proxy. Signing runs inline on the calling
+//! task (one RSA-2048 signature, about 0.2 ms; measured in `benches/README.md`).
 
 #![warn(missing_docs)]
 
