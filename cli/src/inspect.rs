@@ -9,8 +9,8 @@ use x509_cert::der::{Decode, Encode};
 
 use crate::Failure;
 
-/// `wxpay inspect`.
-#[derive(clap::Args, Debug)]
+/// `wxpay inspect`. Its `Debug` hides the password.
+#[derive(clap::Args)]
 pub struct InspectArgs {
     /// A PEM, DER or PKCS#12 (.p12) file: a private key, a certificate or a public key
     #[arg(value_name = "FILE")]
@@ -21,6 +21,16 @@ pub struct InspectArgs {
     /// The PKCS#12 password (WeChat Pay's apiclient_cert.p12: your mchid)
     #[arg(long, env = "WXPAY_P12_PASSWORD")]
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for InspectArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InspectArgs")
+            .field("file", &self.file)
+            .field("other", &self.other)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// What a file holds: a description, and the public key (SPKI DER) for matching.
@@ -234,4 +244,19 @@ fn p12(bytes: &[u8], password: Option<&str>) -> Result<Found, Failure> {
         found.info["key_matches_certificate"] = json!(matches);
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_hides_the_password() {
+        let a = super::InspectArgs {
+            file: "apiclient_cert.p12".into(),
+            other: None,
+            password: Some("s3cret".into()),
+        };
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("apiclient_cert.p12") && shown.contains("<redacted>"));
+    }
 }
