@@ -38,7 +38,7 @@ struct BaseUrl {
 impl BaseUrl {
     fn parse(url: &str) -> Result<Self, BuildError> {
         let bad = |reason| BuildError::InvalidBaseUrl {
-            url: url.to_string(),
+            url: crate::transport::redact_userinfo(url).into_owned(),
             reason,
         };
         let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;

@@ -317,7 +317,7 @@ pub enum BuildError {
     /// The base URL is not `http(s)://host[:port][/prefix]`.
     #[error("invalid base URL {url:?}: {reason}")]
     InvalidBaseUrl {
-        /// The URL given.
+        /// The URL given (user information, which is refused, shown as `<redacted>`).
         url: String,
         /// Why.
         reason: &'static str,

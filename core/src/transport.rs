@@ -52,16 +52,20 @@ impl std::fmt::Debug for Proxy {
         match self {
             Proxy::FromEnv => f.write_str("FromEnv"),
             Proxy::None => f.write_str("None"),
-            // `scheme://user:password@host` → `scheme://<redacted>@host`: everything before
-            // the last `@` after the scheme is hidden.
-            Proxy::Url(url) => match url.rfind('@') {
-                None => f.debug_tuple("Url").field(url).finish(),
-                Some(at) => {
-                    let start = url.find("://").map_or(0, |i| i + 3).min(at);
-                    let shown = format!("{}<redacted>{}", &url[..start], &url[at..]);
-                    f.debug_tuple("Url").field(&shown).finish()
-                }
-            },
+            Proxy::Url(url) => f.debug_tuple("Url").field(&redact_userinfo(url)).finish(),
+        }
+    }
+}
+
+/// `url` with its user information hidden, for `Debug` and error messages:
+/// `scheme://user:password@host` → `scheme://<redacted>@host`. Everything before the last `@`
+/// after the scheme is hidden (a password may hold `/` or `@` unescaped).
+pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    match url.rfind('@') {
+        None => url.into(),
+        Some(at) => {
+            let start = url.find("://").map_or(0, |i| i + 3).min(at);
+            format!("{}<redacted>{}", &url[..start], &url[at..]).into()
         }
     }
 }

@@ -444,4 +444,23 @@ fn what_held_keeps_holding() {
             "{url}"
         );
     }
+    // The refused user information is not repeated in the error (it may be a password).
+    let merchant = Merchant::new(
+        "1900000001",
+        "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
+        PrivateKey::from_pem(fx("merchant_key.pem")).unwrap(),
+    )
+    .unwrap();
+    let built = Client::builder(merchant)
+        .base_url("https://user:s3cret@api.mch.weixin.qq.com")
+        .build();
+    let Err(e) = built else {
+        panic!("user information was accepted")
+    };
+    let shown = format!("{e} {e:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(
+        shown.contains("https://<redacted>@api.mch.weixin.qq.com"),
+        "{shown}"
+    );
 }
