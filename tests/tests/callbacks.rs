@@ -223,15 +223,26 @@ fn every_failure_kind() {
         "TRANSACTION.SUCCESS",
         "s",
         "transaction",
-        &json!({"amount": "not an object"}),
+        &json!({"amount": "oUpF8u-a-personal-value"}),
         NOW,
         None,
     );
-    assert!(matches!(
-        cb.verify::<Transaction>(req.headers(), req.body())
-            .unwrap_err(),
-        NotifyError::Resource { .. }
-    ));
+    let wrong_shape = cb
+        .verify::<Transaction>(req.headers(), req.body())
+        .unwrap_err();
+    assert!(matches!(wrong_shape, NotifyError::Resource { .. }));
+    // The message (logged, and sent back in the answer) quotes no value of the plaintext; the
+    // error keeps it for the caller.
+    let message = wrong_shape.to_string();
+    assert!(!message.contains("personal"), "{message}");
+    assert!(
+        message.contains(r#"invalid type: string "…", expected"#),
+        "{message}"
+    );
+    let answer = String::from_utf8(wrong_shape.answer().into_body()).unwrap();
+    assert!(!answer.contains("personal"), "{answer}");
+    let source = std::error::Error::source(&wrong_shape).unwrap().to_string();
+    assert!(source.contains("oUpF8u-a-personal-value"), "{source}");
 
     // Answers.
     assert_eq!(notify::success().status(), 204);
