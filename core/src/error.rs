@@ -109,6 +109,27 @@ pub enum KeyError {
     },
 }
 
+/// `message` with the contents of each `"…"` string (a value serde quotes from the data)
+/// replaced by `…`; field and variant names (in backticks) stay.
+pub(crate) fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in message.chars() {
+        match (quoted, escaped, c) {
+            (true, false, '\\') => escaped = true,
+            (true, true, _) => escaped = false,
+            (_, _, '"') => {
+                quoted = !quoted;
+                out.push_str(if quoted { "\"…" } else { "\"" });
+            }
+            (true, false, _) => {}
+            (false, _, c) => out.push(c),
+        }
+    }
+    out
+}
+
 /// An APIv2 (XML) answer, notification or body was refused. Each keeps what was received.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -178,7 +199,7 @@ pub enum V2Error {
     Decode {
         /// The Rust type asked for.
         type_name: &'static str,
-        /// What serde said.
+        /// What serde said, each quoted value as `"…"` (`fields` keeps them).
         message: String,
         /// Every field of the answer.
         fields: std::collections::BTreeMap<String, String>,
@@ -540,7 +561,9 @@ pub enum ResponseError {
         body: Vec<u8>,
     },
     /// A verified body does not have the shape of the expected type.
-    #[error("verified response body does not match {type_name}: {source}")]
+    /// Its message shows serde's reason with each quoted value as `"…"` (an answer may hold
+    /// personal data); `source` and `body` keep everything.
+    #[error("verified response body does not match {type_name}: {}", without_quoted_values(&source.to_string()))]
     Decode {
         /// The serde error (with line and column).
         #[source]
@@ -974,4 +997,20 @@ pub enum CertificateError {
     /// No certificate in the answer is valid at `now`.
     #[error("no certificate in the answer is valid now")]
     NoValidCertificate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_quoted_values as hide;
+
+    #[test]
+    fn quoted_values_are_hidden_and_names_kept() {
+        assert_eq!(
+            hide(r#"invalid type: string "a \"quoted\" openid", expected u64 at line 1"#),
+            r#"invalid type: string "…", expected u64 at line 1"#
+        );
+        assert_eq!(hide("missing field `amount`"), "missing field `amount`");
+        assert_eq!(hide(r#"two "x" and "y""#), r#"two "…" and "…""#);
+        assert_eq!(hide(r#"unterminated "secret"#), r#"unterminated "…"#);
+    }
 }

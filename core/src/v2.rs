@@ -364,7 +364,7 @@ pub fn from_fields<T: DeserializeOwned>(fields: &Fields) -> Result<T, V2Error> {
         .collect();
     serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| V2Error::Decode {
         type_name: std::any::type_name::<T>(),
-        message: e.to_string(),
+        message: crate::error::without_quoted_values(&e.to_string()),
         fields: fields.clone(),
     })
 }

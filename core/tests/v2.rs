@@ -515,3 +515,26 @@ fn v2_exchanges_are_decided_without_a_socket() {
         .unwrap_err();
     assert!(e.to_string().contains("/secapi/pay/refund"), "{e}");
 }
+
+/// An answer that does not fit the type: the message quotes none of its values (an openid is
+/// personal data); `fields` keeps them all.
+#[test]
+fn decode_messages_quote_no_value() {
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Want {
+        total_fee: u64,
+        openid: u64,
+    }
+    let mut fields = Fields::new();
+    fields.insert("total_fee".into(), "100".into());
+    fields.insert("openid".into(), "oUpF8u-personal".into());
+    let e = v2::from_fields::<Want>(&fields).unwrap_err();
+    let message = e.to_string();
+    assert!(!message.contains("personal"), "{message}");
+    assert!(message.contains(r#"string "…""#), "{message}");
+    match e {
+        V2Error::Decode { fields: kept, .. } => assert_eq!(kept["openid"], "oUpF8u-personal"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -335,8 +335,23 @@ fn decode_errors_keep_the_body() {
     #[allow(dead_code)]
     struct Want {
         order_id: String,
+        amount: u64,
     }
     let c = client(300);
+    // The message quotes no value of the answer (it may be personal data); the error keeps the
+    // body and serde's whole error.
+    let r = ok(NOW, br#"{"order_id":"A1","amount":"oUpF8u-personal"}"#);
+    let err = c
+        .verify(&expect::<Want>(&c, "/v3/x"), &r.http())
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(!message.contains("personal"), "{message}");
+    assert!(
+        message.contains(r#"invalid type: string "…", expected u64"#),
+        "{message}"
+    );
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("oUpF8u-personal"), "{source}");
     for body in [
         &br#"{"order_id":5}"#[..],
         b"[]",

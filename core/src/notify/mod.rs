@@ -176,7 +176,7 @@ pub enum NotifyError {
     /// (which is logged and sent back in the failure answer) shows serde's reason with every
     /// quoted value replaced by `"…"`: the plaintext is personal data (an openid, a name);
     /// `source` and `plaintext` keep it whole for the caller.
-    #[error("decrypted resource does not match {type_name}: {}", without_quoted_values(&source.to_string()))]
+    #[error("decrypted resource does not match {type_name}: {}", crate::error::without_quoted_values(&source.to_string()))]
     Resource {
         /// The serde error.
         #[source]
@@ -198,27 +198,6 @@ pub enum NotifyError {
     /// The callback's exchange was polled after it finished (a transport's bug).
     #[error("the callback exchange was polled after it finished")]
     ExchangeFinished,
-}
-
-/// `message` with the contents of each `"…"` string (a value serde quotes from the data)
-/// replaced by `…`; field and variant names (in backticks) stay.
-fn without_quoted_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in message.chars() {
-        match (quoted, escaped, c) {
-            (true, false, '\\') => escaped = true,
-            (true, true, _) => escaped = false,
-            (_, _, '"') => {
-                quoted = !quoted;
-                out.push_str(if quoted { "\"…" } else { "\"" });
-            }
-            (true, false, _) => {}
-            (false, _, c) => out.push(c),
-        }
-    }
-    out
 }
 
 impl NotifyError {
@@ -591,21 +570,5 @@ impl Callbacks {
             resource,
             verified_by,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_quoted_values as hide;
-
-    #[test]
-    fn quoted_values_are_hidden_and_names_kept() {
-        assert_eq!(
-            hide(r#"invalid type: string "a \"quoted\" openid", expected u64 at line 1"#),
-            r#"invalid type: string "…", expected u64 at line 1"#
-        );
-        assert_eq!(hide("missing field `amount`"), "missing field `amount`");
-        assert_eq!(hide(r#"two "x" and "y""#), r#"two "…" and "…""#);
-        assert_eq!(hide(r#"unterminated "secret"#), r#"unterminated "…"#);
     }
 }
