@@ -28,14 +28,18 @@ fn platform_cert() -> PlatformKey {
     PlatformKey::from_certificate_pem(fx("platform_cert.pem")).unwrap()
 }
 
-fn client() -> Client {
-    let merchant = Merchant::new(
+/// The test merchant.
+fn merchant() -> Merchant {
+    Merchant::new(
         "1900000001",
         "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
         PrivateKey::from_pem(fx("merchant_key.pem")).unwrap(),
     )
-    .unwrap();
-    Client::builder(merchant)
+    .unwrap()
+}
+
+fn client() -> Client {
+    Client::builder(merchant())
         .platform_keys(PlatformKeys::new().with(platform_cert()))
         .clock(FixedClock(NOW))
         .nonce_source(FixedNonce("N0nce".into()))
@@ -91,13 +95,7 @@ fn dot_segments_in_templates_are_refused() {
         );
     }
     // So is a base URL prefix with dot segments.
-    let merchant = Merchant::new(
-        "1900000001",
-        "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
-        PrivateKey::from_pem(fx("merchant_key.pem")).unwrap(),
-    )
-    .unwrap();
-    let built = Client::builder(merchant)
+    let built = Client::builder(merchant())
         .base_url("https://api.mch.weixin.qq.com/p/../v3/merchant-service/images")
         .build();
     assert!(matches!(built, Err(BuildError::InvalidBaseUrl { .. })));
@@ -430,28 +428,16 @@ fn what_held_keeps_holding() {
         "https://api.mch.weixin.qq.com/?a=b",
         "https://api.mch.weixin.qq.com/#f",
     ] {
-        let merchant = Merchant::new(
-            "1900000001",
-            "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
-            PrivateKey::from_pem(fx("merchant_key.pem")).unwrap(),
-        )
-        .unwrap();
         assert!(
             matches!(
-                Client::builder(merchant).base_url(url).build(),
+                Client::builder(merchant()).base_url(url).build(),
                 Err(BuildError::InvalidBaseUrl { .. })
             ),
             "{url}"
         );
     }
     // The refused user information is not repeated in the error (it may be a password).
-    let merchant = Merchant::new(
-        "1900000001",
-        "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
-        PrivateKey::from_pem(fx("merchant_key.pem")).unwrap(),
-    )
-    .unwrap();
-    let built = Client::builder(merchant)
+    let built = Client::builder(merchant())
         .base_url("https://user:s3cret@api.mch.weixin.qq.com")
         .build();
     let Err(e) = built else {
