@@ -261,6 +261,20 @@ pub(crate) fn call_span(method: &http::Method, template: &str) -> tracing::Span 
     )
 }
 
+/// Record an answer's status and `Request-ID` on a call's span.
+pub(crate) fn record_answer(span: &tracing::Span, status: http::StatusCode, headers: &HeaderMap) {
+    span.record("status", status.as_u16());
+    if let Some(id) = crate::response::request_id_str(headers) {
+        span.record("request_id", id);
+    }
+}
+
+/// Record a failed call's outcome on its span, and the error at DEBUG.
+pub(crate) fn record_failure(span: &tracing::Span, e: &CallError) {
+    span.record("outcome", outcome_of(e));
+    tracing::debug!(target: "wechatpay", parent: span, error = %e, "call failed");
+}
+
 /// One API call: sign → send → verify → (unknown serial: lock → download → apply → verify the
 /// same answer again) → the typed answer or a typed error.
 pub struct CallExchange<T> {
@@ -327,8 +341,7 @@ impl<T> CallExchange<T> {
     }
 
     fn fail(&mut self, e: CallError) {
-        self.span.record("outcome", outcome_of(&e));
-        tracing::debug!(target: "wechatpay", parent: &self.span, error = %e, "call failed");
+        record_failure(&self.span, &e);
         self.result = Some(Err(e));
     }
 
@@ -384,10 +397,7 @@ impl<T> Exchange for CallExchange<T> {
             }
             return;
         }
-        self.span.record("status", response.status().as_u16());
-        if let Some(id) = crate::response::request_id_str(response.headers()) {
-            self.span.record("request_id", id);
-        }
+        record_answer(&self.span, response.status(), response.headers());
         self.answer = Some(response);
         self.verify(now);
     }
@@ -812,10 +822,7 @@ impl<S: DownloadSink> Download<S> {
         if !status.is_success() {
             self.error = Some((status, headers.clone(), Vec::new()));
         }
-        self.span.span.record("status", status.as_u16());
-        if let Some(id) = crate::response::request_id_str(headers) {
-            self.span.span.record("request_id", id);
-        }
+        record_answer(&self.span.span, status, headers);
         let max = self.limit();
         let announced = headers
             .get(http::header::CONTENT_LENGTH)

@@ -799,10 +799,7 @@ impl<T, O> crate::exchange::Exchange for V2Exchange<T, O> {
     }
 
     fn handle_response(&mut self, response: Response<Vec<u8>>, _now: i64) {
-        self.span.record("status", response.status().as_u16());
-        if let Some(id) = crate::response::request_id_str(response.headers()) {
-            self.span.record("request_id", id);
-        }
+        crate::exchange::record_answer(&self.span, response.status(), response.headers());
         let result = self.span.in_scope(|| (self.read)(&self.signed, &response));
         self.finish(result.map_err(Into::into));
     }
@@ -827,10 +824,7 @@ impl<T, O> V2Exchange<T, O> {
             Ok(_) => {
                 self.span.record("outcome", "ok");
             }
-            Err(e) => {
-                self.span.record("outcome", crate::exchange::outcome_of(e));
-                tracing::debug!(target: "wechatpay", parent: &self.span, error = %e, "call failed");
-            }
+            Err(e) => crate::exchange::record_failure(&self.span, e),
         }
         self.result = Some(result);
     }
