@@ -612,20 +612,20 @@ impl Client {
     }
 
     /// The call that downloads a bill's `download_url` (a signed `GET`, answered unsigned; check
-    /// it with [`crate::bill::BillWriter`]). The URL must be on this client's base URL: nothing
-    /// is signed for another host.
+    /// it with [`crate::bill::BillWriter`]). The URL must be on this client's base URL, its
+    /// path prefix included: nothing is signed for another host or path.
     pub fn bill_download(&self, download_url: &str) -> Result<Call<Vec<u8>>, BuildError> {
         let foreign = || BuildError::ForeignUrl {
             url: download_url.to_string(),
             base: self.inner.base.to_string(),
         };
+        // Origin, then the base URL's path prefix ending at a segment boundary: a URL outside
+        // the prefix is not re-targeted under it, and `/gwx` is not under `/gw`.
         let rest = download_url
             .strip_prefix(&self.inner.base.origin)
+            .and_then(|rest| rest.strip_prefix(&self.inner.base.prefix))
+            .filter(|rest| rest.starts_with('/'))
             .ok_or_else(foreign)?;
-        if !rest.starts_with('/') {
-            return Err(foreign());
-        }
-        let rest = rest.strip_prefix(&self.inner.base.prefix).unwrap_or(rest);
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         Ok(Call::<serde_json::Value>::get(path.to_string())
             .expect_bytes()

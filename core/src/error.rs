@@ -392,7 +392,8 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    /// A URL points at another origin than the client's base URL: nothing is signed for it.
+    /// A URL is not under the client's base URL (another origin, or outside its path prefix):
+    /// nothing is signed for it.
     #[error("{url:?} is not on the client's base URL {base:?}; nothing was signed")]
     ForeignUrl {
         /// The URL.

@@ -255,6 +255,34 @@ fn bill_download_stays_on_the_base_url() {
         }
         other => panic!("expected ForeignUrl, got {other:?}"),
     }
+    // Under the prefix, at a segment boundary, the URL is signed and sent as given.
+    let signed = prefixed
+        .sign(
+            prefixed
+                .bill_download("http://127.0.0.1:9/gw/v3/billdownload/file?token=x")
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        signed.request.uri().to_string(),
+        "http://127.0.0.1:9/gw/v3/billdownload/file?token=x"
+    );
+    // The same origin outside the prefix is not the base URL: refused, not re-targeted under
+    // the prefix (that would sign another URL than the one given) nor cut mid-segment.
+    for outside in [
+        "http://127.0.0.1:9/v3/billdownload/file?token=x",
+        "http://127.0.0.1:9/gwx/v3/billdownload/file?token=x",
+        "http://127.0.0.1:9/gw",
+        "http://127.0.0.1:9/gw?token=x",
+    ] {
+        assert!(
+            matches!(
+                prefixed.bill_download(outside),
+                Err(BuildError::ForeignUrl { ref base, .. }) if base == "http://127.0.0.1:9/gw"
+            ),
+            "{outside}"
+        );
+    }
 }
 
 /// A sub-merchant fund-flow bill part, encrypted the way the bill module's docs describe.
