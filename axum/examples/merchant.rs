@@ -111,7 +111,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .client_builder(&gateway.base_url(), Mode::Certificate)
         .apiv3_key(apiv3_key.clone())
         .build()?;
-    let transport = wechatpay_hyper::Client::new(core.clone())?;
+    // Proxy::None: the sandbox is on loopback. Against WeChat Pay, `Client::new(core)` reads
+    // a proxy from the environment.
+    let transport = wechatpay_hyper::Client::with_config(
+        core.clone(),
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )?;
     let notifications = Notifications::new(core.callbacks(apiv3_key)).with_transport(transport);
     // Many instances: share deliveries and claims in Redis (keys namespaced by merchant id).
     let notifications = match std::env::var("REDIS_URL") {

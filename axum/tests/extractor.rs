@@ -35,7 +35,13 @@ fn notifications(gateway_url: &str, refresh: bool) -> Notifications {
         .unwrap();
     let n = Notifications::new(core.callbacks(key)).max_body_bytes(4096);
     if refresh {
-        n.with_transport(wechatpay_hyper::Client::new(core).unwrap())
+        n.with_transport(
+            wechatpay_hyper::Client::with_config(
+                core,
+                wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+            )
+            .unwrap(),
+        )
     } else {
         n
     }

@@ -140,7 +140,10 @@ pub fn run() -> Result<(), Box<dyn Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let hyper = wechatpay_hyper::Client::new(core.clone())?;
+        let hyper = wechatpay_hyper::Client::with_config(
+            core.clone(),
+            wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+        )?;
         let (c, d, q) = seed("ORDER-HYPER-0001");
         show_answer(&shown_async(&core, &hyper, create(&c)).await?);
         show_answer(&shown_async(&core, &hyper, complete("ORDER-HYPER-0001", &d)).await?);

@@ -18,33 +18,14 @@ use crate::pem::{self, Item};
 #[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Proxy {
-    /// From the environment (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, …), where the HTTP client
-    /// reads it.
+    /// From the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, …), as the
+    /// HTTP client reads it.
     #[default]
     FromEnv,
     /// No proxy.
     None,
     /// This proxy URL (`http://host:port`, `socks5://host:port`, `http://user:password@host:port`).
     Url(String),
-}
-
-/// The environment variables that name a proxy for HTTPS, in the order HTTP clients read them.
-pub const PROXY_VARIABLES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
-
-impl Proxy {
-    /// For a transport that cannot use a proxy: the variable of [`PROXY_VARIABLES`] that names
-    /// one while this setting says to read the environment — a proxy that would be ignored.
-    /// `env` looks a variable up (`|v| std::env::var_os(v)`; a test passes its own).
-    pub fn ignored_variable(
-        &self,
-        env: impl Fn(&str) -> Option<std::ffi::OsString>,
-    ) -> Option<&'static str> {
-        let set = |v: &&str| env(v).is_some_and(|value| !value.is_empty());
-        match self {
-            Proxy::FromEnv => PROXY_VARIABLES.iter().copied().find(set),
-            _ => None,
-        }
-    }
 }
 
 impl std::fmt::Debug for Proxy {

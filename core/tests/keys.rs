@@ -224,38 +224,6 @@ fn debug_prints_no_proxy_password() {
     assert_eq!(format!("{:?}", Proxy::FromEnv), "FromEnv");
 }
 
-/// A transport without proxy support learns which variable names a proxy it would ignore.
-#[test]
-fn a_proxy_in_the_environment_is_named_only_when_the_environment_is_read() {
-    use std::ffi::OsString;
-    use wechatpay_core::transport::Proxy;
-    let env = |set: &'static [(&'static str, &'static str)]| {
-        move |v: &str| {
-            set.iter()
-                .find(|(k, _)| *k == v)
-                .map(|(_, val)| OsString::from(val))
-        }
-    };
-    let proxied = env(&[
-        ("ALL_PROXY", "socks5://p:1080"),
-        ("https_proxy", "http://p:3128"),
-    ]);
-    assert_eq!(
-        Proxy::FromEnv.ignored_variable(proxied),
-        Some("https_proxy")
-    );
-    assert_eq!(Proxy::None.ignored_variable(proxied), None);
-    assert_eq!(
-        Proxy::FromEnv.ignored_variable(env(&[("HTTPS_PROXY", "")])),
-        None
-    );
-    assert_eq!(
-        Proxy::FromEnv.ignored_variable(env(&[("HTTP_PROXY", "x")])),
-        None
-    );
-    assert_eq!(Proxy::FromEnv.ignored_variable(env(&[])), None);
-}
-
 #[test]
 fn serial_lookup_rules() {
     let cert = PlatformKey::from_certificate_pem(fx("platform2_cert.pem")).unwrap();

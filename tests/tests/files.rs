@@ -115,7 +115,11 @@ fn hyper_uploads_and_bills() {
         .enable_all()
         .build()
         .unwrap();
-    let c = wechatpay_hyper::Client::new(core(&s)).unwrap();
+    let c = wechatpay_hyper::Client::with_config(
+        core(&s),
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )
+    .unwrap();
     rt.block_on(async {
         let r = c
             .send(media::upload("photo.jpg", &[7u8; 50_000]).unwrap())
@@ -221,7 +225,11 @@ fn sensitive_fields_through_both_transports() {
         .enable_all()
         .build()
         .unwrap();
-    let h = wechatpay_hyper::Client::new(core(&s)).unwrap();
+    let h = wechatpay_hyper::Client::with_config(
+        core(&s),
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )
+    .unwrap();
     rt.block_on(h.send(create(&body("S-3")))).unwrap();
     // A field encrypted for one key while the request names another is refused by WeChat Pay
     // (here: the gateway); the SDK does not let that happen with Sensitive::new.
@@ -276,7 +284,11 @@ fn sub_merchant_bill_parts_through_every_transport() {
         .enable_all()
         .build()
         .unwrap();
-    let h = wechatpay_hyper::Client::new(core(&s)).unwrap();
+    let h = wechatpay_hyper::Client::with_config(
+        core(&s),
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )
+    .unwrap();
     let r = wechatpay_reqwest::Client::with_config(
         core(&s),
         wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),

@@ -74,6 +74,7 @@ impl Transport for Hyper {
     const NAME: &'static str = "hyper";
     fn make(base: &str, l: Limits) -> Self {
         let cfg = wechatpay_hyper::Config::default()
+            .proxy(wechatpay_hyper::Proxy::None)
             .timeout(l.timeout)
             .max_body_bytes(l.max_body)
             .download_timeout(l.download_timeout)
@@ -537,7 +538,11 @@ fn background_refresh_with_a_zero_interval_keeps_running() {
             .apiv3_key(wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap())
             .build()
             .unwrap();
-        let hyper = wechatpay_hyper::Client::new(core.clone()).unwrap();
+        let hyper = wechatpay_hyper::Client::with_config(
+            core.clone(),
+            wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+        )
+        .unwrap();
         let reqwest = wechatpay_reqwest::Client::new(core).unwrap();
         let tasks = [
             hyper.spawn_background_refresh(Duration::ZERO),

@@ -150,8 +150,11 @@ fn rotation_during_200_concurrent_hyper_calls() {
         .enable_all()
         .build()
         .unwrap();
-    let client =
-        wechatpay_hyper::Client::with_config(core, wechatpay_hyper::Config::default()).unwrap();
+    let client = wechatpay_hyper::Client::with_config(
+        core,
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )
+    .unwrap();
     let gw_requests_before;
     {
         let client = client.clone();
@@ -244,7 +247,11 @@ trait Background: Sized {
 
 impl Background for wechatpay_hyper::Client {
     fn make(core: wechatpay_core::Client) -> Self {
-        wechatpay_hyper::Client::new(core).unwrap()
+        wechatpay_hyper::Client::with_config(
+            core,
+            wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+        )
+        .unwrap()
     }
     fn spawn(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
         self.spawn_background_refresh(interval)

@@ -511,7 +511,11 @@ fn handled_with_refresh_through_a_transport() {
         .enable_all()
         .build()
         .unwrap();
-    let hyper = wechatpay_hyper::Client::new(core()).unwrap();
+    let hyper = wechatpay_hyper::Client::with_config(
+        core(),
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )
+    .unwrap();
     let cb = hyper.core().callbacks(key);
     let store = MemoryStore::default();
     let req = server.gateway().sign_notification(body, now, None);

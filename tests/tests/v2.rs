@@ -25,8 +25,10 @@ struct Clients {
 }
 
 impl Clients {
-    /// The three transports on `server`, with `config`.
+    /// The three transports on `server`, with `config` (and no proxy: the sandbox is on
+    /// loopback).
     fn new(server: &Server, config: wechatpay_core::transport::Config) -> Clients {
+        let config = config.proxy(wechatpay_core::transport::Proxy::None);
         let rt = tokio::runtime::Runtime::new().unwrap();
         let core = || {
             TestKeys::load()

@@ -19,22 +19,27 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Settings: [`Config`] (the same in every transport). hyper-util's client has no proxy support:
-//! [`Config::proxy`] other than the default is refused, and with the default a proxy named in
-//! the environment (`HTTPS_PROXY`, `ALL_PROXY`) is ignored with a `tracing` warning; use
-//! `wechatpay-ureq` or `wechatpay-reqwest` behind a proxy. Signing runs inline on the calling
-//! task (one RSA-2048 signature, about 0.2 ms; measured in `benches/README.md`).
+//! Settings: [`Config`] (the same in every transport). A proxy — [`Proxy::Url`], or by default
+//! the environment's `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read once when the
+//! client is made — is reached with hyper-util's tunnels: HTTP `CONNECT` for `http://` proxies,
+//! SOCKS5 for `socks5://` (names resolved here) and `socks5h://` (resolved by the proxy); TLS to
+//! WeChat Pay runs end to end inside the tunnel. Signing runs inline on the calling task (one
+//! RSA-2048 signature, about 0.2 ms; measured in `benches/README.md`).
 
 #![warn(missing_docs)]
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::de::DeserializeOwned;
 pub use wechatpay_core;
@@ -50,7 +55,7 @@ use wechatpay_core::{
     ApiResponse, Call, CallError, RefreshError, TransportError, TransportErrorKind,
 };
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<Connect>;
 
 struct Inner {
     core: wechatpay_core::Client,
@@ -86,25 +91,19 @@ impl Client {
         config: Config,
     ) -> Result<Self, TransportError> {
         let config = config.saturated();
-        if !matches!(config.proxy, Proxy::FromEnv | Proxy::None) {
-            return Err(TransportError::new(
-                TransportErrorKind::InvalidRequest,
-                false,
-                "wechatpay-hyper has no proxy support (hyper-util's client has none): use wechatpay-ureq or wechatpay-reqwest",
-            ));
-        }
-        if let Some(var) = config.proxy.ignored_variable(|v| std::env::var_os(v)) {
-            tracing::warn!(target: "wechatpay", variable = var, "wechatpay-hyper has no proxy support: the proxy in {var} is ignored and calls go direct (use wechatpay-reqwest or wechatpay-ureq behind a proxy; Proxy::None silences this)");
-        }
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(config.connect_timeout));
-        http.set_nodelay(true);
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(config.connect_timeout));
+        tcp.set_nodelay(true);
+        let connect = Connect {
+            tcp,
+            proxy: proxy_matcher(&config.proxy)?,
+        };
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls_config(&config)?)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(connect);
         let client = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(config.pool_idle_timeout)
@@ -264,6 +263,85 @@ impl exchange::AsyncCallbacks for Client {
         body: &'a [u8],
     ) -> exchange::CallbackFuture<'a> {
         Box::pin(self.verify_callback(callbacks, headers, body))
+    }
+}
+
+/// The proxy rules of `proxy` (`None`: no proxy). A [`Proxy::Url`] must be one hyper-util
+/// tunnels through: `http://` (HTTP `CONNECT`), `socks5://` (names resolved here) or
+/// `socks5h://` (resolved by the proxy).
+fn proxy_matcher(proxy: &Proxy) -> Result<Option<Arc<Matcher>>, TransportError> {
+    let matcher = match proxy {
+        Proxy::FromEnv => Matcher::from_env(),
+        Proxy::Url(url) => Matcher::builder().all(url.clone()).build(),
+        _ => return Ok(None), // Proxy::None
+    };
+    let probe = http::Uri::from_static("https://api.mch.weixin.qq.com/");
+    let scheme = matcher
+        .intercept(&probe)
+        .map(|i| i.uri().scheme_str().map(str::to_owned));
+    let usable = matches!(
+        scheme.flatten().as_deref(),
+        Some("http" | "socks5" | "socks5h")
+    );
+    if matches!(proxy, Proxy::Url(_)) && !usable {
+        let msg = format!(
+            "{proxy:?} is not a proxy wechatpay-hyper can use (http://, socks5://, socks5h://)"
+        );
+        return Err(TransportError::new(
+            TransportErrorKind::InvalidRequest,
+            false,
+            msg,
+        ));
+    }
+    Ok(Some(Arc::new(matcher)))
+}
+
+/// TCP connections, straight to the host or through the tunnel its proxy rules name; TLS is
+/// layered on top by hyper-rustls, so it runs end to end inside a tunnel.
+#[derive(Clone)]
+struct Connect {
+    tcp: HttpConnector,
+    proxy: Option<Arc<Matcher>>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Tcp = <HttpConnector as tower_service::Service<http::Uri>>::Response;
+
+impl tower_service::Service<http::Uri> for Connect {
+    type Response = Tcp;
+    type Error = BoxError;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Tcp, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(())) // HttpConnector, Tunnel and SocksV5 are always ready
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let mut tcp = self.tcp.clone();
+        let via = self.proxy.as_ref().and_then(|m| m.intercept(&dst));
+        Box::pin(async move {
+            let Some(via) = via else {
+                return Ok(tcp.call(dst).await?);
+            };
+            let (proxy, scheme) = (via.uri().clone(), via.uri().scheme_str().map(str::to_owned));
+            match scheme.as_deref() {
+                Some("http") => {
+                    let mut tunnel = Tunnel::new(proxy, tcp);
+                    if let Some(auth) = via.basic_auth() {
+                        tunnel = tunnel.with_auth(auth.clone());
+                    }
+                    Ok(tunnel.call(dst).await?)
+                }
+                Some(s @ ("socks5" | "socks5h")) => {
+                    let mut socks = SocksV5::new(proxy, tcp).local_dns(s == "socks5");
+                    if let Some((user, password)) = via.raw_auth() {
+                        socks = socks.with_auth(user.into(), password.into());
+                    }
+                    Ok(socks.call(dst).await?)
+                }
+                s => Err(format!("wechatpay-hyper cannot use a {s:?} proxy").into()),
+            }
+        })
     }
 }
 

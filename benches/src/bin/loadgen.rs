@@ -689,7 +689,11 @@ fn main() {
             .unwrap_or_else(|e| usage(&e.to_string()));
         let client = if a.transport == "hyper" {
             AsyncClient::Hyper(
-                wechatpay_hyper::Client::new(core).unwrap_or_else(|e| usage(&e.to_string())),
+                wechatpay_hyper::Client::with_config(
+                    core,
+                    wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+                )
+                .unwrap_or_else(|e| usage(&e.to_string())),
             )
         } else {
             let cfg = wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None);

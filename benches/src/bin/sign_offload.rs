@@ -86,7 +86,11 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let client = wechatpay_hyper::Client::new(core).expect("client");
+        let client = wechatpay_hyper::Client::with_config(
+            core,
+            wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+        )
+        .expect("client");
         // Orders to complete, created up front.
         for tag in ["warm", "i1", "o1", "i2", "o2"] {
             for i in 0..calls {

@@ -38,7 +38,8 @@ impl Transport for HyperBlocking {
     fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
         let cfg = wechatpay_hyper::Config::default()
             .timeout(std::time::Duration::from_millis(timeout_ms))
-            .max_body_bytes(max_body as u64);
+            .max_body_bytes(max_body as u64)
+            .proxy(wechatpay_hyper::Proxy::None);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -1,0 +1,190 @@
+//! Every transport behind a proxy (`Config::proxy`): calls reach the gateway through it with the
+//! proxy's credentials, a refused proxy fails the call before anything reaches the gateway,
+//! and wechatpay-hyper refuses a proxy it cannot reach when the client is made. The proxy
+//! named in the environment is tested in `proxy_env.rs` (its own process).
+
+#[allow(dead_code)]
+#[path = "common/proxy.rs"]
+mod proxy;
+
+use proxy::{Kind, TestProxy};
+use wechatpay_core::transport::{Config, Proxy};
+use wechatpay_core::{CallError, TransportErrorKind};
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+const TRANSPORTS: [&str; 3] = ["ureq", "hyper", "reqwest"];
+
+/// One signed call (creating a pay-after order) through transport `name` with `config`.
+fn call(name: &str, server: &Server, config: Config, order: &str) -> Result<(), CallError> {
+    use wechatpay_api::payscore::payafter_orders::{create, CreateRequest};
+    let core = TestKeys::load()
+        .client_builder(&server.base_url(), Mode::Certificate)
+        .build()
+        .unwrap();
+    let body = CreateRequest {
+        appid: wechatpay_sandbox::seed::APPID.into(),
+        out_order_no: order.into(),
+        service_id: wechatpay_sandbox::seed::SERVICE_ID.into(),
+        risk_amount: Some(100),
+        ..Default::default()
+    };
+    let config = config.timeout(std::time::Duration::from_secs(5));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sent = match name {
+        "ureq" => wechatpay_ureq::Client::with_config(core, config)
+            .map_err(CallError::from)?
+            .send(create(&body)),
+        "hyper" => {
+            let client = wechatpay_hyper::Client::with_config(core, config)?;
+            rt.block_on(client.send(create(&body)))
+        }
+        _ => {
+            let client = wechatpay_reqwest::Client::with_config(core, config)?;
+            rt.block_on(client.send(create(&body)))
+        }
+    };
+    sent.map(|answer| assert_eq!(answer.status, 200))
+}
+
+fn sandbox() -> Server {
+    Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap()
+}
+
+#[test]
+fn every_transport_calls_through_an_http_proxy_with_its_credentials() {
+    let server = sandbox();
+    let target = server.addr().to_string();
+    for name in TRANSPORTS {
+        let proxy = TestProxy::start(Kind::Http, Some("wx:p@ss:1"));
+        // Userinfo is percent-encoded in the URL and decoded before it is presented.
+        let url = proxy.url(None, "wx:p%40ss%3A1@");
+        call(
+            name,
+            &server,
+            Config::default().proxy(Proxy::Url(url)),
+            name,
+        )
+        .unwrap();
+        let seen = proxy.seen();
+        assert!(
+            !seen.is_empty(),
+            "{name}: the call did not go through the proxy"
+        );
+        for s in &seen {
+            assert_eq!(s.target, target, "{name}: {s:?}");
+            assert_eq!(s.credentials.as_deref(), Some("wx:p@ss:1"), "{name}: {s:?}");
+            assert!(s.allowed, "{name}: {s:?}");
+        }
+    }
+}
+
+#[test]
+fn a_proxy_that_refuses_the_credentials_fails_the_call_before_the_gateway() {
+    let server = sandbox();
+    for name in TRANSPORTS {
+        let proxy = TestProxy::start(Kind::Http, Some("wx:right"));
+        let before = server.gateway().request_count();
+        let url = proxy.url(None, "wx:wrong@");
+        let e = call(
+            name,
+            &server,
+            Config::default().proxy(Proxy::Url(url)),
+            name,
+        )
+        .unwrap_err();
+        assert_eq!(server.gateway().request_count(), before, "{name}: {e}");
+        assert!(!proxy.seen().is_empty() && proxy.seen().iter().all(|s| !s.allowed));
+        // Through a tunnel (ureq, hyper) the refusal is a connect failure; a forwarding proxy
+        // (reqwest, for an http:// gateway) answers the request itself, with an unsigned 407.
+        match (name, &e) {
+            ("reqwest", CallError::Response(_)) => {}
+            (_, CallError::Transport(t)) => {
+                assert_eq!(t.kind, TransportErrorKind::Connect, "{name}: {e}");
+                assert!(!t.may_have_reached_server, "{name}: {e}");
+            }
+            _ => panic!("{name}: {e:?}"),
+        }
+        // The password does not appear in the error.
+        assert!(!format!("{e} {e:?}").contains("wrong"), "{name}: {e:?}");
+    }
+}
+
+#[test]
+fn hyper_calls_through_socks5_with_and_without_credentials() {
+    let server = sandbox();
+    let target = server.addr().to_string();
+    for (scheme, credentials, userinfo) in [
+        ("socks5h", Some("wx:p@ss"), "wx:p%40ss@"),
+        ("socks5", None, ""),
+    ] {
+        let proxy = TestProxy::start(Kind::Socks5, credentials);
+        let url = proxy.url(Some(scheme), userinfo);
+        call(
+            "hyper",
+            &server,
+            Config::default().proxy(Proxy::Url(url)),
+            scheme,
+        )
+        .unwrap();
+        let seen = proxy.seen();
+        assert!(!seen.is_empty(), "{scheme}");
+        for s in &seen {
+            assert_eq!((s.how, s.target.as_str()), ("socks5", target.as_str()));
+            assert_eq!(s.credentials.as_deref(), credentials);
+        }
+    }
+    // Refused credentials: a connect failure, nothing reached the gateway.
+    let proxy = TestProxy::start(Kind::Socks5, Some("wx:right"));
+    let before = server.gateway().request_count();
+    let url = proxy.url(None, "wx:wrong@");
+    match call(
+        "hyper",
+        &server,
+        Config::default().proxy(Proxy::Url(url)),
+        "x",
+    ) {
+        Err(CallError::Transport(t)) => {
+            assert_eq!(t.kind, TransportErrorKind::Connect);
+            assert!(!format!("{t} {t:?}").contains("wrong"), "{t:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.gateway().request_count(), before);
+}
+
+#[test]
+fn hyper_refuses_a_proxy_it_cannot_reach_when_the_client_is_made() {
+    let core = || {
+        TestKeys::load()
+            .client_builder("https://api.mch.weixin.qq.com", Mode::Certificate)
+            .build()
+            .unwrap()
+    };
+    for url in [
+        "https://wx:secret@proxy.example:443",
+        "socks4://wx:secret@proxy.example:1080",
+        "ftp://wx:secret@proxy.example:21",
+        "http://wx:secret@[::1",
+        "",
+    ] {
+        let config = Config::default().proxy(Proxy::Url(url.into()));
+        let e = wechatpay_hyper::Client::with_config(core(), config).unwrap_err();
+        assert_eq!(e.kind, TransportErrorKind::InvalidRequest, "{url}: {e}");
+        assert!(!e.may_have_reached_server);
+        assert!(!format!("{e} {e:?}").contains("secret"), "{url}: {e:?}");
+    }
+    // What it can reach is accepted.
+    for url in [
+        "http://proxy.example:3128",
+        "http://wx:secret@proxy.example:3128",
+        "socks5://proxy.example:1080",
+        "socks5h://wx:secret@proxy.example:1080",
+    ] {
+        let config = Config::default().proxy(Proxy::Url(url.into()));
+        wechatpay_hyper::Client::with_config(core(), config).unwrap();
+    }
+}

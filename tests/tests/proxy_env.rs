@@ -1,0 +1,113 @@
+//! The proxy named in the environment (`Proxy::FromEnv`, the default): used by every
+//! transport, bypassed for the hosts in `NO_PROXY`, and ignored with `Proxy::None`. Its own test
+//! binary with one test, because it sets process-wide environment variables.
+
+#[allow(dead_code)]
+#[path = "common/proxy.rs"]
+mod proxy;
+
+use proxy::{Kind, TestProxy};
+use wechatpay_core::transport::{Config, Proxy};
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+/// One signed call (a pay-after order query) through transport `name` with `config`.
+fn call(name: &str, server: &Server, config: Config) {
+    use wechatpay_api::payscore::payafter_orders::{get, GetQuery};
+    let core = TestKeys::load()
+        .client_builder(&server.base_url(), Mode::Certificate)
+        .build()
+        .unwrap();
+    let query = GetQuery {
+        service_id: wechatpay_sandbox::seed::SERVICE_ID.into(),
+        appid: wechatpay_sandbox::seed::APPID.into(),
+        out_order_no: "NONE".into(),
+        ..Default::default()
+    };
+    let config = config.timeout(std::time::Duration::from_secs(5));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The order does not exist: the gateway answers a signed 404, which is all this needs.
+    let answer = match name {
+        "ureq" => wechatpay_ureq::Client::with_config(core, config)
+            .unwrap()
+            .send(get(&query)),
+        "hyper" => rt.block_on(
+            wechatpay_hyper::Client::with_config(core, config)
+                .unwrap()
+                .send(get(&query)),
+        ),
+        _ => rt.block_on(
+            wechatpay_reqwest::Client::with_config(core, config)
+                .unwrap()
+                .send(get(&query)),
+        ),
+    };
+    match answer {
+        Err(e) if e.api_error().is_some() => {}
+        other => panic!("{name}: expected the gateway's 404, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_environment_names_the_proxy_and_no_proxy_the_exceptions() {
+    let server = sandbox();
+    let proxy = TestProxy::start(Kind::Http, None);
+    // SAFETY (edition 2024 aside): this binary's only test; nothing else reads the environment
+    // concurrently.
+    std::env::set_var("HTTP_PROXY", proxy.url(None, ""));
+    std::env::set_var("http_proxy", proxy.url(None, ""));
+    for name in ["ureq", "hyper", "reqwest"] {
+        let before = proxy.seen().len();
+        call(name, &server, Config::default());
+        let through = proxy.seen().len();
+        assert!(through > before, "{name}: not through the proxy");
+        call(name, &server, Config::default().proxy(Proxy::None));
+        assert_eq!(proxy.seen().len(), through, "{name}: Proxy::None used it");
+    }
+    std::env::set_var("NO_PROXY", "127.0.0.1");
+    std::env::set_var("no_proxy", "127.0.0.1");
+    let through_before = proxy.seen().len();
+    for name in ["ureq", "hyper", "reqwest"] {
+        call(name, &server, Config::default());
+        assert_eq!(
+            proxy.seen().len(),
+            through_before,
+            "{name}: NO_PROXY ignored"
+        );
+    }
+    // A proxy hyper-util cannot tunnel through (an https:// one) fails each call, typed, before
+    // anything is sent; it is not skipped silently.
+    for var in ["NO_PROXY", "no_proxy"] {
+        std::env::remove_var(var);
+    }
+    std::env::set_var("HTTP_PROXY", "https://127.0.0.1:9");
+    std::env::set_var("http_proxy", "https://127.0.0.1:9");
+    let core = TestKeys::load()
+        .client_builder(&server.base_url(), Mode::Certificate)
+        .build()
+        .unwrap();
+    let client = wechatpay_hyper::Client::new(core).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let call = wechatpay_api::payscore::payafter_orders::get(&Default::default());
+    match rt.block_on(client.send(call)) {
+        Err(wechatpay_core::CallError::Transport(t)) => {
+            assert_eq!(t.kind, wechatpay_core::TransportErrorKind::Connect, "{t}");
+            assert!(!t.may_have_reached_server);
+            assert!(t.to_string().contains("\"https\""), "{t}");
+        }
+        other => panic!("{other:?}"),
+    }
+    for var in ["HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"] {
+        std::env::remove_var(var);
+    }
+}
+
+fn sandbox() -> Server {
+    Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap()
+}
