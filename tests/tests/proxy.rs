@@ -11,6 +11,7 @@ use proxy::{Kind, TestProxy};
 use wechatpay_core::transport::{Config, Proxy};
 use wechatpay_core::{CallError, TransportErrorKind};
 use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::tls::TestPki;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 const TRANSPORTS: [&str; 3] = ["ureq", "hyper", "reqwest"];
@@ -78,6 +79,34 @@ fn every_transport_calls_through_an_http_proxy_with_its_credentials() {
             assert_eq!(s.target, target, "{name}: {s:?}");
             assert_eq!(s.credentials.as_deref(), Some("wx:p@ss:1"), "{name}: {s:?}");
             assert!(s.allowed, "{name}: {s:?}");
+        }
+    }
+}
+
+#[test]
+fn tls_runs_end_to_end_through_the_tunnel_client_certificate_included() {
+    // The sandbox's TLS listener requires the merchant's client certificate: the call succeeds
+    // only if the TLS handshake, client authentication included, runs inside the tunnel.
+    let pki = TestPki::generate(&TestKeys::load()).unwrap();
+    let server =
+        Server::start_tls(Gateway::with_test_keys(Mode::Certificate), &pki.tls_setup()).unwrap();
+    let target = server.addr().to_string();
+    for name in TRANSPORTS {
+        let proxy = TestProxy::start(Kind::Http, Some("wx:pw"));
+        let config = Config::default()
+            .root_certificates_pem(&pki.ca_pem)
+            .unwrap()
+            .client_identity(pki.client_identity().unwrap())
+            .proxy(Proxy::Url(proxy.url(None, "wx:pw@")));
+        call(name, &server, config, name).unwrap();
+        let seen = proxy.seen();
+        assert!(!seen.is_empty(), "{name}");
+        for s in &seen {
+            assert_eq!(
+                (s.how, s.target.as_str()),
+                ("CONNECT", target.as_str()),
+                "{name}"
+            );
         }
     }
 }
