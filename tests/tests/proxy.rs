@@ -7,7 +7,7 @@
 #[path = "common/proxy.rs"]
 mod proxy;
 
-use proxy::{Kind, TestProxy};
+use proxy::{call, Kind, TestProxy};
 use wechatpay_core::transport::{Config, Proxy};
 use wechatpay_core::{CallError, TransportErrorKind};
 use wechatpay_sandbox::server::Server;
@@ -15,41 +15,6 @@ use wechatpay_sandbox::tls::TestPki;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 const TRANSPORTS: [&str; 3] = ["ureq", "hyper", "reqwest"];
-
-/// One signed call (creating a pay-after order) through transport `name` with `config`.
-fn call(name: &str, server: &Server, config: Config, order: &str) -> Result<(), CallError> {
-    use wechatpay_api::payscore::payafter_orders::{create, CreateRequest};
-    let core = TestKeys::load()
-        .client_builder(&server.base_url(), Mode::Certificate)
-        .build()
-        .unwrap();
-    let body = CreateRequest {
-        appid: wechatpay_sandbox::seed::APPID.into(),
-        out_order_no: order.into(),
-        service_id: wechatpay_sandbox::seed::SERVICE_ID.into(),
-        risk_amount: Some(100),
-        ..Default::default()
-    };
-    let config = config.timeout(std::time::Duration::from_secs(5));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let sent = match name {
-        "ureq" => wechatpay_ureq::Client::with_config(core, config)
-            .map_err(CallError::from)?
-            .send(create(&body)),
-        "hyper" => {
-            let client = wechatpay_hyper::Client::with_config(core, config)?;
-            rt.block_on(client.send(create(&body)))
-        }
-        _ => {
-            let client = wechatpay_reqwest::Client::with_config(core, config)?;
-            rt.block_on(client.send(create(&body)))
-        }
-    };
-    sent.map(|answer| assert_eq!(answer.status, 200))
-}
 
 fn sandbox() -> Server {
     Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap()

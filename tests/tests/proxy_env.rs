@@ -6,50 +6,10 @@
 #[path = "common/proxy.rs"]
 mod proxy;
 
-use proxy::{Kind, TestProxy};
+use proxy::{call, Kind, TestProxy};
 use wechatpay_core::transport::{Config, Proxy};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
-
-/// One signed call (a pay-after order query) through transport `name` with `config`.
-fn call(name: &str, server: &Server, config: Config) {
-    use wechatpay_api::payscore::payafter_orders::{get, GetQuery};
-    let core = TestKeys::load()
-        .client_builder(&server.base_url(), Mode::Certificate)
-        .build()
-        .unwrap();
-    let query = GetQuery {
-        service_id: wechatpay_sandbox::seed::SERVICE_ID.into(),
-        appid: wechatpay_sandbox::seed::APPID.into(),
-        out_order_no: "NONE".into(),
-        ..Default::default()
-    };
-    let config = config.timeout(std::time::Duration::from_secs(5));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    // The order does not exist: the gateway answers a signed 404, which is all this needs.
-    let answer = match name {
-        "ureq" => wechatpay_ureq::Client::with_config(core, config)
-            .unwrap()
-            .send(get(&query)),
-        "hyper" => rt.block_on(
-            wechatpay_hyper::Client::with_config(core, config)
-                .unwrap()
-                .send(get(&query)),
-        ),
-        _ => rt.block_on(
-            wechatpay_reqwest::Client::with_config(core, config)
-                .unwrap()
-                .send(get(&query)),
-        ),
-    };
-    match answer {
-        Err(e) if e.api_error().is_some() => {}
-        other => panic!("{name}: expected the gateway's 404, got {other:?}"),
-    }
-}
 
 #[test]
 fn the_environment_names_the_proxy_and_no_proxy_the_exceptions() {
@@ -61,17 +21,23 @@ fn the_environment_names_the_proxy_and_no_proxy_the_exceptions() {
     std::env::set_var("http_proxy", proxy.url(None, ""));
     for name in ["ureq", "hyper", "reqwest"] {
         let before = proxy.seen().len();
-        call(name, &server, Config::default());
+        call(name, &server, Config::default(), &order()).unwrap();
         let through = proxy.seen().len();
         assert!(through > before, "{name}: not through the proxy");
-        call(name, &server, Config::default().proxy(Proxy::None));
+        call(
+            name,
+            &server,
+            Config::default().proxy(Proxy::None),
+            &order(),
+        )
+        .unwrap();
         assert_eq!(proxy.seen().len(), through, "{name}: Proxy::None used it");
     }
     std::env::set_var("NO_PROXY", "127.0.0.1");
     std::env::set_var("no_proxy", "127.0.0.1");
     let through_before = proxy.seen().len();
     for name in ["ureq", "hyper", "reqwest"] {
-        call(name, &server, Config::default());
+        call(name, &server, Config::default(), &order()).unwrap();
         assert_eq!(
             proxy.seen().len(),
             through_before,
@@ -106,6 +72,15 @@ fn the_environment_names_the_proxy_and_no_proxy_the_exceptions() {
     for var in ["HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"] {
         std::env::remove_var(var);
     }
+}
+
+/// A fresh order number for each call.
+fn order() -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "ENV-{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 fn sandbox() -> Server {

@@ -10,6 +10,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use wechatpay_core::transport::Config;
+use wechatpay_core::CallError;
+use wechatpay_sandbox::server::Server;
+use wechatpay_sandbox::{Mode, TestKeys};
 
 /// The protocol the proxy speaks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -247,4 +251,40 @@ fn pipe(client: TcpStream, upstream: TcpStream) -> io::Result<()> {
     let _ = u.shutdown(Shutdown::Both);
     let _ = back.join();
     Ok(())
+}
+
+/// One signed call, creating pay-after order `order`, to `server` through transport `name`
+/// (`ureq`, `hyper`, `reqwest`) with `config`.
+pub fn call(name: &str, server: &Server, config: Config, order: &str) -> Result<(), CallError> {
+    use wechatpay_api::payscore::payafter_orders::{create, CreateRequest};
+    let core = TestKeys::load()
+        .client_builder(&server.base_url(), Mode::Certificate)
+        .build()
+        .unwrap();
+    let body = CreateRequest {
+        appid: wechatpay_sandbox::seed::APPID.into(),
+        out_order_no: order.into(),
+        service_id: wechatpay_sandbox::seed::SERVICE_ID.into(),
+        risk_amount: Some(100),
+        ..Default::default()
+    };
+    let config = config.timeout(std::time::Duration::from_secs(5));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sent = match name {
+        "ureq" => wechatpay_ureq::Client::with_config(core, config)
+            .map_err(CallError::from)?
+            .send(create(&body)),
+        "hyper" => {
+            let client = wechatpay_hyper::Client::with_config(core, config)?;
+            rt.block_on(client.send(create(&body)))
+        }
+        _ => {
+            let client = wechatpay_reqwest::Client::with_config(core, config)?;
+            rt.block_on(client.send(create(&body)))
+        }
+    };
+    sent.map(|answer| assert_eq!(answer.status, 200))
 }
