@@ -108,46 +108,80 @@ fn a_proxy_that_refuses_the_credentials_fails_the_call_before_the_gateway() {
 }
 
 #[test]
-fn hyper_calls_through_socks5_with_and_without_credentials() {
+fn every_transport_calls_through_socks5_with_and_without_credentials() {
     let server = sandbox();
     let target = server.addr().to_string();
-    for (scheme, credentials, userinfo) in [
-        ("socks5h", Some("wx:p@ss"), "wx:p%40ss@"),
-        ("socks5", None, ""),
-    ] {
-        let proxy = TestProxy::start(Kind::Socks5, credentials);
-        let url = proxy.url(Some(scheme), userinfo);
-        call(
-            "hyper",
-            &server,
-            Config::default().proxy(Proxy::Url(url)),
-            scheme,
-        )
-        .unwrap();
-        let seen = proxy.seen();
-        assert!(!seen.is_empty(), "{scheme}");
-        for s in &seen {
-            assert_eq!((s.how, s.target.as_str()), ("socks5", target.as_str()));
-            assert_eq!(s.credentials.as_deref(), credentials);
+    for name in TRANSPORTS {
+        for (scheme, credentials, userinfo) in [
+            ("socks5h", Some("wx:p@ss"), "wx:p%40ss@"),
+            ("socks5", None, ""),
+        ] {
+            let proxy = TestProxy::start(Kind::Socks5, credentials);
+            let url = proxy.url(Some(scheme), userinfo);
+            let order = format!("{name}-{scheme}");
+            call(
+                name,
+                &server,
+                Config::default().proxy(Proxy::Url(url)),
+                &order,
+            )
+            .unwrap();
+            let seen = proxy.seen();
+            assert!(!seen.is_empty(), "{name} {scheme}");
+            for s in &seen {
+                assert_eq!((s.how, s.target.as_str()), ("socks5", target.as_str()));
+                assert_eq!(s.credentials.as_deref(), credentials, "{name} {scheme}");
+            }
+        }
+        // Refused credentials: nothing reached the gateway. hyper and reqwest know it was the
+        // connect that failed; ureq reports a SOCKS refusal as a plain I/O error, which cannot
+        // prove that nothing was sent, so it says the call may have reached the server (the
+        // safe side for a payment: query before sending again).
+        let proxy = TestProxy::start(Kind::Socks5, Some("wx:right"));
+        let before = server.gateway().request_count();
+        let url = proxy.url(None, "wx:wrong@");
+        match call(name, &server, Config::default().proxy(Proxy::Url(url)), "x") {
+            Err(CallError::Transport(t)) => {
+                if name != "ureq" {
+                    assert_eq!(t.kind, TransportErrorKind::Connect, "{name}: {t}");
+                    assert!(!t.may_have_reached_server, "{name}: {t}");
+                }
+                assert!(!format!("{t} {t:?}").contains("wrong"), "{name}: {t:?}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(server.gateway().request_count(), before, "{name}");
+    }
+}
+
+#[test]
+fn no_transport_panics_on_any_form_of_proxy_url() {
+    // ureq panicked on a socks5:// URL before its SOCKS feature was enabled, and reqwest sent
+    // the calls direct for a scheme it cannot use. Whatever the URL, making the client and
+    // calling fails (port 9 is closed) with a typed error.
+    let server = sandbox();
+    for name in TRANSPORTS {
+        for url in [
+            "socks4://wx:secret@127.0.0.1:9",
+            "socks4a://127.0.0.1:9",
+            "socks5://wx:secret@127.0.0.1:9",
+            "https://wx:secret@127.0.0.1:9",
+            "ftp://wx:secret@127.0.0.1:9",
+            "wx:secret@127.0.0.1:9",
+            "http://wx:secret@[::1",
+            "",
+        ] {
+            let config = Config::default().proxy(Proxy::Url(url.into()));
+            match call(name, &server, config, "x") {
+                Ok(()) => panic!("{name} {url}: went around the proxy"),
+                // Nor does the proxy's password appear in the error.
+                Err(e) => assert!(
+                    !format!("{e} {e:?}").contains("secret"),
+                    "{name} {url}: {e:?}"
+                ),
+            }
         }
     }
-    // Refused credentials: a connect failure, nothing reached the gateway.
-    let proxy = TestProxy::start(Kind::Socks5, Some("wx:right"));
-    let before = server.gateway().request_count();
-    let url = proxy.url(None, "wx:wrong@");
-    match call(
-        "hyper",
-        &server,
-        Config::default().proxy(Proxy::Url(url)),
-        "x",
-    ) {
-        Err(CallError::Transport(t)) => {
-            assert_eq!(t.kind, TransportErrorKind::Connect);
-            assert!(!format!("{t} {t:?}").contains("wrong"), "{t:?}");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(server.gateway().request_count(), before);
 }
 
 #[test]

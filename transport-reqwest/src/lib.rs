@@ -53,6 +53,9 @@ struct Inner {
     refresh_lock: tokio::sync::Mutex<()>,
 }
 
+/// The proxy schemes reqwest (with its `socks` feature) reaches.
+const PROXY_SCHEMES: [&str; 6] = ["http", "https", "socks4", "socks4a", "socks5", "socks5h"];
+
 /// An async WeChat Pay client on reqwest. Clone it freely. It never retries on its own.
 #[derive(Clone)]
 pub struct Client {
@@ -89,7 +92,23 @@ impl Client {
             .tcp_nodelay(true);
         b = match &config.proxy {
             Proxy::None => b.no_proxy(),
-            Proxy::Url(url) => b.proxy(reqwest::Proxy::all(url).map_err(invalid)?),
+            Proxy::Url(url) => {
+                // reqwest takes a proxy of any scheme, then ignores one it cannot use and sends
+                // the calls direct: refuse those here (no scheme means http).
+                let scheme = url.split_once("://").map_or("http", |(s, _)| s);
+                if !PROXY_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
+                    let msg = format!(
+                        "{:?} is not a proxy wechatpay-reqwest can use ({PROXY_SCHEMES:?})",
+                        config.proxy
+                    );
+                    return Err(TransportError::new(
+                        TransportErrorKind::InvalidRequest,
+                        false,
+                        msg,
+                    ));
+                }
+                b.proxy(reqwest::Proxy::all(url).map_err(invalid)?)
+            }
             _ => b,
         };
         let tls = |e| TransportError::new(TransportErrorKind::Tls, false, e);
