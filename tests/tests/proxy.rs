@@ -185,34 +185,51 @@ fn no_transport_panics_on_any_form_of_proxy_url() {
 }
 
 #[test]
-fn hyper_refuses_a_proxy_it_cannot_reach_when_the_client_is_made() {
-    let core = || {
-        TestKeys::load()
-            .client_builder("https://api.mch.weixin.qq.com", Mode::Certificate)
-            .build()
-            .unwrap()
-    };
-    for url in [
-        "https://wx:secret@proxy.example:443",
-        "socks4://wx:secret@proxy.example:1080",
-        "ftp://wx:secret@proxy.example:21",
-        "http://wx:secret@[::1",
-        "",
-    ] {
-        let config = Config::default().proxy(Proxy::Url(url.into()));
-        let e = wechatpay_hyper::Client::with_config(core(), config).unwrap_err();
-        assert_eq!(e.kind, TransportErrorKind::InvalidRequest, "{url}: {e}");
-        assert!(!e.may_have_reached_server);
-        assert!(!format!("{e} {e:?}").contains("secret"), "{url}: {e:?}");
+fn a_proxy_a_transport_cannot_use_is_refused_when_the_client_is_made() {
+    let server = sandbox();
+    let unusable: [(&str, &[&str]); 6] = [
+        (
+            "ftp://wx:secret@proxy.example:21",
+            &["ureq", "hyper", "reqwest"],
+        ),
+        ("http://wx:secret@[::1", &["ureq", "hyper", "reqwest"]),
+        ("", &["ureq", "hyper", "reqwest"]),
+        ("https://wx:secret@proxy.example:443", &["hyper"]),
+        ("socks4://wx:secret@proxy.example:1080", &["hyper"]),
+        ("socks4a://proxy.example:1080", &["hyper"]),
+    ];
+    for (url, refused_by) in unusable {
+        for name in refused_by {
+            let config = Config::default().proxy(Proxy::Url(url.into()));
+            match call(name, &server, config, "x") {
+                Err(CallError::Transport(e)) => {
+                    assert_eq!(
+                        e.kind,
+                        TransportErrorKind::InvalidRequest,
+                        "{name} {url}: {e}"
+                    );
+                    assert!(!e.may_have_reached_server);
+                    assert!(
+                        !format!("{e} {e:?}").contains("secret"),
+                        "{name} {url}: {e:?}"
+                    );
+                }
+                other => panic!("{name} {url}: {other:?}"),
+            }
+        }
     }
-    // What it can reach is accepted.
+    // What hyper can reach is accepted (nothing is connected when the client is made).
     for url in [
         "http://proxy.example:3128",
         "http://wx:secret@proxy.example:3128",
         "socks5://proxy.example:1080",
         "socks5h://wx:secret@proxy.example:1080",
     ] {
+        let core = TestKeys::load()
+            .client_builder("https://api.mch.weixin.qq.com", Mode::Certificate)
+            .build()
+            .unwrap();
         let config = Config::default().proxy(Proxy::Url(url.into()));
-        wechatpay_hyper::Client::with_config(core(), config).unwrap();
+        wechatpay_hyper::Client::with_config(core, config).unwrap();
     }
 }
