@@ -168,6 +168,7 @@ fn no_transport_panics_on_any_form_of_proxy_url() {
             "https://wx:secret@127.0.0.1:9",
             "ftp://wx:secret@127.0.0.1:9",
             "wx:secret@127.0.0.1:9",
+            "socks5h://wx:secret@127.0.0.1",
             "http://wx:secret@[::1",
             "",
         ] {
