@@ -339,7 +339,7 @@ impl tower_service::Service<http::Uri> for Connect {
                     }
                     Ok(socks.call(dst).await?)
                 }
-                s => Err(format!("wechatpay-hyper cannot use a {s:?} proxy").into()),
+                _ => Err(format!("wechatpay-hyper cannot use the proxy {proxy}").into()),
             }
         })
     }
