@@ -24,7 +24,10 @@ pub enum Proxy {
     FromEnv,
     /// No proxy.
     None,
-    /// This proxy URL (`http://host:port`, `socks5://host:port`, `http://user:password@host:port`).
+    /// This proxy URL (`http://host:port`, `socks5://host:port`, `http://user:password@host:port`,
+    /// user and password percent-encoded). Every transport reaches `http://` (through `CONNECT`
+    /// for HTTPS), `socks5://` and `socks5h://` proxies; a URL a transport cannot use is refused
+    /// when its client is made, never skipped.
     Url(String),
 }
 
