@@ -15,8 +15,8 @@ use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 fn the_environment_names_the_proxy_and_no_proxy_the_exceptions() {
     let server = sandbox();
     let proxy = TestProxy::start(Kind::Http, None);
-    // SAFETY (edition 2024 aside): this binary's only test; nothing else reads the environment
-    // concurrently.
+    // The only test of this binary, so no other test sees these variables; the sandbox's and
+    // the proxy's threads never read the environment.
     std::env::set_var("HTTP_PROXY", proxy.url(None, ""));
     std::env::set_var("http_proxy", proxy.url(None, ""));
     for name in ["ureq", "hyper", "reqwest"] {
