@@ -84,18 +84,7 @@ impl From<wechatpay_core::CallError> for Failure {
                 kind: "decode".into(),
                 message: e.to_string(),
             },
-            E::Bill(b) => {
-                use wechatpay_core::bill::BillError as B;
-                let kind = match b {
-                    B::HashMismatch { .. } => "bill_hash",
-                    B::UnsupportedHash(_) => "bill_hash_type",
-                    B::TooLarge { .. } => "bill_too_large",
-                    B::Io(_) => "bill_io",
-                    B::Decrypt(_) => "bill_decrypt",
-                    _ => "bill",
-                };
-                Failure::rejected(kind, e.to_string())
-            }
+            E::Bill(b) => Failure::rejected(b.kind(), e.to_string()),
             E::V2(v) => v2::failure(v),
             _ => Failure {
                 code: 4,

@@ -947,6 +947,19 @@ pub enum BillError {
     Decrypt(&'static str),
 }
 
+impl BillError {
+    /// A stable machine-readable name of the failure (for logs, metrics and the CLI's `--json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BillError::HashMismatch { .. } => "bill_hash",
+            BillError::UnsupportedHash(_) => "bill_hash_type",
+            BillError::TooLarge { .. } => "bill_too_large",
+            BillError::Io(_) => "bill_io",
+            BillError::Decrypt(_) => "bill_decrypt",
+        }
+    }
+}
+
 /// A download could not be applied; the trusted keys are unchanged.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

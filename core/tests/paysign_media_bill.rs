@@ -216,6 +216,34 @@ fn bill_writer_checks_streams_and_gunzips() {
 }
 
 #[test]
+fn bill_failures_have_stable_names() {
+    // A contract (logs, metrics, the CLI's --json), like the verification and transport kinds.
+    let names: Vec<&str> = [
+        BillError::HashMismatch {
+            expected: "a".into(),
+            actual: "b".into(),
+        },
+        BillError::UnsupportedHash("MD5".into()),
+        BillError::TooLarge { limit: 1 },
+        BillError::Io(std::io::ErrorKind::UnexpectedEof.into()),
+        BillError::Decrypt("tag"),
+    ]
+    .iter()
+    .map(BillError::kind)
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "bill_hash",
+            "bill_hash_type",
+            "bill_too_large",
+            "bill_io",
+            "bill_decrypt"
+        ]
+    );
+}
+
+#[test]
 fn bill_download_stays_on_the_base_url() {
     let client = Client::builder(Merchant::new("1900000001", "3D2A", key()).unwrap())
         .build()
