@@ -266,9 +266,12 @@ impl exchange::AsyncCallbacks for Client {
     }
 }
 
-/// The proxy rules of `proxy` (`None`: no proxy). A [`Proxy::Url`] must be one hyper-util
-/// tunnels through: `http://` (HTTP `CONNECT`), `socks5://` (names resolved here) or
-/// `socks5h://` (resolved by the proxy).
+/// The proxy schemes hyper-util tunnels through: HTTP `CONNECT`, and SOCKS5 with names
+/// resolved here (`socks5`) or by the proxy (`socks5h`).
+const PROXY_SCHEMES: [&str; 3] = ["http", "socks5", "socks5h"];
+
+/// The proxy rules of `proxy` (`None`: no proxy). A [`Proxy::Url`] must have one of the
+/// [`PROXY_SCHEMES`].
 fn proxy_matcher(proxy: &Proxy) -> Result<Option<Arc<Matcher>>, TransportError> {
     let matcher = match proxy {
         Proxy::FromEnv => Matcher::from_env(),
@@ -276,17 +279,11 @@ fn proxy_matcher(proxy: &Proxy) -> Result<Option<Arc<Matcher>>, TransportError> 
         _ => return Ok(None), // Proxy::None
     };
     let probe = http::Uri::from_static("https://api.mch.weixin.qq.com/");
-    let scheme = matcher
+    let usable = matcher
         .intercept(&probe)
-        .map(|i| i.uri().scheme_str().map(str::to_owned));
-    let usable = matches!(
-        scheme.flatten().as_deref(),
-        Some("http" | "socks5" | "socks5h")
-    );
+        .is_some_and(|i| PROXY_SCHEMES.contains(&i.uri().scheme_str().unwrap_or_default()));
     if matches!(proxy, Proxy::Url(_)) && !usable {
-        let msg = format!(
-            "{proxy:?} is not a proxy wechatpay-hyper can use (http://, socks5://, socks5h://)"
-        );
+        let msg = format!("{proxy:?} is not a proxy wechatpay-hyper can use ({PROXY_SCHEMES:?})");
         return Err(TransportError::new(
             TransportErrorKind::InvalidRequest,
             false,
@@ -323,8 +320,8 @@ impl tower_service::Service<http::Uri> for Connect {
             let Some(via) = via else {
                 return Ok(tcp.call(dst).await?);
             };
-            let (proxy, scheme) = (via.uri().clone(), via.uri().scheme_str().map(str::to_owned));
-            match scheme.as_deref() {
+            let proxy = via.uri().clone();
+            match via.uri().scheme_str() {
                 Some("http") => {
                     let mut tunnel = Tunnel::new(proxy, tcp);
                     if let Some(auth) = via.basic_auth() {

@@ -178,29 +178,19 @@ fn socks5_request(
     required: Option<&str>,
 ) -> io::Result<(&'static str, String, Option<String>, Vec<u8>)> {
     let auth = required.is_some();
-    let mut read = |n: usize| -> io::Result<Vec<u8>> {
-        let mut b = vec![0u8; n];
-        client.read_exact(&mut b)?;
-        Ok(b)
-    };
-    let greeting = read(2)?;
-    let methods = read(usize::from(greeting[1]))?;
+    let greeting = read_n(client, 2)?;
+    let methods = read_n(client, usize::from(greeting[1]))?;
     let method = if auth { 2 } else { 0 };
     if greeting[0] != 5 || !methods.contains(&method) {
         client.write_all(&[5, 0xff])?;
         return Err(io::ErrorKind::InvalidData.into());
     }
     client.write_all(&[5, method])?;
-    let mut read = |n: usize| -> io::Result<Vec<u8>> {
-        let mut b = vec![0u8; n];
-        client.read_exact(&mut b)?;
-        Ok(b)
-    };
     let credentials = if auth {
-        let ulen = read(2)?[1];
-        let user = read(usize::from(ulen))?;
-        let plen = read(1)?[0];
-        let password = read(usize::from(plen))?;
+        let ulen = read_n(client, 2)?[1];
+        let user = read_n(client, usize::from(ulen))?;
+        let plen = read_n(client, 1)?[0];
+        let password = read_n(client, usize::from(plen))?;
         Some(format!(
             "{}:{}",
             String::from_utf8_lossy(&user),
@@ -216,27 +206,29 @@ fn socks5_request(
             return Ok(("socks5", String::new(), credentials, Vec::new()));
         }
     }
-    let mut read = |n: usize| -> io::Result<Vec<u8>> {
-        let mut b = vec![0u8; n];
-        client.read_exact(&mut b)?;
-        Ok(b)
-    };
-    let request = read(4)?;
+    let request = read_n(client, 4)?;
     let host = match request[3] {
-        1 => read(4)?
+        1 => read_n(client, 4)?
             .iter()
             .map(u8::to_string)
             .collect::<Vec<_>>()
             .join("."),
         3 => {
-            let len = read(1)?[0];
-            String::from_utf8_lossy(&read(usize::from(len))?).into_owned()
+            let len = read_n(client, 1)?[0];
+            String::from_utf8_lossy(&read_n(client, usize::from(len))?).into_owned()
         }
         _ => return Err(io::ErrorKind::InvalidData.into()),
     };
-    let port = read(2)?;
+    let port = read_n(client, 2)?;
     let target = format!("{host}:{}", u16::from_be_bytes([port[0], port[1]]));
     Ok(("socks5", target, credentials, Vec::new()))
+}
+
+/// Exactly `n` bytes from `client`.
+fn read_n(client: &mut TcpStream, n: usize) -> io::Result<Vec<u8>> {
+    let mut b = vec![0u8; n];
+    client.read_exact(&mut b)?;
+    Ok(b)
 }
 
 /// Copy both ways until either side closes (or stays idle for the read timeout).
