@@ -472,7 +472,7 @@ fn handled_with_refresh_through_a_transport() {
     assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
     assert_eq!(server.gateway().certificate_request_count(), 1);
     let retry = server.gateway().sign_notification(body.clone(), now, None);
-    let counting = |_: ()| {
+    let counting = || {
         runs.fetch_add(1, Ordering::SeqCst);
         Ok::<_, String>(())
     };
@@ -481,7 +481,7 @@ fn handled_with_refresh_through_a_transport() {
         &store,
         retry.headers(),
         retry.body(),
-        |_| counting(()),
+        |_| counting(),
     );
     assert!(matches!(handled.outcome, Outcome::AlreadyProcessed));
     // A resource that does not fit the type asked for is refused, its plaintext kept.
@@ -496,7 +496,7 @@ fn handled_with_refresh_through_a_transport() {
         &store,
         other.headers(),
         other.body(),
-        |_| counting(()),
+        |_| counting(),
     );
     match &handled.outcome {
         Outcome::Rejected(NotifyError::Resource { plaintext, .. }) => {
