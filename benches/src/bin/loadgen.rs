@@ -72,7 +72,10 @@ JSON object). Without --base-url it starts the sandbox gateway in a child proces
                       floor of each against its target (hyper and reqwest at C=16: 1.10×, the
                       rest 1.15×); --json prints the report as JSON
   --runs R            runs of each configuration with --goals (implies --goals)
-  --help              this text";
+  --help              this text
+
+Every report names the machine's CPU idle policy (cpuidle governor; on a KVM guest, how long an
+idle vCPU polls before it halts): it decides how cold a call at low concurrency finds its core.";
 
 fn usage(msg: &str) -> ! {
     eprintln!("loadgen: {msg}");
@@ -542,6 +545,25 @@ fn segments(
     out
 }
 
+/// How this machine idles a CPU, as far as Linux says: the cpuidle governor, and on a KVM guest
+/// with the haltpoll driver how long an idle vCPU polls before it halts. With
+/// `guest_halt_poll_ns` 0 every wait for the gateway halts the vCPU (an exit to the host), and a
+/// call at low concurrency resumes with its core cold: see benches/README.md, "sixth pass".
+fn idle_policy() -> String {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|s| s.trim().to_owned())
+    };
+    let governor = read("/sys/devices/system/cpu/cpuidle/current_governor")
+        .or_else(|| read("/sys/devices/system/cpu/cpuidle/current_governor_ro"))
+        .unwrap_or_else(|| "unknown".to_owned());
+    match read("/sys/module/haltpoll/parameters/guest_halt_poll_ns") {
+        Some(ns) => format!("cpuidle governor {governor}, guest_halt_poll_ns {ns}"),
+        None => format!("cpuidle governor {governor}"),
+    }
+}
+
 /// The speed goals of issue #11: CPU per call ÷ the floor, at most this (median of the runs).
 fn goal(transport: &str, concurrency: usize) -> f64 {
     if concurrency > 1 && transport != "ureq" {
@@ -609,11 +631,15 @@ fn goals(a: &Args, runs: usize) {
                 })
             })
             .collect();
-        let v = serde_json::json!({ "requests": a.requests, "runs": runs, "pinned": a.pin, "goals": goals });
+        let v = serde_json::json!({
+            "requests": a.requests, "runs": runs, "pinned": a.pin, "idle_policy": idle_policy(),
+            "goals": goals,
+        });
         println!("{v}");
         return;
     }
     println!("speed goals (issue #11): client CPU per call ÷ RSA floor, {runs} run(s) of {} calls each{}", a.requests, if a.pin { ", pinned" } else { "" });
+    println!("idle policy: {}", idle_policy());
     println!("transport  C   runs                          median  target   errors");
     for r in &rows {
         let ratios: Vec<String> = r.ratios.iter().map(|x| format!("{x:.2}")).collect();
@@ -822,7 +848,7 @@ fn main() {
             "rsa_floor_us": floor_us, "ratio_to_floor": cpu_us / floor_us,
             "segment_ratios": segment_ratios, "median_segment_ratio": median_segment_ratio,
             "rsa_floor_beside_busy_gateway_us": beside_floor_us,
-            "gateway_cpu_share": gateway_share,
+            "gateway_cpu_share": gateway_share, "idle_policy": idle_policy(),
             "rss_kib_samples": samples,
             "errors": error_count, "errors_by_kind": errors,
             "gateway": if a.base_url.is_some() { "external" } else { "sandbox in a child process (not in the client CPU figure)" },
@@ -844,6 +870,7 @@ fn main() {
                 100.0 * g
             );
         }
+        println!("idle policy      {}", idle_policy());
         println!("peak RSS         {peak_rss} KiB (RSS every 10 %: {samples:?})");
         println!("errors           {error_count} {errors:?}");
     }
