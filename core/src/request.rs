@@ -214,7 +214,9 @@ impl<T> Call<T> {
     }
 
     /// Append an already percent-encoded query string verbatim (e.g. the query of a bill's
-    /// `download_url`). Only RFC 3986 query characters are accepted.
+    /// `download_url`). Only RFC 3986 query characters are accepted. A transport whose HTTP
+    /// client would send the target rewritten refuses the call instead of sending it
+    /// (wechatpay-reqwest: `'`, which its URL parser writes as `%27`).
     pub fn raw_query(mut self, query: &str) -> Self {
         let ok = query
             .bytes()

@@ -4,8 +4,10 @@
 #[path = "common/transports.rs"]
 mod transports;
 
+use serde_json::Value;
 use transports::*;
 use wechatpay_api::payscore::payafter_orders::{complete, create};
+use wechatpay_core::Call;
 use wechatpay_sandbox::Mode;
 
 type C = ReqwestBlocking;
@@ -74,4 +76,22 @@ fn tls_failures_are_tls_errors() {
     // reqwest's connector does the handshake: a TLS failure there certainly did not send anything.
     let e = tls_failure::<C>();
     assert!(!e.may_have_reached_server());
+}
+
+/// reqwest keeps a request's address as a `url::Url`, whose parser writes `'` in a query as
+/// `%27`: such a call is refused before it is sent (it would fail WeChat Pay's signature check),
+/// and the advice works.
+#[test]
+fn targets_arrive_as_signed_or_are_refused() {
+    let server = start(Mode::Certificate);
+    let c: C = client(&server, Mode::Both);
+    assert_eq!(targets_arrive_as_signed(&c, "reqwest"), [("raw", '\'')]);
+    let e = c
+        .send(Call::<Value>::get("/v3/no/such/api").raw_query("q=a'b"))
+        .unwrap_err();
+    assert!(e.to_string().contains("`'` as `%27`"), "{e}");
+    let e = c
+        .send(Call::<Value>::get("/v3/no/such/api").raw_query("q=a%27b"))
+        .unwrap_err();
+    assert_eq!(e.api_error().map(|a| a.status.as_u16()), Some(404), "{e:?}");
 }

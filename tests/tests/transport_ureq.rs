@@ -71,3 +71,10 @@ fn tls_failures_are_tls_errors() {
     let e = tls_failure::<C>();
     assert!(e.may_have_reached_server());
 }
+
+#[test]
+fn every_target_arrives_as_signed() {
+    let server = start(Mode::Certificate);
+    let c: C = client(&server, Mode::Both);
+    assert_eq!(targets_arrive_as_signed(&c, "ureq"), []);
+}

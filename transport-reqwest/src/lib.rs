@@ -25,6 +25,12 @@
 //! `redirect::Policy::none()`: a WeChat Pay answer is never a redirect to follow; this crate
 //! applies `timeout`, the body limits and the download limits per request. [`Client::new`] and
 //! [`Client::with_config`] build a reqwest client from the whole [`Config`] (no redirects).
+//!
+//! reqwest keeps a request's address as a `url::Url`, and that parser writes a `'` in a query
+//! as `%27`. WeChat Pay checks the signature against the target it receives, so a call whose
+//! target reqwest would rewrite (a [`Call::raw_query`](wechatpay_core::Call::raw_query) with
+//! `'`) is refused before it is sent, `InvalidRequest`: write `%27` yourself. Paths and
+//! [`Call::query`](wechatpay_core::Call::query) values are always encoded so that they pass.
 
 #![warn(missing_docs)]
 
@@ -238,7 +244,7 @@ impl Client {
 
     async fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
         let cfg = &self.inner.config;
-        let request = reqwest::Request::try_from(d.request()?).map_err(|e| classify(e, false))?;
+        let request = to_reqwest(d.request()?)?;
         // The head within `timeout`, the whole transfer within `download_timeout`.
         let deadline = tokio::time::Instant::now() + cfg.download_timeout;
         let head_deadline = deadline.min(tokio::time::Instant::now() + cfg.timeout);
@@ -258,13 +264,14 @@ impl Client {
     }
 
     /// Send any `http::Request` and read the whole answer (bounded by the body limit and the
-    /// timeout), without verification.
+    /// timeout), without verification. Refused, not sent, when reqwest would rewrite its target
+    /// (see the crate docs).
     pub async fn execute(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let limit = self.inner.config.max_body_bytes;
-        let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
+        let request = to_reqwest(request)?;
         let exchange = async {
             let response = self.inner.http.execute(request).await;
             let response = http::Response::from(response.map_err(|e| classify(e, false))?);
@@ -305,6 +312,35 @@ fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
     match e.downcast::<reqwest::Error>() {
         Ok(e) => classify(*e, true),
         Err(e) => TransportError::new(TransportErrorKind::ConnectionClosed, true, e),
+    }
+}
+
+/// `request` as reqwest takes it. reqwest keeps a request's address as a `url::Url`, whose parser
+/// may write the target differently (the URL Standard percent-encodes `'` in a query): such a
+/// request is refused, not sent, since WeChat Pay verifies the target it receives against the
+/// signature.
+fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, TransportError> {
+    let signed = request.uri().clone();
+    let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
+    let url = request.url();
+    match signed.path_and_query() {
+        Some(pq) if pq.path() == url.path() && pq.query() == url.query() => Ok(request),
+        pq => {
+            let sent = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let signed = pq.map_or("", |pq| pq.as_str());
+            let reason = format!(
+                "reqwest would send the target `{sent}` for the signed `{signed}` (its URL parser \
+                 rewrites it); percent-encode the character yourself, e.g. `'` as `%27`"
+            );
+            Err(TransportError::new(
+                TransportErrorKind::InvalidRequest,
+                false,
+                reason,
+            ))
+        }
     }
 }
 

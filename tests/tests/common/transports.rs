@@ -658,3 +658,49 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     assert_eq!((status, code.as_str()), (400, "PARAM_ERROR"));
     assert_eq!(detail.unwrap()["value"], "payer.openid");
 }
+
+/// Every printable ASCII character in a path parameter, a query value and a raw query: each
+/// call either arrives with its signature verified (the sandbox checks `Authorization` against
+/// the target it receives before routing, so an unknown path answers 404 and a rewritten target
+/// 401 `SIGN_ERROR`), or is refused before it is sent. The core refuses only raw queries with a
+/// character RFC 3986 does not allow in a query; what the transport refuses (`InvalidRequest`,
+/// not sent) is returned as `(where, character)`.
+pub fn targets_arrive_as_signed<C: Transport>(c: &C, tag: &str) -> Vec<(&'static str, char)> {
+    let mut refused = Vec::new();
+    for ch in (0x21u8..0x7f).map(char::from) {
+        let calls = [
+            (
+                "path",
+                Call::<Value>::get("/v3/no/such/{x}").path_param("x", format!("a{ch}b")),
+            ),
+            (
+                "query",
+                Call::<Value>::get("/v3/no/such/api").query("q", format!("a{ch}b")),
+            ),
+            (
+                "raw",
+                Call::<Value>::get("/v3/no/such/api").raw_query(&format!("q=a{ch}b")),
+            ),
+        ];
+        for (place, call) in calls {
+            match c.send(call) {
+                Err(CallError::Response(ResponseError::Api(a))) if a.status.as_u16() == 404 => {}
+                Err(CallError::Build(_)) => {
+                    let rfc3986 = ch.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/?%".contains(ch);
+                    assert!(
+                        place == "raw" && !rfc3986,
+                        "{tag}: {place} with {ch:?} refused"
+                    );
+                }
+                Err(CallError::Transport(t))
+                    if t.kind == TransportErrorKind::InvalidRequest
+                        && !t.may_have_reached_server =>
+                {
+                    refused.push((place, ch))
+                }
+                other => panic!("{tag}: {place} with {ch:?}: {other:?}"),
+            }
+        }
+    }
+    refused
+}
