@@ -659,15 +659,15 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     assert_eq!(detail.unwrap()["value"], "payer.openid");
 }
 
-/// Every printable ASCII character in a path parameter, a query value and a raw query: each
-/// call either arrives with its signature verified (the sandbox checks `Authorization` against
-/// the target it receives before routing, so an unknown path answers 404 and a rewritten target
-/// 401 `SIGN_ERROR`), or is refused before it is sent. The core refuses only raw queries with a
+/// Every printable ASCII character, a space and some non-ASCII ones in a path parameter, a query
+/// value and a raw query: each call either arrives with its signature verified (the sandbox
+/// checks `Authorization` against the target it receives before routing, so an unknown path
+/// answers 404 and a rewritten target 401 `SIGN_ERROR`), or is refused before it is sent. The core refuses only raw queries with a
 /// character RFC 3986 does not allow in a query; what the transport refuses (`InvalidRequest`,
 /// not sent) is returned as `(where, character)`.
 pub fn targets_arrive_as_signed<C: Transport>(c: &C, tag: &str) -> Vec<(&'static str, char)> {
     let mut refused = Vec::new();
-    for ch in (0x21u8..0x7f).map(char::from) {
+    for ch in (0x21u8..0x7f).map(char::from).chain([' ', 'é', '中', '😀']) {
         let calls = [
             (
                 "path",
