@@ -501,6 +501,52 @@ impl Transport for Reqwest {
     }
 }
 
+/// The limits are exact: an answer or a bill of exactly the limit is read, one byte more is
+/// `BodyTooLarge`, whatever the framing.
+fn limits_are_exact<T: Transport>() {
+    let lim = Limits {
+        max_body: 1000,
+        max_download: 3000,
+        ..Limits::default()
+    };
+    for extra in [0usize, 1] {
+        let body = format!("{ERROR_BODY:<width$}", width = 1000 + extra);
+        let framings = [
+            format!("HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+            format!("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n", body.len()),
+            format!("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n{body}"),
+        ];
+        for (i, answer) in framings.into_iter().enumerate() {
+            let addr = raw(1, move |s| {
+                let _ = s.write_all(answer.as_bytes());
+            });
+            let c = T::make(&base(addr), lim);
+            if extra == 0 {
+                expect_param_error(&c, &format!("exactly the limit, framing {i}"));
+            } else {
+                let e = c.send(Call::get("/v3/x")).unwrap_err();
+                assert_kind::<T>(&e, TransportErrorKind::BodyTooLarge);
+            }
+        }
+        let content = vec![b'b'; 3000 + extra];
+        let info_content = content.clone();
+        let addr = raw(1, move |s| {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                content.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&content);
+        });
+        let r = T::make(&base(addr), lim).bill(&bill_info(addr, &info_content));
+        match (extra, r) {
+            (0, Ok((got, n))) => assert_eq!((got.len(), n), (3000, 3000), "{}", T::NAME),
+            (1, Err(e)) => assert_kind::<T>(&e, TransportErrorKind::BodyTooLarge),
+            (_, other) => panic!("{} bill of 3000 + {extra}: {other:?}", T::NAME),
+        }
+    }
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod ureq_client {
@@ -522,7 +568,8 @@ both!(
     a_slow_valid_bill_outlives_the_call_timeout,
     malformed_answers_are_invalid_responses,
     what_held_keeps_holding,
-    huge_durations
+    huge_durations,
+    limits_are_exact
 );
 
 #[test]
