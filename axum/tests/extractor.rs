@@ -106,6 +106,23 @@ async fn verified_refused_and_capped() {
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // The cap is exact, announced or streamed: 4096 bytes are read (and refused: not signed),
+    // one more is 413.
+    for (len, want) in [
+        (4096, StatusCode::INTERNAL_SERVER_ERROR),
+        (4097, StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let announced = Request::post("/notify").body(Body::from(vec![b' '; len]));
+        let streamed = Request::post("/notify").body(futures_stream(vec![vec![b' '; len]]));
+        for r in [announced.unwrap(), streamed.unwrap()] {
+            let (status, body) = answer(app(n.clone()), r).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (want, Some("FAIL")),
+                "{len}"
+            );
+        }
+    }
     // A resource of the wrong shape for the type asked: refused, not a panic.
     let r = gw.notification(
         "TRANSACTION.SUCCESS",

@@ -1,4 +1,4 @@
-//! Both transports against a hostile server on loopback that writes raw bytes: slow drips, lies
+//! Every transport against a hostile server on loopback that writes raw bytes: slow drips, lies
 //! about sizes, malformed answers, odd but valid framing. Each connection is served by a script;
 //! every loop here is bounded and stops by itself.
 
