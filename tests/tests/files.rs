@@ -1,4 +1,4 @@
-//! Media upload and bill download through both transports against the sandbox.
+//! Media upload and bill download through every transport against the sandbox.
 
 use std::io::Write;
 
@@ -107,20 +107,12 @@ fn ureq_uploads_and_bills() {
     );
 }
 
-#[test]
-fn hyper_uploads_and_bills() {
-    let s = server();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let c = wechatpay_hyper::Client::with_config(
-        core(&s),
-        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
-    )
-    .unwrap();
-    rt.block_on(async {
+/// The upload and bill flows through an async client (hyper and reqwest have the same methods):
+/// an image upload, trade bills plain and gzip, a 10 MB bill (plain and gzip) streamed into a
+/// counter, a wrong digest, the fund-flow bill, and a bad token.
+macro_rules! async_uploads_and_bills {
+    ($c:expr, $s:expr) => {{
+        let (c, s) = (&$c, &$s);
         let r = c
             .send(media::upload("photo.jpg", &[7u8; 50_000]).unwrap())
             .await
@@ -137,16 +129,18 @@ fn hyper_uploads_and_bills() {
                 .unwrap()
                 .contains("`2027-01-15 12:00:00"));
         }
-        let info = c
-            .send(tradebill::get(&trade("2027-01-15", true, false)))
-            .await
-            .unwrap()
-            .data;
-        let (counter, n) = c
-            .download_bill(&info, false, Counter::default())
-            .await
-            .unwrap();
-        assert!(n > 10_000_000 && counter.0 == n);
+        for gzip in [false, true] {
+            let info = c
+                .send(tradebill::get(&trade("2027-01-15", true, gzip)))
+                .await
+                .unwrap()
+                .data;
+            let (counter, n) = c
+                .download_bill(&info, gzip, Counter::default())
+                .await
+                .unwrap();
+            assert!(n > 10_000_000 && counter.0 == n);
+        }
         let info = c
             .send(
                 tradebill::get(&trade("2027-01-15", false, true))
@@ -178,7 +172,37 @@ fn hyper_uploads_and_bills() {
             e.api_error().unwrap().code.as_deref(),
             Some("INVALID_REQUEST")
         );
-    });
+    }};
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn hyper_uploads_and_bills() {
+    let s = server();
+    let c = wechatpay_hyper::Client::with_config(
+        core(&s),
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )
+    .unwrap();
+    runtime().block_on(async { async_uploads_and_bills!(c, s) });
+}
+
+#[test]
+fn reqwest_uploads_and_bills() {
+    let s = server();
+    let c = wechatpay_reqwest::Client::with_config(
+        core(&s),
+        wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
+    )
+    .unwrap();
+    runtime().block_on(async { async_uploads_and_bills!(c, s) });
 }
 
 #[test]
@@ -326,45 +350,5 @@ fn sub_merchant_bill_parts_through_every_transport() {
             r.download_bill_part(&bad, false).await,
             Err(CallError::Bill(BillError::Decrypt(_)))
         ));
-    });
-}
-
-#[test]
-fn reqwest_uploads_and_bills() {
-    let s = server();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let c = wechatpay_reqwest::Client::with_config(
-        core(&s),
-        wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
-    )
-    .unwrap();
-    rt.block_on(async {
-        let r = c
-            .send(media::upload("photo.jpg", &[7u8; 50_000]).unwrap())
-            .await
-            .unwrap();
-        assert!(!r.data.media_id.is_empty());
-        for gzip in [false, true] {
-            let info = c
-                .send(tradebill::get(&trade("2027-01-16", false, gzip)))
-                .await
-                .unwrap()
-                .data;
-            let (out, n) = c.download_bill(&info, gzip, Vec::new()).await.unwrap();
-            assert_eq!(n, out.len() as u64);
-        }
-        let info = c
-            .send(tradebill::get(&trade("2027-01-16", true, true)))
-            .await
-            .unwrap()
-            .data;
-        let (counter, n) = c
-            .download_bill(&info, true, Counter::default())
-            .await
-            .unwrap();
-        assert!(n > 10_000_000 && counter.0 == n);
     });
 }
