@@ -223,7 +223,7 @@ fn tampered_upload_is_refused_by_the_gateway() {
 }
 
 #[test]
-fn sensitive_fields_through_both_transports() {
+fn sensitive_fields_through_every_transport() {
     use wechatpay_api::payscore::payafter_orders::{create, CreateRequest};
     use wechatpay_core::Sensitive;
     let body = |no: &str| CreateRequest {
@@ -255,6 +255,12 @@ fn sensitive_fields_through_both_transports() {
     )
     .unwrap();
     rt.block_on(h.send(create(&body("S-3")))).unwrap();
+    let r = wechatpay_reqwest::Client::with_config(
+        core(&s),
+        wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
+    )
+    .unwrap();
+    rt.block_on(r.send(create(&body("S-5")))).unwrap();
     // A field encrypted for one key while the request names another is refused by WeChat Pay
     // (here: the gateway); the SDK does not let that happen with Sensitive::new.
     let cert_key =

@@ -1,4 +1,4 @@
-//! One scenario suite, run through both transports against the sandbox on loopback.
+//! One scenario suite, run through every transport against the sandbox on loopback.
 
 use serde_json::{json, Value};
 use wechatpay_api::payscore::payafter_orders::*;
