@@ -62,7 +62,7 @@ pub enum Cmd {
     Bill(BillArgs),
     /// Upload an image or video, streamed from disk; prints the media id
     Upload(UploadArgs),
-    /// The end-to-end demo: sandbox on loopback, the seed flow through both transports, APIv2 over mutual TLS
+    /// The end-to-end demo: sandbox on loopback, the seed flow through ureq (blocking) and hyper (async), APIv2 over mutual TLS
     Demo,
     /// APIv2 (XML): sign, verify, decrypt-refund, request (needs --apiv2-key-file)
     #[command(subcommand)]

@@ -1,6 +1,7 @@
 //! The main job: start the sandbox gateway on 127.0.0.1, then run the seed flow for real through
-//! both transports — create a pay-after order, complete it with fees and discounts, query it —
-//! printing each signed request line and each verified answer, and show a fault being caught.
+//! ureq (blocking) and hyper (async) — create a pay-after order, complete it with fees and
+//! discounts, query it — printing each signed request line and each verified answer, and show a
+//! fault being caught.
 //!
 //! No credentials (the bundled TEST-ONLY keys), no network beyond loopback.
 //!
