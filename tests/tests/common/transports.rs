@@ -659,17 +659,18 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     assert_eq!(detail.unwrap()["value"], "payer.openid");
 }
 
-/// Every printable ASCII character, a space and some non-ASCII ones in a path parameter, a query
-/// value and a raw query: each call either arrives with its signature verified (the sandbox
-/// checks `Authorization` against the target it receives before routing, so an unknown path
-/// answers 404 and a rewritten target 401 `SIGN_ERROR`), or is refused before it is sent. The core refuses only raw queries with a
-/// character RFC 3986 does not allow in a query; what the transport refuses (`InvalidRequest`,
-/// not sent) is returned as `(where, character)`. Some odd but valid whole raw queries must
-/// arrive too.
+/// Every printable ASCII character, a space and some non-ASCII ones in a path template, a path
+/// parameter, a query value and a raw query: each call either arrives with its signature
+/// verified (the sandbox checks `Authorization` against the target it receives before routing,
+/// so an unknown path answers 404 and a rewritten target 401 `SIGN_ERROR`), or is refused before
+/// it is sent. The core refuses only templates and raw queries with a character RFC 3986 does
+/// not allow in a path or a query; what the transport refuses (`InvalidRequest`, not sent) is
+/// returned as `(where, character)`. Some odd but valid whole raw queries must arrive too.
 pub fn targets_arrive_as_signed<C: Transport>(c: &C, tag: &str) -> Vec<(&'static str, char)> {
     let mut refused = Vec::new();
     for ch in (0x21u8..0x7f).map(char::from).chain([' ', 'é', '中', '😀']) {
         let calls = [
+            ("template", Call::<Value>::get(format!("/v3/no/a{ch}b"))),
             (
                 "path",
                 Call::<Value>::get("/v3/no/such/{x}").path_param("x", format!("a{ch}b")),
@@ -687,11 +688,14 @@ pub fn targets_arrive_as_signed<C: Transport>(c: &C, tag: &str) -> Vec<(&'static
             match c.send(call) {
                 Err(CallError::Response(ResponseError::Api(a))) if a.status.as_u16() == 404 => {}
                 Err(CallError::Build(_)) => {
-                    let rfc3986 = ch.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/?%".contains(ch);
-                    assert!(
-                        place == "raw" && !rfc3986,
-                        "{tag}: {place} with {ch:?} refused"
-                    );
+                    // RFC 3986: a query's characters; a path's are the same without `?`.
+                    let query = ch.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/?%".contains(ch);
+                    let allowed = match place {
+                        "raw" => query,
+                        "template" => query && ch != '?',
+                        _ => true,
+                    };
+                    assert!(!allowed, "{tag}: {place} with {ch:?} refused");
                 }
                 Err(CallError::Transport(t))
                     if t.kind == TransportErrorKind::InvalidRequest
