@@ -602,3 +602,59 @@ fn background_refresh_with_a_zero_interval_keeps_running() {
         }
     });
 }
+
+/// A reqwest client of the user's own that follows redirects (reqwest's default): a redirected
+/// call is never reported as "not sent", and an answer from the redirect's target never passes
+/// for the call's. With `redirect::Policy::none()` the classification stays exact.
+#[test]
+fn a_followed_redirect_is_reported_as_sent() {
+    use wechatpay_reqwest::reqwest;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = |base: &str, policy: reqwest::redirect::Policy| {
+        let cfg = wechatpay_reqwest::Config::default().timeout(Duration::from_millis(1500));
+        let http = reqwest::Client::builder().no_proxy().redirect(policy);
+        wechatpay_reqwest::Client::from_reqwest(core(base), http.build().unwrap(), cfg)
+    };
+    let post = || Call::<Value>::post("/v3/x").json(&serde_json::json!({"a": 1}));
+    let redirect_to = |to: String| {
+        raw_counted(2, move |s| {
+            let answer = format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = s.write_all(answer.as_bytes());
+        })
+    };
+    // Nothing listens at `dead`.
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // Following: redirected to `dead`, reqwest's error is a connect error, yet the request was
+    // sent.
+    let (addr, _) = redirect_to(format!("http://{dead}/v3/x"));
+    let c = client(&base(addr), reqwest::redirect::Policy::default());
+    let e = rt.block_on(c.send(post())).unwrap_err();
+    assert_kind::<Reqwest>(&e, TransportErrorKind::Connect);
+    assert!(e.may_have_reached_server(), "{e}");
+    // Following: redirected to a server that answers 200: refused, and says how to fix it.
+    let to = raw(1, |s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+    });
+    let (addr, _) = redirect_to(format!("http://{to}/v3/y"));
+    let c = client(&base(addr), reqwest::redirect::Policy::limited(3));
+    let e = rt.block_on(c.send(post())).unwrap_err();
+    assert_kind::<Reqwest>(&e, TransportErrorKind::InvalidResponse);
+    assert!(e.may_have_reached_server());
+    assert!(e.to_string().contains("redirect::Policy::none()"), "{e}");
+    // Not following: a refused connection is "not sent", and a 307 is the answer, once.
+    let c = client(&base(dead), reqwest::redirect::Policy::none());
+    let e = rt.block_on(c.send(post())).unwrap_err();
+    assert_kind::<Reqwest>(&e, TransportErrorKind::Connect);
+    assert!(!e.may_have_reached_server());
+    let (addr, accepted) = redirect_to(format!("http://{dead}/v3/x"));
+    let c = client(&base(addr), reqwest::redirect::Policy::none());
+    let e = rt.block_on(c.send(post())).unwrap_err();
+    assert_eq!(e.api_error().map(|a| a.status.as_u16()), Some(307), "{e:?}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

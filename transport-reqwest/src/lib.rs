@@ -22,9 +22,12 @@
 //!
 //! [`Config`] is the same as every transport's. With [`Client::from_reqwest`], the connection
 //! settings (connect timeout, pool, proxy, redirects) are the reqwest client's own — give it
-//! `redirect::Policy::none()`: a WeChat Pay answer is never a redirect to follow; this crate
-//! applies `timeout`, the body limits and the download limits per request. [`Client::new`] and
-//! [`Client::with_config`] build a reqwest client from the whole [`Config`] (no redirects).
+//! `redirect::Policy::none()`: a WeChat Pay answer is never a redirect to follow. A client that
+//! may follow redirects (reqwest's default) still works, on the safe side: an answer that comes
+//! from a redirect is refused (`InvalidResponse`), and no failure claims the request was not
+//! sent, since a redirect may have followed it. This crate applies `timeout`, the body limits
+//! and the download limits per request. [`Client::new`] and [`Client::with_config`] build a
+//! reqwest client from the whole [`Config`] (no redirects).
 //!
 //! reqwest keeps a request's address as a `url::Url`, and that parser writes a `'` in a query
 //! as `%27`. WeChat Pay checks the signature against the target it receives, so a call whose
@@ -55,6 +58,8 @@ pub use {reqwest, wechatpay_core};
 struct Inner {
     core: wechatpay_core::Client,
     http: reqwest::Client,
+    /// Whether `http` may follow a redirect (see [`may_follow_redirects`]).
+    follows_redirects: bool,
     config: Config,
     refresh_lock: tokio::sync::Mutex<()>,
 }
@@ -132,8 +137,9 @@ impl Client {
         Ok(Self::from_reqwest(core, http, config))
     }
 
-    /// A client on your reqwest client (its pool, proxy, TLS and redirect policy); `config`
-    /// gives the timeout and the size limits. For the APIv2 paths that need the client
+    /// A client on your reqwest client (its pool, proxy, TLS and redirect policy: give it
+    /// `redirect::Policy::none()`, see the crate docs); `config` gives the timeout and the size
+    /// limits. For the APIv2 paths that need the client
     /// certificate, give your builder [`reqwest_identity`] and set the same identity in
     /// `config` (which then only declares it present).
     pub fn from_reqwest(
@@ -144,6 +150,7 @@ impl Client {
         Self {
             inner: Arc::new(Inner {
                 core,
+                follows_redirects: may_follow_redirects(&http),
                 http,
                 config: config.saturated(),
                 refresh_lock: tokio::sync::Mutex::new(()),
@@ -248,15 +255,14 @@ impl Client {
         // The head within `timeout`, the whole transfer within `download_timeout`.
         let deadline = tokio::time::Instant::now() + cfg.download_timeout;
         let head_deadline = deadline.min(tokio::time::Instant::now() + cfg.timeout);
-        let mut response = tokio::time::timeout_at(head_deadline, self.inner.http.execute(request))
+        let mut response = tokio::time::timeout_at(head_deadline, self.send_http(request))
             .await
-            .map_err(timed_out)?
-            .map_err(|e| classify(e, false))?;
+            .map_err(timed_out)??;
         d.handle_head(response.status(), response.headers())?;
         while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
             .await
             .map_err(timed_out)?
-            .map_err(|e| classify(e, true))?
+            .map_err(|e| classify(e, true, false))?
         {
             d.handle_chunk(&chunk)?;
         }
@@ -273,8 +279,7 @@ impl Client {
         let limit = self.inner.config.max_body_bytes;
         let request = to_reqwest(request)?;
         let exchange = async {
-            let response = self.inner.http.execute(request).await;
-            let response = http::Response::from(response.map_err(|e| classify(e, false))?);
+            let response = http::Response::from(self.send_http(request).await?);
             let (parts, body) = response.into_parts();
             let limit = usize::try_from(limit).unwrap_or(usize::MAX);
             let bytes = Limited::new(body, limit).collect().await;
@@ -285,6 +290,36 @@ impl Client {
         tokio::time::timeout(timeout, exchange)
             .await
             .map_err(timed_out)?
+    }
+}
+
+impl Client {
+    /// Send `request` and wait for the answer's head. When the reqwest client may follow
+    /// redirects, an answer from another URL is refused: WeChat Pay never redirects, and the
+    /// answer would not be the call's.
+    async fn send_http(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, TransportError> {
+        let follows = self.inner.follows_redirects;
+        let sent = follows.then(|| request.url().clone());
+        let response = self.inner.http.execute(request).await;
+        let response = response.map_err(|e| classify(e, false, follows))?;
+        match sent {
+            Some(sent) if *response.url() != sent => {
+                let msg = format!(
+                    "the reqwest client followed a redirect to {}: WeChat Pay never redirects; \
+                     build that client with `redirect::Policy::none()`",
+                    response.url()
+                );
+                Err(TransportError::new(
+                    TransportErrorKind::InvalidResponse,
+                    true,
+                    msg,
+                ))
+            }
+            _ => Ok(response),
+        }
     }
 }
 
@@ -310,7 +345,7 @@ fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
         return TransportError::new(TransportErrorKind::BodyTooLarge, true, e);
     }
     match e.downcast::<reqwest::Error>() {
-        Ok(e) => classify(*e, true),
+        Ok(e) => classify(*e, true, false),
         Err(e) => TransportError::new(TransportErrorKind::ConnectionClosed, true, e),
     }
 }
@@ -321,7 +356,7 @@ fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
 /// signature.
 fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, TransportError> {
     let signed = request.uri().clone();
-    let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
+    let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false, false))?;
     let url = request.url();
     match signed.path_and_query() {
         Some(pq) if pq.path() == url.path() && pq.query() == url.query() => Ok(request),
@@ -344,8 +379,19 @@ fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, Trans
     }
 }
 
-/// Map a reqwest error; `reading`: it happened while the body was read.
-fn classify(e: reqwest::Error, reading: bool) -> TransportError {
+/// Whether `http` may follow a redirect. reqwest has no getter for a client's redirect policy;
+/// its `Debug` shows the policy when it is not the default (follow up to 10). Only
+/// `redirect::Policy::none()` counts as not following: anything else, or a `Debug` that no
+/// longer says, is taken to follow — the safe side, since it only makes failures report that
+/// the request may have been sent.
+fn may_follow_redirects(http: &reqwest::Client) -> bool {
+    !format!("{http:?}").contains("redirect_policy: \"Policy(None)\"")
+}
+
+/// Map a reqwest error; `reading`: it happened while the body was read; `redirects`: the client
+/// may have followed a redirect, so even a connection failure may come after the request
+/// reached the server.
+fn classify(e: reqwest::Error, reading: bool, redirects: bool) -> TransportError {
     let tls = find_cause::<rustls::Error>(&e).is_some();
     let parse = find_cause::<hyper::Error>(&e).is_some_and(|h| h.is_parse() || h.is_parse_status());
     let (kind, reached) = if e.is_builder() {
@@ -356,7 +402,7 @@ fn classify(e: reqwest::Error, reading: bool) -> TransportError {
         } else {
             TransportErrorKind::Connect
         };
-        (kind, false)
+        (kind, redirects)
     } else if e.is_timeout() {
         (TransportErrorKind::Timeout, true)
     } else if parse {
