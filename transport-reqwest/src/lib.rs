@@ -139,9 +139,9 @@ impl Client {
 
     /// A client on your reqwest client (its pool, proxy, TLS and redirect policy: give it
     /// `redirect::Policy::none()`, see the crate docs); `config` gives the timeout and the size
-    /// limits. For the APIv2 paths that need the client
-    /// certificate, give your builder [`reqwest_identity`] and set the same identity in
-    /// `config` (which then only declares it present).
+    /// limits. For the APIv2 paths that need the client certificate, give your builder
+    /// [`reqwest_identity`] and set the same identity in `config` (which then only declares it
+    /// present).
     pub fn from_reqwest(
         core: wechatpay_core::Client,
         http: reqwest::Client,
