@@ -547,6 +547,23 @@ fn limits_are_exact<T: Transport>() {
     }
 }
 
+/// A redirect is the answer, never followed: the call's error is the 3xx as an API error, and
+/// the server sees one connection.
+fn a_redirect_is_the_answer<T: Transport>() {
+    let (addr, accepted) = raw_counted(2, |s| {
+        let answer = "HTTP/1.1 307 Temporary Redirect\r\nLocation: /v3/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let _ = s.write_all(answer.as_bytes());
+    });
+    let e = T::make(&base(addr), Limits::default())
+        .send(Call::post("/v3/x").json(&serde_json::json!({"a": 1})))
+        .unwrap_err();
+    let status = e.api_error().map(|a| a.status.as_u16());
+    assert_eq!(status, Some(307), "{}: {e:?}", T::NAME);
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(seen, 1, "{}", T::NAME);
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod ureq_client {
@@ -569,7 +586,8 @@ both!(
     malformed_answers_are_invalid_responses,
     what_held_keeps_holding,
     huge_durations,
-    limits_are_exact
+    limits_are_exact,
+    a_redirect_is_the_answer
 );
 
 #[test]
