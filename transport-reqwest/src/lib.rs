@@ -94,7 +94,6 @@ impl Client {
         config: Config,
     ) -> Result<Self, TransportError> {
         let config = config.saturated();
-        let invalid = |e| TransportError::new(TransportErrorKind::InvalidRequest, false, e);
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
@@ -112,13 +111,9 @@ impl Client {
                         "{:?} is not a proxy wechatpay-reqwest can use ({PROXY_SCHEMES:?})",
                         config.proxy
                     );
-                    return Err(TransportError::new(
-                        TransportErrorKind::InvalidRequest,
-                        false,
-                        msg,
-                    ));
+                    return Err(not_sent(msg));
                 }
-                b.proxy(reqwest::Proxy::all(url).map_err(invalid)?)
+                b.proxy(reqwest::Proxy::all(url).map_err(not_sent)?)
             }
             _ => b,
         };
@@ -133,7 +128,7 @@ impl Client {
         if let Some(id) = &config.client_identity {
             b = b.identity(reqwest_identity(id).map_err(tls)?);
         }
-        let http = b.build().map_err(invalid)?;
+        let http = b.build().map_err(not_sent)?;
         Ok(Self::from_reqwest(core, http, config))
     }
 
@@ -370,13 +365,14 @@ fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, Trans
                 "reqwest would send the target `{sent}` for the signed `{signed}` (its URL parser \
                  rewrites it); percent-encode the character yourself, e.g. `'` as `%27`"
             );
-            Err(TransportError::new(
-                TransportErrorKind::InvalidRequest,
-                false,
-                reason,
-            ))
+            Err(not_sent(reason))
         }
     }
+}
+
+/// A request or a client refused before anything was sent (`InvalidRequest`).
+fn not_sent(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TransportError {
+    TransportError::new(TransportErrorKind::InvalidRequest, false, e)
 }
 
 /// Whether `http` may follow a redirect. reqwest has no getter for a client's redirect policy;
