@@ -269,6 +269,28 @@ impl<P> FileBody<P> {
     }
 }
 
+impl<P: FnMut(u64)> FileBody<P> {
+    /// Read the whole body in chunks of up to 64 KiB, handing each to `send`, which returns
+    /// whether to go on (`false`: the receiver is gone, stop reading). For transports that move
+    /// the body from a blocking thread to an async one. A read error (the file shrank) ends it.
+    pub fn for_each_chunk(&mut self, mut send: impl FnMut(Vec<u8>) -> bool) -> std::io::Result<()> {
+        loop {
+            let mut chunk = vec![0; 64 * 1024];
+            match self.read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    chunk.truncate(n);
+                    if !send(chunk) {
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 impl<P: FnMut(u64)> std::io::Read for FileBody<P> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.head.read(buf)?;

@@ -463,12 +463,51 @@ fn uploads_from_a_file_are_prepared_without_holding_it() {
             "{name}"
         );
     }
-    // A file that shrinks after it was digested is an error, not a short body.
+    // In chunks (as the async transports send it): the same bytes, 64 KiB at most each; a
+    // receiver that is gone stops the reading.
+    let mut reported = 0;
     let (_, mut body) =
-        media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &file, |_| {}).unwrap();
-    std::fs::write(&file, &content[..1000]).unwrap();
-    let e = std::io::Read::read_to_end(&mut body, &mut Vec::new()).unwrap_err();
-    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &file, |n| reported = n)
+            .unwrap();
+    let mut chunks = Vec::new();
+    body.for_each_chunk(|c| {
+        chunks.push(c);
+        true
+    })
+    .unwrap();
+    drop(body);
+    assert!(chunks.len() > 3 && chunks.iter().all(|c| !c.is_empty() && c.len() <= 65_536));
+    assert_eq!(chunks.concat(), streamed);
+    assert_eq!(reported, content.len() as u64);
+    let (_, mut body) =
+        media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &file, |n| reported = n)
+            .unwrap();
+    let mut taken = 0;
+    body.for_each_chunk(|_| {
+        taken += 1;
+        taken < 2
+    })
+    .unwrap();
+    drop(body);
+    assert_eq!(taken, 2);
+    assert!(
+        reported < content.len() as u64,
+        "read on after the receiver left"
+    );
+    // A file that shrinks after it was digested is an error, not a short body.
+    for chunked in [false, true] {
+        let (_, mut body) =
+            media::upload_from_file::<Value, _>("/v3/merchant/media/upload", &file, |_| {})
+                .unwrap();
+        std::fs::write(&file, &content[..1000]).unwrap();
+        let e = if chunked {
+            body.for_each_chunk(|_| true).unwrap_err()
+        } else {
+            std::io::Read::read_to_end(&mut body, &mut Vec::new()).unwrap_err()
+        };
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        std::fs::write(&file, &content).unwrap();
+    }
     // One that grows sends only the digested length.
     std::fs::write(&file, &content).unwrap();
     let (_, mut body) =

@@ -358,3 +358,156 @@ fn sub_merchant_bill_parts_through_every_transport() {
         ));
     });
 }
+
+/// `upload_file` of some transport, run to its end: the upload path, the file, the progress
+/// callback.
+type UploadFile<'a> =
+    &'a dyn Fn(
+        &'static str,
+        &std::path::Path,
+        Box<dyn FnMut(u64) + Send>,
+    ) -> Result<wechatpay_core::ApiResponse<media::UploadResponse>, CallError>;
+
+/// Uploads streamed from disk through one transport's `upload_file`, against a gateway in
+/// certificate mode (`s`, whose certificates the client may download): the gateway gets the
+/// file's exact bytes, progress counts up to the file's length; after a certificate rotation the
+/// answer is verified after one refresh with the file sent once; a missing file is refused
+/// before anything is sent; a file that shrinks while it is sent fails the call.
+fn uploads_from_disk(s: &Server, name: &str, upload: UploadFile) {
+    use std::sync::{Arc, Mutex};
+    let dir = std::env::temp_dir().join(format!("wechatpay-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let expected_id = |content: &[u8]| {
+        let sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, content);
+        let hex: String = sha.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        format!("SANDBOX-MEDIA-{}", &hex[..16])
+    };
+    let gw = s.gateway();
+    // Several 64 KiB chunks, the last one short.
+    let content: Vec<u8> = (0..300_007u32).map(|i| (i % 253) as u8).collect();
+    let file = dir.join("receipt.png");
+    std::fs::write(&file, &content).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let progress = {
+        let seen = seen.clone();
+        Box::new(move |n| seen.lock().unwrap().push(n))
+    };
+    let r = upload(wechatpay_core::media::IMAGE_UPLOAD, &file, progress).unwrap();
+    assert_eq!(r.data.media_id, expected_id(&content));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.last(), Some(&(content.len() as u64)), "{seen:?}");
+    assert!(
+        seen.len() > 1 && seen.windows(2).all(|w| w[0] < w[1]),
+        "{seen:?}"
+    );
+
+    // The gateway rotates its certificate: the answer names a serial the client does not
+    // know; the client downloads the certificates once and verifies the same answer.
+    gw.rotate_certificate(TestKeys::load().rotated_signer());
+    let video = dir.join("clip.mp4");
+    std::fs::write(&video, &content[..70_000]).unwrap();
+    let (calls, downloads) = (gw.request_count(), gw.certificate_request_count());
+    let r = upload(
+        wechatpay_core::media::VIDEO_UPLOAD,
+        &video,
+        Box::new(|_| {}),
+    )
+    .unwrap();
+    assert_eq!(r.data.media_id, expected_id(&content[..70_000]));
+    assert_eq!(
+        r.verified_by.as_deref(),
+        Some(TestKeys::load().rotated_serial)
+    );
+    assert_eq!(gw.certificate_request_count() - downloads, 1);
+    assert_eq!(gw.request_count() - calls, 2, "the upload and one download");
+
+    // A missing file: a build error naming it, and nothing sent.
+    let calls = gw.request_count();
+    let missing = dir.join("none.png");
+    match upload(
+        wechatpay_core::media::IMAGE_UPLOAD,
+        &missing,
+        Box::new(|_| {}),
+    ) {
+        Err(CallError::Build(wechatpay_core::BuildError::UploadFile { path, .. })) => {
+            assert_eq!(path, missing)
+        }
+        other => panic!("{:?}", other.map(|r| r.data)),
+    }
+    assert_eq!(gw.request_count(), calls);
+
+    // The file shrinks after it was digested (on the first chunk sent): the call fails and
+    // says why; the gateway never takes a short file as the upload.
+    let shrinking = dir.join("shrinking.png");
+    std::fs::write(&shrinking, &content).unwrap();
+    let (cut, calls) = (shrinking.clone(), gw.request_count());
+    let shrink = Box::new(move |_| {
+        let _ = std::fs::write(&cut, b"short");
+    });
+    let e = upload(wechatpay_core::media::IMAGE_UPLOAD, &shrinking, shrink).unwrap_err();
+    let chain = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
+    assert!(chain.contains("shrank"), "{chain}");
+    assert!(
+        e.transport_kind().is_some() && e.may_have_reached_server(),
+        "{e:?}"
+    );
+    assert_eq!(gw.request_count(), calls, "a short upload was handled");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A gateway in certificate mode and a client that may download its certificates.
+fn certificate_server() -> (Server, wechatpay_core::Client) {
+    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let keys = TestKeys::load();
+    let apiv3 = wechatpay_core::ApiV3Key::new(keys.apiv3_key).unwrap();
+    let core = keys
+        .client_builder(&s.base_url(), Mode::Certificate)
+        .apiv3_key(apiv3)
+        .build()
+        .unwrap();
+    (s, core)
+}
+
+#[test]
+fn ureq_uploads_from_disk() {
+    let (s, core) = certificate_server();
+    let c = wechatpay_ureq::Client::with_config(
+        core,
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )
+    .unwrap();
+    uploads_from_disk(&s, "ureq", &|path, file, progress| {
+        c.upload_file(path, file, progress)
+    });
+}
+
+#[test]
+fn hyper_uploads_from_disk() {
+    let (s, core) = certificate_server();
+    let c = wechatpay_hyper::Client::with_config(
+        core,
+        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+    )
+    .unwrap();
+    let rt = runtime();
+    uploads_from_disk(&s, "hyper", &|path, file, progress| {
+        rt.block_on(c.upload_file(path, file, progress))
+    });
+}
+
+#[test]
+fn reqwest_uploads_from_disk() {
+    let (s, core) = certificate_server();
+    let c = wechatpay_reqwest::Client::with_config(
+        core,
+        wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
+    )
+    .unwrap();
+    let rt = runtime();
+    uploads_from_disk(&s, "reqwest", &|path, file, progress| {
+        rt.block_on(c.upload_file(path, file, progress))
+    });
+}

@@ -35,7 +35,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::channel::Channel;
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -56,10 +57,12 @@ use wechatpay_core::{
 };
 
 type Connector = hyper_rustls::HttpsConnector<Connect>;
+/// A request's body: in memory, or a file streamed from disk ([`Client::upload_file`]).
+type Body = Either<Full<Bytes>, Channel<Bytes, std::io::Error>>;
 
 struct Inner {
     core: wechatpay_core::Client,
-    http: HyperClient<Connector, Full<Bytes>>,
+    http: HyperClient<Connector, Body>,
     config: Config,
     refresh_lock: tokio::sync::Mutex<()>,
 }
@@ -213,7 +216,9 @@ impl Client {
 
     async fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
         let cfg = &self.inner.config;
-        let request = d.request()?.map(|b| Full::new(Bytes::from(b)));
+        let request = d
+            .request()?
+            .map(|b| Either::Left(Full::new(Bytes::from(b))));
         // The head within `timeout`, the whole transfer within `download_timeout`.
         let deadline = tokio::time::Instant::now() + cfg.download_timeout;
         let head_deadline = deadline.min(tokio::time::Instant::now() + cfg.timeout);
@@ -241,7 +246,53 @@ impl Client {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let request = request.map(|b| Full::new(Bytes::from(b)));
+        self.exchange(request.map(|b| Either::Left(Full::new(Bytes::from(b)))))
+            .await
+    }
+
+    /// Upload the file at `file` to `path` (one of the upload endpoints, e.g.
+    /// `/v3/merchant/media/upload`) streaming it from disk: it is read once for its SHA-256, once
+    /// to check it does not contain the multipart boundary, and once as it is sent, each time on
+    /// tokio's blocking threads and never held in memory. `progress` is told how many bytes of
+    /// the file were sent so far. The whole call runs within [`Config::timeout`].
+    pub async fn upload_file<T: DeserializeOwned + 'static>(
+        &self,
+        path: &'static str,
+        file: &std::path::Path,
+        progress: impl FnMut(u64) + Send + 'static,
+    ) -> Result<ApiResponse<T>, CallError> {
+        let file = file.to_path_buf();
+        let digest = move || wechatpay_core::media::upload_from_file::<T, _>(path, &file, progress);
+        let (call, body) = tokio::task::spawn_blocking(digest)
+            .await
+            .map_err(joined)??;
+        let length = body.content_length();
+        let mut body = Some(stream_file(body));
+        let ex = self.inner.core.exchange(call)?;
+        // The signed request's body is empty: the file's is sent in its place (once; a
+        // certificate refresh after it sends its own request).
+        let send = |request: http::Request<Vec<u8>>| {
+            let (mut parts, empty) = request.into_parts();
+            let body = match body.take() {
+                Some(file) => {
+                    parts
+                        .headers
+                        .insert(http::header::CONTENT_LENGTH, length.into());
+                    Either::Right(file)
+                }
+                None => Either::Left(Full::new(Bytes::from(empty))),
+            };
+            self.exchange(http::Request::from_parts(parts, body))
+        };
+        let lock = || self.inner.refresh_lock.lock();
+        exchange::drive(&self.inner.core, ex, send, lock).await
+    }
+
+    /// Send `request` and read the whole answer within the body limit and the timeout.
+    async fn exchange(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let limit = usize::try_from(self.inner.config.max_body_bytes).unwrap_or(usize::MAX);
         let exchange = async {
             let response = self.inner.http.request(request).await;
@@ -394,6 +445,32 @@ fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
         None => classify_hyper(&e),
     };
     TransportError::new(kind, !connect, e)
+}
+
+/// The body of an upload streamed from disk: `file` read on a blocking thread, a chunk or two
+/// ahead of the connection. A read error (the file shrank) ends the body with that error; a body
+/// dropped unsent stops the reading.
+fn stream_file<P: FnMut(u64) + Send + 'static>(
+    mut file: wechatpay_core::media::FileBody<P>,
+) -> Channel<Bytes, std::io::Error> {
+    let (mut tx, body) = Channel::new(2);
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let send = |chunk: Vec<u8>| runtime.block_on(tx.send_data(chunk.into())).is_ok();
+        if let Err(e) = file.for_each_chunk(send) {
+            tx.abort(e);
+        }
+    });
+    body
+}
+
+/// A blocking task that did not finish: its panic goes on; a runtime shutting down cancelled it
+/// before anything was sent.
+fn joined(e: tokio::task::JoinError) -> TransportError {
+    match e.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(e) => TransportError::new(TransportErrorKind::Other, false, e),
+    }
 }
 
 /// The call or the download ran out of time.

@@ -40,7 +40,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::HeaderMap;
+use http_body_util::channel::Channel;
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 use wechatpay_core::bill::{BillDownloadInfo, EncryptedBillPart};
@@ -271,8 +273,51 @@ impl Client {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self.exchange(to_reqwest(request)?).await
+    }
+
+    /// Upload the file at `file` to `path` (one of the upload endpoints, e.g.
+    /// `/v3/merchant/media/upload`) streaming it from disk: it is read once for its SHA-256, once
+    /// to check it does not contain the multipart boundary, and once as it is sent, each time on
+    /// tokio's blocking threads and never held in memory. `progress` is told how many bytes of
+    /// the file were sent so far. The whole call runs within [`Config::timeout`].
+    pub async fn upload_file<T: DeserializeOwned + 'static>(
+        &self,
+        path: &'static str,
+        file: &std::path::Path,
+        progress: impl FnMut(u64) + Send + 'static,
+    ) -> Result<ApiResponse<T>, CallError> {
+        let file = file.to_path_buf();
+        let digest = move || wechatpay_core::media::upload_from_file::<T, _>(path, &file, progress);
+        let (call, body) = tokio::task::spawn_blocking(digest)
+            .await
+            .map_err(joined)??;
+        let length = body.content_length();
+        let mut body = Some(stream_file(body));
+        let ex = self.inner.core.exchange(call)?;
+        // The signed request's body is empty: the file's is sent in its place (once; a
+        // certificate refresh after it sends its own request).
+        let send = |request| {
+            let request = to_reqwest(request).map(|mut request| {
+                if let Some(file) = body.take() {
+                    let headers = request.headers_mut();
+                    headers.insert(http::header::CONTENT_LENGTH, length.into());
+                    *request.body_mut() = Some(reqwest::Body::wrap(file));
+                }
+                request
+            });
+            async move { self.exchange(request?).await }
+        };
+        let lock = || self.inner.refresh_lock.lock();
+        exchange::drive(&self.inner.core, ex, send, lock).await
+    }
+
+    /// Send `request` and read the whole answer within the body limit and the timeout.
+    async fn exchange(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let limit = self.inner.config.max_body_bytes;
-        let request = to_reqwest(request)?;
         let exchange = async {
             let response = http::Response::from(self.send_http(request).await?);
             let (parts, body) = response.into_parts();
@@ -326,6 +371,32 @@ impl exchange::AsyncCallbacks for Client {
         body: &'a [u8],
     ) -> exchange::CallbackFuture<'a> {
         Box::pin(self.verify_callback(callbacks, headers, body))
+    }
+}
+
+/// The body of an upload streamed from disk: `file` read on a blocking thread, a chunk or two
+/// ahead of the connection. A read error (the file shrank) ends the body with that error; a body
+/// dropped unsent stops the reading.
+fn stream_file<P: FnMut(u64) + Send + 'static>(
+    mut file: wechatpay_core::media::FileBody<P>,
+) -> Channel<Bytes, std::io::Error> {
+    let (mut tx, body) = Channel::new(2);
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let send = |chunk: Vec<u8>| runtime.block_on(tx.send_data(chunk.into())).is_ok();
+        if let Err(e) = file.for_each_chunk(send) {
+            tx.abort(e);
+        }
+    });
+    body
+}
+
+/// A blocking task that did not finish: its panic goes on; a runtime shutting down cancelled it
+/// before anything was sent.
+fn joined(e: tokio::task::JoinError) -> TransportError {
+    match e.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(e) => TransportError::new(TransportErrorKind::Other, false, e),
     }
 }
 
