@@ -253,8 +253,9 @@ impl Client {
     /// Upload the file at `file` to `path` (one of the upload endpoints, e.g.
     /// `/v3/merchant/media/upload`) streaming it from disk: it is read once for its SHA-256, once
     /// to check it does not contain the multipart boundary, and once as it is sent, each time on
-    /// tokio's blocking threads and never held in memory. `progress` is told how many bytes of
-    /// the file were sent so far. The whole call runs within [`Config::timeout`].
+    /// tokio's blocking threads and never held in memory. `progress`, called on the reading
+    /// thread, is told how many bytes of the file were read for sending so far. The whole call
+    /// runs within [`Config::timeout`].
     pub async fn upload_file<T: DeserializeOwned + 'static>(
         &self,
         path: &'static str,
