@@ -110,6 +110,30 @@ fn answering(answer: impl AsRef<[u8]> + Send + Sync + 'static) -> SocketAddr {
     })
 }
 
+/// A server on 127.0.0.1 that writes `greeting` to one connection as soon as it is accepted,
+/// before reading anything, then drains it until the client leaves (at most 5 s): a TLS client
+/// reads that instead of a ServerHello.
+fn greeting(greeting: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end {
+            let Ok((mut stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.write_all(greeting);
+            let _ = std::io::copy(&mut stream, &mut std::io::sink());
+            return;
+        }
+    });
+    addr
+}
+
 /// As [`raw`], with the number of connections accepted so far.
 fn raw_counted(
     conns: usize,
@@ -631,6 +655,14 @@ fn a_followed_redirect_is_reported_as_sent() {
     let c = client(&base(addr), reqwest::redirect::Policy::default());
     let e = rt.block_on(c.send(post())).unwrap_err();
     assert_kind::<Reqwest>(&e, TransportErrorKind::Connect);
+    assert!(e.may_have_reached_server(), "{e}");
+    // Following: redirected to an https address whose handshake fails (the server there speaks
+    // plain HTTP): a TLS error, yet the request was sent.
+    let plain = greeting(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    let (addr, _) = redirect_to(format!("https://{plain}/v3/y"));
+    let c = client(&base(addr), reqwest::redirect::Policy::default());
+    let e = rt.block_on(c.send(post())).unwrap_err();
+    assert_kind::<Reqwest>(&e, TransportErrorKind::Tls);
     assert!(e.may_have_reached_server(), "{e}");
     // Following: redirected to a server that answers 200: refused, and says how to fix it.
     let to = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
