@@ -21,13 +21,13 @@
 //! ```
 //!
 //! [`Config`] is the same as every transport's. With [`Client::from_reqwest`], the connection
-//! settings (connect timeout, pool, proxy, redirects) are the reqwest client's own — give it
-//! `redirect::Policy::none()`: a WeChat Pay answer is never a redirect to follow. A client that
-//! may follow redirects (reqwest's default) still works, on the safe side: an answer that comes
-//! from a redirect is refused (`InvalidResponse`), and no failure claims the request was not
-//! sent, since a redirect may have followed it. This crate applies `timeout`, the body limits
-//! and the download limits per request. [`Client::new`] and [`Client::with_config`] build a
-//! reqwest client from the whole [`Config`] (no redirects).
+//! settings (connect timeout, pool, proxy, redirects, retries) are the reqwest client's own —
+//! give it `redirect::Policy::none()`: a WeChat Pay answer is never a redirect to follow. A
+//! client that may follow redirects (reqwest's default) still works, on the safe side: an answer
+//! that comes from a redirect is refused (`InvalidResponse`), and no failure claims the request
+//! was not sent, since a redirect may have followed it. This crate applies `timeout`, the body
+//! limits and the download limits per request. [`Client::new`] and [`Client::with_config`] build a
+//! reqwest client from the whole [`Config`] (no redirects, no retries).
 //!
 //! reqwest keeps a request's address as a `url::Url`, and that parser writes a `'` in a query
 //! as `%27`. WeChat Pay checks the signature against the target it receives, so a call whose
@@ -98,6 +98,9 @@ impl Client {
         let config = config.saturated();
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Never a retry, whatever HTTP versions reqwest was built with (with HTTP/2 its
+            // default resends on a refused stream), and no copy of each request kept for one.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
