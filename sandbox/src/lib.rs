@@ -504,8 +504,10 @@ impl Gateway {
         if req.uri().path() == "/v3/certificates" {
             self.certificate_requests.fetch_add(1, Ordering::Relaxed);
         }
-        if !req.uri().path().starts_with("/v3/") {
-            // APIv2 (XML): its own authentication (`sign`), answers and faults.
+        if !req.uri().path().starts_with("/v3/") && !is_apiv3_call(req) {
+            // APIv2 (XML): its own authentication (`sign`), answers and faults. An APIv3 call
+            // to another path (e.g. a base URL with a path prefix) is an APIv3 404, as WeChat
+            // Pay answers it.
             let fault = self.requested_fault(req).ok().flatten();
             return with_connection_fault(v2::handle(self, req, fault.as_ref(), now), fault);
         }
@@ -970,6 +972,13 @@ impl Gateway {
             drop_connection: false,
         }
     }
+}
+
+/// Whether `req` carries an APIv3 `Authorization` (`WECHATPAY2-SHA256-RSA2048 …`).
+fn is_apiv3_call<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"WECHATPAY2-"))
 }
 
 pub(crate) fn not_found() -> Answer {

@@ -208,3 +208,36 @@ fn faults_only_after_authentication_and_bounded() {
         wechatpay_sandbox::MAX_OVERSIZED
     );
 }
+
+#[test]
+fn an_apiv3_call_outside_v3_is_a_signed_404() {
+    // A base URL with a path prefix the gateway does not serve: the call arrives as
+    // `/gw/v3/…`, signed for that target. WeChat Pay answers it as an unknown APIv3 path (a
+    // signed 404), not as an APIv2 request.
+    let gw = Gateway::with_test_keys(Mode::Both);
+    let c = TestKeys::load()
+        .client_builder("http://127.0.0.1:1/gw", Mode::Both)
+        .clock(FixedClock(NOW))
+        .nonce_source(FixedNonce("abc".into()))
+        .build()
+        .unwrap();
+    let signed = c.sign(create(&body())).unwrap();
+    assert_eq!(
+        signed.request.uri().path(),
+        "/gw/v3/payscore/payafter-orders"
+    );
+    let reply = gw.handle(&signed.request, NOW);
+    assert_eq!(
+        (reply.response.status().as_u16(), code(&reply.response)),
+        (404, "NOT_FOUND".into())
+    );
+    match c.verify(&signed.expect, &reply.response) {
+        Err(wechatpay_core::ResponseError::Api(a)) => assert_eq!(a.status, 404),
+        other => panic!("{:?}", other.map(|r| r.data)),
+    }
+    // Without an APIv3 Authorization it is still APIv2's (an XML answer).
+    let mut v2 = signed.request;
+    v2.headers_mut().remove(http::header::AUTHORIZATION);
+    let reply = gw.handle(&v2, NOW);
+    assert!(reply.response.body().starts_with(b"<xml>"), "{reply:?}");
+}
