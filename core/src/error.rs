@@ -616,7 +616,8 @@ pub enum TransportErrorKind {
     InvalidResponse,
     /// The request could not be handed to the HTTP client (e.g. a bad URI).
     InvalidRequest,
-    /// Anything else.
+    /// Anything else (e.g. an upload's file that shrank while it was sent:
+    /// [`UploadFileShrank`]).
     Other,
 }
 
@@ -637,9 +638,15 @@ impl TransportErrorKind {
     }
 
     /// The kind of an I/O error from a socket, and whether the request may have reached the
-    /// server: only a failure to open the connection proves it did not.
+    /// server: only a failure to open the connection proves it did not. (An upload's file that
+    /// shrank, [`UploadFileShrank`], is `Other`.)
     pub fn of_io(e: &std::io::Error) -> (Self, bool) {
         use std::io::ErrorKind as K;
+        if e.get_ref()
+            .is_some_and(|inner| inner.is::<UploadFileShrank>())
+        {
+            return (Self::Other, true);
+        }
         match e.kind() {
             K::ConnectionRefused
             | K::AddrNotAvailable
@@ -678,13 +685,28 @@ impl TransportError {
         may_have_reached_server: bool,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
+        let source = source.into();
+        // The file of an upload went bad while it was sent: whatever the HTTP client made of
+        // the body's read error, it is not the connection's doing.
+        let kind = match find_cause::<UploadFileShrank>(&*source) {
+            Some(_) => TransportErrorKind::Other,
+            None => kind,
+        };
         Self {
             kind,
             may_have_reached_server,
-            source: source.into(),
+            source,
         }
     }
 }
+
+/// The read error an upload streamed from disk ends with when its file shrank after it was
+/// digested (inside an `io::Error` of kind `UnexpectedEof`). A transport error caused by it is
+/// [`TransportErrorKind::Other`], whatever the HTTP client reported.
+#[derive(Debug, thiserror::Error)]
+#[error("the file shrank after it was digested")]
+#[non_exhaustive]
+pub struct UploadFileShrank;
 
 impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

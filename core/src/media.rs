@@ -306,7 +306,7 @@ impl<P: FnMut(u64)> std::io::Read for FileBody<P> {
         if self.file.limit() > 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
-                "the file shrank after it was digested",
+                crate::error::UploadFileShrank,
             ));
         }
         self.tail.read(buf)

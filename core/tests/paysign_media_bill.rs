@@ -7,8 +7,10 @@ use std::io::Write;
 use common::*;
 use serde_json::Value;
 use wechatpay_core::bill::{BillDownloadInfo, BillError, BillWriter};
+use wechatpay_core::error::UploadFileShrank;
 use wechatpay_core::{
     media, paysign, BuildError, Client, FixedClock, FixedNonce, Merchant, PlatformKey, PrivateKey,
+    TransportErrorKind,
 };
 
 fn text(name: &str) -> String {
@@ -506,6 +508,18 @@ fn uploads_from_a_file_are_prepared_without_holding_it() {
             std::io::Read::read_to_end(&mut body, &mut Vec::new()).unwrap_err()
         };
         assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert!(
+            e.get_ref().is_some_and(|i| i.is::<UploadFileShrank>()),
+            "{e:?}"
+        );
+        // Whatever a transport calls the failure it causes, it is not the connection's.
+        let kind = TransportErrorKind::ConnectionClosed;
+        let t = wechatpay_core::TransportError::new(kind, true, e);
+        assert_eq!(
+            (t.kind, t.may_have_reached_server),
+            (TransportErrorKind::Other, true)
+        );
+        assert!(t.to_string().contains("shrank"), "{t}");
         std::fs::write(&file, &content).unwrap();
     }
     // One that grows sends only the digested length.
