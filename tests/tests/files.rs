@@ -362,11 +362,10 @@ fn sub_merchant_bill_parts_through_every_transport() {
 /// `upload_file` of some transport, run to its end: the upload path, the file, the progress
 /// callback.
 type UploadFile<'a> =
-    &'a dyn Fn(
-        &'static str,
-        &std::path::Path,
-        Box<dyn FnMut(u64) + Send>,
-    ) -> Result<wechatpay_core::ApiResponse<media::UploadResponse>, CallError>;
+    &'a dyn Fn(&'static str, &std::path::Path, Box<dyn FnMut(u64) + Send>) -> Uploaded;
+
+/// What an upload ends with.
+type Uploaded = Result<wechatpay_core::ApiResponse<media::UploadResponse>, CallError>;
 
 /// Uploads streamed from disk through one transport's `upload_file`, against a gateway in
 /// certificate mode (`s`, whose certificates the client may download): the gateway gets the
@@ -457,6 +456,71 @@ fn uploads_from_disk(s: &Server, name: &str, upload: UploadFile) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An upload streamed from disk by `upload_to(base_url, file)` arrives with the exact
+/// `Content-Length` of head, file and tail, never chunked: a server on 127.0.0.1 reads the
+/// request head (and answers 500, at most one connection, for at most 10 s).
+fn upload_is_length_delimited(name: &str, upload_to: &dyn Fn(&str, &std::path::Path) -> Uploaded) {
+    use std::io::Read;
+    let dir = std::env::temp_dir().join(format!("wechatpay-{name}-head-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("receipt.png");
+    std::fs::write(&file, vec![0x42u8; 200_001]).unwrap();
+    let (_, body) = wechatpay_core::media::upload_from_file::<serde_json::Value, _>(
+        wechatpay_core::media::IMAGE_UPLOAD,
+        &file,
+        |_| {},
+    )
+    .unwrap();
+    let length = body.content_length();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, heads) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < end {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            };
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let _ = tx.send(String::from_utf8_lossy(&head).to_ascii_lowercase());
+            // Read the body (or until the client stops sending), then answer.
+            let _ = std::io::copy(&mut (&mut s).take(length), &mut std::io::sink());
+            let _ = s.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            return;
+        }
+    });
+    let e = upload_to(&base, &file).unwrap_err();
+    let head = heads
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert!(
+        head.contains(&format!("\r\ncontent-length: {length}\r\n")),
+        "{head}\n{e:?}"
+    );
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert!(
+        head.starts_with("post /v3/merchant/media/upload http/1.1\r\n"),
+        "{head}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A client of the sandbox's test merchant on `base`.
+fn core_on(base: &str) -> wechatpay_core::Client {
+    TestKeys::load()
+        .client_builder(base, Mode::Both)
+        .build()
+        .unwrap()
+}
+
 /// A gateway in certificate mode and a client that may download its certificates.
 fn certificate_server() -> (Server, wechatpay_core::Client) {
     let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
@@ -481,6 +545,11 @@ fn ureq_uploads_from_disk() {
     uploads_from_disk(&s, "ureq", &|path, file, progress| {
         c.upload_file(path, file, progress)
     });
+    upload_is_length_delimited("ureq", &|base, file| {
+        let cfg = wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None);
+        let c = wechatpay_ureq::Client::with_config(core_on(base), cfg).unwrap();
+        c.upload_file(wechatpay_core::media::IMAGE_UPLOAD, file, |_| {})
+    });
 }
 
 #[test]
@@ -495,6 +564,11 @@ fn hyper_uploads_from_disk() {
     uploads_from_disk(&s, "hyper", &|path, file, progress| {
         rt.block_on(c.upload_file(path, file, progress))
     });
+    upload_is_length_delimited("hyper", &|base, file| {
+        let cfg = wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None);
+        let c = wechatpay_hyper::Client::with_config(core_on(base), cfg).unwrap();
+        rt.block_on(c.upload_file(wechatpay_core::media::IMAGE_UPLOAD, file, |_| {}))
+    });
 }
 
 #[test]
@@ -508,5 +582,10 @@ fn reqwest_uploads_from_disk() {
     let rt = runtime();
     uploads_from_disk(&s, "reqwest", &|path, file, progress| {
         rt.block_on(c.upload_file(path, file, progress))
+    });
+    upload_is_length_delimited("reqwest", &|base, file| {
+        let cfg = wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None);
+        let c = wechatpay_reqwest::Client::with_config(core_on(base), cfg).unwrap();
+        rt.block_on(c.upload_file(wechatpay_core::media::IMAGE_UPLOAD, file, |_| {}))
     });
 }
