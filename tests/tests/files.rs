@@ -579,7 +579,12 @@ fn reqwest_uploads_from_disk() {
         wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
     )
     .unwrap();
-    let rt = runtime();
+    // A single-threaded runtime here (hyper's test runs on a multi-threaded one): the file is
+    // read on a blocking thread that hands each chunk to the runtime's one thread.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     uploads_from_disk(&s, "reqwest", &|path, file, progress| {
         rt.block_on(c.upload_file(path, file, progress))
     });
