@@ -9,6 +9,9 @@ use wechatpay_core::{CallError, TransportErrorKind};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
+#[path = "common/tcp.rs"]
+mod tcp;
+
 fn server() -> Server {
     Server::start(Gateway::with_test_keys(Mode::Both)).unwrap()
 }
@@ -359,28 +362,36 @@ fn sub_merchant_bill_parts_through_every_transport() {
     });
 }
 
-/// `upload_file` of some transport, run to its end: the upload path, the file, the progress
-/// callback.
-type UploadFile<'a> =
-    &'a dyn Fn(&'static str, &std::path::Path, Box<dyn FnMut(u64) + Send>) -> Uploaded;
+/// `upload_file` through a client of one transport made on `core`, run to its end: the upload
+/// path, the file, the progress callback.
+type UploadWith<'a> =
+    &'a dyn Fn(
+        &wechatpay_core::Client,
+        &'static str,
+        &std::path::Path,
+        Box<dyn FnMut(u64) + Send>,
+    ) -> Result<wechatpay_core::ApiResponse<media::UploadResponse>, CallError>;
 
-/// What an upload ends with.
-type Uploaded = Result<wechatpay_core::ApiResponse<media::UploadResponse>, CallError>;
-
-/// Uploads streamed from disk through one transport's `upload_file`, against a gateway in
-/// certificate mode (`s`, whose certificates the client may download): the gateway gets the
-/// file's exact bytes, progress counts up to the file's length; after a certificate rotation the
-/// answer is verified after one refresh with the file sent once; a missing file is refused
-/// before anything is sent; a file that shrinks while it is sent fails the call.
-fn uploads_from_disk(s: &Server, name: &str, upload: UploadFile) {
+/// Uploads streamed from disk through one transport's `upload_file`. Against a gateway in
+/// certificate mode (whose certificates the client may download): the gateway gets the file's
+/// exact bytes, progress counts up to the file's length; after a certificate rotation the answer
+/// is verified after one refresh with the file sent once; a missing file is refused before
+/// anything is sent; a file that shrinks while it is sent fails the call. Against a raw server:
+/// the upload is length-delimited (the exact `Content-Length`, never chunked).
+fn uploads_from_disk(name: &str, upload: UploadWith) {
     use std::sync::{Arc, Mutex};
+    use wechatpay_core::media::{sha256_hex, IMAGE_UPLOAD, VIDEO_UPLOAD};
     let dir = std::env::temp_dir().join(format!("wechatpay-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let expected_id = |content: &[u8]| {
-        let sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, content);
-        let hex: String = sha.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        format!("SANDBOX-MEDIA-{}", &hex[..16])
-    };
+    let expected_id = |content: &[u8]| format!("SANDBOX-MEDIA-{}", &sha256_hex(content)[..16]);
+    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
+    let keys = TestKeys::load();
+    let apiv3 = wechatpay_core::ApiV3Key::new(keys.apiv3_key).unwrap();
+    let core = keys
+        .client_builder(&s.base_url(), Mode::Certificate)
+        .apiv3_key(apiv3)
+        .build()
+        .unwrap();
     let gw = s.gateway();
     // Several 64 KiB chunks, the last one short.
     let content: Vec<u8> = (0..300_007u32).map(|i| (i % 253) as u8).collect();
@@ -391,7 +402,7 @@ fn uploads_from_disk(s: &Server, name: &str, upload: UploadFile) {
         let seen = seen.clone();
         Box::new(move |n| seen.lock().unwrap().push(n))
     };
-    let r = upload(wechatpay_core::media::IMAGE_UPLOAD, &file, progress).unwrap();
+    let r = upload(&core, IMAGE_UPLOAD, &file, progress).unwrap();
     assert_eq!(r.data.media_id, expected_id(&content));
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.last(), Some(&(content.len() as u64)), "{seen:?}");
@@ -402,32 +413,20 @@ fn uploads_from_disk(s: &Server, name: &str, upload: UploadFile) {
 
     // The gateway rotates its certificate: the answer names a serial the client does not
     // know; the client downloads the certificates once and verifies the same answer.
-    gw.rotate_certificate(TestKeys::load().rotated_signer());
+    gw.rotate_certificate(keys.rotated_signer());
     let video = dir.join("clip.mp4");
     std::fs::write(&video, &content[..70_000]).unwrap();
     let (calls, downloads) = (gw.request_count(), gw.certificate_request_count());
-    let r = upload(
-        wechatpay_core::media::VIDEO_UPLOAD,
-        &video,
-        Box::new(|_| {}),
-    )
-    .unwrap();
+    let r = upload(&core, VIDEO_UPLOAD, &video, Box::new(|_| {})).unwrap();
     assert_eq!(r.data.media_id, expected_id(&content[..70_000]));
-    assert_eq!(
-        r.verified_by.as_deref(),
-        Some(TestKeys::load().rotated_serial)
-    );
+    assert_eq!(r.verified_by.as_deref(), Some(keys.rotated_serial));
     assert_eq!(gw.certificate_request_count() - downloads, 1);
     assert_eq!(gw.request_count() - calls, 2, "the upload and one download");
 
     // A missing file: a build error naming it, and nothing sent.
     let calls = gw.request_count();
     let missing = dir.join("none.png");
-    match upload(
-        wechatpay_core::media::IMAGE_UPLOAD,
-        &missing,
-        Box::new(|_| {}),
-    ) {
+    match upload(&core, IMAGE_UPLOAD, &missing, Box::new(|_| {})) {
         Err(CallError::Build(wechatpay_core::BuildError::UploadFile { path, .. })) => {
             assert_eq!(path, missing)
         }
@@ -443,7 +442,7 @@ fn uploads_from_disk(s: &Server, name: &str, upload: UploadFile) {
     let shrink = Box::new(move |_| {
         let _ = std::fs::write(&cut, b"short");
     });
-    let e = upload(wechatpay_core::media::IMAGE_UPLOAD, &shrinking, shrink).unwrap_err();
+    let e = upload(&core, IMAGE_UPLOAD, &shrinking, shrink).unwrap_err();
     let chain = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
@@ -453,51 +452,30 @@ fn uploads_from_disk(s: &Server, name: &str, upload: UploadFile) {
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::Other), "{e:?}");
     assert!(e.may_have_reached_server(), "{e:?}");
     assert_eq!(gw.request_count(), calls, "a short upload was handled");
-    let _ = std::fs::remove_dir_all(&dir);
-}
 
-/// An upload streamed from disk by `upload_to(base_url, file)` arrives with the exact
-/// `Content-Length` of head, file and tail, never chunked: a server on 127.0.0.1 reads the
-/// request head (and answers 500, at most one connection, for at most 10 s).
-fn upload_is_length_delimited(name: &str, upload_to: &dyn Fn(&str, &std::path::Path) -> Uploaded) {
-    use std::io::Read;
-    let dir = std::env::temp_dir().join(format!("wechatpay-{name}-head-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("receipt.png");
-    std::fs::write(&file, vec![0x42u8; 200_001]).unwrap();
+    // What goes on the wire: a raw server reads the request head (and the body it announces),
+    // then answers 500.
     let (_, body) = wechatpay_core::media::upload_from_file::<serde_json::Value, _>(
-        wechatpay_core::media::IMAGE_UPLOAD,
+        IMAGE_UPLOAD,
         &file,
         |_| {},
     )
     .unwrap();
     let length = body.content_length();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, heads) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::time::Instant::now() < end {
-            let Ok((mut s, _)) = listener.accept() else {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                continue;
-            };
-            let _ = s.set_nonblocking(false);
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
-                head.push(byte[0]);
-            }
-            let _ = tx.send(String::from_utf8_lossy(&head).to_ascii_lowercase());
-            // Read the body (or until the client stops sending), then answer.
-            let _ = std::io::copy(&mut (&mut s).take(length), &mut std::io::sink());
-            let _ = s.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            return;
+    let (addr, _) = tcp::serve(1, move |mut s| {
+        if let Some(head) = tcp::read_request(&mut s) {
+            let _ = tx.send(head);
         }
+        let _ = s.write_all(
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
     });
-    let e = upload_to(&base, &file).unwrap_err();
+    let raw = TestKeys::load()
+        .client_builder(&format!("http://{addr}"), Mode::Both)
+        .build()
+        .unwrap();
+    let e = upload(&raw, IMAGE_UPLOAD, &file, Box::new(|_| {})).unwrap_err();
     let head = heads
         .recv_timeout(std::time::Duration::from_secs(10))
         .unwrap();
@@ -513,84 +491,36 @@ fn upload_is_length_delimited(name: &str, upload_to: &dyn Fn(&str, &std::path::P
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A client of the sandbox's test merchant on `base`.
-fn core_on(base: &str) -> wechatpay_core::Client {
-    TestKeys::load()
-        .client_builder(base, Mode::Both)
-        .build()
-        .unwrap()
-}
-
-/// A gateway in certificate mode and a client that may download its certificates.
-fn certificate_server() -> (Server, wechatpay_core::Client) {
-    let s = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
-    let keys = TestKeys::load();
-    let apiv3 = wechatpay_core::ApiV3Key::new(keys.apiv3_key).unwrap();
-    let core = keys
-        .client_builder(&s.base_url(), Mode::Certificate)
-        .apiv3_key(apiv3)
-        .build()
-        .unwrap();
-    (s, core)
-}
-
 #[test]
 fn ureq_uploads_from_disk() {
-    let (s, core) = certificate_server();
-    let c = wechatpay_ureq::Client::with_config(
-        core,
-        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
-    )
-    .unwrap();
-    uploads_from_disk(&s, "ureq", &|path, file, progress| {
-        c.upload_file(path, file, progress)
-    });
-    upload_is_length_delimited("ureq", &|base, file| {
+    uploads_from_disk("ureq", &|core, path, file, progress| {
         let cfg = wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None);
-        let c = wechatpay_ureq::Client::with_config(core_on(base), cfg).unwrap();
-        c.upload_file(wechatpay_core::media::IMAGE_UPLOAD, file, |_| {})
+        let c = wechatpay_ureq::Client::with_config(core.clone(), cfg).unwrap();
+        c.upload_file(path, file, progress)
     });
 }
 
 #[test]
 fn hyper_uploads_from_disk() {
-    let (s, core) = certificate_server();
-    let c = wechatpay_hyper::Client::with_config(
-        core,
-        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
-    )
-    .unwrap();
     let rt = runtime();
-    uploads_from_disk(&s, "hyper", &|path, file, progress| {
-        rt.block_on(c.upload_file(path, file, progress))
-    });
-    upload_is_length_delimited("hyper", &|base, file| {
+    uploads_from_disk("hyper", &|core, path, file, progress| {
         let cfg = wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None);
-        let c = wechatpay_hyper::Client::with_config(core_on(base), cfg).unwrap();
-        rt.block_on(c.upload_file(wechatpay_core::media::IMAGE_UPLOAD, file, |_| {}))
+        let c = wechatpay_hyper::Client::with_config(core.clone(), cfg).unwrap();
+        rt.block_on(c.upload_file(path, file, progress))
     });
 }
 
 #[test]
 fn reqwest_uploads_from_disk() {
-    let (s, core) = certificate_server();
-    let c = wechatpay_reqwest::Client::with_config(
-        core,
-        wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None),
-    )
-    .unwrap();
     // A single-threaded runtime here (hyper's test runs on a multi-threaded one): the file is
     // read on a blocking thread that hands each chunk to the runtime's one thread.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    uploads_from_disk(&s, "reqwest", &|path, file, progress| {
-        rt.block_on(c.upload_file(path, file, progress))
-    });
-    upload_is_length_delimited("reqwest", &|base, file| {
+    uploads_from_disk("reqwest", &|core, path, file, progress| {
         let cfg = wechatpay_reqwest::Config::default().proxy(wechatpay_reqwest::Proxy::None);
-        let c = wechatpay_reqwest::Client::with_config(core_on(base), cfg).unwrap();
-        rt.block_on(c.upload_file(wechatpay_core::media::IMAGE_UPLOAD, file, |_| {}))
+        let c = wechatpay_reqwest::Client::with_config(core.clone(), cfg).unwrap();
+        rt.block_on(c.upload_file(path, file, progress))
     });
 }

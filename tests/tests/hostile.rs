@@ -2,7 +2,7 @@
 //! about sizes, malformed answers, odd but valid framing. Each connection is served by a script;
 //! every loop here is bounded and stops by itself.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,6 +11,9 @@ use serde_json::Value;
 use wechatpay_core::bill::{sha1_hex, BillDownloadInfo};
 use wechatpay_core::{ApiResponse, Call, CallError, TransportErrorKind};
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
+
+#[path = "common/tcp.rs"]
+mod tcp;
 
 /// The limits a test gives a transport.
 #[derive(Clone, Copy)]
@@ -95,8 +98,6 @@ impl Transport for Hyper {
     }
 }
 
-type Script = Arc<dyn Fn(&mut TcpStream) + Send + Sync>;
-
 /// A server on 127.0.0.1 that serves up to `conns` connections (for at most 30 s), each by
 /// reading the request head and body, then running `script`.
 fn raw(conns: usize, script: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> SocketAddr {
@@ -114,22 +115,9 @@ fn answering(answer: impl AsRef<[u8]> + Send + Sync + 'static) -> SocketAddr {
 /// before reading anything, then drains it until the client leaves (at most 5 s): a TLS client
 /// reads that instead of a ServerHello.
 fn greeting(greeting: &'static [u8]) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let end = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < end {
-            let Ok((mut stream, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
-            };
-            let _ = stream.set_nonblocking(false);
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let _ = stream.write_all(greeting);
-            let _ = std::io::copy(&mut stream, &mut std::io::sink());
-            return;
-        }
+    let (addr, _) = tcp::serve(1, move |mut stream| {
+        let _ = stream.write_all(greeting);
+        let _ = std::io::copy(&mut stream, &mut std::io::sink());
     });
     addr
 }
@@ -139,57 +127,11 @@ fn raw_counted(
     conns: usize,
     script: impl Fn(&mut TcpStream) + Send + Sync + 'static,
 ) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
-    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let count = accepted.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let script: Script = Arc::new(script);
-    std::thread::spawn(move || {
-        let end = Instant::now() + Duration::from_secs(30);
-        let mut served = 0;
-        while served < conns && Instant::now() < end {
-            match listener.accept() {
-                Ok((mut stream, _)) => {
-                    served += 1;
-                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let script = script.clone();
-                    std::thread::spawn(move || {
-                        let _ = stream.set_nonblocking(false);
-                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                        if read_request(&mut stream) {
-                            script(&mut stream);
-                        }
-                    });
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
+    tcp::serve(conns, move |mut stream| {
+        if tcp::read_request(&mut stream).is_some() {
+            script(&mut stream);
         }
-    });
-    (addr, accepted)
-}
-
-/// Read a request head and its `Content-Length` body; `false` if the client went away.
-fn read_request(stream: &mut TcpStream) -> bool {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return false,
-        }
-        if head.len() > 64 << 10 {
-            return false;
-        }
-    }
-    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    let len = text
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).is_ok()
+    })
 }
 
 fn base(addr: SocketAddr) -> String {
@@ -649,21 +591,20 @@ fn a_followed_redirect_is_reported_as_sent() {
         .unwrap()
         .local_addr()
         .unwrap();
-    // Following: redirected to `dead`, reqwest's error is a connect error, yet the request was
-    // sent.
-    let (addr, _) = redirect_to(format!("http://{dead}/v3/x"));
-    let c = client(&base(addr), reqwest::redirect::Policy::default());
-    let e = rt.block_on(c.send(post())).unwrap_err();
-    assert_kind::<Reqwest>(&e, TransportErrorKind::Connect);
-    assert!(e.may_have_reached_server(), "{e}");
-    // Following: redirected to an https address whose handshake fails (the server there speaks
-    // plain HTTP): a TLS error, yet the request was sent.
+    // Following: redirected to `dead` (a connect error), or to an https address whose
+    // handshake fails (the server there speaks plain HTTP: a TLS error). Either way the POST
+    // reached the first server: may have been received.
     let plain = greeting(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    let (addr, _) = redirect_to(format!("https://{plain}/v3/y"));
-    let c = client(&base(addr), reqwest::redirect::Policy::default());
-    let e = rt.block_on(c.send(post())).unwrap_err();
-    assert_kind::<Reqwest>(&e, TransportErrorKind::Tls);
-    assert!(e.may_have_reached_server(), "{e}");
+    for (to, kind) in [
+        (format!("http://{dead}/v3/x"), TransportErrorKind::Connect),
+        (format!("https://{plain}/v3/y"), TransportErrorKind::Tls),
+    ] {
+        let (addr, _) = redirect_to(to);
+        let c = client(&base(addr), reqwest::redirect::Policy::default());
+        let e = rt.block_on(c.send(post())).unwrap_err();
+        assert_kind::<Reqwest>(&e, kind);
+        assert!(e.may_have_reached_server(), "{e}");
+    }
     // Following: redirected to a server that answers 200: refused, and says how to fix it.
     let to = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
     let (addr, _) = redirect_to(format!("http://{to}/v3/y"));

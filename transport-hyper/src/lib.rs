@@ -264,22 +264,20 @@ impl Client {
     ) -> Result<ApiResponse<T>, CallError> {
         let file = file.to_path_buf();
         let digest = move || wechatpay_core::media::upload_from_file::<T, _>(path, &file, progress);
-        let (call, body) = tokio::task::spawn_blocking(digest)
+        let (call, file) = tokio::task::spawn_blocking(digest)
             .await
             .map_err(joined)??;
-        let length = body.content_length();
-        let mut body = Some(stream_file(body));
+        let mut file = Some(file);
         let ex = self.inner.core.exchange(call)?;
-        // The signed request's body is empty: the file's is sent in its place (once; a
-        // certificate refresh after it sends its own request).
+        // The signed request's body is empty: the file's is sent in its place, read only once
+        // it is sent (once; a certificate refresh after it sends its own request).
         let send = |request: http::Request<Vec<u8>>| {
             let (mut parts, empty) = request.into_parts();
-            let body = match body.take() {
+            let body = match file.take() {
                 Some(file) => {
-                    parts
-                        .headers
-                        .insert(http::header::CONTENT_LENGTH, length.into());
-                    Either::Right(file)
+                    let length = file.content_length().into();
+                    parts.headers.insert(http::header::CONTENT_LENGTH, length);
+                    Either::Right(stream_file(file))
                 }
                 None => Either::Left(Full::new(Bytes::from(empty))),
             };

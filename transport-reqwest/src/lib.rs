@@ -293,20 +293,21 @@ impl Client {
     ) -> Result<ApiResponse<T>, CallError> {
         let file = file.to_path_buf();
         let digest = move || wechatpay_core::media::upload_from_file::<T, _>(path, &file, progress);
-        let (call, body) = tokio::task::spawn_blocking(digest)
+        let (call, file) = tokio::task::spawn_blocking(digest)
             .await
             .map_err(joined)??;
-        let length = body.content_length();
-        let mut body = Some(stream_file(body));
+        let mut file = Some(file);
         let ex = self.inner.core.exchange(call)?;
-        // The signed request's body is empty: the file's is sent in its place (once; a
-        // certificate refresh after it sends its own request).
+        // The signed request's body is empty: the file's is sent in its place, read only once
+        // it is sent (once; a certificate refresh after it sends its own request).
         let send = |request| {
             let request = to_reqwest(request).map(|mut request| {
-                if let Some(file) = body.take() {
-                    let headers = request.headers_mut();
-                    headers.insert(http::header::CONTENT_LENGTH, length.into());
-                    *request.body_mut() = Some(reqwest::Body::wrap(file));
+                if let Some(file) = file.take() {
+                    let length = file.content_length().into();
+                    request
+                        .headers_mut()
+                        .insert(http::header::CONTENT_LENGTH, length);
+                    *request.body_mut() = Some(reqwest::Body::wrap(stream_file(file)));
                 }
                 request
             });
@@ -335,9 +336,7 @@ impl Client {
             .await
             .map_err(timed_out)?
     }
-}
 
-impl Client {
     /// Send `request` and wait for the answer's head. When the reqwest client may follow
     /// redirects, an answer from another URL is refused: WeChat Pay never redirects, and the
     /// answer would not be the call's.
