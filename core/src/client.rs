@@ -615,8 +615,12 @@ impl Client {
     /// it with [`crate::bill::BillWriter`]). The URL must be on this client's base URL, its
     /// path prefix included: nothing is signed for another host or path.
     pub fn bill_download(&self, download_url: &str) -> Result<Call<Vec<u8>>, BuildError> {
+        // The query holds the download token: it stays out of the error (and so of logs).
         let foreign = || BuildError::ForeignUrl {
-            url: download_url.to_string(),
+            url: match download_url.split_once('?') {
+                Some((before, _)) => format!("{before}?…"),
+                None => download_url.to_string(),
+            },
             base: self.inner.base.to_string(),
         };
         // Origin, then the base URL's path prefix ending at a segment boundary: a URL outside

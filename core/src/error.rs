@@ -396,7 +396,7 @@ pub enum BuildError {
     /// nothing is signed for it.
     #[error("{url:?} is not on the client's base URL {base:?}; nothing was signed")]
     ForeignUrl {
-        /// The URL.
+        /// The URL, its query (which holds the download token) shown as `?…`.
         url: String,
         /// The base URL.
         base: String,

@@ -508,6 +508,29 @@ fn limits_are_exact<T: Transport>() {
     }
 }
 
+/// The download token in a bill's URL appears in no error, whether the connection is refused or
+/// breaks off mid-body (reqwest's errors carry the request URL).
+fn download_tokens_stay_out_of_errors<T: Transport>() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let broken = answering("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+    for (addr, kind) in [
+        (closed, TransportErrorKind::Connect),
+        (broken, TransportErrorKind::ConnectionClosed),
+    ] {
+        let mut info = bill_info(addr, b"");
+        info.download_url = info.download_url.replace("token=t", "token=SECRET-TOKEN");
+        let e = T::make(&base(addr), Limits::default())
+            .bill(&info)
+            .expect_err("the download fails");
+        assert_kind::<T>(&e, kind);
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("SECRET-TOKEN"), "{}: {shown}", T::NAME);
+    }
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod ureq_client {
@@ -530,7 +553,8 @@ both!(
     malformed_answers_are_invalid_responses,
     what_held_keeps_holding,
     huge_durations,
-    limits_are_exact
+    limits_are_exact,
+    download_tokens_stay_out_of_errors
 );
 
 #[test]

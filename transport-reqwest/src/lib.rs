@@ -461,7 +461,11 @@ fn may_follow_redirects(http: &reqwest::Client) -> bool {
 /// Map a reqwest error; `reading`: it happened while the body was read; `redirects`: the client
 /// may have followed a redirect, so even a connection failure may come after the request
 /// reached the server.
-fn classify(e: reqwest::Error, reading: bool, redirects: bool) -> TransportError {
+fn classify(mut e: reqwest::Error, reading: bool, redirects: bool) -> TransportError {
+    // reqwest's error shows the request URL; its query (a bill's download token) stays out.
+    if let Some(url) = e.url_mut() {
+        url.set_query(None);
+    }
     let tls = find_cause::<rustls::Error>(&e).is_some();
     let parse = find_cause::<hyper::Error>(&e).is_some_and(|h| h.is_parse() || h.is_parse_status());
     let (kind, reached) = if e.is_builder() {
