@@ -31,3 +31,23 @@ pub struct HyperReadme;
 #[cfg(doctest)]
 #[doc = include_str!("../../transport-ureq/README.md")]
 pub struct UreqReadme;
+
+/// `wechatpay`'s (the facade's) README.
+#[cfg(doctest)]
+#[doc = include_str!("../../wechatpay/README.md")]
+pub struct FacadeReadme;
+
+/// `wechatpay-axum`'s README.
+#[cfg(doctest)]
+#[doc = include_str!("../../axum/README.md")]
+pub struct AxumReadme;
+
+/// `wechatpay-reqwest`'s README.
+#[cfg(doctest)]
+#[doc = include_str!("../../transport-reqwest/README.md")]
+pub struct ReqwestReadme;
+
+/// `wechatpay-core`'s README.
+#[cfg(doctest)]
+#[doc = include_str!("../../core/README.md")]
+pub struct CoreReadme;
