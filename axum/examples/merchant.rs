@@ -8,8 +8,11 @@
 //! example uses `wechatpay_redis::RedisStore` instead — the only line that changes.
 //!
 //! `cargo run -p wechatpay-axum --example merchant` starts the sandbox gateway and this server on
-//! 127.0.0.1, lets the sandbox deliver a payment, a refund and a tampered callback, prints the
-//! answers, and stops.
+//! 127.0.0.1, lets the sandbox deliver a payment, a refund and a tampered callback, then plays
+//! every way WeChat Pay (or someone else) may call the payment endpoint (`wxpay sandbox deliver`'s
+//! scenarios: tampered, probe, stale, wrong APIv3 key, replayed, duplicate, concurrent), prints
+//! the answers, checks that each notification was processed exactly once, and stops: exit status
+//! 1 when the server did not behave (CI runs it).
 
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +23,7 @@ use wechatpay_api::events::{Refund, Transaction};
 use wechatpay_axum::{Answer, Delivery, Notifications};
 use wechatpay_core::ApiV3Key;
 use wechatpay_redis::RedisStore;
+use wechatpay_sandbox::deliver::{http_sender, Deliverer, Event, Scenario};
 use wechatpay_sandbox::server::{post_notification, Server};
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 
@@ -27,8 +31,8 @@ use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 #[derive(Clone)]
 struct App {
     notifications: Notifications,
-    /// Stand-in for your database.
-    ledger: Arc<Mutex<Vec<String>>>,
+    /// Stand-in for your database: (notification id, what happened).
+    ledger: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl FromRef<App> for Notifications {
@@ -46,7 +50,7 @@ impl App {
             .lock()
             .map_err(|_| "the ledger is unavailable")?;
         println!("  handled {id}: {what}");
-        ledger.push(what);
+        ledger.push((id.to_string(), what));
         Ok(())
     }
 }
@@ -90,11 +94,7 @@ async fn refund(State(app): State<App>, delivery: Delivery) -> Answer {
 }
 
 /// The routes: the same for any deployment.
-fn router(notifications: Notifications) -> Router {
-    let app = App {
-        notifications,
-        ledger: Arc::new(Mutex::new(Vec::new())),
-    };
+fn router(app: App) -> Router {
     Router::new()
         .route("/notify/payment", post(payment))
         .route("/notify/refund", post(refund))
@@ -127,7 +127,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!("merchant callback server on http://{addr}");
-    let server = tokio::spawn(async move { axum::serve(listener, router(notifications)).await });
+    let ledger = Arc::new(Mutex::new(Vec::new()));
+    let app = App {
+        notifications,
+        ledger: ledger.clone(),
+    };
+    let server = tokio::spawn(async move { axum::serve(listener, router(app)).await });
 
     // The sandbox delivers notifications as WeChat Pay would.
     let now = core.now();
@@ -162,6 +167,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(Fault::TamperedBody),
         ),
     ];
+    let mut behaved = true;
     for (what, path, event, original, resource, fault) in deliveries {
         let request =
             gateway
@@ -171,7 +177,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (status, body) =
             tokio::task::spawn_blocking(move || post_notification(&url, request)).await??;
         println!("{what}: {status} {}", String::from_utf8_lossy(&body));
+        // Accepted when genuine, refused when tampered with.
+        behaved &= status.is_success() == fault.is_none();
+    }
+
+    // Everything else WeChat Pay (or someone else) may send, with WeChat Pay's retries 1000×
+    // faster.
+    let url = format!("http://{addr}/notify/payment");
+    let reports = tokio::task::spawn_blocking(move || {
+        let deliverer = Deliverer::new(gateway.gateway()).scale(0.001);
+        let send = http_sender(std::time::Duration::from_secs(10));
+        let event = Event::sample("TRANSACTION.SUCCESS", "ORDER-20270115-002");
+        Scenario::ALL.map(|s| deliverer.scenario(s, &url, &event, &send))
+    })
+    .await?;
+    for r in &reports {
+        let verdict = if r.ok {
+            "as expected"
+        } else {
+            "NOT as expected"
+        };
+        println!(
+            "{}: {verdict} ({})",
+            r.scenario.name(),
+            r.scenario.expected()
+        );
+        behaved &= r.ok;
     }
     server.abort();
-    Ok(())
+
+    // Each notification ran its handler exactly once, however often it was delivered.
+    let ledger = ledger.lock().map_err(|_| "the ledger is unavailable")?;
+    let mut ids: Vec<&str> = ledger.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    println!(
+        "{} notifications processed, each once: {}",
+        ids.len(),
+        ids.len() == ledger.len()
+    );
+    if behaved && ids.len() == ledger.len() {
+        Ok(())
+    } else {
+        Err("the callback server did not behave as WeChat Pay expects".into())
+    }
 }

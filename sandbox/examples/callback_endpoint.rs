@@ -3,7 +3,7 @@
 //! runs your handler once per notification id (`MemoryStore`) — answering failure whenever the
 //! handler did not succeed, so WeChat Pay delivers again and nothing is lost. For several
 //! instances behind a load balancer, the same code takes `wechatpay_redis::RedisStore` (see
-//! `store-redis/examples/instances.rs`).
+//! `axum/examples/merchant.rs`, which uses it when `REDIS_URL` is set).
 //!
 //! The sandbox then plays WeChat Pay: every `wxpay sandbox deliver` scenario (valid, tampered,
 //! probe, stale, wrong APIv3 key, replayed, duplicate, concurrent), retries on WeChat Pay's
