@@ -631,6 +631,12 @@ impl Client {
             .filter(|rest| rest.starts_with('/'))
             .ok_or_else(foreign)?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if !crate::request::is_raw_query(query) {
+            return Err(BuildError::InvalidQuery {
+                query: "(the download_url's query: not shown, it holds the download token)".into(),
+                reason: "has characters that are not allowed in a URL query",
+            });
+        }
         Ok(Call::<serde_json::Value>::get(path.to_string())
             .expect_bytes()
             .raw_query(query))

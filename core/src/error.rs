@@ -372,7 +372,8 @@ pub enum BuildError {
     /// A raw query string has characters a URL query cannot carry.
     #[error("invalid query {query:?}: {reason}")]
     InvalidQuery {
-        /// The query given.
+        /// The query given (for a bill's `download_url`, not shown: it holds the download
+        /// token).
         query: String,
         /// Why.
         reason: &'static str,

@@ -218,10 +218,7 @@ impl<T> Call<T> {
     /// client would send the target rewritten refuses the call instead of sending it
     /// (wechatpay-reqwest: `'`, which its URL parser writes as `%27`).
     pub fn raw_query(mut self, query: &str) -> Self {
-        let ok = query
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b));
-        if ok {
+        if is_raw_query(query) {
             self.raw_query = Some(query.to_string());
         } else {
             self.fail(BuildError::InvalidQuery {
@@ -458,4 +455,11 @@ fn check_literal(lit: &str) -> Result<(), &'static str> {
         );
     }
     Ok(())
+}
+
+/// Whether `query` has only the characters an already encoded URL query may carry (RFC 3986).
+pub(crate) fn is_raw_query(query: &str) -> bool {
+    query
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b))
 }

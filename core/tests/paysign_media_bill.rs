@@ -289,6 +289,14 @@ fn bill_download_stays_on_the_base_url() {
     // the one given) nor cut mid-segment.
     let default_base = "https://api.mch.weixin.qq.com";
     let prefixed_base = "http://127.0.0.1:9/gw";
+    // A download URL on the base URL whose query cannot be sent is refused, its token not shown.
+    match client.bill_download("https://api.mch.weixin.qq.com/v3/billdownload/file?token=SEC RET") {
+        Err(e @ BuildError::InvalidQuery { .. }) => {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("SEC"), "{shown}");
+        }
+        other => panic!("expected InvalidQuery, got {other:?}"),
+    }
     for (client, expected, foreign) in [
         (
             &client,
