@@ -211,12 +211,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut ids: Vec<&str> = ledger.iter().map(|(id, _)| id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    println!(
-        "{} notifications processed, each once: {}",
-        ids.len(),
-        ids.len() == ledger.len()
-    );
-    if behaved && ids.len() == ledger.len() {
+    let once = ids.len() == ledger.len();
+    println!("{} notifications processed, each once: {once}", ids.len());
+    if behaved && once {
         Ok(())
     } else {
         Err("the callback server did not behave as WeChat Pay expects".into())

@@ -1,43 +1,4 @@
-//! # wechatpay-axum
-//!
-//! WeChat Pay callbacks in axum 0.8. The recommended handler takes a [`Delivery`] (the headers
-//! and the **raw** body, capped: 64 KiB by default, `413` beyond) and hands it to
-//! [`Notifications::handle`] with your business logic: it verifies the signature (refreshing the
-//! platform certificates through your transport when the callback names a key you do not hold
-//! yet), decrypts the resource, refuses replayed bytes, and runs your logic **once per
-//! notification** — a retry of a notification already processed is answered success without
-//! running it; a failure of your logic, a claim held by another delivery, or a store that is
-//! down is answered with the failure WeChat Pay expects (`{"code":"FAIL","message":…}`), so it
-//! delivers again and nothing is lost.
-//!
-//! ```no_run
-//! use axum::{extract::State, routing::post, Router};
-//! use wechatpay_axum::{Answer, Delivery, Notifications};
-//! use wechatpay_api::events::Transaction;
-//!
-//! async fn paid(State(n): State<Notifications>, delivery: Delivery) -> Answer {
-//!     n.handle::<Transaction, _, _, _>(delivery, |n| async move {
-//!         // record n.resource.out_trade_no, n.resource.amount, … in your database
-//!         Ok::<(), std::io::Error>(())
-//!     })
-//!     .await
-//! }
-//!
-//! # fn app(core: wechatpay_core::Client, apiv3_key: wechatpay_core::ApiV3Key) -> Result<Router, Box<dyn std::error::Error>> {
-//! let transport = wechatpay_hyper::Client::new(core.clone())?;    // refreshes certificates
-//! let notifications = Notifications::new(core.callbacks(apiv3_key))
-//!     .with_transport(transport);
-//!     // one process: the default in-memory store; several instances behind a load balancer:
-//!     // .with_store(wechatpay_redis::RedisStore::connect(url, mchid).await?)
-//! let app = Router::new().route("/notify/payment", post(paid)).with_state(notifications);
-//! # Ok(app) }
-//! ```
-//!
-//! The lower-level [`Notification<T>`] extractor only verifies and decrypts; idempotency is
-//! then yours. The state may be [`Notifications`] itself or any state it can be taken from
-//! (`FromRef`). `examples/merchant.rs` is a complete merchant server (payments and refunds) to
-//! copy.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 use std::sync::Arc;

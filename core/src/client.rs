@@ -631,15 +631,16 @@ impl Client {
             .filter(|rest| rest.starts_with('/'))
             .ok_or_else(foreign)?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        // Checked here, not by `Call::raw_query`, so that the refusal leaves the token out.
         if !crate::request::is_raw_query(query) {
             return Err(BuildError::InvalidQuery {
-                query: "(the download_url's query: not shown, it holds the download token)".into(),
-                reason: "has characters that are not allowed in a URL query",
+                query: "…".into(),
+                reason: "a download_url's query (not shown: it holds the download token) has characters that are not allowed in a URL query",
             });
         }
-        Ok(Call::<serde_json::Value>::get(path.to_string())
-            .expect_bytes()
-            .raw_query(query))
+        let mut call = Call::<serde_json::Value>::get(path.to_string()).expect_bytes();
+        call.raw_query = Some(query.to_string());
+        Ok(call)
     }
 
     /// JSAPI / mini-program payment parameters for `prepay_id`, with the clock's time and a

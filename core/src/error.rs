@@ -372,7 +372,7 @@ pub enum BuildError {
     /// A raw query string has characters a URL query cannot carry.
     #[error("invalid query {query:?}: {reason}")]
     InvalidQuery {
-        /// The query given (for a bill's `download_url`, not shown: it holds the download
+        /// The query given (for a bill's `download_url`, `…`: its query holds the download
         /// token).
         query: String,
         /// Why.
@@ -639,15 +639,9 @@ impl TransportErrorKind {
     }
 
     /// The kind of an I/O error from a socket, and whether the request may have reached the
-    /// server: only a failure to open the connection proves it did not. (An upload's file that
-    /// shrank, [`UploadFileShrank`], is `Other`.)
+    /// server: only a failure to open the connection proves it did not.
     pub fn of_io(e: &std::io::Error) -> (Self, bool) {
         use std::io::ErrorKind as K;
-        if e.get_ref()
-            .is_some_and(|inner| inner.is::<UploadFileShrank>())
-        {
-            return (Self::Other, true);
-        }
         match e.kind() {
             K::ConnectionRefused
             | K::AddrNotAvailable

@@ -1,53 +1,25 @@
-//! Integration tests live in `tests/`. The Rust examples of the READMEs are doctests of this
-//! crate (part of `cargo test --workspace`), so that what a user copies from a README builds
-//! (and, where it needs no credentials or network, runs).
+//! Integration tests live in `tests/`. The Rust examples of the READMEs that are not a crate's
+//! documentation already (the facade's, axum's and reqwest's are) are doctests of this crate
+//! (part of `cargo test --workspace`), so that what a user copies from a README builds (and,
+//! where it needs no credentials or network, runs).
 
-/// The repository's README.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct Readme;
+/// One doctest item per README.
+macro_rules! readmes {
+    ($($name:ident = $path:literal),* $(,)?) => {
+        $(
+            #[cfg(doctest)]
+            #[doc = include_str!($path)]
+            pub struct $name;
+        )*
+    };
+}
 
-/// `wechatpay-api`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../api/README.md")]
-pub struct ApiReadme;
-
-/// `wechatpay-sandbox`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../sandbox/README.md")]
-pub struct SandboxReadme;
-
-/// `wechatpay-redis`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../store-redis/README.md")]
-pub struct RedisReadme;
-
-/// `wechatpay-hyper`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../transport-hyper/README.md")]
-pub struct HyperReadme;
-
-/// `wechatpay-ureq`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../transport-ureq/README.md")]
-pub struct UreqReadme;
-
-/// `wechatpay`'s (the facade's) README.
-#[cfg(doctest)]
-#[doc = include_str!("../../wechatpay/README.md")]
-pub struct FacadeReadme;
-
-/// `wechatpay-axum`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../axum/README.md")]
-pub struct AxumReadme;
-
-/// `wechatpay-reqwest`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../transport-reqwest/README.md")]
-pub struct ReqwestReadme;
-
-/// `wechatpay-core`'s README.
-#[cfg(doctest)]
-#[doc = include_str!("../../core/README.md")]
-pub struct CoreReadme;
+readmes!(
+    Readme = "../../README.md",
+    ApiReadme = "../../api/README.md",
+    CoreReadme = "../../core/README.md",
+    SandboxReadme = "../../sandbox/README.md",
+    RedisReadme = "../../store-redis/README.md",
+    HyperReadme = "../../transport-hyper/README.md",
+    UreqReadme = "../../transport-ureq/README.md",
+);

@@ -1,40 +1,4 @@
-//! # wechatpay-reqwest
-//!
-//! An async WeChat Pay APIv3 client on **your** `reqwest::Client` — its connection pool, proxy,
-//! TLS settings and default headers — or on one built here with rustls (aws-lc-rs).
-//! [`wechatpay_core`] decides every step of an exchange; reqwest moves the bytes.
-//!
-//! ```no_run
-//! use wechatpay_api::payscore::payafter_orders::{complete, CompleteRequest};
-//! use wechatpay_core::{Merchant, PlatformKey, PlatformKeys, PrivateKey};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let merchant = Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", PrivateKey::from_file("apiclient_key.pem")?)?;
-//! let keys = PlatformKeys::new().with(PlatformKey::from_public_key_file("PUB_KEY_ID_0119000000012026112600000001", "pub_key.pem")?);
-//! let core = wechatpay_core::Client::builder(merchant).platform_keys(keys).build()?;
-//! let http = reqwest::Client::builder().build()?;            // the client your service already has
-//! let client = wechatpay_reqwest::Client::from_reqwest(core, http, wechatpay_reqwest::Config::default());
-//! let body = CompleteRequest { appid: "wxd678efh567hg6787".into(), service_id: "500001".into(), total_amount: Some(0), ..Default::default() };
-//! let answer = client.send(complete("ORDER123", &body)).await?;
-//! println!("{} (Request-ID {:?})", answer.data.order_id, answer.request_id);
-//! # Ok(()) }
-//! ```
-//!
-//! [`Config`] is the same as every transport's. With [`Client::from_reqwest`], the connection
-//! settings (connect timeout, pool, proxy, redirects, retries) are the reqwest client's own —
-//! give it `redirect::Policy::none()`: a WeChat Pay answer is never a redirect to follow. A
-//! client that may follow redirects (reqwest's default) still works, on the safe side: an answer
-//! that comes from a redirect is refused (`InvalidResponse`), and no failure claims the request
-//! was not sent, since a redirect may have followed it. This crate applies `timeout`, the body
-//! limits and the download limits per request. [`Client::new`] and [`Client::with_config`] build a
-//! reqwest client from the whole [`Config`] (no redirects, no retries).
-//!
-//! reqwest keeps a request's address as a `url::Url`, and that parser writes a `'` in a query
-//! as `%27`. WeChat Pay checks the signature against the target it receives, so a call whose
-//! target reqwest would rewrite (a [`Call::raw_query`](wechatpay_core::Call::raw_query) with
-//! `'`) is refused before it is sent, `InvalidRequest`: write `%27` yourself. Paths and
-//! [`Call::query`](wechatpay_core::Call::query) values are always encoded so that they pass.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 use std::sync::Arc;

@@ -341,7 +341,12 @@ impl Resolver for CachingResolver {
 /// server.
 fn classify(e: ureq::Error) -> TransportError {
     let (kind, reached) = kind_of(&e);
-    TransportError::new(kind, reached, e)
+    match e {
+        // The I/O error is the cause: ureq's `Io` does not expose it as a `source`, and
+        // `TransportError::new` looks through the cause chain (an upload's file that shrank).
+        ureq::Error::Io(io) => TransportError::new(kind, reached, io),
+        e => TransportError::new(kind, reached, e),
+    }
 }
 
 fn kind_of(e: &ureq::Error) -> (TransportErrorKind, bool) {
