@@ -89,7 +89,14 @@ fn targets_arrive_as_signed_or_are_refused() {
     let e = c
         .send(Call::<Value>::get("/v3/no/such/api").raw_query("q=a'b"))
         .unwrap_err();
-    assert!(e.to_string().contains("`'` as `%27`"), "{e}");
+    let shown = e.to_string();
+    assert!(shown.contains("`'` as `%27`"), "{e}");
+    // Where, without the query itself (a bill's query holds its download token).
+    assert!(
+        shown.contains("the query of the signed target `/v3/no/such/api` at `'`"),
+        "{e}"
+    );
+    assert!(!shown.contains("a'b") && !shown.contains("a%27b"), "{e}");
     let e = c
         .send(Call::<Value>::get("/v3/no/such/api").raw_query("q=a%27b"))
         .unwrap_err();
