@@ -223,6 +223,9 @@ pub struct Gateway {
     bills: bills::Bills,
     v2: v2::V2State,
     fault: Mutex<Option<Fault>>,
+    /// Eight random characters that tell this gateway's notification ids, signature nonces and
+    /// `Request-ID`s from those of every other gateway, as WeChat Pay's never repeat.
+    instance: String,
     counter: AtomicU64,
     clock_offset: std::sync::atomic::AtomicI64,
     requests: AtomicU64,
@@ -243,6 +246,26 @@ fn error(status: u16, code: &str, message: &str, detail: Option<Value>) -> (Stat
 /// An answer before signing.
 pub(crate) type Answer = (StatusCode, Vec<u8>);
 
+/// A new gateway's instance tag: eight characters from the OS RNG, or, should it fail, from the
+/// clock's nanoseconds. Without it every gateway would number from zero, and a merchant's store
+/// that outlives one (Redis, a database) would take a later run's notifications for those it
+/// has already processed.
+fn instance_tag() -> String {
+    use wechatpay_core::NonceSource as _;
+    match wechatpay_core::OsNonce.nonce() {
+        Ok(mut nonce) => {
+            nonce.truncate(8);
+            nonce
+        }
+        Err(_) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            format!("{nanos:08X}")
+        }
+    }
+}
+
 impl Gateway {
     /// A gateway with `config`.
     pub fn new(mut config: Config) -> Self {
@@ -259,6 +282,7 @@ impl Gateway {
             signers: RwLock::new(signers),
             config,
             fault: Mutex::new(None),
+            instance: instance_tag(),
             counter: AtomicU64::new(0),
             clock_offset: std::sync::atomic::AtomicI64::new(0),
             requests: AtomicU64::new(0),
@@ -314,7 +338,8 @@ impl Gateway {
         self.sign_notification(body, now, fault)
     }
 
-    /// The body of a notification (the envelope, with a new `id`) before signing: hand it to
+    /// The body of a notification (the envelope, with a new `id`, which no other gateway sends
+    /// either: a store that outlives this gateway sees it as new) before signing: hand it to
     /// [`Gateway::sign_notification`], once per delivery attempt.
     pub fn notification_body(
         &self,
@@ -346,10 +371,11 @@ impl Gateway {
     ) -> Vec<u8> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let nonce = format!("{n:012}");
+        let instance = &self.instance;
         let ciphertext = aead::encrypt(key, &nonce, original_type, resource.to_string().as_bytes())
             .unwrap_or_default();
         json!({
-            "id": format!("EV-SANDBOX-{n:016}"),
+            "id": format!("EV-SANDBOX-{instance}-{n:016}"),
             "create_time": rfc3339(now),
             "resource_type": "encrypt-resource",
             "event_type": event_type,
@@ -913,7 +939,8 @@ impl Gateway {
             .header(
                 "Request-ID",
                 format!(
-                    "SANDBOX-{:016X}",
+                    "SANDBOX-{}-{:016X}",
+                    self.instance,
                     self.counter.fetch_add(1, Ordering::Relaxed)
                 ),
             )
@@ -935,7 +962,11 @@ impl Gateway {
             } else {
                 now
             };
-            let nonce = format!("{:032}", self.counter.fetch_add(1, Ordering::Relaxed));
+            let nonce = format!(
+                "{}{:024}",
+                self.instance,
+                self.counter.fetch_add(1, Ordering::Relaxed)
+            );
             let signed_body: &[u8] = if matches!(fault, Some(Fault::WrongSignature)) {
                 b"something else"
             } else {

@@ -93,6 +93,38 @@ fn a_retry_after_success_is_answered_without_running_the_handler() {
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
 
+/// A store outlives a gateway (Redis, a database): a second sandbox gateway, as in a second run of
+/// a test suite or of `wxpay sandbox deliver`, sends notifications the store has not seen, at the
+/// same instant, as WeChat Pay never repeats an id or a nonce.
+#[test]
+fn a_new_gateway_sends_new_notifications() {
+    let (first, cb, clock) = setup();
+    let second = Gateway::with_test_keys(Mode::Certificate);
+    let store = MemoryStore::default().clock(clock.clone());
+    let runs = AtomicUsize::new(0);
+    // (notification id, signature nonce, Request-ID) of each gateway's first notification.
+    let mut sent = Vec::new();
+    for gw in [&first, &second] {
+        let req = gw.sign_notification(body(gw, "T-NEW"), NOW, None);
+        let header = |name: &str| req.headers()[name].to_str().unwrap().to_owned();
+        let (nonce, request_id) = (header("Wechatpay-Nonce"), header("Request-ID"));
+        let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, String>(())
+        });
+        assert!(
+            matches!(handled.outcome, Outcome::Processed),
+            "{:?}",
+            handled.outcome
+        );
+        assert_eq!(nonce.len(), 32, "{nonce}");
+        sent.push((handled.id.unwrap(), nonce, request_id));
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let (a, b) = (&sent[0], &sent[1]);
+    assert!(a.0 != b.0 && a.1 != b.1 && a.2 != b.2, "{sent:?}");
+}
+
 #[test]
 fn a_failed_handler_is_retried_and_nothing_is_lost() {
     let (gw, cb, clock) = setup();
