@@ -224,8 +224,9 @@ pub struct Gateway {
     v2: v2::V2State,
     fault: Mutex<Option<Fault>>,
     /// Eight random characters that tell this gateway's notification ids, signature nonces and
-    /// `Request-ID`s from those of every other gateway, as WeChat Pay's never repeat.
-    instance: String,
+    /// `Request-ID`s from those of every other gateway, as WeChat Pay's never repeat (its
+    /// transaction, refund and prepay ids carry [`Instance::digits`]).
+    instance: Instance,
     counter: AtomicU64,
     clock_offset: std::sync::atomic::AtomicI64,
     requests: AtomicU64,
@@ -246,22 +247,40 @@ fn error(status: u16, code: &str, message: &str, detail: Option<Value>) -> (Stat
 /// An answer before signing.
 pub(crate) type Answer = (StatusCode, Vec<u8>);
 
-/// A new gateway's instance tag: eight characters from the OS RNG, or, should it fail, from the
-/// clock's nanoseconds. Without it every gateway would number from zero, and a merchant's store
-/// that outlives one (Redis, a database) would take a later run's notifications for those it
-/// has already processed.
-fn instance_tag() -> String {
-    use wechatpay_core::NonceSource as _;
-    match wechatpay_core::OsNonce.nonce() {
-        Ok(mut nonce) => {
-            nonce.truncate(8);
-            nonce
-        }
-        Err(_) => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            format!("{nanos:08X}")
+/// What tells one gateway's ids from another's. Without it every gateway would number from
+/// zero, and a merchant's store that outlives one (Redis, a database) would take a later run's
+/// notifications for those it has already processed, and its transactions for known ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Instance {
+    /// Eight characters from `[0-9A-Za-z]`: in notification ids, nonces and `Request-ID`s.
+    tag: String,
+    /// Eight digits (below 10⁸), from the same draw: in the numeric ids.
+    digits: u32,
+}
+
+impl Instance {
+    /// A new instance, drawn from the OS RNG, or, should it fail, from the clock's nanoseconds.
+    fn new() -> Self {
+        use wechatpay_core::NonceSource as _;
+        let tag = match wechatpay_core::OsNonce.nonce() {
+            Ok(mut nonce) => {
+                nonce.truncate(8);
+                nonce
+            }
+            Err(_) => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                format!("{nanos:08X}")
+            }
+        };
+        let digits = tag
+            .bytes()
+            .fold(0u64, |n, b| n.wrapping_mul(62).wrapping_add(u64::from(b)))
+            % 100_000_000;
+        Self {
+            tag,
+            digits: u32::try_from(digits).unwrap_or(0),
         }
     }
 }
@@ -274,15 +293,16 @@ impl Gateway {
             public_key: config.public_key.take().map(Arc::new),
             mode: config.mode,
         };
+        let instance = Instance::new();
         Self {
             store: store::Store::new(&config.mchid),
-            payments: pay::Payments::new(&config.mchid),
+            payments: pay::Payments::new(&config.mchid, instance.digits),
             bills: bills::Bills::default(),
-            v2: v2::V2State::default(),
+            v2: v2::V2State::new(instance.digits),
             signers: RwLock::new(signers),
             config,
             fault: Mutex::new(None),
-            instance: instance_tag(),
+            instance,
             counter: AtomicU64::new(0),
             clock_offset: std::sync::atomic::AtomicI64::new(0),
             requests: AtomicU64::new(0),
@@ -371,7 +391,7 @@ impl Gateway {
     ) -> Vec<u8> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let nonce = format!("{n:012}");
-        let instance = &self.instance;
+        let instance = &self.instance.tag;
         let ciphertext = aead::encrypt(key, &nonce, original_type, resource.to_string().as_bytes())
             .unwrap_or_default();
         json!({
@@ -940,7 +960,7 @@ impl Gateway {
                 "Request-ID",
                 format!(
                     "SANDBOX-{}-{:016X}",
-                    self.instance,
+                    self.instance.tag,
                     self.counter.fetch_add(1, Ordering::Relaxed)
                 ),
             )
@@ -964,7 +984,7 @@ impl Gateway {
             };
             let nonce = format!(
                 "{}{:024}",
-                self.instance,
+                self.instance.tag,
                 self.counter.fetch_add(1, Ordering::Relaxed)
             );
             let signed_body: &[u8] = if matches!(fault, Some(Fault::WrongSignature)) {

@@ -74,6 +74,8 @@ pub(crate) struct Payments {
     txs: Mutex<HashMap<String, Tx>>,
     refunds: Mutex<HashMap<String, Refund>>,
     next: Mutex<u64>,
+    /// The gateway's [`crate::Instance::digits`], in every id.
+    instance: u32,
 }
 
 #[derive(Deserialize)]
@@ -132,17 +134,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Payments {
-    pub(crate) fn new(mchid: &str) -> Self {
+    pub(crate) fn new(mchid: &str, instance: u32) -> Self {
         Self {
             mchid: mchid.to_string(),
+            instance,
             ..Self::default()
         }
     }
 
+    /// `prefix`, the gateway's eight digits, and the next number in ten.
     fn id(&self, prefix: &str) -> String {
         let mut n = lock(&self.next);
         *n += 1;
-        format!("{prefix}{:018}", *n)
+        format!("{prefix}{:08}{:010}", self.instance, *n)
     }
 
     pub(crate) fn create(&self, kind: Kind, body: &[u8]) -> Answer {

@@ -53,6 +53,8 @@ impl Order {
 pub(crate) struct V2State {
     orders: Mutex<HashMap<String, Order>>,
     counter: AtomicU64,
+    /// The gateway's [`crate::Instance::digits`], in every id.
+    instance: u32,
 }
 
 /// `yyyyMMddHHmmss` in Beijing time.
@@ -111,9 +113,17 @@ fn amount(fields: &Fields, name: &str) -> Result<u64, Fields> {
 }
 
 impl V2State {
+    pub(crate) fn new(instance: u32) -> Self {
+        Self {
+            instance,
+            ..Self::default()
+        }
+    }
+
+    /// `prefix`, the gateway's eight digits, and the next number in ten.
     fn next(&self, prefix: &str) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("{prefix}{n:010}")
+        format!("{prefix}{:08}{n:010}", self.instance)
     }
 
     fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, Order>> {
@@ -166,7 +176,7 @@ impl V2State {
             };
         }
         let order = Order {
-            transaction_id: self.next("42000000002027"),
+            transaction_id: self.next("420000"),
             out_trade_no: no.into(),
             appid: f.get("appid").cloned().unwrap_or_default(),
             total_fee,
@@ -208,7 +218,7 @@ impl V2State {
             orders.insert(
                 no.into(),
                 Order {
-                    transaction_id: self.next("42000000002027"),
+                    transaction_id: self.next("420000"),
                     out_trade_no: no.into(),
                     appid: f.get("appid").cloned().unwrap_or_default(),
                     total_fee,
@@ -221,7 +231,7 @@ impl V2State {
         }
         let mut a = Fields::new();
         a.insert("trade_type".into(), trade_type.into());
-        a.insert("prepay_id".into(), format!("wx{}", self.next("2027011513")));
+        a.insert("prepay_id".into(), format!("wx{}", self.next("20270115")));
         match trade_type {
             "NATIVE" => {
                 a.insert(
@@ -290,7 +300,7 @@ impl V2State {
         let total_fee = amount(f, "total_fee")?;
         let refund_fee = amount(f, "refund_fee")?;
         let mut orders = self.orders();
-        let next = || self.next("50300000002027");
+        let next = || self.next("503000");
         let o = Self::find(&mut orders, f)
             .ok_or_else(|| business_fail("ORDERNOTEXIST", "订单不存在"))?;
         if !matches!(o.state, "SUCCESS" | "REFUND") {

@@ -241,3 +241,73 @@ fn an_apiv3_call_outside_v3_is_a_signed_404() {
     let reply = gw.handle(&v2, NOW);
     assert!(reply.response.body().starts_with(b"<xml>"), "{reply:?}");
 }
+
+/// Two gateways never hand out the same ids: a merchant's database that outlives one (a unique
+/// `transaction_id` column, say) takes a second run's payments, APIv3 and APIv2, as new ones.
+#[test]
+fn two_gateways_hand_out_different_ids() {
+    use wechatpay_api::pay::transactions as tx;
+    use wechatpay_core::v2;
+    let c = core(Mode::Certificate);
+    let key = v2::ApiV2Key::new(TestKeys::load().apiv2_key).unwrap();
+    let ids = |gw: &Gateway| -> Vec<String> {
+        // APIv3: a JSAPI order, then paid.
+        let order = tx::JsapiRequest {
+            appid: "wxd678efh567hg6787".into(),
+            mchid: "1900000001".into(),
+            description: "d".into(),
+            out_trade_no: "T-1".into(),
+            notify_url: "https://merchant.example/notify".into(),
+            amount: tx::Amount {
+                total: 1,
+                currency: None,
+            },
+            payer: tx::JsapiRequestPayer {
+                openid: "o1".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let signed = c.sign(tx::jsapi(&order)).unwrap();
+        let reply = gw.handle(&signed.request, NOW);
+        let prepay = c.verify(&signed.expect, &reply.response).unwrap().data;
+        let paid = gw.pay("T-1", NOW).unwrap();
+        // APIv2: a NATIVE order, then paid.
+        let mut f = v2::Fields::new();
+        for (k, v) in [
+            ("appid", "wxd678efh567hg6787"),
+            ("mch_id", "1900000001"),
+            ("nonce_str", "n1"),
+            ("body", "b"),
+            ("out_trade_no", "T-1"),
+            ("total_fee", "1"),
+            ("spbill_create_ip", "127.0.0.1"),
+            ("notify_url", "https://merchant.example/notify"),
+            ("trade_type", "NATIVE"),
+        ] {
+            f.insert(k.into(), v.into());
+        }
+        f.insert("sign".into(), v2::sign(&f, &key, v2::SignType::Md5));
+        let request = http::Request::post("/pay/unifiedorder")
+            .body(v2::to_xml(&f).into_bytes())
+            .unwrap();
+        let answer = v2::from_xml(gw.handle(&request, NOW).response.body()).unwrap();
+        let v2_paid = gw.v2_pay("T-1", NOW).unwrap();
+        vec![
+            prepay.prepay_id,
+            paid["transaction_id"].as_str().unwrap().to_owned(),
+            answer["prepay_id"].clone(),
+            v2_paid["transaction_id"].clone(),
+        ]
+    };
+    let first = ids(&Gateway::with_test_keys(Mode::Certificate));
+    let second = ids(&Gateway::with_test_keys(Mode::Certificate));
+    for (a, b) in first.iter().zip(&second) {
+        assert!(!a.is_empty() && a != b && a.len() == b.len(), "{a} {b}");
+    }
+    // Transaction ids stay digits, as WeChat Pay's are.
+    assert!(first[1]
+        .bytes()
+        .chain(first[3].bytes())
+        .all(|b| b.is_ascii_digit()));
+}
