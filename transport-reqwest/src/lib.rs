@@ -405,7 +405,7 @@ fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, Trans
                 .chars()
                 .zip(sent.chars())
                 .find(|(a, b)| a != b)
-                .map_or("its length".to_owned(), |(c, _)| format!("`{c}`"));
+                .map_or("its end".to_owned(), |(c, _)| format!("`{c}`"));
             let reason = format!(
                 "reqwest's URL parser would rewrite the {part} of the signed target `{path}` at \
                  {what}, so the target sent would not be the one signed; percent-encode the \
