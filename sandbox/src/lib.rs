@@ -225,7 +225,7 @@ pub struct Gateway {
     fault: Mutex<Option<Fault>>,
     /// Eight random characters that tell this gateway's notification ids, signature nonces and
     /// `Request-ID`s from those of every other gateway, as WeChat Pay's never repeat (its
-    /// transaction, refund and prepay ids carry [`Instance::digits`]).
+    /// pay-after order, transaction, refund and prepay ids carry [`Instance::digits`]).
     instance: Instance,
     counter: AtomicU64,
     clock_offset: std::sync::atomic::AtomicI64,
@@ -295,7 +295,7 @@ impl Gateway {
         };
         let instance = Instance::new();
         Self {
-            store: store::Store::new(&config.mchid),
+            store: store::Store::new(&config.mchid, instance.digits),
             payments: pay::Payments::new(&config.mchid, instance.digits),
             bills: bills::Bills::default(),
             v2: v2::V2State::new(instance.digits),

@@ -26,6 +26,8 @@ pub(crate) struct Store {
     mchid: String,
     orders: Mutex<HashMap<String, PayafterOrder>>,
     next_id: Mutex<u64>,
+    /// The gateway's [`crate::Instance::digits`], in every id.
+    instance: u32,
 }
 
 fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Answer> {
@@ -83,17 +85,19 @@ struct SyncDetail {
 }
 
 impl Store {
-    pub(crate) fn new(mchid: &str) -> Self {
+    pub(crate) fn new(mchid: &str, instance: u32) -> Self {
         Self {
             mchid: mchid.to_string(),
+            instance,
             ..Self::default()
         }
     }
 
+    /// `prefix`, the gateway's eight digits, and the next number in twelve.
     fn new_id(&self, prefix: &str) -> String {
         let mut n = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
         *n += 1;
-        format!("{prefix}{:020}", *n)
+        format!("{prefix}{:08}{:012}", self.instance, *n)
     }
 
     fn ack(o: &PayafterOrder, mchid: &str) -> Value {

@@ -243,7 +243,8 @@ fn an_apiv3_call_outside_v3_is_a_signed_404() {
 }
 
 /// Two gateways never hand out the same ids: a merchant's database that outlives one (a unique
-/// `transaction_id` column, say) takes a second run's payments, APIv3 and APIv2, as new ones.
+/// `transaction_id` column, say) takes a second run's orders and payments, APIv3 and APIv2, as new
+/// ones.
 #[test]
 fn two_gateways_hand_out_different_ids() {
     use wechatpay_api::pay::transactions as tx;
@@ -251,6 +252,10 @@ fn two_gateways_hand_out_different_ids() {
     let c = core(Mode::Certificate);
     let key = v2::ApiV2Key::new(TestKeys::load().apiv2_key).unwrap();
     let ids = |gw: &Gateway| -> Vec<String> {
+        // A pay-after order.
+        let signed = c.sign(create(&body())).unwrap();
+        let reply = gw.handle(&signed.request, NOW);
+        let created = c.verify(&signed.expect, &reply.response).unwrap().data;
         // APIv3: a JSAPI order, then paid.
         let order = tx::JsapiRequest {
             appid: "wxd678efh567hg6787".into(),
@@ -294,6 +299,7 @@ fn two_gateways_hand_out_different_ids() {
         let answer = v2::from_xml(gw.handle(&request, NOW).response.body()).unwrap();
         let v2_paid = gw.v2_pay("T-1", NOW).unwrap();
         vec![
+            created.order_id.unwrap_or_default(),
             prepay.prepay_id,
             paid["transaction_id"].as_str().unwrap().to_owned(),
             answer["prepay_id"].clone(),
@@ -305,9 +311,8 @@ fn two_gateways_hand_out_different_ids() {
     for (a, b) in first.iter().zip(&second) {
         assert!(!a.is_empty() && a != b && a.len() == b.len(), "{a} {b}");
     }
-    // Transaction ids stay digits, as WeChat Pay's are.
-    assert!(first[1]
-        .bytes()
-        .chain(first[3].bytes())
-        .all(|b| b.is_ascii_digit()));
+    // Order and transaction ids stay digits, as WeChat Pay's are.
+    for id in [&first[0], &first[2], &first[4]] {
+        assert!(id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+    }
 }
