@@ -286,7 +286,9 @@ impl Instance {
 }
 
 impl Gateway {
-    /// A gateway with `config`.
+    /// A gateway with `config`. It draws an instance tag from the OS RNG, so that no two
+    /// gateways hand out the same ids (notification, order, transaction, refund and prepay
+    /// ids, signature nonces, `Request-ID`s).
     pub fn new(mut config: Config) -> Self {
         let signers = Signers {
             certificates: config.certificates.drain(..).map(Arc::new).collect(),
