@@ -223,10 +223,9 @@ pub struct Gateway {
     bills: bills::Bills,
     v2: v2::V2State,
     fault: Mutex<Option<Fault>>,
-    /// Eight random characters that tell this gateway's notification ids, signature nonces and
-    /// `Request-ID`s from those of every other gateway, as WeChat Pay's never repeat (its
-    /// pay-after order, transaction, refund and prepay ids carry [`Instance::digits`]).
-    instance: Instance,
+    /// Eight random digits (below 10⁸) in every id this gateway hands out, so that they differ
+    /// from every other gateway's, as WeChat Pay's never repeat (see `instance()`).
+    instance: u32,
     counter: AtomicU64,
     clock_offset: std::sync::atomic::AtomicI64,
     requests: AtomicU64,
@@ -247,46 +246,26 @@ fn error(status: u16, code: &str, message: &str, detail: Option<Value>) -> (Stat
 /// An answer before signing.
 pub(crate) type Answer = (StatusCode, Vec<u8>);
 
-/// What tells one gateway's ids from another's. Without it every gateway would number from
-/// zero, and a merchant's store that outlives one (Redis, a database) would take a later run's
-/// notifications for those it has already processed, and its transactions for known ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Instance {
-    /// Eight characters from `[0-9A-Za-z]`: in notification ids, nonces and `Request-ID`s.
-    tag: String,
-    /// Eight digits (below 10⁸), from the same draw: in the numeric ids.
-    digits: u32,
-}
-
-impl Instance {
-    /// A new instance, drawn from the OS RNG, or, should it fail, from the clock's nanoseconds.
-    fn new() -> Self {
-        use wechatpay_core::NonceSource as _;
-        let tag = match wechatpay_core::OsNonce.nonce() {
-            Ok(mut nonce) => {
-                nonce.truncate(8);
-                nonce
-            }
-            Err(_) => {
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos());
-                format!("{nanos:08X}")
-            }
-        };
-        let digits = tag
+/// A new gateway's instance number: what tells its ids from another gateway's. Without it every
+/// gateway would number from zero, and a merchant's store that outlives one (Redis, a database)
+/// would take a later run's notifications for those it has already processed, and its
+/// transactions for known ones. Eight digits drawn from the OS RNG (a nonce's characters), or,
+/// should it fail, the clock's nanoseconds.
+fn instance() -> u32 {
+    use wechatpay_core::NonceSource as _;
+    let n = match wechatpay_core::OsNonce.nonce() {
+        Ok(nonce) => nonce
             .bytes()
-            .fold(0u64, |n, b| n.wrapping_mul(62).wrapping_add(u64::from(b)))
-            % 100_000_000;
-        Self {
-            tag,
-            digits: u32::try_from(digits).unwrap_or(0),
-        }
-    }
+            .fold(0u64, |n, b| n.wrapping_mul(62).wrapping_add(u64::from(b))),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::from(d.subsec_nanos())),
+    };
+    u32::try_from(n % 100_000_000).unwrap_or(0)
 }
 
 impl Gateway {
-    /// A gateway with `config`. It draws an instance tag from the OS RNG, so that no two
+    /// A gateway with `config`. It draws an instance number from the OS RNG, so that no two
     /// gateways hand out the same ids (notification, order, transaction, refund and prepay
     /// ids, signature nonces, `Request-ID`s).
     pub fn new(mut config: Config) -> Self {
@@ -295,12 +274,12 @@ impl Gateway {
             public_key: config.public_key.take().map(Arc::new),
             mode: config.mode,
         };
-        let instance = Instance::new();
+        let instance = instance();
         Self {
-            store: store::Store::new(&config.mchid, instance.digits),
-            payments: pay::Payments::new(&config.mchid, instance.digits),
+            store: store::Store::new(&config.mchid, instance),
+            payments: pay::Payments::new(&config.mchid, instance),
             bills: bills::Bills::default(),
-            v2: v2::V2State::new(instance.digits),
+            v2: v2::V2State::new(instance),
             signers: RwLock::new(signers),
             config,
             fault: Mutex::new(None),
@@ -393,11 +372,10 @@ impl Gateway {
     ) -> Vec<u8> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let nonce = format!("{n:012}");
-        let instance = &self.instance.tag;
         let ciphertext = aead::encrypt(key, &nonce, original_type, resource.to_string().as_bytes())
             .unwrap_or_default();
         json!({
-            "id": format!("EV-SANDBOX-{instance}-{n:016}"),
+            "id": format!("EV-SANDBOX-{:08}-{n:016}", self.instance),
             "create_time": rfc3339(now),
             "resource_type": "encrypt-resource",
             "event_type": event_type,
@@ -961,8 +939,8 @@ impl Gateway {
             .header(
                 "Request-ID",
                 format!(
-                    "SANDBOX-{}-{:016X}",
-                    self.instance.tag,
+                    "SANDBOX-{:08}-{:016X}",
+                    self.instance,
                     self.counter.fetch_add(1, Ordering::Relaxed)
                 ),
             )
@@ -985,8 +963,8 @@ impl Gateway {
                 now
             };
             let nonce = format!(
-                "{}{:024}",
-                self.instance.tag,
+                "{:08}{:024}",
+                self.instance,
                 self.counter.fetch_add(1, Ordering::Relaxed)
             );
             let signed_body: &[u8] = if matches!(fault, Some(Fault::WrongSignature)) {

@@ -74,7 +74,7 @@ pub(crate) struct Payments {
     txs: Mutex<HashMap<String, Tx>>,
     refunds: Mutex<HashMap<String, Refund>>,
     next: Mutex<u64>,
-    /// The gateway's [`crate::Instance::digits`], in every id.
+    /// The gateway's instance number (`crate::instance`), in every id.
     instance: u32,
 }
 

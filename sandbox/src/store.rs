@@ -26,7 +26,7 @@ pub(crate) struct Store {
     mchid: String,
     orders: Mutex<HashMap<String, PayafterOrder>>,
     next_id: Mutex<u64>,
-    /// The gateway's [`crate::Instance::digits`], in every id.
+    /// The gateway's instance number (`crate::instance`), in every id.
     instance: u32,
 }
 

@@ -53,7 +53,7 @@ impl Order {
 pub(crate) struct V2State {
     orders: Mutex<HashMap<String, Order>>,
     counter: AtomicU64,
-    /// The gateway's [`crate::Instance::digits`], in every id.
+    /// The gateway's instance number (`crate::instance`), in every id.
     instance: u32,
 }
 

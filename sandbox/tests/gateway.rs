@@ -250,7 +250,6 @@ fn two_gateways_hand_out_different_ids() {
     use wechatpay_api::pay::transactions as tx;
     use wechatpay_core::v2;
     let c = core(Mode::Certificate);
-    let key = v2::ApiV2Key::new(TestKeys::load().apiv2_key).unwrap();
     let ids = |gw: &Gateway| -> Vec<String> {
         // A pay-after order.
         let signed = c.sign(create(&body())).unwrap();
@@ -278,25 +277,18 @@ fn two_gateways_hand_out_different_ids() {
         let prepay = c.verify(&signed.expect, &reply.response).unwrap().data;
         let paid = gw.pay("T-1", NOW).unwrap();
         // APIv2: a NATIVE order, then paid.
-        let mut f = v2::Fields::new();
-        for (k, v) in [
-            ("appid", "wxd678efh567hg6787"),
-            ("mch_id", "1900000001"),
-            ("nonce_str", "n1"),
-            ("body", "b"),
-            ("out_trade_no", "T-1"),
-            ("total_fee", "1"),
-            ("spbill_create_ip", "127.0.0.1"),
-            ("notify_url", "https://merchant.example/notify"),
-            ("trade_type", "NATIVE"),
-        ] {
-            f.insert(k.into(), v.into());
-        }
-        f.insert("sign".into(), v2::sign(&f, &key, v2::SignType::Md5));
-        let request = http::Request::post("/pay/unifiedorder")
-            .body(v2::to_xml(&f).into_bytes())
+        let call = v2::V2Call::new("/pay/unifiedorder")
+            .field("appid", "wxd678efh567hg6787")
+            .field("body", "b")
+            .field("out_trade_no", "T-1")
+            .field("total_fee", "1")
+            .field("spbill_create_ip", "127.0.0.1")
+            .field("notify_url", "https://merchant.example/notify")
+            .field("trade_type", "NATIVE");
+        let signed = c.sign_v2(call).unwrap();
+        let answer = signed
+            .verify(&gw.handle(&signed.request, NOW).response)
             .unwrap();
-        let answer = v2::from_xml(gw.handle(&request, NOW).response.body()).unwrap();
         let v2_paid = gw.v2_pay("T-1", NOW).unwrap();
         vec![
             created.order_id.unwrap_or_default(),

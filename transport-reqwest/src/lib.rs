@@ -386,8 +386,8 @@ fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
 /// `request` as reqwest takes it. reqwest keeps a request's address as a `url::Url`, whose parser
 /// may write the target differently (the URL Standard percent-encodes `'` in a query): such a
 /// request is refused, not sent, since WeChat Pay verifies the target it receives against the
-/// signature. The refusal names the path and the first character rewritten, not the query: a
-/// bill's query holds its download token.
+/// signature. The refusal shows the path and the first character rewritten, and the query as
+/// `?…`: a bill's query holds its download token.
 fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, TransportError> {
     let signed = request.uri().clone();
     let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false, false))?;
@@ -395,21 +395,24 @@ fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, Trans
     match signed.path_and_query() {
         Some(pq) if pq.path() == url.path() && pq.query() == url.query() => Ok(request),
         pq => {
-            let (path, query) = pq.map_or(("", None), |pq| (pq.path(), pq.query()));
-            let (part, signed, sent) = if path == url.path() {
-                ("query", query.unwrap_or(""), url.query().unwrap_or(""))
-            } else {
-                ("path", path, url.path())
+            let signed = pq.map_or("", |pq| pq.as_str());
+            let sent = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
             };
-            let what = signed
+            let at = signed
                 .chars()
                 .zip(sent.chars())
                 .find(|(a, b)| a != b)
                 .map_or("its end".to_owned(), |(c, _)| format!("`{c}`"));
+            let shown = match signed.split_once('?') {
+                Some((path, _)) => format!("{path}?…"),
+                None => signed.to_owned(),
+            };
             let reason = format!(
-                "reqwest's URL parser would rewrite the {part} of the signed target `{path}` at \
-                 {what}, so the target sent would not be the one signed; percent-encode the \
-                 character yourself, e.g. `'` as `%27`"
+                "reqwest's URL parser would rewrite the signed target `{shown}` at {at}, so the \
+                 target sent would not be the one signed; percent-encode the character \
+                 yourself, e.g. `'` as `%27`"
             );
             Err(not_sent(reason))
         }
