@@ -7,13 +7,14 @@
 //!
 //! The sandbox then plays WeChat Pay: every `wxpay sandbox deliver` scenario (valid, tampered,
 //! probe, stale, wrong APIv3 key, replayed, duplicate, concurrent), retries on WeChat Pay's
-//! schedule scaled 1000× faster.
+//! schedule scaled 1000× faster. It checks that every notification it accepted ran the
+//! handler exactly once, and exits 1 otherwise.
 //!
 //! `cargo run -p wechatpay-sandbox --example callback_endpoint`
 
 use std::convert::Infallible;
 use std::error::Error;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,9 +27,12 @@ use wechatpay_core::ApiV3Key;
 use wechatpay_sandbox::deliver::{http_sender, Deliverer, Event, Scenario};
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
+/// Where this example records payments (yours: a database): the notification ids handled.
+type Ledger = Arc<Mutex<Vec<String>>>;
+
 /// Your business logic: record the payment. Errors make the answer a failure (WeChat Pay
 /// retries); success is recorded so that a retry does not run it again.
-async fn record_payment(n: Notification<Transaction>) -> Result<(), String> {
+async fn record_payment(ledger: Ledger, n: Notification<Transaction>) -> Result<(), String> {
     let t = &n.resource;
     println!(
         "    handler: {} {} paid {} fen",
@@ -36,12 +40,15 @@ async fn record_payment(n: Notification<Transaction>) -> Result<(), String> {
         t.out_trade_no.as_deref().unwrap_or("?"),
         t.amount.as_ref().and_then(|a| a.total).unwrap_or(0)
     );
+    let mut ledger = ledger.lock().map_err(|_| "the ledger is unavailable")?;
+    ledger.push(n.id);
     Ok(())
 }
 
 async fn endpoint(
     callbacks: Callbacks,
     store: Arc<dyn NotificationStore>,
+    ledger: Ledger,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
@@ -55,7 +62,7 @@ async fn endpoint(
         return Ok(hyper::Response::from_parts(p, Full::new(Bytes::from(b))));
     };
     let handled = callbacks
-        .handle(&*store, &parts.headers, &raw, record_payment)
+        .handle(&*store, &parts.headers, &raw, |n| record_payment(ledger, n))
         .await;
     let (p, b) = handled.answer.into_parts();
     Ok(hyper::Response::from_parts(p, Full::new(Bytes::from(b))))
@@ -69,6 +76,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build()?
         .callbacks(ApiV3Key::new(keys.apiv3_key)?);
     let store: Arc<dyn NotificationStore> = Arc::new(MemoryStore::default());
+    let ledger = Ledger::default();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -77,11 +85,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}/wechatpay/notify", listener.local_addr()?);
     println!("callback endpoint on {url}");
+    let server_ledger = ledger.clone();
     rt.spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let (callbacks, store) = (callbacks.clone(), store.clone());
+            let (callbacks, store, ledger) =
+                (callbacks.clone(), store.clone(), server_ledger.clone());
             let svc = hyper::service::service_fn(move |req| {
-                endpoint(callbacks.clone(), store.clone(), req)
+                endpoint(callbacks.clone(), store.clone(), ledger.clone(), req)
             });
             tokio::spawn(
                 hyper::server::conn::http1::Builder::new()
@@ -96,6 +106,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let send = http_sender(Duration::from_secs(10));
     let event = Event::sample("TRANSACTION.SUCCESS", "NATIVE-0001");
     let mut all_ok = true;
+    // The ids of the notifications the endpoint accepted: each must have run the handler once.
+    let mut accepted = Vec::new();
     for scenario in Scenario::ALL {
         println!("WeChat Pay (sandbox): {}", scenario.name());
         let r = deliverer.scenario(scenario, &url, &event, &send);
@@ -116,9 +128,30 @@ fn main() -> Result<(), Box<dyn Error>> {
             if r.ok { "ok" } else { "NOT MET" }
         );
         all_ok &= r.ok;
+        accepted.extend(
+            r.reports
+                .iter()
+                .filter(|d| d.delivered())
+                .map(|d| d.id.clone()),
+        );
     }
     rt.shutdown_timeout(Duration::from_secs(1));
-    if all_ok {
+    // However often a notification was delivered, its handler ran once, and only for those
+    // accepted.
+    let mut handled = ledger
+        .lock()
+        .map_err(|_| "the ledger is unavailable")?
+        .clone();
+    handled.sort_unstable();
+    accepted.sort_unstable();
+    accepted.dedup();
+    let once = handled == accepted;
+    println!(
+        "{} notifications accepted, {} handler runs, each once: {once}",
+        accepted.len(),
+        handled.len()
+    );
+    if all_ok && once {
         Ok(())
     } else {
         Err("the endpoint did not behave as expected".into())

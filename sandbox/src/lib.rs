@@ -249,9 +249,14 @@ pub(crate) type Answer = (StatusCode, Vec<u8>);
 /// A new gateway's instance number: what tells its ids from another gateway's. Without it every
 /// gateway would number from zero, and a merchant's store that outlives one (Redis, a database)
 /// would take a later run's notifications for those it has already processed, and its
-/// transactions for known ones. Eight digits drawn from the OS RNG (a nonce's characters), or,
-/// should it fail, the clock's nanoseconds.
+/// transactions for known ones. Eight random digits ([`random_below`]).
 fn instance() -> u32 {
+    u32::try_from(random_below(100_000_000)).unwrap_or(0)
+}
+
+/// A number below `bound`, drawn from the OS RNG (a nonce's characters), or, should it fail,
+/// from the clock's nanoseconds.
+pub(crate) fn random_below(bound: u64) -> u64 {
     use wechatpay_core::NonceSource as _;
     let n = match wechatpay_core::OsNonce.nonce() {
         Ok(nonce) => nonce
@@ -261,7 +266,7 @@ fn instance() -> u32 {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::from(d.subsec_nanos())),
     };
-    u32::try_from(n % 100_000_000).unwrap_or(0)
+    n % bound.max(1)
 }
 
 impl Gateway {

@@ -417,10 +417,7 @@ impl V2State {
         outer.insert("return_code".into(), "SUCCESS".into());
         outer.insert("appid".into(), o.appid.clone());
         outer.insert("mch_id".into(), mchid.into());
-        outer.insert(
-            "nonce_str".into(),
-            format!("{:032}", self.counter.load(Ordering::Relaxed)),
-        );
+        outer.insert("nonce_str".into(), self.next("sandboxnotify"));
         outer.insert("req_info".into(), v2::encrypt_req_info(key, &inner));
         Some(v2::to_xml(&outer).into_bytes())
     }
@@ -440,10 +437,7 @@ impl V2State {
         f.insert("return_code".into(), "SUCCESS".into());
         f.insert("result_code".into(), "SUCCESS".into());
         f.insert("mch_id".into(), mchid.into());
-        f.insert(
-            "nonce_str".into(),
-            format!("{:032}", self.counter.load(Ordering::Relaxed)),
-        );
+        f.insert("nonce_str".into(), self.next("sandboxnotify"));
         let sign = v2::sign(&f, key, SignType::Md5);
         f.insert("sign".into(), sign);
         Some(v2::to_xml(&f).into_bytes())

@@ -248,7 +248,6 @@ fn an_apiv3_call_outside_v3_is_a_signed_404() {
 #[test]
 fn two_gateways_hand_out_different_ids() {
     use wechatpay_api::pay::transactions as tx;
-    use wechatpay_core::v2;
     let c = core(Mode::Certificate);
     let ids = |gw: &Gateway| -> Vec<String> {
         // A pay-after order.
@@ -277,18 +276,7 @@ fn two_gateways_hand_out_different_ids() {
         let prepay = c.verify(&signed.expect, &reply.response).unwrap().data;
         let paid = gw.pay("T-1", NOW).unwrap();
         // APIv2: a NATIVE order, then paid.
-        let call = v2::V2Call::new("/pay/unifiedorder")
-            .field("appid", "wxd678efh567hg6787")
-            .field("body", "b")
-            .field("out_trade_no", "T-1")
-            .field("total_fee", "1")
-            .field("spbill_create_ip", "127.0.0.1")
-            .field("notify_url", "https://merchant.example/notify")
-            .field("trade_type", "NATIVE");
-        let signed = c.sign_v2(call).unwrap();
-        let answer = signed
-            .verify(&gw.handle(&signed.request, NOW).response)
-            .unwrap();
+        let answer = v2_native_order(&c, gw, "T-1");
         let v2_paid = gw.v2_pay("T-1", NOW).unwrap();
         vec![
             created.order_id.unwrap_or_default(),
@@ -306,5 +294,65 @@ fn two_gateways_hand_out_different_ids() {
     // Order and transaction ids stay digits, as WeChat Pay's are.
     for id in [&first[0], &first[2], &first[4]] {
         assert!(id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+    }
+}
+
+/// An APIv2 NATIVE order `out_trade_no` made at `gw`; the verified answer.
+fn v2_native_order(
+    c: &wechatpay_core::Client,
+    gw: &Gateway,
+    out_trade_no: &str,
+) -> wechatpay_core::v2::Fields {
+    let call = wechatpay_core::v2::V2Call::new("/pay/unifiedorder")
+        .field("appid", "wxd678efh567hg6787")
+        .field("body", "b")
+        .field("out_trade_no", out_trade_no)
+        .field("total_fee", "1")
+        .field("spbill_create_ip", "127.0.0.1")
+        .field("notify_url", "https://merchant.example/notify")
+        .field("trade_type", "NATIVE");
+    let signed = c.sign_v2(call).unwrap();
+    signed
+        .verify(&gw.handle(&signed.request, NOW).response)
+        .unwrap()
+}
+
+#[test]
+fn notifications_never_share_a_nonce_or_a_payment() {
+    // APIv2: each notification message has a nonce of its own, also when nothing happened
+    // between two of them.
+    let c = core(Mode::Certificate);
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    for no in ["T-1", "T-2"] {
+        v2_native_order(&c, &gw, no);
+        gw.v2_pay(no, NOW).unwrap();
+    }
+    let nonce = |no: &str| {
+        let request = gw.v2_payment_notification(no).unwrap();
+        wechatpay_core::v2::from_xml(request.body()).unwrap()["nonce_str"].clone()
+    };
+    let nonces = [nonce("T-1"), nonce("T-2"), nonce("T-1")];
+    assert!(
+        nonces.iter().all(|n| !n.is_empty() && n.len() <= 32),
+        "{nonces:?}"
+    );
+    assert!(
+        nonces[0] != nonces[1] && nonces[1] != nonces[2] && nonces[0] != nonces[2],
+        "{nonces:?}"
+    );
+    // The sample events `wxpay sandbox deliver` sends: two of them, made in the same second,
+    // name two payments (and two refunds), with ids of WeChat Pay's length.
+    use wechatpay_sandbox::deliver::Event;
+    let ids = |e: Event, field: &str| e.resource[field].as_str().unwrap().to_owned();
+    let (a, b) = (
+        Event::sample("TRANSACTION.SUCCESS", "T-1"),
+        Event::sample("TRANSACTION.SUCCESS", "T-2"),
+    );
+    let (t1, t2) = (ids(a, "transaction_id"), ids(b, "transaction_id"));
+    assert!(t1 != t2 && t1.len() == 20 && t2.len() == 20, "{t1} {t2}");
+    let refund = |no| Event::sample("REFUND.SUCCESS", no);
+    for field in ["transaction_id", "refund_id"] {
+        let (r1, r2) = (ids(refund("T-1"), field), ids(refund("T-2"), field));
+        assert!(r1 != r2 && r1.len() == 20, "{field}: {r1} {r2}");
     }
 }
