@@ -239,3 +239,57 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
         assert!(!text.contains(secret), "{secret:?} was recorded: {text}");
     }
 }
+
+#[test]
+fn a_failed_handler_is_logged_for_the_merchant_not_answered_to_wechat_pay() {
+    use wechatpay_core::notify::{MemoryStore, Outcome};
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let keys = TestKeys::load();
+    let gateway = Gateway::with_test_keys(Mode::Certificate);
+    let core = keys
+        .client_builder("http://127.0.0.1:1", Mode::Certificate)
+        .build()
+        .unwrap();
+    let callbacks = core.callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let cb = gateway.notification(
+        "TRANSACTION.SUCCESS",
+        "支付成功",
+        "transaction",
+        &serde_json::json!({"out_trade_no": "T-1"}),
+        core.now(),
+        None,
+    );
+    let reason = "insert failed: postgres://ledger@db-7.internal:5432 refused";
+    let handled = callbacks.handle_blocking::<Value, _, _>(
+        &MemoryStore::default(),
+        cb.headers(),
+        cb.body(),
+        |_| Err(reason),
+    );
+    // The merchant has the reason: in the outcome, and in the log.
+    assert!(matches!(&handled.outcome, Outcome::HandlerFailed(m) if m == reason));
+    let all = captured.0.lock().unwrap().clone();
+    let event = all
+        .iter()
+        .find(|(n, f)| {
+            n == "event:wechatpay" && get(f, "message") == Some("callback answered with failure")
+        })
+        .map(|(_, f)| f)
+        .unwrap_or_else(|| panic!("no failure event: {all:?}"));
+    assert_eq!(get(event, "outcome"), Some("\"handler_failed\""));
+    assert_eq!(get(event, "error"), Some(reason));
+    assert_eq!(get(event, "level"), Some("WARN"));
+    // WeChat Pay gets a failure that retries, without the merchant's internals.
+    assert_eq!(handled.answer.status(), 500);
+    let answer: Value = serde_json::from_slice(handled.answer.body()).unwrap();
+    assert_eq!(answer["code"], "FAIL");
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains("handler failed"), "{message}");
+    assert!(
+        !message.contains("postgres") && !message.contains("db-7"),
+        "{message}"
+    );
+}

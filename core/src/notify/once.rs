@@ -150,7 +150,8 @@ pub enum Outcome {
     Replayed,
     /// Verification, decryption or deserialisation failed; failure answered.
     Rejected(NotifyError),
-    /// The handler failed (its message); the claim was released, failure answered.
+    /// The handler failed (its message, logged with the `callback answered with failure` event;
+    /// the answer to WeChat Pay does not carry it); the claim was released, failure answered.
     HandlerFailed(String),
     /// The store failed; the handler did not run (or its success could not be recorded),
     /// failure answered.
@@ -181,16 +182,28 @@ impl Handled {
             }
             Outcome::Replayed => failure("this delivery was received before"),
             Outcome::Rejected(e) => e.answer(),
-            Outcome::HandlerFailed(m) => failure(&format!("the merchant's handler failed: {m}")),
-            Outcome::StoreFailed(e) => failure(&e.to_string()),
-            Outcome::NoClaimToken(e) => failure(&format!("no claim token: {e}")),
+            // The merchant's own failures are told to the merchant (the outcome, the log), not
+            // to WeChat Pay: a handler's or a store's error may name its database or hosts.
+            Outcome::HandlerFailed(_) => failure("the merchant's handler failed; retry later"),
+            Outcome::StoreFailed(_) => {
+                failure("the merchant's notification store failed; retry later")
+            }
+            Outcome::NoClaimToken(_) => {
+                failure("the merchant could not draw a claim token; retry later")
+            }
         };
         match &outcome {
             Outcome::Processed | Outcome::AlreadyProcessed => {
                 tracing::info!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?outcome_name(&outcome), "callback handled")
             }
             _ => {
-                tracing::warn!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?outcome_name(&outcome), "callback answered with failure")
+                let error = match &outcome {
+                    Outcome::HandlerFailed(m) => Some(m.clone()),
+                    Outcome::StoreFailed(e) => Some(e.to_string()),
+                    Outcome::NoClaimToken(e) => Some(e.to_string()),
+                    _ => None,
+                };
+                tracing::warn!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?outcome_name(&outcome), error, "callback answered with failure")
             }
         }
         Self {
