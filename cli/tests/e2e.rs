@@ -1052,7 +1052,7 @@ fn bill_upload_and_sign_defaults() {
             "bill",
             "trade",
             "--date",
-            "2027-01-15",
+            "2026-01-15",
             "--gzip",
             "--output",
             out.to_str().unwrap(),
@@ -1072,7 +1072,7 @@ fn bill_upload_and_sign_defaults() {
             "bill",
             "fundflow",
             "--date",
-            "2027-01-15",
+            "2026-01-15",
             "--output",
             bad.to_str().unwrap(),
             "-H",
@@ -1088,7 +1088,7 @@ fn bill_upload_and_sign_defaults() {
             "bill",
             "fundflow",
             "--date",
-            "2027-01-15",
+            "2026-01-15",
             "--output",
             bad.to_str().unwrap(),
         ],
@@ -1102,6 +1102,25 @@ fn bill_upload_and_sign_defaults() {
     assert_eq!(json_out(&o)["kind"], "bill_hash");
     assert!(!bad.exists() && !d.join("bad.csv.part").exists());
     s.gateway().set_fault(None);
+    // No bill yet: WeChat Pay's answer, with what to do, and no file.
+    let o = wxpay(&args(
+        &f,
+        &[
+            "bill",
+            "trade",
+            "--date",
+            "2099-01-15",
+            "--output",
+            bad.to_str().unwrap(),
+        ],
+    ));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("NO_STATEMENT_EXIST") && err.contains("no bill for that date"),
+        "{err}"
+    );
+    assert!(!bad.exists() && !d.join("bad.csv.part").exists());
     // An image upload streamed from disk.
     let img = d.join("receipt.png");
     std::fs::write(&img, vec![0x89u8; 200_000]).unwrap();

@@ -528,8 +528,8 @@ pub struct ApiError {
 impl ApiError {
     /// What to check for the error codes whose cause is usually on the merchant's side (also
     /// appended to `Display`): `SIGN_ERROR`, `NO_AUTH`, `INVALID_REQUEST`, `PARAM_ERROR`,
-    /// `RESOURCE_NOT_EXISTS` on the certificate download, `FREQUENCY_LIMITED`,
-    /// `SYSTEM_ERROR`.
+    /// `RESOURCE_NOT_EXISTS` on the certificate download, `FREQUENCY_LIMITED`, the bills'
+    /// `STATEMENT_CREATING` and `NO_STATEMENT_EXIST`, `SYSTEM_ERROR`.
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self.code.as_deref()? {
             "SIGN_ERROR" => "WeChat Pay could not verify the request signature: check that `serial` is the serial of the merchant API certificate (apiclient_cert.pem) whose private key signs (not a platform certificate's serial), that the private key is apiclient_key.pem of that certificate, that `mchid` is the merchant the certificate belongs to, and that the clock is on time; `wxpay doctor` checks all four and `wxpay sign` shows the exact message signed",
@@ -538,6 +538,8 @@ impl ApiError {
             "PARAM_ERROR" => "a field is missing or malformed: see `message` and `detail`; `wxpay api show` lists the endpoint's fields",
             "RESOURCE_NOT_EXISTS" if self.message.as_deref().is_some_and(|m| m.contains("证书") || m.to_ascii_lowercase().contains("certificate")) => "no platform certificate to download: a merchant in WeChat Pay public key mode configures the public key (pub_key.pem, PUB_KEY_ID_…) instead",
             "FREQUENCY_LIMITED" => "rate limited: retry later with backoff",
+            "STATEMENT_CREATING" => "the bill is still being made: a day's bill is ready after 10:00 (Beijing time) the next day; retry every half hour until it is there or the answer is NO_STATEMENT_EXIST",
+            "NO_STATEMENT_EXIST" => "there is no bill for that date: no transaction that day (for a fund-flow bill, no movement on that account), a date from today on, or older than the three months WeChat Pay keeps bills",
             "SYSTEM_ERROR" => "a WeChat Pay-side error: retry the same request (same out_trade_no), it is idempotent",
             _ => return None,
         })

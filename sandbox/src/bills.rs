@@ -33,11 +33,71 @@ pub fn bill_text(kind: &str, date: &str, lines: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Whether `date` is a day of the calendar written `yyyy-MM-dd`.
+pub(crate) fn is_calendar_date(date: &str) -> bool {
+    let b = date.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => 0,
+    };
+    (1..=days).contains(&d)
+}
+
+/// The bill of `date` (`yyyy-MM-dd`) at `now`, as WeChat Pay answers: a day's bill is made
+/// after 10:00 (Beijing time) the next day — asked for before, `STATEMENT_CREATING`; a date
+/// from today on has none, `NO_STATEMENT_EXIST`.
+fn not_ready(date: &str, now: i64) -> Option<Answer> {
+    let today = crate::rfc3339(now);
+    let yesterday = crate::rfc3339(now - 86_400);
+    if date >= &today[..10] {
+        Some(api_error(400, "NO_STATEMENT_EXIST", "请求的账单文件不存在"))
+    } else if date == &yesterday[..10] && &today[11..13] < "10" {
+        Some(api_error(400, "STATEMENT_CREATING", "账单生成中"))
+    } else {
+        None
+    }
+}
+
+/// The query's `bill_date`, when it is a date; otherwise the answer.
+fn bill_date(q: &HashMap<String, String>, now: i64) -> Result<&str, Answer> {
+    let Some(date) = q.get("bill_date").filter(|d| is_calendar_date(d)) else {
+        return Err(param_error(
+            "query",
+            "bill_date",
+            "bill_date 格式为 yyyy-MM-dd",
+        ));
+    };
+    not_ready(date, now).map_or(Ok(date.as_str()), Err)
+}
+
 impl Bills {
-    pub(crate) fn request(&self, path: &str, query: &str, host: &str, wrong_hash: bool) -> Answer {
+    pub(crate) fn request(
+        &self,
+        path: &str,
+        query: &str,
+        host: &str,
+        wrong_hash: bool,
+        now: i64,
+    ) -> Answer {
         let q = query_map(query);
-        let Some(date) = q.get("bill_date").filter(|d| d.len() == 10) else {
-            return param_error("query", "bill_date", "bill_date 格式为 yyyy-MM-dd");
+        let date = match bill_date(&q, now) {
+            Ok(date) => date,
+            Err(answer) => return answer,
         };
         let kind = if path.ends_with("tradebill") {
             "TRADE"
@@ -85,11 +145,13 @@ impl Bills {
         query: &str,
         host: &str,
         merchant: &wechatpay_core::PlatformKey,
+        now: i64,
     ) -> Answer {
         use base64::Engine as _;
         let q = query_map(query);
-        let Some(date) = q.get("bill_date").filter(|d| d.len() == 10) else {
-            return param_error("query", "bill_date", "bill_date 格式为 yyyy-MM-dd");
+        let date = match bill_date(&q, now) {
+            Ok(date) => date,
+            Err(answer) => return answer,
         };
         if q.get("sub_mchid").is_none_or(|s| s.is_empty()) {
             return param_error("query", "sub_mchid", "缺少 sub_mchid");

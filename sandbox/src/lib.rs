@@ -768,7 +768,7 @@ impl Gateway {
                     .and_then(|h| h.to_str().ok())
                     .unwrap_or("127.0.0.1");
                 let wrong = matches!(fault, Some(Fault::WrongBillHash));
-                self.bills.request(path, query, host, wrong)
+                self.bills.request(path, query, host, wrong, now)
             }
             ["v3", "bill", "sub-merchant-fundflowbill"] => {
                 if let Some(a) = allow(&[Method::GET]) {
@@ -780,7 +780,7 @@ impl Gateway {
                     .and_then(|h| h.to_str().ok())
                     .unwrap_or("127.0.0.1");
                 self.bills
-                    .sub_merchant(query, host, &self.config.merchant_public_key)
+                    .sub_merchant(query, host, &self.config.merchant_public_key, now)
             }
             ["v3", "billdownload", "file"] => {
                 if let Some(a) = allow(&[Method::GET]) {

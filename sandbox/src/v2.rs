@@ -448,13 +448,16 @@ impl V2State {
 /// on (Beijing time) has no bill yet, as at WeChat Pay.
 fn downloadbill(f: &Fields, now: i64) -> Result<Vec<u8>, Fields> {
     let date = need(f, "bill_date")?;
-    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+    let dashed = match (date.get(..4), date.get(4..6), date.get(6..)) {
+        (Some(y), Some(m), Some(d)) if date.len() == 8 => format!("{y}-{m}-{d}"),
+        _ => return Err(fail_return("invalid bill_date")),
+    };
+    if !crate::bills::is_calendar_date(&dashed) {
         return Err(fail_return("invalid bill_date"));
     }
     if date >= &compact_time(now)[..8] {
         return Err(fail_return("No Bill Exist"));
     }
-    let dashed = format!("{}-{}-{}", &date[..4], &date[4..6], &date[6..]);
     let text = crate::bill_text("V2", &dashed, 20);
     if f.get("tar_type").map(String::as_str) == Some("GZIP") {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -356,3 +356,59 @@ fn notifications_never_share_a_nonce_or_a_payment() {
         assert!(r1 != r2 && r1.len() == 20, "{field}: {r1} {r2}");
     }
 }
+
+#[test]
+fn bills_are_there_from_ten_the_next_morning() {
+    // NOW is 2027-01-15 16:00:00 in Beijing.
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let answer = |date: &str, at: i64| {
+        let c = TestKeys::load()
+            .client_builder("http://127.0.0.1:1", Mode::Certificate)
+            .clock(FixedClock(at))
+            .build()
+            .unwrap();
+        let call = Call::<Value>::get("/v3/bill/tradebill").query("bill_date", date);
+        let signed = c.sign(call).unwrap();
+        let reply = gw.handle(&signed.request, at).response;
+        (reply.status().as_u16(), code(&reply))
+    };
+    let ok = (200, String::new());
+    let error = |status: u16, code: &str| (status, code.to_string());
+    assert_eq!(answer("2027-01-14", NOW), ok);
+    assert_eq!(answer("2024-02-29", NOW), ok);
+    assert_eq!(answer("2027-01-15", NOW), error(400, "NO_STATEMENT_EXIST"));
+    assert_eq!(answer("2099-01-01", NOW), error(400, "NO_STATEMENT_EXIST"));
+    // Yesterday's bill is still being made until 10:00.
+    let before_ten = NOW - 6 * 3600 - 1;
+    assert_eq!(
+        answer("2027-01-14", before_ten),
+        error(400, "STATEMENT_CREATING")
+    );
+    assert_eq!(answer("2027-01-13", before_ten), ok);
+    assert_eq!(answer("2027-01-14", before_ten + 1), ok);
+    // Not a date.
+    for date in [
+        "2027-02-29",
+        "2027-13-01",
+        "2027-04-31",
+        "2027-00-10",
+        "2027-1-015",
+        "20270114",
+        "２０２７-01-14",
+        "",
+    ] {
+        assert_eq!(answer(date, NOW), error(400, "PARAM_ERROR"), "{date:?}");
+    }
+    // The sub-merchant fund-flow bill follows the same rules.
+    let c = core(Mode::Certificate);
+    let sub = |date: &str| {
+        let call = Call::<Value>::get("/v3/bill/sub-merchant-fundflowbill")
+            .query("sub_mchid", "1900000109")
+            .query("bill_date", date);
+        let signed = c.sign(call).unwrap();
+        code(&gw.handle(&signed.request, NOW).response)
+    };
+    assert_eq!(sub("2027-01-14"), "");
+    assert_eq!(sub("2027-01-15"), "NO_STATEMENT_EXIST");
+    assert_eq!(sub("2027-02-30"), "PARAM_ERROR");
+}

@@ -73,7 +73,7 @@ fn ureq_uploads_and_bills() {
 
     for gzip in [false, true] {
         let info = c
-            .send(tradebill::get(&trade("2027-01-14", false, gzip)))
+            .send(tradebill::get(&trade("2026-01-14", false, gzip)))
             .unwrap()
             .data;
         let (out, n) = c.download_bill(&info, gzip, Vec::new()).unwrap();
@@ -82,7 +82,7 @@ fn ureq_uploads_and_bills() {
     }
     // A large bill (~15 MB) streams into a writer that keeps nothing.
     let info = c
-        .send(tradebill::get(&trade("2027-01-14", true, true)))
+        .send(tradebill::get(&trade("2026-01-14", true, true)))
         .unwrap()
         .data;
     let (counter, n) = c.download_bill(&info, true, Counter::default()).unwrap();
@@ -91,7 +91,7 @@ fn ureq_uploads_and_bills() {
     // A wrong hash: the caller is told the data is bad.
     let info = c
         .send(
-            tradebill::get(&trade("2027-01-14", false, false))
+            tradebill::get(&trade("2026-01-14", false, false))
                 .header(wechatpay_sandbox::FAULT_HEADER, "wrong-hash"),
         )
         .unwrap()
@@ -123,18 +123,18 @@ macro_rules! async_uploads_and_bills {
         assert!(!r.data.media_id.is_empty());
         for gzip in [false, true] {
             let info = c
-                .send(tradebill::get(&trade("2027-01-15", false, gzip)))
+                .send(tradebill::get(&trade("2026-01-15", false, gzip)))
                 .await
                 .unwrap()
                 .data;
             let (out, _) = c.download_bill(&info, gzip, Vec::new()).await.unwrap();
             assert!(String::from_utf8(out)
                 .unwrap()
-                .contains("`2027-01-15 12:00:00"));
+                .contains("`2026-01-15 12:00:00"));
         }
         for gzip in [false, true] {
             let info = c
-                .send(tradebill::get(&trade("2027-01-15", true, gzip)))
+                .send(tradebill::get(&trade("2026-01-15", true, gzip)))
                 .await
                 .unwrap()
                 .data;
@@ -146,7 +146,7 @@ macro_rules! async_uploads_and_bills {
         }
         let info = c
             .send(
-                tradebill::get(&trade("2027-01-15", false, true))
+                tradebill::get(&trade("2026-01-15", false, true))
                     .header(wechatpay_sandbox::FAULT_HEADER, "wrong-hash"),
             )
             .await
@@ -159,7 +159,7 @@ macro_rules! async_uploads_and_bills {
         // The fund-flow bill too.
         let info = c
             .send(fundflowbill::get(&fundflowbill::GetQuery {
-                bill_date: "2027-01-15".into(),
+                bill_date: "2026-01-15".into(),
                 account_type: Some(fundflowbill::AccountType::Basic),
                 ..Default::default()
             }))
@@ -285,12 +285,12 @@ fn sub_merchant_bill_parts_through_every_transport() {
     let s = server();
     let query = |gzip: bool| sub::GetQuery {
         sub_mchid: "1900000109".into(),
-        bill_date: "2027-01-15".into(),
+        bill_date: "2026-01-15".into(),
         account_type: sub::AccountType::Basic,
         algorithm: sub::Algorithm::AeadAes256Gcm,
         tar_type: gzip.then_some(sub::TarType::Gzip),
     };
-    let whole = wechatpay_sandbox::bill_text("SUBFUND", "2027-01-15", 500);
+    let whole = wechatpay_sandbox::bill_text("SUBFUND", "2026-01-15", 500);
     let join = |parts: Vec<Vec<u8>>| parts.concat();
     // ureq
     let u = wechatpay_ureq::Client::with_config(

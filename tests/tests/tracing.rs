@@ -132,7 +132,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     // Bills: the query is a call and the download one more, also when its digest check fails
     // or when the transport drops it after sending its request.
     let query = tradebill::GetQuery {
-        bill_date: "2027-01-14".into(),
+        bill_date: "2026-01-14".into(),
         ..Default::default()
     };
     let info = client.send(tradebill::get(&query)).unwrap().data;

@@ -291,6 +291,11 @@ fn payment_refund_and_bill_flow_through_every_transport_over_mutual_tls() {
             matches!(&today, CallError::V2(V2Error::Return { return_msg: Some(m), .. }) if m == "No Bill Exist"),
             "{name}: {today:?}"
         );
+        let not_a_day = clients.bill(t, bill(None, "20250229".into())).unwrap_err();
+        assert!(
+            matches!(&not_a_day, CallError::V2(V2Error::Return { return_msg: Some(m), .. }) if m == "invalid bill_date"),
+            "{name}: {not_a_day:?}"
+        );
     }
 }
 
