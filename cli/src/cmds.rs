@@ -75,7 +75,8 @@ pub struct RequestArgs {
     /// HTTP method (GET, POST, PUT, PATCH, DELETE)
     pub method: String,
     /// Path template (/v3/payscore/payafter-orders/{out_order_no}/complete) or chain
-    /// (v3.payscore.payafterOrders._out_order_no_.complete)
+    /// (v3.payscore.payafterOrders._out_order_no_.complete); a query after `?` (as pasted from
+    /// a URL, percent-encoded) counts as -q pairs
     pub target: String,
     /// Path parameter name=value (fills {name}; percent-encoded as one segment)
     #[arg(short = 'p', value_name = "NAME=VALUE")]
@@ -473,7 +474,10 @@ fn request(g: &Resolved, json_mode: bool, a: RequestArgs) -> Result<(), Failure>
         .to_uppercase()
         .parse()
         .map_err(|_| Failure::usage(format!("bad method {:?}", a.method)))?;
-    let template = crate::chain::to_template(&a.target).map_err(Failure::usage)?;
+    // A target pasted with its query (`…/out-trade-no/1217?mchid=1900000001`): its pairs,
+    // percent-decoded, go before the -q ones.
+    let (target, pasted) = a.target.split_once('?').unwrap_or((&a.target, ""));
+    let template = crate::chain::to_template(target).map_err(Failure::usage)?;
     // The endpoint's schema, when it is one of the catalog's: -d is checked before anything is
     // signed or sent.
     let schema = if a.no_validate {
@@ -487,8 +491,25 @@ fn request(g: &Resolved, json_mode: bool, a: RequestArgs) -> Result<(), Failure>
         call = call.path_param(k, v);
     }
     let mut names = Vec::new();
+    let decoded = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|d| d.into_owned())
+            .map_err(|_| {
+                Failure::usage(format!(
+                    "the target's query {pasted:?} is not UTF-8 once percent-decoded"
+                ))
+            })
+    };
+    let mut pairs = Vec::new();
+    for p in pasted.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        pairs.push((decoded(k)?, decoded(v)?));
+    }
     for q in &a.query {
-        let (k, v) = pair(q, "-q")?;
+        pairs.push(pair(q, "-q")?);
+    }
+    for (k, v) in pairs {
         names.push(k.clone());
         call = call.query(k, v);
     }

@@ -149,6 +149,34 @@ fn request_template_chain_errors_and_exit_codes() {
         ],
     ));
     assert_eq!(json_out(&q)["body"]["state"], "REVOKED");
+    // The same query pasted after `?`, as in a URL (percent-encoded), with one more -q.
+    let pasted = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "GET",
+            "/v3/payscore/payafter-orders?service_id=5&out_order_no=E%2F1%20%E7%94%B2",
+            "-q",
+            "appid=wx1",
+        ],
+    ));
+    assert!(
+        pasted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pasted.stderr)
+    );
+    assert_eq!(json_out(&pasted)["body"], json_out(&q)["body"]);
+    let bad = wxpay(&args(
+        &f,
+        &[
+            "request",
+            "GET",
+            "/v3/payscore/payafter-orders?out_order_no=%FF",
+        ],
+    ));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not UTF-8"));
     // An API error: exit 3, one line on stderr, JSON on stdout.
     let o = wxpay(&args(
         &f,
