@@ -83,11 +83,16 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-#[test]
-fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
+/// Everything recorded on this thread until the guard is dropped.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::registry().with(captured.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[test]
+fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
+    let (captured, _guard) = capture();
 
     let keys = TestKeys::load();
     let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
@@ -243,9 +248,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
 #[test]
 fn a_failed_handler_is_logged_for_the_merchant_not_answered_to_wechat_pay() {
     use wechatpay_core::notify::{MemoryStore, Outcome};
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(captured.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture();
 
     let keys = TestKeys::load();
     let gateway = Gateway::with_test_keys(Mode::Certificate);
