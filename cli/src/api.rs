@@ -51,11 +51,50 @@ pub fn endpoints() -> &'static [Endpoint] {
     ALL.get_or_init(|| serde_json::from_str(wechatpay_api::ENDPOINTS_JSON).unwrap_or_default())
 }
 
-/// The endpoint `METHOD template`, if it is one of the catalog's.
+/// The endpoint `METHOD template`, if it is one of the catalog's: that template, or a concrete
+/// path (`/v3/pay/transactions/out-trade-no/ORDER-1`, as pasted from a URL) whose segments fill
+/// the `{params}` of exactly one template — of those with the most literal segments.
 pub fn find(method: &str, template: &str) -> Option<&'static Endpoint> {
-    endpoints()
-        .iter()
-        .find(|e| e.method.eq_ignore_ascii_case(method) && e.path == template)
+    let of_method = || {
+        endpoints()
+            .iter()
+            .filter(|e| e.method.eq_ignore_ascii_case(method))
+    };
+    if let Some(e) = of_method().find(|e| e.path == template) {
+        return Some(e);
+    }
+    if template.contains('{') {
+        return None;
+    }
+    // Each template the path fills, with its number of literal segments.
+    let segments: Vec<&str> = template.split('/').collect();
+    let fills = |e: &Endpoint| {
+        let t: Vec<&str> = e.path.split('/').collect();
+        if t.len() != segments.len() {
+            return None;
+        }
+        let mut literal = 0;
+        for (t, s) in t.iter().zip(&segments) {
+            if t.starts_with('{') {
+                if s.is_empty() {
+                    return None;
+                }
+            } else if t == s {
+                literal += 1;
+            } else {
+                return None;
+            }
+        }
+        Some(literal)
+    };
+    let mut hits: Vec<(usize, &'static Endpoint)> =
+        of_method().filter_map(|e| Some((fills(e)?, e))).collect();
+    hits.sort_by_key(|(literal, _)| std::cmp::Reverse(*literal));
+    match hits.as_slice() {
+        [(_, e)] => Some(e),
+        [(a, e), (b, _), ..] if a > b => Some(e),
+        _ => None, // none, or a tie: no schema rather than the wrong one
+    }
 }
 
 /// `"METHOD /path"`, a chain ending in the method (`v3.pay.transactions.jsapi.post`), or a
@@ -429,6 +468,36 @@ mod tests {
             "two methods"
         );
         assert!(levenshtein("out_trade_nr", "out_trade_no") == 1);
+    }
+
+    #[test]
+    fn concrete_paths_find_their_template() {
+        let path = |m: &str, p: &str| find(m, p).map(|e| e.path.as_str());
+        assert_eq!(
+            path("GET", "/v3/pay/transactions/out-trade-no/ORDER-1"),
+            Some("/v3/pay/transactions/out-trade-no/{out_trade_no}")
+        );
+        assert_eq!(
+            path("get", "/v3/pay/transactions/id/4200000001"),
+            Some("/v3/pay/transactions/id/{transaction_id}")
+        );
+        assert_eq!(
+            path("POST", "/v3/pay/transactions/out-trade-no/ORDER-1/close"),
+            Some("/v3/pay/transactions/out-trade-no/{out_trade_no}/close")
+        );
+        // The literal segment wins over a parameter.
+        assert_eq!(
+            path("POST", "/v3/pay/transactions/jsapi"),
+            Some("/v3/pay/transactions/jsapi")
+        );
+        // No template, an empty segment, another method, or two templates alike: none.
+        assert_eq!(path("GET", "/v3/pay/transactions/out-trade-no/"), None);
+        assert_eq!(path("GET", "/v3/pay/nothing/ORDER-1"), None);
+        assert_eq!(
+            path("DELETE", "/v3/pay/transactions/out-trade-no/ORDER-1"),
+            None
+        );
+        assert_eq!(path("POST", "/v3/apply4subject/applyment/123/cancel"), None);
     }
 
     #[test]

@@ -177,6 +177,19 @@ fn request_template_chain_errors_and_exit_codes() {
     ));
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not UTF-8"));
+    // A concrete path is checked against the template it fills: a typo is caught before
+    // anything is sent.
+    let typo = wxpay(&args(
+        &f,
+        &[
+            "request",
+            "GET",
+            "/v3/pay/transactions/out-trade-no/ORDER-1?mchd=1900000001",
+        ],
+    ));
+    let err = String::from_utf8_lossy(&typo.stderr);
+    assert_eq!(typo.status.code(), Some(2), "{err}");
+    assert!(err.contains("did you mean `mchid`"), "{err}");
     // An API error: exit 3, one line on stderr, JSON on stdout.
     let o = wxpay(&args(
         &f,
