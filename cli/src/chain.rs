@@ -1,10 +1,19 @@
 //! The Node plugin's chain notation: `v3.payscore.payafterOrders._out_order_no_.complete` is
 //! `/v3/payscore/payafter-orders/{out_order_no}/complete` (camelCase → kebab-case, `_x_` → `{x}`).
 
-/// A path template from a template (`/v3/…`) or a chain (`v3.…`).
+/// A path template from a template (`/v3/…`), a chain (`v3.…`), or a URL pasted whole
+/// (`https://api.mch.weixin.qq.com/v3/…`: its path; the configured base URL says where calls go).
 pub fn to_template(target: &str) -> Result<String, String> {
     if target.starts_with('/') {
         return Ok(target.to_string());
+    }
+    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+    if let Some(scheme) = ["https://", "http://"]
+        .iter()
+        .find(|s| lower.starts_with(*s))
+    {
+        let rest = &target[scheme.len()..];
+        return Ok(rest.find('/').map_or("/".into(), |i| rest[i..].to_string()));
     }
     let mut out = String::new();
     for seg in target.split('.') {
@@ -48,5 +57,14 @@ mod tests {
         );
         assert_eq!(to_template("/v3/certificates").unwrap(), "/v3/certificates");
         assert!(to_template("v3..x").is_err());
+        assert_eq!(
+            to_template("https://api.mch.weixin.qq.com/v3/pay/transactions/id/42").unwrap(),
+            "/v3/pay/transactions/id/42"
+        );
+        assert_eq!(
+            to_template("HTTP://127.0.0.1:8080/v3/certificates").unwrap(),
+            "/v3/certificates"
+        );
+        assert_eq!(to_template("https://api.mch.weixin.qq.com").unwrap(), "/");
     }
 }

@@ -75,9 +75,9 @@ pub struct RequestArgs {
     /// HTTP method (GET, POST, PUT, PATCH, DELETE)
     pub method: String,
     /// Path template (/v3/payscore/payafter-orders/{out_order_no}/complete), chain
-    /// (v3.payscore.payafterOrders._out_order_no_.complete), or a concrete path (checked
-    /// against the template it fills); a query after `?` (as pasted from a URL,
-    /// percent-encoded) counts as -q pairs
+    /// (v3.payscore.payafterOrders._out_order_no_.complete), a concrete path (checked against
+    /// the template it fills), or a whole URL (its path; calls go to the configured base URL);
+    /// a query after `?` (as pasted from a URL, percent-encoded) counts as -q pairs
     pub target: String,
     /// Path parameter name=value (fills {name}; percent-encoded as one segment)
     #[arg(short = 'p', value_name = "NAME=VALUE")]

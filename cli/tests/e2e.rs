@@ -167,6 +167,22 @@ fn request_template_chain_errors_and_exit_codes() {
         String::from_utf8_lossy(&pasted.stderr)
     );
     assert_eq!(json_out(&pasted)["body"], json_out(&q)["body"]);
+    // A URL pasted whole: its path and query, sent to the configured gateway.
+    let url = wxpay(&args(
+        &f,
+        &[
+            "--json",
+            "request",
+            "GET",
+            "https://api.mch.weixin.qq.com/v3/payscore/payafter-orders?service_id=5&appid=wx1&out_order_no=E%2F1%20%E7%94%B2",
+        ],
+    ));
+    assert!(
+        url.status.success(),
+        "{}",
+        String::from_utf8_lossy(&url.stderr)
+    );
+    assert_eq!(json_out(&url)["body"], json_out(&q)["body"]);
     let bad = wxpay(&args(
         &f,
         &[
