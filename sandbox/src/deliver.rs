@@ -58,14 +58,13 @@ impl Event {
     pub fn sample(event_type: &str, out_trade_no: &str) -> Event {
         let now = now();
         let id = |prefix: &str| format!("{prefix}{:015}", crate::random_below(10u64.pow(15)));
-        let transaction_id = id("42000");
         let (summary, original_type, resource) = match event_type {
             "TRANSACTION.SUCCESS" => (
                 "支付成功",
                 "transaction",
                 serde_json::json!({
                     "mchid": "1900000001", "appid": "wxd678efh567hg6787", "out_trade_no": out_trade_no,
-                    "transaction_id": transaction_id, "trade_type": "NATIVE", "trade_state": "SUCCESS",
+                    "transaction_id": id("42000"), "trade_type": "NATIVE", "trade_state": "SUCCESS",
                     "trade_state_desc": "支付成功", "bank_type": "OTHERS", "attach": "",
                     "success_time": crate::rfc3339(now), "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
                     "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"}
@@ -75,7 +74,7 @@ impl Event {
                 "退款状态变更",
                 "refund",
                 serde_json::json!({
-                    "mchid": "1900000001", "out_trade_no": out_trade_no, "transaction_id": transaction_id,
+                    "mchid": "1900000001", "out_trade_no": out_trade_no, "transaction_id": id("42000"),
                     "out_refund_no": format!("R-{out_trade_no}"), "refund_id": id("50000"),
                     "refund_status": e.trim_start_matches("REFUND."), "success_time": crate::rfc3339(now),
                     "user_received_account": "支付用户零钱",
