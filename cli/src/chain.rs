@@ -1,19 +1,28 @@
 //! The Node plugin's chain notation: `v3.payscore.payafterOrders._out_order_no_.complete` is
 //! `/v3/payscore/payafter-orders/{out_order_no}/complete` (camelCase → kebab-case, `_x_` → `{x}`).
 
-/// A path template from a template (`/v3/…`), a chain (`v3.…`), or a URL pasted whole
-/// (`https://api.mch.weixin.qq.com/v3/…`: its path; the configured base URL says where calls go).
-pub fn to_template(target: &str) -> Result<String, String> {
-    if target.starts_with('/') {
-        return Ok(target.to_string());
-    }
+/// A URL pasted whole (`https://api.mch.weixin.qq.com/v3/…?…`, as in the docs' examples): its
+/// path and query, since the configured base URL says where calls go. Anything else as it is.
+pub fn without_origin(target: &str) -> &str {
     let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
-    if let Some(scheme) = ["https://", "http://"]
+    match ["https://", "http://"]
         .iter()
         .find(|s| lower.starts_with(*s))
     {
-        let rest = &target[scheme.len()..];
-        return Ok(rest.find('/').map_or("/".into(), |i| rest[i..].to_string()));
+        Some(scheme) => {
+            let rest = &target[scheme.len()..];
+            rest.find('/').map_or("/", |i| &rest[i..])
+        }
+        None => target,
+    }
+}
+
+/// A path template from a template (`/v3/…`), a chain (`v3.…`), or a URL pasted whole (its
+/// path, [`without_origin`]).
+pub fn to_template(target: &str) -> Result<String, String> {
+    let target = without_origin(target);
+    if target.starts_with('/') {
+        return Ok(target.to_string());
     }
     let mut out = String::new();
     for seg in target.split('.') {

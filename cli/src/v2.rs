@@ -39,7 +39,8 @@ pub enum V2Cmd {
     /// --client-cert/--client-key or --client-p12 where the path needs it), check the answer,
     /// print its fields as JSON
     Request {
-        /// The path, e.g. /pay/orderquery
+        /// The path, e.g. /pay/orderquery, or a whole URL (its path; calls go to the configured
+        /// base URL)
         path: String,
         /// The fields: a JSON object, or @file
         #[arg(short = 'd', value_name = "JSON|@FILE", default_value = "{}")]
@@ -202,6 +203,7 @@ pub fn run(g: &Resolved, json_mode: bool, cmd: V2Cmd) -> Result<(), Failure> {
         } => {
             let fields = fields_arg(&data)?;
             let client = g.client()?;
+            let path = crate::chain::without_origin(&path).to_string();
             let call = V2Call::new(path).fields(fields).sign_type(sign_type.into());
             let answer = client.send_v2(call)?;
             let v = fields_json(&answer);

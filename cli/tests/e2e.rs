@@ -1737,7 +1737,7 @@ fn v2_sign_verify_decrypt_refund_and_request() {
             "--json",
             "v2",
             "request",
-            "/pay/orderquery",
+            "https://api.mch.weixin.qq.com/pay/orderquery",
             "-d",
             r#"{"out_trade_no":"none"}"#,
         ],
