@@ -119,7 +119,8 @@ pub struct SignArgs {
     /// HTTP method
     #[arg(long)]
     pub method: String,
-    /// Request target as sent: path and query (/v3/…?a=b)
+    /// Request target as sent: path and query (/v3/…?a=b), or a whole URL (what is signed is
+    /// its path and query)
     #[arg(long)]
     pub target: String,
     /// Body text
@@ -610,7 +611,7 @@ fn sign_cmd(g: &Resolved, json_mode: bool, a: SignArgs) -> Result<(), Failure> {
     };
     let message = sign::request_message(
         &a.method.to_uppercase(),
-        &a.target,
+        crate::chain::without_origin(&a.target),
         timestamp,
         &nonce,
         &body,

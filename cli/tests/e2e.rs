@@ -428,6 +428,29 @@ fn sign_reproduces_every_peer_signing_vector() {
         .map(String::from),
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("GET\\n/v3/certificates\\n1\\nn\\n\\n"));
+    // A whole URL: what is signed is its path and query, as the request sends it.
+    let o = wxpay(
+        &[
+            "--mchid",
+            "1900000002",
+            "--serial",
+            "AB",
+            "--private-key",
+            &key,
+            "sign",
+            "--method",
+            "GET",
+            "--target",
+            "https://api.mch.weixin.qq.com/v3/certificates?algorithm_type=RSA",
+            "--timestamp",
+            "1",
+            "--nonce",
+            "n",
+        ]
+        .map(String::from),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("GET\\n/v3/certificates?algorithm_type=RSA\\n1\\nn\\n\\n"));
 }
 
 #[test]
