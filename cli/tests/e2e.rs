@@ -149,40 +149,29 @@ fn request_template_chain_errors_and_exit_codes() {
         ],
     ));
     assert_eq!(json_out(&q)["body"]["state"], "REVOKED");
-    // The same query pasted after `?`, as in a URL (percent-encoded), with one more -q.
-    let pasted = wxpay(&args(
-        &f,
-        &[
-            "--json",
-            "request",
-            "GET",
-            "/v3/payscore/payafter-orders?service_id=5&out_order_no=E%2F1%20%E7%94%B2",
-            "-q",
-            "appid=wx1",
+    // The same query pasted after `?`, as in a URL (percent-encoded), with one more -q; and a
+    // URL pasted whole: its path and query, sent to the configured gateway.
+    let query = "service_id=5&out_order_no=E%2F1%20%E7%94%B2";
+    for pasted in [
+        vec![
+            format!("/v3/payscore/payafter-orders?{query}"),
+            "-q".into(),
+            "appid=wx1".into(),
         ],
-    ));
-    assert!(
-        pasted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pasted.stderr)
-    );
-    assert_eq!(json_out(&pasted)["body"], json_out(&q)["body"]);
-    // A URL pasted whole: its path and query, sent to the configured gateway.
-    let url = wxpay(&args(
-        &f,
-        &[
-            "--json",
-            "request",
-            "GET",
-            "https://api.mch.weixin.qq.com/v3/payscore/payafter-orders?service_id=5&appid=wx1&out_order_no=E%2F1%20%E7%94%B2",
-        ],
-    ));
-    assert!(
-        url.status.success(),
-        "{}",
-        String::from_utf8_lossy(&url.stderr)
-    );
-    assert_eq!(json_out(&url)["body"], json_out(&q)["body"]);
+        vec![format!(
+            "https://api.mch.weixin.qq.com/v3/payscore/payafter-orders?appid=wx1&{query}"
+        )],
+    ] {
+        let mut rest = vec!["--json", "request", "GET"];
+        rest.extend(pasted.iter().map(String::as_str));
+        let o = wxpay(&args(&f, &rest));
+        assert!(
+            o.status.success(),
+            "{pasted:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(json_out(&o)["body"], json_out(&q)["body"], "{pasted:?}");
+    }
     let bad = wxpay(&args(
         &f,
         &[

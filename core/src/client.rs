@@ -617,10 +617,7 @@ impl Client {
     pub fn bill_download(&self, download_url: &str) -> Result<Call<Vec<u8>>, BuildError> {
         // The query holds the download token: it stays out of the error (and so of logs).
         let foreign = || BuildError::ForeignUrl {
-            url: match download_url.split_once('?') {
-                Some((before, _)) => format!("{before}?…"),
-                None => download_url.to_string(),
-            },
+            url: crate::error::without_query(download_url),
             base: self.inner.base.to_string(),
         };
         // Origin, then the base URL's path prefix ending at a segment boundary: a URL outside

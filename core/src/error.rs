@@ -109,6 +109,15 @@ pub enum KeyError {
     },
 }
 
+/// `target` (a URL or a request target) with its query, if any, shown as `?…`: a query may hold
+/// a secret, such as a bill's download token, which must stay out of errors and logs.
+pub fn without_query(target: &str) -> String {
+    match target.split_once('?') {
+        Some((before, _)) => format!("{before}?…"),
+        None => target.to_owned(),
+    }
+}
+
 /// `message` with the contents of each `"…"` string (a value serde quotes from the data)
 /// replaced by `…`; field and variant names (in backticks) stay.
 pub(crate) fn without_quoted_values(message: &str) -> String {

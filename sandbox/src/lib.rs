@@ -269,6 +269,31 @@ pub(crate) fn random_below(bound: u64) -> u64 {
     n % bound.max(1)
 }
 
+/// Ids of one kind that never repeat, from this gateway or another: a prefix, the gateway's
+/// instance number in eight digits, and the next number in `width` digits.
+#[derive(Debug, Default)]
+pub(crate) struct Ids {
+    instance: u32,
+    width: usize,
+    next: AtomicU64,
+}
+
+impl Ids {
+    pub(crate) fn new(instance: u32, width: usize) -> Self {
+        Self {
+            instance,
+            width,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The next id starting with `prefix`.
+    pub(crate) fn next(&self, prefix: &str) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{prefix}{:08}{n:0w$}", self.instance, w = self.width)
+    }
+}
+
 impl Gateway {
     /// A gateway with `config`. It draws an instance number from the OS RNG, so that no two
     /// gateways hand out the same ids (notification, order, transaction, refund and prepay

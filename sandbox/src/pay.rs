@@ -8,7 +8,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{api_error, param_error, rfc3339, Answer};
+use crate::{api_error, param_error, rfc3339, Answer, Ids};
 
 /// The payment kinds, by the last segment of their path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +73,8 @@ pub(crate) struct Payments {
     mchid: String,
     txs: Mutex<HashMap<String, Tx>>,
     refunds: Mutex<HashMap<String, Refund>>,
-    next: Mutex<u64>,
-    /// The gateway's instance number (`crate::instance`), in every id.
-    instance: u32,
+    /// Prepay, transaction and refund ids.
+    ids: Ids,
 }
 
 #[derive(Deserialize)]
@@ -137,16 +136,9 @@ impl Payments {
     pub(crate) fn new(mchid: &str, instance: u32) -> Self {
         Self {
             mchid: mchid.to_string(),
-            instance,
+            ids: Ids::new(instance, 10),
             ..Self::default()
         }
-    }
-
-    /// `prefix`, the gateway's eight digits, and the next number in ten.
-    fn id(&self, prefix: &str) -> String {
-        let mut n = lock(&self.next);
-        *n += 1;
-        format!("{prefix}{:08}{:010}", self.instance, *n)
     }
 
     pub(crate) fn create(&self, kind: Kind, body: &[u8]) -> Answer {
@@ -214,7 +206,7 @@ impl Payments {
                 return api_error(400, "ORDER_CLOSED", "订单已关闭或已支付");
             }
         } else {
-            let prepay_id = format!("wx{}", self.id("SANDBOXPREPAY"));
+            let prepay_id = format!("wx{}", self.ids.next("SANDBOXPREPAY"));
             txs.insert(
                 b.out_trade_no.clone(),
                 Tx {
@@ -317,7 +309,7 @@ impl Payments {
     /// The user pays `out_trade_no` at `now`: the resource a `TRANSACTION.SUCCESS` notification
     /// carries, or `None` when there is no such unpaid order.
     pub(crate) fn pay(&self, out_trade_no: &str, now: i64) -> Option<Value> {
-        let id = self.id("42000000");
+        let id = self.ids.next("42000000");
         let mut txs = lock(&self.txs);
         let t = txs.get_mut(out_trade_no).filter(|t| t.state == "NOTPAY")?;
         t.state = "SUCCESS";
@@ -380,7 +372,7 @@ impl Payments {
         tx.refunded += b.amount.refund;
         tx.state = "REFUND";
         let r = Refund {
-            refund_id: self.id("50300000"),
+            refund_id: self.ids.next("50300000"),
             out_refund_no: b.out_refund_no.clone(),
             transaction_id: tx.transaction_id.clone().unwrap_or_default(),
             out_trade_no: tx.out_trade_no.clone(),

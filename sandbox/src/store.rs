@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{api_error, param_error, query_pairs, Answer};
+use crate::{api_error, param_error, query_pairs, Answer, Ids};
 
 #[derive(Debug, Clone)]
 struct PayafterOrder {
@@ -25,9 +25,8 @@ struct PayafterOrder {
 pub(crate) struct Store {
     mchid: String,
     orders: Mutex<HashMap<String, PayafterOrder>>,
-    next_id: Mutex<u64>,
-    /// The gateway's instance number (`crate::instance`), in every id.
-    instance: u32,
+    /// Order ids.
+    ids: Ids,
 }
 
 fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Answer> {
@@ -88,16 +87,9 @@ impl Store {
     pub(crate) fn new(mchid: &str, instance: u32) -> Self {
         Self {
             mchid: mchid.to_string(),
-            instance,
+            ids: Ids::new(instance, 12),
             ..Self::default()
         }
-    }
-
-    /// `prefix`, the gateway's eight digits, and the next number in twelve.
-    fn new_id(&self, prefix: &str) -> String {
-        let mut n = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
-        *n += 1;
-        format!("{prefix}{:08}{:012}", self.instance, *n)
     }
 
     fn ack(o: &PayafterOrder, mchid: &str) -> Value {
@@ -132,7 +124,7 @@ impl Store {
             appid: b.appid,
             out_order_no: b.out_order_no.clone(),
             service_id: b.service_id,
-            order_id: self.new_id("1000000000"),
+            order_id: self.ids.next("1000000000"),
             state: "CREATED",
             create: full,
             complete: None,

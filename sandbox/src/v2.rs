@@ -7,13 +7,12 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use http::{Request, Response, StatusCode};
 use wechatpay_core::v2::{self, ApiV2Key, Fields, SignType};
 
-use crate::{Fault, Gateway, Reply};
+use crate::{Fault, Gateway, Ids, Reply};
 
 /// Put into a request's extensions by a TLS listener when the peer presented a client
 /// certificate its CA signed (the listener refuses the handshake otherwise). The APIv2 paths
@@ -52,9 +51,8 @@ impl Order {
 #[derive(Default)]
 pub(crate) struct V2State {
     orders: Mutex<HashMap<String, Order>>,
-    counter: AtomicU64,
-    /// The gateway's instance number (`crate::instance`), in every id.
-    instance: u32,
+    /// Transaction, prepay and refund ids, and nonces.
+    ids: Ids,
 }
 
 /// `yyyyMMddHHmmss` in Beijing time.
@@ -115,15 +113,9 @@ fn amount(fields: &Fields, name: &str) -> Result<u64, Fields> {
 impl V2State {
     pub(crate) fn new(instance: u32) -> Self {
         Self {
-            instance,
+            ids: Ids::new(instance, 10),
             ..Self::default()
         }
-    }
-
-    /// `prefix`, the gateway's eight digits, and the next number in ten.
-    fn next(&self, prefix: &str) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("{prefix}{:08}{n:010}", self.instance)
     }
 
     fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, Order>> {
@@ -176,7 +168,7 @@ impl V2State {
             };
         }
         let order = Order {
-            transaction_id: self.next("420000"),
+            transaction_id: self.ids.next("420000"),
             out_trade_no: no.into(),
             appid: f.get("appid").cloned().unwrap_or_default(),
             total_fee,
@@ -218,7 +210,7 @@ impl V2State {
             orders.insert(
                 no.into(),
                 Order {
-                    transaction_id: self.next("420000"),
+                    transaction_id: self.ids.next("420000"),
                     out_trade_no: no.into(),
                     appid: f.get("appid").cloned().unwrap_or_default(),
                     total_fee,
@@ -231,7 +223,10 @@ impl V2State {
         }
         let mut a = Fields::new();
         a.insert("trade_type".into(), trade_type.into());
-        a.insert("prepay_id".into(), format!("wx{}", self.next("20270115")));
+        a.insert(
+            "prepay_id".into(),
+            format!("wx{}", self.ids.next("20270115")),
+        );
         match trade_type {
             "NATIVE" => {
                 a.insert(
@@ -300,7 +295,7 @@ impl V2State {
         let total_fee = amount(f, "total_fee")?;
         let refund_fee = amount(f, "refund_fee")?;
         let mut orders = self.orders();
-        let next = || self.next("503000");
+        let next = || self.ids.next("503000");
         let o = Self::find(&mut orders, f)
             .ok_or_else(|| business_fail("ORDERNOTEXIST", "订单不存在"))?;
         if !matches!(o.state, "SUCCESS" | "REFUND") {
@@ -417,7 +412,7 @@ impl V2State {
         outer.insert("return_code".into(), "SUCCESS".into());
         outer.insert("appid".into(), o.appid.clone());
         outer.insert("mch_id".into(), mchid.into());
-        outer.insert("nonce_str".into(), self.next("sandboxnotify"));
+        outer.insert("nonce_str".into(), self.ids.next("sandboxnotify"));
         outer.insert("req_info".into(), v2::encrypt_req_info(key, &inner));
         Some(v2::to_xml(&outer).into_bytes())
     }
@@ -437,7 +432,7 @@ impl V2State {
         f.insert("return_code".into(), "SUCCESS".into());
         f.insert("result_code".into(), "SUCCESS".into());
         f.insert("mch_id".into(), mchid.into());
-        f.insert("nonce_str".into(), self.next("sandboxnotify"));
+        f.insert("nonce_str".into(), self.ids.next("sandboxnotify"));
         let sign = v2::sign(&f, key, SignType::Md5);
         f.insert("sign".into(), sign);
         Some(v2::to_xml(&f).into_bytes())
@@ -553,7 +548,7 @@ pub(crate) fn handle<B: AsRef<[u8]>>(
         }
     }
     if !v2::answers_unsigned(&path) {
-        answer.insert("nonce_str".into(), state.next("sandboxnonce"));
+        answer.insert("nonce_str".into(), state.ids.next("sandboxnonce"));
         if sign_type == SignType::HmacSha256 {
             answer.insert("sign_type".into(), "HMAC-SHA256".into());
         }

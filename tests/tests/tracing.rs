@@ -2,6 +2,7 @@
 //! refreshes and rejected callbacks — and never a secret, a signature or a body.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
@@ -12,6 +13,9 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
 use wechatpay_api::bill::tradebill;
 use wechatpay_api::payscore::payafter_orders::{complete, create};
+use wechatpay_core::notify::{
+    BoxFuture, Claim, MemoryStore, NotificationStore, Outcome, StoreError,
+};
 use wechatpay_core::{ApiV3Key, Call};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
@@ -245,9 +249,46 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     }
 }
 
+/// A notification store that is down, naming its host.
+struct DownStore;
+
+const DOWN: &str = "connection refused by redis-7.internal:6379";
+
+fn down<T: Send + 'static>() -> BoxFuture<'static, Result<T, StoreError>> {
+    Box::pin(async { Err(StoreError::Unavailable(DOWN.into())) })
+}
+
+impl NotificationStore for DownStore {
+    fn record_delivery<'a>(
+        &'a self,
+        _: &'a [String],
+        _: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        down()
+    }
+    fn claim<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        down()
+    }
+    fn complete<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        down()
+    }
+    fn release<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        down()
+    }
+}
+
 #[test]
-fn a_failed_handler_is_logged_for_the_merchant_not_answered_to_wechat_pay() {
-    use wechatpay_core::notify::{MemoryStore, Outcome};
+fn the_merchants_failures_are_logged_for_the_merchant_not_answered_to_wechat_pay() {
     let (captured, _guard) = capture();
 
     let keys = TestKeys::load();
@@ -257,42 +298,59 @@ fn a_failed_handler_is_logged_for_the_merchant_not_answered_to_wechat_pay() {
         .build()
         .unwrap();
     let callbacks = core.callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
-    let cb = gateway.notification(
-        "TRANSACTION.SUCCESS",
-        "支付成功",
-        "transaction",
-        &serde_json::json!({"out_trade_no": "T-1"}),
-        core.now(),
-        None,
-    );
     let reason = "insert failed: postgres://ledger@db-7.internal:5432 refused";
-    let handled = callbacks.handle_blocking::<Value, _, _>(
-        &MemoryStore::default(),
-        cb.headers(),
-        cb.body(),
-        |_| Err(reason),
-    );
-    // The merchant has the reason: in the outcome, and in the log.
-    assert!(matches!(&handled.outcome, Outcome::HandlerFailed(m) if m == reason));
-    let all = captured.0.lock().unwrap().clone();
-    let event = all
-        .iter()
-        .find(|(n, f)| {
-            n == "event:wechatpay" && get(f, "message") == Some("callback answered with failure")
-        })
-        .map(|(_, f)| f)
-        .unwrap_or_else(|| panic!("no failure event: {all:?}"));
-    assert_eq!(get(event, "outcome"), Some("\"handler_failed\""));
-    assert_eq!(get(event, "error"), Some(reason));
-    assert_eq!(get(event, "level"), Some("WARN"));
-    // WeChat Pay gets a failure that retries, without the merchant's internals.
-    assert_eq!(handled.answer.status(), 500);
-    let answer: Value = serde_json::from_slice(handled.answer.body()).unwrap();
-    assert_eq!(answer["code"], "FAIL");
-    let message = answer["message"].as_str().unwrap();
-    assert!(message.contains("handler failed"), "{message}");
-    assert!(
-        !message.contains("postgres") && !message.contains("db-7"),
-        "{message}"
-    );
+    // A failed handler, then a store that is down: each with its reason and what the answer
+    // says instead.
+    let cases: [(&dyn NotificationStore, &str, &str, &str); 2] = [
+        (
+            &MemoryStore::default(),
+            reason,
+            "handler_failed",
+            "handler failed",
+        ),
+        (&DownStore, DOWN, "store_failed", "store failed"),
+    ];
+    for (store, reason, outcome, said) in cases {
+        captured.0.lock().unwrap().clear();
+        let cb = gateway.notification(
+            "TRANSACTION.SUCCESS",
+            "支付成功",
+            "transaction",
+            &serde_json::json!({"out_trade_no": "T-1"}),
+            core.now(),
+            None,
+        );
+        let handled =
+            callbacks.handle_blocking::<Value, _, _>(store, cb.headers(), cb.body(), |_| {
+                Err("insert failed: postgres://ledger@db-7.internal:5432 refused")
+            });
+        // The merchant has the reason: in the outcome, and in the log.
+        match &handled.outcome {
+            Outcome::HandlerFailed(m) => assert_eq!(m, reason),
+            Outcome::StoreFailed(e) => assert!(e.to_string().contains(reason), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        let all = captured.0.lock().unwrap().clone();
+        let event = all
+            .iter()
+            .find(|(n, f)| {
+                n == "event:wechatpay"
+                    && get(f, "message") == Some("callback answered with failure")
+            })
+            .map(|(_, f)| f)
+            .unwrap_or_else(|| panic!("no failure event: {all:?}"));
+        assert_eq!(get(event, "outcome"), Some(format!("{outcome:?}").as_str()));
+        assert!(
+            get(event, "error").is_some_and(|e| e.contains(reason)),
+            "{event:?}"
+        );
+        assert_eq!(get(event, "level"), Some("WARN"));
+        // WeChat Pay gets a failure that retries, without the merchant's internals.
+        assert_eq!(handled.answer.status(), 500);
+        let answer: Value = serde_json::from_slice(handled.answer.body()).unwrap();
+        assert_eq!(answer["code"], "FAIL");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains(said), "{message}");
+        assert!(!message.contains(".internal"), "{message}");
+    }
 }

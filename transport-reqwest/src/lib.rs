@@ -405,10 +405,7 @@ fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, Trans
                 .zip(sent.chars())
                 .find(|(a, b)| a != b)
                 .map_or("its end".to_owned(), |(c, _)| format!("`{c}`"));
-            let shown = match signed.split_once('?') {
-                Some((path, _)) => format!("{path}?…"),
-                None => signed.to_owned(),
-            };
+            let shown = wechatpay_core::error::without_query(signed);
             let reason = format!(
                 "reqwest's URL parser would rewrite the signed target `{shown}` at {at}, so the \
                  target sent would not be the one signed; percent-encode the character \

@@ -175,36 +175,34 @@ pub struct Handled {
 
 impl Handled {
     fn new(outcome: Outcome, id: Option<String>) -> Self {
-        let answer = match &outcome {
-            Outcome::Processed | Outcome::AlreadyProcessed => success(),
-            Outcome::InProgress => {
-                failure("this notification is being processed by another delivery; retry later")
-            }
-            Outcome::Replayed => failure("this delivery was received before"),
-            Outcome::Rejected(e) => e.answer(),
-            // The merchant's own failures are told to the merchant (the outcome, the log), not
-            // to WeChat Pay: a handler's or a store's error may name its database or hosts.
-            Outcome::HandlerFailed(_) => failure("the merchant's handler failed; retry later"),
-            Outcome::StoreFailed(_) => {
-                failure("the merchant's notification store failed; retry later")
-            }
-            Outcome::NoClaimToken(_) => {
-                failure("the merchant could not draw a claim token; retry later")
-            }
+        // The answer, and for the merchant's own failures their reason: it goes to the merchant
+        // (the outcome, the log), not to WeChat Pay, as it may name a database or a host.
+        let (answer, error) = match &outcome {
+            Outcome::Processed | Outcome::AlreadyProcessed => (success(), None),
+            Outcome::InProgress => (
+                failure("this notification is being processed by another delivery; retry later"),
+                None,
+            ),
+            Outcome::Replayed => (failure("this delivery was received before"), None),
+            Outcome::Rejected(e) => (e.answer(), None),
+            Outcome::HandlerFailed(m) => (
+                failure("the merchant's handler failed; retry later"),
+                Some(m.clone()),
+            ),
+            Outcome::StoreFailed(e) => (
+                failure("the merchant's notification store failed; retry later"),
+                Some(e.to_string()),
+            ),
+            Outcome::NoClaimToken(e) => (
+                failure("the merchant could not draw a claim token; retry later"),
+                Some(e.to_string()),
+            ),
         };
-        match &outcome {
-            Outcome::Processed | Outcome::AlreadyProcessed => {
-                tracing::info!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?outcome_name(&outcome), "callback handled")
-            }
-            _ => {
-                let error = match &outcome {
-                    Outcome::HandlerFailed(m) => Some(m.clone()),
-                    Outcome::StoreFailed(e) => Some(e.to_string()),
-                    Outcome::NoClaimToken(e) => Some(e.to_string()),
-                    _ => None,
-                };
-                tracing::warn!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?outcome_name(&outcome), error, "callback answered with failure")
-            }
+        let name = outcome_name(&outcome);
+        if answer.status().is_success() {
+            tracing::info!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?name, "callback handled")
+        } else {
+            tracing::warn!(target: "wechatpay", id = id.as_deref().unwrap_or(""), outcome = ?name, error, "callback answered with failure")
         }
         Self {
             outcome,
