@@ -87,7 +87,7 @@
 mod support;
 
 pub(crate) use support::{int_enum, string_enum};
-pub use support::{DateTime, Empty, StringOrNumber};
+pub use support::{unknown_members, DateTime, Empty, Part, StringOrNumber};
 
 pub mod events;
 

@@ -54,6 +54,12 @@ macro_rules! string_enum {
                 })
             }
         }
+
+        impl wechatpay_core::request::Unset for $name {
+            fn is_unset(&self) -> bool {
+                matches!(self, Self::Other(s) if s.is_empty())
+            }
+        }
     };
 }
 
@@ -213,6 +219,12 @@ impl From<String> for DateTime {
     }
 }
 
+impl wechatpay_core::request::Unset for DateTime {
+    fn is_unset(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl Serialize for DateTime {
     fn serialize<S: Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
@@ -281,6 +293,104 @@ pub struct Empty {}
 impl<'de> Deserialize<'de> for Empty {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         serde::de::IgnoredAny::deserialize(d).map(|_| Empty {})
+    }
+}
+
+/// A member an answer is guaranteed to carry, read liberally: absent (with `#[serde(default)]`)
+/// or `null`, it is the type's default, never a failed decode.
+pub(crate) fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Read `body` into `T` as the client does, then write it back as JSON ([`crate::decode_answer`]).
+pub(crate) fn decode_to_json<T: serde::de::DeserializeOwned + Serialize>(
+    body: &[u8],
+) -> Result<serde_json::Value, wechatpay_core::response::JsonError> {
+    let v: T = wechatpay_core::response::decode(body)?;
+    serde_json::to_value(&v).map_err(|source| wechatpay_core::response::JsonError {
+        path: ".".into(),
+        source,
+    })
+}
+
+/// Which part of a call a JSON value is ([`crate::unknown_members`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// The query parameters, as an object.
+    Query,
+    /// The JSON body.
+    Body,
+    /// The answer.
+    Answer,
+}
+
+fn endpoints() -> &'static [serde_json::Value] {
+    static ENDPOINTS: std::sync::OnceLock<Vec<serde_json::Value>> = std::sync::OnceLock::new();
+    ENDPOINTS.get_or_init(|| serde_json::from_str(crate::ENDPOINTS_JSON).unwrap_or_default())
+}
+
+/// The JSON paths of the members of `value` that the typed model of `method template`'s `part`
+/// does not know (a typed answer keeps them in its `extra` map); `None` for an endpoint that is
+/// not in [`crate::ENDPOINTS_JSON`]. Arrays are walked element by element (`data[0].x`).
+pub fn unknown_members(
+    method: &str,
+    template: &str,
+    part: Part,
+    value: &serde_json::Value,
+) -> Option<Vec<String>> {
+    let ep = endpoints()
+        .iter()
+        .find(|e| e["method"] == method && e["path"] == template)?;
+    let fields = match part {
+        Part::Query => &ep["query"],
+        Part::Body => &ep["body"],
+        Part::Answer => &ep["answer_fields"],
+    };
+    let mut out = Vec::new();
+    if fields.is_array() {
+        walk(fields, value, "", &mut out);
+    }
+    Some(out)
+}
+
+fn walk(fields: &serde_json::Value, value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    let Some(members) = value.as_object() else {
+        return;
+    };
+    let list = fields.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    for (k, v) in members {
+        let path = if at.is_empty() {
+            k.clone()
+        } else {
+            format!("{at}.{k}")
+        };
+        match list.iter().find(|f| f["name"] == k.as_str()) {
+            None => out.push(path),
+            Some(f) => walk_type(f, v, &path, out),
+        }
+    }
+}
+
+fn walk_type(ty: &serde_json::Value, v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    match ty["type"].as_str() {
+        Some("object") if ty.get("fields").is_some() => walk(&ty["fields"], v, path, out),
+        Some("array") => {
+            for (i, item) in v
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
+                walk_type(&ty["items"], item, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
     }
 }
 

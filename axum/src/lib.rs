@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use serde::de::DeserializeOwned;
 pub use wechatpay_core;
 use wechatpay_core::exchange::AsyncCallbacks;
 use wechatpay_core::notify::{self, Callbacks, MemoryStore, NotificationStore, NotifyError};
@@ -67,7 +66,7 @@ impl Notifications {
     /// keys through the transport when one is set. The answer to return as is.
     pub async fn handle<T, F, Fut, E>(&self, delivery: Delivery, handler: F) -> Answer
     where
-        T: DeserializeOwned,
+        T: notify::Resource,
         F: FnOnce(notify::Notification<T>) -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
         E: std::fmt::Display,
@@ -95,7 +94,7 @@ impl Notifications {
     }
 
     /// Verify, decrypt and deserialise a callback.
-    pub async fn verify<T: DeserializeOwned>(
+    pub async fn verify<T: notify::Resource>(
         &self,
         headers: &http::HeaderMap,
         body: &[u8],
@@ -147,7 +146,7 @@ impl<S, T> FromRequest<S> for Notification<T>
 where
     Notifications: FromRef<S>,
     S: Send + Sync,
-    T: DeserializeOwned,
+    T: notify::Resource,
 {
     type Rejection = Rejection;
 

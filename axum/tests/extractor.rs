@@ -7,7 +7,7 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
-use wechatpay_api::events::Transaction;
+use wechatpay_api::pay::transactions::Transaction;
 use wechatpay_axum::{success, Answer, Notification, Notifications};
 use wechatpay_core::ApiV3Key;
 use wechatpay_sandbox::server::Server;

@@ -12,7 +12,7 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use wechatpay_api::events::Transaction;
+use wechatpay_api::pay::transactions::Transaction;
 use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{
     ApiV3Key, FixedClock, FixedNonce, PlatformKey, PrivateKey, SignError, Signer,

@@ -676,26 +676,28 @@ impl<W: std::io::Write> std::io::Write for Counted<W> {
 }
 
 fn bill_cmd(g: &Resolved, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
-    use wechatpay_api::bill::{fundflowbill, tradebill};
+    use wechatpay_api::bill::{
+        fundflowbill, tradebill, GetFundFlowBillRequest, GetTradeBillRequest, TarType,
+    };
     let client = g.client()?;
     let gzip_tar = a.gzip;
     let info = match a.kind {
-        BillKind::Trade => client.send(tradebill::get(&tradebill::GetQuery {
+        BillKind::Trade => client.send(tradebill::get(&GetTradeBillRequest {
             bill_date: a.date.clone(),
             bill_type: a
                 .bill_type
                 .as_deref()
                 .map(|t| serde_json::from_value(json!(t)).unwrap_or_default()),
-            tar_type: gzip_tar.then_some(tradebill::TarType::Gzip),
+            tar_type: gzip_tar.then_some(TarType::Gzip),
             ..Default::default()
         }))?,
-        BillKind::Fundflow => client.send(fundflowbill::get(&fundflowbill::GetQuery {
+        BillKind::Fundflow => client.send(fundflowbill::get(&GetFundFlowBillRequest {
             bill_date: a.date.clone(),
             account_type: a
                 .account
                 .as_deref()
                 .map(|t| serde_json::from_value(json!(t)).unwrap_or_default()),
-            tar_type: gzip_tar.then_some(fundflowbill::TarType::Gzip),
+            tar_type: gzip_tar.then_some(TarType::Gzip),
             ..Default::default()
         }))?,
     }

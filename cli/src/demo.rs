@@ -54,9 +54,9 @@ fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
         ..wechatpay_sandbox::seed::create(no)
     };
     let query = QueryRequest {
-        service_id: SERVICE_ID.into(),
-        appid: APPID.into(),
-        out_order_no: no.into(),
+        service_id: Some(SERVICE_ID.into()),
+        appid: Some(APPID.into()),
+        out_order_no: Some(no.into()),
         ..Default::default()
     };
     (create, wechatpay_sandbox::seed::body(), query)

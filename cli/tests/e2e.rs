@@ -978,7 +978,7 @@ fn api_list_show_and_request_validation() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let list = json_out(&o);
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 514);
+    assert_eq!(list.len(), 517);
     for e in list {
         for k in ["method", "path", "rust", "title", "doc"] {
             assert!(e[k].is_string(), "{e}");

@@ -18,6 +18,7 @@ pub use crate::error::BillError;
 /// What a bill request answers (`GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, … — typed in
 /// `wechatpay-api`): the digest of the bill and where to download it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BillDownloadInfo {
     /// `SHA1`.
     pub hash_type: String,
@@ -227,6 +228,7 @@ pub fn sha1_hex(data: &[u8]) -> String {
 /// `hash_value` is the SHA-1 of the decrypted (gunzipped, with `tar_type=GZIP`) part. Concatenate
 /// the parts in `bill_sequence` order for the whole bill.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EncryptedBillPart {
     /// The part's position, from 1.
     #[serde(default)]

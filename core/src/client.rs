@@ -766,9 +766,11 @@ impl Client {
                 }
             }
         };
-        let data = (expect.decode)(body).map_err(|source| ResponseError::Decode {
-            source,
+        let data = (expect.decode)(body).map_err(|e| ResponseError::Decode {
+            source: e.source,
+            path: e.path,
             type_name: std::any::type_name::<T>(),
+            status: parts.status(),
             request_id: request_id(parts.headers()),
             body: body.to_vec(),
         })?;

@@ -336,6 +336,13 @@ pub enum BuildError {
     /// The body could not be serialised to JSON.
     #[error("the request body cannot be serialised to JSON: {0}")]
     Serialize(#[source] serde_json::Error),
+    /// A field the official models require was left empty in a typed request: nothing was
+    /// signed or sent.
+    #[error("required field `{field}` is empty: set it (nothing was sent)")]
+    MissingField {
+        /// The field's JSON path (`payer.openid`; `query.mchid` for a query parameter).
+        field: String,
+    },
     /// A header name or value is not valid HTTP.
     #[error("invalid header {name:?}: {reason}")]
     InvalidHeader {
@@ -573,16 +580,24 @@ pub enum ResponseError {
         /// The raw body as received.
         body: Vec<u8>,
     },
-    /// A verified body does not have the shape of the expected type.
-    /// Its message shows serde's reason with each quoted value as `"…"` (an answer may hold
-    /// personal data); `source` and `body` keep everything.
-    #[error("verified response body does not match {type_name}: {}", without_quoted_values(&source.to_string()))]
+    /// A verified 2xx answer does not have the shape of the expected type: **WeChat Pay accepted
+    /// the call, and it may have taken effect** (an order paid, a refund made). Act on the raw
+    /// answer (`body`) or query the resource again; `wxpay api decode` shows where the answer
+    /// and the type part. Its message names the JSON path and what was expected there, with
+    /// each quoted value as `"…"` (an answer may hold personal data); `source` and `body` keep
+    /// everything.
+    #[error("WeChat Pay accepted the call ({status}; it may have taken effect), but its answer does not match {type_name} at `{path}`: {}; the raw answer is kept in the error", without_quoted_values(&source.to_string()))]
     Decode {
         /// The serde error (with line and column).
         #[source]
         source: serde_json::Error,
+        /// The JSON path where the answer and the type part (`receivers[0].amount`; `.` for the
+        /// whole body).
+        path: String,
         /// The Rust type expected.
         type_name: &'static str,
+        /// The HTTP status of the answer (2xx).
+        status: http::StatusCode,
         /// The `Request-ID` response header.
         request_id: Option<String>,
         /// The raw body as received.

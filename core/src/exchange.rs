@@ -51,7 +51,6 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, Request, Response};
-use serde::de::DeserializeOwned;
 
 use crate::bill::{BillWriter, EncryptedBillPart};
 use crate::certificates::{Downloaded, RefreshDecision, RefreshGate};
@@ -450,7 +449,7 @@ impl<T> std::fmt::Debug for CallbackExchange<T> {
     }
 }
 
-impl<T: DeserializeOwned> CallbackExchange<T> {
+impl<T: crate::notify::Resource> CallbackExchange<T> {
     pub(crate) fn new(callbacks: &Callbacks, headers: &HeaderMap, body: &[u8], now: i64) -> Self {
         let client = callbacks.client().cloned();
         let mut ex = Self {
@@ -499,7 +498,7 @@ impl<T: DeserializeOwned> CallbackExchange<T> {
     }
 }
 
-impl<T: DeserializeOwned> Exchange for CallbackExchange<T> {
+impl<T: crate::notify::Resource> Exchange for CallbackExchange<T> {
     type Output = Result<Notification<T>, NotifyError>;
 
     fn poll(&mut self) -> Step<Self::Output> {

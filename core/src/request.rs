@@ -20,18 +20,53 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-pub(crate) type Decoder<T> = fn(&[u8]) -> Result<T, serde_json::Error>;
+pub(crate) type Decoder<T> = fn(&[u8]) -> Result<T, crate::response::JsonError>;
 
-fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
-    if body.is_empty() {
-        serde_json::from_slice(b"null")
-    } else {
-        serde_json::from_slice(body)
+fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, crate::response::JsonError> {
+    crate::response::decode(body)
+}
+
+fn decode_bytes(body: &[u8]) -> Result<Vec<u8>, crate::response::JsonError> {
+    Ok(body.to_vec())
+}
+
+/// What [`required`] refuses: a value left at its empty default.
+pub trait Unset {
+    /// Whether the value was left empty (an empty string, an enum left at its default).
+    fn is_unset(&self) -> bool;
+}
+
+impl Unset for String {
+    fn is_unset(&self) -> bool {
+        self.is_empty()
     }
 }
 
-fn decode_bytes(body: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
-    Ok(body.to_vec())
+impl Unset for crate::Sensitive {
+    fn is_unset(&self) -> bool {
+        match self.ciphertext() {
+            Some(c) => c.is_empty(),
+            None => self.plaintext().is_none_or(|p| p.is_empty()),
+        }
+    }
+}
+
+/// The message [`required`] fails with; [`Call::json`] turns it into
+/// [`BuildError::MissingField`] with the field's path.
+const UNSET: &str = "wechatpay: a required field is empty";
+
+/// Serialise a field the official models require (`#[serde(serialize_with = …)]`, as the typed
+/// requests of `wechatpay-api` do): an empty value fails [`Call::json`] with
+/// [`BuildError::MissingField`] naming the field, so nothing is signed or sent.
+pub fn required<T, S>(value: &T, serializer: S) -> Result<S::Ok, S::Error>
+where
+    T: Serialize + Unset + ?Sized,
+    S: serde::Serializer,
+{
+    if value.is_unset() {
+        return Err(serde::ser::Error::custom(UNSET));
+    }
+    value.serialize(serializer)
 }
 
 /// One API call, not yet signed: what to send and what type the answer has.
@@ -163,6 +198,18 @@ impl<T> Call<T> {
         self
     }
 
+    /// Add a query parameter the official models require: an empty `value` is refused with
+    /// [`BuildError::MissingField`] (`query.<name>`) when the call is signed, so nothing is sent.
+    pub fn query_required(mut self, name: &str, value: &str) -> Self {
+        if value.is_empty() {
+            self.fail(BuildError::MissingField {
+                field: format!("query.{name}"),
+            });
+            return self;
+        }
+        self.query(name, value)
+    }
+
     /// Add a sensitive query parameter (a few queries carry personal data, e.g. a bank account
     /// number): a plaintext is RSA-OAEP-encrypted when the request is signed, with the key the
     /// request names in `Wechatpay-Serial`, exactly like a sensitive body field; a ciphertext is
@@ -181,11 +228,26 @@ impl<T> Call<T> {
     /// sent.
     ///
     /// [`crate::Sensitive`] plaintexts in the body are encrypted when the request is signed.
+    ///
+    /// A field the official models require left empty (see [`required`]) is refused with
+    /// [`BuildError::MissingField`], naming it.
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
         match crate::sensitive::collect(|| serde_json::to_vec(body)) {
             (Ok(bytes), sensitive) => {
                 self.body = Some(bytes);
                 self.sensitive = sensitive;
+            }
+            (Err(e), _) if e.to_string().starts_with(UNSET) => {
+                // Serialised again, only now, to learn which field it was.
+                let (path, _) = crate::sensitive::collect(|| {
+                    let mut out = serde_json::Serializer::new(Vec::new());
+                    serde_path_to_error::serialize(body, &mut out)
+                        .err()
+                        .map(|e| e.path().to_string())
+                });
+                self.fail(BuildError::MissingField {
+                    field: path.unwrap_or_else(|| ".".into()),
+                });
             }
             (Err(e), _) => self.fail(BuildError::Serialize(e)),
         }

@@ -1,6 +1,9 @@
 //! Turning a received `http::Response` into a verified, typed value or an [`ApiError`].
 
+use std::fmt;
+
 use http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::verify::REQUEST_ID;
@@ -50,4 +53,52 @@ pub fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ApiErr
         request_id: request_id(headers),
         body: body.to_vec(),
     }
+}
+
+/// A JSON body that does not have the shape of the expected type: where, and why.
+#[derive(Debug)]
+pub struct JsonError {
+    /// The JSON path where the body and the type part (`amount.total`,
+    /// `receivers[0].fail_reason`; `.` for the whole body).
+    pub path: String,
+    /// serde's reason (what was expected there, with line and column).
+    pub source: serde_json::Error,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "at `{}`: {}",
+            self.path,
+            crate::error::without_quoted_values(&self.source.to_string())
+        )
+    }
+}
+
+impl std::error::Error for JsonError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Read a JSON body into `T` as the client reads an answer: an empty body is `null` (so `()` and
+/// `Option<T>` read a `204`), and a body that does not fit names the JSON path where it parts
+/// from `T`. The path is looked for only when the plain read fails: a body that fits costs
+/// nothing more.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
+    let body: &[u8] = if body.is_empty() { b"null" } else { body };
+    serde_json::from_slice(body).map_err(|plain| {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(e) => JsonError {
+                path: e.path().to_string(),
+                source: e.into_inner(),
+            },
+            Ok(_) => JsonError {
+                path: ".".into(),
+                source: plain,
+            },
+        }
+    })
 }

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use wechatpay_api::events::Transaction;
+use wechatpay_api::pay::transactions::Transaction;
 use wechatpay_core::notify::{Callbacks, MemoryStore, Notification, NotificationStore};
 use wechatpay_core::ApiV3Key;
 use wechatpay_sandbox::deliver::{http_sender, Deliverer, Event, Scenario};

@@ -17,7 +17,7 @@
 //! the answer with your client — the code under test runs exactly as against WeChat Pay:
 //!
 //! ```
-//! use wechatpay_api::pay::transactions::{native, Amount, NativeRequest};
+//! use wechatpay_api::pay::transactions::{native, native::PrepayRequest, Amount};
 //! use wechatpay_core::FixedClock;
 //! use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 //!
@@ -30,7 +30,7 @@
 //!     .build()?;
 //! let gateway = Gateway::with_test_keys(Mode::Certificate);
 //!
-//! let signed = client.sign(native(&NativeRequest {
+//! let signed = client.sign(native(&PrepayRequest {
 //!     appid: "wxd678efh567hg6787".into(),
 //!     mchid: keys.mchid.into(),
 //!     description: "Image".into(),

@@ -85,6 +85,7 @@ struct Amount {
 
 #[derive(Deserialize)]
 struct Payer {
+    #[serde(default)]
     openid: String,
 }
 

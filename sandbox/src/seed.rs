@@ -23,22 +23,22 @@ pub fn body() -> CompleteRequest {
         real_service_end_location: Some("深圳湾公园".into()),
         fees: Some(vec![
             Fees {
-                fee_name: "租借费".into(),
-                fee_count: 3,
-                fee_amount: 1500,
-                fee_desc: "3 小时 × 5.00".into(),
+                fee_name: Some("租借费".into()),
+                fee_count: Some(3),
+                fee_amount: Some(1500),
+                fee_desc: Some("3 小时 × 5.00".into()),
             },
             Fees {
-                fee_name: "服务费".into(),
-                fee_count: 1,
-                fee_amount: 200,
-                fee_desc: "免押金".into(),
+                fee_name: Some("服务费".into()),
+                fee_count: Some(1),
+                fee_amount: Some(200),
+                fee_desc: Some("免押金".into()),
             },
         ]),
         discounts: Some(vec![CompleteRequestDiscounts {
-            discount_name: "新用户".into(),
-            discount_amount: 300,
-            discount_desc: "首单立减".into(),
+            discount_name: Some("新用户".into()),
+            discount_amount: Some(300),
+            discount_desc: Some("首单立减".into()),
         }]),
         total_amount: Some(1400),
         ..Default::default()

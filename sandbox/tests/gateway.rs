@@ -255,7 +255,7 @@ fn two_gateways_hand_out_different_ids() {
         let reply = gw.handle(&signed.request, NOW);
         let created = c.verify(&signed.expect, &reply.response).unwrap().data;
         // APIv3: a JSAPI order, then paid.
-        let order = tx::JsapiRequest {
+        let order = tx::jsapi::PrepayRequest {
             appid: "wxd678efh567hg6787".into(),
             mchid: "1900000001".into(),
             description: "d".into(),
@@ -265,8 +265,8 @@ fn two_gateways_hand_out_different_ids() {
                 total: 1,
                 currency: None,
             },
-            payer: tx::JsapiRequestPayer {
-                openid: "o1".into(),
+            payer: tx::Payer {
+                openid: Some("o1".into()),
                 ..Default::default()
             },
             ..Default::default()

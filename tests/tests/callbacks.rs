@@ -5,7 +5,8 @@ use std::convert::Infallible;
 
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
-use wechatpay_api::events::{ServiceOrder, Transaction};
+use wechatpay_api::events::ServiceOrder;
+use wechatpay_api::pay::transactions::Transaction;
 use wechatpay_core::notify::{self, Callbacks, MemoryReplayGuard, NotifyError, ReplayMatch};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::{

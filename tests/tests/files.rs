@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
-use wechatpay_api::bill::{fundflowbill, tradebill};
+use wechatpay_api::bill::{
+    fundflowbill, tradebill, AccountType, Algorithm, BillType, GetFundFlowBillRequest,
+    GetSingleSubMchFundFlowBillRequest, GetTradeBillRequest, TarType,
+};
 use wechatpay_api::merchant::media;
 use wechatpay_core::bill::BillError;
 use wechatpay_core::{CallError, TransportErrorKind};
@@ -37,15 +40,11 @@ impl Write for Counter {
     }
 }
 
-fn trade(date: &str, big: bool, gzip: bool) -> tradebill::GetQuery {
-    tradebill::GetQuery {
+fn trade(date: &str, big: bool, gzip: bool) -> GetTradeBillRequest {
+    GetTradeBillRequest {
         bill_date: date.into(),
-        bill_type: Some(if big {
-            tradebill::BillType::Refund
-        } else {
-            tradebill::BillType::All
-        }),
-        tar_type: gzip.then_some(tradebill::TarType::Gzip),
+        bill_type: Some(if big { BillType::Refund } else { BillType::All }),
+        tar_type: gzip.then_some(TarType::Gzip),
         ..Default::default()
     }
 }
@@ -158,9 +157,9 @@ macro_rules! async_uploads_and_bills {
         ));
         // The fund-flow bill too.
         let info = c
-            .send(fundflowbill::get(&fundflowbill::GetQuery {
+            .send(fundflowbill::get(&GetFundFlowBillRequest {
                 bill_date: "2026-01-15".into(),
-                account_type: Some(fundflowbill::AccountType::Basic),
+                account_type: Some(AccountType::Basic),
                 ..Default::default()
             }))
             .await
@@ -283,12 +282,12 @@ fn sensitive_fields_through_every_transport() {
 fn sub_merchant_bill_parts_through_every_transport() {
     use wechatpay_api::bill::sub_merchant_fundflowbill as sub;
     let s = server();
-    let query = |gzip: bool| sub::GetQuery {
+    let query = |gzip: bool| GetSingleSubMchFundFlowBillRequest {
         sub_mchid: "1900000109".into(),
         bill_date: "2026-01-15".into(),
-        account_type: sub::AccountType::Basic,
-        algorithm: sub::Algorithm::AeadAes256Gcm,
-        tar_type: gzip.then_some(sub::TarType::Gzip),
+        account_type: AccountType::Basic,
+        algorithm: Algorithm::AeadAes256Gcm,
+        tar_type: gzip.then_some(TarType::Gzip),
     };
     let whole = wechatpay_sandbox::bill_text("SUBFUND", "2026-01-15", 500);
     let join = |parts: Vec<Vec<u8>>| parts.concat();
@@ -370,7 +369,7 @@ type UploadWith<'a> =
         &'static str,
         &std::path::Path,
         Box<dyn FnMut(u64) + Send>,
-    ) -> Result<wechatpay_core::ApiResponse<media::UploadResponse>, CallError>;
+    ) -> Result<wechatpay_core::ApiResponse<media::ImageUploadResponse>, CallError>;
 
 /// Uploads streamed from disk through one transport's `upload_file`. Against a gateway in
 /// certificate mode (whose certificates the client may download): the gateway gets the file's

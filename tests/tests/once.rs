@@ -522,6 +522,7 @@ fn handled_with_refresh_through_a_transport() {
         #[allow(dead_code)]
         amount: u64,
     }
+    impl wechatpay_core::notify::Resource for NeedsAmount {}
     let other = server.gateway().sign_notification(body.clone(), now, None);
     let handled = cb.handle_blocking_with::<NeedsAmount, _, _>(
         &ureq,

@@ -11,7 +11,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
-use wechatpay_api::bill::tradebill;
+use wechatpay_api::bill::{tradebill, GetTradeBillRequest};
 use wechatpay_api::payscore::payafter_orders::{complete, create};
 use wechatpay_core::notify::{
     BoxFuture, Claim, MemoryStore, NotificationStore, Outcome, StoreError,
@@ -140,7 +140,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
         .unwrap_err();
     // Bills: the query is a call and the download one more, also when its digest check fails
     // or when the transport drops it after sending its request.
-    let query = tradebill::GetQuery {
+    let query = GetTradeBillRequest {
         bill_date: "2026-01-14".into(),
         ..Default::default()
     };

@@ -65,7 +65,7 @@ fn two_hundred_concurrent_calls_through_one_client() {
         for t in tasks {
             let r = t.await.unwrap().unwrap();
             assert!(r.verified_by.is_some());
-            assert!(r.data.out_order_no.starts_with("R-"));
+            assert!(r.data.out_order_no.unwrap_or_default().starts_with("R-"));
         }
     });
     assert_eq!(server.gateway().request_count(), 400);

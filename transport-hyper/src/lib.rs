@@ -15,7 +15,7 @@
 //! let client = wechatpay_hyper::Client::new(core)?;
 //! let body = CompleteRequest { appid: "wxd678efh567hg6787".into(), service_id: "500001".into(), total_amount: Some(0), ..Default::default() };
 //! let answer = client.send(complete("ORDER123", &body)).await?;
-//! println!("{} (Request-ID {:?})", answer.data.order_id, answer.request_id);
+//! println!("{:?} (Request-ID {:?})", answer.data.order_id, answer.request_id);
 //! # Ok(()) }
 //! ```
 //!
@@ -147,7 +147,7 @@ impl Client {
 
     /// Verify and decrypt a callback with `callbacks` (from `client.core().callbacks(key)`); an
     /// unknown serial triggers one refresh through this client and a second verification.
-    pub async fn verify_callback<T: DeserializeOwned>(
+    pub async fn verify_callback<T: wechatpay_core::notify::Resource>(
         &self,
         callbacks: &Callbacks,
         headers: &HeaderMap,

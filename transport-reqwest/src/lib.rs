@@ -147,7 +147,7 @@ impl Client {
 
     /// Verify and decrypt a callback with `callbacks` (from `client.core().callbacks(key)`); an
     /// unknown serial triggers one refresh through this client and a second verification.
-    pub async fn verify_callback<T: DeserializeOwned>(
+    pub async fn verify_callback<T: wechatpay_core::notify::Resource>(
         &self,
         callbacks: &Callbacks,
         headers: &HeaderMap,

@@ -1,10 +1,11 @@
-//! The catalog read into endpoints and modules (an arena of types per module).
+//! The merged endpoints read into families, modules and their types (an arena per family).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::json::J;
-use crate::model::{merge_yaml_only, Arena, Facts, Lit, Role, Ty};
+use crate::model::{Arena, Lit, Side};
 use crate::names::{chain_of, field_ident, function_of, module_of, pascal};
+use crate::official::{EventLink, Merged};
 
 #[derive(Debug, Clone)]
 pub enum ParamTy {
@@ -42,6 +43,7 @@ pub struct Endpoint {
     pub title: String,
     pub doc: String,
     pub family: String,
+    pub module: Vec<String>,
     pub func: String,
     pub chain: String,
     pub path_params: Vec<(String, ParamTy)>,
@@ -52,12 +54,27 @@ pub struct Endpoint {
     pub headers: Vec<(String, String, bool)>,
     pub serial_header: bool,
     pub notes: Vec<String>,
+    /// The official SDK methods that make this call (`Go `payments.jsapi.JsapiApiService.Prepay``).
+    pub official_methods: Vec<String>,
+    /// The official SDKs' description of the call.
+    pub official_doc: String,
+    /// Only the official SDKs have it (the catalog does not).
+    pub official_only: bool,
 }
 
+/// One Rust module of endpoints (`pay::transactions`).
 #[derive(Debug, Default)]
 pub struct Module {
     pub path: Vec<String>,
     pub endpoints: Vec<Endpoint>,
+}
+
+/// A family (the first path segment after `/v3/`): its modules, and one arena for all its types
+/// (a type several modules use lives once, at their common module).
+#[derive(Debug, Default)]
+pub struct Family {
+    pub name: String,
+    pub modules: Vec<Module>,
     pub arena: Arena,
 }
 
@@ -109,39 +126,13 @@ const RESERVED: &[&str] = &[
 
 pub struct Overrides {
     pub functions: BTreeMap<String, String>,
-    pub answer_optional: BTreeMap<String, BTreeSet<String>>,
+    /// Notification resources of their own: `(type name, event types, doc)`.
     pub events: Vec<(String, Vec<String>, String)>,
+    /// Notifications read by an official model.
+    pub links: Vec<EventLink>,
 }
 
-pub fn overrides(j: &J) -> Result<Overrides, String> {
-    let mut functions = BTreeMap::new();
-    for (k, v) in j.get("functions").and_then(J::obj).unwrap_or(&[]) {
-        functions.insert(k.clone(), v.str().ok_or("function override")?.to_string());
-    }
-    let mut events = Vec::new();
-    for e in j.get("events").and_then(J::arr).unwrap_or(&[]) {
-        let kinds = e
-            .get("events")
-            .and_then(J::arr)
-            .ok_or("events")?
-            .iter()
-            .filter_map(J::str)
-            .map(str::to_string)
-            .collect();
-        events.push((e.s("name").to_string(), kinds, e.s("doc").to_string()));
-    }
-    let mut answer_optional = BTreeMap::new();
-    for (k, v) in j.get("answer_optional").and_then(J::obj).unwrap_or(&[]) {
-        answer_optional.insert(k.clone(), string_set(Some(v)));
-    }
-    Ok(Overrides {
-        functions,
-        answer_optional,
-        events,
-    })
-}
-
-fn string_set(j: Option<&J>) -> BTreeSet<String> {
+fn strings(j: Option<&J>) -> Vec<String> {
     j.and_then(J::arr)
         .unwrap_or(&[])
         .iter()
@@ -150,13 +141,38 @@ fn string_set(j: Option<&J>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Group the catalog into modules and build every endpoint's types.
-pub fn modules(catalog: &J, ov: &Overrides) -> Result<Vec<Module>, String> {
-    let entries = catalog
-        .get("endpoints")
-        .and_then(J::arr)
-        .ok_or("catalog.endpoints")?;
-    let mut by_module: BTreeMap<Vec<String>, Module> = BTreeMap::new();
+pub fn overrides(j: &J) -> Result<Overrides, String> {
+    let mut functions = BTreeMap::new();
+    for (k, v) in j.get("functions").and_then(J::obj).unwrap_or(&[]) {
+        functions.insert(k.clone(), v.str().ok_or("function override")?.to_string());
+    }
+    let mut events = Vec::new();
+    let mut links = Vec::new();
+    for e in j.get("events").and_then(J::arr).unwrap_or(&[]) {
+        let kinds = strings(e.get("events"));
+        if kinds.is_empty() {
+            return Err("names.json: an event entry without events".into());
+        }
+        if let Some(model) = e.get("model").and_then(J::str) {
+            links.push(EventLink {
+                model: model.to_string(),
+                also: strings(e.get("also")),
+                events: kinds,
+                exclude: strings(e.get("exclude")),
+            });
+        } else {
+            events.push((e.s("name").to_string(), kinds, e.s("doc").to_string()));
+        }
+    }
+    Ok(Overrides {
+        functions,
+        events,
+        links,
+    })
+}
+
+/// Group the merged endpoints into families and modules and build every endpoint's types.
+pub fn families(entries: &[J], ov: &Overrides) -> Result<Vec<Family>, String> {
     // Names first: the rule, then the collision fallback, then the override table.
     let mut names: BTreeMap<Vec<String>, Vec<(usize, String)>> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
@@ -195,79 +211,57 @@ pub fn modules(catalog: &J, ov: &Overrides) -> Result<Vec<Module>, String> {
             }
         }
     }
-    for (i, e) in entries.iter().enumerate() {
-        let module_path = module_of(e.s("path"));
-        let m = by_module
-            .entry(module_path.clone())
-            .or_insert_with(|| Module {
-                path: module_path.clone(),
-                ..Default::default()
-            });
-        let key = format!("{} {}", e.s("method"), e.s("path"));
-        let none = BTreeSet::new();
-        let optional = ov.answer_optional.get(&key).unwrap_or(&none);
-        let ep = endpoint(e, &func_of[&i], optional, &mut m.arena)
+    let mut by_family: BTreeMap<String, Family> = BTreeMap::new();
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|a, b| {
+        let (x, y) = (&entries[*a], &entries[*b]);
+        (x.s("path"), x.s("method")).cmp(&(y.s("path"), y.s("method")))
+    });
+    for i in order {
+        let e = &entries[i];
+        let family = e.s("family").to_string();
+        let f = by_family.entry(family.clone()).or_insert_with(|| Family {
+            name: family.clone(),
+            ..Default::default()
+        });
+        let ep = endpoint(e, &func_of[&i], &mut f.arena)
             .map_err(|err| format!("{} {}: {err}", e.s("method"), e.s("path")))?;
-        m.endpoints.push(ep);
+        match f.modules.iter_mut().find(|m| m.path == ep.module) {
+            Some(m) => m.endpoints.push(ep),
+            None => f.modules.push(Module {
+                path: ep.module.clone(),
+                endpoints: vec![ep],
+            }),
+        }
     }
-    let mut out: Vec<Module> = by_module.into_values().collect();
-    for m in &mut out {
-        m.arena.dedupe();
-        let mut taken: BTreeSet<String> = m
-            .arena
-            .structs
-            .iter()
-            .filter(|s| s.top)
-            .map(|s| s.name.clone())
-            .collect();
-        taken.extend(RESERVED.iter().map(|s| s.to_string()));
-        m.arena
-            .assign_names(&taken)
-            .map_err(|e| format!("{}: {e}", m.path.join("::")))?;
+    let mut out: Vec<Family> = by_family.into_values().collect();
+    let reserved: BTreeSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+    for f in &mut out {
+        f.modules.sort_by(|a, b| a.path.cmp(&b.path));
+        f.arena.dedupe();
+        f.arena
+            .assign_names(&reserved)
+            .map_err(|e| format!("family {}: {e}", f.name))?;
     }
     Ok(out)
 }
 
-fn endpoint(
-    e: &J,
-    func: &str,
-    answer_optional: &BTreeSet<String>,
-    arena: &mut Arena,
-) -> Result<Endpoint, String> {
+/// The object node of a top-level location: the merged official model when there is one (its
+/// annotations name and place it), else the catalog's members.
+fn top_node(e: &J, loc: &str, members: &[(String, J)]) -> J {
+    match e.get(&format!("{loc}_model")) {
+        Some(node) => node.clone(),
+        None => J::Obj(vec![("object".into(), J::Obj(members.to_vec()))]),
+    }
+}
+
+fn endpoint(e: &J, func: &str, arena: &mut Arena) -> Result<Endpoint, String> {
     let method = e.s("method").to_string();
     let path = e.s("path").to_string();
-    let yaml = e.get("yaml").filter(|y| !matches!(y, J::Null));
-    let mut required: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    if let Some(r) = yaml.and_then(|y| y.get("required")).and_then(J::obj) {
-        for (loc, list) in r {
-            required.insert(loc.clone(), string_set(Some(list)));
-        }
-    }
-    let sensitive = string_set(yaml.and_then(|y| y.get("base64_in_yaml")));
-    let only: Vec<(String, J)> = yaml
-        .and_then(|y| y.get("only_in_yaml"))
-        .and_then(J::obj)
-        .unwrap_or(&[])
-        .to_vec();
-    let yaml_only: BTreeSet<String> = only.iter().map(|(k, _)| k.clone()).collect();
-    let mut enums: BTreeMap<String, J> = BTreeMap::new();
-    if let Some(list) = yaml.and_then(|y| y.get("enums")).and_then(J::obj) {
-        for (loc, lits) in list {
-            enums.insert(loc.clone(), lits.clone());
-        }
-    }
-    let facts = Facts {
-        required: &required,
-        sensitive: &sensitive,
-        yaml_only: &yaml_only,
-        query_optional: e.is_true("query_optional"),
-        enums: &enums,
-        answer_optional,
-    };
+    let module = module_of(&path);
     let base = pascal(func);
     let top = |arena: &mut Arena, id: usize| {
         arena.structs[id].top = true;
-        arena.structs[id].name = arena.structs[id].candidate.clone();
     };
 
     // Path parameters: strings, unless the TS says number, an enum or a union.
@@ -290,13 +284,17 @@ fn endpoint(
                     .collect();
                 let id = arena.enums.len();
                 arena.enums.push(crate::model::EnumDef {
-                    role: Role::Query,
+                    side: Side::Request,
                     lits,
                     int: false,
                     candidate: pascal(&name),
                     owners: Vec::new(),
                     name: String::new(),
+                    module: module.clone(),
                     merged_into: None,
+                    official: None,
+                    values_doc: BTreeMap::new(),
+                    doc: String::new(),
                 });
                 ParamTy::Enum(id)
             }
@@ -306,17 +304,17 @@ fn endpoint(
     }
 
     let query_members = e.get("query").and_then(J::obj).unwrap_or(&[]).to_vec();
-    let query_members = merge_yaml_only("query", &query_members, &only)?;
     let query = if query_members.is_empty() {
         None
     } else {
+        let node = top_node(e, "query", &query_members);
         let id = arena.object(
-            Role::Query,
-            &query_members,
+            &node,
             "query",
             format!("{base}Query"),
             None,
-            &facts,
+            &module,
+            Side::Request,
         )?;
         top(arena, id);
         Some(id)
@@ -326,14 +324,14 @@ fn endpoint(
         "multipart" => Body::Multipart,
         "json" => {
             let members = e.get("request").and_then(J::obj).unwrap_or(&[]).to_vec();
-            let members = merge_yaml_only("request", &members, &only)?;
+            let node = top_node(e, "request", &members);
             let id = arena.object(
-                Role::Request,
-                &members,
+                &node,
                 "request",
                 format!("{base}Request"),
                 None,
-                &facts,
+                &module,
+                Side::Request,
             )?;
             top(arena, id);
             Body::Json(id)
@@ -341,6 +339,7 @@ fn endpoint(
         _ => Body::None,
     };
 
+    let yaml = e.get("yaml").filter(|y| !matches!(y, J::Null));
     let status = yaml
         .and_then(|y| y.get("status"))
         .and_then(|s| match s {
@@ -352,7 +351,6 @@ fn endpoint(
         Answer::Bytes
     } else {
         let members = e.get("response").and_then(J::obj).unwrap_or(&[]).to_vec();
-        let members = merge_yaml_only("response", &members, &only)?;
         if let Some(path) = crate::model::core_shape(&members) {
             Answer::Core(path)
         } else if members.is_empty() {
@@ -362,13 +360,14 @@ fn endpoint(
                 Answer::Empty
             }
         } else {
+            let node = top_node(e, "response", &members);
             let id = arena.object(
-                Role::Response,
-                &members,
+                &node,
                 "response",
                 format!("{base}Response"),
                 None,
-                &facts,
+                &module,
+                Side::Answer,
             )?;
             top(arena, id);
             if status == 204 {
@@ -380,7 +379,7 @@ fn endpoint(
     };
 
     let mut headers = Vec::new();
-    let mut serial_header = false;
+    let mut serial_header = e.is_true("official_serial");
     for (name, node) in e.get("headers").and_then(J::obj).unwrap_or(&[]) {
         if name.eq_ignore_ascii_case("Wechatpay-Serial") {
             serial_header = true;
@@ -404,9 +403,9 @@ fn endpoint(
             }
         }
     }
-    let _ = Ty::Str;
     Ok(Endpoint {
         family: e.s("family").to_string(),
+        module,
         func: func.to_string(),
         chain: chain_of(&method, &path),
         title: e.s("title").to_string(),
@@ -420,32 +419,37 @@ fn endpoint(
         headers,
         serial_header,
         notes,
+        official_methods: strings(e.get("official_methods")),
+        official_doc: e.s("official_doc").to_string(),
+        official_only: e.is_true("official_only"),
     })
+}
+
+fn string_set(j: Option<&J>) -> BTreeSet<String> {
+    strings(j).into_iter().collect()
 }
 
 /// A notification resource type: its struct, the events it serves, its doc line.
 pub type EventType = (usize, Vec<String>, String);
 
-/// The notification resources, one arena.
-pub fn events(webhooks: &J, ov: &Overrides) -> Result<(Arena, Vec<EventType>), String> {
+/// The notification resources no official model reads, one arena (module `events`).
+pub fn events(
+    webhooks: &J,
+    ov: &Overrides,
+    merged: &Merged,
+) -> Result<(Arena, Vec<EventType>), String> {
     let all = webhooks
         .get("events")
         .and_then(J::arr)
         .ok_or("webhooks.events")?;
     let mut arena = Arena::default();
-    let empty = BTreeMap::new();
-    let none = BTreeSet::new();
-    let no_enums = BTreeMap::new();
-    let facts = Facts {
-        required: &empty,
-        sensitive: &none,
-        yaml_only: &none,
-        query_optional: false,
-        enums: &no_enums,
-        answer_optional: &none,
-    };
     let mut tops = Vec::new();
-    let mut covered = BTreeSet::new();
+    let mut covered: BTreeSet<String> = ov
+        .links
+        .iter()
+        .flat_map(|l| l.events.iter().cloned())
+        .collect();
+    let module = vec!["events".to_string()];
     for (name, kinds, doc) in &ov.events {
         let mut members: Vec<(String, J)> = Vec::new();
         for k in kinds {
@@ -459,16 +463,15 @@ pub fn events(webhooks: &J, ov: &Overrides) -> Result<(Arena, Vec<EventType>), S
                 ev.get("resource").and_then(J::obj).unwrap_or(&[]),
             );
         }
-        let id = arena.object(
-            Role::Event,
-            &members,
-            "resource",
-            name.clone(),
-            None,
-            &facts,
-        )?;
+        let node = J::Obj(vec![
+            ("object".into(), J::Obj(merged.event_members(&members))),
+            (
+                "events".into(),
+                J::Arr(kinds.iter().map(|k| J::Str(k.clone())).collect()),
+            ),
+        ]);
+        let id = arena.object(&node, "resource", name.clone(), None, &module, Side::Answer)?;
         arena.structs[id].top = true;
-        arena.structs[id].name = name.clone();
         tops.push((id, kinds.clone(), doc.clone()));
     }
     for e in all {
@@ -480,9 +483,8 @@ pub fn events(webhooks: &J, ov: &Overrides) -> Result<(Arena, Vec<EventType>), S
         }
     }
     arena.dedupe();
-    let mut taken: BTreeSet<String> = ov.events.iter().map(|(n, _, _)| n.clone()).collect();
-    taken.extend(RESERVED.iter().map(|s| s.to_string()));
-    arena.assign_names(&taken)?;
+    let reserved: BTreeSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+    arena.assign_names(&reserved)?;
     Ok((arena, tops))
 }
 

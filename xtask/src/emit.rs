@@ -1,12 +1,12 @@
-//! Rust source from the modules: one file per family, the events, the crate root, the metadata
-//! the CLI reads, and the per-endpoint tests.
+//! Rust source from the families: one file per family (its modules as a tree), the events, the
+//! crate's module index, the answer decoder, the metadata the CLI reads, and the per-endpoint
+//! tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::build::{Answer, Body, Endpoint, Module, ParamTy};
-use crate::json::J;
-use crate::model::{Arena, EnumDef, Lit, Role, StructDef, Ty};
+use crate::build::{Answer, Body, Endpoint, Family, ParamTy};
+use crate::model::{Arena, EnumDef, Field, Lit, Side, StructDef, Ty};
 use crate::names::{item_ident, pascal};
 
 pub const HEADER: &str =
@@ -15,6 +15,69 @@ pub const HEADER: &str =
 /// A family's feature name: the family as in the URL (`fund-app`, `mch_operate`).
 pub fn feature_of(family: &str) -> String {
     family.to_string()
+}
+
+/// Text from a source, made safe for rustdoc: no line starts an indented code block or a
+/// heading, brackets, angle brackets and emphasis marks are literal, URLs are links.
+pub fn doc_text(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let mut out = String::new();
+            let mut rest = line.trim();
+            loop {
+                let at = [rest.find("http://"), rest.find("https://")]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                let Some(at) = at else {
+                    out.push_str(&escape_markdown(rest, out.is_empty()));
+                    break;
+                };
+                out.push_str(&escape_markdown(&rest[..at], out.is_empty()));
+                let tail = &rest[at..];
+                let mut end = tail
+                    .char_indices()
+                    .find(|(_, c)| !c.is_ascii_graphic() || "()[]<>\"'`".contains(*c))
+                    .map(|(i, _)| i)
+                    .unwrap_or(tail.len());
+                while end > 0 && ".,;:".contains(&tail[end - 1..end]) {
+                    end -= 1;
+                }
+                if end <= "https://".len() {
+                    let n = end.max(1);
+                    out.push_str(&escape_markdown(&tail[..n], false));
+                    rest = &tail[n..];
+                    continue;
+                }
+                let _ = write!(out, "<{}>", &tail[..end]);
+                rest = &tail[end..];
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn escape_markdown(text: &str, line_start: bool) -> String {
+    let mut l = String::new();
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '[' | ']' | '*' | '_' | '|' | '\\' => {
+                l.push('\\');
+                l.push(c);
+            }
+            '<' => l.push_str("&lt;"),
+            '>' => l.push_str("&gt;"),
+            '&' => l.push_str("&amp;"),
+            '`' => l.push('\''),
+            '#' | '-' | '+' | '=' if i == 0 && line_start => {
+                l.push('\\');
+                l.push(c);
+            }
+            c => l.push(c),
+        }
+    }
+    l
 }
 
 fn doc_lines(out: &mut String, indent: &str, text: &str) {
@@ -31,47 +94,81 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-fn variant_names(e: &EnumDef) -> Vec<String> {
+/// Variant names: the wire value in PascalCase (`SUCCESS` → `Success`, `COLOR010` → `Color010`);
+/// a value that starts with a digit is `V` and the value (`1002` → `V1002`); `OTHER`, whose
+/// PascalCase is the catch-all's name, is `OtherValue`. Never a position.
+pub fn variant_names(e: &EnumDef) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
-    for (i, l) in e.lits.iter().enumerate() {
+    for l in &e.lits {
         let candidate = match l {
-            Lit::S(s) if s.is_ascii() => pascal(s),
-            Lit::S(_) => String::new(),
+            Lit::S(s) => {
+                let p = pascal(s);
+                if p.is_empty() || !s.is_ascii() {
+                    return Err(format!("{}: no Rust name for the value {s:?}", e.name));
+                }
+                if p.starts_with(|c: char| c.is_ascii_digit()) {
+                    format!("V{p}")
+                } else if p == "Other" {
+                    "OtherValue".to_string()
+                } else {
+                    p
+                }
+            }
+            Lit::I(n) if *n < 0 => format!("Minus{}", n.unsigned_abs()),
             Lit::I(n) => format!("V{n}"),
         };
-        let ok = candidate.starts_with(|c: char| c.is_ascii_alphabetic())
-            && candidate != "Other"
-            && !out.contains(&candidate);
-        out.push(if ok { candidate } else { format!("V{i}") });
+        if out.contains(&candidate) {
+            return Err(format!("{}: two values are both named {candidate}", e.name));
+        }
+        out.push(candidate);
     }
-    out
+    Ok(out)
 }
 
-fn emit_enum(out: &mut String, indent: &str, e: &EnumDef, used_in: &str) {
-    let names = variant_names(e);
-    let values: Vec<String> = e
-        .lits
-        .iter()
-        .map(|l| match l {
-            Lit::S(s) => format!("`{s}`"),
-            Lit::I(n) => n.to_string(),
-        })
-        .collect();
+fn emit_enum(out: &mut String, indent: &str, arena: &Arena, e: &EnumDef) -> Result<(), String> {
+    let names = variant_names(e)?;
     let mac = if e.int { "int_enum" } else { "string_enum" };
     let _ = writeln!(out, "{indent}crate::{mac}! {{");
-    doc_lines(
-        out,
-        &format!("{indent}    "),
-        &format!(
-            "`{used_in}`: {}. Unknown values are kept in `Other`.",
-            values.join(", ")
-        ),
-    );
+    let mut doc = String::new();
+    if !e.doc.is_empty() {
+        doc.push_str(&doc_text(&e.doc));
+        doc.push_str("\n\n");
+    }
+    let places: Vec<String> = e
+        .owners
+        .iter()
+        .map(|(o, f)| {
+            let s = &arena.structs[arena.struct_id(*o)];
+            format!("`{f}` of {}", link(s, &e.module))
+        })
+        .collect();
+    let places = if places.is_empty() {
+        "A path parameter".to_string()
+    } else {
+        let mut p = places;
+        p.sort();
+        p.dedup();
+        p.join(", ")
+    };
+    let _ = write!(doc, "{places}. Unknown values are kept in `Other`.");
+    if let Some(o) = &e.official {
+        let _ = write!(doc, " Official model: `{}`.", o.model);
+    }
+    doc_lines(out, &format!("{indent}    "), &doc);
     let _ = writeln!(out, "{indent}    {} {{", e.name);
     for (l, n) in e.lits.iter().zip(&names) {
         match l {
             Lit::S(s) => {
-                let _ = writeln!(out, "{indent}        /// `{s}`");
+                match e.values_doc.get(s).filter(|d| !d.trim().is_empty()) {
+                    Some(d) => doc_lines(
+                        out,
+                        &format!("{indent}        "),
+                        &format!("`{s}`: {}", doc_text(d)),
+                    ),
+                    None => {
+                        let _ = writeln!(out, "{indent}        /// `{s}`");
+                    }
+                }
                 let _ = writeln!(out, "{indent}        {n} = \"{}\",", escape(s));
             }
             Lit::I(v) => {
@@ -82,25 +179,53 @@ fn emit_enum(out: &mut String, indent: &str, e: &EnumDef, used_in: &str) {
     }
     let _ = writeln!(out, "{indent}    }}");
     let _ = writeln!(out, "{indent}}}");
+    Ok(())
 }
 
-fn field_doc(arena: &Arena, f: &crate::model::Field, role: Role) -> String {
-    let mut d = format!("`{}`", f.wire);
-    if role != Role::Event {
-        d.push_str(if f.required {
-            " (required)"
-        } else {
-            " (optional)"
+/// A doc link to a struct, as written from module `from`.
+fn link(s: &StructDef, from: &[String]) -> String {
+    if s.module == from {
+        format!("[`{}`]", s.name)
+    } else {
+        format!("[`{}`](crate::{}::{})", s.name, s.module.join("::"), s.name)
+    }
+}
+
+fn field_doc(arena: &Arena, f: &Field, s: &StructDef) -> String {
+    let mut d = String::new();
+    if !f.doc.trim().is_empty() {
+        d.push_str(&doc_text(&f.doc));
+        if f.doc_by_name {
+            let _ = write!(d, " (the official models' description of `{}`)", f.wire);
+        }
+        d.push_str("\n\n");
+    }
+    let _ = write!(d, "`{}`", f.wire);
+    if s.side != Side::Answer || f.required {
+        d.push_str(match (f.required, f.strict) {
+            (true, true) if refusable(arena, &f.ty) => {
+                ", required: an empty value is refused before the request is signed"
+            }
+            (true, _) if s.side == Side::Answer => {
+                ", always sent by WeChat Pay (absent or `null`: the default)"
+            }
+            (true, _) => ", required",
+            (false, _) => ", optional",
         });
     }
     d.push('.');
     match &f.ty {
-        Ty::Sensitive if role.request_side() => d.push_str(" Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed."),
-        Ty::Sensitive => d.push_str(" Sensitive: encrypted for the merchant key; read it with `Client::decrypt`."),
+        Ty::Sensitive if s.side == Side::Request => d.push_str(" Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed."),
+        Ty::Sensitive => d.push_str(" Sensitive: encrypted (in an answer, for the merchant key: read it with `Client::decrypt`; in a request, give the plaintext)."),
         Ty::DateTime => d.push_str(" RFC 3339 text, kept as sent."),
         Ty::I64 if looks_like_money(&f.wire) => d.push_str(" Amount in fen."),
         Ty::Enum(id) => {
-            let _ = write!(d, " See [`{}`].", arena.enums[arena.enum_id(*id)].name);
+            let e = &arena.enums[arena.enum_id(*id)];
+            if e.module == s.module {
+                let _ = write!(d, " See [`{}`].", e.name);
+            } else {
+                let _ = write!(d, " See [`{}`](crate::{}::{}).", e.name, e.module.join("::"), e.name);
+            }
         }
         _ => {}
     }
@@ -125,114 +250,229 @@ fn looks_like_money(name: &str) -> bool {
     .any(|m| name == *m || name.ends_with(&format!("_{m}")))
 }
 
+/// Whether an empty value of `ty` can be told from a set one (text and string enums): only those
+/// are refused when a required field is left empty.
+fn refusable(arena: &Arena, ty: &Ty) -> bool {
+    match ty {
+        Ty::Str | Ty::DateTime | Ty::Sensitive => true,
+        Ty::Enum(id) => !arena.enums[arena.enum_id(*id)].int,
+        _ => false,
+    }
+}
+
+/// The name of the field that keeps unknown members.
+fn extra_ident(s: &StructDef) -> &'static str {
+    if s.fields.iter().any(|f| f.ident == "extra") {
+        "extra_members"
+    } else {
+        "extra"
+    }
+}
+
 fn emit_struct(out: &mut String, indent: &str, arena: &Arena, s: &StructDef, doc: &str) {
     doc_lines(out, indent, doc);
-    let response = !s.role.request_side();
     let _ = writeln!(
         out,
         "{indent}#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]"
     );
-    if response {
+    if s.side == Side::Answer {
         let _ = writeln!(out, "{indent}#[non_exhaustive]");
     }
     let _ = writeln!(out, "{indent}pub struct {} {{", s.name);
+    let reads = s.side.reads();
     for f in &s.fields {
-        doc_lines(out, &format!("{indent}    "), &field_doc(arena, f, s.role));
+        doc_lines(out, &format!("{indent}    "), &field_doc(arena, f, s));
+        let mut attrs: Vec<String> = Vec::new();
         let bare = f.ident.trim_start_matches("r#");
         if bare != f.wire {
-            let _ = writeln!(
-                out,
-                "{indent}    #[serde(rename = \"{}\")]",
-                escape(&f.wire)
-            );
+            attrs.push(format!("rename = \"{}\"", escape(&f.wire)));
         }
-        let ty = arena.rust_ty(&f.ty);
+        let ty = arena.rust_ty(&f.ty, &s.module);
         if f.required {
+            if reads {
+                // Absent or null in an answer: the type's default, never a failed decode.
+                attrs.push("default".into());
+                attrs.push("deserialize_with = \"crate::support::or_default\"".into());
+            }
+            if f.strict && refusable(arena, &f.ty) {
+                attrs.push("serialize_with = \"wechatpay_core::request::required\"".into());
+            } else if s.side != Side::Answer && f.ty == Ty::Str {
+                // Required by the catalog alone: an empty value is not sent.
+                attrs.push("skip_serializing_if = \"String::is_empty\"".into());
+            }
+            if !attrs.is_empty() {
+                let _ = writeln!(out, "{indent}    #[serde({})]", attrs.join(", "));
+            }
             let _ = writeln!(out, "{indent}    pub {}: {ty},", f.ident);
         } else {
-            let _ = writeln!(
-                out,
-                "{indent}    #[serde(default, skip_serializing_if = \"Option::is_none\")]"
-            );
+            attrs.push("default".into());
+            attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+            let _ = writeln!(out, "{indent}    #[serde({})]", attrs.join(", "));
             let _ = writeln!(out, "{indent}    pub {}: Option<{ty}>,", f.ident);
         }
     }
+    if reads {
+        let _ = writeln!(
+            out,
+            "{indent}    /// Members this version does not know, kept as received (and sent back when\n{indent}    /// serialised)."
+        );
+        let _ = writeln!(out, "{indent}    #[serde(flatten)]");
+        let _ = writeln!(
+            out,
+            "{indent}    pub {}: serde_json::Map<String, serde_json::Value>,",
+            extra_ident(s)
+        );
+    }
     let _ = writeln!(out, "{indent}}}");
+    if !s.events.is_empty() {
+        let list: Vec<String> = s.events.iter().map(|e| format!("\"{e}\"")).collect();
+        let _ = writeln!(
+            out,
+            "\n{indent}impl wechatpay_core::notify::Resource for {} {{\n{indent}    fn event_types() -> Option<&'static [&'static str]> {{\n{indent}        Some(&[{}])\n{indent}    }}\n{indent}}}",
+            s.name,
+            list.join(", ")
+        );
+    }
 }
 
-/// The items of an arena that are not merged away, in a stable order.
-fn emit_arena_types(
+fn struct_doc(arena: &Arena, id: usize, top_docs: &BTreeMap<usize, Vec<String>>) -> String {
+    let s = &arena.structs[id];
+    let mut doc = String::new();
+    if !s.doc.trim().is_empty() {
+        doc.push_str(&doc_text(&s.doc));
+        doc.push_str("\n\n");
+    }
+    let mut uses: Vec<String> = top_docs.get(&id).cloned().unwrap_or_default();
+    let mut places: Vec<String> = s
+        .owners
+        .iter()
+        .map(|(o, f)| {
+            let owner = &arena.structs[arena.struct_id(*o)];
+            format!("`{f}` of {}", link(owner, &s.module))
+        })
+        .collect();
+    places.sort();
+    places.dedup();
+    uses.extend(places);
+    if uses.is_empty() {
+        let _ = write!(doc, "`{}`.", s.location);
+    } else {
+        let _ = write!(doc, "{}.", uses.join("; "));
+    }
+    if !s.official_names.is_empty() {
+        let _ = write!(
+            doc,
+            "\n\nOfficial model: {}.",
+            s.official_names
+                .iter()
+                .map(|n| match n.split_once(' ') {
+                    Some((sdk, m)) => format!("{sdk} `{m}`"),
+                    None => format!("`{n}`"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !s.events.is_empty() {
+        let _ = write!(
+            doc,
+            "\n\nThe resource of the notifications {}: a handler typed for it refuses any other event type.",
+            s.events
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if s.side == Side::Request || s.side == Side::Both {
+        doc.push_str("\n\nBuild it with struct-literal syntax and `..Default::default()`.");
+    }
+    doc
+}
+
+/// The items of an arena that live in `module`, in a stable order.
+fn emit_types(
     out: &mut String,
     indent: &str,
     arena: &Arena,
-    top_docs: &BTreeMap<usize, String>,
-) {
-    let mut structs: Vec<&StructDef> = Vec::new();
-    let mut ids: Vec<usize> = Vec::new();
-    for (i, s) in arena.structs.iter().enumerate() {
-        if s.merged_into.is_none() {
-            structs.push(s);
-            ids.push(i);
-        }
-    }
-    let mut order: Vec<(String, usize)> = ids
+    module: &[String],
+    top_docs: &BTreeMap<usize, Vec<String>>,
+) -> Result<(), String> {
+    let mut order: Vec<(String, usize)> = arena
+        .structs
         .iter()
-        .map(|i| (arena.structs[*i].name.clone(), *i))
+        .enumerate()
+        .filter(|(_, s)| s.merged_into.is_none() && s.module == module)
+        .map(|(i, s)| (s.name.clone(), i))
         .collect();
     order.sort();
     for (_, i) in order {
-        let s = &arena.structs[i];
-        let doc = match top_docs.get(&i) {
-            Some(d) => d.clone(),
-            None => {
-                let places: Vec<String> = s
-                    .owners
-                    .iter()
-                    .map(|(o, f)| {
-                        format!("`{f}` of [`{}`]", arena.structs[arena.struct_id(*o)].name)
-                    })
-                    .collect();
-                format!("{} (`{}`).", places.join(", "), s.location)
-            }
-        };
-        emit_struct(out, indent, arena, s, &doc);
+        let doc = struct_doc(arena, i, top_docs);
+        emit_struct(out, indent, arena, &arena.structs[i], &doc);
         out.push('\n');
     }
     let mut enums: Vec<&EnumDef> = arena
         .enums
         .iter()
-        .filter(|e| e.merged_into.is_none())
+        .filter(|e| e.merged_into.is_none() && e.module == module)
         .collect();
     enums.sort_by(|a, b| a.name.cmp(&b.name));
     for e in enums {
-        let used_in = e
-            .owners
-            .first()
-            .map(|(_, f)| f.clone())
-            .unwrap_or_else(|| "path parameter".into());
-        emit_enum(out, indent, e, &used_in);
+        emit_enum(out, indent, arena, e)?;
         out.push('\n');
+    }
+    Ok(())
+}
+
+/// The Rust type of an endpoint's answer, as written in its module.
+fn answer_ty(ep: &Endpoint, arena: &Arena) -> String {
+    match &ep.answer {
+        Answer::Unit => "()".to_string(),
+        Answer::Empty => "crate::Empty".to_string(),
+        Answer::Json(id) => arena.rust_ty(&Ty::Struct(*id), &ep.module),
+        Answer::MaybeJson(id) => format!("Option<{}>", arena.rust_ty(&Ty::Struct(*id), &ep.module)),
+        Answer::Bytes => "Vec<u8>".to_string(),
+        Answer::Core(path) => path.to_string(),
+    }
+}
+
+/// The answer's type by its full path (for the decoder and the tests).
+pub fn answer_path(ep: &Endpoint, arena: &Arena) -> Option<String> {
+    match &ep.answer {
+        Answer::Json(id) | Answer::MaybeJson(id) => Some(arena.struct_path(*id)),
+        Answer::Core(path) => Some(path.to_string()),
+        Answer::Empty => Some("wechatpay_api::Empty".into()),
+        _ => None,
     }
 }
 
 fn fn_doc(ep: &Endpoint, arena: &Arena) -> String {
-    let mut d = format!("`{} {}` — {}\n\n", ep.method, ep.path, ep.title);
-    let _ = write!(d, "Node plugin chain: `{}`", ep.chain);
+    let mut d = format!("`{} {}` — {}\n\n", ep.method, ep.path, doc_text(&ep.title));
     if !ep.doc.is_empty() {
-        let _ = write!(d, " · [official documentation]({})", ep.doc);
+        let _ = write!(d, "[Official documentation]({}) · ", ep.doc);
     }
+    let _ = write!(d, "Node plugin chain: `{}`", ep.chain);
     d.push_str("\n\n");
+    let summary: Vec<&str> = ep.official_doc.split("\n\n").skip(1).take(1).collect();
+    if let Some(s) = summary.first().filter(|s| !s.trim().is_empty()) {
+        let _ = write!(d, "{}\n\n", doc_text(s));
+    }
+    if !ep.official_methods.is_empty() {
+        let _ = write!(d, "Official SDKs: {}.\n\n", ep.official_methods.join(", "));
+    }
     match &ep.answer {
         Answer::Unit => d.push_str("Answered `204 No Content`: the call's type is `()`."),
         Answer::Empty => d.push_str("The answer has no published fields ([`crate::Empty`])."),
         Answer::Json(id) => {
-            let _ = write!(d, "Answers [`{}`].", arena.structs[*id].name);
+            let s = &arena.structs[arena.struct_id(*id)];
+            let _ = write!(d, "Answers {}.", link(s, &ep.module));
         }
         Answer::MaybeJson(id) => {
+            let s = &arena.structs[arena.struct_id(*id)];
             let _ = write!(
                 d,
                 "Answered `204` (the TS declares a body: `Option<{}>`).",
-                arena.structs[*id].name
+                s.name
             );
         }
         Answer::Bytes => d.push_str(
@@ -248,6 +488,11 @@ fn fn_doc(ep: &Endpoint, arena: &Arena) -> String {
     if ep.serial_header {
         d.push_str(" Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).");
     }
+    if ep.official_only {
+        d.push_str(
+            "\n\nThe catalog does not publish this endpoint; it comes from the official SDKs.",
+        );
+    }
     for n in &ep.notes {
         let _ = write!(d, "\n\nSource note: {n}.");
     }
@@ -256,13 +501,14 @@ fn fn_doc(ep: &Endpoint, arena: &Arena) -> String {
 
 fn emit_fn(out: &mut String, indent: &str, ep: &Endpoint, arena: &Arena) {
     doc_lines(out, indent, &fn_doc(ep, arena));
+    let here = &ep.module;
     let mut args: Vec<String> = Vec::new();
     for (name, ty) in &ep.path_params {
         let ident = item_ident(name);
         args.push(match ty {
             ParamTy::Str => format!("{ident}: &str"),
             ParamTy::I64 => format!("{ident}: i64"),
-            ParamTy::Enum(id) => format!("{ident}: &{}", arena.enums[arena.enum_id(*id)].name),
+            ParamTy::Enum(id) => format!("{ident}: &{}", arena.rust_ty(&Ty::Enum(*id), here)),
             ParamTy::Display => format!("{ident}: impl std::fmt::Display"),
         });
     }
@@ -270,24 +516,17 @@ fn emit_fn(out: &mut String, indent: &str, ep: &Endpoint, arena: &Arena) {
         args.push(format!("{ident}: &str"));
     }
     if let Some(q) = ep.query {
-        args.push(format!("query: &{}", arena.structs[q].name));
+        args.push(format!("query: &{}", arena.rust_ty(&Ty::Struct(q), here)));
     }
     match &ep.body {
-        Body::Json(id) => args.push(format!("body: &{}", arena.structs[*id].name)),
+        Body::Json(id) => args.push(format!("body: &{}", arena.rust_ty(&Ty::Struct(*id), here))),
         Body::Multipart => {
             args.push("filename: &str".into());
             args.push("content: &[u8]".into());
         }
         Body::None => {}
     }
-    let answer = match &ep.answer {
-        Answer::Unit => "()".to_string(),
-        Answer::Empty => "crate::Empty".to_string(),
-        Answer::Json(id) => arena.structs[*id].name.clone(),
-        Answer::MaybeJson(id) => format!("Option<{}>", arena.structs[*id].name),
-        Answer::Bytes => "Vec<u8>".to_string(),
-        Answer::Core(path) => path.to_string(),
-    };
+    let answer = answer_ty(ep, arena);
     let multipart = matches!(ep.body, Body::Multipart);
     let ret = if multipart {
         format!("Result<Call<{answer}>, BuildError>")
@@ -317,6 +556,7 @@ fn emit_fn(out: &mut String, indent: &str, ep: &Endpoint, arena: &Arena) {
             ep.method, ep.path
         )
     };
+    let mut steps = String::new();
     for (name, ty) in &ep.path_params {
         let ident = item_ident(name);
         let value = match ty {
@@ -324,24 +564,26 @@ fn emit_fn(out: &mut String, indent: &str, ep: &Endpoint, arena: &Arena) {
             ParamTy::I64 | ParamTy::Display => format!("{ident}.to_string()"),
             ParamTy::Enum(_) => format!("{ident}.as_str()"),
         };
-        let _ = write!(chain, "\n{i2}    .path_param(\"{name}\", {value})");
+        let _ = write!(steps, "\n{i2}    .path_param(\"{name}\", {value})");
     }
     for (wire, ident, _) in &ep.headers {
-        let _ = write!(chain, "\n{i2}    .header(\"{wire}\", {ident})");
+        let _ = write!(steps, "\n{i2}    .header(\"{wire}\", {ident})");
     }
     if let Body::Json(_) = ep.body {
-        let _ = write!(chain, "\n{i2}    .json(body)");
+        let _ = write!(steps, "\n{i2}    .json(body)");
     }
-    let chain = if ep.query.is_some() {
-        format!("query.apply({chain})")
+    if multipart {
+        if !steps.is_empty() {
+            chain = format!("{chain}.map(|call| call{steps})");
+        }
+        if ep.query.is_some() {
+            chain = format!("{chain}.map(|call| query.apply(call))");
+        }
     } else {
-        chain
-    };
-    if multipart && (!ep.path_params.is_empty() || !ep.headers.is_empty() || ep.query.is_some()) {
-        panic!(
-            "{} {}: a multipart upload with parameters is not supported",
-            ep.method, ep.path
-        );
+        chain.push_str(&steps);
+        if ep.query.is_some() {
+            chain = format!("query.apply({chain})");
+        }
     }
     let _ = writeln!(out, "{i2}{chain}");
     let _ = writeln!(out, "{indent}}}");
@@ -356,7 +598,7 @@ fn emit_query_apply(out: &mut String, indent: &str, arena: &Arena, id: usize) {
     );
     let _ = writeln!(
         out,
-        "{indent}    fn apply<T>(&self, call: Call<T>) -> Call<T> {{"
+        "{indent}    pub(crate) fn apply<T>(&self, call: Call<T>) -> Call<T> {{"
     );
     let _ = writeln!(out, "{indent}        let mut call = call;");
     for f in &s.fields {
@@ -364,9 +606,20 @@ fn emit_query_apply(out: &mut String, indent: &str, arena: &Arena, id: usize) {
             Ty::Sensitive => format!("call.query_sensitive(\"{}\", {v})", f.wire),
             _ => format!("call.query(\"{}\", {v})", f.wire),
         };
-        if f.required && f.ty == Ty::Str {
-            // An empty value is not sent (a query's alternatives, e.g. `out_order_no` or
-            // `query_id`, are both "required" in the source).
+        if f.required && f.strict && refusable(arena, &f.ty) && f.ty != Ty::Sensitive {
+            // An official model requires it: an empty value is refused before signing.
+            let v = match f.ty {
+                Ty::Str => format!("&self.{}", f.ident),
+                _ => format!("self.{}.as_str()", f.ident),
+            };
+            let _ = writeln!(
+                out,
+                "{indent}        call = call.query_required(\"{}\", {v});",
+                f.wire
+            );
+        } else if f.required && f.ty == Ty::Str {
+            // Required by the catalog alone: an empty value is not sent (a query's
+            // alternatives, e.g. `out_order_no` or `query_id`, are both "required" there).
             let _ = writeln!(
                 out,
                 "{indent}        if !self.{0}.is_empty() {{ call = {1}; }}",
@@ -391,7 +644,35 @@ fn emit_query_apply(out: &mut String, indent: &str, arena: &Arena, id: usize) {
     let _ = writeln!(out, "{indent}}}");
 }
 
-fn module_body(out: &mut String, indent: &str, m: &Module) {
+/// The modules of a family as a tree: each module path, its endpoints, and the types placed in
+/// it (sub-modules of official sub-packages included).
+fn module_paths(f: &Family) -> BTreeSet<Vec<String>> {
+    let mut set: BTreeSet<Vec<String>> = BTreeSet::new();
+    let mut add = |p: &[String]| {
+        for i in 1..=p.len() {
+            set.insert(p[..i].to_vec());
+        }
+    };
+    for m in &f.modules {
+        add(&m.path);
+    }
+    for s in f.arena.structs.iter().filter(|s| s.merged_into.is_none()) {
+        add(&s.module);
+    }
+    for e in f.arena.enums.iter().filter(|e| e.merged_into.is_none()) {
+        add(&e.module);
+    }
+    set
+}
+
+fn module_body(
+    out: &mut String,
+    indent: &str,
+    f: &Family,
+    path: &[String],
+    all: &BTreeSet<Vec<String>>,
+    top_docs: &BTreeMap<usize, Vec<String>>,
+) -> Result<(), String> {
     let _ = writeln!(out, "{indent}#[allow(unused_imports)]");
     let _ = writeln!(
         out,
@@ -403,98 +684,198 @@ fn module_body(out: &mut String, indent: &str, m: &Module) {
         "{indent}use wechatpay_core::{{BuildError, Call, Sensitive}};"
     );
     out.push('\n');
-    for ep in &m.endpoints {
-        emit_fn(out, indent, ep, &m.arena);
-        out.push('\n');
-    }
-    let mut top_docs = BTreeMap::new();
-    for ep in &m.endpoints {
-        let what = format!("`{} {}` ([`{}`])", ep.method, ep.path, ep.func);
-        if let Some(q) = ep.query {
-            top_docs.insert(q, format!("Query of {what}."));
-            emit_query_apply(out, indent, &m.arena, q);
+    if let Some(m) = f.modules.iter().find(|m| m.path == path) {
+        for ep in &m.endpoints {
+            emit_fn(out, indent, ep, &f.arena);
             out.push('\n');
         }
-        if let Body::Json(id) = ep.body {
-            top_docs.insert(
-                id,
-                format!("Body of {what}. Build it with struct-literal syntax and `..Default::default()`."),
-            );
-        }
-        if let Answer::Json(id) | Answer::MaybeJson(id) = ep.answer {
-            top_docs.insert(id, format!("Answer of {what}."));
+    }
+    let mut queries: BTreeSet<usize> = BTreeSet::new();
+    for m in &f.modules {
+        for ep in &m.endpoints {
+            if let Some(q) = ep.query {
+                let q = f.arena.struct_id(q);
+                if f.arena.structs[q].module == path && queries.insert(q) {
+                    emit_query_apply(out, indent, &f.arena, q);
+                    out.push('\n');
+                }
+            }
         }
     }
-    emit_arena_types(out, indent, &m.arena, &top_docs);
+    emit_types(out, indent, &f.arena, path, top_docs)?;
+    for child in all
+        .iter()
+        .filter(|c| c.len() == path.len() + 1 && c.starts_with(path))
+    {
+        let name = &child[child.len() - 1];
+        let n_eps = f
+            .modules
+            .iter()
+            .filter(|m| m.path.starts_with(child))
+            .map(|m| m.endpoints.len())
+            .sum::<usize>();
+        let doc = match f
+            .modules
+            .iter()
+            .find(|m| m.path.starts_with(child))
+            .and_then(|m| m.endpoints.first())
+        {
+            Some(ep) if n_eps > 0 => {
+                let prefix: String = ep
+                    .path
+                    .split('/')
+                    .take(child.len() + 2)
+                    .collect::<Vec<_>>()
+                    .join("/");
+                format!("`{prefix}/…`: {n_eps} endpoint(s).")
+            }
+            _ => format!(
+                "The types of the official sub-package `{name}` that differ from its siblings'."
+            ),
+        };
+        let _ = writeln!(out, "{indent}/// {doc}\n{indent}pub mod {name} {{");
+        module_body(out, &format!("{indent}    "), f, child, all, top_docs)?;
+        let _ = writeln!(out, "{indent}}}\n");
+    }
+    Ok(())
+}
+
+/// Where each top-level struct is used, for its doc.
+fn top_docs(f: &Family) -> BTreeMap<usize, Vec<String>> {
+    let mut docs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for m in &f.modules {
+        for ep in &m.endpoints {
+            let what = format!(
+                "`{} {}` ([`{}`](crate::{}::{}))",
+                ep.method,
+                ep.path,
+                ep.func,
+                ep.module.join("::"),
+                ep.func
+            );
+            if let Some(q) = ep.query {
+                docs.entry(f.arena.struct_id(q))
+                    .or_default()
+                    .push(format!("Query of {what}"));
+            }
+            if let Body::Json(id) = ep.body {
+                docs.entry(f.arena.struct_id(id))
+                    .or_default()
+                    .push(format!("Body of {what}"));
+            }
+            if let Answer::Json(id) | Answer::MaybeJson(id) = ep.answer {
+                docs.entry(f.arena.struct_id(id))
+                    .or_default()
+                    .push(format!("Answer of {what}"));
+            }
+        }
+    }
+    docs
 }
 
 /// One family's file.
-pub fn family_file(family: &str, modules: &[&Module]) -> String {
+pub fn family_file(f: &Family) -> Result<String, String> {
     let mut out = String::from(HEADER);
-    let count: usize = modules.iter().map(|m| m.endpoints.len()).sum();
+    let count: usize = f.modules.iter().map(|m| m.endpoints.len()).sum();
     let _ = writeln!(
         out,
-        "//! `/v3/{family}/…`: {count} endpoint(s). Generated from the catalog; see the crate docs for the naming and typing rules.\n"
+        "//! `/v3/{}/…`: {count} endpoint(s). Generated from the merged sources; see the crate docs for the naming and typing rules.\n",
+        f.name
     );
-    for m in modules {
-        if m.path.len() == 1 {
-            module_body(&mut out, "", m);
-        }
-    }
-    for m in modules {
-        if m.path.len() == 2 {
-            let first = &m.endpoints[0];
-            let prefix: String = first.path.split('/').take(4).collect::<Vec<_>>().join("/");
-            let _ = writeln!(
-                out,
-                "/// `{prefix}/…`: {} endpoint(s).\npub mod {} {{",
-                m.endpoints.len(),
-                m.path[1]
-            );
-            module_body(&mut out, "    ", m);
-            let _ = writeln!(out, "}}\n");
-        }
-    }
-    out
+    let all = module_paths(f);
+    let root = vec![item_ident(&f.name)];
+    let docs = top_docs(f);
+    // The family's own module is the file.
+    let mut body = String::new();
+    module_body(&mut body, "", f, &root, &all, &docs)?;
+    out.push_str(&body);
+    Ok(out)
 }
 
-pub fn events_file(arena: &Arena, tops: &[(usize, Vec<String>, String)]) -> String {
+pub fn events_file(
+    arena: &Arena,
+    tops: &[(usize, Vec<String>, String)],
+    pairs: &[(String, String)],
+) -> Result<String, String> {
     let mut out = String::from(HEADER);
-    out.push_str("//! The decrypted `resource` of every notification event, typed. Every field is an `Option`: a\n//! notification missing a field must stay readable. Numbers are `i64` (amounts in fen); enums keep\n//! unknown values. Use them with `Callbacks::verify::<T>`.\n\n");
+    out.push_str("//! The decrypted `resource` of the notification events no official model reads, typed. Every\n//! field is an `Option`: a notification missing a field must stay readable. Numbers are `i64`\n//! (amounts in fen); enums keep unknown values; unknown members are kept. Payments\n//! (`TRANSACTION.SUCCESS`) and refunds (`REFUND.*`) are read by the official models:\n//! `pay::transactions::Transaction` (`pay::partner::Transaction` for partners) and\n//! `refund::domestic::Refund`. [`EVENT_TYPES`] lists them all.\n\n");
     out.push_str("#[allow(unused_imports)]\nuse crate::{DateTime, StringOrNumber};\n\n");
-    out.push_str("/// The event types each resource type serves.\npub const EVENT_TYPES: &[(&str, &str)] = &[\n");
-    for (id, kinds, _) in tops {
-        for k in kinds {
-            let _ = writeln!(out, "    (\"{k}\", \"{}\"),", arena.structs[*id].name);
-        }
+    out.push_str(&event_types_const(pairs));
+    out.push('\n');
+    let module = vec!["events".to_string()];
+    let mut docs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (id, _, d) in tops {
+        docs.insert(*id, vec![d.trim_end_matches('.').to_string()]);
     }
-    out.push_str("];\n\n");
-    let docs: BTreeMap<usize, String> = tops.iter().map(|(i, _, d)| (*i, d.clone())).collect();
-    emit_arena_types(&mut out, "", arena, &docs);
+    emit_types(&mut out, "", arena, &module, &docs)?;
+    Ok(out)
+}
+
+/// `EVENT_TYPES`: every event type and the Rust type that reads its resource.
+fn event_types_const(pairs: &[(String, String)]) -> String {
+    let mut out = String::from("/// Every notification event type and the path of the type that reads its resource (behind its\n/// family's cargo feature where it is not in this module).\npub const EVENT_TYPES: &[(&str, &str)] = &[\n");
+    for (k, v) in pairs {
+        let _ = writeln!(out, "    (\"{k}\", \"{v}\"),");
+    }
+    out.push_str("];\n");
     out
 }
 
-/// The crate root's module list.
-pub fn families_index(families: &BTreeMap<String, Vec<&Module>>) -> String {
+/// The crate root's module list, the event index and the answer decoder.
+pub fn families_index(families: &[Family]) -> String {
     let mut out = String::from(HEADER);
     out.push_str(
         "// The families, one module and one cargo feature each (included by lib.rs).\n\n",
     );
-    for (family, mods) in families {
-        let n: usize = mods.iter().map(|m| m.endpoints.len()).sum();
-        let ident = item_ident(family);
+    for f in families {
+        let n: usize = f.modules.iter().map(|m| m.endpoints.len()).sum();
+        let ident = item_ident(&f.name);
         let _ = writeln!(
             out,
-            "/// `/v3/{family}/…` ({n} endpoint(s); cargo feature `{}`).\n#[cfg(feature = \"{}\")]\n#[path = \"families/{ident}.rs\"]\npub mod {ident};\n",
-            feature_of(family),
-            feature_of(family)
+            "/// `/v3/{}/…` ({n} endpoint(s); cargo feature `{}`).\n#[cfg(feature = \"{}\")]\n#[path = \"families/{ident}.rs\"]\npub mod {ident};\n",
+            f.name,
+            feature_of(&f.name),
+            feature_of(&f.name)
         );
     }
+    // The decoder.
+    out.push_str("/// Read `body`, an answer of the endpoint `method template` (`\"GET\"`,\n/// `\"/v3/pay/transactions/id/{transaction_id}\"`), into the endpoint's typed answer exactly as the\n/// client does, and write the value back as JSON (`null` for an endpoint that answers nothing).\n/// `None` when the endpoint is unknown or its family's cargo feature is off; the error names the\n/// JSON path and what was expected there.\n#[allow(unused_variables)]\npub fn decode_answer(\n    method: &str,\n    template: &str,\n    body: &[u8],\n) -> Option<Result<serde_json::Value, wechatpay_core::response::JsonError>> {\n    match (method, template) {\n");
+    for f in families {
+        for m in &f.modules {
+            for ep in &m.endpoints {
+                let ty = match &ep.answer {
+                    Answer::Json(id) => {
+                        f.arena
+                            .struct_path(*id)
+                            .replacen("wechatpay_api", "crate", 1)
+                    }
+                    Answer::MaybeJson(id) => format!(
+                        "Option<{}>",
+                        f.arena
+                            .struct_path(*id)
+                            .replacen("wechatpay_api", "crate", 1)
+                    ),
+                    Answer::Core(p) => p.to_string(),
+                    Answer::Empty => "crate::Empty".to_string(),
+                    Answer::Unit => "()".to_string(),
+                    Answer::Bytes => continue,
+                };
+                let _ = writeln!(
+                    out,
+                    "        #[cfg(feature = \"{}\")]\n        (\"{}\", \"{}\") => Some(crate::support::decode_to_json::<{ty}>(body)),",
+                    feature_of(&f.name),
+                    ep.method,
+                    ep.path
+                );
+            }
+        }
+    }
+    out.push_str("        _ => None,\n    }\n}\n");
     out
 }
 
 /// The `[features]` section of `api/Cargo.toml` between its markers.
-pub fn features(families: &BTreeMap<String, Vec<&Module>>, defaults: &[&str]) -> String {
+pub fn features(families: &[Family], defaults: &[&str]) -> String {
     let mut out =
         String::from("# @generated features: one per family (cargo xtask codegen)\n[features]\n");
     let _ = writeln!(
@@ -507,13 +888,13 @@ pub fn features(families: &BTreeMap<String, Vec<&Module>>, defaults: &[&str]) ->
             .join(", ")
     );
     let mut all: Vec<String> = families
-        .keys()
-        .map(|f| format!("\"{}\"", feature_of(f)))
+        .iter()
+        .map(|f| format!("\"{}\"", feature_of(&f.name)))
         .collect();
     all.push("\"v2\"".into());
     let _ = writeln!(out, "full = [{}]", all.join(", "));
-    for f in families.keys() {
-        let _ = writeln!(out, "{} = []", quote_key(&feature_of(f)));
+    for f in families {
+        let _ = writeln!(out, "{} = []", quote_key(&feature_of(&f.name)));
     }
     out.push_str("# The 55 APIv2 (XML) endpoints.\nv2 = []\n");
     out.push_str("# end of generated features\n");
@@ -522,7 +903,7 @@ pub fn features(families: &BTreeMap<String, Vec<&Module>>, defaults: &[&str]) ->
 
 /// The `[features]` section of the facade (`wechatpay/Cargo.toml`): the transports, axum, and
 /// the typed API with each family forwarded.
-pub fn facade_features(families: &BTreeMap<String, Vec<&Module>>) -> String {
+pub fn facade_features(families: &[Family]) -> String {
     let mut out =
         String::from("# @generated features: one per family (cargo xtask codegen)\n[features]\n");
     out.push_str("# The typed API with its default families (pay, refund, bill, billdownload, profitsharing,\n# transfer, fund-app, payscore, certificates).\ndefault = [\"api\"]\n");
@@ -531,8 +912,8 @@ pub fn facade_features(families: &BTreeMap<String, Vec<&Module>>) -> String {
     out.push_str("# Every family of the typed API.\nfull = [\"api\", \"wechatpay-api/full\"]\n");
     out.push_str("# Transports, the axum integration, and the Redis callback store.\nhyper = [\"dep:wechatpay-hyper\"]\nureq = [\"dep:wechatpay-ureq\"]\nreqwest = [\"dep:wechatpay-reqwest\"]\naxum = [\"dep:wechatpay-axum\"]\nredis = [\"dep:wechatpay-redis\"]\n");
     out.push_str("# One feature per family of the typed API.\n");
-    for f in families.keys() {
-        let feat = feature_of(f);
+    for f in families {
+        let feat = feature_of(&f.name);
         let _ = writeln!(
             out,
             "{} = [\"typed\", \"wechatpay-api/{feat}\"]",
@@ -556,46 +937,58 @@ fn quote_key(k: &str) -> String {
     }
 }
 
-/// Metadata for tools (the CLI): every endpoint with its Rust path and field tree.
-pub fn metadata(modules: &[Module]) -> String {
+/// Metadata for tools (the CLI): every endpoint with its Rust paths and field trees.
+pub fn metadata(families: &[Family]) -> String {
     let mut list: Vec<(&str, &str, serde_json::Value)> = Vec::new();
-    for m in modules {
-        for ep in &m.endpoints {
-            let rust = format!("wechatpay_api::{}::{}", m.path.join("::"), ep.func);
-            let fields = |id: Option<usize>| -> serde_json::Value {
-                match id {
-                    Some(id) => fields_json(&m.arena, id),
-                    None => serde_json::Value::Array(Vec::new()),
-                }
-            };
-            let body = match ep.body {
-                Body::Json(id) => fields(Some(id)),
-                _ => serde_json::Value::Null,
-            };
-            let answer = match &ep.answer {
-                Answer::Unit => serde_json::json!("none"),
-                Answer::Empty => serde_json::json!("empty"),
-                Answer::Bytes => serde_json::json!("stream"),
-                Answer::Json(_) | Answer::MaybeJson(_) | Answer::Core(_) => {
-                    serde_json::json!("json")
-                }
-            };
-            let v = serde_json::json!({
-                "method": ep.method,
-                "path": ep.path,
-                "rust": rust,
-                "title": ep.title,
-                "doc": ep.doc,
-                "family": ep.family,
-                "chain": ep.chain,
-                "path_params": ep.path_params.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
-                "query": fields(ep.query),
-                "body_kind": match ep.body { Body::Json(_) => "json", Body::Multipart => "multipart", Body::None => "none" },
-                "body": body,
-                "answer": answer,
-                "headers": ep.headers.iter().map(|(w, _, _)| w.clone()).collect::<Vec<_>>(),
-            });
-            list.push((ep.path.as_str(), ep.method.as_str(), v));
+    for f in families {
+        let arena = &f.arena;
+        for m in &f.modules {
+            for ep in &m.endpoints {
+                let rust = format!("wechatpay_api::{}::{}", m.path.join("::"), ep.func);
+                let fields = |id: Option<usize>| -> serde_json::Value {
+                    match id {
+                        Some(id) => fields_json(arena, id),
+                        None => serde_json::Value::Array(Vec::new()),
+                    }
+                };
+                let body = match ep.body {
+                    Body::Json(id) => fields(Some(id)),
+                    _ => serde_json::Value::Null,
+                };
+                let (answer, answer_fields) = match &ep.answer {
+                    Answer::Unit => (serde_json::json!("none"), serde_json::Value::Null),
+                    Answer::Empty => (serde_json::json!("empty"), serde_json::Value::Null),
+                    Answer::Bytes => (serde_json::json!("stream"), serde_json::Value::Null),
+                    Answer::Json(id) | Answer::MaybeJson(id) => {
+                        (serde_json::json!("json"), fields(Some(*id)))
+                    }
+                    Answer::Core(path) => (serde_json::json!("json"), core_fields(path)),
+                };
+                let types = serde_json::json!({
+                    "query": ep.query.map(|q| arena.struct_path(q)),
+                    "body": match ep.body { Body::Json(id) => Some(arena.struct_path(id)), _ => None },
+                    "answer": answer_path(ep, arena),
+                });
+                let v = serde_json::json!({
+                    "method": ep.method,
+                    "path": ep.path,
+                    "rust": rust,
+                    "title": ep.title,
+                    "doc": ep.doc,
+                    "family": ep.family,
+                    "chain": ep.chain,
+                    "path_params": ep.path_params.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+                    "query": fields(ep.query),
+                    "body_kind": match ep.body { Body::Json(_) => "json", Body::Multipart => "multipart", Body::None => "none" },
+                    "body": body,
+                    "answer": answer,
+                    "answer_fields": answer_fields,
+                    "types": types,
+                    "official": ep.official_methods,
+                    "headers": ep.headers.iter().map(|(w, _, _)| w.clone()).collect::<Vec<_>>(),
+                });
+                list.push((ep.path.as_str(), ep.method.as_str(), v));
+            }
         }
     }
     list.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
@@ -603,6 +996,34 @@ pub fn metadata(modules: &[Module]) -> String {
     let mut s = serde_json::to_string(&arr).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The field tree of a core answer type.
+fn core_fields(path: &str) -> serde_json::Value {
+    let names: &[&str] = if path.ends_with("EncryptedBillPart") {
+        &[
+            "bill_sequence",
+            "download_url",
+            "encrypt_key",
+            "hash_type",
+            "hash_value",
+            "nonce",
+        ]
+    } else {
+        &["download_url", "hash_type", "hash_value"]
+    };
+    serde_json::Value::Array(
+        names
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "name": n,
+                    "type": if *n == "bill_sequence" { "integer" } else { "string" },
+                    "required": true,
+                })
+            })
+            .collect(),
+    )
 }
 
 fn ty_json(arena: &Arena, ty: &Ty) -> serde_json::Value {
@@ -617,7 +1038,7 @@ fn ty_json(arena: &Arena, ty: &Ty) -> serde_json::Value {
         Ty::Json => serde_json::json!({"type": "any"}),
         Ty::StringOrNumber => serde_json::json!({"type": "string-or-number"}),
         Ty::Struct(id) => {
-            serde_json::json!({"type": "object", "fields": fields_json(arena, arena.struct_id(*id))})
+            serde_json::json!({"type": "object", "rust": arena.struct_path(*id), "fields": fields_json(arena, arena.struct_id(*id))})
         }
         Ty::Enum(id) => {
             let e = &arena.enums[arena.enum_id(*id)];
@@ -629,7 +1050,8 @@ fn ty_json(arena: &Arena, ty: &Ty) -> serde_json::Value {
                     Lit::I(n) => serde_json::json!(n),
                 })
                 .collect();
-            serde_json::json!({"type": if e.int { "integer" } else { "string" }, "enum": vals})
+            let path = format!("wechatpay_api::{}::{}", e.module.join("::"), e.name);
+            serde_json::json!({"type": if e.int { "integer" } else { "string" }, "enum": vals, "rust": path})
         }
         Ty::Vec(t) => serde_json::json!({"type": "array", "items": ty_json(arena, t)}),
         Ty::Core(path) => serde_json::json!({"type": "object", "rust": path}),
@@ -645,119 +1067,115 @@ fn fields_json(arena: &Arena, id: usize) -> serde_json::Value {
                 let mut v = ty_json(arena, &f.ty);
                 v["name"] = serde_json::json!(f.wire);
                 v["required"] = serde_json::json!(f.required);
+                if !f.doc.trim().is_empty() {
+                    v["doc"] = serde_json::json!(f.doc.trim());
+                }
                 v
             })
             .collect(),
     )
 }
 
-/// The per-endpoint tests (a file of `api/tests`).
+/// The per-endpoint tests against the catalog (`api/tests/typed/endpoints.rs`).
 pub fn tests_file(
-    modules: &[Module],
+    families: &[Family],
     events: &Arena,
     tops: &[(usize, Vec<String>, String)],
-) -> String {
+) -> Result<String, String> {
     let mut out = String::from(HEADER);
-    out.push_str("//! One test per endpoint, generated with the endpoints: the call's method, path and parameters;\n//! a body with every field set serialises to exactly the catalog's key set; full and minimal\n//! answers synthesised from the catalog parse; unknown enum values survive a round trip.\n\n");
-    out.push_str("#![allow(non_snake_case)]\n\nmod support;\n\n#[allow(unused_imports)]\nuse support::*;\n\n");
-    for m in modules {
-        let family = &m.endpoints[0].family;
-        for ep in &m.endpoints {
-            let test_name = format!("{}__{}", m.path.join("__"), ep.func.trim_end_matches('_'));
-            let module = format!("wechatpay_api::{}", m.path.join("::"));
-            let _ = writeln!(
-                out,
-                "#[cfg(feature = \"{}\")]\n#[test]\nfn {test_name}() {{",
-                feature_of(family)
-            );
-            let _ = writeln!(out, "    use {module} as m;");
-            let _ = writeln!(
-                out,
-                "    let ep = endpoint(\"{}\", \"{}\");",
-                ep.method, ep.path
-            );
-            // The call, with sample arguments.
-            let mut args: Vec<String> = Vec::new();
-            let mut filled = ep.path.clone();
-            for (i, (name, ty)) in ep.path_params.iter().enumerate() {
-                let (arg, text) = match ty {
-                    ParamTy::Str => (format!("\"p{i} /x\""), format!("p{i}%20%2Fx")),
-                    ParamTy::I64 => (format!("{}", 40 + i), format!("{}", 40 + i)),
-                    ParamTy::Display => (format!("{}", 40 + i), format!("{}", 40 + i)),
-                    ParamTy::Enum(id) => {
-                        let e = &m.arena.enums[m.arena.enum_id(*id)];
-                        let v = variant_names(e);
-                        let lit = match &e.lits[0] {
-                            Lit::S(s) => s.clone(),
-                            Lit::I(n) => n.to_string(),
-                        };
-                        (format!("&m::{}::{}", e.name, v[0]), lit)
+    out.push_str("//! One test per endpoint, generated with the endpoints: the call's method, path and parameters;\n//! a body with every catalog field set keeps them all, and nothing else; full and minimal\n//! answers synthesised from the catalog parse; unknown enum values survive a round trip.\n\n");
+    out.push_str(
+        "#![allow(non_snake_case)]\n\n#[allow(unused_imports)]\nuse crate::support::*;\n\n",
+    );
+    for f in families {
+        let arena = &f.arena;
+        for m in &f.modules {
+            for ep in &m.endpoints {
+                if ep.official_only {
+                    continue;
+                }
+                let test_name = format!("{}__{}", m.path.join("__"), ep.func.trim_end_matches('_'));
+                let module = format!("wechatpay_api::{}", m.path.join("::"));
+                let _ = writeln!(
+                    out,
+                    "#[cfg(feature = \"{}\")]\n#[test]\nfn {test_name}() {{",
+                    feature_of(&f.name)
+                );
+                let _ = writeln!(out, "    use {module} as m;");
+                let _ = writeln!(
+                    out,
+                    "    let ep = endpoint(\"{}\", \"{}\");",
+                    ep.method, ep.path
+                );
+                let mut args: Vec<String> = Vec::new();
+                let mut filled = ep.path.clone();
+                for (i, (name, ty)) in ep.path_params.iter().enumerate() {
+                    let (arg, text) = match ty {
+                        ParamTy::Str => (format!("\"p{i} /x\""), format!("p{i}%20%2Fx")),
+                        ParamTy::I64 => (format!("{}", 40 + i), format!("{}", 40 + i)),
+                        ParamTy::Display => (format!("{}", 40 + i), format!("{}", 40 + i)),
+                        ParamTy::Enum(id) => {
+                            let e = &arena.enums[arena.enum_id(*id)];
+                            let v = variant_names(e)?;
+                            let lit = match &e.lits[0] {
+                                Lit::S(s) => s.clone(),
+                                Lit::I(n) => n.to_string(),
+                            };
+                            (
+                                format!(
+                                    "&wechatpay_api::{}::{}::{}",
+                                    e.module.join("::"),
+                                    e.name,
+                                    v[0]
+                                ),
+                                lit,
+                            )
+                        }
+                    };
+                    args.push(arg);
+                    filled = filled.replace(&format!("{{{name}}}"), &text);
+                }
+                for _ in &ep.headers {
+                    args.push("\"header-value\"".into());
+                }
+                if let Some(q) = ep.query {
+                    args.push(format!("&sample_query::<{}>(&ep)", arena.struct_path(q)));
+                }
+                let multipart = matches!(ep.body, Body::Multipart);
+                match ep.body {
+                    Body::Json(id) => {
+                        args.push(format!("&sample_body::<{}>(&ep)", arena.struct_path(id)))
                     }
+                    Body::Multipart => {
+                        args.push("\"a.jpg\"".into());
+                        args.push("b\"image\"".into());
+                    }
+                    Body::None => {}
+                }
+                let call = format!("m::{}({})", ep.func, args.join(", "));
+                let call = if multipart {
+                    format!("{call}.unwrap()")
+                } else {
+                    call
                 };
-                args.push(arg);
-                filled = filled.replace(&format!("{{{name}}}"), &text);
-            }
-            for _ in &ep.headers {
-                args.push("\"header-value\"".into());
-            }
-            if let Some(q) = ep.query {
-                args.push(format!("&m::{}::default()", m.arena.structs[q].name));
-            }
-            let multipart = matches!(ep.body, Body::Multipart);
-            match ep.body {
-                Body::Json(id) => args.push(format!("&m::{}::default()", m.arena.structs[id].name)),
-                Body::Multipart => {
-                    args.push("\"a.jpg\"".into());
-                    args.push("b\"image\"".into());
-                }
-                Body::None => {}
-            }
-            let call = format!("m::{}({})", ep.func, args.join(", "));
-            let call = if multipart {
-                format!("{call}.unwrap()")
-            } else {
-                call
-            };
-            let _ = writeln!(
-                out,
-                "    check_call({call}, \"{}\", \"{}\", &ep);",
-                ep.method, filled
-            );
-            if let Some(q) = ep.query {
                 let _ = writeln!(
                     out,
-                    "    check_query::<m::{}>(&ep);",
-                    m.arena.structs[q].name
+                    "    check_call({call}, \"{}\", \"{}\", &ep);",
+                    ep.method, filled
                 );
-            }
-            if let Body::Json(id) = ep.body {
-                let _ = writeln!(
-                    out,
-                    "    check_body::<m::{}>(&ep);",
-                    m.arena.structs[id].name
-                );
-            }
-            match &ep.answer {
-                Answer::Json(id) => {
-                    let _ = writeln!(
-                        out,
-                        "    check_answer::<m::{}>(&ep);",
-                        m.arena.structs[*id].name
-                    );
+                if let Some(q) = ep.query {
+                    let _ = writeln!(out, "    check_query::<{}>(&ep);", arena.struct_path(q));
                 }
-                Answer::MaybeJson(id) => {
-                    let _ = writeln!(
-                        out,
-                        "    check_answer::<m::{}>(&ep);",
-                        m.arena.structs[*id].name
-                    );
+                if let Body::Json(id) = ep.body {
+                    let _ = writeln!(out, "    check_body::<{}>(&ep);", arena.struct_path(id));
                 }
-                Answer::Core(path) => {
-                    let _ = writeln!(out, "    check_answer::<{path}>(&ep);");
+                if let Some(p) = answer_path(ep, arena) {
+                    if !matches!(ep.answer, Answer::Empty) {
+                        let _ = writeln!(out, "    check_answer::<{p}>(&ep);");
+                    }
                 }
-                _ => {}
+                let _ = writeln!(out, "}}\n");
             }
-            let _ = writeln!(out, "}}\n");
         }
     }
     for (id, kinds, _) in tops {
@@ -770,8 +1188,5 @@ pub fn tests_file(
             list.join(", ")
         );
     }
-    out
+    Ok(out)
 }
-
-#[allow(dead_code)]
-fn unused(_: &J) {}

@@ -7,6 +7,8 @@ mod emit;
 mod json;
 mod model;
 mod names;
+mod official;
+mod official_tests;
 mod v2;
 
 use std::collections::BTreeMap;
@@ -70,45 +72,66 @@ fn generate() -> Result<BTreeMap<PathBuf, String>, String> {
     let spec = root.join("api/spec");
     let catalog = json::parse(&read(&spec.join("catalog.json"))?)?;
     let webhooks = json::parse(&read(&spec.join("webhooks.json"))?)?;
+    let go = json::parse(&read(&spec.join("official/go.json"))?)?;
+    let java = json::parse(&read(&spec.join("official/java.json"))?)?;
     let ov = build::overrides(&json::parse(&read(&spec.join("names.json"))?)?)?;
-    let modules = build::modules(&catalog, &ov)?;
+    let merged = official::merge(&catalog, &webhooks, &go, &java, &ov.links)?;
+    let families = build::families(&merged.entries, &ov)?;
     let mut files = BTreeMap::new();
 
-    let mut families: BTreeMap<String, Vec<&build::Module>> = BTreeMap::new();
-    for m in &modules {
-        families
-            .entry(m.endpoints[0].family.clone())
-            .or_default()
-            .push(m);
-    }
     for f in DEFAULT_FAMILIES {
-        if !families.contains_key(*f) {
+        if !families.iter().any(|x| x.name == *f) {
             return Err(format!("default family {f} is not in the catalog"));
         }
     }
-    for (family, mods) in &families {
-        let name = names::item_ident(family);
+    for f in &families {
+        let name = names::item_ident(&f.name);
         files.insert(
             PathBuf::from(format!("api/src/families/{name}.rs")),
-            rustfmt(&emit::family_file(family, mods))?,
+            rustfmt(&emit::family_file(f).map_err(|e| format!("family {}: {e}", f.name))?)?,
         );
     }
     files.insert(
         PathBuf::from("api/src/families.rs"),
         rustfmt(&emit::families_index(&families))?,
     );
-    let (arena, tops) = build::events(&webhooks, &ov)?;
+    let (arena, tops) = build::events(&webhooks, &ov, &merged)?;
+    // Every event type and the type that reads it.
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for f in &families {
+        for (i, s) in f.arena.structs.iter().enumerate() {
+            if s.merged_into.is_none() {
+                for e in &s.events {
+                    pairs.push((e.clone(), f.arena.struct_path(i)));
+                }
+            }
+        }
+    }
+    for (id, kinds, _) in &tops {
+        for k in kinds {
+            pairs.push((k.clone(), arena.struct_path(*id)));
+        }
+    }
+    pairs.sort();
     files.insert(
         PathBuf::from("api/src/events.rs"),
-        rustfmt(&emit::events_file(&arena, &tops))?,
+        rustfmt(&emit::events_file(&arena, &tops, &pairs)?)?,
     );
     files.insert(
-        PathBuf::from("api/tests/endpoints.rs"),
-        rustfmt(&emit::tests_file(&modules, &arena, &tops))?,
+        PathBuf::from("api/tests/typed/endpoints.rs"),
+        rustfmt(&emit::tests_file(&families, &arena, &tops)?)?,
+    );
+    files.insert(
+        PathBuf::from("api/tests/typed/official.rs"),
+        rustfmt(&official_tests::tests_file(&go, &java, &families)?)?,
     );
     files.insert(
         PathBuf::from("api/src/endpoints.json"),
-        emit::metadata(&modules),
+        emit::metadata(&families),
+    );
+    files.insert(
+        PathBuf::from("api/spec/conflicts.md"),
+        official::report(&merged),
     );
     let v2_spec = json::parse(&read(&spec.join("v2/endpoints.json"))?)?;
     let v2 = v2::parse(&v2_spec)?;
@@ -121,23 +144,15 @@ fn generate() -> Result<BTreeMap<PathBuf, String>, String> {
         rustfmt(&v2::api_file(&v2.endpoints))?,
     );
     files.insert(
-        PathBuf::from("api/tests/v2.rs"),
+        PathBuf::from("api/tests/typed/v2.rs"),
         rustfmt(&v2::tests_file(&v2.endpoints))?,
     );
     // The features section of api/Cargo.toml, between its markers.
     let manifest = read(&root.join("api/Cargo.toml"))?;
-    let start = manifest
-        .find("# @generated features")
-        .ok_or("api/Cargo.toml: no `# @generated features` marker")?;
-    let end_marker = "# end of generated features\n";
-    let end = manifest
-        .find(end_marker)
-        .map(|i| i + end_marker.len())
-        .ok_or("api/Cargo.toml: no end marker")?;
-    let mut new_manifest = manifest[..start].to_string();
-    new_manifest.push_str(&emit::features(&families, DEFAULT_FAMILIES));
-    new_manifest.push_str(&manifest[end..]);
-    files.insert(PathBuf::from("api/Cargo.toml"), new_manifest);
+    files.insert(
+        PathBuf::from("api/Cargo.toml"),
+        replace_features(&manifest, &emit::features(&families, DEFAULT_FAMILIES))?,
+    );
     let facade = read(&root.join("wechatpay/Cargo.toml"))?;
     files.insert(
         PathBuf::from("wechatpay/Cargo.toml"),

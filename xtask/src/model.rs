@@ -1,23 +1,33 @@
-//! From the catalog's type grammar to Rust items: fields, their types and optionality, nested
-//! structs and enums, and their names. Every mechanical rule lives here, once.
+//! From the merged, annotated type trees (`official.rs`) to Rust items: fields, their types and
+//! optionality, nested structs and enums, where they live and what they are called. Every
+//! mechanical rule lives here, once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::json::J;
 use crate::names::{field_ident, pascal};
 
-/// What a struct is for; it decides optionality, derives and naming priority.
+/// Which way a type travels: only in requests, only in answers (and notifications), or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
+pub enum Side {
     Request,
-    Query,
-    Response,
-    Event,
+    Answer,
+    Both,
 }
 
-impl Role {
-    pub fn request_side(self) -> bool {
-        matches!(self, Role::Request | Role::Query)
+impl Side {
+    pub fn from_annotation(s: &str, default: Side) -> Side {
+        match s {
+            "request" => Side::Request,
+            "answer" => Side::Answer,
+            "both" => Side::Both,
+            _ => default,
+        }
+    }
+
+    /// Answers are read: they keep unknown members.
+    pub fn reads(self) -> bool {
+        self != Side::Request
     }
 }
 
@@ -61,19 +71,56 @@ const CORE_SHAPES: &[(&[&str], &str)] = &[
     ),
 ];
 
+/// An official model's Rust name and home: `payments.jsapi.PrepayRequest` is `PrepayRequest` in
+/// the module of package `payments` (`pay::transactions`), or in its `jsapi` sub-module when the
+/// sub-packages' models of that name differ.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Official {
+    /// The qualified model name (`payments.jsapi.PrepayRequest`).
+    pub model: String,
+    pub name: String,
+    pub module: Vec<String>,
+    pub sub: Option<String>,
+}
+
+impl Official {
+    fn from_node(node: &J) -> Option<Official> {
+        let r = node.get("rust")?;
+        Some(Official {
+            model: node.s("model").to_string(),
+            name: r.s("name").to_string(),
+            module: r
+                .get("module")
+                .and_then(J::arr)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(J::str)
+                .map(str::to_string)
+                .collect(),
+            sub: r.get("sub").and_then(J::str).map(str::to_string),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Field {
     pub wire: String,
     pub ident: String,
     pub ty: Ty,
     pub required: bool,
+    /// Required by an official model in a type only requests use: an empty value is refused
+    /// before signing.
+    pub strict: bool,
+    pub doc: String,
+    /// The description is the one the official models give every field of this name.
+    pub doc_by_name: bool,
     /// Only the OpenAPI YAML has it.
     pub yaml_only: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct StructDef {
-    pub role: Role,
+    pub side: Side,
     pub fields: Vec<Field>,
     /// Top-level structs have their final name here; nested ones a candidate (the field's name).
     pub candidate: String,
@@ -81,9 +128,17 @@ pub struct StructDef {
     pub owners: Vec<(usize, String)>,
     pub top: bool,
     pub name: String,
+    /// The Rust module it is emitted in (`["pay", "transactions"]`).
+    pub module: Vec<String>,
     pub location: String,
     /// Merged into another identical struct.
     pub merged_into: Option<usize>,
+    pub official: Option<Official>,
+    /// `Go payments.Transaction`, `Java payments.Transaction`, …
+    pub official_names: Vec<String>,
+    pub doc: String,
+    /// The notification event types this type reads.
+    pub events: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,41 +149,30 @@ pub enum Lit {
 
 #[derive(Debug, Clone)]
 pub struct EnumDef {
-    pub role: Role,
+    pub side: Side,
     pub lits: Vec<Lit>,
     pub int: bool,
     pub candidate: String,
     pub owners: Vec<(usize, String)>,
     pub name: String,
+    pub module: Vec<String>,
     pub merged_into: Option<usize>,
+    pub official: Option<Official>,
+    /// Each value's meaning, where a source gives one.
+    pub values_doc: BTreeMap<String, String>,
+    pub doc: String,
 }
 
-/// The structs and enums of one module (a URL family or the events).
+/// The structs and enums of one family (or of the events).
 #[derive(Debug, Default)]
 pub struct Arena {
     pub structs: Vec<StructDef>,
     pub enums: Vec<EnumDef>,
 }
 
-/// The facts about one object: where its required list is, and which members are sensitive.
-pub struct Facts<'a> {
-    /// YAML `required` lists by location (`request`, `request.amount`, `response.data[]`).
-    pub required: &'a BTreeMap<String, BTreeSet<String>>,
-    /// Locations of sensitive members (`request.payer.identity.name`).
-    pub sensitive: &'a BTreeSet<String>,
-    /// Locations of members only the YAML has.
-    pub yaml_only: &'a BTreeSet<String>,
-    /// The whole query object is optional in the source.
-    pub query_optional: bool,
-    /// YAML enums for members the TypeScript types as a plain string or number, by location.
-    pub enums: &'a BTreeMap<String, J>,
-    /// Answer members the names table makes optional although the YAML requires them.
-    pub answer_optional: &'a BTreeSet<String>,
-}
-
 /// Names of `number` members that are fractions; every other number is an integer (amounts in
 /// fen, counts, ids).
-fn is_fraction(name: &str) -> bool {
+pub fn is_fraction(name: &str) -> bool {
     [
         "rate",
         "ratio",
@@ -162,85 +206,76 @@ pub fn core_shape(members: &[(String, J)]) -> Option<&'static str> {
         .map(|(_, p)| *p)
 }
 
-/// Whether a type node is marked optional.
-pub fn node_optional(node: &J) -> bool {
-    node.is_true("optional")
+fn text(node: &J, key: &str) -> String {
+    node.s(key).to_string()
 }
 
 impl Arena {
-    /// Build the struct for the object `members` at `location`, returning its id.
-    #[allow(clippy::too_many_arguments)]
+    /// Build the struct for the object `node` (an annotated `{"object": …}`) at `location`, in
+    /// `module`, returning its id.
     pub fn object(
         &mut self,
-        role: Role,
-        members: &[(String, J)],
+        node: &J,
         location: &str,
         candidate: String,
         owner: Option<(usize, String)>,
-        facts: &Facts,
+        module: &[String],
+        default_side: Side,
     ) -> Result<usize, String> {
+        let members = node.get("object").and_then(J::obj).unwrap_or(&[]).to_vec();
+        let official = Official::from_node(node);
+        let side = Side::from_annotation(node.s("side"), default_side);
         let id = self.structs.len();
         self.structs.push(StructDef {
-            role,
+            side,
             fields: Vec::new(),
             candidate,
             owners: owner.into_iter().collect(),
             top: false,
             name: String::new(),
+            module: official
+                .as_ref()
+                .map(|o| o.module.clone())
+                .unwrap_or_else(|| module.to_vec()),
             location: location.to_string(),
             merged_into: None,
+            official_names: node
+                .get("official_names")
+                .and_then(J::arr)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(J::str)
+                .map(str::to_string)
+                .collect(),
+            official,
+            doc: text(node, "model_doc"),
+            events: node
+                .get("events")
+                .and_then(J::arr)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(J::str)
+                .map(str::to_string)
+                .collect(),
         });
+        let here = self.structs[id].module.clone();
         let mut fields = Vec::new();
-        for (wire, node) in members {
+        for (wire, node) in &members {
             let loc = format!("{location}.{wire}");
-            let required = match role {
-                Role::Event => false,
-                Role::Response => {
-                    facts
-                        .required
-                        .get(location)
-                        .is_some_and(|l| l.contains(wire))
-                        && !facts
-                            .answer_optional
-                            .contains(&format!("{location}.{wire}"))
-                }
-                Role::Request | Role::Query => {
-                    if role == Role::Query && facts.query_optional {
-                        false
-                    } else {
-                        match facts.required.get(location) {
-                            Some(list) => list.contains(wire),
-                            None => !node_optional(node),
-                        }
-                    }
-                }
-            };
-            let sensitive = facts.sensitive.contains(&loc);
-            // A YAML enum for a member the TS leaves a plain scalar makes it an enum (that keeps
-            // unknown values, so nothing becomes unreadable).
-            let yaml_enum = facts
-                .enums
-                .get(&loc)
-                .filter(|_| node.str().is_some() || node.get("type").is_some())
-                .map(|lits| J::Obj(vec![("enum".into(), lits.clone())]));
-            let ty = if sensitive {
+            let ty = if node.is_true("sensitive") && node.s("type") == "string" {
                 Ty::Sensitive
             } else {
-                self.ty(
-                    role,
-                    yaml_enum.as_ref().unwrap_or(node),
-                    &loc,
-                    wire,
-                    id,
-                    facts,
-                )?
+                self.ty(side, node, &loc, wire, id, &here)?
             };
             fields.push(Field {
                 wire: wire.clone(),
                 ident: field_ident(wire),
                 ty,
-                required,
-                yaml_only: facts.yaml_only.contains(&loc),
+                required: node.is_true("req"),
+                strict: node.is_true("strict"),
+                doc: text(node, "doc"),
+                doc_by_name: node.is_true("doc_by_name"),
+                yaml_only: node.is_true("yaml_only"),
             });
         }
         self.structs[id].fields = fields;
@@ -249,32 +284,32 @@ impl Arena {
 
     fn ty(
         &mut self,
-        role: Role,
+        side: Side,
         node: &J,
         loc: &str,
         name: &str,
         owner: usize,
-        facts: &Facts,
+        module: &[String],
     ) -> Result<Ty, String> {
         if let Some(s) = node.str() {
-            return self.scalar_ty(s, name, loc);
+            return self.scalar_ty(s, name, loc, false);
         }
         if let Some(members) = node.get("object").and_then(J::obj) {
             if let Some(path) = core_shape(members) {
                 return Ok(Ty::Core(path));
             }
             let id = self.object(
-                role,
-                members,
+                node,
                 loc,
                 pascal(name),
                 Some((owner, name.to_string())),
-                facts,
+                module,
+                side,
             )?;
             return Ok(Ty::Struct(id));
         }
         if let Some(inner) = node.get("array") {
-            let item = self.ty(role, inner, &format!("{loc}[]"), name, owner, facts)?;
+            let item = self.ty(side, inner, &format!("{loc}[]"), name, owner, module)?;
             return Ok(Ty::Vec(Box::new(item)));
         }
         if let Some(lits) = node.get("enum").and_then(J::arr) {
@@ -293,15 +328,30 @@ impl Arena {
             if !int && out.iter().any(|l| matches!(l, Lit::I(_))) {
                 return Err(format!("{loc}: mixed enum"));
             }
+            let official = Official::from_node(node);
+            let values_doc = node
+                .get("values_doc")
+                .and_then(J::obj)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|(k, v)| v.str().map(|d| (k.clone(), d.to_string())))
+                .collect();
             let id = self.enums.len();
             self.enums.push(EnumDef {
-                role,
+                side,
                 lits: out,
                 int,
                 candidate: pascal(name),
                 owners: vec![(owner, name.to_string())],
                 name: String::new(),
+                module: official
+                    .as_ref()
+                    .map(|o| o.module.clone())
+                    .unwrap_or_else(|| module.to_vec()),
                 merged_into: None,
+                official,
+                values_doc,
+                doc: text(node, "model_doc"),
             });
             return Ok(Ty::Enum(id));
         }
@@ -325,14 +375,18 @@ impl Arena {
             if t == "string" && node.s("format") == "date-time" {
                 return Ok(Ty::DateTime);
             }
-            return self.scalar_ty(t, name, loc);
+            return self.scalar_ty(t, name, loc, node.is_true("float"));
         }
         Err(format!("{loc}: unknown type node {node:?}"))
     }
 
-    fn scalar_ty(&self, s: &str, name: &str, loc: &str) -> Result<Ty, String> {
+    fn scalar_ty(&self, s: &str, name: &str, loc: &str, float: bool) -> Result<Ty, String> {
         if s == "number" {
-            return Ok(if is_fraction(name) { Ty::F64 } else { Ty::I64 });
+            return Ok(if float || is_fraction(name) {
+                Ty::F64
+            } else {
+                Ty::I64
+            });
         }
         scalar(s).ok_or_else(|| format!("{loc}: unknown scalar {s}"))
     }
@@ -355,12 +409,23 @@ impl Arena {
     fn ty_key(&self, ty: &Ty, memo: &mut HashMap<usize, String>) -> String {
         match ty {
             Ty::Struct(id) => format!("S[{}]", self.struct_key(self.struct_id(*id), memo)),
-            Ty::Enum(id) => {
-                let e = &self.enums[self.enum_id(*id)];
-                format!("E[{}:{:?}]", e.candidate, e.lits)
-            }
+            Ty::Enum(id) => format!("E[{}]", self.enum_key(self.enum_id(*id))),
             Ty::Vec(t) => format!("V[{}]", self.ty_key(t, memo)),
             other => format!("{other:?}"),
+        }
+    }
+
+    fn enum_key(&self, id: usize) -> String {
+        let e = &self.enums[id];
+        match &e.official {
+            Some(o) => format!("O|{:?}|{}|{:?}", o.module, o.name, e.lits),
+            None => format!(
+                "C|{:?}|{}|{}|{:?}",
+                e.module,
+                e.side == Side::Request,
+                e.candidate,
+                e.lits
+            ),
         }
     }
 
@@ -369,12 +434,16 @@ impl Arena {
             return k.clone();
         }
         let s = &self.structs[id];
-        let mut k = format!("{:?}|{}|", s.role.request_side(), s.candidate);
+        let mut k = match &s.official {
+            Some(o) => format!("O|{:?}|{}|{:?}|", o.module, o.name, s.side),
+            None => format!("C|{:?}|{:?}|{}|", s.module, s.side, s.candidate),
+        };
         for f in &s.fields {
             k.push_str(&format!(
-                "{}:{}:{};",
+                "{}:{}:{}:{};",
                 f.wire,
                 f.required,
+                f.strict,
                 self.ty_key(&f.ty, memo)
             ));
         }
@@ -382,18 +451,21 @@ impl Arena {
         k
     }
 
-    /// Merge identical nested structs and enums (same candidate name, same side, same shape): one
-    /// Rust type serves every place it occurs.
+    /// Merge identical structs and enums (same home, name and shape): one Rust type serves every
+    /// place it occurs. Top-level catalog structs never merge; official ones do (one
+    /// `Transaction` for both order queries).
     pub fn dedupe(&mut self) {
-        // Enums first: struct keys refer to enum shapes.
         let mut seen: HashMap<String, usize> = HashMap::new();
         for id in 0..self.enums.len() {
-            let e = &self.enums[id];
-            let key = format!("{}|{}|{:?}", e.role.request_side(), e.candidate, e.lits);
+            let key = self.enum_key(id);
             match seen.get(&key) {
                 Some(&first) => {
                     let owners = self.enums[id].owners.clone();
                     self.enums[first].owners.extend(owners);
+                    let docs = self.enums[id].values_doc.clone();
+                    for (k, v) in docs {
+                        self.enums[first].values_doc.entry(k).or_insert(v);
+                    }
                     self.enums[id].merged_into = Some(first);
                 }
                 None => {
@@ -401,13 +473,13 @@ impl Arena {
                 }
             }
         }
-        // Structs bottom-up until nothing merges (a merge below can make parents equal).
         loop {
             let mut memo = HashMap::new();
             let mut seen: HashMap<String, usize> = HashMap::new();
             let mut merged = false;
             for id in 0..self.structs.len() {
-                if self.structs[id].top || self.structs[id].merged_into.is_some() {
+                let s = &self.structs[id];
+                if s.merged_into.is_some() || (s.top && s.official.is_none()) {
                     continue;
                 }
                 let key = self.struct_key(id, &mut memo);
@@ -415,6 +487,15 @@ impl Arena {
                     Some(&first) => {
                         let owners = self.structs[id].owners.clone();
                         self.structs[first].owners.extend(owners);
+                        if self.structs[id].top {
+                            self.structs[first].top = true;
+                        }
+                        let events = self.structs[id].events.clone();
+                        for e in events {
+                            if !self.structs[first].events.contains(&e) {
+                                self.structs[first].events.push(e);
+                            }
+                        }
                         self.structs[id].merged_into = Some(first);
                         merged = true;
                     }
@@ -429,62 +510,172 @@ impl Arena {
         }
     }
 
-    /// Name every nested struct and enum: the field's name in PascalCase when that name denotes
-    /// one type in the module (request-side types choose first: they are the ones users write);
-    /// otherwise the owner's name followed by it (`JsapiRequestAmount`), the smallest such when a
-    /// type occurs in several places. `taken` holds the top-level names.
-    pub fn assign_names(&mut self, taken: &BTreeSet<String>) -> Result<(), String> {
+    /// Name and place every type.
+    ///
+    /// - Official models keep their official name in their package's module. When the
+    ///   sub-packages' models of one name differ (`payments.jsapi.PrepayRequest`,
+    ///   `payments.h5.PrepayRequest`), the one most places use stays there and each other moves
+    ///   to its sub-package's module (`pay::transactions::h5`).
+    /// - Top-level catalog structs are already named (`<Function>Request`).
+    /// - Nested catalog types: the field's name in PascalCase when that name denotes one type in
+    ///   the module (request-side types choose first: they are the ones users write); otherwise
+    ///   the owner's name followed by it (`JsapiRequestAmount`), the smallest such when a type
+    ///   occurs in several places.
+    pub fn assign_names(&mut self, reserved: &BTreeSet<String>) -> Result<(), String> {
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
         enum Item {
             S(usize),
             E(usize),
         }
         let live_s: Vec<usize> = (0..self.structs.len())
-            .filter(|i| !self.structs[*i].top && self.structs[*i].merged_into.is_none())
+            .filter(|i| self.structs[*i].merged_into.is_none())
             .collect();
         let live_e: Vec<usize> = (0..self.enums.len())
             .filter(|i| self.enums[*i].merged_into.is_none())
             .collect();
-        let mut groups: BTreeMap<(bool, String), Vec<Item>> = BTreeMap::new();
+        // Names taken per module.
+        let mut used: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+        let take = |used: &mut BTreeMap<Vec<String>, BTreeSet<String>>,
+                    module: &[String],
+                    name: &str|
+         -> bool {
+            used.entry(module.to_vec())
+                .or_insert_with(|| reserved.clone())
+                .insert(name.to_string())
+        };
+        // 1. Official models.
+        let mut groups: BTreeMap<(Vec<String>, String), Vec<Item>> = BTreeMap::new();
+        for &i in &live_s {
+            if let Some(o) = &self.structs[i].official {
+                groups
+                    .entry((o.module.clone(), o.name.clone()))
+                    .or_default()
+                    .push(Item::S(i));
+            }
+        }
+        for &i in &live_e {
+            if let Some(o) = &self.enums[i].official {
+                groups
+                    .entry((o.module.clone(), o.name.clone()))
+                    .or_default()
+                    .push(Item::E(i));
+            }
+        }
+        let uses = |a: &Arena, it: Item| match it {
+            Item::S(i) => a.structs[i].owners.len() + usize::from(a.structs[i].top),
+            Item::E(i) => a.enums[i].owners.len(),
+        };
+        let official_of = |a: &Arena, it: Item| -> Official {
+            match it {
+                Item::S(i) => a.structs[i].official.clone(),
+                Item::E(i) => a.enums[i].official.clone(),
+            }
+            .expect("official item")
+        };
+        for ((module, name), items) in &groups {
+            let mut by_use: Vec<(usize, Item)> =
+                items.iter().map(|it| (uses(self, *it), *it)).collect();
+            by_use.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let winner = (by_use.len() == 1 || by_use[0].0 > by_use[1].0).then_some(by_use[0].1);
+            for (_, it) in &by_use {
+                let o = official_of(self, *it);
+                let (m, n) = if Some(*it) == winner {
+                    (module.clone(), name.clone())
+                } else {
+                    match &o.sub {
+                        Some(sub) => {
+                            let mut m = module.clone();
+                            m.push(sub.clone());
+                            (m, name.clone())
+                        }
+                        None => {
+                            return Err(format!(
+                                "{}: {name} names different models ({}) in one package",
+                                module.join("::"),
+                                by_use
+                                    .iter()
+                                    .map(|(_, it)| official_of(self, *it).model)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        }
+                    }
+                };
+                if !take(&mut used, &m, &n) {
+                    return Err(format!("{}::{n} is given twice", m.join("::")));
+                }
+                match *it {
+                    Item::S(i) => {
+                        self.structs[i].module = m;
+                        self.structs[i].name = n;
+                    }
+                    Item::E(i) => {
+                        self.enums[i].module = m;
+                        self.enums[i].name = n;
+                    }
+                }
+            }
+        }
+        // 2. Top-level catalog structs.
         for &i in &live_s {
             let s = &self.structs[i];
-            groups
-                .entry((!s.role.request_side(), s.candidate.clone()))
-                .or_default()
-                .push(Item::S(i));
+            if s.top && s.official.is_none() {
+                let (m, n) = (s.module.clone(), s.candidate.clone());
+                if !take(&mut used, &m, &n) {
+                    return Err(format!("{}::{n} is given twice", m.join("::")));
+                }
+                self.structs[i].name = n;
+            }
+        }
+        // 3. Nested catalog types, per module.
+        let mut groups: BTreeMap<(Vec<String>, bool, String), Vec<Item>> = BTreeMap::new();
+        for &i in &live_s {
+            let s = &self.structs[i];
+            if s.official.is_none() && !s.top {
+                groups
+                    .entry((
+                        s.module.clone(),
+                        s.side != Side::Request,
+                        s.candidate.clone(),
+                    ))
+                    .or_default()
+                    .push(Item::S(i));
+            }
         }
         for &i in &live_e {
             let e = &self.enums[i];
-            groups
-                .entry((!e.role.request_side(), e.candidate.clone()))
-                .or_default()
-                .push(Item::E(i));
+            if e.official.is_none() {
+                groups
+                    .entry((
+                        e.module.clone(),
+                        e.side != Side::Request,
+                        e.candidate.clone(),
+                    ))
+                    .or_default()
+                    .push(Item::E(i));
+            }
         }
-        let mut used: BTreeSet<String> = taken.clone();
-        let mut plain: BTreeSet<Item> = BTreeSet::new();
-        let request_names: BTreeSet<String> = groups
+        let request_names: BTreeSet<(Vec<String>, String)> = groups
             .keys()
-            .filter(|(resp, _)| !resp)
-            .map(|(_, n)| n.clone())
+            .filter(|(_, resp, _)| !resp)
+            .map(|(m, _, n)| (m.clone(), n.clone()))
             .collect();
-        // Request side first (false < true in the key). Within a group, the type that occurs
-        // most often takes the plain name (`Amount` of most order endpoints); the others, and
-        // every type of a tied group, are qualified.
-        for ((response_side, name), items) in &groups {
-            let clash = taken.contains(name) || (*response_side && request_names.contains(name));
+        let mut plain: BTreeSet<Item> = BTreeSet::new();
+        for ((module, response_side, name), items) in &groups {
+            let taken =
+                used.get(module).is_some_and(|t| t.contains(name)) || reserved.contains(name);
+            let clash = taken
+                || (*response_side && request_names.contains(&(module.clone(), name.clone())));
             if clash {
                 continue;
             }
-            let uses = |it: &Item| match *it {
-                Item::S(i) => self.structs[i].owners.len(),
-                Item::E(i) => self.enums[i].owners.len(),
-            };
-            let mut by_use: Vec<(usize, Item)> = items.iter().map(|it| (uses(it), *it)).collect();
+            let mut by_use: Vec<(usize, Item)> =
+                items.iter().map(|it| (uses(self, *it), *it)).collect();
             by_use.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
             let unique_winner = by_use.len() == 1 || by_use[0].0 > by_use[1].0;
             if unique_winner {
                 plain.insert(by_use[0].1);
-                used.insert(name.clone());
+                take(&mut used, module, name);
             }
         }
         for item in &plain {
@@ -493,28 +684,32 @@ impl Arena {
                 Item::E(i) => self.enums[i].name = self.enums[i].candidate.clone(),
             }
         }
-        // Qualified names, resolved through owners (top-level owners are named already).
-        let mut order: Vec<Item> = live_s
-            .iter()
-            .map(|i| Item::S(*i))
-            .chain(live_e.iter().map(|i| Item::E(*i)))
+        let mut order: Vec<Item> = groups
+            .values()
+            .flatten()
+            .copied()
             .filter(|it| !plain.contains(it))
             .collect();
         order.sort();
         for item in order {
-            let name = self.qualified(item_owners(self, item))?;
-            if !used.insert(name.clone()) {
-                return Err(format!("type name {name} is given twice"));
+            let owners = match item {
+                Item::S(i) => self.structs[i].owners.clone(),
+                Item::E(i) => self.enums[i].owners.clone(),
+            };
+            let module = match item {
+                Item::S(i) => self.structs[i].module.clone(),
+                Item::E(i) => self.enums[i].module.clone(),
+            };
+            let name = self.qualified(owners)?;
+            if !take(&mut used, &module, &name) {
+                return Err(format!(
+                    "type name {}::{name} is given twice",
+                    module.join("::")
+                ));
             }
             match item {
                 Item::S(i) => self.structs[i].name = name,
                 Item::E(i) => self.enums[i].name = name,
-            }
-        }
-        fn item_owners(a: &Arena, it: Item) -> Vec<(usize, String)> {
-            match it {
-                Item::S(i) => a.structs[i].owners.clone(),
-                Item::E(i) => a.enums[i].owners.clone(),
             }
         }
         Ok(())
@@ -543,8 +738,18 @@ impl Arena {
         Ok(n)
     }
 
-    /// Whether a type (transitively) has no `Default`-breaking parts: all do here.
-    pub fn rust_ty(&self, ty: &Ty) -> String {
+    /// The path of a type as written in module `from`: its name when it lives there, its full
+    /// `crate::` path otherwise.
+    pub fn path_from(&self, module: &[String], name: &str, from: &[String]) -> String {
+        if module == from {
+            name.to_string()
+        } else {
+            format!("crate::{}::{name}", module.join("::"))
+        }
+    }
+
+    /// The Rust type, as written in module `from`.
+    pub fn rust_ty(&self, ty: &Ty, from: &[String]) -> String {
         match ty {
             Ty::Str => "String".into(),
             Ty::DateTime => "DateTime".into(),
@@ -555,11 +760,23 @@ impl Arena {
             Ty::Sensitive => "Sensitive".into(),
             Ty::Json => "serde_json::Value".into(),
             Ty::StringOrNumber => "StringOrNumber".into(),
-            Ty::Struct(id) => self.structs[self.struct_id(*id)].name.clone(),
-            Ty::Enum(id) => self.enums[self.enum_id(*id)].name.clone(),
-            Ty::Vec(t) => format!("Vec<{}>", self.rust_ty(t)),
+            Ty::Struct(id) => {
+                let s = &self.structs[self.struct_id(*id)];
+                self.path_from(&s.module, &s.name, from)
+            }
+            Ty::Enum(id) => {
+                let e = &self.enums[self.enum_id(*id)];
+                self.path_from(&e.module, &e.name, from)
+            }
+            Ty::Vec(t) => format!("Vec<{}>", self.rust_ty(t, from)),
             Ty::Core(path) => path.to_string(),
         }
+    }
+
+    /// The full path of a struct (`wechatpay_api::pay::transactions::Transaction`).
+    pub fn struct_path(&self, id: usize) -> String {
+        let s = &self.structs[self.struct_id(id)];
+        format!("wechatpay_api::{}::{}", s.module.join("::"), s.name)
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! # use wechatpay_core::notify::Callbacks;
-//! # type Transaction = serde_json::Value; // typed: wechatpay_api::events::Transaction
+//! # type Transaction = serde_json::Value; // typed: wechatpay_api::pay::transactions::Transaction
 //! # fn handle(callbacks: &Callbacks, headers: &http::HeaderMap, body: &[u8]) -> http::Response<Vec<u8>> {
 //! match callbacks.verify::<Transaction>(headers, body) {
 //!     Ok(n) => {
@@ -20,7 +20,9 @@
 //!
 //! `Callbacks` comes from [`crate::Client::callbacks`] (sharing the client's platform keys, clock
 //! and window) or [`Callbacks::new`]. The typed resources of all 17 events are in
-//! `wechatpay_api::events` (`Transaction`, `Refund`, …); `serde_json::Value` reads any event.
+//! `wechatpay-api` (`pay::transactions::Transaction`, `refund::domestic::Refund`, the others in
+//! `events`; `events::EVENT_TYPES` lists them); each refuses the event types it does not read
+//! (see [`Resource`]). `serde_json::Value` reads any event.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -41,6 +43,37 @@ pub use once::{
     block_on, BoxFuture, Claim, HandleOptions, Handled, MemoryStore, NotificationStore, Outcome,
     StoreError,
 };
+
+/// What a notification's decrypted resource is read into: a type of `wechatpay-api`, which
+/// names the event types it reads (`pay::transactions::Transaction` reads `TRANSACTION.SUCCESS`
+/// only), `serde_json::Value`, which reads any, or a type of your own
+/// (`impl Resource for MyType {}` reads any; override [`Resource::event_types`] to refuse the
+/// others).
+///
+/// A notification of another event type is refused with [`NotifyError::UnexpectedEvent`] before
+/// it is decrypted, answered as a failure and logged: a `notify_url` routed to the wrong handler
+/// cannot go unnoticed.
+pub trait Resource: DeserializeOwned {
+    /// The event types whose resource this type reads; `None` (the default) reads any.
+    fn event_types() -> Option<&'static [&'static str]> {
+        None
+    }
+}
+
+impl Resource for serde_json::Value {}
+
+/// Refuse an event type `T` does not read.
+fn check_event<T: Resource>(id: &str, event_type: &str) -> Result<(), NotifyError> {
+    match T::event_types() {
+        Some(expected) if !expected.contains(&event_type) => Err(NotifyError::UnexpectedEvent {
+            id: id.to_string(),
+            event_type: event_type.to_string(),
+            expected,
+            type_name: std::any::type_name::<T>(),
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// The only signature type this crate verifies.
 pub const SIGNATURE_TYPE_RSA: &str = "WECHATPAY2-SHA256-RSA2048";
@@ -176,15 +209,32 @@ pub enum NotifyError {
     /// (which is logged and sent back in the failure answer) shows serde's reason with every
     /// quoted value replaced by `"…"`: the plaintext is personal data (an openid, a name);
     /// `source` and `plaintext` keep it whole for the caller.
-    #[error("decrypted resource does not match {type_name}: {}", crate::error::without_quoted_values(&source.to_string()))]
+    #[error("decrypted resource does not match {type_name} at `{path}`: {}", crate::error::without_quoted_values(&source.to_string()))]
     Resource {
         /// The serde error.
         #[source]
         source: serde_json::Error,
+        /// The JSON path where the resource and the type part (`.` for the whole resource).
+        path: String,
         /// The Rust type requested.
         type_name: &'static str,
         /// The decrypted plaintext (for logging by the caller; it may hold personal data).
         plaintext: Vec<u8>,
+    },
+    /// The notification is of an event type the requested resource type does not read (a
+    /// `REFUND.SUCCESS` delivered to a handler of `Transaction`): most likely a `notify_url`
+    /// routed to the wrong handler. Answered as a failure, so WeChat Pay retries once the route
+    /// is fixed; nothing was decrypted.
+    #[error("notification {id} is {event_type}, but the handler reads {type_name}, which is for {}: check which handler its notify_url reaches", expected.join(", "))]
+    UnexpectedEvent {
+        /// The notification id.
+        id: String,
+        /// The event type it carries.
+        event_type: String,
+        /// The event types the handler's type reads.
+        expected: &'static [&'static str],
+        /// The handler's resource type.
+        type_name: &'static str,
     },
     /// This very delivery (its signature, or its timestamp and nonce) was received before
     /// within the window: replayed bytes, refused. Not a retry: WeChat Pay signs each retry anew.
@@ -238,6 +288,7 @@ impl NotifyError {
             NotifyError::UnsupportedAlgorithm(_) => "unsupported_algorithm",
             NotifyError::Decrypt(_) => "decrypt_failed",
             NotifyError::Resource { .. } => "resource_shape",
+            NotifyError::UnexpectedEvent { .. } => "unexpected_event_type",
             NotifyError::Replayed { .. } => "replayed",
             NotifyError::ExchangeFinished => "exchange_finished",
         }
@@ -439,7 +490,7 @@ impl Callbacks {
     /// Start verifying a callback as an exchange: when it names an unknown serial and the client
     /// can refresh, the transport downloads the certificates and the same callback is verified
     /// again (see [`crate::exchange`]). Transports' `verify_callback` drive it.
-    pub fn exchange<T: DeserializeOwned>(
+    pub fn exchange<T: Resource>(
         &self,
         headers: &HeaderMap,
         body: &[u8],
@@ -486,7 +537,7 @@ impl Callbacks {
     }
 
     /// Verify, decrypt and deserialise at the clock's time.
-    pub fn verify<T: DeserializeOwned>(
+    pub fn verify<T: Resource>(
         &self,
         headers: &HeaderMap,
         body: &[u8],
@@ -499,7 +550,7 @@ impl Callbacks {
     /// must be `WECHATPAY2-SHA256-RSA2048`), `resource.algorithm`, AES-256-GCM with the APIv3
     /// key, then `T` (use `serde_json::Value` for any event). With a replay guard, a delivery is
     /// recorded once its signature verifies; a retry is newly signed and passes.
-    pub fn verify_at<T: DeserializeOwned>(
+    pub fn verify_at<T: Resource>(
         &self,
         headers: &HeaderMap,
         body: &[u8],
@@ -539,6 +590,7 @@ impl Callbacks {
                     by,
                 })?;
         }
+        check_event::<T>(&env.id, &env.event_type)?;
         if env.resource.algorithm != aead::ALGORITHM {
             return Err(NotifyError::UnsupportedAlgorithm(env.resource.algorithm));
         }
@@ -554,12 +606,12 @@ impl Callbacks {
             AeadError::AuthFailed if env.resource.aad_is_consistent() => NotifyError::WrongApiV3Key,
             other => NotifyError::Decrypt(other),
         })?;
-        let resource =
-            serde_json::from_slice(&plaintext).map_err(|source| NotifyError::Resource {
-                source,
-                type_name: std::any::type_name::<T>(),
-                plaintext: plaintext.clone(),
-            })?;
+        let resource = crate::response::decode(&plaintext).map_err(|e| NotifyError::Resource {
+            source: e.source,
+            path: e.path,
+            type_name: std::any::type_name::<T>(),
+            plaintext: plaintext.clone(),
+        })?;
         Ok(Notification {
             id: env.id,
             create_time: env.create_time,

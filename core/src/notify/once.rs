@@ -37,11 +37,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use http::{HeaderMap, Response};
-use serde::de::DeserializeOwned;
-
-use super::{failure, success, Callbacks, Notification, NotifyError};
+use super::{failure, success, Callbacks, Notification, NotifyError, Resource};
 use crate::clock::{Clock, SystemClock};
+use http::{HeaderMap, Response};
 
 /// A boxed future, as the store's methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -240,15 +238,16 @@ pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
 }
 
 /// A notification read as JSON, deserialised into `T` (the plaintext kept when it does not fit).
-fn typed<T: DeserializeOwned>(
-    n: Notification<serde_json::Value>,
-) -> Result<Notification<T>, NotifyError> {
-    match T::deserialize(&n.resource) {
+fn typed<T: Resource>(n: Notification<serde_json::Value>) -> Result<Notification<T>, NotifyError> {
+    super::check_event::<T>(&n.id, &n.event_type)?;
+    let plaintext = n.resource.to_string().into_bytes();
+    match crate::response::decode::<T>(&plaintext) {
         Ok(resource) => Ok(n.with_resource(resource)),
-        Err(source) => Err(NotifyError::Resource {
-            source,
+        Err(e) => Err(NotifyError::Resource {
+            source: e.source,
+            path: e.path,
             type_name: std::any::type_name::<T>(),
-            plaintext: n.resource.to_string().into_bytes(),
+            plaintext,
         }),
     }
 }
@@ -269,7 +268,7 @@ impl Callbacks {
         handler: F,
     ) -> Handled
     where
-        T: DeserializeOwned,
+        T: Resource,
         F: FnOnce(Notification<T>) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
@@ -289,7 +288,7 @@ impl Callbacks {
         handler: F,
     ) -> Handled
     where
-        T: DeserializeOwned,
+        T: Resource,
         K: FnOnce(&Notification<T>) -> String,
         F: FnOnce(Notification<T>) -> Fut,
         Fut: Future<Output = Result<(), E>>,
@@ -370,7 +369,7 @@ impl Callbacks {
         handler: F,
     ) -> Handled
     where
-        T: DeserializeOwned,
+        T: Resource,
         F: FnOnce(Notification<T>) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
@@ -381,7 +380,7 @@ impl Callbacks {
 
     /// Verify, decrypt and deserialise a callback through `refresher` (see
     /// [`Callbacks::handle_with`]).
-    pub async fn verify_with<T: DeserializeOwned>(
+    pub async fn verify_with<T: Resource>(
         &self,
         refresher: &dyn crate::exchange::AsyncCallbacks,
         headers: &HeaderMap,
@@ -402,7 +401,7 @@ impl Callbacks {
         handler: F,
     ) -> Handled
     where
-        T: DeserializeOwned,
+        T: Resource,
         F: FnOnce(Notification<T>) -> Result<(), E>,
         E: fmt::Display,
     {
@@ -423,7 +422,7 @@ impl Callbacks {
         handler: F,
     ) -> Handled
     where
-        T: DeserializeOwned,
+        T: Resource,
         F: FnOnce(Notification<T>) -> Result<(), E>,
         E: fmt::Display,
     {

@@ -113,9 +113,9 @@ pub fn create_body(no: &str) -> CreateRequest {
 
 pub fn query_of(no: &str) -> GetQuery {
     GetQuery {
-        service_id: SERVICE.into(),
-        appid: APPID.into(),
-        out_order_no: no.into(),
+        service_id: Some(SERVICE.into()),
+        appid: Some(APPID.into()),
+        out_order_no: Some(no.into()),
         ..Default::default()
     }
 }
@@ -153,8 +153,8 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
     assert_eq!(again.data.order_id.as_deref(), Some(order_id.as_str()));
 
     let done = c.send(complete(&no, &seed_body())).unwrap();
-    assert_eq!(done.data.order_id, order_id);
-    assert_eq!(done.data.mchid, "1900000001");
+    assert_eq!(done.data.order_id.as_deref(), Some(order_id.as_str()));
+    assert_eq!(done.data.mchid.as_deref(), Some("1900000001"));
     assert!(done.verified_by.is_some());
     assert!(done.request_id.is_some());
 
@@ -164,8 +164,8 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
     assert_eq!(q.fees.as_ref().map(Vec::len), Some(2));
     assert_eq!(q.discounts.unwrap()[0].discount_amount, Some(300));
     let by_id = GetQuery {
-        query_id: order_id.clone(),
-        out_order_no: String::new(),
+        query_id: Some(order_id.clone()),
+        out_order_no: None,
         ..query_of(&no)
     };
     assert_eq!(
@@ -177,16 +177,16 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
         .send(sync(
             &no,
             &SyncRequest {
-                appid: APPID.into(),
-                service_id: SERVICE.into(),
-                r#type: Type::OrderPaid,
-                detail: Detail {
-                    paid_time: "20270115130000".into(),
-                },
+                appid: Some(APPID.into()),
+                service_id: Some(SERVICE.into()),
+                r#type: Some(Type::OrderPaid),
+                detail: Some(Detail {
+                    paid_time: Some("20270115130000".into()),
+                }),
             },
         ))
         .unwrap();
-    assert_eq!(synced.data.order_id, order_id);
+    assert_eq!(synced.data.order_id.as_deref(), Some(order_id.as_str()));
     assert_eq!(
         c.send(get(&query_of(&no))).unwrap().data.state,
         Some(State::UserPaid)
@@ -205,7 +205,7 @@ pub fn payafter_family<C: Transport>(c: &C, tag: &str) {
             },
         ))
         .unwrap();
-    assert_eq!(cancelled.data.out_order_no, no2);
+    assert_eq!(cancelled.data.out_order_no.as_deref(), Some(no2.as_str()));
     assert_eq!(
         c.send(get(&query_of(&no2))).unwrap().data.state,
         Some(State::Revoked)
@@ -465,7 +465,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     use wechatpay_api::pay::transactions as tx;
     use wechatpay_api::refund::domestic as refund;
     let mchid = "1900000001";
-    let order = |no: &str, total: i64| tx::JsapiRequest {
+    let order = |no: &str, total: i64| tx::jsapi::PrepayRequest {
         appid: APPID.into(),
         mchid: mchid.into(),
         description: "充电宝租借".into(),
@@ -473,10 +473,10 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
         notify_url: "https://merchant.example/notify".into(),
         amount: tx::Amount {
             total,
-            currency: Some(tx::Currency::Cny),
+            currency: Some("CNY".into()),
         },
-        payer: tx::JsapiRequestPayer {
-            openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
+        payer: tx::Payer {
+            openid: Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()),
             ..Default::default()
         },
         ..Default::default()
@@ -494,16 +494,17 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     let q = c
         .send(tx::get_by_out_trade_no(
             &no,
-            &tx::GetByOutTradeNoQuery {
+            &tx::QueryOrderByOutTradeNoRequest {
                 mchid: mchid.into(),
             },
         ))
         .unwrap()
         .data;
     assert_eq!(q.trade_state, Some(tx::TradeState::Notpay));
-    assert_eq!(q.amount.total, 880);
+    let amount = q.amount.unwrap();
+    assert_eq!(amount.total, Some(880));
     assert_eq!(
-        q.amount.payer_total, None,
+        amount.payer_total, None,
         "an unpaid order has no payer_total"
     );
     let paid = server.gateway().pay(&no, core.now()).unwrap();
@@ -511,22 +512,22 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     let q = c
         .send(tx::get_by_transaction_id(
             &transaction_id,
-            &tx::GetByTransactionIdQuery {
+            &tx::QueryOrderByIdRequest {
                 mchid: mchid.into(),
             },
         ))
         .unwrap()
         .data;
     assert_eq!(q.trade_state, Some(tx::TradeState::Success));
-    assert_eq!(q.out_trade_no, no);
+    assert_eq!(q.out_trade_no.as_deref(), Some(no.as_str()));
     assert!(q.success_time.unwrap().unix().is_some());
     // Refunds.
     let r = c
-        .send(refund::refunds(&refund::RefundsRequest {
+        .send(refund::refunds(&refund::CreateRequest {
             transaction_id: Some(transaction_id.clone()),
             out_refund_no: format!("RF-{tag}"),
             reason: Some("用户退货".into()),
-            amount: refund::Amount {
+            amount: refund::AmountReq {
                 refund: 300,
                 total: 880,
                 currency: "CNY".into(),
@@ -536,8 +537,8 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
         }))
         .unwrap()
         .data;
-    assert_eq!(r.amount.refund, 300);
-    assert_eq!(r.out_trade_no, no);
+    assert_eq!(r.amount.as_ref().and_then(|a| a.refund), Some(300));
+    assert_eq!(r.out_trade_no.as_deref(), Some(no.as_str()));
     let rq = c
         .send(refund::get_refunds_by_out_refund_no(
             &format!("RF-{tag}"),
@@ -546,12 +547,12 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
         .unwrap()
         .data;
     assert_eq!(rq.refund_id, r.refund_id);
-    assert_eq!(rq.status, "SUCCESS");
+    assert_eq!(rq.status, Some(refund::Status::Success));
     let (status, code, _) = api(c
-        .send(refund::refunds(&refund::RefundsRequest {
+        .send(refund::refunds(&refund::CreateRequest {
             out_trade_no: Some(no.clone()),
             out_refund_no: format!("RF-{tag}-2"),
-            amount: refund::Amount {
+            amount: refund::AmountReq {
                 refund: 600,
                 total: 880,
                 currency: "CNY".into(),
@@ -565,7 +566,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     let (status, code, _) = api(c
         .send(tx::close(
             &no,
-            &tx::CloseRequest {
+            &tx::CloseOrderRequest {
                 mchid: mchid.into(),
             },
         ))
@@ -575,7 +576,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     // Native: create → query → close (204) → query.
     let native_no = format!("NATIVE-T-{tag}");
     let n = c
-        .send(tx::native(&tx::NativeRequest {
+        .send(tx::native(&tx::native::PrepayRequest {
             appid: APPID.into(),
             mchid: mchid.into(),
             description: "扫码支付".into(),
@@ -592,7 +593,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     let by_no = |no: &str| {
         c.send(tx::get_by_out_trade_no(
             no,
-            &tx::GetByOutTradeNoQuery {
+            &tx::QueryOrderByOutTradeNoRequest {
                 mchid: mchid.into(),
             },
         ))
@@ -604,7 +605,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     let closed = c
         .send(tx::close(
             &native_no,
-            &tx::CloseRequest {
+            &tx::CloseOrderRequest {
                 mchid: mchid.into(),
             },
         ))
@@ -614,7 +615,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
 
     // APP and H5.
     let app = c
-        .send(tx::app(&tx::AppRequest {
+        .send(tx::app(&tx::app::PrepayRequest {
             appid: APPID.into(),
             mchid: mchid.into(),
             description: "APP".into(),
@@ -629,7 +630,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
         .unwrap();
     assert!(app.data.prepay_id.starts_with("wx"));
     let h5 = c
-        .send(tx::h5(&tx::H5Request {
+        .send(tx::h5(&tx::h5::PrepayRequest {
             appid: APPID.into(),
             mchid: mchid.into(),
             description: "H5".into(),
@@ -639,10 +640,10 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
                 total: 1,
                 ..Default::default()
             },
-            scene_info: tx::H5RequestSceneInfo {
+            scene_info: tx::h5::SceneInfo {
                 payer_client_ip: "203.0.113.9".into(),
                 h5_info: tx::H5Info {
-                    r#type: tx::H5InfoType::Wap,
+                    r#type: "Wap".into(),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -653,7 +654,7 @@ pub fn typed_payments<C: Transport>(c: &C, server: &Server, tag: &str) {
     assert!(h5.data.h5_url.starts_with("https://"));
     // A JSAPI order without payer.openid is a PARAM_ERROR naming the field.
     let mut bad = order(&format!("JSAPI-{tag}-bad"), 1);
-    bad.payer.openid = String::new();
+    bad.payer.openid = None;
     let (status, code, detail) = api(c.send(tx::jsapi(&bad)).unwrap_err());
     assert_eq!((status, code.as_str()), (400, "PARAM_ERROR"));
     assert_eq!(detail.unwrap()["value"], "payer.openid");

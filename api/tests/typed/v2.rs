@@ -4,9 +4,7 @@
 // Each test names the required fields and defaults the rest, even where none is left.
 #![allow(clippy::needless_update)]
 
-mod support;
-
-use support::v2::*;
+use crate::support::v2::*;
 use wechatpay_api::v2;
 
 #[test]
