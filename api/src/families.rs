@@ -967,7 +967,7 @@ pub fn decode_answer(
         #[cfg(feature = "password-exempt-contract")]
         ("POST", "/v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/pay-redirect-sign") => Some(crate::support::decode_to_json::<crate::password_exempt_contract::contracts::ServiceProviderPreEntrustSignPayRedirectSignResponse>(body)),
         #[cfg(feature = "pay")]
-        ("POST", "/v3/pay/partner/transactions/app") => Some(crate::support::decode_to_json::<crate::pay::partner::app::PrepayResponse>(body)),
+        ("POST", "/v3/pay/partner/transactions/app") => Some(crate::support::decode_to_json::<crate::pay::partner::PrepayResponse>(body)),
         #[cfg(feature = "pay")]
         ("POST", "/v3/pay/partner/transactions/codepay") => Some(crate::support::decode_to_json::<crate::pay::partner::TransactionsCodepayResponse>(body)),
         #[cfg(feature = "pay")]
@@ -975,7 +975,7 @@ pub fn decode_answer(
         #[cfg(feature = "pay")]
         ("GET", "/v3/pay/partner/transactions/id/{transaction_id}") => Some(crate::support::decode_to_json::<crate::pay::partner::Transaction>(body)),
         #[cfg(feature = "pay")]
-        ("POST", "/v3/pay/partner/transactions/jsapi") => Some(crate::support::decode_to_json::<crate::pay::partner::app::PrepayResponse>(body)),
+        ("POST", "/v3/pay/partner/transactions/jsapi") => Some(crate::support::decode_to_json::<crate::pay::partner::PrepayResponse>(body)),
         #[cfg(feature = "pay")]
         ("POST", "/v3/pay/partner/transactions/jsapi-with-contract") => Some(crate::support::decode_to_json::<crate::pay::partner::TransactionsJsapiWithContractResponse>(body)),
         #[cfg(feature = "pay")]
@@ -989,7 +989,7 @@ pub fn decode_answer(
         #[cfg(feature = "pay")]
         ("POST", "/v3/pay/partner/transactions/scannedpos") => Some(crate::support::decode_to_json::<crate::pay::partner::TransactionsScannedposResponse>(body)),
         #[cfg(feature = "pay")]
-        ("POST", "/v3/pay/transactions/app") => Some(crate::support::decode_to_json::<crate::pay::transactions::app::PrepayResponse>(body)),
+        ("POST", "/v3/pay/transactions/app") => Some(crate::support::decode_to_json::<crate::pay::transactions::PrepayResponse>(body)),
         #[cfg(feature = "pay")]
         ("POST", "/v3/pay/transactions/codepay") => Some(crate::support::decode_to_json::<crate::pay::transactions::CodepayResponse>(body)),
         #[cfg(feature = "pay")]
@@ -997,7 +997,7 @@ pub fn decode_answer(
         #[cfg(feature = "pay")]
         ("GET", "/v3/pay/transactions/id/{transaction_id}") => Some(crate::support::decode_to_json::<crate::pay::transactions::Transaction>(body)),
         #[cfg(feature = "pay")]
-        ("POST", "/v3/pay/transactions/jsapi") => Some(crate::support::decode_to_json::<crate::pay::transactions::app::PrepayResponse>(body)),
+        ("POST", "/v3/pay/transactions/jsapi") => Some(crate::support::decode_to_json::<crate::pay::transactions::PrepayResponse>(body)),
         #[cfg(feature = "pay")]
         ("POST", "/v3/pay/transactions/jsapi-with-contract") => Some(crate::support::decode_to_json::<crate::pay::transactions::JsapiWithContractResponse>(body)),
         #[cfg(feature = "pay")]

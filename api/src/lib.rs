@@ -86,6 +86,7 @@
 
 mod support;
 
+#[allow(unused_imports)] // the family modules use them, each behind its cargo feature
 pub(crate) use support::{int_enum, string_enum};
 pub use support::{unknown_members, DateTime, Empty, Part, StringOrNumber};
 
@@ -95,10 +96,13 @@ pub mod events;
 pub mod v2;
 
 /// Every endpoint as JSON, for tools (the `wxpay` CLI): an array of `{"method", "path", "rust",
-/// "title", "doc", "family", "chain", "path_params", "query", "body_kind", "body", "answer",
-/// "headers"}`; `query` and `body` are field lists `{"name", "type", "required", …}` with
-/// `"sensitive": true`, `"enum"`, nested `"fields"` and array `"items"` where they apply. The
-/// same rules as the Rust types (required, sensitive) — computed once, by the generator.
+/// "title", "doc", "family", "chain", "path_params", "query", "body_kind", "body",
+/// "answer_kind", "answer", "types", "official", "headers"}`; `query`, `body` and `answer` are
+/// field lists `{"name", "type", "required", "doc", …}` with `"sensitive": true`, `"enum"`,
+/// nested `"fields"` (and the Rust type of an object, `"rust"`) and array `"items"` where they
+/// apply; `types` names the Rust types of the query, the body and the answer; `official` the
+/// official SDK methods that make the call. The same rules as the Rust types (required,
+/// sensitive) — computed once, by the generator.
 pub const ENDPOINTS_JSON: &str = include_str!("endpoints.json");
 
 include!("families.rs");

@@ -64,6 +64,8 @@ macro_rules! string_enum {
 }
 
 /// Declares an integer enum (same idea as `string_enum!`); `Default` is `Other(0)`.
+// Used by the family modules, each behind its cargo feature.
+#[allow(unused_macros)]
 macro_rules! int_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $num:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -298,6 +300,7 @@ impl<'de> Deserialize<'de> for Empty {
 
 /// A member an answer is guaranteed to carry, read liberally: absent (with `#[serde(default)]`)
 /// or `null`, it is the type's default, never a failed decode.
+#[allow(dead_code)] // used by the family modules, each behind its cargo feature
 pub(crate) fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -307,6 +310,7 @@ where
 }
 
 /// Read `body` into `T` as the client does, then write it back as JSON ([`crate::decode_answer`]).
+#[allow(dead_code)] // used by the family modules, each behind its cargo feature
 pub(crate) fn decode_to_json<T: serde::de::DeserializeOwned + Serialize>(
     body: &[u8],
 ) -> Result<serde_json::Value, wechatpay_core::response::JsonError> {
@@ -349,7 +353,7 @@ pub fn unknown_members(
     let fields = match part {
         Part::Query => &ep["query"],
         Part::Body => &ep["body"],
-        Part::Answer => &ep["answer_fields"],
+        Part::Answer => &ep["answer"],
     };
     let mut out = Vec::new();
     if fields.is_array() {

@@ -83,8 +83,8 @@ async fn refund(State(app): State<App>, delivery: Delivery) -> Answer {
             let r = &n.resource;
             let what = format!(
                 "refund {} of {} is {}",
-                r.out_refund_no.clone().unwrap_or_default(),
-                r.out_trade_no.clone().unwrap_or_default(),
+                r.out_refund_no,
+                r.out_trade_no,
                 r.refund_status
                     .as_ref()
                     .map(|s| s.as_str().to_string())

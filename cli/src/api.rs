@@ -23,8 +23,22 @@ pub struct Endpoint {
     pub query: Vec<Field>,
     pub body_kind: String,
     pub body: Option<Vec<Field>>,
-    pub answer: String,
+    /// `json`, `none` (a 204), `empty` (no published fields) or `stream` (a file).
+    pub answer_kind: String,
+    pub answer: Option<Vec<Field>>,
+    pub types: Types,
+    /// The official SDK methods that make the call.
+    #[serde(default)]
+    pub official: Vec<String>,
     pub headers: Vec<String>,
+}
+
+/// The Rust types of an endpoint's parts.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Types {
+    pub query: Option<String>,
+    pub body: Option<String>,
+    pub answer: Option<String>,
 }
 
 /// A field (or an array's item type, which has no name).
@@ -43,6 +57,12 @@ pub struct Field {
     #[serde(default)]
     pub fields: Vec<Field>,
     pub items: Option<Box<Field>>,
+    /// The description, as the official models (or the catalog) write it.
+    #[serde(default)]
+    pub doc: String,
+    /// The Rust type of an object or an enum.
+    #[serde(default)]
+    pub rust: String,
 }
 
 /// Every endpoint.
@@ -180,6 +200,7 @@ fn type_text(f: &Field) -> String {
             "array of {}",
             f.items.as_ref().map(|i| type_text(i)).unwrap_or_default()
         ),
+        other if !f.rust.is_empty() => format!("{other} {}", short(&f.rust)),
         other => other.to_string(),
     };
     if !f.values.is_empty() {
@@ -189,19 +210,33 @@ fn type_text(f: &Field) -> String {
     t
 }
 
-fn show_fields(out: &mut String, fields: &[Field], depth: usize) {
+/// The fields of a request part (`answer` false) or of an answer, one per line, nested ones
+/// indented, each with its description's first line.
+fn show_fields(out: &mut String, fields: &[Field], depth: usize, answer: bool) {
     for f in fields {
+        let required = match (f.required, answer) {
+            (true, false) => "required",
+            (true, true) => "always sent",
+            (false, _) => "optional",
+        };
         let marks = format!(
-            "{}{}",
-            if f.required { "required" } else { "optional" },
-            if f.sensitive {
+            "{required}{}",
+            if f.sensitive && !answer {
                 ", sensitive: encrypted automatically"
+            } else if f.sensitive {
+                ", sensitive: encrypted for your key"
             } else {
                 ""
             }
         );
+        let doc = f.doc.lines().next().unwrap_or("");
+        let doc = if doc.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", crate::display::line(doc))
+        };
         out.push_str(&format!(
-            "{}{} — {} ({marks})\n",
+            "{}{} — {} ({marks}){doc}\n",
             "  ".repeat(depth + 1),
             f.name,
             type_text(f)
@@ -211,7 +246,16 @@ fn show_fields(out: &mut String, fields: &[Field], depth: usize) {
         } else {
             &f.fields
         };
-        show_fields(out, nested, depth + 1);
+        show_fields(out, nested, depth + 1, answer);
+    }
+}
+
+/// The last path segment of a Rust type path, with its module: `transactions::Transaction`.
+fn short(path: &str) -> &str {
+    let mut it = path.rmatch_indices("::");
+    match (it.next(), it.next()) {
+        (Some(_), Some((i, _))) => &path[i + 2..],
+        _ => path,
     }
 }
 
@@ -226,10 +270,39 @@ pub fn show(e: &Endpoint, json: bool) -> Result<String, Failure> {
             .unwrap_or(Value::Null);
         return Ok(v.to_string());
     }
+    let mut args: Vec<String> = e.path_params.iter().map(|p| format!("{p}: &str")).collect();
+    args.extend(e.headers.iter().map(|h| format!("{h}: &str")));
+    if let Some(q) = &e.types.query {
+        args.push(format!("&{}", short(q)));
+    }
+    if let Some(b) = &e.types.body {
+        args.push(format!("&{}", short(b)));
+    }
+    if e.body_kind == "multipart" {
+        args.push("filename: &str, content: &[u8]".into());
+    }
+    let answer = match (e.answer_kind.as_str(), &e.types.answer) {
+        ("none", _) => "()".to_string(),
+        ("stream", _) => "Vec<u8>".to_string(),
+        (_, Some(a)) => short(a).to_string(),
+        (k, None) => k.to_string(),
+    };
     let mut out = format!(
-        "{} {} — {}\nRust:  {}\nchain: {}\ndocs:  {}\n",
-        e.method, e.path, e.title, e.rust, e.chain, e.doc
+        "{} {} — {}\nRust:  {}({}) -> Call<{answer}>\nchain: {}\ndocs:  {}\n",
+        e.method,
+        e.path,
+        e.title,
+        e.rust,
+        args.join(", "),
+        e.chain,
+        e.doc
     );
+    if !e.official.is_empty() {
+        out.push_str(&format!(
+            "official SDKs: {}\n",
+            e.official.join(", ").replace('`', "")
+        ));
+    }
     if !e.path_params.is_empty() {
         out.push_str(&format!("path parameters: {}\n", e.path_params.join(", ")));
     }
@@ -237,19 +310,74 @@ pub fn show(e: &Endpoint, json: bool) -> Result<String, Failure> {
         out.push_str(&format!("headers: {}\n", e.headers.join(", ")));
     }
     if !e.query.is_empty() {
-        out.push_str("query:\n");
-        show_fields(&mut out, &e.query, 0);
+        let ty = e.types.query.as_deref().unwrap_or("");
+        out.push_str(&format!("query ({ty}):\n"));
+        show_fields(&mut out, &e.query, 0, false);
     }
     match (&e.body, e.body_kind.as_str()) {
         (Some(fields), _) => {
-            out.push_str("body (JSON):\n");
-            show_fields(&mut out, fields, 0);
+            let ty = e.types.body.as_deref().unwrap_or("");
+            out.push_str(&format!("body (JSON, {ty}):\n"));
+            show_fields(&mut out, fields, 0, false);
         }
         (None, "multipart") => out.push_str("body: multipart upload (meta + file)\n"),
         _ => {}
     }
-    out.push_str(&format!("answer: {}", e.answer));
+    match (e.answer_kind.as_str(), &e.answer) {
+        ("none", _) => out.push_str("answer: none (204 No Content)"),
+        ("stream", _) => out.push_str("answer: the file's bytes"),
+        ("empty", _) => out.push_str("answer: JSON with no published fields"),
+        (_, Some(fields)) => {
+            let ty = e.types.answer.as_deref().unwrap_or("");
+            out.push_str(&format!("answer (JSON, {ty}):\n"));
+            show_fields(&mut out, fields, 0, true);
+            out.pop();
+        }
+        (k, None) => out.push_str(&format!("answer: {k}")),
+    }
     Ok(out)
+}
+
+/// What `wxpay api decode` found.
+pub enum Decoded {
+    /// The typed value, written back as JSON, and the members its type does not know.
+    Value { value: Value, unknown: Vec<String> },
+    /// Where the answer parts from the type.
+    Mismatch {
+        path: String,
+        message: String,
+        type_name: String,
+    },
+}
+
+/// `wxpay api decode`: `body` read into the endpoint's typed answer, as the library reads it.
+pub fn decode(e: &Endpoint, body: &[u8]) -> Result<Decoded, Failure> {
+    let type_name = e.types.answer.clone().unwrap_or_default();
+    let result = wechatpay_api::decode_answer(&e.method, &e.path, body).ok_or_else(|| {
+        Failure::usage(match e.answer_kind.as_str() {
+            "none" => format!("{} {} answers nothing (204) to decode", e.method, e.path),
+            "stream" => format!("{} {} answers a file, not JSON", e.method, e.path),
+            _ => format!("{} {} has no typed answer in this build", e.method, e.path),
+        })
+    })?;
+    match result {
+        Ok(value) => {
+            let raw: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let unknown = wechatpay_api::unknown_members(
+                &e.method,
+                &e.path,
+                wechatpay_api::Part::Answer,
+                &raw,
+            )
+            .unwrap_or_default();
+            Ok(Decoded::Value { value, unknown })
+        }
+        Err(err) => Ok(Decoded::Mismatch {
+            path: err.path.clone(),
+            message: err.source.to_string(),
+            type_name,
+        }),
+    }
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -438,6 +566,8 @@ impl Serialize for WithSensitive<'_> {
             values: Vec::new(),
             fields: self.fields.to_vec(),
             items: None,
+            doc: String::new(),
+            rust: String::new(),
         };
         Node {
             value: self.value,

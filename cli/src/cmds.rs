@@ -106,10 +106,21 @@ pub enum ApiCmd {
         #[arg(long)]
         family: Option<String>,
     },
-    /// One endpoint's fields with their types, required and sensitive marks, and its docs link
+    /// One endpoint: its Rust function and types, the official SDK methods, the fields of its
+    /// query, body and answer with their types, required and sensitive marks and descriptions
     Show {
         /// "METHOD /path" (or a path with one method), or the chain v3.pay.transactions.jsapi.post
         endpoint: String,
+    },
+    /// Read an answer (a file, e.g. a production answer that failed to decode) into the
+    /// endpoint's typed answer, as the library does: print the typed value and the members the
+    /// type does not know (exit 0), or the JSON path where it parts from the type (exit 1)
+    Decode {
+        /// "METHOD /path" (or a path with one method), or the chain v3.pay.transactions.jsapi.post
+        endpoint: String,
+        /// The answer's body, as received
+        #[arg(long = "body-file", value_name = "FILE")]
+        body_file: PathBuf,
     },
 }
 
@@ -329,6 +340,48 @@ fn header_map(lines: &[String]) -> Result<HeaderMap, Failure> {
     Ok(h)
 }
 
+/// `wxpay api decode`.
+fn decode_cmd(json_mode: bool, endpoint: &str, body_file: &PathBuf) -> Result<(), Failure> {
+    let e = crate::api::lookup(endpoint)?;
+    let body = read_file(body_file)?;
+    match crate::api::decode(e, &body)? {
+        crate::api::Decoded::Value { value, unknown } => {
+            if json_mode {
+                println!(
+                    "{}",
+                    crate::display::json(&json!({"value": value, "unknown": unknown}).to_string())
+                );
+            } else {
+                let text = serde_json::to_vec(&value).unwrap_or_default();
+                println!(
+                    "{}",
+                    crate::display::pretty_json(&text)
+                        .unwrap_or_else(|| crate::display::text(&value.to_string()))
+                );
+                let ty = e.types.answer.as_deref().unwrap_or("the answer type");
+                if unknown.is_empty() {
+                    eprintln!("decoded as {ty}; every member is one of its fields");
+                } else {
+                    eprintln!(
+                        "decoded as {ty}; members it does not know (kept in `extra`): {}",
+                        crate::display::line(&unknown.join(", "))
+                    );
+                }
+            }
+            Ok(())
+        }
+        crate::api::Decoded::Mismatch {
+            path,
+            message,
+            type_name,
+        } => Err(Failure::rejected(
+            "answer_shape",
+            format!("the answer does not decode into {type_name}: at `{path}`: {message}"),
+        )
+        .with_details(json!({"path": path, "type": type_name}))),
+    }
+}
+
 fn read_file(p: &PathBuf) -> Result<Vec<u8>, Failure> {
     std::fs::read(p).map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))
 }
@@ -387,6 +440,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             println!("{}", crate::api::show(e, json_mode)?);
             Ok(())
         }
+        Cmd::Api(ApiCmd::Decode {
+            endpoint,
+            body_file,
+        }) => decode_cmd(json_mode, &endpoint, &body_file),
         Cmd::Sign(a) => sign_cmd(&g, json_mode, a),
         Cmd::Verify(a) => verify_cmd(&g, json_mode, a),
         Cmd::Notify(a) => notify_cmd(&g, json_mode, a),
@@ -926,6 +983,7 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
         code: 4,
         kind: "bind".into(),
         message: format!("cannot listen on 127.0.0.1:{}: {e}", a.port),
+        details: None,
     })?;
     let platform = match mode {
         Mode::PublicKey => {
@@ -977,5 +1035,6 @@ pub fn demo() -> Result<(), Failure> {
         code: 4,
         kind: "demo".into(),
         message: e.to_string(),
+        details: None,
     })
 }

@@ -113,6 +113,7 @@ pub fn run(json_mode: bool, a: DeliverArgs) -> Result<(), Failure> {
         .timeout(Duration::from_secs(a.timeout.clamp(1, 600)))
         .max_body_bytes(1 << 20);
     let http = wechatpay_ureq::Client::with_config(core, config).map_err(|e| Failure {
+        details: None,
         code: 4,
         kind: "transport".into(),
         message: e.to_string(),

@@ -31,21 +31,31 @@ pub struct Failure {
     pub kind: String,
     /// One clear line.
     pub message: String,
+    /// More members for the `--json` error object (e.g. the JSON path of a failed decode).
+    pub details: Option<serde_json::Value>,
 }
 
 impl Failure {
     /// Usage or bad input (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
         Self {
+            details: None,
             code: 2,
             kind: "usage".into(),
             message: message.into(),
         }
     }
 
+    /// The same failure, with more members for the `--json` error object.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
     /// Verification rejected (exit 1).
     pub fn rejected(kind: &str, message: impl Into<String>) -> Self {
         Self {
+            details: None,
             code: 1,
             kind: kind.into(),
             message: message.into(),
@@ -62,6 +72,7 @@ impl From<wechatpay_core::CallError> for Failure {
                 code: 4,
                 kind: format!("transport_{}", t.kind.as_str()),
                 message: e.to_string(),
+                details: None,
             },
             E::Response(wechatpay_core::ResponseError::Api(a)) => {
                 // The library's Display carries the hint (ApiError::hint).
@@ -70,6 +81,7 @@ impl From<wechatpay_core::CallError> for Failure {
                     code: 3,
                     kind: format!("api_{}", a.code.as_deref().unwrap_or("error")).to_lowercase(),
                     message,
+                    details: None,
                 }
             }
             E::Response(wechatpay_core::ResponseError::Verify { source, .. }) => Failure::rejected(
@@ -83,6 +95,7 @@ impl From<wechatpay_core::CallError> for Failure {
                 code: 3,
                 kind: "decode".into(),
                 message: e.to_string(),
+                details: None,
             },
             E::Bill(b) => Failure::rejected(b.kind(), e.to_string()),
             E::V2(v) => v2::failure(v),
@@ -90,6 +103,7 @@ impl From<wechatpay_core::CallError> for Failure {
                 code: 4,
                 kind: "other".into(),
                 message: e.to_string(),
+                details: None,
             },
         }
     }
@@ -104,13 +118,14 @@ fn main() -> ExitCode {
             // Messages may quote an answer or a file: never let them drive the terminal.
             eprintln!("wxpay: {}", display::line(&f.message));
             if json {
-                println!(
-                    "{}",
-                    display::json(
-                        &serde_json::json!({"ok": false, "kind": f.kind, "message": f.message})
-                            .to_string()
-                    )
-                );
+                let mut doc =
+                    serde_json::json!({"ok": false, "kind": f.kind, "message": f.message});
+                if let (Some(serde_json::Value::Object(more)), Some(obj)) =
+                    (f.details, doc.as_object_mut())
+                {
+                    obj.extend(more);
+                }
+                println!("{}", display::json(&doc.to_string()));
             }
             ExitCode::from(f.code)
         }

@@ -113,11 +113,13 @@ pub fn failure(e: &V2Error) -> Failure {
         V2Error::MissingSign { .. } => Failure::rejected("missing_sign", e.to_string()),
         V2Error::SignMismatch { .. } => Failure::rejected("sign_mismatch", e.to_string()),
         V2Error::Return { return_code, .. } => Failure {
+            details: None,
             code: 3,
             kind: format!("v2_return_{}", return_code.to_lowercase()),
             message: e.to_string(),
         },
         V2Error::Business { err_code, .. } => Failure {
+            details: None,
             code: 3,
             kind: format!(
                 "v2_{}",
@@ -126,11 +128,13 @@ pub fn failure(e: &V2Error) -> Failure {
             message: e.to_string(),
         },
         V2Error::Http { .. } => Failure {
+            details: None,
             code: 3,
             kind: "v2_http".into(),
             message: e.to_string(),
         },
         _ => Failure {
+            details: None,
             code: 3,
             kind: "v2_decode".into(),
             message: e.to_string(),

@@ -73,6 +73,20 @@ impl Sensitive {
     }
 }
 
+/// A plaintext (`"张三".into()`), encrypted when the request is signed.
+impl From<&str> for Sensitive {
+    fn from(plaintext: &str) -> Self {
+        Self::new(plaintext)
+    }
+}
+
+/// A plaintext, encrypted when the request is signed.
+impl From<String> for Sensitive {
+    fn from(plaintext: String) -> Self {
+        Self::new(plaintext)
+    }
+}
+
 /// The empty plaintext (like `String::default()`), so that request types can derive `Default`.
 impl Default for Sensitive {
     fn default() -> Self {

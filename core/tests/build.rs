@@ -287,3 +287,64 @@ fn build_errors() {
     }
     let _ = Method::GET;
 }
+
+/// A field marked `required` (as the typed API marks what the official models require) left
+/// empty is refused before signing, naming its path; set, it is sent as any field. The same for
+/// a required query parameter.
+#[test]
+fn empty_required_fields_are_refused_before_signing() {
+    #[derive(serde::Serialize, Default)]
+    struct Payer {
+        #[serde(serialize_with = "wechatpay_core::request::required")]
+        openid: String,
+    }
+    #[derive(serde::Serialize, Default)]
+    struct Body {
+        #[serde(serialize_with = "wechatpay_core::request::required")]
+        mchid: String,
+        payers: Vec<Payer>,
+        #[serde(serialize_with = "wechatpay_core::request::required")]
+        name: wechatpay_core::Sensitive,
+    }
+    let body = |mchid: &str, openids: &[&str], name: &str| Body {
+        mchid: mchid.into(),
+        payers: openids
+            .iter()
+            .map(|o| Payer {
+                openid: (*o).into(),
+            })
+            .collect(),
+        name: wechatpay_core::Sensitive::new(name),
+    };
+    let c = client();
+    let sign = |b: &Body| c.sign(Call::<Value>::post("/v3/x").json(b));
+    for (b, field) in [
+        (body("", &["o"], "n"), "mchid"),
+        (body("1900000001", &["o", ""], "n"), "payers[1].openid"),
+        (body("1900000001", &["o"], ""), "name"),
+    ] {
+        match sign(&b) {
+            Err(BuildError::MissingField { field: f }) => assert_eq!(f, field),
+            Err(other) => panic!("{field}: {other}"),
+            Ok(_) => panic!("{field}: an empty required field was signed"),
+        }
+    }
+    let signed = sign(&body("1900000001", &["o"], "张三")).unwrap();
+    let sent: Value = serde_json::from_slice(signed.request.body()).unwrap();
+    assert_eq!(sent["mchid"], "1900000001");
+    assert_eq!(sent["payers"][0]["openid"], "o");
+    assert_ne!(sent["name"], "张三", "the sensitive field is encrypted");
+    // A query parameter.
+    let e = c
+        .sign(Call::<Value>::get("/v3/x").query_required("mchid", ""))
+        .unwrap_err();
+    assert!(
+        matches!(&e, BuildError::MissingField { field } if field == "query.mchid"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("`query.mchid` is empty"), "{e}");
+    let signed = c
+        .sign(Call::<Value>::get("/v3/x").query_required("mchid", "1900000001"))
+        .unwrap();
+    assert_eq!(signed.request.uri().query(), Some("mchid=1900000001"));
+}

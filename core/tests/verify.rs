@@ -350,6 +350,34 @@ fn decode_errors_keep_the_body() {
         message.contains(r#"invalid type: string "…", expected u64"#),
         "{message}"
     );
+    // It says the call was accepted (it may have taken effect) and where the answer parts from
+    // the type.
+    assert!(
+        message.contains("WeChat Pay accepted the call (200 OK; it may have taken effect)"),
+        "{message}"
+    );
+    assert!(message.contains("at `amount`"), "{message}");
+    match &err {
+        ResponseError::Decode { path, status, .. } => {
+            assert_eq!(path, "amount");
+            assert_eq!(*status, 200);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nested: the path names the member inside its parents.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        receivers: Vec<Want>,
+    }
+    let r = ok(
+        NOW,
+        br#"{"receivers":[{"order_id":"A","amount":1},{"order_id":"B","amount":-2}]}"#,
+    );
+    match c.verify(&expect::<Outer>(&c, "/v3/x"), &r.http()) {
+        Err(ResponseError::Decode { path, .. }) => assert_eq!(path, "receivers[1].amount"),
+        other => panic!("{other:?}"),
+    }
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("oUpF8u-personal"), "{source}");
     for body in [

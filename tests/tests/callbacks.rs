@@ -99,6 +99,72 @@ fn typed_transaction_and_pay_after_events() {
     assert_eq!(v.resource, transaction());
 }
 
+/// A refund's notification delivered to a handler typed for payments (a `notify_url` routed to
+/// the wrong handler) is refused before decryption and answered as a failure, without running
+/// the handler; the refund type reads it, and every refund event.
+#[test]
+fn a_typed_handler_refuses_another_event_type() {
+    use wechatpay_api::refund::domestic::{Refund, Status};
+    use wechatpay_core::notify::{MemoryStore, Outcome};
+    let keys = TestKeys::load();
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let cb = callbacks(&keys, Mode::Both);
+    let refund = json!({"mchid": "1900000001", "out_trade_no": "NATIVE-1", "transaction_id": "4200000000000000000000000001",
+        "out_refund_no": "RF-1", "refund_id": "50000000000000000000000001", "refund_status": "SUCCESS",
+        "success_time": "2027-01-15T16:10:00+08:00", "user_received_account": "支付用户零钱",
+        "amount": {"total": 100, "refund": 30, "payer_total": 100, "payer_refund": 30}});
+    let req = gw.notification("REFUND.SUCCESS", "退款成功", "refund", &refund, NOW, None);
+    match cb.verify::<Transaction>(req.headers(), req.body()) {
+        Err(e @ NotifyError::UnexpectedEvent { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("REFUND.SUCCESS") && text.contains("TRANSACTION.SUCCESS"),
+                "{text}"
+            );
+            assert!(text.contains("notify_url"), "{text}");
+            assert_eq!(e.kind(), "unexpected_event_type");
+            assert_eq!(e.answer().status(), 500);
+        }
+        other => panic!("expected UnexpectedEvent, got {other:?}"),
+    }
+    let store = MemoryStore::default();
+    let mut ran = false;
+    let handled =
+        cb.handle_blocking::<Transaction, _, _>(&store, req.headers(), req.body(), |_| {
+            ran = true;
+            Ok::<(), String>(())
+        });
+    assert!(!ran, "the handler of another event type ran");
+    assert!(matches!(
+        handled.outcome,
+        Outcome::Rejected(NotifyError::UnexpectedEvent { .. })
+    ));
+    assert_eq!(handled.answer.status(), 500);
+    // The refund type reads it (and REFUND.ABNORMAL, REFUND.CLOSED), and refuses a payment.
+    let n = cb.verify::<Refund>(req.headers(), req.body()).unwrap();
+    assert_eq!(n.resource.refund_status, Some(Status::Success));
+    assert_eq!(n.resource.amount.refund, 30);
+    for event in ["REFUND.ABNORMAL", "REFUND.CLOSED"] {
+        let req = gw.notification(event, "退款", "refund", &refund, NOW, None);
+        assert!(
+            cb.verify::<Refund>(req.headers(), req.body()).is_ok(),
+            "{event}"
+        );
+    }
+    let req = deliver(&gw, None);
+    assert!(matches!(
+        cb.verify::<Refund>(req.headers(), req.body()),
+        Err(NotifyError::UnexpectedEvent { .. })
+    ));
+    // Every event type is read by exactly the types EVENT_TYPES names for it.
+    assert!(wechatpay_api::events::EVENT_TYPES
+        .contains(&("REFUND.SUCCESS", "wechatpay_api::refund::domestic::Refund")));
+    assert!(wechatpay_api::events::EVENT_TYPES.contains(&(
+        "TRANSACTION.SUCCESS",
+        "wechatpay_api::pay::transactions::Transaction"
+    )));
+}
+
 #[test]
 fn every_failure_kind() {
     let keys = TestKeys::load();

@@ -262,6 +262,7 @@ fn endpoint(e: &J, func: &str, arena: &mut Arena) -> Result<Endpoint, String> {
     let base = pascal(func);
     let top = |arena: &mut Arena, id: usize| {
         arena.structs[id].top = true;
+        arena.structs[id].top_uses = 1;
     };
 
     // Path parameters: strings, unless the TS says number, an enum or a union.

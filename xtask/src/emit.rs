@@ -740,33 +740,36 @@ fn module_body(
     Ok(())
 }
 
-/// Where each top-level struct is used, for its doc.
+/// Where each top-level struct is used, for its doc (links written from the struct's module).
 fn top_docs(f: &Family) -> BTreeMap<usize, Vec<String>> {
     let mut docs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for m in &f.modules {
         for ep in &m.endpoints {
-            let what = format!(
-                "`{} {}` ([`{}`](crate::{}::{}))",
-                ep.method,
-                ep.path,
-                ep.func,
-                ep.module.join("::"),
-                ep.func
-            );
-            if let Some(q) = ep.query {
-                docs.entry(f.arena.struct_id(q))
+            let mut add = |id: usize, role: &str| {
+                let id = f.arena.struct_id(id);
+                let from = &f.arena.structs[id].module;
+                let func = if *from == ep.module {
+                    format!("[`{0}`](fn@{0})", ep.func)
+                } else {
+                    format!(
+                        "[`{}`](fn@crate::{}::{})",
+                        ep.func,
+                        ep.module.join("::"),
+                        ep.func
+                    )
+                };
+                docs.entry(id)
                     .or_default()
-                    .push(format!("Query of {what}"));
+                    .push(format!("{role} of `{} {}` ({func})", ep.method, ep.path));
+            };
+            if let Some(q) = ep.query {
+                add(q, "Query");
             }
             if let Body::Json(id) = ep.body {
-                docs.entry(f.arena.struct_id(id))
-                    .or_default()
-                    .push(format!("Body of {what}"));
+                add(id, "Body");
             }
             if let Answer::Json(id) | Answer::MaybeJson(id) = ep.answer {
-                docs.entry(f.arena.struct_id(id))
-                    .or_default()
-                    .push(format!("Answer of {what}"));
+                add(id, "Answer");
             }
         }
     }
@@ -981,8 +984,8 @@ pub fn metadata(families: &[Family]) -> String {
                     "query": fields(ep.query),
                     "body_kind": match ep.body { Body::Json(_) => "json", Body::Multipart => "multipart", Body::None => "none" },
                     "body": body,
-                    "answer": answer,
-                    "answer_fields": answer_fields,
+                    "answer_kind": answer,
+                    "answer": answer_fields,
                     "types": types,
                     "official": ep.official_methods,
                     "headers": ep.headers.iter().map(|(w, _, _)| w.clone()).collect::<Vec<_>>(),

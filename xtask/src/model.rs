@@ -127,6 +127,8 @@ pub struct StructDef {
     /// Where it occurs: `(owner struct, field)`; empty for top-level structs.
     pub owners: Vec<(usize, String)>,
     pub top: bool,
+    /// How many endpoints use it as their query, body or answer.
+    pub top_uses: usize,
     pub name: String,
     /// The Rust module it is emitted in (`["pay", "transactions"]`).
     pub module: Vec<String>,
@@ -232,6 +234,7 @@ impl Arena {
             candidate,
             owners: owner.into_iter().collect(),
             top: false,
+            top_uses: 0,
             name: String::new(),
             module: official
                 .as_ref()
@@ -490,6 +493,13 @@ impl Arena {
                         if self.structs[id].top {
                             self.structs[first].top = true;
                         }
+                        self.structs[first].top_uses += self.structs[id].top_uses;
+                        let names = self.structs[id].official_names.clone();
+                        for n in names {
+                            if !self.structs[first].official_names.contains(&n) {
+                                self.structs[first].official_names.push(n);
+                            }
+                        }
                         let events = self.structs[id].events.clone();
                         for e in events {
                             if !self.structs[first].events.contains(&e) {
@@ -562,7 +572,7 @@ impl Arena {
             }
         }
         let uses = |a: &Arena, it: Item| match it {
-            Item::S(i) => a.structs[i].owners.len() + usize::from(a.structs[i].top),
+            Item::S(i) => a.structs[i].owners.len() + a.structs[i].top_uses,
             Item::E(i) => a.enums[i].owners.len(),
         };
         let official_of = |a: &Arena, it: Item| -> Official {

@@ -165,6 +165,9 @@ struct Reg {
     values: Vec<(String, String)>,
     /// Webhook members left out (another model serves that variant).
     exclude: BTreeSet<String>,
+    /// When a notification's published payload shows this object: the members it shows. A
+    /// notification guarantees no member it does not show.
+    event_fields: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -393,10 +396,17 @@ impl<'a> Ctx<'a> {
         catalog: &[(String, J)],
         ep: &str,
         loc: &str,
+        event: bool,
         depth: usize,
     ) {
         if depth > 12 {
             return;
+        }
+        if event {
+            let reg = self.reg_entry(key);
+            reg.event_fields
+                .get_or_insert_with(BTreeSet::new)
+                .extend(catalog.iter().map(|(k, _)| k.clone()));
         }
         for (wire, node) in catalog {
             let (nested_key, item_node) = {
@@ -464,7 +474,14 @@ impl<'a> Ctx<'a> {
                     .and_then(J::obj)
                     .map(<[(String, J)]>::to_vec);
                 if let Some(inner) = inner {
-                    self.attach_catalog(&nk, &inner, ep, &format!("{loc}.{wire}"), depth + 1);
+                    self.attach_catalog(
+                        &nk,
+                        &inner,
+                        ep,
+                        &format!("{loc}.{wire}"),
+                        event,
+                        depth + 1,
+                    );
                 }
             }
         }
@@ -689,7 +706,7 @@ impl Merged {
         let mut n = object_form(node);
         remove(&mut n, "optional");
         set(&mut n, "req", J::Bool(false));
-        if let Some(d) = self.shared_docs.get(wire) {
+        if let Some(d) = borrowed(&self.shared_docs, None, wire, &catalog_kind(&n, wire)) {
             set(&mut n, "doc", s(d));
             set(&mut n, "doc_by_name", J::Bool(true));
         }
@@ -941,7 +958,7 @@ pub fn merge(
                 "request" => &trees.request,
                 _ => &trees.response,
             };
-            cx.attach_catalog(&top_key, cat, &ep, loc, 0);
+            cx.attach_catalog(&top_key, cat, &ep, loc, false, 0);
             tops.insert((key.0.clone(), key.1.clone(), loc_static(loc)), top_key);
         }
     }
@@ -997,22 +1014,12 @@ pub fn merge(
                 enums: &no_enums,
             };
             let annotated = annotate_members(&members, "resource", &facts);
-            cx.attach_catalog(&link.model, &annotated, et, "resource", 0);
+            cx.attach_catalog(&link.model, &annotated, et, "resource", true, 0);
             let reg = cx.reg_entry(&link.model);
             reg.events.insert(et.clone());
             reg.uses.insert(Use::Event);
             reg.exclude.extend(link.exclude.iter().cloned());
         }
-    }
-    // A model used by a notification makes every model inside it a notification's too.
-    let event_models: Vec<String> = cx
-        .reg
-        .iter()
-        .filter(|(_, r)| r.uses.contains(&Use::Event))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in event_models {
-        mark_event(&mut cx, &k, 0);
     }
 
     // Pass 4: the annotated trees.
@@ -1103,48 +1110,31 @@ fn loc_static(loc: &str) -> &'static str {
     }
 }
 
-fn mark_event(cx: &mut Ctx, key: &str, depth: usize) {
-    if depth > 12 {
-        return;
-    }
-    let nested: Vec<(Sdk, String)> = {
-        let Some(reg) = cx.reg.get_mut(key) else {
-            return;
-        };
-        reg.uses.insert(Use::Event);
-        reg.fields
-            .iter()
-            .flat_map(|f| [f.go.as_ref(), f.java.as_ref()])
-            .flatten()
-            .filter_map(|of| of.model().map(|m| (of.sdk, m.to_string())))
-            .collect()
-    };
-    let nested: Vec<String> = nested
-        .into_iter()
-        .map(|(sdk, m)| cx.canonical(sdk, &m))
-        .collect();
-    for n in nested {
-        if n != key {
-            mark_event(cx, &n, depth + 1);
-        }
-    }
-}
-
-/// The description every official field named `wire` shares (Go's, else Java's).
+/// The description every official field named `wire` shares (Go's, else Java's): keyed by the
+/// wire name, and by `<root package> <wire name>` for the fields of one package (so
+/// `payments.Transaction.amount` takes the one the package's other `amount`s share).
 fn shared_docs(go: &J, java: &J) -> BTreeMap<String, String> {
     let mut by: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for (i, j) in [go, java].into_iter().enumerate() {
-        for (_, m) in models(j) {
+        for (model, m) in models(j) {
+            let root = model.split('.').next().unwrap_or("");
             for f in m.get("fields").and_then(J::arr).unwrap_or(&[]) {
                 let d = f.s("doc").trim().to_string();
                 if d.is_empty() {
                     continue;
                 }
-                let e = by.entry(f.s("name").to_string()).or_default();
-                if i == 0 {
-                    e.0.insert(d);
-                } else {
-                    e.1.insert(d);
+                let kind = doc_kind(&official_kind(&OField {
+                    sdk: Sdk::Go,
+                    f: f.clone(),
+                }));
+                let name = f.s("name");
+                for key in [format!("{name}|{kind}"), format!("{root} {name}|{kind}")] {
+                    let e = by.entry(key).or_default();
+                    if i == 0 {
+                        e.0.insert(d.clone());
+                    } else {
+                        e.1.insert(d.clone());
+                    }
                 }
             }
         }
@@ -1160,6 +1150,24 @@ fn shared_docs(go: &J, java: &J) -> BTreeMap<String, String> {
             }
         })
         .collect()
+}
+
+/// A kind for matching descriptions: what a member is on the wire (text, number, object, …).
+fn doc_kind(kind: &str) -> String {
+    kind.replace("datetime", "string").replace("enum", "string")
+}
+
+/// The description the official fields of this name and kind share: those of the package
+/// `root` first, then all.
+fn borrowed<'d>(
+    docs: &'d BTreeMap<String, String>,
+    root: Option<&str>,
+    wire: &str,
+    kind: &str,
+) -> Option<&'d String> {
+    let kind = doc_kind(kind);
+    root.and_then(|r| docs.get(&format!("{r} {wire}|{kind}")))
+        .or_else(|| docs.get(&format!("{wire}|{kind}")))
 }
 
 /// A catalog entry for an endpoint only the official SDKs have.
@@ -1256,7 +1264,7 @@ fn finish_catalog(
             remove(&mut n, "cat_req");
             remove(&mut n, "optional");
             if n.s("doc").is_empty() {
-                if let Some(d) = cx.shared_docs.get(wire) {
+                if let Some(d) = borrowed(&cx.shared_docs, None, wire, &catalog_kind(&n, wire)) {
                     set(&mut n, "doc", s(d));
                     set(&mut n, "doc_by_name", J::Bool(true));
                 }
@@ -1322,7 +1330,7 @@ fn expand(cx: &mut Ctx, key: &str, at: &At, loc: &str, depth: usize) -> Result<J
     let mut members = Vec::new();
     for rf in &fields {
         let floc = format!("{loc}.{}", rf.wire);
-        let node = field_node(cx, rf, &uses, at, &floc, depth)?;
+        let node = field_node(cx, rf, Some(key), &uses, at, &floc, depth)?;
         members.push((rf.wire.clone(), node));
     }
     let model = key.split('#').next().unwrap_or(key).to_string();
@@ -1385,6 +1393,7 @@ fn enum_node(cx: &Ctx, key: &str, at: &At) -> J {
 fn field_node(
     cx: &mut Ctx,
     rf: &RegField,
+    owner_model: Option<&str>,
     owner_uses: &BTreeSet<Use>,
     at: &At,
     loc: &str,
@@ -1430,7 +1439,11 @@ fn field_node(
         (None, Some(j)) => Some(j.clone()),
         (None, None) => None,
     };
-    let any_event = owner_uses.contains(&Use::Event);
+    // A notification's payload guarantees only the members it shows.
+    let not_in_event = owner_model
+        .and_then(|m| cx.reg.get(m))
+        .and_then(|r| r.event_fields.as_ref())
+        .is_some_and(|f| !f.contains(&rf.wire));
     let Some(of) = official else {
         // A member only the catalog has, inside an official model: optional.
         let cat = rf
@@ -1476,13 +1489,13 @@ fn field_node(
     let catalog_required = unspecified
         && owner_uses.iter().all(|u| *u == Use::Request)
         && rf.catalog.as_ref().is_some_and(|c| c.is_true("cat_req"));
-    let req = (official_required && !any_event) || catalog_required;
-    if official_required && any_event {
+    let req = (official_required && !not_in_event) || catalog_required;
+    if official_required && not_in_event {
         cx.conflict(
             ep,
             loc,
             "required",
-            "required in the official model, which also reads a notification: optional".into(),
+            "required in the official model, which also reads a notification whose payload does not show it: optional".into(),
         );
     }
     // The catalog's view, for the report.
@@ -1508,6 +1521,8 @@ fn field_node(
                     if cat_req { "required" } else { "optional" },
                     if official_required {
                         "required"
+                    } else if unspecified {
+                        "unspecified"
                     } else {
                         "optional"
                     },
@@ -1525,11 +1540,7 @@ fn field_node(
     }
     let mut n = official_type_node(cx, &of, rf, at, loc, depth)?;
     set(&mut n, "req", J::Bool(req));
-    if official_required
-        && owner_uses.contains(&Use::Request)
-        && !owner_uses.contains(&Use::Answer)
-        && !any_event
-    {
+    if official_required && owner_uses.iter().all(|u| *u == Use::Request) {
         set(&mut n, "strict", J::Bool(true));
     }
     let doc = [&rf.go, &rf.java]
@@ -1537,9 +1548,10 @@ fn field_node(
         .filter_map(|x| x.as_ref())
         .map(|x| x.doc().trim().to_string())
         .find(|d| !d.is_empty());
+    let root = owner_model.and_then(|m| m.split('.').next());
     if let Some(d) = doc {
         set(&mut n, "doc", s(&d));
-    } else if let Some(d) = cx.shared_docs.get(&rf.wire) {
+    } else if let Some(d) = borrowed(&cx.shared_docs, root, &rf.wire, &official_kind(&of)) {
         set(&mut n, "doc", s(d));
         set(&mut n, "doc_by_name", J::Bool(true));
     }

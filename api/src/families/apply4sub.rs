@@ -74,7 +74,7 @@ pub mod sub_merchants {
         }
     }
 
-    /// Query of `GET /v3/apply4sub/sub_merchants/{sub_mchid}/application/{application_no}` ([`get_application_by_application_no`](crate::apply4sub::sub_merchants::get_application_by_application_no)).
+    /// Query of `GET /v3/apply4sub/sub_merchants/{sub_mchid}/application/{application_no}` ([`get_application_by_application_no`](fn@get_application_by_application_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -84,7 +84,7 @@ pub mod sub_merchants {
         pub account_number_rule: Option<AccountNumberRule>,
     }
 
-    /// Answer of `GET /v3/apply4sub/sub_merchants/{sub_mchid}/application/{application_no}` ([`get_application_by_application_no`](crate::apply4sub::sub_merchants::get_application_by_application_no)).
+    /// Answer of `GET /v3/apply4sub/sub_merchants/{sub_mchid}/application/{application_no}` ([`get_application_by_application_no`](fn@get_application_by_application_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetApplicationByApplicationNoResponse {
@@ -121,7 +121,7 @@ pub mod sub_merchants {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/apply4sub/sub_merchants/{sub_mchid}/settlement` ([`get_settlement`](crate::apply4sub::sub_merchants::get_settlement)).
+    /// Answer of `GET /v3/apply4sub/sub_merchants/{sub_mchid}/settlement` ([`get_settlement`](fn@get_settlement)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetSettlementResponse {
@@ -158,7 +158,7 @@ pub mod sub_merchants {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/apply4sub/sub_merchants/{sub_mchid}/modify-settlement` ([`modify_settlement`](crate::apply4sub::sub_merchants::modify_settlement)).
+    /// Body of `POST /v3/apply4sub/sub_merchants/{sub_mchid}/modify-settlement` ([`modify_settlement`](fn@modify_settlement)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -187,7 +187,7 @@ pub mod sub_merchants {
         pub account_number: Sensitive,
     }
 
-    /// Answer of `POST /v3/apply4sub/sub_merchants/{sub_mchid}/modify-settlement` ([`modify_settlement`](crate::apply4sub::sub_merchants::modify_settlement)).
+    /// Answer of `POST /v3/apply4sub/sub_merchants/{sub_mchid}/modify-settlement` ([`modify_settlement`](fn@modify_settlement)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ModifySettlementResponse {

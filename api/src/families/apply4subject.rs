@@ -170,13 +170,13 @@ pub mod applyment {
         pub licence_valid_date: String,
     }
 
-    /// Body of `POST /v3/apply4subject/applyment/{applyment_id}/cancel` ([`cancel_by_applyment_id`](crate::apply4subject::applyment::cancel_by_applyment_id)).
+    /// Body of `POST /v3/apply4subject/applyment/{applyment_id}/cancel` ([`cancel_by_applyment_id`](fn@cancel_by_applyment_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct CancelByApplymentIdRequest {}
 
-    /// Body of `POST /v3/apply4subject/applyment/{business_code}/cancel` ([`cancel_by_business_code`](crate::apply4subject::applyment::cancel_by_business_code)).
+    /// Body of `POST /v3/apply4subject/applyment/{business_code}/cancel` ([`cancel_by_business_code`](fn@cancel_by_business_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -245,7 +245,7 @@ pub mod applyment {
         pub mobile: Sensitive,
     }
 
-    /// Query of `POST /v3/apply4subject/applyment` ([`create`](crate::apply4subject::applyment::create)).
+    /// Query of `POST /v3/apply4subject/applyment` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -255,7 +255,7 @@ pub mod applyment {
         pub channel_id: Option<String>,
     }
 
-    /// Body of `POST /v3/apply4subject/applyment` ([`create`](crate::apply4subject::applyment::create)).
+    /// Body of `POST /v3/apply4subject/applyment` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -277,7 +277,7 @@ pub mod applyment {
         pub addition_info: Option<AdditionInfo>,
     }
 
-    /// Answer of `POST /v3/apply4subject/applyment` ([`create`](crate::apply4subject::applyment::create)).
+    /// Answer of `POST /v3/apply4subject/applyment` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -303,7 +303,7 @@ pub mod applyment {
         pub finance_license_pics: Option<Vec<String>>,
     }
 
-    /// Answer of `GET /v3/apply4subject/applyment/merchants/{sub_mchid}/state` ([`get_merchants_state`](crate::apply4subject::applyment::get_merchants_state)).
+    /// Answer of `GET /v3/apply4subject/applyment/merchants/{sub_mchid}/state` ([`get_merchants_state`](fn@get_merchants_state)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetMerchantsStateResponse {
@@ -318,7 +318,7 @@ pub mod applyment {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/apply4subject/applyment` ([`get`](crate::apply4subject::applyment::get)).
+    /// Query of `GET /v3/apply4subject/applyment` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -331,7 +331,7 @@ pub mod applyment {
         pub business_code: Option<String>,
     }
 
-    /// Answer of `GET /v3/apply4subject/applyment` ([`get`](crate::apply4subject::applyment::get)).
+    /// Answer of `GET /v3/apply4subject/applyment` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {

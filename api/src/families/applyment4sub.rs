@@ -272,7 +272,7 @@ pub mod applyment {
         pub mobile_phone: Option<String>,
     }
 
-    /// Body of `POST /v3/applyment4sub/applyment/` ([`create`](crate::applyment4sub::applyment::create)).
+    /// Body of `POST /v3/applyment4sub/applyment/` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -300,7 +300,7 @@ pub mod applyment {
         pub addition_info: Option<AdditionInfo>,
     }
 
-    /// Answer of `POST /v3/applyment4sub/applyment/` ([`create`](crate::applyment4sub::applyment::create)).
+    /// Answer of `POST /v3/applyment4sub/applyment/` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -326,7 +326,7 @@ pub mod applyment {
         pub finance_license_pics: Option<Vec<String>>,
     }
 
-    /// Answer of `GET /v3/applyment4sub/applyment/applyment_id/{applyment_id}` ([`get_by_applyment_id`](crate::applyment4sub::applyment::get_by_applyment_id)).
+    /// Answer of `GET /v3/applyment4sub/applyment/applyment_id/{applyment_id}` ([`get_by_applyment_id`](fn@get_by_applyment_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByApplymentIdResponse {
@@ -357,7 +357,7 @@ pub mod applyment {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/applyment4sub/applyment/business_code/{business_code}` ([`get_by_business_code`](crate::applyment4sub::applyment::get_by_business_code)).
+    /// Answer of `GET /v3/applyment4sub/applyment/business_code/{business_code}` ([`get_by_business_code`](fn@get_by_business_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByBusinessCodeResponse {

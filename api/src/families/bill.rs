@@ -65,7 +65,7 @@ impl GetTradeBillRequest {
     }
 }
 
-/// Query of `GET /v3/bill/fundflowbill` ([`get`](crate::bill::fundflowbill::get)).
+/// Query of `GET /v3/bill/fundflowbill` ([`get`](fn@crate::bill::fundflowbill::get)).
 ///
 /// Official model: Java `billdownload.GetFundFlowBillRequest`.
 ///
@@ -92,7 +92,7 @@ pub struct GetFundFlowBillRequest {
     pub sub_mchid: Option<String>,
 }
 
-/// Query of `GET /v3/bill/sub-merchant-fundflowbill` ([`get`](crate::bill::sub_merchant_fundflowbill::get)).
+/// Query of `GET /v3/bill/sub-merchant-fundflowbill` ([`get`](fn@crate::bill::sub_merchant_fundflowbill::get)).
 ///
 /// Official model: Java `billdownload.GetSingleSubMchFundFlowBillRequest`.
 ///
@@ -124,7 +124,7 @@ pub struct GetSingleSubMchFundFlowBillRequest {
     pub tar_type: Option<TarType>,
 }
 
-/// Query of `GET /v3/bill/tradebill` ([`get`](crate::bill::tradebill::get)).
+/// Query of `GET /v3/bill/tradebill` ([`get`](fn@crate::bill::tradebill::get)).
 ///
 /// Official model: Java `billdownload.GetTradeBillRequest`.
 ///
@@ -153,7 +153,7 @@ pub struct GetTradeBillRequest {
     pub tar_type: Option<TarType>,
 }
 
-/// Answer of `GET /v3/bill/sub-merchant-fundflowbill` ([`get`](crate::bill::sub_merchant_fundflowbill::get)).
+/// Answer of `GET /v3/bill/sub-merchant-fundflowbill` ([`get`](fn@crate::bill::sub_merchant_fundflowbill::get)).
 ///
 /// Official model: Java `billdownload.QueryEncryptBillEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

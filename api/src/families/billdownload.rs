@@ -39,7 +39,7 @@ pub mod file {
         }
     }
 
-    /// Query of `GET /v3/billdownload/file` ([`get`](crate::billdownload::file::get)).
+    /// Query of `GET /v3/billdownload/file` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -179,7 +179,7 @@ pub mod profitsharing {
         }
     }
 
-    /// Body of `POST /v3/brand/profitsharing/receivers/add` ([`receivers_add`](crate::brand::profitsharing::receivers_add)).
+    /// Body of `POST /v3/brand/profitsharing/receivers/add` ([`receivers_add`](fn@receivers_add)).
     ///
     /// Official model: Java `brandprofitsharing.AddReceiverRequest`.
     ///
@@ -223,7 +223,7 @@ pub mod profitsharing {
         pub relation_type: String,
     }
 
-    /// Answer of `POST /v3/brand/profitsharing/receivers/add` ([`receivers_add`](crate::brand::profitsharing::receivers_add)).
+    /// Answer of `POST /v3/brand/profitsharing/receivers/add` ([`receivers_add`](fn@receivers_add)).
     ///
     /// Official model: Java `brandprofitsharing.AddReceiverResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -250,7 +250,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/brand/profitsharing/orders` ([`orders`](crate::brand::profitsharing::orders)).
+    /// Body of `POST /v3/brand/profitsharing/orders` ([`orders`](fn@orders)).
     ///
     /// Official model: Java `brandprofitsharing.CreateOrderRequest`.
     ///
@@ -302,7 +302,7 @@ pub mod profitsharing {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/brand/profitsharing/orders` ([`orders`](crate::brand::profitsharing::orders)).
+    /// Answer of `POST /v3/brand/profitsharing/orders` ([`orders`](fn@orders)).
     ///
     /// Official model: Java `brandprofitsharing.CreateOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -349,7 +349,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/brand/profitsharing/returnorders` ([`returnorders`](crate::brand::profitsharing::returnorders)).
+    /// Body of `POST /v3/brand/profitsharing/returnorders` ([`returnorders`](fn@returnorders)).
     ///
     /// Official model: Java `brandprofitsharing.CreateReturnOrderRequest`.
     ///
@@ -392,7 +392,7 @@ pub mod profitsharing {
         pub description: String,
     }
 
-    /// Answer of `POST /v3/brand/profitsharing/returnorders` ([`returnorders`](crate::brand::profitsharing::returnorders)).
+    /// Answer of `POST /v3/brand/profitsharing/returnorders` ([`returnorders`](fn@returnorders)).
     ///
     /// Official model: Java `brandprofitsharing.CreateReturnOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -454,7 +454,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/brand/profitsharing/receivers/delete` ([`receivers_delete`](crate::brand::profitsharing::receivers_delete)).
+    /// Body of `POST /v3/brand/profitsharing/receivers/delete` ([`receivers_delete`](fn@receivers_delete)).
     ///
     /// Official model: Java `brandprofitsharing.DeleteReceiverRequest`.
     ///
@@ -488,7 +488,7 @@ pub mod profitsharing {
         pub account: String,
     }
 
-    /// Answer of `POST /v3/brand/profitsharing/receivers/delete` ([`receivers_delete`](crate::brand::profitsharing::receivers_delete)).
+    /// Answer of `POST /v3/brand/profitsharing/receivers/delete` ([`receivers_delete`](fn@receivers_delete)).
     ///
     /// Official model: Java `brandprofitsharing.DeleteReceiverResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -515,7 +515,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/brand/profitsharing/finish-order` ([`finish_order`](crate::brand::profitsharing::finish_order)).
+    /// Body of `POST /v3/brand/profitsharing/finish-order` ([`finish_order`](fn@finish_order)).
     ///
     /// Official model: Java `brandprofitsharing.FinishOrderRequest`.
     ///
@@ -549,7 +549,7 @@ pub mod profitsharing {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/brand/profitsharing/finish-order` ([`finish_order`](crate::brand::profitsharing::finish_order)).
+    /// Answer of `POST /v3/brand/profitsharing/finish-order` ([`finish_order`](fn@finish_order)).
     ///
     /// Official model: Java `brandprofitsharing.FinishOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -581,7 +581,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/brand/profitsharing/brand-configs/{brand_mchid}` ([`get_brand_configs_by_brand_mchid`](crate::brand::profitsharing::get_brand_configs_by_brand_mchid)).
+    /// Answer of `GET /v3/brand/profitsharing/brand-configs/{brand_mchid}` ([`get_brand_configs_by_brand_mchid`](fn@get_brand_configs_by_brand_mchid)).
     ///
     /// Official model: Java `brandprofitsharing.QueryBrandMerchantRatioResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -603,7 +603,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/brand/profitsharing/orders/{transaction_id}/amounts` ([`get_orders_amounts`](crate::brand::profitsharing::get_orders_amounts)).
+    /// Answer of `GET /v3/brand/profitsharing/orders/{transaction_id}/amounts` ([`get_orders_amounts`](fn@get_orders_amounts)).
     ///
     /// Official model: Java `brandprofitsharing.QueryOrderAmountResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -625,7 +625,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/brand/profitsharing/orders` ([`get_orders`](crate::brand::profitsharing::get_orders)).
+    /// Query of `GET /v3/brand/profitsharing/orders` ([`get_orders`](fn@get_orders)).
     ///
     /// Official model: Java `brandprofitsharing.QueryOrderRequest`.
     ///
@@ -649,7 +649,7 @@ pub mod profitsharing {
         pub out_order_no: String,
     }
 
-    /// Answer of `GET /v3/brand/profitsharing/orders` ([`get_orders`](crate::brand::profitsharing::get_orders)).
+    /// Answer of `GET /v3/brand/profitsharing/orders` ([`get_orders`](fn@get_orders)).
     ///
     /// Official model: Java `brandprofitsharing.QueryOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -704,7 +704,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/brand/profitsharing/returnorders` ([`get_returnorders`](crate::brand::profitsharing::get_returnorders)).
+    /// Query of `GET /v3/brand/profitsharing/returnorders` ([`get_returnorders`](fn@get_returnorders)).
     ///
     /// Official model: Java `brandprofitsharing.QueryReturnOrderRequest`.
     ///
@@ -733,7 +733,7 @@ pub mod profitsharing {
         pub out_order_no: Option<String>,
     }
 
-    /// Answer of `GET /v3/brand/profitsharing/returnorders` ([`get_returnorders`](crate::brand::profitsharing::get_returnorders)).
+    /// Answer of `GET /v3/brand/profitsharing/returnorders` ([`get_returnorders`](fn@get_returnorders)).
     ///
     /// Official model: Java `brandprofitsharing.QueryReturnOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -22,7 +22,7 @@ pub mod parkings {
         Call::<()>::new(http::Method::POST, "/v3/businesscircle/parkings").json(body)
     }
 
-    /// Body of `POST /v3/businesscircle/parkings` ([`create`](crate::businesscircle::parkings::create)).
+    /// Body of `POST /v3/businesscircle/parkings` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -75,7 +75,7 @@ pub mod points {
         Call::<()>::new(http::Method::POST, "/v3/businesscircle/points/notify").json(body)
     }
 
-    /// Body of `POST /v3/businesscircle/points/notify` ([`notify`](crate::businesscircle::points::notify)).
+    /// Body of `POST /v3/businesscircle/points/notify` ([`notify`](fn@notify)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -143,7 +143,7 @@ pub mod user_authorizations {
         }
     }
 
-    /// Query of `GET /v3/businesscircle/user-authorizations/{openid}` ([`get_by_openid`](crate::businesscircle::user_authorizations::get_by_openid)).
+    /// Query of `GET /v3/businesscircle/user-authorizations/{openid}` ([`get_by_openid`](fn@get_by_openid)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -156,7 +156,7 @@ pub mod user_authorizations {
         pub appid: String,
     }
 
-    /// Answer of `GET /v3/businesscircle/user-authorizations/{openid}` ([`get_by_openid`](crate::businesscircle::user_authorizations::get_by_openid)).
+    /// Answer of `GET /v3/businesscircle/user-authorizations/{openid}` ([`get_by_openid`](fn@get_by_openid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOpenidResponse {
@@ -225,7 +225,7 @@ pub mod users {
         }
     }
 
-    /// Query of `GET /v3/businesscircle/users/{openid}/points/commit_status` ([`get_points_commit_status`](crate::businesscircle::users::get_points_commit_status)).
+    /// Query of `GET /v3/businesscircle/users/{openid}/points/commit_status` ([`get_points_commit_status`](fn@get_points_commit_status)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -240,7 +240,7 @@ pub mod users {
         pub appid: String,
     }
 
-    /// Answer of `GET /v3/businesscircle/users/{openid}/points/commit_status` ([`get_points_commit_status`](crate::businesscircle::users::get_points_commit_status)).
+    /// Answer of `GET /v3/businesscircle/users/{openid}/points/commit_status` ([`get_points_commit_status`](fn@get_points_commit_status)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPointsCommitStatusResponse {

@@ -171,7 +171,7 @@ pub mod capitallhh {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/capital/capitallhh/areas/provinces/{province_code}/cities` ([`get_areas_provinces_cities`](crate::capital::capitallhh::get_areas_provinces_cities)).
+    /// Answer of `GET /v3/capital/capitallhh/areas/provinces/{province_code}/cities` ([`get_areas_provinces_cities`](fn@get_areas_provinces_cities)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetAreasProvincesCitiesResponse {
@@ -203,7 +203,7 @@ pub mod capitallhh {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/capital/capitallhh/areas/provinces` ([`get_areas_provinces`](crate::capital::capitallhh::get_areas_provinces)).
+    /// Answer of `GET /v3/capital/capitallhh/areas/provinces` ([`get_areas_provinces`](fn@get_areas_provinces)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetAreasProvincesResponse {
@@ -235,7 +235,7 @@ pub mod capitallhh {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/capital/capitallhh/banks/{bank_alias_code}/branches` ([`get_banks_branches`](crate::capital::capitallhh::get_banks_branches)).
+    /// Query of `GET /v3/capital/capitallhh/banks/{bank_alias_code}/branches` ([`get_banks_branches`](fn@get_banks_branches)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -249,7 +249,7 @@ pub mod capitallhh {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/capital/capitallhh/banks/{bank_alias_code}/branches` ([`get_banks_branches`](crate::capital::capitallhh::get_banks_branches)).
+    /// Answer of `GET /v3/capital/capitallhh/banks/{bank_alias_code}/branches` ([`get_banks_branches`](fn@get_banks_branches)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBanksBranchesResponse {
@@ -304,7 +304,7 @@ pub mod capitallhh {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/capital/capitallhh/banks/corporate-banking` ([`get_banks_corporate_banking`](crate::capital::capitallhh::get_banks_corporate_banking)).
+    /// Query of `GET /v3/capital/capitallhh/banks/corporate-banking` ([`get_banks_corporate_banking`](fn@get_banks_corporate_banking)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -316,7 +316,7 @@ pub mod capitallhh {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/capital/capitallhh/banks/corporate-banking` ([`get_banks_corporate_banking`](crate::capital::capitallhh::get_banks_corporate_banking)).
+    /// Answer of `GET /v3/capital/capitallhh/banks/corporate-banking` ([`get_banks_corporate_banking`](fn@get_banks_corporate_banking)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBanksCorporateBankingResponse {
@@ -343,7 +343,7 @@ pub mod capitallhh {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/capital/capitallhh/banks/personal-banking` ([`get_banks_personal_banking`](crate::capital::capitallhh::get_banks_personal_banking)).
+    /// Query of `GET /v3/capital/capitallhh/banks/personal-banking` ([`get_banks_personal_banking`](fn@get_banks_personal_banking)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -355,7 +355,7 @@ pub mod capitallhh {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/capital/capitallhh/banks/personal-banking` ([`get_banks_personal_banking`](crate::capital::capitallhh::get_banks_personal_banking)).
+    /// Answer of `GET /v3/capital/capitallhh/banks/personal-banking` ([`get_banks_personal_banking`](fn@get_banks_personal_banking)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBanksPersonalBankingResponse {
@@ -382,7 +382,7 @@ pub mod capitallhh {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/capital/capitallhh/banks/search-banks-by-bank-account` ([`get_banks_search_banks_by_bank_account`](crate::capital::capitallhh::get_banks_search_banks_by_bank_account)).
+    /// Query of `GET /v3/capital/capitallhh/banks/search-banks-by-bank-account` ([`get_banks_search_banks_by_bank_account`](fn@get_banks_search_banks_by_bank_account)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -391,7 +391,7 @@ pub mod capitallhh {
         pub account_number: Sensitive,
     }
 
-    /// Answer of `GET /v3/capital/capitallhh/banks/search-banks-by-bank-account` ([`get_banks_search_banks_by_bank_account`](crate::capital::capitallhh::get_banks_search_banks_by_bank_account)).
+    /// Answer of `GET /v3/capital/capitallhh/banks/search-banks-by-bank-account` ([`get_banks_search_banks_by_bank_account`](fn@get_banks_search_banks_by_bank_account)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBanksSearchBanksByBankAccountResponse {

@@ -77,7 +77,7 @@ pub mod orders {
         pub others: Option<String>,
     }
 
-    /// Body of `POST /v3/catering/orders/sync-status` ([`sync_status`](crate::catering::orders::sync_status)).
+    /// Body of `POST /v3/catering/orders/sync-status` ([`sync_status`](fn@sync_status)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

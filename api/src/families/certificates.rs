@@ -67,7 +67,7 @@ pub struct Certificate {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/certificates` ([`download`](crate::certificates::download)).
+/// Answer of `GET /v3/certificates` ([`download`](fn@download)).
 ///
 /// Official model: Go `certificates.DownloadCertificatesResponse`, Java `certificate.DownloadCertificateResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -84,7 +84,7 @@ pub struct DownloadCertificatesResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Query of `GET /v3/certificates` ([`download`](crate::certificates::download)).
+/// Query of `GET /v3/certificates` ([`download`](fn@download)).
 ///
 /// Build it with struct-literal syntax and `..Default::default()`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -92,7 +92,7 @@ pub mod app {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/combine-transactions/app` ([`create`](crate::combine_transactions::app::create)).
+    /// Body of `POST /v3/combine-transactions/app` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -144,7 +144,7 @@ pub mod app {
         pub subsidy_info: Option<SubsidyInfo>,
     }
 
-    /// Answer of `POST /v3/combine-transactions/app` ([`create`](crate::combine_transactions::app::create)).
+    /// Answer of `POST /v3/combine-transactions/app` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -198,6 +198,8 @@ pub mod app {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct SettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -246,6 +248,8 @@ pub mod app {
         /// `individual_name`, optional. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub individual_name: Option<String>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -404,7 +408,7 @@ pub mod h5 {
         pub identity: Option<Identity>,
     }
 
-    /// Body of `POST /v3/combine-transactions/h5` ([`create`](crate::combine_transactions::h5::create)).
+    /// Body of `POST /v3/combine-transactions/h5` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -441,7 +445,7 @@ pub mod h5 {
         pub combine_payer_info: Option<CombinePayerInfo>,
     }
 
-    /// Answer of `POST /v3/combine-transactions/h5` ([`create`](crate::combine_transactions::h5::create)).
+    /// Answer of `POST /v3/combine-transactions/h5` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -524,6 +528,8 @@ pub mod h5 {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct SettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -642,7 +648,7 @@ pub mod jsapi {
         pub identity: Option<Identity>,
     }
 
-    /// Body of `POST /v3/combine-transactions/jsapi` ([`create`](crate::combine_transactions::jsapi::create)).
+    /// Body of `POST /v3/combine-transactions/jsapi` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -682,7 +688,7 @@ pub mod jsapi {
         pub subsidy_info: Option<SubsidyInfo>,
     }
 
-    /// Answer of `POST /v3/combine-transactions/jsapi` ([`create`](crate::combine_transactions::jsapi::create)).
+    /// Answer of `POST /v3/combine-transactions/jsapi` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -733,6 +739,8 @@ pub mod jsapi {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct SettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -775,6 +783,8 @@ pub mod jsapi {
         /// `sub_appid`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sub_appid: Option<String>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -926,7 +936,7 @@ pub mod native {
         pub identity: Option<Identity>,
     }
 
-    /// Body of `POST /v3/combine-transactions/native` ([`create`](crate::combine_transactions::native::create)).
+    /// Body of `POST /v3/combine-transactions/native` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -964,7 +974,7 @@ pub mod native {
         pub combine_payer_info: Option<CombinePayerInfo>,
     }
 
-    /// Answer of `POST /v3/combine-transactions/native` ([`create`](crate::combine_transactions::native::create)).
+    /// Answer of `POST /v3/combine-transactions/native` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -1015,6 +1025,8 @@ pub mod native {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct SettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -1152,7 +1164,7 @@ pub mod out_trade_no {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/combine-transactions/out-trade-no/{combine_out_trade_no}/close` ([`close`](crate::combine_transactions::out_trade_no::close)).
+    /// Body of `POST /v3/combine-transactions/out-trade-no/{combine_out_trade_no}/close` ([`close`](fn@close)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1177,7 +1189,7 @@ pub mod out_trade_no {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/combine-transactions/out-trade-no/{combine_out_trade_no}` ([`get_by_combine_out_trade_no`](crate::combine_transactions::out_trade_no::get_by_combine_out_trade_no)).
+    /// Answer of `GET /v3/combine-transactions/out-trade-no/{combine_out_trade_no}` ([`get_by_combine_out_trade_no`](fn@get_by_combine_out_trade_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByCombineOutTradeNoResponse {

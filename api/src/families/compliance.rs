@@ -40,7 +40,7 @@ pub mod inactive_merchant_identity_verification {
             .path_param("verification_id", verification_id)
     }
 
-    /// Answer of `GET /v3/compliance/inactive-merchant-identity-verification/merchants/{sub_mchid}/verifications/{verification_id}` ([`get_merchants_verifications_by_verification_id`](crate::compliance::inactive_merchant_identity_verification::get_merchants_verifications_by_verification_id)).
+    /// Answer of `GET /v3/compliance/inactive-merchant-identity-verification/merchants/{sub_mchid}/verifications/{verification_id}` ([`get_merchants_verifications_by_verification_id`](fn@get_merchants_verifications_by_verification_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetMerchantsVerificationsByVerificationIdResponse {
@@ -68,7 +68,7 @@ pub mod inactive_merchant_identity_verification {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/compliance/inactive-merchant-identity-verification/merchants` ([`merchants`](crate::compliance::inactive_merchant_identity_verification::merchants)).
+    /// Body of `POST /v3/compliance/inactive-merchant-identity-verification/merchants` ([`merchants`](fn@merchants)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -78,7 +78,7 @@ pub mod inactive_merchant_identity_verification {
         pub sub_mchid: String,
     }
 
-    /// Answer of `POST /v3/compliance/inactive-merchant-identity-verification/merchants` ([`merchants`](crate::compliance::inactive_merchant_identity_verification::merchants)).
+    /// Answer of `POST /v3/compliance/inactive-merchant-identity-verification/merchants` ([`merchants`](fn@merchants)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct MerchantsResponse {

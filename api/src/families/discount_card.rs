@@ -49,7 +49,7 @@ pub mod cards {
         .json(body)
     }
 
-    /// Body of `POST /v3/discount-card/cards/{out_card_code}/add-user-records` ([`add_user_records`](crate::discount_card::cards::add_user_records)).
+    /// Body of `POST /v3/discount-card/cards/{out_card_code}/add-user-records` ([`add_user_records`](fn@add_user_records)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -65,7 +65,7 @@ pub mod cards {
         pub reward_usage_records: Option<Vec<RewardUsageRecords>>,
     }
 
-    /// Body of `POST /v3/discount-card/cards` ([`create`](crate::discount_card::cards::create)).
+    /// Body of `POST /v3/discount-card/cards` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -84,7 +84,7 @@ pub mod cards {
         pub notify_url: String,
     }
 
-    /// Answer of `POST /v3/discount-card/cards` ([`create`](crate::discount_card::cards::create)).
+    /// Answer of `POST /v3/discount-card/cards` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -97,7 +97,7 @@ pub mod cards {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/discount-card/cards/{out_card_code}` ([`get_by_out_card_code`](crate::discount_card::cards::get_by_out_card_code)).
+    /// Answer of `GET /v3/discount-card/cards/{out_card_code}` ([`get_by_out_card_code`](fn@get_by_out_card_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutCardCodeResponse {
@@ -428,7 +428,7 @@ pub mod orders {
         .json(body)
     }
 
-    /// Answer of `GET /v3/discount-card/orders/{out_order_no}` ([`get_by_out_order_no`](crate::discount_card::orders::get_by_out_order_no)).
+    /// Answer of `GET /v3/discount-card/orders/{out_order_no}` ([`get_by_out_order_no`](fn@get_by_out_order_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutOrderNoResponse {
@@ -591,7 +591,7 @@ pub mod orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/discount-card/orders/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::discount_card::orders::get_by_out_trade_no)).
+    /// Answer of `GET /v3/discount-card/orders/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@get_by_out_trade_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutTradeNoResponse {
@@ -700,7 +700,7 @@ pub mod orders {
         pub remark: Option<String>,
     }
 
-    /// Body of `PATCH /v3/discount-card/orders/{out_order_no}` ([`patch_by_out_order_no`](crate::discount_card::orders::patch_by_out_order_no)).
+    /// Body of `PATCH /v3/discount-card/orders/{out_order_no}` ([`patch_by_out_order_no`](fn@patch_by_out_order_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -713,7 +713,7 @@ pub mod orders {
         pub rewards: Option<Vec<Rewards>>,
     }
 
-    /// Answer of `PATCH /v3/discount-card/orders/{out_order_no}` ([`patch_by_out_order_no`](crate::discount_card::orders::patch_by_out_order_no)).
+    /// Answer of `PATCH /v3/discount-card/orders/{out_order_no}` ([`patch_by_out_order_no`](fn@patch_by_out_order_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PatchByOutOrderNoResponse {

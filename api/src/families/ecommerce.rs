@@ -72,7 +72,7 @@ pub mod account {
         pub application_media_id: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/account/cancel-applications/media` ([`cancel_applications_media`](crate::ecommerce::account::cancel_applications_media)).
+    /// Answer of `POST /v3/ecommerce/account/cancel-applications/media` ([`cancel_applications_media`](fn@cancel_applications_media)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CancelApplicationsMediaResponse {
@@ -85,7 +85,7 @@ pub mod account {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/account/cancel-applications` ([`cancel_applications`](crate::ecommerce::account::cancel_applications)).
+    /// Body of `POST /v3/ecommerce/account/cancel-applications` ([`cancel_applications`](fn@cancel_applications)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -100,7 +100,7 @@ pub mod account {
         pub application_info: Vec<ApplicationInfo>,
     }
 
-    /// Answer of `POST /v3/ecommerce/account/cancel-applications` ([`cancel_applications`](crate::ecommerce::account::cancel_applications)).
+    /// Answer of `POST /v3/ecommerce/account/cancel-applications` ([`cancel_applications`](fn@cancel_applications)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CancelApplicationsResponse {
@@ -125,7 +125,7 @@ pub mod account {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/ecommerce/account/cancel-applications/out-apply-no/{out_apply_no}` ([`get_cancel_applications_by_out_apply_no`](crate::ecommerce::account::get_cancel_applications_by_out_apply_no)).
+    /// Answer of `GET /v3/ecommerce/account/cancel-applications/out-apply-no/{out_apply_no}` ([`get_cancel_applications_by_out_apply_no`](fn@get_cancel_applications_by_out_apply_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetCancelApplicationsByOutApplyNoResponse {
@@ -389,7 +389,7 @@ pub mod applyments {
         pub contact_email: Option<String>,
     }
 
-    /// Body of `POST /v3/ecommerce/applyments/` ([`create`](crate::ecommerce::applyments::create)).
+    /// Body of `POST /v3/ecommerce/applyments/` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -456,7 +456,7 @@ pub mod applyments {
         pub business_addition_desc: Option<Vec<String>>,
     }
 
-    /// Answer of `POST /v3/ecommerce/applyments/` ([`create`](crate::ecommerce::applyments::create)).
+    /// Answer of `POST /v3/ecommerce/applyments/` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -485,7 +485,7 @@ pub mod applyments {
         pub finance_license_pics: Option<Vec<String>>,
     }
 
-    /// Answer of `GET /v3/ecommerce/applyments/{applyment_id}` ([`get_by_applyment_id`](crate::ecommerce::applyments::get_by_applyment_id)).
+    /// Answer of `GET /v3/ecommerce/applyments/{applyment_id}` ([`get_by_applyment_id`](fn@get_by_applyment_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByApplymentIdResponse {
@@ -525,7 +525,7 @@ pub mod applyments {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/ecommerce/applyments/out-request-no/{out_request_no}` ([`get_by_out_request_no`](crate::ecommerce::applyments::get_by_out_request_no)).
+    /// Answer of `GET /v3/ecommerce/applyments/out-request-no/{out_request_no}` ([`get_by_out_request_no`](fn@get_by_out_request_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutRequestNoResponse {
@@ -760,7 +760,7 @@ pub mod bill {
         }
     }
 
-    /// Query of `GET /v3/ecommerce/bill/fundflowbill` ([`get_fundflowbill`](crate::ecommerce::bill::get_fundflowbill)).
+    /// Query of `GET /v3/ecommerce/bill/fundflowbill` ([`get_fundflowbill`](fn@get_fundflowbill)).
     ///
     /// Official model: Java `billdownload.GetAllSubMchFundFlowBillRequest`.
     ///
@@ -787,7 +787,7 @@ pub mod bill {
         pub algorithm: Algorithm,
     }
 
-    /// Answer of `GET /v3/ecommerce/bill/fundflowbill` ([`get_fundflowbill`](crate::ecommerce::bill::get_fundflowbill)).
+    /// Answer of `GET /v3/ecommerce/bill/fundflowbill` ([`get_fundflowbill`](fn@get_fundflowbill)).
     ///
     /// Official model: Java `billdownload.QueryEncryptBillEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1004,7 +1004,7 @@ pub mod combine_papay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](crate::ecommerce::combine_papay::contracts_pre_entrust_sign_mini_program)).
+    /// Body of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](fn@contracts_pre_entrust_sign_mini_program)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1025,7 +1025,7 @@ pub mod combine_papay {
         pub notify_url: String,
     }
 
-    /// Answer of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](crate::ecommerce::combine_papay::contracts_pre_entrust_sign_mini_program)).
+    /// Answer of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](fn@contracts_pre_entrust_sign_mini_program)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignMiniProgramResponse {
@@ -1047,7 +1047,7 @@ pub mod combine_papay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign` ([`contracts_pre_entrust_sign`](crate::ecommerce::combine_papay::contracts_pre_entrust_sign)).
+    /// Body of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign` ([`contracts_pre_entrust_sign`](fn@contracts_pre_entrust_sign)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1074,7 +1074,7 @@ pub mod combine_papay {
         pub attach: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign` ([`contracts_pre_entrust_sign`](crate::ecommerce::combine_papay::contracts_pre_entrust_sign)).
+    /// Answer of `POST /v3/ecommerce/combine-papay/contracts/pre-entrust-sign` ([`contracts_pre_entrust_sign`](fn@contracts_pre_entrust_sign)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignResponse {
@@ -1096,7 +1096,7 @@ pub mod combine_papay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](crate::ecommerce::combine_papay::contracts_terminate)).
+    /// Body of `POST /v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](fn@contracts_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1106,7 +1106,7 @@ pub mod combine_papay {
         pub contract_termination_remark: String,
     }
 
-    /// Answer of `POST /v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](crate::ecommerce::combine_papay::contracts_terminate)).
+    /// Answer of `POST /v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](fn@contracts_terminate)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsTerminateResponse {
@@ -1125,7 +1125,7 @@ pub mod combine_papay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_contracts_by_out_contract_code`](crate::ecommerce::combine_papay::get_contracts_by_out_contract_code)).
+    /// Answer of `GET /v3/ecommerce/combine-papay/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_contracts_by_out_contract_code`](fn@get_contracts_by_out_contract_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetContractsByOutContractCodeResponse {
@@ -1168,7 +1168,7 @@ pub mod combine_papay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/ecommerce/combine-papay/transactions/{combine_out_trade_no}` ([`get_transactions_by_combine_out_trade_no`](crate::ecommerce::combine_papay::get_transactions_by_combine_out_trade_no)).
+    /// Answer of `GET /v3/ecommerce/combine-papay/transactions/{combine_out_trade_no}` ([`get_transactions_by_combine_out_trade_no`](fn@get_transactions_by_combine_out_trade_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTransactionsByCombineOutTradeNoResponse {
@@ -1265,6 +1265,8 @@ pub mod combine_papay {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct SettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -1273,7 +1275,7 @@ pub mod combine_papay {
         pub subsidy_amount: Option<i64>,
     }
 
-    /// Body of `POST /v3/ecommerce/combine-papay/transactions` ([`transactions`](crate::ecommerce::combine_papay::transactions)).
+    /// Body of `POST /v3/ecommerce/combine-papay/transactions` ([`transactions`](fn@transactions)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1331,7 +1333,7 @@ pub mod combine_papay {
         pub sub_risk_info: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/combine-papay/transactions` ([`transactions`](crate::ecommerce::combine_papay::transactions)).
+    /// Answer of `POST /v3/ecommerce/combine-papay/transactions` ([`transactions`](fn@transactions)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsResponse {
@@ -1356,7 +1358,7 @@ pub mod combine_papay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/combine-papay/transactions/{combine_out_trade_no}/reverse` ([`transactions_reverse`](crate::ecommerce::combine_papay::transactions_reverse)).
+    /// Body of `POST /v3/ecommerce/combine-papay/transactions/{combine_out_trade_no}/reverse` ([`transactions_reverse`](fn@transactions_reverse)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1524,7 +1526,7 @@ pub mod fund {
         }
     }
 
-    /// Query of `GET /v3/ecommerce/fund/balance/{sub_mchid}` ([`get_balance_by_sub_mchid`](crate::ecommerce::fund::get_balance_by_sub_mchid)).
+    /// Query of `GET /v3/ecommerce/fund/balance/{sub_mchid}` ([`get_balance_by_sub_mchid`](fn@get_balance_by_sub_mchid)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1534,7 +1536,7 @@ pub mod fund {
         pub account_type: Option<GetBalanceBySubMchidQueryAccountType>,
     }
 
-    /// Answer of `GET /v3/ecommerce/fund/balance/{sub_mchid}` ([`get_balance_by_sub_mchid`](crate::ecommerce::fund::get_balance_by_sub_mchid)).
+    /// Answer of `GET /v3/ecommerce/fund/balance/{sub_mchid}` ([`get_balance_by_sub_mchid`](fn@get_balance_by_sub_mchid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBalanceBySubMchidResponse {
@@ -1556,7 +1558,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/fund/enddaybalance/{sub_mchid}` ([`get_enddaybalance_by_sub_mchid`](crate::ecommerce::fund::get_enddaybalance_by_sub_mchid)).
+    /// Query of `GET /v3/ecommerce/fund/enddaybalance/{sub_mchid}` ([`get_enddaybalance_by_sub_mchid`](fn@get_enddaybalance_by_sub_mchid)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1569,7 +1571,7 @@ pub mod fund {
         pub account_type: Option<GetEnddaybalanceBySubMchidQueryAccountType>,
     }
 
-    /// Answer of `GET /v3/ecommerce/fund/enddaybalance/{sub_mchid}` ([`get_enddaybalance_by_sub_mchid`](crate::ecommerce::fund::get_enddaybalance_by_sub_mchid)).
+    /// Answer of `GET /v3/ecommerce/fund/enddaybalance/{sub_mchid}` ([`get_enddaybalance_by_sub_mchid`](fn@get_enddaybalance_by_sub_mchid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetEnddaybalanceBySubMchidResponse {
@@ -1591,7 +1593,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/fund/withdraw/out-request-no/{out_request_no}` ([`get_withdraw_by_out_request_no`](crate::ecommerce::fund::get_withdraw_by_out_request_no)).
+    /// Query of `GET /v3/ecommerce/fund/withdraw/out-request-no/{out_request_no}` ([`get_withdraw_by_out_request_no`](fn@get_withdraw_by_out_request_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1601,7 +1603,7 @@ pub mod fund {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/ecommerce/fund/withdraw/out-request-no/{out_request_no}` ([`get_withdraw_by_out_request_no`](crate::ecommerce::fund::get_withdraw_by_out_request_no)).
+    /// Answer of `GET /v3/ecommerce/fund/withdraw/out-request-no/{out_request_no}` ([`get_withdraw_by_out_request_no`](fn@get_withdraw_by_out_request_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetWithdrawByOutRequestNoResponse {
@@ -1658,7 +1660,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/fund/withdraw/{withdraw_id}` ([`get_withdraw_by_withdraw_id`](crate::ecommerce::fund::get_withdraw_by_withdraw_id)).
+    /// Query of `GET /v3/ecommerce/fund/withdraw/{withdraw_id}` ([`get_withdraw_by_withdraw_id`](fn@get_withdraw_by_withdraw_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1668,7 +1670,7 @@ pub mod fund {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/ecommerce/fund/withdraw/{withdraw_id}` ([`get_withdraw_by_withdraw_id`](crate::ecommerce::fund::get_withdraw_by_withdraw_id)).
+    /// Answer of `GET /v3/ecommerce/fund/withdraw/{withdraw_id}` ([`get_withdraw_by_withdraw_id`](fn@get_withdraw_by_withdraw_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetWithdrawByWithdrawIdResponse {
@@ -1725,7 +1727,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/fund/withdraw` ([`withdraw`](crate::ecommerce::fund::withdraw)).
+    /// Body of `POST /v3/ecommerce/fund/withdraw` ([`withdraw`](fn@withdraw)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1752,7 +1754,7 @@ pub mod fund {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/fund/withdraw` ([`withdraw`](crate::ecommerce::fund::withdraw)).
+    /// Answer of `POST /v3/ecommerce/fund/withdraw` ([`withdraw`](fn@withdraw)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct WithdrawResponse {
@@ -2007,7 +2009,7 @@ pub mod mch_transfer {
         pub sign_time: String,
     }
 
-    /// Body of `POST /v3/ecommerce/mch-transfer/authorizations` ([`authorizations`](crate::ecommerce::mch_transfer::authorizations)).
+    /// Body of `POST /v3/ecommerce/mch-transfer/authorizations` ([`authorizations`](fn@authorizations)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2019,7 +2021,7 @@ pub mod mch_transfer {
         pub agreement_list: Vec<AgreementList>,
     }
 
-    /// Answer of `POST /v3/ecommerce/mch-transfer/authorizations` ([`authorizations`](crate::ecommerce::mch_transfer::authorizations)).
+    /// Answer of `POST /v3/ecommerce/mch-transfer/authorizations` ([`authorizations`](fn@authorizations)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct AuthorizationsResponse {
@@ -2043,7 +2045,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/ecommerce/mch-transfer/authorizations/{sub_mchid}` ([`get_authorizations_by_sub_mchid`](crate::ecommerce::mch_transfer::get_authorizations_by_sub_mchid)).
+    /// Answer of `GET /v3/ecommerce/mch-transfer/authorizations/{sub_mchid}` ([`get_authorizations_by_sub_mchid`](fn@get_authorizations_by_sub_mchid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetAuthorizationsBySubMchidResponse {
@@ -2064,7 +2066,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` ([`get_transfer_bills_by_out_bill_no`](crate::ecommerce::mch_transfer::get_transfer_bills_by_out_bill_no)).
+    /// Query of `GET /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` ([`get_transfer_bills_by_out_bill_no`](fn@get_transfer_bills_by_out_bill_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2074,7 +2076,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` ([`get_transfer_bills_by_out_bill_no`](crate::ecommerce::mch_transfer::get_transfer_bills_by_out_bill_no)).
+    /// Answer of `GET /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` ([`get_transfer_bills_by_out_bill_no`](fn@get_transfer_bills_by_out_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTransferBillsByOutBillNoResponse {
@@ -2130,7 +2132,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/mch-transfer/transfer-bills/transfer-bill-no/{transfer_bill_no}` ([`get_transfer_bills_by_transfer_bill_no`](crate::ecommerce::mch_transfer::get_transfer_bills_by_transfer_bill_no)).
+    /// Query of `GET /v3/ecommerce/mch-transfer/transfer-bills/transfer-bill-no/{transfer_bill_no}` ([`get_transfer_bills_by_transfer_bill_no`](fn@get_transfer_bills_by_transfer_bill_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2140,7 +2142,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/ecommerce/mch-transfer/transfer-bills/transfer-bill-no/{transfer_bill_no}` ([`get_transfer_bills_by_transfer_bill_no`](crate::ecommerce::mch_transfer::get_transfer_bills_by_transfer_bill_no)).
+    /// Answer of `GET /v3/ecommerce/mch-transfer/transfer-bills/transfer-bill-no/{transfer_bill_no}` ([`get_transfer_bills_by_transfer_bill_no`](fn@get_transfer_bills_by_transfer_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTransferBillsByTransferBillNoResponse {
@@ -2196,7 +2198,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](crate::ecommerce::mch_transfer::transfer_bills_cancel)).
+    /// Body of `POST /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](fn@transfer_bills_cancel)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2206,7 +2208,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `POST /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](crate::ecommerce::mch_transfer::transfer_bills_cancel)).
+    /// Answer of `POST /v3/ecommerce/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](fn@transfer_bills_cancel)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransferBillsCancelResponse {
@@ -2231,7 +2233,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/mch-transfer/transfer-bills` ([`transfer_bills`](crate::ecommerce::mch_transfer::transfer_bills)).
+    /// Body of `POST /v3/ecommerce/mch-transfer/transfer-bills` ([`transfer_bills`](fn@transfer_bills)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2268,7 +2270,7 @@ pub mod mch_transfer {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/mch-transfer/transfer-bills` ([`transfer_bills`](crate::ecommerce::mch_transfer::transfer_bills)).
+    /// Answer of `POST /v3/ecommerce/mch-transfer/transfer-bills` ([`transfer_bills`](fn@transfer_bills)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransferBillsResponse {
@@ -2508,7 +2510,7 @@ pub mod profitsharing {
         }
     }
 
-    /// Body of `POST /v3/ecommerce/profitsharing/receivers/add` ([`receivers_add`](crate::ecommerce::profitsharing::receivers_add)).
+    /// Body of `POST /v3/ecommerce/profitsharing/receivers/add` ([`receivers_add`](fn@receivers_add)).
     ///
     /// Official model: Java `ecommerceprofitsharing.AddReceiverRequest`.
     ///
@@ -2545,7 +2547,7 @@ pub mod profitsharing {
         pub encrypted_name: Option<Sensitive>,
     }
 
-    /// Answer of `POST /v3/ecommerce/profitsharing/receivers/add` ([`receivers_add`](crate::ecommerce::profitsharing::receivers_add)).
+    /// Answer of `POST /v3/ecommerce/profitsharing/receivers/add` ([`receivers_add`](fn@receivers_add)).
     ///
     /// Official model: Java `ecommerceprofitsharing.AddReceiverResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2567,7 +2569,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/profitsharing/after-sales-orders` ([`after_sales_orders`](crate::ecommerce::profitsharing::after_sales_orders)).
+    /// Body of `POST /v3/ecommerce/profitsharing/after-sales-orders` ([`after_sales_orders`](fn@after_sales_orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.CreateAfterSalesOrderRequest`.
     ///
@@ -2605,7 +2607,7 @@ pub mod profitsharing {
         pub refund_id: String,
     }
 
-    /// Answer of `POST /v3/ecommerce/profitsharing/after-sales-orders` ([`after_sales_orders`](crate::ecommerce::profitsharing::after_sales_orders)).
+    /// Answer of `POST /v3/ecommerce/profitsharing/after-sales-orders` ([`after_sales_orders`](fn@after_sales_orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.CreateAfterSalesOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2670,7 +2672,7 @@ pub mod profitsharing {
         pub receiver_name: Option<Sensitive>,
     }
 
-    /// Body of `POST /v3/ecommerce/profitsharing/orders` ([`orders`](crate::ecommerce::profitsharing::orders)).
+    /// Body of `POST /v3/ecommerce/profitsharing/orders` ([`orders`](fn@orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.CreateOrderRequest`.
     ///
@@ -2712,7 +2714,7 @@ pub mod profitsharing {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/profitsharing/orders` ([`orders`](crate::ecommerce::profitsharing::orders)).
+    /// Answer of `POST /v3/ecommerce/profitsharing/orders` ([`orders`](fn@orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.CreateOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2754,7 +2756,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/profitsharing/returnorders` ([`returnorders`](crate::ecommerce::profitsharing::returnorders)).
+    /// Body of `POST /v3/ecommerce/profitsharing/returnorders` ([`returnorders`](fn@returnorders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.CreateReturnOrderRequest`.
     ///
@@ -2800,7 +2802,7 @@ pub mod profitsharing {
         pub transaction_id: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/profitsharing/returnorders` ([`returnorders`](crate::ecommerce::profitsharing::returnorders)).
+    /// Answer of `POST /v3/ecommerce/profitsharing/returnorders` ([`returnorders`](fn@returnorders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.CreateReturnOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2862,7 +2864,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/profitsharing/receivers/delete` ([`receivers_delete`](crate::ecommerce::profitsharing::receivers_delete)).
+    /// Body of `POST /v3/ecommerce/profitsharing/receivers/delete` ([`receivers_delete`](fn@receivers_delete)).
     ///
     /// Official model: Java `ecommerceprofitsharing.DeleteReceiverRequest`.
     ///
@@ -2886,7 +2888,7 @@ pub mod profitsharing {
         pub account: String,
     }
 
-    /// Answer of `POST /v3/ecommerce/profitsharing/receivers/delete` ([`receivers_delete`](crate::ecommerce::profitsharing::receivers_delete)).
+    /// Answer of `POST /v3/ecommerce/profitsharing/receivers/delete` ([`receivers_delete`](fn@receivers_delete)).
     ///
     /// Official model: Java `ecommerceprofitsharing.DeleteReceiverResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2908,7 +2910,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/profitsharing/finish-order` ([`finish_order`](crate::ecommerce::profitsharing::finish_order)).
+    /// Body of `POST /v3/ecommerce/profitsharing/finish-order` ([`finish_order`](fn@finish_order)).
     ///
     /// Official model: Java `ecommerceprofitsharing.FinishOrderRequest`.
     ///
@@ -2942,7 +2944,7 @@ pub mod profitsharing {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/profitsharing/finish-order` ([`finish_order`](crate::ecommerce::profitsharing::finish_order)).
+    /// Answer of `POST /v3/ecommerce/profitsharing/finish-order` ([`finish_order`](fn@finish_order)).
     ///
     /// Official model: Java `ecommerceprofitsharing.FinishOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3056,7 +3058,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/profitsharing/after-sales-orders` ([`get_after_sales_orders`](crate::ecommerce::profitsharing::get_after_sales_orders)).
+    /// Query of `GET /v3/ecommerce/profitsharing/after-sales-orders` ([`get_after_sales_orders`](fn@get_after_sales_orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.QueryAfterSalesOrderRequest`.
     ///
@@ -3075,7 +3077,7 @@ pub mod profitsharing {
         pub transaction_id: Option<String>,
     }
 
-    /// Answer of `GET /v3/ecommerce/profitsharing/after-sales-orders` ([`get_after_sales_orders`](crate::ecommerce::profitsharing::get_after_sales_orders)).
+    /// Answer of `GET /v3/ecommerce/profitsharing/after-sales-orders` ([`get_after_sales_orders`](fn@get_after_sales_orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.QueryAfterSalesOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3117,7 +3119,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/ecommerce/profitsharing/orders/{transaction_id}/amounts` ([`get_orders_amounts`](crate::ecommerce::profitsharing::get_orders_amounts)).
+    /// Answer of `GET /v3/ecommerce/profitsharing/orders/{transaction_id}/amounts` ([`get_orders_amounts`](fn@get_orders_amounts)).
     ///
     /// Official model: Java `ecommerceprofitsharing.QueryOrderAmountResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3139,7 +3141,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/profitsharing/orders` ([`get_orders`](crate::ecommerce::profitsharing::get_orders)).
+    /// Query of `GET /v3/ecommerce/profitsharing/orders` ([`get_orders`](fn@get_orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.QueryOrderRequest`.
     ///
@@ -3163,7 +3165,7 @@ pub mod profitsharing {
         pub out_order_no: String,
     }
 
-    /// Answer of `GET /v3/ecommerce/profitsharing/orders` ([`get_orders`](crate::ecommerce::profitsharing::get_orders)).
+    /// Answer of `GET /v3/ecommerce/profitsharing/orders` ([`get_orders`](fn@get_orders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.QueryOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3230,7 +3232,7 @@ pub mod profitsharing {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/profitsharing/returnorders` ([`get_returnorders`](crate::ecommerce::profitsharing::get_returnorders)).
+    /// Query of `GET /v3/ecommerce/profitsharing/returnorders` ([`get_returnorders`](fn@get_returnorders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.QueryReturnOrderRequest`.
     ///
@@ -3259,7 +3261,7 @@ pub mod profitsharing {
         pub out_order_no: Option<String>,
     }
 
-    /// Answer of `GET /v3/ecommerce/profitsharing/returnorders` ([`get_returnorders`](crate::ecommerce::profitsharing::get_returnorders)).
+    /// Answer of `GET /v3/ecommerce/profitsharing/returnorders` ([`get_returnorders`](fn@get_returnorders)).
     ///
     /// Official model: Java `ecommerceprofitsharing.QueryReturnOrderResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3561,7 +3563,7 @@ pub mod refunds {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/refunds/{refund_id}/apply-abnormal-refund` ([`apply_abnormal_refund`](crate::ecommerce::refunds::apply_abnormal_refund)).
+    /// Body of `POST /v3/ecommerce/refunds/{refund_id}/apply-abnormal-refund` ([`apply_abnormal_refund`](fn@apply_abnormal_refund)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3594,7 +3596,7 @@ pub mod refunds {
         pub real_name: Option<Sensitive>,
     }
 
-    /// Answer of `POST /v3/ecommerce/refunds/{refund_id}/apply-abnormal-refund` ([`apply_abnormal_refund`](crate::ecommerce::refunds::apply_abnormal_refund)).
+    /// Answer of `POST /v3/ecommerce/refunds/{refund_id}/apply-abnormal-refund` ([`apply_abnormal_refund`](fn@apply_abnormal_refund)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ApplyAbnormalRefundResponse {
@@ -3679,7 +3681,7 @@ pub mod refunds {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/refunds/apply` ([`apply`](crate::ecommerce::refunds::apply)).
+    /// Body of `POST /v3/ecommerce/refunds/apply` ([`apply`](fn@apply)).
     ///
     /// Official model: Java `ecommercerefund.CreateRefundRequest`.
     ///
@@ -3754,7 +3756,7 @@ pub mod refunds {
         pub combine_transaction_id: Option<String>,
     }
 
-    /// Body of `POST /v3/ecommerce/refunds/{refund_id}/return-advance` ([`return_advance`](crate::ecommerce::refunds::return_advance)).
+    /// Body of `POST /v3/ecommerce/refunds/{refund_id}/return-advance` ([`return_advance`](fn@return_advance)).
     ///
     /// Official model: Java `ecommercerefund.CreateReturnAdvanceRequest`.
     ///
@@ -3858,7 +3860,7 @@ pub mod refunds {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/ecommerce/refunds/out-refund-no/{out_refund_no}` ([`get_by_out_refund_no`](crate::ecommerce::refunds::get_by_out_refund_no)).
+    /// Query of `GET /v3/ecommerce/refunds/out-refund-no/{out_refund_no}` ([`get_by_out_refund_no`](fn@get_by_out_refund_no)).
     ///
     /// Official model: Java `ecommercerefund.QueryRefundByOutRefundNoRequest`.
     ///
@@ -3875,7 +3877,7 @@ pub mod refunds {
         pub individual_auth_id: Option<String>,
     }
 
-    /// Query of `GET /v3/ecommerce/refunds/id/{refund_id}` ([`get_by_refund_id`](crate::ecommerce::refunds::get_by_refund_id)).
+    /// Query of `GET /v3/ecommerce/refunds/id/{refund_id}` ([`get_by_refund_id`](fn@get_by_refund_id)).
     ///
     /// Official model: Java `ecommercerefund.QueryRefundRequest`.
     ///
@@ -3892,7 +3894,7 @@ pub mod refunds {
         pub individual_auth_id: Option<String>,
     }
 
-    /// Query of `GET /v3/ecommerce/refunds/{refund_id}/return-advance` ([`get_return_advance`](crate::ecommerce::refunds::get_return_advance)).
+    /// Query of `GET /v3/ecommerce/refunds/{refund_id}/return-advance` ([`get_return_advance`](fn@get_return_advance)).
     ///
     /// Official model: Java `ecommercerefund.QueryReturnAdvanceRequest`.
     ///
@@ -3906,7 +3908,7 @@ pub mod refunds {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/ecommerce/refunds/id/{refund_id}` ([`get_by_refund_id`](crate::ecommerce::refunds::get_by_refund_id)); Answer of `GET /v3/ecommerce/refunds/out-refund-no/{out_refund_no}` ([`get_by_out_refund_no`](crate::ecommerce::refunds::get_by_out_refund_no)).
+    /// Answer of `GET /v3/ecommerce/refunds/id/{refund_id}` ([`get_by_refund_id`](fn@get_by_refund_id)); Answer of `GET /v3/ecommerce/refunds/out-refund-no/{out_refund_no}` ([`get_by_out_refund_no`](fn@get_by_out_refund_no)).
     ///
     /// Official model: Java `ecommercerefund.Refund`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3983,7 +3985,7 @@ pub mod refunds {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/ecommerce/refunds/apply` ([`apply`](crate::ecommerce::refunds::apply)).
+    /// Answer of `POST /v3/ecommerce/refunds/apply` ([`apply`](fn@apply)).
     ///
     /// Official model: Java `ecommercerefund.Refund4Create`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4094,7 +4096,7 @@ pub mod refunds {
         pub currency: Option<String>,
     }
 
-    /// Answer of `GET /v3/ecommerce/refunds/{refund_id}/return-advance` ([`get_return_advance`](crate::ecommerce::refunds::get_return_advance)); Answer of `POST /v3/ecommerce/refunds/{refund_id}/return-advance` ([`return_advance`](crate::ecommerce::refunds::return_advance)).
+    /// Answer of `GET /v3/ecommerce/refunds/{refund_id}/return-advance` ([`get_return_advance`](fn@get_return_advance)); Answer of `POST /v3/ecommerce/refunds/{refund_id}/return-advance` ([`return_advance`](fn@return_advance)).
     ///
     /// Official model: Java `ecommercerefund.ReturnAdvance`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4298,7 +4300,7 @@ pub mod subsidies {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/ecommerce/subsidies/cancel` ([`cancel`](crate::ecommerce::subsidies::cancel)).
+    /// Answer of `POST /v3/ecommerce/subsidies/cancel` ([`cancel`](fn@cancel)).
     ///
     /// Official model: Java `ecommercesubsidy.SubsidiesCancelEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4330,7 +4332,7 @@ pub mod subsidies {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/subsidies/cancel` ([`cancel`](crate::ecommerce::subsidies::cancel)).
+    /// Body of `POST /v3/ecommerce/subsidies/cancel` ([`cancel`](fn@cancel)).
     ///
     /// Official model: Java `ecommercesubsidy.SubsidiesCancelRequest`.
     ///
@@ -4354,7 +4356,7 @@ pub mod subsidies {
         pub description: String,
     }
 
-    /// Answer of `POST /v3/ecommerce/subsidies/create` ([`create`](crate::ecommerce::subsidies::create)).
+    /// Answer of `POST /v3/ecommerce/subsidies/create` ([`create`](fn@create)).
     ///
     /// Official model: Java `ecommercesubsidy.SubsidiesCreateEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4406,7 +4408,7 @@ pub mod subsidies {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/subsidies/create` ([`create`](crate::ecommerce::subsidies::create)).
+    /// Body of `POST /v3/ecommerce/subsidies/create` ([`create`](fn@create)).
     ///
     /// Official model: Java `ecommercesubsidy.SubsidiesCreateRequest`.
     ///
@@ -4442,7 +4444,7 @@ pub mod subsidies {
         pub refund_id: Option<String>,
     }
 
-    /// Answer of `POST /v3/ecommerce/subsidies/return` ([`return_`](crate::ecommerce::subsidies::return_)).
+    /// Answer of `POST /v3/ecommerce/subsidies/return` ([`return_`](fn@return_)).
     ///
     /// Official model: Java `ecommercesubsidy.SubsidiesReturnEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4509,7 +4511,7 @@ pub mod subsidies {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/ecommerce/subsidies/return` ([`return_`](crate::ecommerce::subsidies::return_)).
+    /// Body of `POST /v3/ecommerce/subsidies/return` ([`return_`](fn@return_)).
     ///
     /// Official model: Java `ecommercesubsidy.SubsidiesReturnRequest`.
     ///

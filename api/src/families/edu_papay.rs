@@ -90,7 +90,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/edu-papay/contracts/id/{contract_id}` ([`get_by_contract_id`](crate::edu_papay::contracts::get_by_contract_id)).
+    /// Query of `GET /v3/edu-papay/contracts/id/{contract_id}` ([`get_by_contract_id`](fn@get_by_contract_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -106,7 +106,7 @@ pub mod contracts {
         pub sub_appid: Option<String>,
     }
 
-    /// Answer of `GET /v3/edu-papay/contracts/id/{contract_id}` ([`get_by_contract_id`](crate::edu_papay::contracts::get_by_contract_id)).
+    /// Answer of `GET /v3/edu-papay/contracts/id/{contract_id}` ([`get_by_contract_id`](fn@get_by_contract_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByContractIdResponse {
@@ -140,7 +140,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/edu-papay/contracts/presign` ([`presign`](crate::edu_papay::contracts::presign)).
+    /// Body of `POST /v3/edu-papay/contracts/presign` ([`presign`](fn@presign)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -174,7 +174,7 @@ pub mod contracts {
         pub trade_scene: String,
     }
 
-    /// Answer of `POST /v3/edu-papay/contracts/presign` ([`presign`](crate::edu_papay::contracts::presign)).
+    /// Answer of `POST /v3/edu-papay/contracts/presign` ([`presign`](fn@presign)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PresignResponse {
@@ -274,7 +274,7 @@ pub mod transactions {
         pub currency: Option<String>,
     }
 
-    /// Body of `POST /v3/edu-papay/transactions` ([`create`](crate::edu_papay::transactions::create)).
+    /// Body of `POST /v3/edu-papay/transactions` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -328,7 +328,7 @@ pub mod transactions {
         pub device_ip: String,
     }
 
-    /// Query of `GET /v3/edu-papay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::edu_papay::transactions::get_by_out_trade_no)).
+    /// Query of `GET /v3/edu-papay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@get_by_out_trade_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -338,7 +338,7 @@ pub mod transactions {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/edu-papay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::edu_papay::transactions::get_by_out_trade_no)).
+    /// Answer of `GET /v3/edu-papay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@get_by_out_trade_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutTradeNoResponse {
@@ -437,7 +437,7 @@ pub mod transactions {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/edu-papay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](crate::edu_papay::transactions::get_by_transaction_id)).
+    /// Query of `GET /v3/edu-papay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](fn@get_by_transaction_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -447,7 +447,7 @@ pub mod transactions {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/edu-papay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](crate::edu_papay::transactions::get_by_transaction_id)).
+    /// Answer of `GET /v3/edu-papay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](fn@get_by_transaction_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByTransactionIdResponse {
@@ -667,7 +667,7 @@ pub mod user {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/edu-papay/user/{openid}/contracts` ([`get_contracts`](crate::edu_papay::user::get_contracts)).
+    /// Query of `GET /v3/edu-papay/user/{openid}/contracts` ([`get_contracts`](fn@get_contracts)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -698,7 +698,7 @@ pub mod user {
         pub limit: Option<i64>,
     }
 
-    /// Answer of `GET /v3/edu-papay/user/{openid}/contracts` ([`get_contracts`](crate::edu_papay::user::get_contracts)).
+    /// Answer of `GET /v3/edu-papay/user/{openid}/contracts` ([`get_contracts`](fn@get_contracts)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetContractsResponse {
@@ -752,7 +752,7 @@ pub mod user_notifications {
         .json(body)
     }
 
-    /// Body of `POST /v3/edu-papay/user-notifications/{contract_id}/send` ([`send`](crate::edu_papay::user_notifications::send)).
+    /// Body of `POST /v3/edu-papay/user-notifications/{contract_id}/send` ([`send`](fn@send)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -68,7 +68,7 @@ pub mod contracts {
         pub bank_type: Option<String>,
     }
 
-    /// Answer of `GET /v3/eduschoolpay/contracts/{contract_id}` ([`get_by_contract_id`](crate::eduschoolpay::contracts::get_by_contract_id)).
+    /// Answer of `GET /v3/eduschoolpay/contracts/{contract_id}` ([`get_by_contract_id`](fn@get_by_contract_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByContractIdResponse {
@@ -120,7 +120,7 @@ pub mod contracts {
         pub id_card_number: Option<Sensitive>,
     }
 
-    /// Body of `POST /v3/eduschoolpay/contracts/presign` ([`presign`](crate::eduschoolpay::contracts::presign)).
+    /// Body of `POST /v3/eduschoolpay/contracts/presign` ([`presign`](fn@presign)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -157,7 +157,7 @@ pub mod contracts {
         pub bank_card: Option<BankCard>,
     }
 
-    /// Answer of `POST /v3/eduschoolpay/contracts/presign` ([`presign`](crate::eduschoolpay::contracts::presign)).
+    /// Answer of `POST /v3/eduschoolpay/contracts/presign` ([`presign`](fn@presign)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PresignResponse {
@@ -170,7 +170,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/eduschoolpay/contracts/{contract_id}/terminate` ([`terminate`](crate::eduschoolpay::contracts::terminate)).
+    /// Body of `POST /v3/eduschoolpay/contracts/{contract_id}/terminate` ([`terminate`](fn@terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -263,7 +263,7 @@ pub mod transactions {
         pub currency: String,
     }
 
-    /// Body of `POST /v3/eduschoolpay/transactions` ([`create`](crate::eduschoolpay::transactions::create)).
+    /// Body of `POST /v3/eduschoolpay/transactions` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -307,14 +307,12 @@ pub mod transactions {
         /// `settle_info`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub settle_info: Option<SettleInfo>,
-        /// 主要用于指定可用的支付场景，不限制支付模式不填，限制选填（商家券暂不开放） (the official models' description of `payment_mode`)
-        ///
         /// `payment_mode`, optional. See [`PaymentMode`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub payment_mode: Option<PaymentMode>,
     }
 
-    /// Answer of `POST /v3/eduschoolpay/transactions` ([`create`](crate::eduschoolpay::transactions::create)).
+    /// Answer of `POST /v3/eduschoolpay/transactions` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -427,7 +425,7 @@ pub mod transactions {
         pub device_ip: String,
     }
 
-    /// Query of `GET /v3/eduschoolpay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::eduschoolpay::transactions::get_by_out_trade_no)).
+    /// Query of `GET /v3/eduschoolpay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@get_by_out_trade_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -437,7 +435,7 @@ pub mod transactions {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/eduschoolpay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::eduschoolpay::transactions::get_by_out_trade_no)).
+    /// Answer of `GET /v3/eduschoolpay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@get_by_out_trade_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutTradeNoResponse {
@@ -497,7 +495,7 @@ pub mod transactions {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/eduschoolpay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](crate::eduschoolpay::transactions::get_by_transaction_id)).
+    /// Query of `GET /v3/eduschoolpay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](fn@get_by_transaction_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -507,7 +505,7 @@ pub mod transactions {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/eduschoolpay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](crate::eduschoolpay::transactions::get_by_transaction_id)).
+    /// Answer of `GET /v3/eduschoolpay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](fn@get_by_transaction_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByTransactionIdResponse {
@@ -641,6 +639,8 @@ pub mod transactions {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct SettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -746,7 +746,7 @@ pub mod users {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/eduschoolpay/users/{openid}/contracts` ([`get_contracts`](crate::eduschoolpay::users::get_contracts)).
+    /// Query of `GET /v3/eduschoolpay/users/{openid}/contracts` ([`get_contracts`](fn@get_contracts)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -765,7 +765,7 @@ pub mod users {
         pub limit: Option<i64>,
     }
 
-    /// Answer of `GET /v3/eduschoolpay/users/{openid}/contracts` ([`get_contracts`](crate::eduschoolpay::users::get_contracts)).
+    /// Answer of `GET /v3/eduschoolpay/users/{openid}/contracts` ([`get_contracts`](fn@get_contracts)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetContractsResponse {
@@ -790,7 +790,7 @@ pub mod users {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/eduschoolpay/users/{openid}/debt-state` ([`get_debt_state`](crate::eduschoolpay::users::get_debt_state)).
+    /// Answer of `GET /v3/eduschoolpay/users/{openid}/debt-state` ([`get_debt_state`](fn@get_debt_state)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetDebtStateResponse {

@@ -24,7 +24,7 @@ pub mod users {
             .json(body)
     }
 
-    /// Body of `POST /v3/express/users/{openid}/transform` ([`transform`](crate::express::users::transform)).
+    /// Body of `POST /v3/express/users/{openid}/transform` ([`transform`](fn@transform)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -34,7 +34,7 @@ pub mod users {
         pub appid: String,
     }
 
-    /// Answer of `POST /v3/express/users/{openid}/transform` ([`transform`](crate::express::users::transform)).
+    /// Answer of `POST /v3/express/users/{openid}/transform` ([`transform`](fn@transform)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransformResponse {

@@ -131,7 +131,7 @@ pub mod mch_transfer {
         .path_param("transfer_bill_no", transfer_bill_no)
     }
 
-    /// Body of `POST /v3/fund-app/mch-transfer/elecsign/out-bill-no` ([`elecsign_out_bill_no`](crate::fund_app::mch_transfer::elecsign_out_bill_no)).
+    /// Body of `POST /v3/fund-app/mch-transfer/elecsign/out-bill-no` ([`elecsign_out_bill_no`](fn@elecsign_out_bill_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -141,7 +141,7 @@ pub mod mch_transfer {
         pub out_bill_no: String,
     }
 
-    /// Answer of `POST /v3/fund-app/mch-transfer/elecsign/out-bill-no` ([`elecsign_out_bill_no`](crate::fund_app::mch_transfer::elecsign_out_bill_no)).
+    /// Answer of `POST /v3/fund-app/mch-transfer/elecsign/out-bill-no` ([`elecsign_out_bill_no`](fn@elecsign_out_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ElecsignOutBillNoResponse {
@@ -157,7 +157,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/fund-app/mch-transfer/elecsign/transfer-bill-no` ([`elecsign_transfer_bill_no`](crate::fund_app::mch_transfer::elecsign_transfer_bill_no)).
+    /// Body of `POST /v3/fund-app/mch-transfer/elecsign/transfer-bill-no` ([`elecsign_transfer_bill_no`](fn@elecsign_transfer_bill_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -167,7 +167,7 @@ pub mod mch_transfer {
         pub transfer_bill_no: String,
     }
 
-    /// Answer of `POST /v3/fund-app/mch-transfer/elecsign/transfer-bill-no` ([`elecsign_transfer_bill_no`](crate::fund_app::mch_transfer::elecsign_transfer_bill_no)).
+    /// Answer of `POST /v3/fund-app/mch-transfer/elecsign/transfer-bill-no` ([`elecsign_transfer_bill_no`](fn@elecsign_transfer_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ElecsignTransferBillNoResponse {
@@ -183,7 +183,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/fund-app/mch-transfer/elecsign/out-bill-no/{out_bill_no}` ([`get_elecsign_by_out_bill_no`](crate::fund_app::mch_transfer::get_elecsign_by_out_bill_no)).
+    /// Answer of `GET /v3/fund-app/mch-transfer/elecsign/out-bill-no/{out_bill_no}` ([`get_elecsign_by_out_bill_no`](fn@get_elecsign_by_out_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetElecsignByOutBillNoResponse {
@@ -216,7 +216,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/fund-app/mch-transfer/elecsign/transfer-bill-no/{transfer_bill_no}` ([`get_elecsign_by_transfer_bill_no`](crate::fund_app::mch_transfer::get_elecsign_by_transfer_bill_no)).
+    /// Answer of `GET /v3/fund-app/mch-transfer/elecsign/transfer-bill-no/{transfer_bill_no}` ([`get_elecsign_by_transfer_bill_no`](fn@get_elecsign_by_transfer_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetElecsignByTransferBillNoResponse {
@@ -249,7 +249,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` ([`get_transfer_bills_by_out_bill_no`](crate::fund_app::mch_transfer::get_transfer_bills_by_out_bill_no)).
+    /// Answer of `GET /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}` ([`get_transfer_bills_by_out_bill_no`](fn@get_transfer_bills_by_out_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTransferBillsByOutBillNoResponse {
@@ -299,7 +299,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/fund-app/mch-transfer/transfer-bills/transfer-bill-no/{transfer_bill_no}` ([`get_transfer_bills_by_transfer_bill_no`](crate::fund_app::mch_transfer::get_transfer_bills_by_transfer_bill_no)).
+    /// Answer of `GET /v3/fund-app/mch-transfer/transfer-bills/transfer-bill-no/{transfer_bill_no}` ([`get_transfer_bills_by_transfer_bill_no`](fn@get_transfer_bills_by_transfer_bill_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTransferBillsByTransferBillNoResponse {
@@ -349,13 +349,13 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](crate::fund_app::mch_transfer::transfer_bills_cancel)).
+    /// Body of `POST /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](fn@transfer_bills_cancel)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct TransferBillsCancelRequest {}
 
-    /// Answer of `POST /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](crate::fund_app::mch_transfer::transfer_bills_cancel)).
+    /// Answer of `POST /v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel` ([`transfer_bills_cancel`](fn@transfer_bills_cancel)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransferBillsCancelResponse {
@@ -377,7 +377,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/fund-app/mch-transfer/transfer-bills` ([`transfer_bills`](crate::fund_app::mch_transfer::transfer_bills)).
+    /// Body of `POST /v3/fund-app/mch-transfer/transfer-bills` ([`transfer_bills`](fn@transfer_bills)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -418,7 +418,7 @@ pub mod mch_transfer {
         pub user_recv_style: Option<UserRecvStyle>,
     }
 
-    /// Answer of `POST /v3/fund-app/mch-transfer/transfer-bills` ([`transfer_bills`](crate::fund_app::mch_transfer::transfer_bills)).
+    /// Answer of `POST /v3/fund-app/mch-transfer/transfer-bills` ([`transfer_bills`](fn@transfer_bills)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransferBillsResponse {

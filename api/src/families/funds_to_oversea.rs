@@ -39,7 +39,7 @@ pub mod bill_download_url {
         }
     }
 
-    /// Query of `GET /v3/funds-to-oversea/bill-download-url` ([`get`](crate::funds_to_oversea::bill_download_url::get)).
+    /// Query of `GET /v3/funds-to-oversea/bill-download-url` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -103,7 +103,7 @@ pub mod orders {
         }
     }
 
-    /// Body of `POST /v3/funds-to-oversea/orders` ([`create`](crate::funds_to_oversea::orders::create)).
+    /// Body of `POST /v3/funds-to-oversea/orders` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -136,7 +136,7 @@ pub mod orders {
         pub presale_info: Option<PresaleInfo>,
     }
 
-    /// Answer of `POST /v3/funds-to-oversea/orders` ([`create`](crate::funds_to_oversea::orders::create)).
+    /// Answer of `POST /v3/funds-to-oversea/orders` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -204,7 +204,7 @@ pub mod orders {
         pub express_company_name: String,
     }
 
-    /// Query of `GET /v3/funds-to-oversea/orders/{out_order_id}` ([`get_by_out_order_id`](crate::funds_to_oversea::orders::get_by_out_order_id)).
+    /// Query of `GET /v3/funds-to-oversea/orders/{out_order_id}` ([`get_by_out_order_id`](fn@get_by_out_order_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -217,7 +217,7 @@ pub mod orders {
         pub transaction_id: String,
     }
 
-    /// Answer of `GET /v3/funds-to-oversea/orders/{out_order_id}` ([`get_by_out_order_id`](crate::funds_to_oversea::orders::get_by_out_order_id)).
+    /// Answer of `GET /v3/funds-to-oversea/orders/{out_order_id}` ([`get_by_out_order_id`](fn@get_by_out_order_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutOrderIdResponse {
@@ -381,7 +381,7 @@ pub mod transactions {
         }
     }
 
-    /// Query of `GET /v3/funds-to-oversea/transactions/{transaction_id}/available_abroad_amounts` ([`get_available_abroad_amounts`](crate::funds_to_oversea::transactions::get_available_abroad_amounts)).
+    /// Query of `GET /v3/funds-to-oversea/transactions/{transaction_id}/available_abroad_amounts` ([`get_available_abroad_amounts`](fn@get_available_abroad_amounts)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -391,7 +391,7 @@ pub mod transactions {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/funds-to-oversea/transactions/{transaction_id}/available_abroad_amounts` ([`get_available_abroad_amounts`](crate::funds_to_oversea::transactions::get_available_abroad_amounts)).
+    /// Answer of `GET /v3/funds-to-oversea/transactions/{transaction_id}/available_abroad_amounts` ([`get_available_abroad_amounts`](fn@get_available_abroad_amounts)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetAvailableAbroadAmountsResponse {

@@ -102,7 +102,7 @@ pub mod merchants {
         .json(body)
     }
 
-    /// Body of `POST /v3/goldplan/merchants/changecustompagestatus` ([`changecustompagestatus`](crate::goldplan::merchants::changecustompagestatus)).
+    /// Body of `POST /v3/goldplan/merchants/changecustompagestatus` ([`changecustompagestatus`](fn@changecustompagestatus)).
     ///
     /// Official model: Go `goldplan.ChangeCustomPageStatusRequest`, Java `goldplan.ChangeCustomPageStatusRequest`.
     ///
@@ -121,7 +121,7 @@ pub mod merchants {
         pub operation_type: OperationType,
     }
 
-    /// Answer of `POST /v3/goldplan/merchants/changecustompagestatus` ([`changecustompagestatus`](crate::goldplan::merchants::changecustompagestatus)).
+    /// Answer of `POST /v3/goldplan/merchants/changecustompagestatus` ([`changecustompagestatus`](fn@changecustompagestatus)).
     ///
     /// Official model: Go `goldplan.ChangeCustomPageStatusResponse`, Java `goldplan.ChangeCustomPageStatusResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -141,7 +141,7 @@ pub mod merchants {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/goldplan/merchants/changegoldplanstatus` ([`changegoldplanstatus`](crate::goldplan::merchants::changegoldplanstatus)).
+    /// Body of `POST /v3/goldplan/merchants/changegoldplanstatus` ([`changegoldplanstatus`](fn@changegoldplanstatus)).
     ///
     /// Official model: Go `goldplan.ChangeGoldPlanStatusRequest`, Java `goldplan.ChangeGoldPlanStatusRequest`.
     ///
@@ -165,7 +165,7 @@ pub mod merchants {
         pub operation_pay_scene: Option<OperationPayScene>,
     }
 
-    /// Answer of `POST /v3/goldplan/merchants/changegoldplanstatus` ([`changegoldplanstatus`](crate::goldplan::merchants::changegoldplanstatus)).
+    /// Answer of `POST /v3/goldplan/merchants/changegoldplanstatus` ([`changegoldplanstatus`](fn@changegoldplanstatus)).
     ///
     /// Official model: Go `goldplan.ChangeGoldPlanStatusResponse`, Java `goldplan.ChangeGoldPlanStatusResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -182,7 +182,7 @@ pub mod merchants {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/goldplan/merchants/close-advertising-show` ([`close_advertising_show`](crate::goldplan::merchants::close_advertising_show)).
+    /// Body of `POST /v3/goldplan/merchants/close-advertising-show` ([`close_advertising_show`](fn@close_advertising_show)).
     ///
     /// Official model: Go `goldplan.CloseAdvertisingShowRequest`, Java `goldplan.CloseAdvertisingShowRequest`.
     ///
@@ -196,7 +196,7 @@ pub mod merchants {
         pub sub_mchid: String,
     }
 
-    /// Body of `PATCH /v3/goldplan/merchants/open-advertising-show` ([`patch_open_advertising_show`](crate::goldplan::merchants::patch_open_advertising_show)).
+    /// Body of `PATCH /v3/goldplan/merchants/open-advertising-show` ([`patch_open_advertising_show`](fn@patch_open_advertising_show)).
     ///
     /// Official model: Go `goldplan.OpenAdvertisingShowRequest`, Java `goldplan.OpenAdvertisingShowRequest`.
     ///
@@ -215,7 +215,7 @@ pub mod merchants {
         pub advertising_industry_filters: Option<Vec<IndustryType>>,
     }
 
-    /// Body of `POST /v3/goldplan/merchants/set-advertising-industry-filter` ([`set_advertising_industry_filter`](crate::goldplan::merchants::set_advertising_industry_filter)).
+    /// Body of `POST /v3/goldplan/merchants/set-advertising-industry-filter` ([`set_advertising_industry_filter`](fn@set_advertising_industry_filter)).
     ///
     /// Official model: Go `goldplan.SetAdvertisingIndustryFilterRequest`, Java `goldplan.SetAdvertisingIndustryFilterRequest`.
     ///

@@ -36,7 +36,7 @@ pub mod insurance_orders {
         .path_param("out_order_no", out_order_no)
     }
 
-    /// Body of `POST /v3/hire-power-bank/insurance-orders` ([`create`](crate::hire_power_bank::insurance_orders::create)).
+    /// Body of `POST /v3/hire-power-bank/insurance-orders` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -55,7 +55,7 @@ pub mod insurance_orders {
         pub service_id: Option<String>,
     }
 
-    /// Answer of `POST /v3/hire-power-bank/insurance-orders` ([`create`](crate::hire_power_bank::insurance_orders::create)).
+    /// Answer of `POST /v3/hire-power-bank/insurance-orders` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -92,7 +92,7 @@ pub mod insurance_orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/hire-power-bank/insurance-orders/{out_order_no}` ([`get_by_out_order_no`](crate::hire_power_bank::insurance_orders::get_by_out_order_no)).
+    /// Answer of `GET /v3/hire-power-bank/insurance-orders/{out_order_no}` ([`get_by_out_order_no`](fn@get_by_out_order_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutOrderNoResponse {
@@ -150,7 +150,7 @@ pub mod user_qualifications {
         .path_param("openid", openid)
     }
 
-    /// Answer of `GET /v3/hire-power-bank/user-qualifications/{openid}` ([`get_by_openid`](crate::hire_power_bank::user_qualifications::get_by_openid)).
+    /// Answer of `GET /v3/hire-power-bank/user-qualifications/{openid}` ([`get_by_openid`](fn@get_by_openid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOpenidResponse {

@@ -34,7 +34,7 @@ pub mod tokens {
         pub coupon_id: String,
     }
 
-    /// Body of `POST /v3/industry-coupon/tokens` ([`create`](crate::industry_coupon::tokens::create)).
+    /// Body of `POST /v3/industry-coupon/tokens` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -46,7 +46,7 @@ pub mod tokens {
         pub coupon_list: Vec<CouponList>,
     }
 
-    /// Answer of `POST /v3/industry-coupon/tokens` ([`create`](crate::industry_coupon::tokens::create)).
+    /// Answer of `POST /v3/industry-coupon/tokens` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {

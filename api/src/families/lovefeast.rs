@@ -50,7 +50,7 @@ pub struct Amount {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/lovefeast/brands/{brand_id}` ([`get_by_brand_id`](crate::lovefeast::brands::get_by_brand_id)).
+/// Answer of `GET /v3/lovefeast/brands/{brand_id}` ([`get_by_brand_id`](fn@crate::lovefeast::brands::get_by_brand_id)).
 ///
 /// Official model: Go `lovefeast.BrandEntity`, Java `lovefeast.BrandEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -72,7 +72,7 @@ pub struct BrandEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Query of `GET /v3/lovefeast/users/{openid}/orders/brand-id/{brand_id}` ([`get_orders_by_brand_id`](crate::lovefeast::users::get_orders_by_brand_id)).
+/// Query of `GET /v3/lovefeast/users/{openid}/orders/brand-id/{brand_id}` ([`get_orders_by_brand_id`](fn@crate::lovefeast::users::get_orders_by_brand_id)).
 ///
 /// Official model: Go `lovefeast.ListByUserRequest`, Java `lovefeast.ListByUserRequest`.
 ///
@@ -122,7 +122,7 @@ pub struct MerchantOrder {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/lovefeast/users/{openid}/orders/out-trade-no/{out_trade_no}` ([`get_orders_by_out_trade_no`](crate::lovefeast::users::get_orders_by_out_trade_no)); `data` of [`OrdersListByUserResponse`].
+/// Answer of `GET /v3/lovefeast/users/{openid}/orders/out-trade-no/{out_trade_no}` ([`get_orders_by_out_trade_no`](fn@crate::lovefeast::users::get_orders_by_out_trade_no)); `data` of [`OrdersListByUserResponse`].
 ///
 /// Official model: Go `lovefeast.OrdersEntity`, Java `lovefeast.OrdersEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -199,7 +199,7 @@ pub struct OrdersEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/lovefeast/users/{openid}/orders/brand-id/{brand_id}` ([`get_orders_by_brand_id`](crate::lovefeast::users::get_orders_by_brand_id)).
+/// Answer of `GET /v3/lovefeast/users/{openid}/orders/brand-id/{brand_id}` ([`get_orders_by_brand_id`](fn@crate::lovefeast::users::get_orders_by_brand_id)).
 ///
 /// Official model: Go `lovefeast.OrdersListByUserResponse`, Java `lovefeast.OrdersListByUserResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -74,7 +74,7 @@ pub mod bank {
         }
     }
 
-    /// Query of `GET /v3/marketing/bank/packages/{package_id}/tasks` ([`get_packages_tasks`](crate::marketing::bank::get_packages_tasks)).
+    /// Query of `GET /v3/marketing/bank/packages/{package_id}/tasks` ([`get_packages_tasks`](fn@get_packages_tasks)).
     ///
     /// Official model: Java `marketingbankpackages.ListTaskRequest`.
     ///
@@ -103,7 +103,7 @@ pub mod bank {
         pub status: Option<TaskStatus>,
     }
 
-    /// Answer of `GET /v3/marketing/bank/packages/{package_id}/tasks` ([`get_packages_tasks`](crate::marketing::bank::get_packages_tasks)).
+    /// Answer of `GET /v3/marketing/bank/packages/{package_id}/tasks` ([`get_packages_tasks`](fn@get_packages_tasks)).
     ///
     /// Official model: Java `marketingbankpackages.ListTaskResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -135,7 +135,7 @@ pub mod bank {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/marketing/bank/packages/{package_id}/tasks` ([`packages_tasks`](crate::marketing::bank::packages_tasks)); `data` of [`ListTaskResponse`].
+    /// Answer of `POST /v3/marketing/bank/packages/{package_id}/tasks` ([`packages_tasks`](fn@packages_tasks)); `data` of [`ListTaskResponse`].
     ///
     /// Official model: Java `marketingbankpackages.Task`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -785,7 +785,7 @@ pub mod busifavor {
         }
     }
 
-    /// Body of `POST /v3/marketing/busifavor/coupons/associate` ([`coupons_associate`](crate::marketing::busifavor::coupons_associate)).
+    /// Body of `POST /v3/marketing/busifavor/coupons/associate` ([`coupons_associate`](fn@coupons_associate)).
     ///
     /// Official model: Go `merchantexclusivecoupon.AssociateTradeInfoRequest`, Java `merchantexclusivecoupon.AssociateTradeInfoRequest`.
     ///
@@ -814,7 +814,7 @@ pub mod busifavor {
         pub out_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/coupons/associate` ([`coupons_associate`](crate::marketing::busifavor::coupons_associate)).
+    /// Answer of `POST /v3/marketing/busifavor/coupons/associate` ([`coupons_associate`](fn@coupons_associate)).
     ///
     /// Official model: Go `merchantexclusivecoupon.AssociateTradeInfoResponse`, Java `merchantexclusivecoupon.AssociateTradeInfoResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -959,7 +959,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`get_stocks_couponcodes_by_coupon_code`](crate::marketing::busifavor::get_stocks_couponcodes_by_coupon_code)).
+    /// Query of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`get_stocks_couponcodes_by_coupon_code`](fn@get_stocks_couponcodes_by_coupon_code)).
     ///
     /// Official model: Go `merchantexclusivecoupon.CouponCodeInfoRequest`, Java `merchantexclusivecoupon.CouponCodeInfoRequest`.
     ///
@@ -973,7 +973,7 @@ pub mod busifavor {
         pub appid: Option<String>,
     }
 
-    /// Answer of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`get_stocks_couponcodes_by_coupon_code`](crate::marketing::busifavor::get_stocks_couponcodes_by_coupon_code)).
+    /// Answer of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`get_stocks_couponcodes_by_coupon_code`](fn@get_stocks_couponcodes_by_coupon_code)).
     ///
     /// Official model: Go `merchantexclusivecoupon.CouponCodeInfoResponse`, Java `merchantexclusivecoupon.CouponCodeInfoResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -995,7 +995,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`get_stocks_couponcodes`](crate::marketing::busifavor::get_stocks_couponcodes)).
+    /// Answer of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`get_stocks_couponcodes`](fn@get_stocks_couponcodes)).
     ///
     /// Official model: Go `merchantexclusivecoupon.CouponCodeListResponse`, Java `merchantexclusivecoupon.CouponCodeListResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1032,7 +1032,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/busifavor/users/{openid}/coupons/{coupon_code}/appids/{appid}` ([`get_users_coupons_appids_by_appid`](crate::marketing::busifavor::get_users_coupons_appids_by_appid)); `coupon_information` of [`CouponCodeInfoResponse`]; `data` of [`CouponListResponse`].
+    /// Answer of `GET /v3/marketing/busifavor/users/{openid}/coupons/{coupon_code}/appids/{appid}` ([`get_users_coupons_appids_by_appid`](fn@get_users_coupons_appids_by_appid)); `coupon_information` of [`CouponCodeInfoResponse`]; `data` of [`CouponListResponse`].
     ///
     /// Official model: Go `merchantexclusivecoupon.CouponEntity`, Java `merchantexclusivecoupon.CouponEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1169,7 +1169,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/busifavor/users/{openid}/coupons` ([`get_users_coupons`](crate::marketing::busifavor::get_users_coupons)).
+    /// Answer of `GET /v3/marketing/busifavor/users/{openid}/coupons` ([`get_users_coupons`](fn@get_users_coupons)).
     ///
     /// Official model: Go `merchantexclusivecoupon.CouponListResponse`, Java `merchantexclusivecoupon.CouponListResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1201,7 +1201,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/coupons/{card_id}/send` ([`coupons_send_by_card_id`](crate::marketing::busifavor::coupons_send_by_card_id)).
+    /// Answer of `POST /v3/marketing/busifavor/coupons/{card_id}/send` ([`coupons_send_by_card_id`](fn@coupons_send_by_card_id)).
     ///
     /// Official model: Go `merchantexclusivecoupon.CouponSendGovCardResponse`, Java `merchantexclusivecoupon.CouponSendGovCardResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1281,8 +1281,6 @@ pub mod busifavor {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct CouponUseRuleAvailableWeek {
-        /// 0代表周日，1代表周一，以此类推 当填写available\_day\_time时，week\_day必填 (the official models' description of `week_day`)
-        ///
         /// `week_day`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub week_day: Option<Vec<WeekDay>>,
@@ -1291,7 +1289,7 @@ pub mod busifavor {
         pub available_day_time: Option<Vec<AvailableDayTime>>,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/stocks` ([`stocks`](crate::marketing::busifavor::stocks)).
+    /// Answer of `POST /v3/marketing/busifavor/stocks` ([`stocks`](fn@stocks)).
     ///
     /// Official model: Go `merchantexclusivecoupon.CreateBusiFavorStockResponse`, Java `merchantexclusivecoupon.CreateBusiFavorStockResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1313,7 +1311,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/stocks` ([`stocks`](crate::marketing::busifavor::stocks)).
+    /// Body of `POST /v3/marketing/busifavor/stocks` ([`stocks`](fn@stocks)).
     ///
     /// Official model: Go `merchantexclusivecoupon.CreateBusifavorStockRequest`, Java `merchantexclusivecoupon.CreateBusiFavorStockRequest`.
     ///
@@ -1423,7 +1421,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/coupons/deactivate` ([`coupons_deactivate`](crate::marketing::busifavor::coupons_deactivate)).
+    /// Body of `POST /v3/marketing/busifavor/coupons/deactivate` ([`coupons_deactivate`](fn@coupons_deactivate)).
     ///
     /// Official model: Go `merchantexclusivecoupon.DeactivateCouponRequest`, Java `merchantexclusivecoupon.DeactivateCouponRequest`.
     ///
@@ -1452,7 +1450,7 @@ pub mod busifavor {
         pub deactivate_reason: Option<String>,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/coupons/deactivate` ([`coupons_deactivate`](crate::marketing::busifavor::coupons_deactivate)).
+    /// Answer of `POST /v3/marketing/busifavor/coupons/deactivate` ([`coupons_deactivate`](fn@coupons_deactivate)).
     ///
     /// Official model: Go `merchantexclusivecoupon.DeactivateCouponResponse`, Java `merchantexclusivecoupon.DeactivateCouponResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1469,7 +1467,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `DELETE /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`delete_stocks_couponcodes_by_coupon_code`](crate::marketing::busifavor::delete_stocks_couponcodes_by_coupon_code)).
+    /// Query of `DELETE /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`delete_stocks_couponcodes_by_coupon_code`](fn@delete_stocks_couponcodes_by_coupon_code)).
     ///
     /// Official model: Go `merchantexclusivecoupon.DeleteCouponCodeRequest`, Java `merchantexclusivecoupon.DeleteCouponCodeRequest`.
     ///
@@ -1483,7 +1481,7 @@ pub mod busifavor {
         pub delete_request_no: String,
     }
 
-    /// Answer of `DELETE /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`delete_stocks_couponcodes_by_coupon_code`](crate::marketing::busifavor::delete_stocks_couponcodes_by_coupon_code)).
+    /// Answer of `DELETE /v3/marketing/busifavor/stocks/{stock_id}/couponcodes/{coupon_code}` ([`delete_stocks_couponcodes_by_coupon_code`](fn@delete_stocks_couponcodes_by_coupon_code)).
     ///
     /// Official model: Go `merchantexclusivecoupon.DeleteCouponCodeResponse`, Java `merchantexclusivecoupon.DeleteCouponCodeResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1505,7 +1503,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/coupons/disassociate` ([`coupons_disassociate`](crate::marketing::busifavor::coupons_disassociate)).
+    /// Body of `POST /v3/marketing/busifavor/coupons/disassociate` ([`coupons_disassociate`](fn@coupons_disassociate)).
     ///
     /// Official model: Go `merchantexclusivecoupon.DisassociateTradeInfoRequest`, Java `merchantexclusivecoupon.DisassociateTradeInfoRequest`.
     ///
@@ -1534,7 +1532,7 @@ pub mod busifavor {
         pub out_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/coupons/disassociate` ([`coupons_disassociate`](crate::marketing::busifavor::coupons_disassociate)).
+    /// Answer of `POST /v3/marketing/busifavor/coupons/disassociate` ([`coupons_disassociate`](fn@coupons_disassociate)).
     ///
     /// Official model: Go `merchantexclusivecoupon.DisassociateTradeInfoResponse`, Java `merchantexclusivecoupon.DisassociateTradeInfoResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1742,7 +1740,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/busifavor/callbacks` ([`get_callbacks`](crate::marketing::busifavor::get_callbacks)).
+    /// Query of `GET /v3/marketing/busifavor/callbacks` ([`get_callbacks`](fn@get_callbacks)).
     ///
     /// Official model: Go `merchantexclusivecoupon.GetCouponNotifyRequest`, Java `merchantexclusivecoupon.GetCouponNotifyRequest`.
     ///
@@ -1756,7 +1754,7 @@ pub mod busifavor {
         pub mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/marketing/busifavor/callbacks` ([`get_callbacks`](crate::marketing::busifavor::get_callbacks)).
+    /// Answer of `GET /v3/marketing/busifavor/callbacks` ([`get_callbacks`](fn@get_callbacks)).
     ///
     /// Official model: Go `merchantexclusivecoupon.GetCouponNotifyResponse`, Java `merchantexclusivecoupon.GetCouponNotifyResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1814,7 +1812,7 @@ pub mod busifavor {
         pub end_time: Option<DateTime>,
     }
 
-    /// Query of `GET /v3/marketing/busifavor/users/{openid}/coupons` ([`get_users_coupons`](crate::marketing::busifavor::get_users_coupons)).
+    /// Query of `GET /v3/marketing/busifavor/users/{openid}/coupons` ([`get_users_coupons`](fn@get_users_coupons)).
     ///
     /// Official model: Go `merchantexclusivecoupon.ListCouponsByFilterRequest`, Java `merchantexclusivecoupon.ListCouponsByFilterRequest`.
     ///
@@ -1908,7 +1906,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PATCH /v3/marketing/busifavor/stocks/{stock_id}/budget` ([`patch_stocks_budget`](crate::marketing::busifavor::patch_stocks_budget)).
+    /// Body of `PATCH /v3/marketing/busifavor/stocks/{stock_id}/budget` ([`patch_stocks_budget`](fn@patch_stocks_budget)).
     ///
     /// Official model: Go `merchantexclusivecoupon.ModifyBudgetRequest`, Java `merchantexclusivecoupon.ModifyBudgetRequest`.
     ///
@@ -1942,7 +1940,7 @@ pub mod busifavor {
         pub modify_budget_request_no: String,
     }
 
-    /// Answer of `PATCH /v3/marketing/busifavor/stocks/{stock_id}/budget` ([`patch_stocks_budget`](crate::marketing::busifavor::patch_stocks_budget)).
+    /// Answer of `PATCH /v3/marketing/busifavor/stocks/{stock_id}/budget` ([`patch_stocks_budget`](fn@patch_stocks_budget)).
     ///
     /// Official model: Go `merchantexclusivecoupon.ModifyBudgetResponse`, Java `merchantexclusivecoupon.ModifyBudgetResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2046,7 +2044,7 @@ pub mod busifavor {
         pub guiding_words: Option<String>,
     }
 
-    /// Body of `PATCH /v3/marketing/busifavor/stocks/{stock_id}` ([`patch_stocks_by_stock_id`](crate::marketing::busifavor::patch_stocks_by_stock_id)).
+    /// Body of `PATCH /v3/marketing/busifavor/stocks/{stock_id}` ([`patch_stocks_by_stock_id`](fn@patch_stocks_by_stock_id)).
     ///
     /// Official model: Go `merchantexclusivecoupon.ModifyStockInfoRequest`, Java `merchantexclusivecoupon.ModifyStockInfoRequest`.
     ///
@@ -2142,7 +2140,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/busifavor/subsidy/pay-receipts` ([`get_subsidy_pay_receipts`](crate::marketing::busifavor::get_subsidy_pay_receipts)).
+    /// Query of `GET /v3/marketing/busifavor/subsidy/pay-receipts` ([`get_subsidy_pay_receipts`](fn@get_subsidy_pay_receipts)).
     ///
     /// Official model: Go `merchantexclusivecoupon.PayReceiptListRequest`, Java `merchantexclusivecoupon.PayReceiptListRequest`.
     ///
@@ -2166,7 +2164,7 @@ pub mod busifavor {
         pub out_subsidy_no: Option<String>,
     }
 
-    /// Query of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`get_stocks_couponcodes`](crate::marketing::busifavor::get_stocks_couponcodes)).
+    /// Query of `GET /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`get_stocks_couponcodes`](fn@get_stocks_couponcodes)).
     ///
     /// Official model: Go `merchantexclusivecoupon.QueryCouponCodeListRequest`, Java `merchantexclusivecoupon.QueryCouponCodeListRequest`.
     ///
@@ -2195,7 +2193,7 @@ pub mod busifavor {
         pub status: Option<CouponCodeStatus>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/coupons/return` ([`coupons_return`](crate::marketing::busifavor::coupons_return)).
+    /// Body of `POST /v3/marketing/busifavor/coupons/return` ([`coupons_return`](fn@coupons_return)).
     ///
     /// Official model: Go `merchantexclusivecoupon.ReturnCouponRequest`, Java `merchantexclusivecoupon.ReturnCouponRequest`.
     ///
@@ -2219,7 +2217,7 @@ pub mod busifavor {
         pub return_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/coupons/return` ([`coupons_return`](crate::marketing::busifavor::coupons_return)).
+    /// Answer of `POST /v3/marketing/busifavor/coupons/return` ([`coupons_return`](fn@coupons_return)).
     ///
     /// Official model: Go `merchantexclusivecoupon.ReturnCouponResponse`, Java `merchantexclusivecoupon.ReturnCouponResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2268,7 +2266,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/coupons/send` ([`coupons_send`](crate::marketing::busifavor::coupons_send)).
+    /// Body of `POST /v3/marketing/busifavor/coupons/send` ([`coupons_send`](fn@coupons_send)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SendCouponRequest`, Java `merchantexclusivecoupon.SendCouponRequest`.
     ///
@@ -2302,7 +2300,7 @@ pub mod busifavor {
         pub coupon_code: Option<String>,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/coupons/send` ([`coupons_send`](crate::marketing::busifavor::coupons_send)).
+    /// Answer of `POST /v3/marketing/busifavor/coupons/send` ([`coupons_send`](fn@coupons_send)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SendCouponResponse`, Java `merchantexclusivecoupon.SendCouponResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2355,7 +2353,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/coupons/{card_id}/send` ([`coupons_send_by_card_id`](crate::marketing::busifavor::coupons_send_by_card_id)).
+    /// Body of `POST /v3/marketing/busifavor/coupons/{card_id}/send` ([`coupons_send_by_card_id`](fn@coupons_send_by_card_id)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SendGovCardRequest`, Java `merchantexclusivecoupon.SendGovCardRequest`.
     ///
@@ -2384,7 +2382,7 @@ pub mod busifavor {
         pub send_time: DateTime,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/callbacks` ([`callbacks`](crate::marketing::busifavor::callbacks)).
+    /// Body of `POST /v3/marketing/busifavor/callbacks` ([`callbacks`](fn@callbacks)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SetCouponNotifyRequest`, Java `merchantexclusivecoupon.SetCouponNotifyRequest`.
     ///
@@ -2403,7 +2401,7 @@ pub mod busifavor {
         pub notify_url: String,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/callbacks` ([`callbacks`](crate::marketing::busifavor::callbacks)).
+    /// Answer of `POST /v3/marketing/busifavor/callbacks` ([`callbacks`](fn@callbacks)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SetCouponNotifyResponse`, Java `merchantexclusivecoupon.SetCouponNotifyResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2430,7 +2428,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/busifavor/stocks/{stock_id}` ([`get_stocks_by_stock_id`](crate::marketing::busifavor::get_stocks_by_stock_id)).
+    /// Answer of `GET /v3/marketing/busifavor/stocks/{stock_id}` ([`get_stocks_by_stock_id`](fn@get_stocks_by_stock_id)).
     ///
     /// Official model: Go `merchantexclusivecoupon.StockGetResponse`, Java `merchantexclusivecoupon.StockGetResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2580,7 +2578,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/subsidy/pay-receipts` ([`subsidy_pay_receipts`](crate::marketing::busifavor::subsidy_pay_receipts)); Answer of `GET /v3/marketing/busifavor/subsidy/pay-receipts/{subsidy_receipt_id}` ([`get_subsidy_pay_receipts_by_subsidy_receipt_id`](crate::marketing::busifavor::get_subsidy_pay_receipts_by_subsidy_receipt_id)); `pay_receipt_list` of [`SubsidyPayReceiptListResponse`].
+    /// Answer of `POST /v3/marketing/busifavor/subsidy/pay-receipts` ([`subsidy_pay_receipts`](fn@subsidy_pay_receipts)); Answer of `GET /v3/marketing/busifavor/subsidy/pay-receipts/{subsidy_receipt_id}` ([`get_subsidy_pay_receipts_by_subsidy_receipt_id`](fn@get_subsidy_pay_receipts_by_subsidy_receipt_id)); `pay_receipt_list` of [`SubsidyPayReceiptListResponse`].
     ///
     /// Official model: Go `merchantexclusivecoupon.SubsidyPayReceipt`, Java `merchantexclusivecoupon.SubsidyPayReceipt`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2657,7 +2655,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/busifavor/subsidy/pay-receipts` ([`get_subsidy_pay_receipts`](crate::marketing::busifavor::get_subsidy_pay_receipts)).
+    /// Answer of `GET /v3/marketing/busifavor/subsidy/pay-receipts` ([`get_subsidy_pay_receipts`](fn@get_subsidy_pay_receipts)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SubsidyPayReceiptListResponse`, Java `merchantexclusivecoupon.SubsidyPayReceiptListResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2674,7 +2672,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/subsidy/pay-receipts` ([`subsidy_pay_receipts`](crate::marketing::busifavor::subsidy_pay_receipts)).
+    /// Body of `POST /v3/marketing/busifavor/subsidy/pay-receipts` ([`subsidy_pay_receipts`](fn@subsidy_pay_receipts)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SubsidyPayRequest`, Java `merchantexclusivecoupon.SubsidyPayRequest`.
     ///
@@ -2722,7 +2720,7 @@ pub mod busifavor {
         pub out_subsidy_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/subsidy/return-receipts` ([`subsidy_return_receipts`](crate::marketing::busifavor::subsidy_return_receipts)); Answer of `GET /v3/marketing/busifavor/subsidy/return-receipts/{subsidy_return_receipt_id}` ([`get_subsidy_return_receipts_by_subsidy_return_receipt_id`](crate::marketing::busifavor::get_subsidy_return_receipts_by_subsidy_return_receipt_id)).
+    /// Answer of `POST /v3/marketing/busifavor/subsidy/return-receipts` ([`subsidy_return_receipts`](fn@subsidy_return_receipts)); Answer of `GET /v3/marketing/busifavor/subsidy/return-receipts/{subsidy_return_receipt_id}` ([`get_subsidy_return_receipts_by_subsidy_return_receipt_id`](fn@get_subsidy_return_receipts_by_subsidy_return_receipt_id)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SubsidyReturnReceipt`, Java `merchantexclusivecoupon.SubsidyReturnReceipt`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2809,7 +2807,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/subsidy/return-receipts` ([`subsidy_return_receipts`](crate::marketing::busifavor::subsidy_return_receipts)).
+    /// Body of `POST /v3/marketing/busifavor/subsidy/return-receipts` ([`subsidy_return_receipts`](fn@subsidy_return_receipts)).
     ///
     /// Official model: Go `merchantexclusivecoupon.SubsidyReturnRequest`, Java `merchantexclusivecoupon.SubsidyReturnRequest`.
     ///
@@ -2889,7 +2887,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`stocks_couponcodes`](crate::marketing::busifavor::stocks_couponcodes)).
+    /// Body of `POST /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`stocks_couponcodes`](fn@stocks_couponcodes)).
     ///
     /// Official model: Go `merchantexclusivecoupon.UploadCouponCodeRequest`, Java `merchantexclusivecoupon.UploadCouponCodeRequest`.
     ///
@@ -2907,7 +2905,7 @@ pub mod busifavor {
         pub upload_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`stocks_couponcodes`](crate::marketing::busifavor::stocks_couponcodes)).
+    /// Answer of `POST /v3/marketing/busifavor/stocks/{stock_id}/couponcodes` ([`stocks_couponcodes`](fn@stocks_couponcodes)).
     ///
     /// Official model: Go `merchantexclusivecoupon.UploadCouponCodeResponse`, Java `merchantexclusivecoupon.UploadCouponCodeResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2964,7 +2962,7 @@ pub mod busifavor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/busifavor/coupons/use` ([`coupons_use`](crate::marketing::busifavor::coupons_use)).
+    /// Body of `POST /v3/marketing/busifavor/coupons/use` ([`coupons_use`](fn@coupons_use)).
     ///
     /// Official model: Go `merchantexclusivecoupon.UseCouponRequest`, Java `merchantexclusivecoupon.UseCouponRequest`.
     ///
@@ -3012,7 +3010,7 @@ pub mod busifavor {
         pub transaction_id: Option<String>,
     }
 
-    /// Answer of `POST /v3/marketing/busifavor/coupons/use` ([`coupons_use`](crate::marketing::busifavor::coupons_use)).
+    /// Answer of `POST /v3/marketing/busifavor/coupons/use` ([`coupons_use`](fn@coupons_use)).
     ///
     /// Official model: Go `merchantexclusivecoupon.UseCouponResponse`, Java `merchantexclusivecoupon.UseCouponResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3655,7 +3653,7 @@ pub mod favor {
         }
     }
 
-    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/merchants` ([`get_stocks_merchants`](crate::marketing::favor::get_stocks_merchants)).
+    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/merchants` ([`get_stocks_merchants`](fn@get_stocks_merchants)).
     ///
     /// Official model: Go `cashcoupons.AvailableMerchantCollection`, Java `cashcoupons.AvailableMerchantCollection`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3723,7 +3721,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/items` ([`get_stocks_items`](crate::marketing::favor::get_stocks_items)).
+    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/items` ([`get_stocks_items`](fn@get_stocks_items)).
     ///
     /// Official model: Go `cashcoupons.AvailableSingleitemCollection`, Java `cashcoupons.AvailableSingleitemCollection`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3760,7 +3758,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/favor/callbacks` ([`get_callbacks`](crate::marketing::favor::get_callbacks)).
+    /// Answer of `GET /v3/marketing/favor/callbacks` ([`get_callbacks`](fn@get_callbacks)).
     ///
     /// Official model: Go `cashcoupons.Callback`, Java `cashcoupons.Callback`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3822,7 +3820,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/favor/users/{openid}/coupons/{coupon_id}` ([`get_users_coupons_by_coupon_id`](crate::marketing::favor::get_users_coupons_by_coupon_id)); `data` of [`CouponCollection`].
+    /// Answer of `GET /v3/marketing/favor/users/{openid}/coupons/{coupon_id}` ([`get_users_coupons_by_coupon_id`](fn@get_users_coupons_by_coupon_id)); `data` of [`CouponCollection`].
     ///
     /// Official model: Go `cashcoupons.Coupon`, Java `cashcoupons.Coupon`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3919,7 +3917,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/favor/users/{openid}/coupons` ([`get_users_coupons`](crate::marketing::favor::get_users_coupons)).
+    /// Answer of `GET /v3/marketing/favor/users/{openid}/coupons` ([`get_users_coupons`](fn@get_users_coupons)).
     ///
     /// Official model: Go `cashcoupons.CouponCollection`, Java `cashcoupons.CouponCollection`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4020,7 +4018,7 @@ pub mod favor {
         pub exchange_coupon: Option<ExchangeCoupon>,
     }
 
-    /// Body of `POST /v3/marketing/favor/coupon-stocks` ([`coupon_stocks`](crate::marketing::favor::coupon_stocks)).
+    /// Body of `POST /v3/marketing/favor/coupon-stocks` ([`coupon_stocks`](fn@coupon_stocks)).
     ///
     /// Official model: Go `cashcoupons.CreateCouponStockRequest`, Java `cashcoupons.CreateCouponStockRequest`.
     ///
@@ -4086,7 +4084,7 @@ pub mod favor {
         pub ext_info: Option<String>,
     }
 
-    /// Answer of `POST /v3/marketing/favor/coupon-stocks` ([`coupon_stocks`](crate::marketing::favor::coupon_stocks)).
+    /// Answer of `POST /v3/marketing/favor/coupon-stocks` ([`coupon_stocks`](fn@coupon_stocks)).
     ///
     /// Official model: Go `cashcoupons.CreateCouponStockResponse`, Java `cashcoupons.CreateCouponStockResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4261,7 +4259,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/favor/stocks/{stock_id}/merchants` ([`get_stocks_merchants`](crate::marketing::favor::get_stocks_merchants)).
+    /// Query of `GET /v3/marketing/favor/stocks/{stock_id}/merchants` ([`get_stocks_merchants`](fn@get_stocks_merchants)).
     ///
     /// Official model: Go `cashcoupons.ListAvailableMerchantsRequest`, Java `cashcoupons.ListAvailableMerchantsRequest`.
     ///
@@ -4283,7 +4281,7 @@ pub mod favor {
         pub stock_creator_mchid: String,
     }
 
-    /// Query of `GET /v3/marketing/favor/stocks/{stock_id}/items` ([`get_stocks_items`](crate::marketing::favor::get_stocks_items)).
+    /// Query of `GET /v3/marketing/favor/stocks/{stock_id}/items` ([`get_stocks_items`](fn@get_stocks_items)).
     ///
     /// Official model: Go `cashcoupons.ListAvailableSingleitemsRequest`, Java `cashcoupons.ListAvailableSingleitemsRequest`.
     ///
@@ -4305,7 +4303,7 @@ pub mod favor {
         pub stock_creator_mchid: String,
     }
 
-    /// Query of `GET /v3/marketing/favor/users/{openid}/coupons` ([`get_users_coupons`](crate::marketing::favor::get_users_coupons)).
+    /// Query of `GET /v3/marketing/favor/users/{openid}/coupons` ([`get_users_coupons`](fn@get_users_coupons)).
     ///
     /// Official model: Go `cashcoupons.ListCouponsByFilterRequest`, Java `cashcoupons.ListCouponsByFilterRequest`.
     ///
@@ -4359,7 +4357,7 @@ pub mod favor {
         pub business_type: Option<BusinessType>,
     }
 
-    /// Query of `GET /v3/marketing/favor/stocks` ([`get_stocks`](crate::marketing::favor::get_stocks)).
+    /// Query of `GET /v3/marketing/favor/stocks` ([`get_stocks`](fn@get_stocks)).
     ///
     /// Official model: Go `cashcoupons.ListStocksRequest`, Java `cashcoupons.ListStocksRequest`.
     ///
@@ -4398,7 +4396,7 @@ pub mod favor {
 
     /// 图片上传API（营销专用）返回结果
     ///
-    /// Answer of `POST /v3/marketing/favor/media/image-upload` ([`media_image_upload`](crate::marketing::favor::media_image_upload)).
+    /// Answer of `POST /v3/marketing/favor/media/image-upload` ([`media_image_upload`](fn@media_image_upload)).
     ///
     /// Official model: Go `fileuploader.MarketingImageUploadResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4464,7 +4462,7 @@ pub mod favor {
         pub mini_program_path: Option<String>,
     }
 
-    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/pause` ([`stocks_pause`](crate::marketing::favor::stocks_pause)).
+    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/pause` ([`stocks_pause`](fn@stocks_pause)).
     ///
     /// Official model: Go `cashcoupons.PauseStockRequest`, Java `cashcoupons.PauseStockRequest`.
     ///
@@ -4478,7 +4476,7 @@ pub mod favor {
         pub stock_creator_mchid: String,
     }
 
-    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/pause` ([`stocks_pause`](crate::marketing::favor::stocks_pause)).
+    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/pause` ([`stocks_pause`](fn@stocks_pause)).
     ///
     /// Official model: Go `cashcoupons.PauseStockResponse`, Java `cashcoupons.PauseStockResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4500,7 +4498,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/favor/callbacks` ([`get_callbacks`](crate::marketing::favor::get_callbacks)).
+    /// Query of `GET /v3/marketing/favor/callbacks` ([`get_callbacks`](fn@get_callbacks)).
     ///
     /// Official model: Go `cashcoupons.QueryCallbackRequest`, Java `cashcoupons.QueryCallbackRequest`.
     ///
@@ -4514,7 +4512,7 @@ pub mod favor {
         pub mchid: String,
     }
 
-    /// Query of `GET /v3/marketing/favor/users/{openid}/coupons/{coupon_id}` ([`get_users_coupons_by_coupon_id`](crate::marketing::favor::get_users_coupons_by_coupon_id)).
+    /// Query of `GET /v3/marketing/favor/users/{openid}/coupons/{coupon_id}` ([`get_users_coupons_by_coupon_id`](fn@get_users_coupons_by_coupon_id)).
     ///
     /// Official model: Go `cashcoupons.QueryCouponRequest`, Java `cashcoupons.QueryCouponRequest`.
     ///
@@ -4528,7 +4526,7 @@ pub mod favor {
         pub appid: String,
     }
 
-    /// Query of `GET /v3/marketing/favor/stocks/{stock_id}` ([`get_stocks_by_stock_id`](crate::marketing::favor::get_stocks_by_stock_id)).
+    /// Query of `GET /v3/marketing/favor/stocks/{stock_id}` ([`get_stocks_by_stock_id`](fn@get_stocks_by_stock_id)).
     ///
     /// Official model: Go `cashcoupons.QueryStockRequest`, Java `cashcoupons.QueryStockRequest`.
     ///
@@ -4542,7 +4540,7 @@ pub mod favor {
         pub stock_creator_mchid: String,
     }
 
-    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/refund-flow` ([`get_stocks_refund_flow`](crate::marketing::favor::get_stocks_refund_flow)).
+    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/refund-flow` ([`get_stocks_refund_flow`](fn@get_stocks_refund_flow)).
     ///
     /// Official model: Go `cashcoupons.RefundFlowResponse`, Java `cashcoupons.RefundFlowResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4569,7 +4567,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/restart` ([`stocks_restart`](crate::marketing::favor::stocks_restart)).
+    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/restart` ([`stocks_restart`](fn@stocks_restart)).
     ///
     /// Official model: Go `cashcoupons.RestartStockRequest`, Java `cashcoupons.RestartStockRequest`.
     ///
@@ -4583,7 +4581,7 @@ pub mod favor {
         pub stock_creator_mchid: String,
     }
 
-    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/restart` ([`stocks_restart`](crate::marketing::favor::stocks_restart)).
+    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/restart` ([`stocks_restart`](fn@stocks_restart)).
     ///
     /// Official model: Go `cashcoupons.RestartStockResponse`, Java `cashcoupons.RestartStockResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4605,7 +4603,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/favor/users/{openid}/coupons` ([`users_coupons`](crate::marketing::favor::users_coupons)).
+    /// Body of `POST /v3/marketing/favor/users/{openid}/coupons` ([`users_coupons`](fn@users_coupons)).
     ///
     /// Official model: Go `cashcoupons.SendCouponRequest`, Java `cashcoupons.SendCouponRequest`.
     ///
@@ -4644,7 +4642,7 @@ pub mod favor {
         pub coupon_minimum: Option<i64>,
     }
 
-    /// Answer of `POST /v3/marketing/favor/users/{openid}/coupons` ([`users_coupons`](crate::marketing::favor::users_coupons)).
+    /// Answer of `POST /v3/marketing/favor/users/{openid}/coupons` ([`users_coupons`](fn@users_coupons)).
     ///
     /// Official model: Go `cashcoupons.SendCouponResponse`, Java `cashcoupons.SendCouponResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4661,7 +4659,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/favor/callbacks` ([`callbacks`](crate::marketing::favor::callbacks)).
+    /// Body of `POST /v3/marketing/favor/callbacks` ([`callbacks`](fn@callbacks)).
     ///
     /// Official model: Go `cashcoupons.SetCallbackRequest`, Java `cashcoupons.SetCallbackRequest`.
     ///
@@ -4685,7 +4683,7 @@ pub mod favor {
         pub switch: Option<bool>,
     }
 
-    /// Answer of `POST /v3/marketing/favor/callbacks` ([`callbacks`](crate::marketing::favor::callbacks)).
+    /// Answer of `POST /v3/marketing/favor/callbacks` ([`callbacks`](fn@callbacks)).
     ///
     /// Official model: Go `cashcoupons.SetCallbackResponse`, Java `cashcoupons.SetCallbackResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4707,7 +4705,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/start` ([`stocks_start`](crate::marketing::favor::stocks_start)).
+    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/start` ([`stocks_start`](fn@stocks_start)).
     ///
     /// Official model: Go `cashcoupons.StartStockRequest`, Java `cashcoupons.StartStockRequest`.
     ///
@@ -4721,7 +4719,7 @@ pub mod favor {
         pub stock_creator_mchid: String,
     }
 
-    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/start` ([`stocks_start`](crate::marketing::favor::stocks_start)).
+    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/start` ([`stocks_start`](fn@stocks_start)).
     ///
     /// Official model: Go `cashcoupons.StartStockResponse`, Java `cashcoupons.StartStockResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4743,7 +4741,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}` ([`get_stocks_by_stock_id`](crate::marketing::favor::get_stocks_by_stock_id)); `data` of [`StockCollection`].
+    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}` ([`get_stocks_by_stock_id`](fn@get_stocks_by_stock_id)); `data` of [`StockCollection`].
     ///
     /// Official model: Go `cashcoupons.Stock`, Java `cashcoupons.Stock`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4851,7 +4849,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/favor/stocks` ([`get_stocks`](crate::marketing::favor::get_stocks)).
+    /// Answer of `GET /v3/marketing/favor/stocks` ([`get_stocks`](fn@get_stocks)).
     ///
     /// Official model: Go `cashcoupons.StockCollection`, Java `cashcoupons.StockCollection`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4980,7 +4978,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/stop` ([`stocks_stop`](crate::marketing::favor::stocks_stop)).
+    /// Body of `POST /v3/marketing/favor/stocks/{stock_id}/stop` ([`stocks_stop`](fn@stocks_stop)).
     ///
     /// Official model: Go `cashcoupons.StopStockRequest`, Java `cashcoupons.StopStockRequest`.
     ///
@@ -4994,7 +4992,7 @@ pub mod favor {
         pub stock_creator_mchid: String,
     }
 
-    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/stop` ([`stocks_stop`](crate::marketing::favor::stocks_stop)).
+    /// Answer of `POST /v3/marketing/favor/stocks/{stock_id}/stop` ([`stocks_stop`](fn@stocks_stop)).
     ///
     /// Official model: Go `cashcoupons.StopStockResponse`, Java `cashcoupons.StopStockResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5016,7 +5014,7 @@ pub mod favor {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/use-flow` ([`get_stocks_use_flow`](crate::marketing::favor::get_stocks_use_flow)).
+    /// Answer of `GET /v3/marketing/favor/stocks/{stock_id}/use-flow` ([`get_stocks_use_flow`](fn@get_stocks_use_flow)).
     ///
     /// Official model: Go `cashcoupons.UseFlowResponse`, Java `cashcoupons.UseFlowResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5537,7 +5535,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PUT /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`put_retail_store_act_representative`](crate::marketing::goods_subsidy_activity::put_retail_store_act_representative)).
+    /// Body of `PUT /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`put_retail_store_act_representative`](fn@put_retail_store_act_representative)).
     ///
     /// Official model: Go `retailstore.AddRepresentativeRequest`, Java `retailstore.AddRepresentativeRequest`.
     ///
@@ -5560,7 +5558,7 @@ pub mod goods_subsidy_activity {
         pub add_time: Option<String>,
     }
 
-    /// Answer of `PUT /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`put_retail_store_act_representative`](crate::marketing::goods_subsidy_activity::put_retail_store_act_representative)).
+    /// Answer of `PUT /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`put_retail_store_act_representative`](fn@put_retail_store_act_representative)).
     ///
     /// Official model: Go `retailstore.AddRepresentativesResponse`, Java `retailstore.AddRepresentativesResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5587,7 +5585,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`retail_store_act_stores`](crate::marketing::goods_subsidy_activity::retail_store_act_stores)).
+    /// Body of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`retail_store_act_stores`](fn@retail_store_act_stores)).
     ///
     /// Official model: Go `retailstore.AddStoresRequest`, Java `retailstore.AddStoresRequest`.
     ///
@@ -5610,7 +5608,7 @@ pub mod goods_subsidy_activity {
         pub stores: Vec<RetailStoreInfo>,
     }
 
-    /// Answer of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`retail_store_act_stores`](crate::marketing::goods_subsidy_activity::retail_store_act_stores)).
+    /// Answer of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`retail_store_act_stores`](fn@retail_store_act_stores)).
     ///
     /// Official model: Go `retailstore.AddStoresResponse`, Java `retailstore.AddStoresResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5632,7 +5630,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/goods-subsidy-activity/activity/{activity_id}/apply` ([`activity_apply`](crate::marketing::goods_subsidy_activity::activity_apply)).
+    /// Body of `POST /v3/marketing/goods-subsidy-activity/activity/{activity_id}/apply` ([`activity_apply`](fn@activity_apply)).
     ///
     /// Official model: Go `retailstore.ApplyActivityRequest`, Java `retailstore.ApplyActivityRequest`.
     ///
@@ -5651,7 +5649,7 @@ pub mod goods_subsidy_activity {
         pub apply_infos: Option<Vec<ActApplyInfo>>,
     }
 
-    /// Answer of `POST /v3/marketing/goods-subsidy-activity/activity/{activity_id}/apply` ([`activity_apply`](crate::marketing::goods_subsidy_activity::activity_apply)).
+    /// Answer of `POST /v3/marketing/goods-subsidy-activity/activity/{activity_id}/apply` ([`activity_apply`](fn@activity_apply)).
     ///
     /// Official model: Go `retailstore.ApplyActivityResponse`, Java `retailstore.ApplyActivityResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5678,7 +5676,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/materials` ([`retail_store_act_materials`](crate::marketing::goods_subsidy_activity::retail_store_act_materials)).
+    /// Body of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/materials` ([`retail_store_act_materials`](fn@retail_store_act_materials)).
     ///
     /// Official model: Go `retailstore.CreateMaterialsRequest`, Java `retailstore.CreateMaterialsRequest`.
     ///
@@ -5696,7 +5694,7 @@ pub mod goods_subsidy_activity {
         pub material_num: i64,
     }
 
-    /// Body of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`delete_retail_store_act_representative`](crate::marketing::goods_subsidy_activity::delete_retail_store_act_representative)).
+    /// Body of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`delete_retail_store_act_representative`](fn@delete_retail_store_act_representative)).
     ///
     /// Official model: Go `retailstore.DeleteRepresentativeRequest`, Java `retailstore.DeleteRepresentativeRequest`.
     ///
@@ -5719,7 +5717,7 @@ pub mod goods_subsidy_activity {
         pub delete_time: DateTime,
     }
 
-    /// Answer of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`delete_retail_store_act_representative`](crate::marketing::goods_subsidy_activity::delete_retail_store_act_representative)).
+    /// Answer of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representative` ([`delete_retail_store_act_representative`](fn@delete_retail_store_act_representative)).
     ///
     /// Official model: Go `retailstore.DeleteRepresentativeResponse`, Java `retailstore.DeleteRepresentativeResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5749,7 +5747,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`delete_retail_store_act_stores`](crate::marketing::goods_subsidy_activity::delete_retail_store_act_stores)).
+    /// Body of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`delete_retail_store_act_stores`](fn@delete_retail_store_act_stores)).
     ///
     /// Official model: Go `retailstore.DeleteStoresRequest`, Java `retailstore.DeleteStoresRequest`.
     ///
@@ -5772,7 +5770,7 @@ pub mod goods_subsidy_activity {
         pub stores: Vec<RetailStoreInfo>,
     }
 
-    /// Answer of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`delete_retail_store_act_stores`](crate::marketing::goods_subsidy_activity::delete_retail_store_act_stores)).
+    /// Answer of `DELETE /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`delete_retail_store_act_stores`](fn@delete_retail_store_act_stores)).
     ///
     /// Official model: Go `retailstore.DeleteStoresResponse`, Java `retailstore.DeleteStoresResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5863,7 +5861,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/goods-subsidy-activity/activities` ([`get_activities`](crate::marketing::goods_subsidy_activity::get_activities)).
+    /// Query of `GET /v3/marketing/goods-subsidy-activity/activities` ([`get_activities`](fn@get_activities)).
     ///
     /// Official model: Go `retailstore.ListActsByAreaRequest`, Java `retailstore.ListActsByAreaRequest`.
     ///
@@ -5885,7 +5883,7 @@ pub mod goods_subsidy_activity {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/marketing/goods-subsidy-activity/activities` ([`get_activities`](crate::marketing::goods_subsidy_activity::get_activities)).
+    /// Answer of `GET /v3/marketing/goods-subsidy-activity/activities` ([`get_activities`](fn@get_activities)).
     ///
     /// Official model: Go `retailstore.ListActsByAreaResponse`, Java `retailstore.ListActsByAreaResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5917,7 +5915,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representatives` ([`get_retail_store_act_representatives`](crate::marketing::goods_subsidy_activity::get_retail_store_act_representatives)).
+    /// Query of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representatives` ([`get_retail_store_act_representatives`](fn@get_retail_store_act_representatives)).
     ///
     /// Official model: Go `retailstore.ListRepresentativeRequest`, Java `retailstore.ListRepresentativeRequest`.
     ///
@@ -5934,7 +5932,7 @@ pub mod goods_subsidy_activity {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representatives` ([`get_retail_store_act_representatives`](crate::marketing::goods_subsidy_activity::get_retail_store_act_representatives)).
+    /// Answer of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{activity_id}/representatives` ([`get_retail_store_act_representatives`](fn@get_retail_store_act_representatives)).
     ///
     /// Official model: Go `retailstore.ListRepresentativeResponse`, Java `retailstore.ListRepresentativeResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5966,7 +5964,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`get_retail_store_act_stores`](crate::marketing::goods_subsidy_activity::get_retail_store_act_stores)).
+    /// Query of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`get_retail_store_act_stores`](fn@get_retail_store_act_stores)).
     ///
     /// Official model: Go `retailstore.ListStoreRequest`, Java `retailstore.ListStoreRequest`.
     ///
@@ -5983,7 +5981,7 @@ pub mod goods_subsidy_activity {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`get_retail_store_act_stores`](crate::marketing::goods_subsidy_activity::get_retail_store_act_stores)).
+    /// Answer of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores` ([`get_retail_store_act_stores`](fn@get_retail_store_act_stores)).
     ///
     /// Official model: Go `retailstore.ListStoreResponse`, Java `retailstore.ListStoreResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6015,7 +6013,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/goods-subsidy-activity/qualification/lock` ([`qualification_lock`](crate::marketing::goods_subsidy_activity::qualification_lock)).
+    /// Body of `POST /v3/marketing/goods-subsidy-activity/qualification/lock` ([`qualification_lock`](fn@qualification_lock)).
     ///
     /// Official model: Go `retailstore.LockQualificationRequest`, Java `retailstore.LockQualificationRequest`.
     ///
@@ -6033,7 +6031,7 @@ pub mod goods_subsidy_activity {
         pub qualification_ids: Option<Vec<String>>,
     }
 
-    /// Answer of `POST /v3/marketing/goods-subsidy-activity/qualification/lock` ([`qualification_lock`](crate::marketing::goods_subsidy_activity::qualification_lock)).
+    /// Answer of `POST /v3/marketing/goods-subsidy-activity/qualification/lock` ([`qualification_lock`](fn@qualification_lock)).
     ///
     /// Official model: Go `retailstore.LockQualificationResponse`, Java `retailstore.LockQualificationResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6082,7 +6080,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/materials` ([`retail_store_act_materials`](crate::marketing::goods_subsidy_activity::retail_store_act_materials)).
+    /// Answer of `POST /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/materials` ([`retail_store_act_materials`](fn@retail_store_act_materials)).
     ///
     /// Official model: Go `retailstore.Materials`, Java `retailstore.Materials`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6154,7 +6152,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores/{store_code}` ([`get_retail_store_act_stores_by_store_code`](crate::marketing::goods_subsidy_activity::get_retail_store_act_stores_by_store_code)); `data` of [`ListStoreResponse`]; `failed_stores` of [`AddStoresResponse`]; `failed_stores` of [`DeleteStoresResponse`]; `stores` of [`AddStoresRequest`]; `stores` of [`DeleteStoresRequest`].
+    /// Answer of `GET /v3/marketing/goods-subsidy-activity/retail-store-act/{brand_id}/stores/{store_code}` ([`get_retail_store_act_stores_by_store_code`](fn@get_retail_store_act_stores_by_store_code)); `data` of [`ListStoreResponse`]; `failed_stores` of [`AddStoresResponse`]; `failed_stores` of [`DeleteStoresResponse`]; `stores` of [`AddStoresRequest`]; `stores` of [`DeleteStoresRequest`].
     ///
     /// Official model: Go `retailstore.RetailStoreInfo`, Java `retailstore.RetailStoreInfo`.
     ///
@@ -6217,7 +6215,7 @@ pub mod goods_subsidy_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/goods-subsidy-activity/qualification/unlock` ([`qualification_unlock`](crate::marketing::goods_subsidy_activity::qualification_unlock)).
+    /// Body of `POST /v3/marketing/goods-subsidy-activity/qualification/unlock` ([`qualification_unlock`](fn@qualification_unlock)).
     ///
     /// Official model: Go `retailstore.UnlockQualificationRequest`, Java `retailstore.UnlockQualificationRequest`.
     ///
@@ -6235,7 +6233,7 @@ pub mod goods_subsidy_activity {
         pub qualification_ids: Option<Vec<String>>,
     }
 
-    /// Answer of `POST /v3/marketing/goods-subsidy-activity/qualification/unlock` ([`qualification_unlock`](crate::marketing::goods_subsidy_activity::qualification_unlock)).
+    /// Answer of `POST /v3/marketing/goods-subsidy-activity/qualification/unlock` ([`qualification_unlock`](fn@qualification_unlock)).
     ///
     /// Official model: Go `retailstore.UnlockQualificationResponse`, Java `retailstore.UnlockQualificationResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6377,7 +6375,7 @@ pub mod membercard_activity {
         pub activate_miniprogram: Option<ActivateMiniprogram>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-activity/activities` ([`activities`](crate::marketing::membercard_activity::activities)).
+    /// Body of `POST /v3/marketing/membercard-activity/activities` ([`activities`](fn@activities)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6415,7 +6413,7 @@ pub mod membercard_activity {
         pub miniprogram_activity_setting: Option<MiniprogramActivitySetting>,
     }
 
-    /// Answer of `POST /v3/marketing/membercard-activity/activities` ([`activities`](crate::marketing::membercard_activity::activities)).
+    /// Answer of `POST /v3/marketing/membercard-activity/activities` ([`activities`](fn@activities)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ActivitiesResponse {
@@ -6489,13 +6487,9 @@ pub mod membercard_activity {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ActivitiesResponseAwardSendPeriodAwardSendDayTime {
-        /// 每日可用开始时间(格式:110000,表示11:00:00) (the official models' description of `begin_day_time`)
-        ///
         /// `begin_day_time`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub begin_day_time: Option<ActivitiesResponseAwardSendPeriodAwardSendDayTimeBeginDayTime>,
-        /// 每日可用结束时间 (格式:135959,表示13:59:59) (the official models' description of `end_day_time`)
-        ///
         /// `end_day_time`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub end_day_time: Option<ActivitiesResponseAwardSendPeriodAwardSendDayTimeEndDayTime>,
@@ -6673,8 +6667,6 @@ pub mod membercard_activity {
         /// `limit_bank`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub limit_bank: Option<String>,
-        /// 商户下单时需要传入相同的标记(goods\_tag)，用户同时符合其他规则才能享受优惠 (the official models' description of `goods_tags`)
-        ///
         /// `goods_tags`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub goods_tags: Option<Vec<serde_json::Value>>,
@@ -6688,8 +6680,6 @@ pub mod membercard_activity {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ActivitiesResponsePayActivitySettingPaymentSettingPaymentMode {
-        /// APP\_SCENE：App场景；SWING\_CARD:刷卡;NO\_SECRET\_SCENE:免密支付;MINIAPP\_SCENE:小程序;FACE\_PAY\_SCENE:人脸支付; OTHER\_SCENE:其他支付场景 (the official models' description of `payment_scene_list`)
-        ///
         /// `payment_scene_list`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub payment_scene_list: Option<Vec<serde_json::Value>>,
@@ -6715,13 +6705,13 @@ pub mod membercard_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-activity/activities/{activity_id}/terminate` ([`activities_terminate`](crate::marketing::membercard_activity::activities_terminate)).
+    /// Body of `POST /v3/marketing/membercard-activity/activities/{activity_id}/terminate` ([`activities_terminate`](fn@activities_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct ActivitiesTerminateRequest {}
 
-    /// Answer of `POST /v3/marketing/membercard-activity/activities/{activity_id}/terminate` ([`activities_terminate`](crate::marketing::membercard_activity::activities_terminate)).
+    /// Answer of `POST /v3/marketing/membercard-activity/activities/{activity_id}/terminate` ([`activities_terminate`](fn@activities_terminate)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ActivitiesTerminateResponse {
@@ -6764,12 +6754,8 @@ pub mod membercard_activity {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct AwardSendDayTime {
-        /// 每日可用开始时间(格式:110000,表示11:00:00) (the official models' description of `begin_day_time`)
-        ///
         /// `begin_day_time`, required.
         pub begin_day_time: BeginDayTime,
-        /// 每日可用结束时间 (格式:135959,表示13:59:59) (the official models' description of `end_day_time`)
-        ///
         /// `end_day_time`, required.
         pub end_day_time: EndDayTime,
     }
@@ -6880,7 +6866,7 @@ pub mod membercard_activity {
         pub seconds: i64,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-activity/activities/{activity_id}` ([`get_activities_by_activity_id`](crate::marketing::membercard_activity::get_activities_by_activity_id)).
+    /// Answer of `GET /v3/marketing/membercard-activity/activities/{activity_id}` ([`get_activities_by_activity_id`](fn@get_activities_by_activity_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetActivitiesByActivityIdResponse {
@@ -6961,7 +6947,7 @@ pub mod membercard_activity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/membercard-activity/activities` ([`get_activities`](crate::marketing::membercard_activity::get_activities)).
+    /// Query of `GET /v3/marketing/membercard-activity/activities` ([`get_activities`](fn@get_activities)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6984,7 +6970,7 @@ pub mod membercard_activity {
         pub activity_status: Option<ActivityStatus>,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-activity/activities` ([`get_activities`](crate::marketing::membercard_activity::get_activities)).
+    /// Answer of `GET /v3/marketing/membercard-activity/activities` ([`get_activities`](fn@get_activities)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetActivitiesResponse {
@@ -7682,6 +7668,8 @@ pub mod membercard_open {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct Brand {
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`, required.
         #[serde(skip_serializing_if = "String::is_empty")]
         pub brand_id: String,
@@ -7690,7 +7678,7 @@ pub mod membercard_open {
         pub display_name: String,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/activate` ([`cards_codes_activate`](crate::marketing::membercard_open::cards_codes_activate)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/activate` ([`cards_codes_activate`](fn@cards_codes_activate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7700,7 +7688,7 @@ pub mod membercard_open {
         pub membership_number: Option<String>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/commit` ([`cards_codes_bonus_commit`](crate::marketing::membercard_open::cards_codes_bonus_commit)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/commit` ([`cards_codes_bonus_commit`](fn@cards_codes_bonus_commit)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7718,7 +7706,7 @@ pub mod membercard_open {
         pub bonus_value: i64,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/prepare` ([`cards_codes_bonus_prepare`](crate::marketing::membercard_open::cards_codes_bonus_prepare)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/bonus/prepare` ([`cards_codes_bonus_prepare`](fn@cards_codes_bonus_prepare)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7736,7 +7724,7 @@ pub mod membercard_open {
         pub bonus_value: i64,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/deposit` ([`cards_codes_deposit`](crate::marketing::membercard_open::cards_codes_deposit)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/deposit` ([`cards_codes_deposit`](fn@cards_codes_deposit)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7746,7 +7734,7 @@ pub mod membercard_open {
         pub code: Option<Vec<String>>,
     }
 
-    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/deposit` ([`cards_codes_deposit`](crate::marketing::membercard_open::cards_codes_deposit)).
+    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/deposit` ([`cards_codes_deposit`](fn@cards_codes_deposit)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CardsCodesDepositResponse {
@@ -7775,7 +7763,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/unavailable` ([`cards_codes_unavailable`](crate::marketing::membercard_open::cards_codes_unavailable)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/unavailable` ([`cards_codes_unavailable`](fn@cards_codes_unavailable)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7787,7 +7775,7 @@ pub mod membercard_open {
         pub reason: Option<String>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens` ([`cards_permission_tokens`](crate::marketing::membercard_open::cards_permission_tokens)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens` ([`cards_permission_tokens`](fn@cards_permission_tokens)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7812,7 +7800,7 @@ pub mod membercard_open {
         pub outer_str: Option<String>,
     }
 
-    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens` ([`cards_permission_tokens`](crate::marketing::membercard_open::cards_permission_tokens)).
+    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/permission-tokens` ([`cards_permission_tokens`](fn@cards_permission_tokens)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CardsPermissionTokensResponse {
@@ -7825,7 +7813,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import` ([`cards_phone_membercard_import`](crate::marketing::membercard_open::cards_phone_membercard_import)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import` ([`cards_phone_membercard_import`](fn@cards_phone_membercard_import)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7840,7 +7828,7 @@ pub mod membercard_open {
         pub out_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import` ([`cards_phone_membercard_import`](crate::marketing::membercard_open::cards_phone_membercard_import)).
+    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/phone-membercard/import` ([`cards_phone_membercard_import`](fn@cards_phone_membercard_import)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CardsPhoneMembercardImportResponse {
@@ -7853,7 +7841,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/qrcode` ([`cards_qrcode`](crate::marketing::membercard_open::cards_qrcode)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/qrcode` ([`cards_qrcode`](fn@cards_qrcode)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7874,7 +7862,7 @@ pub mod membercard_open {
         pub outer_str: Option<String>,
     }
 
-    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/qrcode` ([`cards_qrcode`](crate::marketing::membercard_open::cards_qrcode)).
+    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/qrcode` ([`cards_qrcode`](fn@cards_qrcode)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CardsQrcodeResponse {
@@ -7889,7 +7877,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards` ([`cards`](crate::marketing::membercard_open::cards)).
+    /// Body of `POST /v3/marketing/membercard-open/cards` ([`cards`](fn@cards)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7984,7 +7972,7 @@ pub mod membercard_open {
         pub custom_field_list: Option<Vec<CustomFieldList>>,
     }
 
-    /// Answer of `POST /v3/marketing/membercard-open/cards` ([`cards`](crate::marketing::membercard_open::cards)).
+    /// Answer of `POST /v3/marketing/membercard-open/cards` ([`cards`](fn@cards)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CardsResponse {
@@ -8110,6 +8098,8 @@ pub mod membercard_open {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CardsResponseBrand {
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<String>,
@@ -8181,11 +8171,13 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/upgrade` ([`cards_upgrade`](crate::marketing::membercard_open::cards_upgrade)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/upgrade` ([`cards_upgrade`](fn@cards_upgrade)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct CardsUpgradeRequest {
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`, required.
         #[serde(skip_serializing_if = "String::is_empty")]
         pub brand_id: String,
@@ -8194,7 +8186,7 @@ pub mod membercard_open {
         pub appid: String,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/users/import` ([`cards_users_import`](crate::marketing::membercard_open::cards_users_import)).
+    /// Body of `POST /v3/marketing/membercard-open/cards/{card_id}/users/import` ([`cards_users_import`](fn@cards_users_import)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8210,7 +8202,7 @@ pub mod membercard_open {
         pub out_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/users/import` ([`cards_users_import`](crate::marketing::membercard_open::cards_users_import)).
+    /// Answer of `POST /v3/marketing/membercard-open/cards/{card_id}/users/import` ([`cards_users_import`](fn@cards_users_import)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CardsUsersImportResponse {
@@ -8279,7 +8271,7 @@ pub mod membercard_open {
         pub favor_module_title: Option<FavorModuleTitle>,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/activate-informations/{activate_ticket}` ([`get_activate_informations_by_activate_ticket`](crate::marketing::membercard_open::get_activate_informations_by_activate_ticket)).
+    /// Answer of `GET /v3/marketing/membercard-open/activate-informations/{activate_ticket}` ([`get_activate_informations_by_activate_ticket`](fn@get_activate_informations_by_activate_ticket)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetActivateInformationsByActivateTicketResponse {
@@ -8356,7 +8348,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/callback` ([`get_callback`](crate::marketing::membercard_open::get_callback)).
+    /// Answer of `GET /v3/marketing/membercard-open/callback` ([`get_callback`](fn@get_callback)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetCallbackResponse {
@@ -8372,7 +8364,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/cards/{card_id}` ([`get_cards_by_card_id`](crate::marketing::membercard_open::get_cards_by_card_id)).
+    /// Answer of `GET /v3/marketing/membercard-open/cards/{card_id}` ([`get_cards_by_card_id`](fn@get_cards_by_card_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetCardsByCardIdResponse {
@@ -8448,7 +8440,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/cards/{card_id}/codes/{code}` ([`get_cards_codes_by_code`](crate::marketing::membercard_open::get_cards_codes_by_code)).
+    /// Answer of `GET /v3/marketing/membercard-open/cards/{card_id}/codes/{code}` ([`get_cards_codes_by_code`](fn@get_cards_codes_by_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetCardsCodesByCodeResponse {
@@ -8531,7 +8523,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/membercard-open/cards/{card_id}/decrypt-code` ([`get_cards_decrypt_code`](crate::marketing::membercard_open::get_cards_decrypt_code)).
+    /// Query of `GET /v3/marketing/membercard-open/cards/{card_id}/decrypt-code` ([`get_cards_decrypt_code`](fn@get_cards_decrypt_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8541,7 +8533,7 @@ pub mod membercard_open {
         pub encrypt_code: String,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/cards/{card_id}/decrypt-code` ([`get_cards_decrypt_code`](crate::marketing::membercard_open::get_cards_decrypt_code)).
+    /// Answer of `GET /v3/marketing/membercard-open/cards/{card_id}/decrypt-code` ([`get_cards_decrypt_code`](fn@get_cards_decrypt_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetCardsDecryptCodeResponse {
@@ -8554,11 +8546,13 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/membercard-open/cards` ([`get_cards`](crate::marketing::membercard_open::get_cards)).
+    /// Query of `GET /v3/marketing/membercard-open/cards` ([`get_cards`](fn@get_cards)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct GetCardsQuery {
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<String>,
@@ -8571,7 +8565,7 @@ pub mod membercard_open {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/cards` ([`get_cards`](crate::marketing::membercard_open::get_cards)).
+    /// Answer of `GET /v3/marketing/membercard-open/cards` ([`get_cards`](fn@get_cards)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetCardsResponse {
@@ -8669,7 +8663,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/membercard-open/phonenumber-member/search` ([`get_phonenumber_member_search`](crate::marketing::membercard_open::get_phonenumber_member_search)).
+    /// Query of `GET /v3/marketing/membercard-open/phonenumber-member/search` ([`get_phonenumber_member_search`](fn@get_phonenumber_member_search)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8681,7 +8675,7 @@ pub mod membercard_open {
         pub encrypted_phone_number: Sensitive,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/phonenumber-member/search` ([`get_phonenumber_member_search`](crate::marketing::membercard_open::get_phonenumber_member_search)).
+    /// Answer of `GET /v3/marketing/membercard-open/phonenumber-member/search` ([`get_phonenumber_member_search`](fn@get_phonenumber_member_search)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPhonenumberMemberSearchResponse {
@@ -8697,7 +8691,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/membercard-open/user/cards` ([`get_user_cards`](crate::marketing::membercard_open::get_user_cards)).
+    /// Query of `GET /v3/marketing/membercard-open/user/cards` ([`get_user_cards`](fn@get_user_cards)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8714,7 +8708,7 @@ pub mod membercard_open {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/marketing/membercard-open/user/cards` ([`get_user_cards`](crate::marketing::membercard_open::get_user_cards)).
+    /// Answer of `GET /v3/marketing/membercard-open/user/cards` ([`get_user_cards`](fn@get_user_cards)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetUserCardsResponse {
@@ -8792,7 +8786,7 @@ pub mod membercard_open {
         pub registration_time: DateTime,
     }
 
-    /// Body of `PATCH /v3/marketing/membercard-open/callback` ([`patch_callback`](crate::marketing::membercard_open::patch_callback)).
+    /// Body of `PATCH /v3/marketing/membercard-open/callback` ([`patch_callback`](fn@patch_callback)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8802,7 +8796,7 @@ pub mod membercard_open {
         pub notify_url: String,
     }
 
-    /// Answer of `PATCH /v3/marketing/membercard-open/callback` ([`patch_callback`](crate::marketing::membercard_open::patch_callback)).
+    /// Answer of `PATCH /v3/marketing/membercard-open/callback` ([`patch_callback`](fn@patch_callback)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PatchCallbackResponse {
@@ -8818,7 +8812,7 @@ pub mod membercard_open {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}` ([`patch_cards_by_card_id`](crate::marketing::membercard_open::patch_cards_by_card_id)).
+    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}` ([`patch_cards_by_card_id`](fn@patch_cards_by_card_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8914,7 +8908,7 @@ pub mod membercard_open {
         pub custom_field_list: Option<Vec<CustomFieldList>>,
     }
 
-    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}/codes/{code}` ([`patch_cards_codes_by_code`](crate::marketing::membercard_open::patch_cards_codes_by_code)).
+    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}/codes/{code}` ([`patch_cards_codes_by_code`](fn@patch_cards_codes_by_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8958,7 +8952,7 @@ pub mod membercard_open {
         pub balance_remark: Option<String>,
     }
 
-    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/rights` ([`patch_cards_codes_rights`](crate::marketing::membercard_open::patch_cards_codes_rights)).
+    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}/codes/{code}/rights` ([`patch_cards_codes_rights`](fn@patch_cards_codes_rights)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -8989,7 +8983,7 @@ pub mod membercard_open {
         pub guide: Option<Guide>,
     }
 
-    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}/rights` ([`patch_cards_rights`](crate::marketing::membercard_open::patch_cards_rights)).
+    /// Body of `PATCH /v3/marketing/membercard-open/cards/{card_id}/rights` ([`patch_cards_rights`](fn@patch_cards_rights)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -9018,7 +9012,7 @@ pub mod membercard_open {
         pub guide: Option<Guide>,
     }
 
-    /// Body of `POST /v3/marketing/membercard-open/phonenumber-member/import` ([`phonenumber_member_import`](crate::marketing::membercard_open::phonenumber_member_import)).
+    /// Body of `POST /v3/marketing/membercard-open/phonenumber-member/import` ([`phonenumber_member_import`](fn@phonenumber_member_import)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -9388,7 +9382,7 @@ pub mod partnerships {
         pub stock_id: Option<String>,
     }
 
-    /// Body of `POST /v3/marketing/partnerships/build` ([`build`](crate::marketing::partnerships::build)).
+    /// Body of `POST /v3/marketing/partnerships/build` ([`build`](fn@build)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -9399,7 +9393,7 @@ pub mod partnerships {
         pub authorized_data: AuthorizedData,
     }
 
-    /// Answer of `POST /v3/marketing/partnerships/build` ([`build`](crate::marketing::partnerships::build)).
+    /// Answer of `POST /v3/marketing/partnerships/build` ([`build`](fn@build)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct BuildResponse {
@@ -9535,7 +9529,7 @@ pub mod partnerships {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/partnerships` ([`get`](crate::marketing::partnerships::get)).
+    /// Query of `GET /v3/marketing/partnerships` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -9554,7 +9548,7 @@ pub mod partnerships {
         pub offset: Option<i64>,
     }
 
-    /// Answer of `GET /v3/marketing/partnerships` ([`get`](crate::marketing::partnerships::get)).
+    /// Answer of `GET /v3/marketing/partnerships` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -9593,7 +9587,7 @@ pub mod partnerships {
         pub merchant_id: Option<String>,
     }
 
-    /// Body of `POST /v3/marketing/partnerships/terminate` ([`terminate`](crate::marketing::partnerships::terminate)).
+    /// Body of `POST /v3/marketing/partnerships/terminate` ([`terminate`](fn@terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -9604,7 +9598,7 @@ pub mod partnerships {
         pub authorized_data: AuthorizedData,
     }
 
-    /// Answer of `POST /v3/marketing/partnerships/terminate` ([`terminate`](crate::marketing::partnerships::terminate)).
+    /// Answer of `POST /v3/marketing/partnerships/terminate` ([`terminate`](fn@terminate)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TerminateResponse {
@@ -10045,7 +10039,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/terminate` ([`activities_terminate`](crate::marketing::paygiftactivity::activities_terminate)).
+    /// Body of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/terminate` ([`activities_terminate`](fn@activities_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10113,7 +10107,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/add` ([`activities_merchants_add`](crate::marketing::paygiftactivity::activities_merchants_add)).
+    /// Body of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/add` ([`activities_merchants_add`](fn@activities_merchants_add)).
     ///
     /// Official model: Go `giftactivity.AddActivityMerchantRequest`, Java `giftactivity.AddActivityMerchantRequest`.
     ///
@@ -10131,7 +10125,7 @@ pub mod paygiftactivity {
         pub add_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/add` ([`activities_merchants_add`](crate::marketing::paygiftactivity::activities_merchants_add)).
+    /// Answer of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/add` ([`activities_merchants_add`](fn@activities_merchants_add)).
     ///
     /// Official model: Go `giftactivity.AddActivityMerchantResponse`, Java `giftactivity.AddActivityMerchantResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10291,7 +10285,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/paygiftactivity/unique-threshold-activity` ([`unique_threshold_activity`](crate::marketing::paygiftactivity::unique_threshold_activity)).
+    /// Body of `POST /v3/marketing/paygiftactivity/unique-threshold-activity` ([`unique_threshold_activity`](fn@unique_threshold_activity)).
     ///
     /// Official model: Go `giftactivity.CreateFullSendActRequest`, Java `giftactivity.CreateFullSendActRequest`.
     ///
@@ -10313,7 +10307,7 @@ pub mod paygiftactivity {
         pub advanced_setting: Option<ActAdvancedSetting>,
     }
 
-    /// Answer of `POST /v3/marketing/paygiftactivity/unique-threshold-activity` ([`unique_threshold_activity`](crate::marketing::paygiftactivity::unique_threshold_activity)).
+    /// Answer of `POST /v3/marketing/paygiftactivity/unique-threshold-activity` ([`unique_threshold_activity`](fn@unique_threshold_activity)).
     ///
     /// Official model: Go `giftactivity.CreateFullSendActResponse`, Java `giftactivity.CreateFullSendActResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10335,7 +10329,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/delete` ([`activities_merchants_delete`](crate::marketing::paygiftactivity::activities_merchants_delete)).
+    /// Body of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/delete` ([`activities_merchants_delete`](fn@activities_merchants_delete)).
     ///
     /// Official model: Go `giftactivity.DeleteActivityMerchantRequest`, Java `giftactivity.DeleteActivityMerchantRequest`.
     ///
@@ -10353,7 +10347,7 @@ pub mod paygiftactivity {
         pub delete_request_no: String,
     }
 
-    /// Answer of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/delete` ([`activities_merchants_delete`](crate::marketing::paygiftactivity::activities_merchants_delete)).
+    /// Answer of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/merchants/delete` ([`activities_merchants_delete`](fn@activities_merchants_delete)).
     ///
     /// Official model: Go `giftactivity.DeleteActivityMerchantResponse`, Java `giftactivity.DeleteActivityMerchantResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10418,7 +10412,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/paygiftactivity/activities/{activity_id}` ([`get_activities_by_activity_id`](crate::marketing::paygiftactivity::get_activities_by_activity_id)).
+    /// Answer of `GET /v3/marketing/paygiftactivity/activities/{activity_id}` ([`get_activities_by_activity_id`](fn@get_activities_by_activity_id)).
     ///
     /// Official model: Go `giftactivity.GetActDetailResponse`, Java `giftactivity.GetActDetailResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10512,7 +10506,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/merchants` ([`get_activities_merchants`](crate::marketing::paygiftactivity::get_activities_merchants)).
+    /// Answer of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/merchants` ([`get_activities_merchants`](fn@get_activities_merchants)).
     ///
     /// Official model: Go `giftactivity.ListActMchResponse`, Java `giftactivity.ListActMchResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10549,7 +10543,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/goods` ([`get_activities_goods`](crate::marketing::paygiftactivity::get_activities_goods)).
+    /// Answer of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/goods` ([`get_activities_goods`](fn@get_activities_goods)).
     ///
     /// Official model: Go `giftactivity.ListActSkuResponse`, Java `giftactivity.ListActSkuResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10586,7 +10580,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/paygiftactivity/activities` ([`get_activities`](crate::marketing::paygiftactivity::get_activities)).
+    /// Query of `GET /v3/marketing/paygiftactivity/activities` ([`get_activities`](fn@get_activities)).
     ///
     /// Official model: Go `giftactivity.ListActivitiesRequest`, Java `giftactivity.ListActivitiesRequest`.
     ///
@@ -10618,7 +10612,7 @@ pub mod paygiftactivity {
         pub award_type: Option<AwardType>,
     }
 
-    /// Answer of `GET /v3/marketing/paygiftactivity/activities` ([`get_activities`](crate::marketing::paygiftactivity::get_activities)).
+    /// Answer of `GET /v3/marketing/paygiftactivity/activities` ([`get_activities`](fn@get_activities)).
     ///
     /// Official model: Go `giftactivity.ListActivitiesResponse`, Java `giftactivity.ListActivitiesResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -10653,7 +10647,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/merchants` ([`get_activities_merchants`](crate::marketing::paygiftactivity::get_activities_merchants)).
+    /// Query of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/merchants` ([`get_activities_merchants`](fn@get_activities_merchants)).
     ///
     /// Official model: Go `giftactivity.ListActivityMerchantRequest`, Java `giftactivity.ListActivityMerchantRequest`.
     ///
@@ -10672,7 +10666,7 @@ pub mod paygiftactivity {
         pub limit: Option<i64>,
     }
 
-    /// Query of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/goods` ([`get_activities_goods`](crate::marketing::paygiftactivity::get_activities_goods)).
+    /// Query of `GET /v3/marketing/paygiftactivity/activities/{activity_id}/goods` ([`get_activities_goods`](fn@get_activities_goods)).
     ///
     /// Official model: Go `giftactivity.ListActivitySkuRequest`, Java `giftactivity.ListActivitySkuRequest`.
     ///
@@ -10801,7 +10795,7 @@ pub mod paygiftactivity {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/terminate` ([`activities_terminate`](crate::marketing::paygiftactivity::activities_terminate)).
+    /// Answer of `POST /v3/marketing/paygiftactivity/activities/{activity_id}/terminate` ([`activities_terminate`](fn@activities_terminate)).
     ///
     /// Official model: Go `giftactivity.TerminateActResponse`, Java `giftactivity.TerminateActResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -11049,7 +11043,7 @@ pub mod shopping_receipt {
         )
     }
 
-    /// Body of `POST /v3/marketing/shopping-receipt/customentrances` ([`customentrances`](crate::marketing::shopping_receipt::customentrances)).
+    /// Body of `POST /v3/marketing/shopping-receipt/customentrances` ([`customentrances`](fn@customentrances)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -11070,6 +11064,8 @@ pub mod shopping_receipt {
         pub end_time: String,
         /// `custom_entrance_state`, required. See [`CustomEntranceState`].
         pub custom_entrance_state: CustomEntranceState,
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`, required.
         #[serde(skip_serializing_if = "String::is_empty")]
         pub brand_id: String,
@@ -11080,7 +11076,7 @@ pub mod shopping_receipt {
         pub jump_link: JumpLink,
     }
 
-    /// Answer of `POST /v3/marketing/shopping-receipt/customentrances` ([`customentrances`](crate::marketing::shopping_receipt::customentrances)).
+    /// Answer of `POST /v3/marketing/shopping-receipt/customentrances` ([`customentrances`](fn@customentrances)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CustomentrancesResponse {
@@ -11102,6 +11098,8 @@ pub mod shopping_receipt {
         /// `end_time`. RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub end_time: Option<DateTime>,
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<String>,
@@ -11139,7 +11137,7 @@ pub mod shopping_receipt {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/marketing/shopping-receipt/customentrances/{brand_id}` ([`get_customentrances_by_brand_id`](crate::marketing::shopping_receipt::get_customentrances_by_brand_id)).
+    /// Answer of `GET /v3/marketing/shopping-receipt/customentrances/{brand_id}` ([`get_customentrances_by_brand_id`](fn@get_customentrances_by_brand_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetCustomentrancesByBrandIdResponse {
@@ -11161,6 +11159,8 @@ pub mod shopping_receipt {
         /// `end_time`. RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub end_time: Option<DateTime>,
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<String>,
@@ -11249,6 +11249,8 @@ pub mod shopping_receipt {
         /// `modify_time`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub modify_time: Option<String>,
+        /// 品牌的品牌ID，商家进驻微信支付品牌商家后获得的品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<i64>,
@@ -11274,7 +11276,7 @@ pub mod shopping_receipt {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/marketing/shopping-receipt/merchantshoppingreceiptjumpinfos` ([`merchantshoppingreceiptjumpinfos`](crate::marketing::shopping_receipt::merchantshoppingreceiptjumpinfos)).
+    /// Body of `POST /v3/marketing/shopping-receipt/merchantshoppingreceiptjumpinfos` ([`merchantshoppingreceiptjumpinfos`](fn@merchantshoppingreceiptjumpinfos)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -11298,7 +11300,7 @@ pub mod shopping_receipt {
         pub jump_info: JumpInfo,
     }
 
-    /// Answer of `POST /v3/marketing/shopping-receipt/merchantshoppingreceiptjumpinfos` ([`merchantshoppingreceiptjumpinfos`](crate::marketing::shopping_receipt::merchantshoppingreceiptjumpinfos)).
+    /// Answer of `POST /v3/marketing/shopping-receipt/merchantshoppingreceiptjumpinfos` ([`merchantshoppingreceiptjumpinfos`](fn@merchantshoppingreceiptjumpinfos)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct MerchantshoppingreceiptjumpinfosResponse {
@@ -11311,7 +11313,7 @@ pub mod shopping_receipt {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PATCH /v3/marketing/shopping-receipt/customentrances/{brand_id}` ([`patch_customentrances_by_brand_id`](crate::marketing::shopping_receipt::patch_customentrances_by_brand_id)).
+    /// Body of `PATCH /v3/marketing/shopping-receipt/customentrances/{brand_id}` ([`patch_customentrances_by_brand_id`](fn@patch_customentrances_by_brand_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -11342,7 +11344,7 @@ pub mod shopping_receipt {
         pub jump_link: Option<JumpLink>,
     }
 
-    /// Answer of `PATCH /v3/marketing/shopping-receipt/customentrances/{brand_id}` ([`patch_customentrances_by_brand_id`](crate::marketing::shopping_receipt::patch_customentrances_by_brand_id)).
+    /// Answer of `PATCH /v3/marketing/shopping-receipt/customentrances/{brand_id}` ([`patch_customentrances_by_brand_id`](fn@patch_customentrances_by_brand_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PatchCustomentrancesByBrandIdResponse {
@@ -11364,6 +11366,8 @@ pub mod shopping_receipt {
         /// `end_time`. RFC 3339 text, kept as sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub end_time: Option<DateTime>,
+        /// 品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<String>,
@@ -11407,6 +11411,8 @@ pub mod shopping_receipt {
         /// `openid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub openid: Option<String>,
+        /// 品牌的品牌ID，商家进驻微信支付品牌商家后获得的品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<i64>,
@@ -11438,7 +11444,7 @@ pub mod shopping_receipt {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `POST /v3/marketing/shopping-receipt/shoppingreceipts` ([`shoppingreceipts`](crate::marketing::shopping_receipt::shoppingreceipts)).
+    /// Answer of `POST /v3/marketing/shopping-receipt/shoppingreceipts` ([`shoppingreceipts`](fn@shoppingreceipts)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ShoppingreceiptsResponse {

@@ -86,7 +86,7 @@ pub mod risk {
         pub account_number: Sensitive,
     }
 
-    /// Answer of `GET /v3/mch_operate/risk/withdrawl-apply/applyment-id/{applyment_id}` ([`get_withdrawl_apply_by_applyment_id`](crate::mch_operate::risk::get_withdrawl_apply_by_applyment_id)).
+    /// Answer of `GET /v3/mch_operate/risk/withdrawl-apply/applyment-id/{applyment_id}` ([`get_withdrawl_apply_by_applyment_id`](fn@get_withdrawl_apply_by_applyment_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetWithdrawlApplyByApplymentIdResponse {
@@ -99,7 +99,7 @@ pub mod risk {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/mch_operate/risk/withdrawl-apply/out-request-no/{out_request_no}` ([`get_withdrawl_apply_by_out_request_no`](crate::mch_operate::risk::get_withdrawl_apply_by_out_request_no)).
+    /// Answer of `GET /v3/mch_operate/risk/withdrawl-apply/out-request-no/{out_request_no}` ([`get_withdrawl_apply_by_out_request_no`](fn@get_withdrawl_apply_by_out_request_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetWithdrawlApplyByOutRequestNoResponse {
@@ -188,7 +188,7 @@ pub mod risk {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/mch_operate/risk/withdrawl-apply` ([`withdrawl_apply`](crate::mch_operate::risk::withdrawl_apply)).
+    /// Body of `POST /v3/mch_operate/risk/withdrawl-apply` ([`withdrawl_apply`](fn@withdrawl_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -223,7 +223,7 @@ pub mod risk {
         pub remark: Option<String>,
     }
 
-    /// Answer of `POST /v3/mch_operate/risk/withdrawl-apply` ([`withdrawl_apply`](crate::mch_operate::risk::withdrawl_apply)).
+    /// Answer of `POST /v3/mch_operate/risk/withdrawl-apply` ([`withdrawl_apply`](fn@withdrawl_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct WithdrawlApplyResponse {

@@ -26,7 +26,7 @@ pub mod merchant_limitations {
         .path_param("sub_mchid", sub_mchid)
     }
 
-    /// Answer of `GET /v3/mch-operation-manage/merchant-limitations/sub-mchid/{sub_mchid}` ([`get_by_sub_mchid`](crate::mch_operation_manage::merchant_limitations::get_by_sub_mchid)).
+    /// Answer of `GET /v3/mch-operation-manage/merchant-limitations/sub-mchid/{sub_mchid}` ([`get_by_sub_mchid`](fn@get_by_sub_mchid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBySubMchidResponse {

@@ -163,7 +163,7 @@ pub mod mchsubjectalterapplyment {
         pub cert_period_end: String,
     }
 
-    /// Body of `POST /v3/mchalterapply/mchsubjectalterapplyment` ([`create`](crate::mchalterapply::mchsubjectalterapplyment::create)).
+    /// Body of `POST /v3/mchalterapply/mchsubjectalterapplyment` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -202,7 +202,7 @@ pub mod mchsubjectalterapplyment {
         pub alter_scope: Option<AlterScope>,
     }
 
-    /// Answer of `POST /v3/mchalterapply/mchsubjectalterapplyment` ([`create`](crate::mchalterapply::mchsubjectalterapplyment::create)).
+    /// Answer of `POST /v3/mchalterapply/mchsubjectalterapplyment` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -226,7 +226,7 @@ pub mod mchsubjectalterapplyment {
         pub finance_license_pics: Vec<String>,
     }
 
-    /// Answer of `GET /v3/mchalterapply/mchsubjectalterapplyment/{apply_id}` ([`get_by_apply_id`](crate::mchalterapply::mchsubjectalterapplyment::get_by_apply_id)).
+    /// Answer of `GET /v3/mchalterapply/mchsubjectalterapplyment/{apply_id}` ([`get_by_apply_id`](fn@get_by_apply_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByApplyIdResponse {
@@ -254,7 +254,7 @@ pub mod mchsubjectalterapplyment {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/mchalterapply/mchsubjectalterapplyment/merchant/{merchant_code}/out-request-no/{out_request_no}` ([`get_merchant_by_out_request_no`](crate::mchalterapply::mchsubjectalterapplyment::get_merchant_by_out_request_no)).
+    /// Answer of `GET /v3/mchalterapply/mchsubjectalterapplyment/merchant/{merchant_code}/out-request-no/{out_request_no}` ([`get_merchant_by_out_request_no`](fn@get_merchant_by_out_request_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetMerchantByOutRequestNoResponse {
@@ -321,13 +321,13 @@ pub mod mchsubjectalterapplyment {
         pub as_ubo: Option<bool>,
     }
 
-    /// Body of `POST /v3/mchalterapply/mchsubjectalterapplyment/{apply_id}/revoke` ([`revoke`](crate::mchalterapply::mchsubjectalterapplyment::revoke)).
+    /// Body of `POST /v3/mchalterapply/mchsubjectalterapplyment/{apply_id}/revoke` ([`revoke`](fn@revoke)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct RevokeRequest {}
 
-    /// Answer of `POST /v3/mchalterapply/mchsubjectalterapplyment/{apply_id}/revoke` ([`revoke`](crate::mchalterapply::mchsubjectalterapplyment::revoke)).
+    /// Answer of `POST /v3/mchalterapply/mchsubjectalterapplyment/{apply_id}/revoke` ([`revoke`](fn@revoke)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct RevokeResponse {

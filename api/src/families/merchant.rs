@@ -138,7 +138,7 @@ pub mod fund {
         }
     }
 
-    /// Answer of `GET /v3/merchant/fund/balance/{account_type}` ([`get_balance_by_account_type`](crate::merchant::fund::get_balance_by_account_type)).
+    /// Answer of `GET /v3/merchant/fund/balance/{account_type}` ([`get_balance_by_account_type`](fn@get_balance_by_account_type)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBalanceByAccountTypeResponse {
@@ -154,7 +154,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchant/fund/dayendbalance/{account_type}` ([`get_dayendbalance_by_account_type`](crate::merchant::fund::get_dayendbalance_by_account_type)).
+    /// Query of `GET /v3/merchant/fund/dayendbalance/{account_type}` ([`get_dayendbalance_by_account_type`](fn@get_dayendbalance_by_account_type)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -169,7 +169,7 @@ pub mod fund {
         pub date: String,
     }
 
-    /// Answer of `GET /v3/merchant/fund/dayendbalance/{account_type}` ([`get_dayendbalance_by_account_type`](crate::merchant::fund::get_dayendbalance_by_account_type)).
+    /// Answer of `GET /v3/merchant/fund/dayendbalance/{account_type}` ([`get_dayendbalance_by_account_type`](fn@get_dayendbalance_by_account_type)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetDayendbalanceByAccountTypeResponse {
@@ -185,7 +185,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchant/fund/withdraw/bill-type/{bill_type}` ([`get_withdraw_by_bill_type`](crate::merchant::fund::get_withdraw_by_bill_type)).
+    /// Query of `GET /v3/merchant/fund/withdraw/bill-type/{bill_type}` ([`get_withdraw_by_bill_type`](fn@get_withdraw_by_bill_type)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -207,7 +207,7 @@ pub mod fund {
         pub bill_type: Option<BillType>,
     }
 
-    /// Answer of `GET /v3/merchant/fund/withdraw/out-request-no/{out_request_no}` ([`get_withdraw_by_out_request_no`](crate::merchant::fund::get_withdraw_by_out_request_no)).
+    /// Answer of `GET /v3/merchant/fund/withdraw/out-request-no/{out_request_no}` ([`get_withdraw_by_out_request_no`](fn@get_withdraw_by_out_request_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetWithdrawByOutRequestNoResponse {
@@ -252,7 +252,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/merchant/fund/withdraw/withdraw-id/{withdraw_id}` ([`get_withdraw_by_withdraw_id`](crate::merchant::fund::get_withdraw_by_withdraw_id)).
+    /// Answer of `GET /v3/merchant/fund/withdraw/withdraw-id/{withdraw_id}` ([`get_withdraw_by_withdraw_id`](fn@get_withdraw_by_withdraw_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetWithdrawByWithdrawIdResponse {
@@ -297,7 +297,7 @@ pub mod fund {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/merchant/fund/withdraw` ([`withdraw`](crate::merchant::fund::withdraw)).
+    /// Body of `POST /v3/merchant/fund/withdraw` ([`withdraw`](fn@withdraw)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -320,7 +320,7 @@ pub mod fund {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/merchant/fund/withdraw` ([`withdraw`](crate::merchant::fund::withdraw)).
+    /// Answer of `POST /v3/merchant/fund/withdraw` ([`withdraw`](fn@withdraw)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct WithdrawResponse {
@@ -433,7 +433,7 @@ pub mod media {
 
     /// 图片上传API返回结果
     ///
-    /// Answer of `POST /v3/merchant/media/upload` ([`upload`](crate::merchant::media::upload)).
+    /// Answer of `POST /v3/merchant/media/upload` ([`upload`](fn@upload)).
     ///
     /// Official model: Go `fileuploader.ImageUploadResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -450,7 +450,7 @@ pub mod media {
 
     /// 视频上传API返回结果
     ///
-    /// Answer of `POST /v3/merchant/media/video_upload` ([`video_upload`](crate::merchant::media::video_upload)).
+    /// Answer of `POST /v3/merchant/media/video_upload` ([`video_upload`](fn@video_upload)).
     ///
     /// Official model: Go `fileuploader.VideoUploadResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

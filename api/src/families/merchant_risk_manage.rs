@@ -26,7 +26,7 @@ pub mod report_trade_union_information {
         .json(body)
     }
 
-    /// Body of `POST /v3/merchant-risk-manage/report-trade-union-information` ([`create`](crate::merchant_risk_manage::report_trade_union_information::create)).
+    /// Body of `POST /v3/merchant-risk-manage/report-trade-union-information` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -173,7 +173,7 @@ pub mod report_trade_union_information {
         pub sub_orders: Option<Vec<SubOrders>>,
     }
 
-    /// Answer of `POST /v3/merchant-risk-manage/report-trade-union-information` ([`create`](crate::merchant_risk_manage::report_trade_union_information::create)).
+    /// Answer of `POST /v3/merchant-risk-manage/report-trade-union-information` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -439,7 +439,7 @@ pub mod trade_risk_information {
         }
     }
 
-    /// Query of `GET /v3/merchant-risk-manage/trade-risk-information` ([`get`](crate::merchant_risk_manage::trade_risk_information::get)).
+    /// Query of `GET /v3/merchant-risk-manage/trade-risk-information` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -464,7 +464,7 @@ pub mod trade_risk_information {
         pub complaints_information: Option<String>,
     }
 
-    /// Answer of `GET /v3/merchant-risk-manage/trade-risk-information` ([`get`](crate::merchant_risk_manage::trade_risk_information::get)).
+    /// Answer of `GET /v3/merchant-risk-manage/trade-risk-information` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -549,7 +549,7 @@ pub mod trade_risk_result {
         .json(body)
     }
 
-    /// Body of `POST /v3/merchant-risk-manage/trade-risk-result` ([`create`](crate::merchant_risk_manage::trade_risk_result::create)).
+    /// Body of `POST /v3/merchant-risk-manage/trade-risk-result` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -582,7 +582,7 @@ pub mod trade_risk_result {
         pub complaints_information: Option<String>,
     }
 
-    /// Answer of `POST /v3/merchant-risk-manage/trade-risk-result` ([`create`](crate::merchant_risk_manage::trade_risk_result::create)).
+    /// Answer of `POST /v3/merchant-risk-manage/trade-risk-result` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -761,7 +761,7 @@ pub mod violation_notifications {
         .json(body)
     }
 
-    /// Body of `POST /v3/merchant-risk-manage/violation-notifications` ([`create`](crate::merchant_risk_manage::violation_notifications::create)).
+    /// Body of `POST /v3/merchant-risk-manage/violation-notifications` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -771,7 +771,7 @@ pub mod violation_notifications {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/merchant-risk-manage/violation-notifications` ([`create`](crate::merchant_risk_manage::violation_notifications::create)).
+    /// Answer of `POST /v3/merchant-risk-manage/violation-notifications` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -784,7 +784,7 @@ pub mod violation_notifications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/merchant-risk-manage/violation-notifications` ([`get`](crate::merchant_risk_manage::violation_notifications::get)).
+    /// Answer of `GET /v3/merchant-risk-manage/violation-notifications` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -797,7 +797,7 @@ pub mod violation_notifications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PUT /v3/merchant-risk-manage/violation-notifications` ([`put`](crate::merchant_risk_manage::violation_notifications::put)).
+    /// Body of `PUT /v3/merchant-risk-manage/violation-notifications` ([`put`](fn@put)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -807,7 +807,7 @@ pub mod violation_notifications {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `PUT /v3/merchant-risk-manage/violation-notifications` ([`put`](crate::merchant_risk_manage::violation_notifications::put)).
+    /// Answer of `PUT /v3/merchant-risk-manage/violation-notifications` ([`put`](fn@put)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PutResponse {

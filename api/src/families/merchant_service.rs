@@ -63,7 +63,7 @@ pub mod complaint_notifications {
         .json(body)
     }
 
-    /// Body of `POST /v3/merchant-service/complaint-notifications` ([`create`](crate::merchant_service::complaint_notifications::create)).
+    /// Body of `POST /v3/merchant-service/complaint-notifications` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -75,7 +75,7 @@ pub mod complaint_notifications {
         pub url: String,
     }
 
-    /// Answer of `POST /v3/merchant-service/complaint-notifications` ([`create`](crate::merchant_service::complaint_notifications::create)).
+    /// Answer of `POST /v3/merchant-service/complaint-notifications` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -93,7 +93,7 @@ pub mod complaint_notifications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/merchant-service/complaint-notifications` ([`get`](crate::merchant_service::complaint_notifications::get)).
+    /// Answer of `GET /v3/merchant-service/complaint-notifications` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -111,7 +111,7 @@ pub mod complaint_notifications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PUT /v3/merchant-service/complaint-notifications` ([`put`](crate::merchant_service::complaint_notifications::put)).
+    /// Body of `PUT /v3/merchant-service/complaint-notifications` ([`put`](fn@put)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -123,7 +123,7 @@ pub mod complaint_notifications {
         pub url: String,
     }
 
-    /// Answer of `PUT /v3/merchant-service/complaint-notifications` ([`put`](crate::merchant_service::complaint_notifications::put)).
+    /// Answer of `PUT /v3/merchant-service/complaint-notifications` ([`put`](fn@put)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PutResponse {
@@ -272,7 +272,7 @@ pub mod complaints {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/merchant-service/complaints/{transaction_id}` ([`get_by_transaction_id`](crate::merchant_service::complaints::get_by_transaction_id)).
+    /// Answer of `GET /v3/merchant-service/complaints/{transaction_id}` ([`get_by_transaction_id`](fn@get_by_transaction_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByTransactionIdResponse {
@@ -312,7 +312,7 @@ pub mod complaints {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/merchant-service/complaints/{transaction_id}/negotiation-historys` ([`get_negotiation_historys`](crate::merchant_service::complaints::get_negotiation_historys)).
+    /// Answer of `GET /v3/merchant-service/complaints/{transaction_id}/negotiation-historys` ([`get_negotiation_historys`](fn@get_negotiation_historys)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetNegotiationHistorysResponse {
@@ -325,7 +325,7 @@ pub mod complaints {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchant-service/complaints` ([`list`](crate::merchant_service::complaints::list)).
+    /// Query of `GET /v3/merchant-service/complaints` ([`list`](fn@list)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -347,7 +347,7 @@ pub mod complaints {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/merchant-service/complaints` ([`list`](crate::merchant_service::complaints::list)).
+    /// Answer of `GET /v3/merchant-service/complaints` ([`list`](fn@list)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ListResponse {
@@ -737,8 +737,6 @@ pub mod complaints_v2 {
         /// `media_type`. See [`MediaType`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub media_type: Option<MediaType>,
-        /// 微信返回的媒体文件url地址。 (the official models' description of `media_url`)
-        ///
         /// `media_url`. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub media_url: Option<Vec<String>>,
@@ -767,7 +765,7 @@ pub mod complaints_v2 {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/merchant-service/complaints-v2/{complaint_id}/complete` ([`complete`](crate::merchant_service::complaints_v2::complete)).
+    /// Body of `POST /v3/merchant-service/complaints-v2/{complaint_id}/complete` ([`complete`](fn@complete)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -809,7 +807,7 @@ pub mod complaints_v2 {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/merchant-service/complaints-v2/{complaint_id}` ([`get_by_complaint_id`](crate::merchant_service::complaints_v2::get_by_complaint_id)).
+    /// Answer of `GET /v3/merchant-service/complaints-v2/{complaint_id}` ([`get_by_complaint_id`](fn@get_by_complaint_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByComplaintIdResponse {
@@ -903,7 +901,7 @@ pub mod complaints_v2 {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchant-service/complaints-v2/{complaint_id}/negotiation-historys` ([`get_negotiation_historys`](crate::merchant_service::complaints_v2::get_negotiation_historys)).
+    /// Query of `GET /v3/merchant-service/complaints-v2/{complaint_id}/negotiation-historys` ([`get_negotiation_historys`](fn@get_negotiation_historys)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -916,7 +914,7 @@ pub mod complaints_v2 {
         pub offset: Option<i64>,
     }
 
-    /// Answer of `GET /v3/merchant-service/complaints-v2/{complaint_id}/negotiation-historys` ([`get_negotiation_historys`](crate::merchant_service::complaints_v2::get_negotiation_historys)).
+    /// Answer of `GET /v3/merchant-service/complaints-v2/{complaint_id}/negotiation-historys` ([`get_negotiation_historys`](fn@get_negotiation_historys)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetNegotiationHistorysResponse {
@@ -1032,7 +1030,7 @@ pub mod complaints_v2 {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchant-service/complaints-v2` ([`list`](crate::merchant_service::complaints_v2::list)).
+    /// Query of `GET /v3/merchant-service/complaints-v2` ([`list`](fn@list)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1054,7 +1052,7 @@ pub mod complaints_v2 {
         pub complainted_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/merchant-service/complaints-v2` ([`list`](crate::merchant_service::complaints_v2::list)).
+    /// Answer of `GET /v3/merchant-service/complaints-v2` ([`list`](fn@list)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ListResponse {
@@ -1228,7 +1226,7 @@ pub mod complaints_v2 {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/merchant-service/complaints-v2/{complaint_id}/response` ([`response`](crate::merchant_service::complaints_v2::response)).
+    /// Body of `POST /v3/merchant-service/complaints-v2/{complaint_id}/response` ([`response`](fn@response)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1312,7 +1310,7 @@ pub mod complaints_v2 {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/merchant-service/complaints-v2/{complaint_id}/update-refund-progress` ([`update_refund_progress`](crate::merchant_service::complaints_v2::update_refund_progress)).
+    /// Body of `POST /v3/merchant-service/complaints-v2/{complaint_id}/update-refund-progress` ([`update_refund_progress`](fn@update_refund_progress)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1546,7 +1544,7 @@ pub mod feedbacks {
         Call::<()>::new(http::Method::POST, "/v3/merchant-service/feedbacks").json(body)
     }
 
-    /// Body of `POST /v3/merchant-service/feedbacks` ([`create`](crate::merchant_service::feedbacks::create)).
+    /// Body of `POST /v3/merchant-service/feedbacks` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1612,7 +1610,7 @@ pub mod images {
 
     /// 商户上传反馈图片API返回结果
     ///
-    /// Answer of `POST /v3/merchant-service/images/upload` ([`upload`](crate::merchant_service::images::upload)).
+    /// Answer of `POST /v3/merchant-service/images/upload` ([`upload`](fn@upload)).
     ///
     /// Official model: Go `fileuploader.MchBizUploadResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -101,7 +101,7 @@ pub mod stores {
         }
     }
 
-    /// Body of `POST /v3/merchant-store/stores` ([`create`](crate::merchant_store::stores::create)).
+    /// Body of `POST /v3/merchant-store/stores` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -142,12 +142,14 @@ pub mod stores {
         /// `branch_name`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub branch_name: Option<String>,
+        /// 品牌的品牌ID，商家进驻微信支付品牌商家后获得的品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`, optional. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<i64>,
     }
 
-    /// Answer of `POST /v3/merchant-store/stores` ([`create`](crate::merchant_store::stores::create)).
+    /// Answer of `POST /v3/merchant-store/stores` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -176,7 +178,7 @@ pub mod stores {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchant-store/stores/{store_id}` ([`get_by_store_id`](crate::merchant_store::stores::get_by_store_id)).
+    /// Query of `GET /v3/merchant-store/stores/{store_id}` ([`get_by_store_id`](fn@get_by_store_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -186,7 +188,7 @@ pub mod stores {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/merchant-store/stores/{store_id}` ([`get_by_store_id`](crate::merchant_store::stores::get_by_store_id)).
+    /// Answer of `GET /v3/merchant-store/stores/{store_id}` ([`get_by_store_id`](fn@get_by_store_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByStoreIdResponse {
@@ -254,6 +256,8 @@ pub mod stores {
         /// `branch_name`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub branch_name: Option<String>,
+        /// 品牌的品牌ID，商家进驻微信支付品牌商家后获得的品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<i64>,
@@ -295,7 +299,7 @@ pub mod stores {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PATCH /v3/merchant-store/stores/{store_id}` ([`patch_by_store_id`](crate::merchant_store::stores::patch_by_store_id)).
+    /// Body of `PATCH /v3/merchant-store/stores/{store_id}` ([`patch_by_store_id`](fn@patch_by_store_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -336,12 +340,14 @@ pub mod stores {
         /// `branch_name`, optional. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub branch_name: Option<String>,
+        /// 品牌的品牌ID，商家进驻微信支付品牌商家后获得的品牌ID (the official models' description of `brand_id`)
+        ///
         /// `brand_id`, optional. (Published in the OpenAPI YAML only.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<i64>,
     }
 
-    /// Body of `POST /v3/merchant-store/stores/{store_id}/recipients/bind` ([`recipients_bind`](crate::merchant_store::stores::recipients_bind)).
+    /// Body of `POST /v3/merchant-store/stores/{store_id}/recipients/bind` ([`recipients_bind`](fn@recipients_bind)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -353,7 +359,7 @@ pub mod stores {
         pub store_recipient: Vec<StoreRecipient>,
     }
 
-    /// Answer of `POST /v3/merchant-store/stores/{store_id}/recipients/bind` ([`recipients_bind`](crate::merchant_store::stores::recipients_bind)).
+    /// Answer of `POST /v3/merchant-store/stores/{store_id}/recipients/bind` ([`recipients_bind`](fn@recipients_bind)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct RecipientsBindResponse {
@@ -366,7 +372,7 @@ pub mod stores {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/merchant-store/stores/{store_id}/recipients/unbind` ([`recipients_unbind`](crate::merchant_store::stores::recipients_unbind)).
+    /// Body of `POST /v3/merchant-store/stores/{store_id}/recipients/unbind` ([`recipients_unbind`](fn@recipients_unbind)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -379,7 +385,7 @@ pub mod stores {
         pub store_recipient: Option<Vec<StoreRecipient>>,
     }
 
-    /// Answer of `POST /v3/merchant-store/stores/{store_id}/recipients/unbind` ([`recipients_unbind`](crate::merchant_store::stores::recipients_unbind)).
+    /// Answer of `POST /v3/merchant-store/stores/{store_id}/recipients/unbind` ([`recipients_unbind`](fn@recipients_unbind)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct RecipientsUnbindResponse {

@@ -81,7 +81,7 @@ pub mod merchant {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchantfund/merchant/income-records` ([`get_income_records`](crate::merchantfund::merchant::get_income_records)).
+    /// Query of `GET /v3/merchantfund/merchant/income-records` ([`get_income_records`](fn@get_income_records)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -98,7 +98,7 @@ pub mod merchant {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/merchantfund/merchant/income-records` ([`get_income_records`](crate::merchantfund::merchant::get_income_records)).
+    /// Answer of `GET /v3/merchantfund/merchant/income-records` ([`get_income_records`](fn@get_income_records)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetIncomeRecordsResponse {
@@ -255,7 +255,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/merchantfund/partner/income-records` ([`get_income_records`](crate::merchantfund::partner::get_income_records)).
+    /// Query of `GET /v3/merchantfund/partner/income-records` ([`get_income_records`](fn@get_income_records)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -275,7 +275,7 @@ pub mod partner {
         pub date: String,
     }
 
-    /// Answer of `GET /v3/merchantfund/partner/income-records` ([`get_income_records`](crate::merchantfund::partner::get_income_records)).
+    /// Answer of `GET /v3/merchantfund/partner/income-records` ([`get_income_records`](fn@get_income_records)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetIncomeRecordsResponse {

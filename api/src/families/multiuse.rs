@@ -52,7 +52,7 @@ pub mod stocks {
         .path_param("stock_id", stock_id)
     }
 
-    /// Answer of `GET /v3/multiuse/stocks/{stock_id}/refund-flow` ([`get_refund_flow`](crate::multiuse::stocks::get_refund_flow)).
+    /// Answer of `GET /v3/multiuse/stocks/{stock_id}/refund-flow` ([`get_refund_flow`](fn@get_refund_flow)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetRefundFlowResponse {
@@ -67,7 +67,7 @@ pub mod stocks {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/multiuse/stocks/{stock_id}/send-flow` ([`get_send_flow`](crate::multiuse::stocks::get_send_flow)).
+    /// Answer of `GET /v3/multiuse/stocks/{stock_id}/send-flow` ([`get_send_flow`](fn@get_send_flow)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetSendFlowResponse {
@@ -82,7 +82,7 @@ pub mod stocks {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/multiuse/stocks/{stock_id}/use-flow` ([`get_use_flow`](crate::multiuse::stocks::get_use_flow)).
+    /// Answer of `GET /v3/multiuse/stocks/{stock_id}/use-flow` ([`get_use_flow`](fn@get_use_flow)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetUseFlowResponse {
@@ -116,7 +116,7 @@ pub mod users {
             .json(body)
     }
 
-    /// Body of `POST /v3/multiuse/users/{openid}/coupons` ([`coupons`](crate::multiuse::users::coupons)).
+    /// Body of `POST /v3/multiuse/users/{openid}/coupons` ([`coupons`](fn@coupons)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -143,7 +143,7 @@ pub mod users {
         pub card_type: CardType,
     }
 
-    /// Answer of `POST /v3/multiuse/users/{openid}/coupons` ([`coupons`](crate::multiuse::users::coupons)).
+    /// Answer of `POST /v3/multiuse/users/{openid}/coupons` ([`coupons`](fn@coupons)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CouponsResponse {

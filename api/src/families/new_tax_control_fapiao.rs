@@ -42,7 +42,7 @@ pub mod card_template {
         pub custom_cell: Option<CustomCell>,
     }
 
-    /// Body of `POST /v3/new-tax-control-fapiao/card-template` ([`create`](crate::new_tax_control_fapiao::card_template::create)).
+    /// Body of `POST /v3/new-tax-control-fapiao/card-template` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -57,7 +57,7 @@ pub mod card_template {
         pub card_template_information: CardTemplateInformation,
     }
 
-    /// Answer of `POST /v3/new-tax-control-fapiao/card-template` ([`create`](crate::new_tax_control_fapiao::card_template::create)).
+    /// Answer of `POST /v3/new-tax-control-fapiao/card-template` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -149,7 +149,7 @@ pub mod download {
         }
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/download` ([`get`](crate::new_tax_control_fapiao::download::get)).
+    /// Query of `GET /v3/new-tax-control-fapiao/download` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -360,7 +360,7 @@ pub mod fapiao_applications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/new-tax-control-fapiao/fapiao-applications` ([`create`](crate::new_tax_control_fapiao::fapiao_applications::create)).
+    /// Body of `POST /v3/new-tax-control-fapiao/fapiao-applications` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -587,7 +587,7 @@ pub mod fapiao_applications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}` ([`get_by_fapiao_apply_id`](crate::new_tax_control_fapiao::fapiao_applications::get_by_fapiao_apply_id)).
+    /// Query of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}` ([`get_by_fapiao_apply_id`](fn@get_by_fapiao_apply_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -600,7 +600,7 @@ pub mod fapiao_applications {
         pub fapiao_id: Option<String>,
     }
 
-    /// Answer of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}` ([`get_by_fapiao_apply_id`](crate::new_tax_control_fapiao::fapiao_applications::get_by_fapiao_apply_id)).
+    /// Answer of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}` ([`get_by_fapiao_apply_id`](fn@get_by_fapiao_apply_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByFapiaoApplyIdResponse {
@@ -823,7 +823,7 @@ pub mod fapiao_applications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/fapiao-files` ([`get_fapiao_files`](crate::new_tax_control_fapiao::fapiao_applications::get_fapiao_files)).
+    /// Query of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/fapiao-files` ([`get_fapiao_files`](fn@get_fapiao_files)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -836,7 +836,7 @@ pub mod fapiao_applications {
         pub fapiao_id: String,
     }
 
-    /// Answer of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/fapiao-files` ([`get_fapiao_files`](crate::new_tax_control_fapiao::fapiao_applications::get_fapiao_files)).
+    /// Answer of `GET /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/fapiao-files` ([`get_fapiao_files`](fn@get_fapiao_files)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetFapiaoFilesResponse {
@@ -849,7 +849,7 @@ pub mod fapiao_applications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/insert-cards` ([`insert_cards`](crate::new_tax_control_fapiao::fapiao_applications::insert_cards)).
+    /// Body of `POST /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/insert-cards` ([`insert_cards`](fn@insert_cards)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -941,7 +941,7 @@ pub mod fapiao_applications {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/reverse` ([`reverse`](crate::new_tax_control_fapiao::fapiao_applications::reverse)).
+    /// Body of `POST /v3/new-tax-control-fapiao/fapiao-applications/{fapiao_apply_id}/reverse` ([`reverse`](fn@reverse)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1000,7 +1000,7 @@ pub mod fapiao_applications {
         pub bank_account: Option<String>,
     }
 
-    /// Answer of `POST /v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file` ([`upload_fapiao_file`](crate::new_tax_control_fapiao::fapiao_applications::upload_fapiao_file)).
+    /// Answer of `POST /v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file` ([`upload_fapiao_file`](fn@upload_fapiao_file)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct UploadFapiaoFileResponse {
@@ -1267,7 +1267,7 @@ pub mod merchant {
         }
     }
 
-    /// Body of `POST /v3/new-tax-control-fapiao/merchant/{sub_mchid}/check` ([`check`](crate::new_tax_control_fapiao::merchant::check)).
+    /// Body of `POST /v3/new-tax-control-fapiao/merchant/{sub_mchid}/check` ([`check`](fn@check)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1320,7 +1320,7 @@ pub mod merchant {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/merchant/base-information` ([`get_base_information`](crate::new_tax_control_fapiao::merchant::get_base_information)).
+    /// Query of `GET /v3/new-tax-control-fapiao/merchant/base-information` ([`get_base_information`](fn@get_base_information)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1330,7 +1330,7 @@ pub mod merchant {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/new-tax-control-fapiao/merchant/base-information` ([`get_base_information`](crate::new_tax_control_fapiao::merchant::get_base_information)).
+    /// Answer of `GET /v3/new-tax-control-fapiao/merchant/base-information` ([`get_base_information`](fn@get_base_information)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBaseInformationResponse {
@@ -1346,7 +1346,7 @@ pub mod merchant {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/merchant/development-config` ([`get_development_config`](crate::new_tax_control_fapiao::merchant::get_development_config)).
+    /// Query of `GET /v3/new-tax-control-fapiao/merchant/development-config` ([`get_development_config`](fn@get_development_config)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1356,7 +1356,7 @@ pub mod merchant {
         pub sub_mch_code: Option<String>,
     }
 
-    /// Answer of `GET /v3/new-tax-control-fapiao/merchant/development-config` ([`get_development_config`](crate::new_tax_control_fapiao::merchant::get_development_config)).
+    /// Answer of `GET /v3/new-tax-control-fapiao/merchant/development-config` ([`get_development_config`](fn@get_development_config)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetDevelopmentConfigResponse {
@@ -1375,7 +1375,7 @@ pub mod merchant {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/merchant/tax-codes` ([`get_tax_codes`](crate::new_tax_control_fapiao::merchant::get_tax_codes)).
+    /// Query of `GET /v3/new-tax-control-fapiao/merchant/tax-codes` ([`get_tax_codes`](fn@get_tax_codes)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1389,7 +1389,7 @@ pub mod merchant {
         pub limit: i64,
     }
 
-    /// Answer of `GET /v3/new-tax-control-fapiao/merchant/tax-codes` ([`get_tax_codes`](crate::new_tax_control_fapiao::merchant::get_tax_codes)).
+    /// Answer of `GET /v3/new-tax-control-fapiao/merchant/tax-codes` ([`get_tax_codes`](fn@get_tax_codes)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTaxCodesResponse {
@@ -1433,7 +1433,7 @@ pub mod merchant {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PATCH /v3/new-tax-control-fapiao/merchant/development-config` ([`patch_development_config`](crate::new_tax_control_fapiao::merchant::patch_development_config)).
+    /// Body of `PATCH /v3/new-tax-control-fapiao/merchant/development-config` ([`patch_development_config`](fn@patch_development_config)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1452,7 +1452,7 @@ pub mod merchant {
         pub support_vat_fapiao: Option<bool>,
     }
 
-    /// Answer of `PATCH /v3/new-tax-control-fapiao/merchant/development-config` ([`patch_development_config`](crate::new_tax_control_fapiao::merchant::patch_development_config)).
+    /// Answer of `PATCH /v3/new-tax-control-fapiao/merchant/development-config` ([`patch_development_config`](fn@patch_development_config)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PatchDevelopmentConfigResponse {
@@ -1587,7 +1587,7 @@ pub mod user_title {
         }
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/user-title` ([`get`](crate::new_tax_control_fapiao::user_title::get)).
+    /// Query of `GET /v3/new-tax-control-fapiao/user-title` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1604,7 +1604,7 @@ pub mod user_title {
         pub fapiao_apply_id: String,
     }
 
-    /// Answer of `GET /v3/new-tax-control-fapiao/user-title` ([`get`](crate::new_tax_control_fapiao::user_title::get)).
+    /// Answer of `GET /v3/new-tax-control-fapiao/user-title` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -1657,7 +1657,7 @@ pub mod user_title {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/new-tax-control-fapiao/user-title/title-url` ([`get_title_url`](crate::new_tax_control_fapiao::user_title::get_title_url)).
+    /// Query of `GET /v3/new-tax-control-fapiao/user-title/title-url` ([`get_title_url`](fn@get_title_url)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1695,7 +1695,7 @@ pub mod user_title {
         pub must_input_email: Option<bool>,
     }
 
-    /// Answer of `GET /v3/new-tax-control-fapiao/user-title/title-url` ([`get_title_url`](crate::new_tax_control_fapiao::user_title::get_title_url)).
+    /// Answer of `GET /v3/new-tax-control-fapiao/user-title/title-url` ([`get_title_url`](fn@get_title_url)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTitleUrlResponse {

@@ -46,8 +46,6 @@ pub mod contracts {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct DeductDuration {
-        /// 该次请求返回的记录条数 (the official models' description of `count`)
-        ///
         /// `count`, required. See [`Count`].
         pub count: Count,
         /// `unit`, optional. See [`Unit`].
@@ -67,7 +65,7 @@ pub mod contracts {
         pub currency: Option<String>,
     }
 
-    /// Body of `POST /v3/papay/contracts/{contract_id}/fail-notify` ([`fail_notify`](crate::papay::contracts::fail_notify)).
+    /// Body of `POST /v3/papay/contracts/{contract_id}/fail-notify` ([`fail_notify`](fn@fail_notify)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -80,7 +78,7 @@ pub mod contracts {
         pub appid: String,
     }
 
-    /// Body of `POST /v3/papay/contracts/{contract_id}/notify` ([`notify`](crate::papay::contracts::notify)).
+    /// Body of `POST /v3/papay/contracts/{contract_id}/notify` ([`notify`](fn@notify)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -201,7 +199,7 @@ pub mod insurance_pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}` ([`get_policy_periods_by_policy_period_id`](crate::papay::insurance_pay::get_policy_periods_by_policy_period_id)).
+    /// Answer of `GET /v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}` ([`get_policy_periods_by_policy_period_id`](fn@get_policy_periods_by_policy_period_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPolicyPeriodsByPolicyPeriodIdResponse {
@@ -248,7 +246,7 @@ pub mod insurance_pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}/schedule` ([`policy_periods_schedule`](crate::papay::insurance_pay::policy_periods_schedule)).
+    /// Body of `POST /v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}/schedule` ([`policy_periods_schedule`](fn@policy_periods_schedule)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -260,7 +258,7 @@ pub mod insurance_pay {
         pub scheduled_amount: ScheduledAmount,
     }
 
-    /// Answer of `POST /v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}/schedule` ([`policy_periods_schedule`](crate::papay::insurance_pay::policy_periods_schedule)).
+    /// Answer of `POST /v3/papay/insurance-pay/policy-periods/contract-id/{contract_id}/policy-period-id/{policy_period_id}/schedule` ([`policy_periods_schedule`](fn@policy_periods_schedule)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PolicyPeriodsScheduleResponse {
@@ -303,7 +301,7 @@ pub mod insurance_pay {
         pub currency: Option<String>,
     }
 
-    /// Body of `POST /v3/papay/insurance-pay/transactions/apply` ([`transactions_apply`](crate::papay::insurance_pay::transactions_apply)).
+    /// Body of `POST /v3/papay/insurance-pay/transactions/apply` ([`transactions_apply`](fn@transactions_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -335,7 +333,7 @@ pub mod insurance_pay {
         pub attach: Option<String>,
     }
 
-    /// Answer of `POST /v3/papay/insurance-pay/transactions/apply` ([`transactions_apply`](crate::papay::insurance_pay::transactions_apply)).
+    /// Answer of `POST /v3/papay/insurance-pay/transactions/apply` ([`transactions_apply`](fn@transactions_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsApplyResponse {
@@ -552,7 +550,7 @@ pub mod insurance_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](crate::papay::insurance_sign::contracts_pre_entrust_sign_app)).
+    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](fn@contracts_pre_entrust_sign_app)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -631,7 +629,7 @@ pub mod insurance_sign {
         pub estimated_deduct_amount: EstimatedDeductAmount,
     }
 
-    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](crate::papay::insurance_sign::contracts_pre_entrust_sign_app)).
+    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](fn@contracts_pre_entrust_sign_app)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignAppResponse {
@@ -644,7 +642,7 @@ pub mod insurance_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](crate::papay::insurance_sign::contracts_pre_entrust_sign_h5)).
+    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](fn@contracts_pre_entrust_sign_h5)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -712,7 +710,7 @@ pub mod insurance_sign {
         pub combined_deduct_period_count: Option<i64>,
     }
 
-    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](crate::papay::insurance_sign::contracts_pre_entrust_sign_h5)).
+    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](fn@contracts_pre_entrust_sign_h5)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignH5Response {
@@ -725,7 +723,7 @@ pub mod insurance_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](crate::papay::insurance_sign::contracts_pre_entrust_sign_jsapi)).
+    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](fn@contracts_pre_entrust_sign_jsapi)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -790,7 +788,7 @@ pub mod insurance_sign {
         pub combined_deduct_period_count: Option<i64>,
     }
 
-    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](crate::papay::insurance_sign::contracts_pre_entrust_sign_jsapi)).
+    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](fn@contracts_pre_entrust_sign_jsapi)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignJsapiResponse {
@@ -803,7 +801,7 @@ pub mod insurance_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](crate::papay::insurance_sign::contracts_pre_entrust_sign_mini_program)).
+    /// Body of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](fn@contracts_pre_entrust_sign_mini_program)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -868,7 +866,7 @@ pub mod insurance_sign {
         pub combined_deduct_period_count: Option<i64>,
     }
 
-    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](crate::papay::insurance_sign::contracts_pre_entrust_sign_mini_program)).
+    /// Answer of `POST /v3/papay/insurance-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](fn@contracts_pre_entrust_sign_mini_program)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignMiniProgramResponse {
@@ -887,7 +885,7 @@ pub mod insurance_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/contract-id/{contract_id}/renew` ([`contracts_renew`](crate::papay::insurance_sign::contracts_renew)).
+    /// Body of `POST /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/contract-id/{contract_id}/renew` ([`contracts_renew`](fn@contracts_renew)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -899,7 +897,7 @@ pub mod insurance_sign {
         pub policy_periods: Vec<ContractsPreEntrustSignAppRequestPolicyPeriods>,
     }
 
-    /// Body of `POST /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](crate::papay::insurance_sign::contracts_terminate)).
+    /// Body of `POST /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](fn@contracts_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -909,7 +907,7 @@ pub mod insurance_sign {
         pub contract_termination_remark: String,
     }
 
-    /// Answer of `POST /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](crate::papay::insurance_sign::contracts_terminate)).
+    /// Answer of `POST /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](fn@contracts_terminate)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsTerminateResponse {
@@ -1030,7 +1028,7 @@ pub mod insurance_sign {
         pub currency: Option<String>,
     }
 
-    /// Answer of `GET /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_contracts_by_out_contract_code`](crate::papay::insurance_sign::get_contracts_by_out_contract_code)).
+    /// Answer of `GET /v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_contracts_by_out_contract_code`](fn@get_contracts_by_out_contract_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetContractsByOutContractCodeResponse {
@@ -1082,7 +1080,7 @@ pub mod insurance_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/papay/insurance-sign/policy_periods/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_policy_periods_by_out_contract_code`](crate::papay::insurance_sign::get_policy_periods_by_out_contract_code)).
+    /// Query of `GET /v3/papay/insurance-sign/policy_periods/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_policy_periods_by_out_contract_code`](fn@get_policy_periods_by_out_contract_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1095,7 +1093,7 @@ pub mod insurance_sign {
         pub offset: Option<i64>,
     }
 
-    /// Answer of `GET /v3/papay/insurance-sign/policy_periods/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_policy_periods_by_out_contract_code`](crate::papay::insurance_sign::get_policy_periods_by_out_contract_code)).
+    /// Answer of `GET /v3/papay/insurance-sign/policy_periods/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_policy_periods_by_out_contract_code`](fn@get_policy_periods_by_out_contract_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPolicyPeriodsByOutContractCodeResponse {
@@ -1386,7 +1384,7 @@ pub mod pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/papay/pay/partner/schedules/contract-id/{contract_id}` ([`get_partner_schedules_by_contract_id`](crate::papay::pay::get_partner_schedules_by_contract_id)).
+    /// Query of `GET /v3/papay/pay/partner/schedules/contract-id/{contract_id}` ([`get_partner_schedules_by_contract_id`](fn@get_partner_schedules_by_contract_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1396,7 +1394,7 @@ pub mod pay {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/papay/pay/partner/schedules/contract-id/{contract_id}` ([`get_partner_schedules_by_contract_id`](crate::papay::pay::get_partner_schedules_by_contract_id)).
+    /// Answer of `GET /v3/papay/pay/partner/schedules/contract-id/{contract_id}` ([`get_partner_schedules_by_contract_id`](fn@get_partner_schedules_by_contract_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPartnerSchedulesByContractIdResponse {
@@ -1424,7 +1422,7 @@ pub mod pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/papay/pay/schedules/contract-id/{contract_id}` ([`get_schedules_by_contract_id`](crate::papay::pay::get_schedules_by_contract_id)).
+    /// Answer of `GET /v3/papay/pay/schedules/contract-id/{contract_id}` ([`get_schedules_by_contract_id`](fn@get_schedules_by_contract_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetSchedulesByContractIdResponse {
@@ -1452,7 +1450,7 @@ pub mod pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/pay/partner/schedules/contract-id/{contract_id}/schedule` ([`partner_schedules_schedule`](crate::papay::pay::partner_schedules_schedule)).
+    /// Body of `POST /v3/papay/pay/partner/schedules/contract-id/{contract_id}/schedule` ([`partner_schedules_schedule`](fn@partner_schedules_schedule)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1470,7 +1468,7 @@ pub mod pay {
         pub schedule_amount: ScheduleAmount,
     }
 
-    /// Answer of `POST /v3/papay/pay/partner/schedules/contract-id/{contract_id}/schedule` ([`partner_schedules_schedule`](crate::papay::pay::partner_schedules_schedule)).
+    /// Answer of `POST /v3/papay/pay/partner/schedules/contract-id/{contract_id}/schedule` ([`partner_schedules_schedule`](fn@partner_schedules_schedule)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerSchedulesScheduleResponse {
@@ -1498,7 +1496,7 @@ pub mod pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/pay/partner/transactions/apply` ([`partner_transactions_apply`](crate::papay::pay::partner_transactions_apply)).
+    /// Body of `POST /v3/papay/pay/partner/transactions/apply` ([`partner_transactions_apply`](fn@partner_transactions_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1534,7 +1532,7 @@ pub mod pay {
         pub attach: Option<String>,
     }
 
-    /// Answer of `POST /v3/papay/pay/partner/transactions/apply` ([`partner_transactions_apply`](crate::papay::pay::partner_transactions_apply)).
+    /// Answer of `POST /v3/papay/pay/partner/transactions/apply` ([`partner_transactions_apply`](fn@partner_transactions_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerTransactionsApplyResponse {
@@ -1594,7 +1592,7 @@ pub mod pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/pay/schedules/contract-id/{contract_id}/schedule` ([`schedules_schedule`](crate::papay::pay::schedules_schedule)).
+    /// Body of `POST /v3/papay/pay/schedules/contract-id/{contract_id}/schedule` ([`schedules_schedule`](fn@schedules_schedule)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1606,7 +1604,7 @@ pub mod pay {
         pub schedule_amount: ScheduleAmount,
     }
 
-    /// Answer of `POST /v3/papay/pay/schedules/contract-id/{contract_id}/schedule` ([`schedules_schedule`](crate::papay::pay::schedules_schedule)).
+    /// Answer of `POST /v3/papay/pay/schedules/contract-id/{contract_id}/schedule` ([`schedules_schedule`](fn@schedules_schedule)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct SchedulesScheduleResponse {
@@ -1634,7 +1632,7 @@ pub mod pay {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/pay/transactions/apply` ([`transactions_apply`](crate::papay::pay::transactions_apply)).
+    /// Body of `POST /v3/papay/pay/transactions/apply` ([`transactions_apply`](fn@transactions_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1664,7 +1662,7 @@ pub mod pay {
         pub attach: Option<String>,
     }
 
-    /// Answer of `POST /v3/papay/pay/transactions/apply` ([`transactions_apply`](crate::papay::pay::transactions_apply)).
+    /// Answer of `POST /v3/papay/pay/transactions/apply` ([`transactions_apply`](fn@transactions_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsApplyResponse {
@@ -1808,7 +1806,7 @@ pub mod scheduled_deduct_sign {
         .json(body)
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_app)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](fn@contracts_pre_entrust_sign_app)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1838,7 +1836,7 @@ pub mod scheduled_deduct_sign {
         pub deduct_schedule: Option<DeductSchedule>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_app)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/app` ([`contracts_pre_entrust_sign_app`](fn@contracts_pre_entrust_sign_app)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignAppResponse {
@@ -1857,7 +1855,7 @@ pub mod scheduled_deduct_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_h5)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](fn@contracts_pre_entrust_sign_h5)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1890,7 +1888,7 @@ pub mod scheduled_deduct_sign {
         pub jump_control: Option<JumpControl>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_h5)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/h5` ([`contracts_pre_entrust_sign_h5`](fn@contracts_pre_entrust_sign_h5)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignH5Response {
@@ -1903,7 +1901,7 @@ pub mod scheduled_deduct_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_jsapi)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](fn@contracts_pre_entrust_sign_jsapi)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1933,7 +1931,7 @@ pub mod scheduled_deduct_sign {
         pub deduct_schedule: Option<DeductSchedule>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_jsapi)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/jsapi` ([`contracts_pre_entrust_sign_jsapi`](fn@contracts_pre_entrust_sign_jsapi)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignJsapiResponse {
@@ -1946,7 +1944,7 @@ pub mod scheduled_deduct_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_mini_program)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](fn@contracts_pre_entrust_sign_mini_program)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1976,7 +1974,7 @@ pub mod scheduled_deduct_sign {
         pub deduct_schedule: Option<DeductSchedule>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](crate::papay::scheduled_deduct_sign::contracts_pre_entrust_sign_mini_program)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/contracts/pre-entrust-sign/mini-program` ([`contracts_pre_entrust_sign_mini_program`](fn@contracts_pre_entrust_sign_mini_program)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsPreEntrustSignMiniProgramResponse {
@@ -2032,7 +2030,7 @@ pub mod scheduled_deduct_sign {
         pub jump_appid: Option<String>,
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/app` ([`partner_contracts_pre_entrust_sign_app`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_app)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/app` ([`partner_contracts_pre_entrust_sign_app`](fn@partner_contracts_pre_entrust_sign_app)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2073,7 +2071,7 @@ pub mod scheduled_deduct_sign {
         pub deduct_schedule: Option<DeductSchedule>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/app` ([`partner_contracts_pre_entrust_sign_app`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_app)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/app` ([`partner_contracts_pre_entrust_sign_app`](fn@partner_contracts_pre_entrust_sign_app)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerContractsPreEntrustSignAppResponse {
@@ -2092,7 +2090,7 @@ pub mod scheduled_deduct_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/h5` ([`partner_contracts_pre_entrust_sign_h5`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_h5)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/h5` ([`partner_contracts_pre_entrust_sign_h5`](fn@partner_contracts_pre_entrust_sign_h5)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2136,7 +2134,7 @@ pub mod scheduled_deduct_sign {
         pub jump_control: Option<JumpControl>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/h5` ([`partner_contracts_pre_entrust_sign_h5`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_h5)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/h5` ([`partner_contracts_pre_entrust_sign_h5`](fn@partner_contracts_pre_entrust_sign_h5)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerContractsPreEntrustSignH5Response {
@@ -2149,7 +2147,7 @@ pub mod scheduled_deduct_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/jsapi` ([`partner_contracts_pre_entrust_sign_jsapi`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_jsapi)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/jsapi` ([`partner_contracts_pre_entrust_sign_jsapi`](fn@partner_contracts_pre_entrust_sign_jsapi)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2190,7 +2188,7 @@ pub mod scheduled_deduct_sign {
         pub deduct_schedule: Option<DeductSchedule>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/jsapi` ([`partner_contracts_pre_entrust_sign_jsapi`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_jsapi)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/jsapi` ([`partner_contracts_pre_entrust_sign_jsapi`](fn@partner_contracts_pre_entrust_sign_jsapi)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerContractsPreEntrustSignJsapiResponse {
@@ -2203,7 +2201,7 @@ pub mod scheduled_deduct_sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/mini-program` ([`partner_contracts_pre_entrust_sign_mini_program`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_mini_program)).
+    /// Body of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/mini-program` ([`partner_contracts_pre_entrust_sign_mini_program`](fn@partner_contracts_pre_entrust_sign_mini_program)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2244,7 +2242,7 @@ pub mod scheduled_deduct_sign {
         pub deduct_schedule: Option<DeductSchedule>,
     }
 
-    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/mini-program` ([`partner_contracts_pre_entrust_sign_mini_program`](crate::papay::scheduled_deduct_sign::partner_contracts_pre_entrust_sign_mini_program)).
+    /// Answer of `POST /v3/papay/scheduled-deduct-sign/partner/contracts/pre-entrust-sign/mini-program` ([`partner_contracts_pre_entrust_sign_mini_program`](fn@partner_contracts_pre_entrust_sign_mini_program)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerContractsPreEntrustSignMiniProgramResponse {
@@ -2373,7 +2371,7 @@ pub mod sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](crate::papay::sign::contracts_terminate)).
+    /// Body of `POST /v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](fn@contracts_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2383,7 +2381,7 @@ pub mod sign {
         pub contract_termination_remark: String,
     }
 
-    /// Answer of `POST /v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](crate::papay::sign::contracts_terminate)).
+    /// Answer of `POST /v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`contracts_terminate`](fn@contracts_terminate)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ContractsTerminateResponse {
@@ -2492,7 +2490,7 @@ pub mod sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_contracts_by_out_contract_code`](crate::papay::sign::get_contracts_by_out_contract_code)).
+    /// Answer of `GET /v3/papay/sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_contracts_by_out_contract_code`](fn@get_contracts_by_out_contract_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetContractsByOutContractCodeResponse {
@@ -2541,7 +2539,7 @@ pub mod sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_partner_contracts_by_out_contract_code`](crate::papay::sign::get_partner_contracts_by_out_contract_code)).
+    /// Query of `GET /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_partner_contracts_by_out_contract_code`](fn@get_partner_contracts_by_out_contract_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2551,7 +2549,7 @@ pub mod sign {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_partner_contracts_by_out_contract_code`](crate::papay::sign::get_partner_contracts_by_out_contract_code)).
+    /// Answer of `GET /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}` ([`get_partner_contracts_by_out_contract_code`](fn@get_partner_contracts_by_out_contract_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPartnerContractsByOutContractCodeResponse {
@@ -2611,7 +2609,7 @@ pub mod sign {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`partner_contracts_terminate`](crate::papay::sign::partner_contracts_terminate)).
+    /// Body of `POST /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`partner_contracts_terminate`](fn@partner_contracts_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2624,7 +2622,7 @@ pub mod sign {
         pub contract_termination_remark: String,
     }
 
-    /// Answer of `POST /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`partner_contracts_terminate`](crate::papay::sign::partner_contracts_terminate)).
+    /// Answer of `POST /v3/papay/sign/partner/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate` ([`partner_contracts_terminate`](fn@partner_contracts_terminate)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerContractsTerminateResponse {

@@ -67,7 +67,7 @@ pub mod contracts {
         pub currency: Option<String>,
     }
 
-    /// Body of `POST /v3/partner-papay/contracts/{contract_id}/fail-notify` ([`fail_notify`](crate::partner_papay::contracts::fail_notify)).
+    /// Body of `POST /v3/partner-papay/contracts/{contract_id}/fail-notify` ([`fail_notify`](fn@fail_notify)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -86,7 +86,7 @@ pub mod contracts {
         pub sub_appid: Option<String>,
     }
 
-    /// Body of `POST /v3/partner-papay/contracts/{contract_id}/notify` ([`notify`](crate::partner_papay::contracts::notify)).
+    /// Body of `POST /v3/partner-papay/contracts/{contract_id}/notify` ([`notify`](fn@notify)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -153,7 +153,7 @@ pub mod batches {
         }
     }
 
-    /// Query of `GET /v3/partner-transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](crate::partner_transfer::batches::get_by_batch_id)).
+    /// Query of `GET /v3/partner-transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](fn@get_by_batch_id)).
     ///
     /// Official model: Go `partnertransferbatch.GetTransferBatchByNoRequest`.
     ///
@@ -181,7 +181,7 @@ pub mod batches {
         pub detail_status: Option<String>,
     }
 
-    /// Query of `GET /v3/partner-transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](crate::partner_transfer::batches::get_by_out_batch_no)).
+    /// Query of `GET /v3/partner-transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](fn@get_by_out_batch_no)).
     ///
     /// Official model: Go `partnertransferbatch.GetTransferBatchByOutNoRequest`.
     ///
@@ -209,7 +209,7 @@ pub mod batches {
         pub detail_status: Option<String>,
     }
 
-    /// Body of `POST /v3/partner-transfer/batches` ([`create`](crate::partner_transfer::batches::create)).
+    /// Body of `POST /v3/partner-transfer/batches` ([`create`](fn@create)).
     ///
     /// Official model: Go `partnertransferbatch.InitiateTransferBatchRequest`.
     ///
@@ -276,7 +276,7 @@ pub mod batches {
         pub transfer_scene: Option<TransferScene>,
     }
 
-    /// Answer of `POST /v3/partner-transfer/batches` ([`create`](crate::partner_transfer::batches::create)).
+    /// Answer of `POST /v3/partner-transfer/batches` ([`create`](fn@create)).
     ///
     /// Official model: Go `partnertransferbatch.InitiateTransferBatchResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -303,7 +303,7 @@ pub mod batches {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/partner-transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](crate::partner_transfer::batches::get_by_batch_id)); Answer of `GET /v3/partner-transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](crate::partner_transfer::batches::get_by_out_batch_no)).
+    /// Answer of `GET /v3/partner-transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](fn@get_by_batch_id)); Answer of `GET /v3/partner-transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](fn@get_by_out_batch_no)).
     ///
     /// Official model: Go `partnertransferbatch.TransferBatchEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -457,7 +457,7 @@ pub mod batches {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/partner-transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_details_by_detail_id`](crate::partner_transfer::batches::get_details_by_detail_id)); Answer of `GET /v3/partner-transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_details_by_out_detail_no`](crate::partner_transfer::batches::get_details_by_out_detail_no)).
+    /// Answer of `GET /v3/partner-transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_details_by_detail_id`](fn@get_details_by_detail_id)); Answer of `GET /v3/partner-transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_details_by_out_detail_no`](fn@get_details_by_out_detail_no)).
     ///
     /// Official model: Go `partnertransferbatch.TransferDetailEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -153,7 +153,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/mini-program` ([`ecommerce_pre_entrust_sign_mini_program`](crate::password_exempt_contract::contracts::ecommerce_pre_entrust_sign_mini_program)).
+    /// Body of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/mini-program` ([`ecommerce_pre_entrust_sign_mini_program`](fn@ecommerce_pre_entrust_sign_mini_program)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -177,7 +177,7 @@ pub mod contracts {
         pub openid: String,
     }
 
-    /// Answer of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/mini-program` ([`ecommerce_pre_entrust_sign_mini_program`](crate::password_exempt_contract::contracts::ecommerce_pre_entrust_sign_mini_program)).
+    /// Answer of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/mini-program` ([`ecommerce_pre_entrust_sign_mini_program`](fn@ecommerce_pre_entrust_sign_mini_program)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct EcommercePreEntrustSignMiniProgramResponse {
@@ -205,7 +205,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/pay-redirect-sign` ([`ecommerce_pre_entrust_sign_pay_redirect_sign`](crate::password_exempt_contract::contracts::ecommerce_pre_entrust_sign_pay_redirect_sign)).
+    /// Body of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/pay-redirect-sign` ([`ecommerce_pre_entrust_sign_pay_redirect_sign`](fn@ecommerce_pre_entrust_sign_pay_redirect_sign)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -234,7 +234,7 @@ pub mod contracts {
         pub openid: String,
     }
 
-    /// Answer of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/pay-redirect-sign` ([`ecommerce_pre_entrust_sign_pay_redirect_sign`](crate::password_exempt_contract::contracts::ecommerce_pre_entrust_sign_pay_redirect_sign)).
+    /// Answer of `POST /v3/password-exempt-contract/contracts/ecommerce/pre-entrust-sign/pay-redirect-sign` ([`ecommerce_pre_entrust_sign_pay_redirect_sign`](fn@ecommerce_pre_entrust_sign_pay_redirect_sign)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct EcommercePreEntrustSignPayRedirectSignResponse {
@@ -253,7 +253,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}` ([`get_by_out_contract_code`](crate::password_exempt_contract::contracts::get_by_out_contract_code)).
+    /// Answer of `GET /v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}` ([`get_by_out_contract_code`](fn@get_by_out_contract_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutContractCodeResponse {
@@ -299,7 +299,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/mini-program` ([`normal_pre_entrust_sign_mini_program`](crate::password_exempt_contract::contracts::normal_pre_entrust_sign_mini_program)).
+    /// Body of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/mini-program` ([`normal_pre_entrust_sign_mini_program`](fn@normal_pre_entrust_sign_mini_program)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -323,7 +323,7 @@ pub mod contracts {
         pub openid: String,
     }
 
-    /// Answer of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/mini-program` ([`normal_pre_entrust_sign_mini_program`](crate::password_exempt_contract::contracts::normal_pre_entrust_sign_mini_program)).
+    /// Answer of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/mini-program` ([`normal_pre_entrust_sign_mini_program`](fn@normal_pre_entrust_sign_mini_program)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct NormalPreEntrustSignMiniProgramResponse {
@@ -351,7 +351,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/pay-redirect-sign` ([`normal_pre_entrust_sign_pay_redirect_sign`](crate::password_exempt_contract::contracts::normal_pre_entrust_sign_pay_redirect_sign)).
+    /// Body of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/pay-redirect-sign` ([`normal_pre_entrust_sign_pay_redirect_sign`](fn@normal_pre_entrust_sign_pay_redirect_sign)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -380,7 +380,7 @@ pub mod contracts {
         pub openid: String,
     }
 
-    /// Answer of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/pay-redirect-sign` ([`normal_pre_entrust_sign_pay_redirect_sign`](crate::password_exempt_contract::contracts::normal_pre_entrust_sign_pay_redirect_sign)).
+    /// Answer of `POST /v3/password-exempt-contract/contracts/normal/pre-entrust-sign/pay-redirect-sign` ([`normal_pre_entrust_sign_pay_redirect_sign`](fn@normal_pre_entrust_sign_pay_redirect_sign)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct NormalPreEntrustSignPayRedirectSignResponse {
@@ -399,7 +399,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/mini-program` ([`service_provider_pre_entrust_sign_mini_program`](crate::password_exempt_contract::contracts::service_provider_pre_entrust_sign_mini_program)).
+    /// Body of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/mini-program` ([`service_provider_pre_entrust_sign_mini_program`](fn@service_provider_pre_entrust_sign_mini_program)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -434,7 +434,7 @@ pub mod contracts {
         pub contract_display_account: String,
     }
 
-    /// Answer of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/mini-program` ([`service_provider_pre_entrust_sign_mini_program`](crate::password_exempt_contract::contracts::service_provider_pre_entrust_sign_mini_program)).
+    /// Answer of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/mini-program` ([`service_provider_pre_entrust_sign_mini_program`](fn@service_provider_pre_entrust_sign_mini_program)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ServiceProviderPreEntrustSignMiniProgramResponse {
@@ -465,7 +465,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/pay-redirect-sign` ([`service_provider_pre_entrust_sign_pay_redirect_sign`](crate::password_exempt_contract::contracts::service_provider_pre_entrust_sign_pay_redirect_sign)).
+    /// Body of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/pay-redirect-sign` ([`service_provider_pre_entrust_sign_pay_redirect_sign`](fn@service_provider_pre_entrust_sign_pay_redirect_sign)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -505,7 +505,7 @@ pub mod contracts {
         pub prepay_id: String,
     }
 
-    /// Answer of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/pay-redirect-sign` ([`service_provider_pre_entrust_sign_pay_redirect_sign`](crate::password_exempt_contract::contracts::service_provider_pre_entrust_sign_pay_redirect_sign)).
+    /// Answer of `POST /v3/password-exempt-contract/contracts/service-provider/pre-entrust-sign/pay-redirect-sign` ([`service_provider_pre_entrust_sign_pay_redirect_sign`](fn@service_provider_pre_entrust_sign_pay_redirect_sign)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ServiceProviderPreEntrustSignPayRedirectSignResponse {
@@ -527,7 +527,7 @@ pub mod contracts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}/terminate` ([`terminate`](crate::password_exempt_contract::contracts::terminate)).
+    /// Body of `POST /v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}/terminate` ([`terminate`](fn@terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -537,7 +537,7 @@ pub mod contracts {
         pub contract_termination_remark: String,
     }
 
-    /// Answer of `POST /v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}/terminate` ([`terminate`](crate::password_exempt_contract::contracts::terminate)).
+    /// Answer of `POST /v3/password-exempt-contract/contracts/service-id/{service_id}/out-contract-code/{out_contract_code}/terminate` ([`terminate`](fn@terminate)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TerminateResponse {

@@ -21,15 +21,12 @@ pub mod partner {
     ///
     /// Official SDKs: Go `partnerpayments.app.AppApiService.Prepay`, Java `partnerpayments.app.AppService.prepay`.
     ///
-    /// Answers [`PrepayResponse`](crate::pay::partner::app::PrepayResponse). Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
+    /// Answers [`PrepayResponse`]. Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
     pub fn transactions_app(
         body: &crate::pay::partner::app::PrepayRequest,
-    ) -> Call<crate::pay::partner::app::PrepayResponse> {
-        Call::<crate::pay::partner::app::PrepayResponse>::new(
-            http::Method::POST,
-            "/v3/pay/partner/transactions/app",
-        )
-        .json(body)
+    ) -> Call<PrepayResponse> {
+        Call::<PrepayResponse>::new(http::Method::POST, "/v3/pay/partner/transactions/app")
+            .json(body)
     }
 
     /// `POST /v3/pay/partner/transactions/codepay` — 付款码支付
@@ -96,15 +93,12 @@ pub mod partner {
     ///
     /// Official SDKs: Go `partnerpayments.jsapi.JsapiApiService.Prepay`, Java `partnerpayments.jsapi.JsapiService.prepay`.
     ///
-    /// Answers [`PrepayResponse`](crate::pay::partner::app::PrepayResponse). Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
+    /// Answers [`PrepayResponse`]. Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
     pub fn transactions_jsapi(
         body: &crate::pay::partner::jsapi::PrepayRequest,
-    ) -> Call<crate::pay::partner::app::PrepayResponse> {
-        Call::<crate::pay::partner::app::PrepayResponse>::new(
-            http::Method::POST,
-            "/v3/pay/partner/transactions/jsapi",
-        )
-        .json(body)
+    ) -> Call<PrepayResponse> {
+        Call::<PrepayResponse>::new(http::Method::POST, "/v3/pay/partner/transactions/jsapi")
+            .json(body)
     }
 
     /// `POST /v3/pay/partner/transactions/jsapi-with-contract` — JSAPI下单并授权
@@ -237,7 +231,7 @@ pub mod partner {
 
     /// `amount` of [`PrepayRequest`](crate::pay::partner::app::PrepayRequest); `amount` of [`PrepayRequest`](crate::pay::partner::h5::PrepayRequest); `amount` of [`PrepayRequest`](crate::pay::partner::jsapi::PrepayRequest); `amount` of [`PrepayRequest`](crate::pay::partner::native::PrepayRequest).
     ///
-    /// Official model: Go `partnerpayments.app.Amount`, Java `partnerpayments.app.Amount`.
+    /// Official model: Go `partnerpayments.app.Amount`, Java `partnerpayments.app.Amount`, Go `partnerpayments.h5.Amount`, Java `partnerpayments.h5.Amount`, Go `partnerpayments.jsapi.Amount`, Java `partnerpayments.jsapi.Amount`, Go `partnerpayments.native.Amount`, Java `partnerpayments.nativepay.Amount`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -253,7 +247,7 @@ pub mod partner {
         pub currency: Option<String>,
     }
 
-    /// Body of `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close` ([`transactions_close`](crate::pay::partner::transactions_close)).
+    /// Body of `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close` ([`transactions_close`](fn@transactions_close)).
     ///
     /// Official model: Go `partnerpayments.app.CloseOrderRequest`, Go `partnerpayments.h5.CloseOrderRequest`, Go `partnerpayments.jsapi.CloseOrderRequest`, Go `partnerpayments.native.CloseOrderRequest`, Java `partnerpayments.app.CloseOrderRequest`, Java `partnerpayments.h5.CloseOrderRequest`, Java `partnerpayments.jsapi.CloseOrderRequest`, Java `partnerpayments.nativepay.CloseOrderRequest`.
     ///
@@ -312,7 +306,7 @@ pub mod partner {
     ///
     /// `detail` of [`PrepayRequest`](crate::pay::partner::app::PrepayRequest); `detail` of [`PrepayRequest`](crate::pay::partner::h5::PrepayRequest); `detail` of [`PrepayRequest`](crate::pay::partner::jsapi::PrepayRequest); `detail` of [`PrepayRequest`](crate::pay::partner::native::PrepayRequest).
     ///
-    /// Official model: Go `partnerpayments.app.Detail`, Java `partnerpayments.app.Detail`.
+    /// Official model: Go `partnerpayments.app.Detail`, Java `partnerpayments.app.Detail`, Go `partnerpayments.h5.Detail`, Java `partnerpayments.h5.Detail`, Go `partnerpayments.jsapi.Detail`, Java `partnerpayments.jsapi.Detail`, Go `partnerpayments.native.Detail`, Java `partnerpayments.nativepay.Detail`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -336,7 +330,7 @@ pub mod partner {
 
     /// `goods_detail` of [`Detail`].
     ///
-    /// Official model: Go `partnerpayments.app.GoodsDetail`, Java `partnerpayments.app.GoodsDetail`.
+    /// Official model: Go `partnerpayments.app.GoodsDetail`, Java `partnerpayments.app.GoodsDetail`, Go `partnerpayments.h5.GoodsDetail`, Java `partnerpayments.h5.GoodsDetail`, Go `partnerpayments.jsapi.GoodsDetail`, Java `partnerpayments.jsapi.GoodsDetail`, Go `partnerpayments.native.GoodsDetail`, Java `partnerpayments.nativepay.GoodsDetail`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -506,6 +500,23 @@ pub mod partner {
         pub identity: Option<Identity>,
     }
 
+    /// Answer of `POST /v3/pay/partner/transactions/app` ([`transactions_app`](fn@transactions_app)); Answer of `POST /v3/pay/partner/transactions/jsapi` ([`transactions_jsapi`](fn@transactions_jsapi)).
+    ///
+    /// Official model: Go `partnerpayments.app.PrepayResponse`, Java `partnerpayments.app.PrepayResponse`, Go `partnerpayments.jsapi.PrepayResponse`, Java `partnerpayments.jsapi.PrepayResponse`.
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[non_exhaustive]
+    pub struct PrepayResponse {
+        /// 预支付交易会话标识
+        ///
+        /// `prepay_id`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub prepay_id: String,
+        /// Members this version does not know, kept as received (and sent back when
+        /// serialised).
+        #[serde(flatten)]
+        pub extra: serde_json::Map<String, serde_json::Value>,
+    }
+
     /// `promotion_detail` of [`Transaction`].
     ///
     /// Official model: Go `partnerpayments.PromotionDetail`, Java `partnerpayments.PromotionDetail`.
@@ -581,24 +592,24 @@ pub mod partner {
     pub struct PromotionGoodsDetail {
         /// 商品编码
         ///
-        /// `goods_id`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub goods_id: Option<String>,
+        /// `goods_id`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub goods_id: String,
         /// 商品数量
         ///
-        /// `quantity`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub quantity: Option<i64>,
+        /// `quantity`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub quantity: i64,
         /// 商品价格
         ///
-        /// `unit_price`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub unit_price: Option<i64>,
+        /// `unit_price`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub unit_price: i64,
         /// 商品优惠金额
         ///
-        /// `discount_amount`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub discount_amount: Option<i64>,
+        /// `discount_amount`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub discount_amount: i64,
         /// 商品备注
         ///
         /// `goods_remark`.
@@ -610,7 +621,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/pay/partner/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](crate::pay::partner::get_transactions_by_transaction_id)).
+    /// Query of `GET /v3/pay/partner/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](fn@get_transactions_by_transaction_id)).
     ///
     /// Official model: Go `partnerpayments.app.QueryOrderByIdRequest`, Go `partnerpayments.h5.QueryOrderByIdRequest`, Go `partnerpayments.jsapi.QueryOrderByIdRequest`, Go `partnerpayments.native.QueryOrderByIdRequest`, Java `partnerpayments.app.QueryOrderByIdRequest`, Java `partnerpayments.h5.QueryOrderByIdRequest`, Java `partnerpayments.jsapi.QueryOrderByIdRequest`, Java `partnerpayments.nativepay.QueryOrderByIdRequest`.
     ///
@@ -629,7 +640,7 @@ pub mod partner {
         pub sub_mchid: String,
     }
 
-    /// Query of `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](crate::pay::partner::get_transactions_by_out_trade_no)).
+    /// Query of `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](fn@get_transactions_by_out_trade_no)).
     ///
     /// Official model: Go `partnerpayments.app.QueryOrderByOutTradeNoRequest`, Go `partnerpayments.h5.QueryOrderByOutTradeNoRequest`, Go `partnerpayments.jsapi.QueryOrderByOutTradeNoRequest`, Go `partnerpayments.native.QueryOrderByOutTradeNoRequest`, Java `partnerpayments.app.QueryOrderByOutTradeNoRequest`, Java `partnerpayments.h5.QueryOrderByOutTradeNoRequest`, Java `partnerpayments.jsapi.QueryOrderByOutTradeNoRequest`, Java `partnerpayments.nativepay.QueryOrderByOutTradeNoRequest`.
     ///
@@ -652,7 +663,7 @@ pub mod partner {
     ///
     /// `scene_info` of [`PrepayRequest`](crate::pay::partner::app::PrepayRequest); `scene_info` of [`PrepayRequest`](crate::pay::partner::jsapi::PrepayRequest); `scene_info` of [`PrepayRequest`](crate::pay::partner::native::PrepayRequest).
     ///
-    /// Official model: Go `partnerpayments.app.SceneInfo`, Java `partnerpayments.app.SceneInfo`.
+    /// Official model: Go `partnerpayments.app.SceneInfo`, Java `partnerpayments.app.SceneInfo`, Go `partnerpayments.jsapi.SceneInfo`, Java `partnerpayments.jsapi.SceneInfo`, Go `partnerpayments.native.SceneInfo`, Java `partnerpayments.nativepay.SceneInfo`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -676,7 +687,7 @@ pub mod partner {
 
     /// `settle_info` of [`PrepayRequest`](crate::pay::partner::app::PrepayRequest); `settle_info` of [`PrepayRequest`](crate::pay::partner::h5::PrepayRequest); `settle_info` of [`PrepayRequest`](crate::pay::partner::jsapi::PrepayRequest); `settle_info` of [`PrepayRequest`](crate::pay::partner::native::PrepayRequest).
     ///
-    /// Official model: Go `partnerpayments.app.SettleInfo`, Java `partnerpayments.app.SettleInfo`.
+    /// Official model: Go `partnerpayments.app.SettleInfo`, Java `partnerpayments.app.SettleInfo`, Go `partnerpayments.h5.SettleInfo`, Java `partnerpayments.h5.SettleInfo`, Go `partnerpayments.jsapi.SettleInfo`, Java `partnerpayments.jsapi.SettleInfo`, Go `partnerpayments.native.SettleInfo`, Java `partnerpayments.nativepay.SettleInfo`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -695,7 +706,7 @@ pub mod partner {
     ///
     /// `store_info` of [`SceneInfo`]; `store_info` of [`SceneInfo`](crate::pay::partner::h5::SceneInfo).
     ///
-    /// Official model: Go `partnerpayments.app.StoreInfo`, Java `partnerpayments.app.StoreInfo`.
+    /// Official model: Go `partnerpayments.app.StoreInfo`, Java `partnerpayments.app.StoreInfo`, Go `partnerpayments.h5.StoreInfo`, Java `partnerpayments.h5.StoreInfo`, Go `partnerpayments.jsapi.StoreInfo`, Java `partnerpayments.jsapi.StoreInfo`, Go `partnerpayments.native.StoreInfo`, Java `partnerpayments.nativepay.StoreInfo`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -758,7 +769,7 @@ pub mod partner {
         pub subsidy_percent: Option<SubsidyPercent>,
     }
 
-    /// Answer of `GET /v3/pay/partner/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](crate::pay::partner::get_transactions_by_transaction_id)); Answer of `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](crate::pay::partner::get_transactions_by_out_trade_no)).
+    /// Answer of `GET /v3/pay/partner/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](fn@get_transactions_by_transaction_id)); Answer of `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](fn@get_transactions_by_out_trade_no)).
     ///
     /// Official model: Go `partnerpayments.Transaction`, Java `partnerpayments.app.Transaction`, Java `partnerpayments.h5.Transaction`, Java `partnerpayments.jsapi.Transaction`, Java `partnerpayments.nativepay.Transaction`.
     ///
@@ -769,9 +780,13 @@ pub mod partner {
         /// `amount`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub amount: Option<TransactionAmount>,
+        /// 服务商申请的公众号appid (the official models' description of `sp_appid`)
+        ///
         /// `sp_appid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sp_appid: Option<String>,
+        /// 子商户申请的公众号appid (the official models' description of `sub_appid`)
+        ///
         /// `sub_appid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sub_appid: Option<String>,
@@ -781,12 +796,16 @@ pub mod partner {
         /// `sub_mchid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sub_mchid: Option<String>,
+        /// 附加数据 (the official models' description of `attach`)
+        ///
         /// `attach`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub attach: Option<String>,
         /// `bank_type`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub bank_type: Option<String>,
+        /// 商户订单号 (the official models' description of `out_trade_no`)
+        ///
         /// `out_trade_no`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub out_trade_no: Option<String>,
@@ -810,6 +829,8 @@ pub mod partner {
         /// `trade_type`. See [`TradeType`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub trade_type: Option<TradeType>,
+        /// 微信支付订单号 (the official models' description of `transaction_id`)
+        ///
         /// `transaction_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub transaction_id: Option<String>,
@@ -876,6 +897,8 @@ pub mod partner {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionAmount {
+        /// CNY：人民币，境内商户号仅支持人民币。 (the official models' description of `currency`)
+        ///
         /// `currency`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
@@ -887,6 +910,8 @@ pub mod partner {
         /// `payer_total`. Amount in fen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub payer_total: Option<i64>,
+        /// 订单总金额，单位为分 (the official models' description of `total`)
+        ///
         /// `total`. Amount in fen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub total: Option<i64>,
@@ -955,6 +980,8 @@ pub mod partner {
         /// `sp_openid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sp_openid: Option<String>,
+        /// 用户在子商户AppID下的唯一标识。 (the official models' description of `sub_openid`)
+        ///
         /// `sub_openid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sub_openid: Option<String>,
@@ -1020,6 +1047,8 @@ pub mod partner {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionSettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -1032,7 +1061,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/pay/partner/transactions/codepay` ([`transactions_codepay`](crate::pay::partner::transactions_codepay)).
+    /// Body of `POST /v3/pay/partner/transactions/codepay` ([`transactions_codepay`](fn@transactions_codepay)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1178,12 +1207,14 @@ pub mod partner {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct TransactionsCodepayRequestSettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
     }
 
-    /// Answer of `POST /v3/pay/partner/transactions/codepay` ([`transactions_codepay`](crate::pay::partner::transactions_codepay)).
+    /// Answer of `POST /v3/pay/partner/transactions/codepay` ([`transactions_codepay`](fn@transactions_codepay)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsCodepayResponse {
@@ -1352,7 +1383,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/pay/partner/transactions/jsapi-with-contract` ([`transactions_jsapi_with_contract`](crate::pay::partner::transactions_jsapi_with_contract)).
+    /// Body of `POST /v3/pay/partner/transactions/jsapi-with-contract` ([`transactions_jsapi_with_contract`](fn@transactions_jsapi_with_contract)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1510,7 +1541,7 @@ pub mod partner {
         pub address: Option<String>,
     }
 
-    /// Answer of `POST /v3/pay/partner/transactions/jsapi-with-contract` ([`transactions_jsapi_with_contract`](crate::pay::partner::transactions_jsapi_with_contract)).
+    /// Answer of `POST /v3/pay/partner/transactions/jsapi-with-contract` ([`transactions_jsapi_with_contract`](fn@transactions_jsapi_with_contract)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsJsapiWithContractResponse {
@@ -1525,7 +1556,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/reverse` ([`transactions_reverse`](crate::pay::partner::transactions_reverse)).
+    /// Body of `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/reverse` ([`transactions_reverse`](fn@transactions_reverse)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1544,7 +1575,7 @@ pub mod partner {
         pub sub_mchid: String,
     }
 
-    /// Answer of `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/reverse` ([`transactions_reverse`](crate::pay::partner::transactions_reverse)).
+    /// Answer of `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/reverse` ([`transactions_reverse`](fn@transactions_reverse)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsReverseResponse {
@@ -1569,7 +1600,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/pay/partner/transactions/scannedpos` ([`transactions_scannedpos`](crate::pay::partner::transactions_scannedpos)).
+    /// Body of `POST /v3/pay/partner/transactions/scannedpos` ([`transactions_scannedpos`](fn@transactions_scannedpos)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1666,7 +1697,7 @@ pub mod partner {
         pub store_info: TransactionsCodepayRequestSceneInfoStoreInfo,
     }
 
-    /// Answer of `POST /v3/pay/partner/transactions/scannedpos` ([`transactions_scannedpos`](crate::pay::partner::transactions_scannedpos)).
+    /// Answer of `POST /v3/pay/partner/transactions/scannedpos` ([`transactions_scannedpos`](fn@transactions_scannedpos)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsScannedposResponse {
@@ -1840,7 +1871,7 @@ pub mod partner {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/partner/transactions/app` ([`transactions_app`](crate::pay::partner::transactions_app)).
+        /// Body of `POST /v3/pay/partner/transactions/app` ([`transactions_app`](fn@crate::pay::partner::transactions_app)).
         ///
         /// Official model: Go `partnerpayments.app.PrepayRequest`, Java `partnerpayments.app.PrepayRequest`.
         ///
@@ -1927,23 +1958,6 @@ pub mod partner {
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub subsidy_info: Option<crate::pay::partner::SubsidyInfo>,
         }
-
-        /// Answer of `POST /v3/pay/partner/transactions/app` ([`transactions_app`](crate::pay::partner::transactions_app)); Answer of `POST /v3/pay/partner/transactions/jsapi` ([`transactions_jsapi`](crate::pay::partner::transactions_jsapi)).
-        ///
-        /// Official model: Go `partnerpayments.app.PrepayResponse`, Java `partnerpayments.app.PrepayResponse`.
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-        #[non_exhaustive]
-        pub struct PrepayResponse {
-            /// 预支付交易会话标识
-            ///
-            /// `prepay_id`, always sent by WeChat Pay (absent or `null`: the default).
-            #[serde(default, deserialize_with = "crate::support::or_default")]
-            pub prepay_id: String,
-            /// Members this version does not know, kept as received (and sent back when
-            /// serialised).
-            #[serde(flatten)]
-            pub extra: serde_json::Map<String, serde_json::Value>,
-        }
     }
 
     /// The types of the official sub-package `h5` that differ from its siblings'.
@@ -1953,7 +1967,7 @@ pub mod partner {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/partner/transactions/h5` ([`transactions_h5`](crate::pay::partner::transactions_h5)).
+        /// Body of `POST /v3/pay/partner/transactions/h5` ([`transactions_h5`](fn@crate::pay::partner::transactions_h5)).
         ///
         /// Official model: Go `partnerpayments.h5.PrepayRequest`, Java `partnerpayments.h5.PrepayRequest`.
         ///
@@ -2037,7 +2051,7 @@ pub mod partner {
             pub payer: Option<crate::pay::partner::PrepayRequestPayer>,
         }
 
-        /// Answer of `POST /v3/pay/partner/transactions/h5` ([`transactions_h5`](crate::pay::partner::transactions_h5)).
+        /// Answer of `POST /v3/pay/partner/transactions/h5` ([`transactions_h5`](fn@crate::pay::partner::transactions_h5)).
         ///
         /// Official model: Go `partnerpayments.h5.PrepayResponse`, Java `partnerpayments.h5.PrepayResponse`.
         #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2090,7 +2104,7 @@ pub mod partner {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/partner/transactions/jsapi` ([`transactions_jsapi`](crate::pay::partner::transactions_jsapi)).
+        /// Body of `POST /v3/pay/partner/transactions/jsapi` ([`transactions_jsapi`](fn@crate::pay::partner::transactions_jsapi)).
         ///
         /// Official model: Go `partnerpayments.jsapi.PrepayRequest`, Java `partnerpayments.jsapi.PrepayRequest`.
         ///
@@ -2185,7 +2199,7 @@ pub mod partner {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/partner/transactions/native` ([`transactions_native`](crate::pay::partner::transactions_native)).
+        /// Body of `POST /v3/pay/partner/transactions/native` ([`transactions_native`](fn@crate::pay::partner::transactions_native)).
         ///
         /// Official model: Go `partnerpayments.native.PrepayRequest`, Java `partnerpayments.nativepay.PrepayRequest`.
         ///
@@ -2270,7 +2284,7 @@ pub mod partner {
             pub payer: Option<crate::pay::partner::PrepayRequestPayer>,
         }
 
-        /// Answer of `POST /v3/pay/partner/transactions/native` ([`transactions_native`](crate::pay::partner::transactions_native)).
+        /// Answer of `POST /v3/pay/partner/transactions/native` ([`transactions_native`](fn@crate::pay::partner::transactions_native)).
         ///
         /// Official model: Go `partnerpayments.native.PrepayResponse`, Java `partnerpayments.nativepay.PrepayResponse`.
         #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2304,15 +2318,9 @@ pub mod transactions {
     ///
     /// Official SDKs: Go `payments.app.AppApiService.Prepay`, Java `payments.app.AppService.prepay`.
     ///
-    /// Answers [`PrepayResponse`](crate::pay::transactions::app::PrepayResponse). Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
-    pub fn app(
-        body: &crate::pay::transactions::app::PrepayRequest,
-    ) -> Call<crate::pay::transactions::app::PrepayResponse> {
-        Call::<crate::pay::transactions::app::PrepayResponse>::new(
-            http::Method::POST,
-            "/v3/pay/transactions/app",
-        )
-        .json(body)
+    /// Answers [`PrepayResponse`]. Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
+    pub fn app(body: &crate::pay::transactions::app::PrepayRequest) -> Call<PrepayResponse> {
+        Call::<PrepayResponse>::new(http::Method::POST, "/v3/pay/transactions/app").json(body)
     }
 
     /// `POST /v3/pay/transactions/codepay` — 付款码支付
@@ -2373,15 +2381,9 @@ pub mod transactions {
     ///
     /// Official SDKs: Go `payments.jsapi.JsapiApiService.Prepay`, Java `payments.jsapi.JsapiService.prepay`.
     ///
-    /// Answers [`PrepayResponse`](crate::pay::transactions::app::PrepayResponse). Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
-    pub fn jsapi(
-        body: &crate::pay::transactions::jsapi::PrepayRequest,
-    ) -> Call<crate::pay::transactions::app::PrepayResponse> {
-        Call::<crate::pay::transactions::app::PrepayResponse>::new(
-            http::Method::POST,
-            "/v3/pay/transactions/jsapi",
-        )
-        .json(body)
+    /// Answers [`PrepayResponse`]. Sent with `Wechatpay-Serial` (the client always names a platform key; sensitive fields are encrypted with it).
+    pub fn jsapi(body: &crate::pay::transactions::jsapi::PrepayRequest) -> Call<PrepayResponse> {
+        Call::<PrepayResponse>::new(http::Method::POST, "/v3/pay/transactions/jsapi").json(body)
     }
 
     /// `POST /v3/pay/transactions/jsapi-with-contract` — JSAPI下单并授权
@@ -2492,7 +2494,7 @@ pub mod transactions {
 
     /// `amount` of [`PrepayRequest`](crate::pay::transactions::app::PrepayRequest); `amount` of [`PrepayRequest`](crate::pay::transactions::h5::PrepayRequest); `amount` of [`PrepayRequest`](crate::pay::transactions::jsapi::PrepayRequest); `amount` of [`PrepayRequest`](crate::pay::transactions::native::PrepayRequest).
     ///
-    /// Official model: Go `payments.app.Amount`, Java `payments.app.Amount`.
+    /// Official model: Go `payments.app.Amount`, Java `payments.app.Amount`, Go `payments.h5.Amount`, Java `payments.h5.Amount`, Go `payments.jsapi.Amount`, Java `payments.jsapi.Amount`, Go `payments.native.Amount`, Java `payments.nativepay.Amount`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2508,7 +2510,7 @@ pub mod transactions {
         pub currency: Option<String>,
     }
 
-    /// Body of `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close` ([`close`](crate::pay::transactions::close)).
+    /// Body of `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close` ([`close`](fn@close)).
     ///
     /// Official model: Go `payments.app.CloseOrderRequest`, Go `payments.h5.CloseOrderRequest`, Go `payments.jsapi.CloseOrderRequest`, Go `payments.native.CloseOrderRequest`, Java `payments.app.CloseOrderRequest`, Java `payments.h5.CloseOrderRequest`, Java `payments.jsapi.CloseOrderRequest`, Java `payments.nativepay.CloseOrderRequest`.
     ///
@@ -2522,7 +2524,7 @@ pub mod transactions {
         pub mchid: String,
     }
 
-    /// Body of `POST /v3/pay/transactions/codepay` ([`codepay`](crate::pay::transactions::codepay)).
+    /// Body of `POST /v3/pay/transactions/codepay` ([`codepay`](fn@codepay)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2662,12 +2664,14 @@ pub mod transactions {
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct CodepayRequestSettleInfo {
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
     }
 
-    /// Answer of `POST /v3/pay/transactions/codepay` ([`codepay`](crate::pay::transactions::codepay)).
+    /// Answer of `POST /v3/pay/transactions/codepay` ([`codepay`](fn@codepay)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CodepayResponse {
@@ -2865,7 +2869,7 @@ pub mod transactions {
     ///
     /// `detail` of [`PrepayRequest`](crate::pay::transactions::app::PrepayRequest); `detail` of [`PrepayRequest`](crate::pay::transactions::h5::PrepayRequest); `detail` of [`PrepayRequest`](crate::pay::transactions::jsapi::PrepayRequest); `detail` of [`PrepayRequest`](crate::pay::transactions::native::PrepayRequest).
     ///
-    /// Official model: Go `payments.app.Detail`, Java `payments.app.Detail`.
+    /// Official model: Go `payments.app.Detail`, Java `payments.app.Detail`, Go `payments.h5.Detail`, Java `payments.h5.Detail`, Go `payments.jsapi.Detail`, Java `payments.jsapi.Detail`, Go `payments.native.Detail`, Java `payments.nativepay.Detail`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2889,7 +2893,7 @@ pub mod transactions {
 
     /// `goods_detail` of [`Detail`].
     ///
-    /// Official model: Go `payments.app.GoodsDetail`, Java `payments.app.GoodsDetail`.
+    /// Official model: Go `payments.app.GoodsDetail`, Java `payments.app.GoodsDetail`, Go `payments.h5.GoodsDetail`, Java `payments.h5.GoodsDetail`, Go `payments.jsapi.GoodsDetail`, Java `payments.jsapi.GoodsDetail`, Go `payments.native.GoodsDetail`, Java `payments.nativepay.GoodsDetail`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2985,7 +2989,7 @@ pub mod transactions {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/pay/transactions/jsapi-with-contract` ([`jsapi_with_contract`](crate::pay::transactions::jsapi_with_contract)).
+    /// Body of `POST /v3/pay/transactions/jsapi-with-contract` ([`jsapi_with_contract`](fn@jsapi_with_contract)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3132,7 +3136,7 @@ pub mod transactions {
         pub address: Option<String>,
     }
 
-    /// Answer of `POST /v3/pay/transactions/jsapi-with-contract` ([`jsapi_with_contract`](crate::pay::transactions::jsapi_with_contract)).
+    /// Answer of `POST /v3/pay/transactions/jsapi-with-contract` ([`jsapi_with_contract`](fn@jsapi_with_contract)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct JsapiWithContractResponse {
@@ -3216,6 +3220,23 @@ pub mod transactions {
         pub identity: Option<Identity>,
     }
 
+    /// Answer of `POST /v3/pay/transactions/app` ([`app`](fn@app)); Answer of `POST /v3/pay/transactions/jsapi` ([`jsapi`](fn@jsapi)).
+    ///
+    /// Official model: Go `payments.app.PrepayResponse`, Java `payments.app.PrepayResponse`, Go `payments.jsapi.PrepayResponse`, Java `payments.jsapi.PrepayResponse`.
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[non_exhaustive]
+    pub struct PrepayResponse {
+        /// 预支付交易会话标识
+        ///
+        /// `prepay_id`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub prepay_id: String,
+        /// Members this version does not know, kept as received (and sent back when
+        /// serialised).
+        #[serde(flatten)]
+        pub extra: serde_json::Map<String, serde_json::Value>,
+    }
+
     /// `promotion_detail` of [`Transaction`].
     ///
     /// Official model: Go `payments.PromotionDetail`, Java `payments.PromotionDetail`.
@@ -3291,24 +3312,24 @@ pub mod transactions {
     pub struct PromotionGoodsDetail {
         /// 商品编码
         ///
-        /// `goods_id`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub goods_id: Option<String>,
+        /// `goods_id`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub goods_id: String,
         /// 商品数量
         ///
-        /// `quantity`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub quantity: Option<i64>,
+        /// `quantity`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub quantity: i64,
         /// 商品价格
         ///
-        /// `unit_price`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub unit_price: Option<i64>,
+        /// `unit_price`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub unit_price: i64,
         /// 商品优惠金额
         ///
-        /// `discount_amount`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub discount_amount: Option<i64>,
+        /// `discount_amount`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub discount_amount: i64,
         /// 商品备注
         ///
         /// `goods_remark`.
@@ -3320,7 +3341,7 @@ pub mod transactions {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/pay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](crate::pay::transactions::get_by_transaction_id)).
+    /// Query of `GET /v3/pay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](fn@get_by_transaction_id)).
     ///
     /// Official model: Go `payments.app.QueryOrderByIdRequest`, Go `payments.h5.QueryOrderByIdRequest`, Go `payments.jsapi.QueryOrderByIdRequest`, Go `payments.native.QueryOrderByIdRequest`, Java `payments.app.QueryOrderByIdRequest`, Java `payments.h5.QueryOrderByIdRequest`, Java `payments.jsapi.QueryOrderByIdRequest`, Java `payments.nativepay.QueryOrderByIdRequest`.
     ///
@@ -3334,7 +3355,7 @@ pub mod transactions {
         pub mchid: String,
     }
 
-    /// Query of `GET /v3/pay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::pay::transactions::get_by_out_trade_no)).
+    /// Query of `GET /v3/pay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@get_by_out_trade_no)).
     ///
     /// Official model: Go `payments.app.QueryOrderByOutTradeNoRequest`, Go `payments.h5.QueryOrderByOutTradeNoRequest`, Go `payments.jsapi.QueryOrderByOutTradeNoRequest`, Go `payments.native.QueryOrderByOutTradeNoRequest`, Java `payments.app.QueryOrderByOutTradeNoRequest`, Java `payments.h5.QueryOrderByOutTradeNoRequest`, Java `payments.jsapi.QueryOrderByOutTradeNoRequest`, Java `payments.nativepay.QueryOrderByOutTradeNoRequest`.
     ///
@@ -3348,7 +3369,7 @@ pub mod transactions {
         pub mchid: String,
     }
 
-    /// Body of `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse` ([`reverse`](crate::pay::transactions::reverse)).
+    /// Body of `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse` ([`reverse`](fn@reverse)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3361,7 +3382,7 @@ pub mod transactions {
         pub mchid: String,
     }
 
-    /// Answer of `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse` ([`reverse`](crate::pay::transactions::reverse)).
+    /// Answer of `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse` ([`reverse`](fn@reverse)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ReverseResponse {
@@ -3384,7 +3405,7 @@ pub mod transactions {
     ///
     /// `scene_info` of [`PrepayRequest`](crate::pay::transactions::app::PrepayRequest); `scene_info` of [`PrepayRequest`](crate::pay::transactions::jsapi::PrepayRequest); `scene_info` of [`PrepayRequest`](crate::pay::transactions::native::PrepayRequest).
     ///
-    /// Official model: Go `payments.app.SceneInfo`, Java `payments.app.SceneInfo`.
+    /// Official model: Go `payments.app.SceneInfo`, Java `payments.app.SceneInfo`, Go `payments.jsapi.SceneInfo`, Java `payments.jsapi.SceneInfo`, Go `payments.native.SceneInfo`, Java `payments.nativepay.SceneInfo`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3408,7 +3429,7 @@ pub mod transactions {
 
     /// `settle_info` of [`PrepayRequest`](crate::pay::transactions::app::PrepayRequest); `settle_info` of [`PrepayRequest`](crate::pay::transactions::h5::PrepayRequest); `settle_info` of [`PrepayRequest`](crate::pay::transactions::jsapi::PrepayRequest); `settle_info` of [`PrepayRequest`](crate::pay::transactions::native::PrepayRequest).
     ///
-    /// Official model: Go `payments.app.SettleInfo`, Java `payments.app.SettleInfo`.
+    /// Official model: Go `payments.app.SettleInfo`, Java `payments.app.SettleInfo`, Go `payments.h5.SettleInfo`, Java `payments.h5.SettleInfo`, Go `payments.jsapi.SettleInfo`, Java `payments.jsapi.SettleInfo`, Go `payments.native.SettleInfo`, Java `payments.nativepay.SettleInfo`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3424,7 +3445,7 @@ pub mod transactions {
     ///
     /// `store_info` of [`SceneInfo`]; `store_info` of [`SceneInfo`](crate::pay::transactions::h5::SceneInfo).
     ///
-    /// Official model: Go `payments.app.StoreInfo`, Java `payments.app.StoreInfo`.
+    /// Official model: Go `payments.app.StoreInfo`, Java `payments.app.StoreInfo`, Go `payments.h5.StoreInfo`, Java `payments.h5.StoreInfo`, Go `payments.jsapi.StoreInfo`, Java `payments.jsapi.StoreInfo`, Go `payments.native.StoreInfo`, Java `payments.nativepay.StoreInfo`.
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3487,7 +3508,7 @@ pub mod transactions {
         pub subsidy_percent: Option<SubsidyPercent>,
     }
 
-    /// Answer of `GET /v3/pay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](crate::pay::transactions::get_by_transaction_id)); Answer of `GET /v3/pay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::pay::transactions::get_by_out_trade_no)).
+    /// Answer of `GET /v3/pay/transactions/id/{transaction_id}` ([`get_by_transaction_id`](fn@get_by_transaction_id)); Answer of `GET /v3/pay/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@get_by_out_trade_no)).
     ///
     /// Official model: Go `payments.Transaction`, Java `payments.Transaction`.
     ///
@@ -3498,18 +3519,26 @@ pub mod transactions {
         /// `amount`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub amount: Option<TransactionAmount>,
+        /// 公众号ID (the official models' description of `appid`)
+        ///
         /// `appid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub appid: Option<String>,
+        /// 附加数据 (the official models' description of `attach`)
+        ///
         /// `attach`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub attach: Option<String>,
         /// `bank_type`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub bank_type: Option<String>,
+        /// 直连商户号 (the official models' description of `mchid`)
+        ///
         /// `mchid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mchid: Option<String>,
+        /// 商户订单号 (the official models' description of `out_trade_no`)
+        ///
         /// `out_trade_no`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub out_trade_no: Option<String>,
@@ -3596,6 +3625,8 @@ pub mod transactions {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionAmount {
+        /// CNY：人民币，境内商户号仅支持人民币。 (the official models' description of `currency`)
+        ///
         /// `currency`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
@@ -3607,6 +3638,8 @@ pub mod transactions {
         /// `payer_total`. Amount in fen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub payer_total: Option<i64>,
+        /// 订单总金额，单位为分 (the official models' description of `total`)
+        ///
         /// `total`. Amount in fen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub total: Option<i64>,
@@ -3670,6 +3703,8 @@ pub mod transactions {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionPayer {
+        /// 用户在商户appid下的唯一标识。 (the official models' description of `openid`)
+        ///
         /// `openid`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub openid: Option<String>,
@@ -3887,7 +3922,7 @@ pub mod transactions {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/transactions/app` ([`app`](crate::pay::transactions::app)).
+        /// Body of `POST /v3/pay/transactions/app` ([`app`](fn@crate::pay::transactions::app)).
         ///
         /// Official model: Go `payments.app.PrepayRequest`, Java `payments.app.PrepayRequest`.
         ///
@@ -3964,23 +3999,6 @@ pub mod transactions {
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub subsidy_info: Option<crate::pay::transactions::SubsidyInfo>,
         }
-
-        /// Answer of `POST /v3/pay/transactions/app` ([`app`](crate::pay::transactions::app)); Answer of `POST /v3/pay/transactions/jsapi` ([`jsapi`](crate::pay::transactions::jsapi)).
-        ///
-        /// Official model: Go `payments.app.PrepayResponse`, Java `payments.app.PrepayResponse`.
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-        #[non_exhaustive]
-        pub struct PrepayResponse {
-            /// 预支付交易会话标识
-            ///
-            /// `prepay_id`, always sent by WeChat Pay (absent or `null`: the default).
-            #[serde(default, deserialize_with = "crate::support::or_default")]
-            pub prepay_id: String,
-            /// Members this version does not know, kept as received (and sent back when
-            /// serialised).
-            #[serde(flatten)]
-            pub extra: serde_json::Map<String, serde_json::Value>,
-        }
     }
 
     /// The types of the official sub-package `h5` that differ from its siblings'.
@@ -3990,7 +4008,7 @@ pub mod transactions {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/transactions/h5` ([`h5`](crate::pay::transactions::h5)).
+        /// Body of `POST /v3/pay/transactions/h5` ([`h5`](fn@crate::pay::transactions::h5)).
         ///
         /// Official model: Go `payments.h5.PrepayRequest`, Java `payments.h5.PrepayRequest`.
         ///
@@ -4064,7 +4082,7 @@ pub mod transactions {
             pub payer: Option<crate::pay::transactions::PrepayRequestPayer>,
         }
 
-        /// Answer of `POST /v3/pay/transactions/h5` ([`h5`](crate::pay::transactions::h5)).
+        /// Answer of `POST /v3/pay/transactions/h5` ([`h5`](fn@crate::pay::transactions::h5)).
         ///
         /// Official model: Go `payments.h5.PrepayResponse`, Java `payments.h5.PrepayResponse`.
         #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4117,7 +4135,7 @@ pub mod transactions {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/transactions/jsapi` ([`jsapi`](crate::pay::transactions::jsapi)).
+        /// Body of `POST /v3/pay/transactions/jsapi` ([`jsapi`](fn@crate::pay::transactions::jsapi)).
         ///
         /// Official model: Go `payments.jsapi.PrepayRequest`, Java `payments.jsapi.PrepayRequest`.
         ///
@@ -4202,7 +4220,7 @@ pub mod transactions {
         #[allow(unused_imports)]
         use wechatpay_core::{BuildError, Call, Sensitive};
 
-        /// Body of `POST /v3/pay/transactions/native` ([`native`](crate::pay::transactions::native)).
+        /// Body of `POST /v3/pay/transactions/native` ([`native`](fn@crate::pay::transactions::native)).
         ///
         /// Official model: Go `payments.native.PrepayRequest`, Java `payments.nativepay.PrepayRequest`.
         ///
@@ -4277,7 +4295,7 @@ pub mod transactions {
             pub payer: Option<crate::pay::transactions::PrepayRequestPayer>,
         }
 
-        /// Answer of `POST /v3/pay/transactions/native` ([`native`](crate::pay::transactions::native)).
+        /// Answer of `POST /v3/pay/transactions/native` ([`native`](fn@crate::pay::transactions::native)).
         ///
         /// Official model: Go `payments.native.PrepayResponse`, Java `payments.nativepay.PrepayResponse`.
         #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

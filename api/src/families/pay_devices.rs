@@ -44,7 +44,7 @@ pub mod printers {
         .path_param("print_order_no", print_order_no)
     }
 
-    /// Answer of `GET /v3/pay-devices/printers/{device_id}/print-orders/{print_order_no}` ([`get_print_orders_by_print_order_no`](crate::pay_devices::printers::get_print_orders_by_print_order_no)).
+    /// Answer of `GET /v3/pay-devices/printers/{device_id}/print-orders/{print_order_no}` ([`get_print_orders_by_print_order_no`](fn@get_print_orders_by_print_order_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPrintOrdersByPrintOrderNoResponse {
@@ -120,7 +120,7 @@ pub mod printers {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/pay-devices/printers/{device_id}/print-orders` ([`print_orders`](crate::pay_devices::printers::print_orders)).
+    /// Body of `POST /v3/pay-devices/printers/{device_id}/print-orders` ([`print_orders`](fn@print_orders)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

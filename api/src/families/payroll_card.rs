@@ -56,7 +56,7 @@ impl GetRelationRequest {
     }
 }
 
-/// Answer of `GET /v3/payroll-card/authentications/{authenticate_number}` ([`get_by_authenticate_number`](crate::payroll_card::authentications::get_by_authenticate_number)); `data` of [`ListAuthenticationsResponse`].
+/// Answer of `GET /v3/payroll-card/authentications/{authenticate_number}` ([`get_by_authenticate_number`](fn@crate::payroll_card::authentications::get_by_authenticate_number)); `data` of [`ListAuthenticationsResponse`].
 ///
 /// Official model: Go `payrollcard.AuthenticationEntity`, Java `payrollcard.AuthenticationEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -128,7 +128,7 @@ pub struct AuthenticationEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Body of `POST /v3/payroll-card/tokens` ([`create`](crate::payroll_card::tokens::create)).
+/// Body of `POST /v3/payroll-card/tokens` ([`create`](fn@crate::payroll_card::tokens::create)).
 ///
 /// Official model: Go `payrollcard.CreateTokenRequest`, Java `payrollcard.CreateTokenRequest`.
 ///
@@ -172,7 +172,7 @@ pub struct CreateTokenRequest {
     pub employment_type: Option<EmploymentType>,
 }
 
-/// Body of `POST /v3/payroll-card/transfer-batches` ([`create`](crate::payroll_card::transfer_batches::create)).
+/// Body of `POST /v3/payroll-card/transfer-batches` ([`create`](fn@crate::payroll_card::transfer_batches::create)).
 ///
 /// Official model: Go `payrollcard.CreateTransferBatchRequest`, Java `payrollcard.CreateTransferBatchRequest`.
 ///
@@ -243,7 +243,7 @@ pub struct CreateTransferBatchRequest {
     pub business_type: Option<BusinessType>,
 }
 
-/// Query of `GET /v3/payroll-card/authentications/{authenticate_number}` ([`get_by_authenticate_number`](crate::payroll_card::authentications::get_by_authenticate_number)).
+/// Query of `GET /v3/payroll-card/authentications/{authenticate_number}` ([`get_by_authenticate_number`](fn@crate::payroll_card::authentications::get_by_authenticate_number)).
 ///
 /// Official model: Go `payrollcard.GetAuthenticationRequest`, Java `payrollcard.GetAuthenticationRequest`.
 ///
@@ -257,7 +257,7 @@ pub struct GetAuthenticationRequest {
     pub sub_mchid: String,
 }
 
-/// Query of `GET /v3/payroll-card/relations/{openid}` ([`get_by_openid`](crate::payroll_card::relations::get_by_openid)).
+/// Query of `GET /v3/payroll-card/relations/{openid}` ([`get_by_openid`](fn@crate::payroll_card::relations::get_by_openid)).
 ///
 /// Official model: Go `payrollcard.GetRelationRequest`, Java `payrollcard.GetRelationRequest`.
 ///
@@ -281,7 +281,7 @@ pub struct GetRelationRequest {
     pub sub_appid: Option<String>,
 }
 
-/// Query of `GET /v3/payroll-card/authentications` ([`get`](crate::payroll_card::authentications::get)).
+/// Query of `GET /v3/payroll-card/authentications` ([`get`](fn@crate::payroll_card::authentications::get)).
 ///
 /// Official model: Go `payrollcard.ListAuthenticationsRequest`, Java `payrollcard.ListAuthenticationsRequest`.
 ///
@@ -330,7 +330,7 @@ pub struct ListAuthenticationsRequest {
     pub limit: Option<i64>,
 }
 
-/// Answer of `GET /v3/payroll-card/authentications` ([`get`](crate::payroll_card::authentications::get)).
+/// Answer of `GET /v3/payroll-card/authentications` ([`get`](fn@crate::payroll_card::authentications::get)).
 ///
 /// Official model: Go `payrollcard.ListAuthenticationsResponse`, Java `payrollcard.ListAuthenticationsResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -362,7 +362,7 @@ pub struct ListAuthenticationsResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Body of `POST /v3/payroll-card/authentications/pre-order` ([`pre_order`](crate::payroll_card::authentications::pre_order)).
+/// Body of `POST /v3/payroll-card/authentications/pre-order` ([`pre_order`](fn@crate::payroll_card::authentications::pre_order)).
 ///
 /// Official model: Go `payrollcard.PreOrderAuthenticationRequest`, Java `payrollcard.PreOrderAuthenticationRequest`.
 ///
@@ -411,7 +411,7 @@ pub struct PreOrderAuthenticationRequest {
     pub authenticate_type: Option<AuthenticationType>,
 }
 
-/// Answer of `POST /v3/payroll-card/authentications/pre-order` ([`pre_order`](crate::payroll_card::authentications::pre_order)).
+/// Answer of `POST /v3/payroll-card/authentications/pre-order` ([`pre_order`](fn@crate::payroll_card::authentications::pre_order)).
 ///
 /// Official model: Go `payrollcard.PreOrderAuthenticationResponse`, Java `payrollcard.PreOrderAuthenticationResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -453,7 +453,7 @@ pub struct PreOrderAuthenticationResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Body of `POST /v3/payroll-card/authentications/pre-order-with-auth` ([`pre_order_with_auth`](crate::payroll_card::authentications::pre_order_with_auth)).
+/// Body of `POST /v3/payroll-card/authentications/pre-order-with-auth` ([`pre_order_with_auth`](fn@crate::payroll_card::authentications::pre_order_with_auth)).
 ///
 /// Official model: Go `payrollcard.PreOrderAuthenticationWithAuthRequest`, Java `payrollcard.PreOrderAuthenticationWithAuthRequest`.
 ///
@@ -517,7 +517,7 @@ pub struct PreOrderAuthenticationWithAuthRequest {
     pub authenticate_type: Option<AuthenticationType>,
 }
 
-/// Answer of `POST /v3/payroll-card/authentications/pre-order-with-auth` ([`pre_order_with_auth`](crate::payroll_card::authentications::pre_order_with_auth)).
+/// Answer of `POST /v3/payroll-card/authentications/pre-order-with-auth` ([`pre_order_with_auth`](fn@crate::payroll_card::authentications::pre_order_with_auth)).
 ///
 /// Official model: Go `payrollcard.PreOrderAuthenticationWithAuthResponse`, Java `payrollcard.PreOrderAuthenticationWithAuthResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -559,7 +559,7 @@ pub struct PreOrderAuthenticationWithAuthResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/payroll-card/relations/{openid}` ([`get_by_openid`](crate::payroll_card::relations::get_by_openid)).
+/// Answer of `GET /v3/payroll-card/relations/{openid}` ([`get_by_openid`](fn@crate::payroll_card::relations::get_by_openid)).
 ///
 /// Official model: Go `payrollcard.RelationEntity`, Java `payrollcard.RelationEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -616,7 +616,7 @@ pub struct RelationEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `POST /v3/payroll-card/tokens` ([`create`](crate::payroll_card::tokens::create)).
+/// Answer of `POST /v3/payroll-card/tokens` ([`create`](fn@crate::payroll_card::tokens::create)).
 ///
 /// Official model: Go `payrollcard.TokenEntity`, Java `payrollcard.TokenEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -653,7 +653,7 @@ pub struct TokenEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `POST /v3/payroll-card/transfer-batches` ([`create`](crate::payroll_card::transfer_batches::create)).
+/// Answer of `POST /v3/payroll-card/transfer-batches` ([`create`](fn@crate::payroll_card::transfer_batches::create)).
 ///
 /// Official model: Go `payrollcard.TransferBatchEntity`, Java `payrollcard.TransferBatchEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1015,7 +1015,7 @@ pub mod wesure {
         .json(body)
     }
 
-    /// Body of `POST /v3/payroll-card/wesure/insurance` ([`insurance`](crate::payroll_card::wesure::insurance)).
+    /// Body of `POST /v3/payroll-card/wesure/insurance` ([`insurance`](fn@insurance)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1050,7 +1050,7 @@ pub mod wesure {
         pub insurance_company_name: String,
     }
 
-    /// Body of `POST /v3/payroll-card/wesure/token-validations` ([`token_validations`](crate::payroll_card::wesure::token_validations)).
+    /// Body of `POST /v3/payroll-card/wesure/token-validations` ([`token_validations`](fn@token_validations)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1079,7 +1079,7 @@ pub mod wesure {
         pub authenticate_type: Option<AuthenticateType>,
     }
 
-    /// Answer of `POST /v3/payroll-card/wesure/token-validations` ([`token_validations`](crate::payroll_card::wesure::token_validations)).
+    /// Answer of `POST /v3/payroll-card/wesure/token-validations` ([`token_validations`](fn@token_validations)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TokenValidationsResponse {

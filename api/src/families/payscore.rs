@@ -43,7 +43,7 @@ pub mod merchant_bill {
         }
     }
 
-    /// Query of `GET /v3/payscore/merchant-bill` ([`get`](crate::payscore::merchant_bill::get)).
+    /// Query of `GET /v3/payscore/merchant-bill` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -65,7 +65,7 @@ pub mod merchant_bill {
         pub service_id: String,
     }
 
-    /// Answer of `GET /v3/payscore/merchant-bill` ([`get`](crate::payscore::merchant_bill::get)).
+    /// Answer of `GET /v3/payscore/merchant-bill` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -596,7 +596,7 @@ pub mod partner {
         pub materiel_no: Option<String>,
     }
 
-    /// Query of `GET /v3/payscore/partner/permissions/authorization-code/{authorization_code}` ([`get_permissions_by_authorization_code`](crate::payscore::partner::get_permissions_by_authorization_code)).
+    /// Query of `GET /v3/payscore/partner/permissions/authorization-code/{authorization_code}` ([`get_permissions_by_authorization_code`](fn@get_permissions_by_authorization_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -609,7 +609,7 @@ pub mod partner {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/payscore/partner/permissions/authorization-code/{authorization_code}` ([`get_permissions_by_authorization_code`](crate::payscore::partner::get_permissions_by_authorization_code)).
+    /// Answer of `GET /v3/payscore/partner/permissions/authorization-code/{authorization_code}` ([`get_permissions_by_authorization_code`](fn@get_permissions_by_authorization_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPermissionsByAuthorizationCodeResponse {
@@ -661,7 +661,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/payscore/partner/permissions/search` ([`get_permissions_search`](crate::payscore::partner::get_permissions_search)).
+    /// Query of `GET /v3/payscore/partner/permissions/search` ([`get_permissions_search`](fn@get_permissions_search)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -686,7 +686,7 @@ pub mod partner {
         pub sub_openid: Option<String>,
     }
 
-    /// Answer of `GET /v3/payscore/partner/permissions/search` ([`get_permissions_search`](crate::payscore::partner::get_permissions_search)).
+    /// Answer of `GET /v3/payscore/partner/permissions/search` ([`get_permissions_search`](fn@get_permissions_search)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPermissionsSearchResponse {
@@ -738,7 +738,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/payscore/partner/service-account-applications/{out_apply_no}` ([`get_service_account_applications_by_out_apply_no`](crate::payscore::partner::get_service_account_applications_by_out_apply_no)).
+    /// Answer of `GET /v3/payscore/partner/service-account-applications/{out_apply_no}` ([`get_service_account_applications_by_out_apply_no`](fn@get_service_account_applications_by_out_apply_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetServiceAccountApplicationsByOutApplyNoResponse {
@@ -775,7 +775,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/payscore/partner/serviceorder` ([`get_serviceorder`](crate::payscore::partner::get_serviceorder)).
+    /// Query of `GET /v3/payscore/partner/serviceorder` ([`get_serviceorder`](fn@get_serviceorder)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -794,7 +794,7 @@ pub mod partner {
         pub query_id: Option<String>,
     }
 
-    /// Answer of `GET /v3/payscore/partner/serviceorder` ([`get_serviceorder`](crate::payscore::partner::get_serviceorder)).
+    /// Answer of `GET /v3/payscore/partner/serviceorder` ([`get_serviceorder`](fn@get_serviceorder)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetServiceorderResponse {
@@ -980,7 +980,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/payscore/partner/servicequotas/service-id/{service_id}` ([`get_servicequotas_by_service_id`](crate::payscore::partner::get_servicequotas_by_service_id)).
+    /// Query of `GET /v3/payscore/partner/servicequotas/service-id/{service_id}` ([`get_servicequotas_by_service_id`](fn@get_servicequotas_by_service_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -998,7 +998,7 @@ pub mod partner {
         pub risk_level_version: i64,
     }
 
-    /// Answer of `GET /v3/payscore/partner/servicequotas/service-id/{service_id}` ([`get_servicequotas_by_service_id`](crate::payscore::partner::get_servicequotas_by_service_id)).
+    /// Answer of `GET /v3/payscore/partner/servicequotas/service-id/{service_id}` ([`get_servicequotas_by_service_id`](fn@get_servicequotas_by_service_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetServicequotasByServiceIdResponse {
@@ -1085,7 +1085,7 @@ pub mod partner {
         pub end_location: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/partner/permissions/apply-for-scene` ([`permissions_apply_for_scene`](crate::payscore::partner::permissions_apply_for_scene)).
+    /// Body of `POST /v3/payscore/partner/permissions/apply-for-scene` ([`permissions_apply_for_scene`](fn@permissions_apply_for_scene)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1117,7 +1117,7 @@ pub mod partner {
         pub transaction_scene_info: Option<TransactionSceneInfo>,
     }
 
-    /// Answer of `POST /v3/payscore/partner/permissions/apply-for-scene` ([`permissions_apply_for_scene`](crate::payscore::partner::permissions_apply_for_scene)).
+    /// Answer of `POST /v3/payscore/partner/permissions/apply-for-scene` ([`permissions_apply_for_scene`](fn@permissions_apply_for_scene)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PermissionsApplyForSceneResponse {
@@ -1135,7 +1135,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `POST /v3/payscore/partner/permissions/assess-user-risk-level` ([`permissions_assess_user_risk_level`](crate::payscore::partner::permissions_assess_user_risk_level)).
+    /// Query of `POST /v3/payscore/partner/permissions/assess-user-risk-level` ([`permissions_assess_user_risk_level`](fn@permissions_assess_user_risk_level)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1145,7 +1145,7 @@ pub mod partner {
         pub sub_mchid: String,
     }
 
-    /// Body of `POST /v3/payscore/partner/permissions/assess-user-risk-level` ([`permissions_assess_user_risk_level`](crate::payscore::partner::permissions_assess_user_risk_level)).
+    /// Body of `POST /v3/payscore/partner/permissions/assess-user-risk-level` ([`permissions_assess_user_risk_level`](fn@permissions_assess_user_risk_level)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1204,7 +1204,7 @@ pub mod partner {
         pub category_id: Option<Vec<String>>,
     }
 
-    /// Answer of `POST /v3/payscore/partner/permissions/assess-user-risk-level` ([`permissions_assess_user_risk_level`](crate::payscore::partner::permissions_assess_user_risk_level)).
+    /// Answer of `POST /v3/payscore/partner/permissions/assess-user-risk-level` ([`permissions_assess_user_risk_level`](fn@permissions_assess_user_risk_level)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PermissionsAssessUserRiskLevelResponse {
@@ -1262,7 +1262,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/partner/permissions` ([`permissions`](crate::payscore::partner::permissions)).
+    /// Body of `POST /v3/payscore/partner/permissions` ([`permissions`](fn@permissions)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1287,7 +1287,7 @@ pub mod partner {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/partner/permissions` ([`permissions`](crate::payscore::partner::permissions)).
+    /// Answer of `POST /v3/payscore/partner/permissions` ([`permissions`](fn@permissions)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PermissionsResponse {
@@ -1300,7 +1300,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/partner/permissions/authorization-code/{authorization_code}/terminate` ([`permissions_terminate_by_authorization_code`](crate::payscore::partner::permissions_terminate_by_authorization_code)).
+    /// Body of `POST /v3/payscore/partner/permissions/authorization-code/{authorization_code}/terminate` ([`permissions_terminate_by_authorization_code`](fn@permissions_terminate_by_authorization_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1318,7 +1318,7 @@ pub mod partner {
         pub reason: String,
     }
 
-    /// Body of `POST /v3/payscore/partner/permissions/terminate` ([`permissions_terminate`](crate::payscore::partner::permissions_terminate)).
+    /// Body of `POST /v3/payscore/partner/permissions/terminate` ([`permissions_terminate`](fn@permissions_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1463,7 +1463,7 @@ pub mod partner {
         pub description: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/partner/service-account-applications` ([`service_account_applications`](crate::payscore::partner::service_account_applications)).
+    /// Body of `POST /v3/payscore/partner/service-account-applications` ([`service_account_applications`](fn@service_account_applications)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1488,7 +1488,7 @@ pub mod partner {
         pub result_notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/partner/service-account-applications` ([`service_account_applications`](crate::payscore::partner::service_account_applications)).
+    /// Answer of `POST /v3/payscore/partner/service-account-applications` ([`service_account_applications`](fn@service_account_applications)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ServiceAccountApplicationsResponse {
@@ -1525,7 +1525,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/cancel` ([`serviceorder_cancel`](crate::payscore::partner::serviceorder_cancel)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/cancel` ([`serviceorder_cancel`](fn@serviceorder_cancel)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1543,7 +1543,7 @@ pub mod partner {
         pub reason: String,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/complete` ([`serviceorder_complete`](crate::payscore::partner::serviceorder_complete)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/complete` ([`serviceorder_complete`](fn@serviceorder_complete)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1567,6 +1567,8 @@ pub mod partner {
         /// `location`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub location: Option<Location>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -1601,7 +1603,7 @@ pub mod partner {
         pub count: Option<i64>,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/direct-complete` ([`serviceorder_direct_complete`](crate::payscore::partner::serviceorder_direct_complete)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/direct-complete` ([`serviceorder_direct_complete`](fn@serviceorder_direct_complete)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1637,6 +1639,8 @@ pub mod partner {
         /// `location`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub location: Option<Location>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -1694,7 +1698,7 @@ pub mod partner {
         pub end_time_remark: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/modify` ([`serviceorder_modify`](crate::payscore::partner::serviceorder_modify)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/modify` ([`serviceorder_modify`](fn@serviceorder_modify)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1742,7 +1746,7 @@ pub mod partner {
         pub count: Option<i64>,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/pay` ([`serviceorder_pay`](crate::payscore::partner::serviceorder_pay)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/pay` ([`serviceorder_pay`](fn@serviceorder_pay)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1755,7 +1759,7 @@ pub mod partner {
         pub sub_mchid: String,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder` ([`serviceorder`](crate::payscore::partner::serviceorder)).
+    /// Body of `POST /v3/payscore/partner/serviceorder` ([`serviceorder`](fn@serviceorder)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1811,7 +1815,7 @@ pub mod partner {
         pub device: Option<Device>,
     }
 
-    /// Answer of `POST /v3/payscore/partner/serviceorder` ([`serviceorder`](crate::payscore::partner::serviceorder)).
+    /// Answer of `POST /v3/payscore/partner/serviceorder` ([`serviceorder`](fn@serviceorder)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ServiceorderResponse {
@@ -1896,7 +1900,7 @@ pub mod partner {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/send-pendingmessage` ([`serviceorder_send_pendingmessage`](crate::payscore::partner::serviceorder_send_pendingmessage)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/send-pendingmessage` ([`serviceorder_send_pendingmessage`](fn@serviceorder_send_pendingmessage)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1940,7 +1944,7 @@ pub mod partner {
         pub count: Option<i64>,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage` ([`serviceorder_send_prepaidmessage`](crate::payscore::partner::serviceorder_send_prepaidmessage)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage` ([`serviceorder_send_prepaidmessage`](fn@serviceorder_send_prepaidmessage)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1963,7 +1967,7 @@ pub mod partner {
         pub prepaid_time: String,
     }
 
-    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/sync` ([`serviceorder_sync`](crate::payscore::partner::serviceorder_sync)).
+    /// Body of `POST /v3/payscore/partner/serviceorder/{out_order_no}/sync` ([`serviceorder_sync`](fn@serviceorder_sync)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1981,7 +1985,7 @@ pub mod partner {
         pub detail: Detail,
     }
 
-    /// Body of `POST /v3/payscore/partner/servicepayondeliveryorder` ([`servicepayondeliveryorder`](crate::payscore::partner::servicepayondeliveryorder)).
+    /// Body of `POST /v3/payscore/partner/servicepayondeliveryorder` ([`servicepayondeliveryorder`](fn@servicepayondeliveryorder)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2079,7 +2083,7 @@ pub mod partner {
         pub category_id: Option<Vec<String>>,
     }
 
-    /// Answer of `POST /v3/payscore/partner/servicepayondeliveryorder` ([`servicepayondeliveryorder`](crate::payscore::partner::servicepayondeliveryorder)).
+    /// Answer of `POST /v3/payscore/partner/servicepayondeliveryorder` ([`servicepayondeliveryorder`](fn@servicepayondeliveryorder)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ServicepayondeliveryorderResponse {
@@ -2500,7 +2504,7 @@ pub mod payafter_orders {
         }
     }
 
-    /// Body of `POST /v3/payscore/payafter-orders/{out_order_no}/cancel` ([`cancel`](crate::payscore::payafter_orders::cancel)).
+    /// Body of `POST /v3/payscore/payafter-orders/{out_order_no}/cancel` ([`cancel`](fn@cancel)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2518,7 +2522,7 @@ pub mod payafter_orders {
         pub reason: String,
     }
 
-    /// Answer of `POST /v3/payscore/payafter-orders/{out_order_no}/cancel` ([`cancel`](crate::payscore::payafter_orders::cancel)).
+    /// Answer of `POST /v3/payscore/payafter-orders/{out_order_no}/cancel` ([`cancel`](fn@cancel)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CancelResponse {
@@ -2543,7 +2547,7 @@ pub mod payafter_orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/payafter-orders/{out_order_no}/complete` ([`complete`](crate::payscore::payafter_orders::complete)).
+    /// Body of `POST /v3/payscore/payafter-orders/{out_order_no}/complete` ([`complete`](fn@complete)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2581,6 +2585,8 @@ pub mod payafter_orders {
         /// `finish_ticket`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub finish_ticket: Option<String>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -2602,7 +2608,7 @@ pub mod payafter_orders {
         pub discount_desc: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/payafter-orders/{out_order_no}/complete` ([`complete`](crate::payscore::payafter_orders::complete)).
+    /// Answer of `POST /v3/payscore/payafter-orders/{out_order_no}/complete` ([`complete`](fn@complete)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CompleteResponse {
@@ -2627,7 +2633,7 @@ pub mod payafter_orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/payafter-orders` ([`create`](crate::payscore::payafter_orders::create)).
+    /// Body of `POST /v3/payscore/payafter-orders` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2703,7 +2709,7 @@ pub mod payafter_orders {
         pub discount_desc: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/payafter-orders` ([`create`](crate::payscore::payafter_orders::create)).
+    /// Answer of `POST /v3/payscore/payafter-orders` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -2774,7 +2780,7 @@ pub mod payafter_orders {
         pub fee_desc: Option<String>,
     }
 
-    /// Query of `GET /v3/payscore/payafter-orders` ([`get`](crate::payscore::payafter_orders::get)).
+    /// Query of `GET /v3/payscore/payafter-orders` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2793,7 +2799,7 @@ pub mod payafter_orders {
         pub appid: Option<String>,
     }
 
-    /// Answer of `GET /v3/payscore/payafter-orders` ([`get`](crate::payscore::payafter_orders::get)).
+    /// Answer of `GET /v3/payscore/payafter-orders` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -2916,7 +2922,7 @@ pub mod payafter_orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/payafter-orders/{out_order_no}/sync` ([`sync`](crate::payscore::payafter_orders::sync)).
+    /// Body of `POST /v3/payscore/payafter-orders/{out_order_no}/sync` ([`sync`](fn@sync)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -2935,7 +2941,7 @@ pub mod payafter_orders {
         pub detail: Option<Detail>,
     }
 
-    /// Answer of `POST /v3/payscore/payafter-orders/{out_order_no}/sync` ([`sync`](crate::payscore::payafter_orders::sync)).
+    /// Answer of `POST /v3/payscore/payafter-orders/{out_order_no}/sync` ([`sync`](fn@sync)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct SyncResponse {
@@ -3132,7 +3138,7 @@ pub mod permissions {
         }
     }
 
-    /// Body of `POST /v3/payscore/permissions/assess-user-risk-level` ([`assess_user_risk_level`](crate::payscore::permissions::assess_user_risk_level)).
+    /// Body of `POST /v3/payscore/permissions/assess-user-risk-level` ([`assess_user_risk_level`](fn@assess_user_risk_level)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3154,7 +3160,7 @@ pub mod permissions {
         pub shopping_info: Option<ShoppingInfo>,
     }
 
-    /// Answer of `POST /v3/payscore/permissions/assess-user-risk-level` ([`assess_user_risk_level`](crate::payscore::permissions::assess_user_risk_level)).
+    /// Answer of `POST /v3/payscore/permissions/assess-user-risk-level` ([`assess_user_risk_level`](fn@assess_user_risk_level)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct AssessUserRiskLevelResponse {
@@ -3212,7 +3218,7 @@ pub mod permissions {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/permissions` ([`create`](crate::payscore::permissions::create)).
+    /// Body of `POST /v3/payscore/permissions` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3231,7 +3237,7 @@ pub mod permissions {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/permissions` ([`create`](crate::payscore::permissions::create)).
+    /// Answer of `POST /v3/payscore/permissions` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -3244,7 +3250,7 @@ pub mod permissions {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/payscore/permissions/authorization-code/{authorization_code}` ([`get_by_authorization_code`](crate::payscore::permissions::get_by_authorization_code)).
+    /// Query of `GET /v3/payscore/permissions/authorization-code/{authorization_code}` ([`get_by_authorization_code`](fn@get_by_authorization_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3254,7 +3260,7 @@ pub mod permissions {
         pub service_id: String,
     }
 
-    /// Answer of `GET /v3/payscore/permissions/authorization-code/{authorization_code}` ([`get_by_authorization_code`](crate::payscore::permissions::get_by_authorization_code)).
+    /// Answer of `GET /v3/payscore/permissions/authorization-code/{authorization_code}` ([`get_by_authorization_code`](fn@get_by_authorization_code)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByAuthorizationCodeResponse {
@@ -3297,7 +3303,7 @@ pub mod permissions {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/payscore/permissions/openid/{openid}` ([`get_by_openid`](crate::payscore::permissions::get_by_openid)).
+    /// Query of `GET /v3/payscore/permissions/openid/{openid}` ([`get_by_openid`](fn@get_by_openid)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3310,7 +3316,7 @@ pub mod permissions {
         pub appid: String,
     }
 
-    /// Answer of `GET /v3/payscore/permissions/openid/{openid}` ([`get_by_openid`](crate::payscore::permissions::get_by_openid)).
+    /// Answer of `GET /v3/payscore/permissions/openid/{openid}` ([`get_by_openid`](fn@get_by_openid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOpenidResponse {
@@ -3381,7 +3387,7 @@ pub mod permissions {
         pub goods: Vec<Goods>,
     }
 
-    /// Body of `POST /v3/payscore/permissions/authorization-code/{authorization_code}/terminate` ([`terminate_by_authorization_code`](crate::payscore::permissions::terminate_by_authorization_code)).
+    /// Body of `POST /v3/payscore/permissions/authorization-code/{authorization_code}/terminate` ([`terminate_by_authorization_code`](fn@terminate_by_authorization_code)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3396,7 +3402,7 @@ pub mod permissions {
         pub reason: String,
     }
 
-    /// Body of `POST /v3/payscore/permissions/openid/{openid}/terminate` ([`terminate_by_openid`](crate::payscore::permissions::terminate_by_openid)).
+    /// Body of `POST /v3/payscore/permissions/openid/{openid}/terminate` ([`terminate_by_openid`](fn@terminate_by_openid)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3537,7 +3543,7 @@ pub mod plan {
         }
     }
 
-    /// Query of `GET /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}` ([`get_partner_payscore_plans_by_merchant_plan_no`](crate::payscore::plan::get_partner_payscore_plans_by_merchant_plan_no)).
+    /// Query of `GET /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}` ([`get_partner_payscore_plans_by_merchant_plan_no`](fn@get_partner_payscore_plans_by_merchant_plan_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3547,7 +3553,7 @@ pub mod plan {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}` ([`get_partner_payscore_plans_by_merchant_plan_no`](crate::payscore::plan::get_partner_payscore_plans_by_merchant_plan_no)).
+    /// Answer of `GET /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}` ([`get_partner_payscore_plans_by_merchant_plan_no`](fn@get_partner_payscore_plans_by_merchant_plan_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPartnerPayscorePlansByMerchantPlanNoResponse {
@@ -3631,7 +3637,7 @@ pub mod plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}` ([`get_payscore_plans_by_merchant_plan_no`](crate::payscore::plan::get_payscore_plans_by_merchant_plan_no)).
+    /// Answer of `GET /v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}` ([`get_payscore_plans_by_merchant_plan_no`](fn@get_payscore_plans_by_merchant_plan_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPayscorePlansByMerchantPlanNoResponse {
@@ -3684,7 +3690,7 @@ pub mod plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/plan/partner/payscore-plans` ([`partner_payscore_plans`](crate::payscore::plan::partner_payscore_plans)).
+    /// Body of `POST /v3/payscore/plan/partner/payscore-plans` ([`partner_payscore_plans`](fn@partner_payscore_plans)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3720,7 +3726,7 @@ pub mod plan {
         pub merchant_plan_no: String,
     }
 
-    /// Answer of `POST /v3/payscore/plan/partner/payscore-plans` ([`partner_payscore_plans`](crate::payscore::plan::partner_payscore_plans)).
+    /// Answer of `POST /v3/payscore/plan/partner/payscore-plans` ([`partner_payscore_plans`](fn@partner_payscore_plans)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerPayscorePlansResponse {
@@ -3779,7 +3785,7 @@ pub mod plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`partner_payscore_plans_stop`](crate::payscore::plan::partner_payscore_plans_stop)).
+    /// Body of `POST /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`partner_payscore_plans_stop`](fn@partner_payscore_plans_stop)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3789,7 +3795,7 @@ pub mod plan {
         pub sub_mchid: String,
     }
 
-    /// Answer of `POST /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`partner_payscore_plans_stop`](crate::payscore::plan::partner_payscore_plans_stop)).
+    /// Answer of `POST /v3/payscore/plan/partner/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`partner_payscore_plans_stop`](fn@partner_payscore_plans_stop)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerPayscorePlansStopResponse {
@@ -3848,7 +3854,7 @@ pub mod plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/plan/payscore-plans` ([`payscore_plans`](crate::payscore::plan::payscore_plans)).
+    /// Body of `POST /v3/payscore/plan/payscore-plans` ([`payscore_plans`](fn@payscore_plans)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -3878,7 +3884,7 @@ pub mod plan {
         pub merchant_plan_no: String,
     }
 
-    /// Answer of `POST /v3/payscore/plan/payscore-plans` ([`payscore_plans`](crate::payscore::plan::payscore_plans)).
+    /// Answer of `POST /v3/payscore/plan/payscore-plans` ([`payscore_plans`](fn@payscore_plans)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PayscorePlansResponse {
@@ -3931,13 +3937,13 @@ pub mod plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`payscore_plans_stop`](crate::payscore::plan::payscore_plans_stop)).
+    /// Body of `POST /v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`payscore_plans_stop`](fn@payscore_plans_stop)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct PayscorePlansStopRequest {}
 
-    /// Answer of `POST /v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`payscore_plans_stop`](crate::payscore::plan::payscore_plans_stop)).
+    /// Answer of `POST /v3/payscore/plan/payscore-plans/merchant-plan-no/{merchant_plan_no}/stop` ([`payscore_plans_stop`](fn@payscore_plans_stop)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PayscorePlansStopResponse {
@@ -4167,7 +4173,7 @@ pub mod serviceorder {
         }
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/cancel` ([`cancel`](crate::payscore::serviceorder::cancel)).
+    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/cancel` ([`cancel`](fn@cancel)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4185,7 +4191,7 @@ pub mod serviceorder {
         pub reason: String,
     }
 
-    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/cancel` ([`cancel`](crate::payscore::serviceorder::cancel)).
+    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/cancel` ([`cancel`](fn@cancel)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CancelResponse {
@@ -4210,7 +4216,7 @@ pub mod serviceorder {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/complete` ([`complete`](crate::payscore::serviceorder::complete)).
+    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/complete` ([`complete`](fn@complete)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4234,6 +4240,8 @@ pub mod serviceorder {
         /// `location`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub location: Option<CompleteRequestLocation>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -4315,7 +4323,7 @@ pub mod serviceorder {
         pub end_time_remark: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/complete` ([`complete`](crate::payscore::serviceorder::complete)).
+    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/complete` ([`complete`](fn@complete)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CompleteResponse {
@@ -4472,7 +4480,7 @@ pub mod serviceorder {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder` ([`create`](crate::payscore::serviceorder::create)).
+    /// Body of `POST /v3/payscore/serviceorder` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4559,7 +4567,7 @@ pub mod serviceorder {
         pub end_time_remark: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/serviceorder` ([`create`](crate::payscore::serviceorder::create)).
+    /// Answer of `POST /v3/payscore/serviceorder` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -4683,7 +4691,7 @@ pub mod serviceorder {
         pub materiel_no: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/direct-complete` ([`direct_complete`](crate::payscore::serviceorder::direct_complete)).
+    /// Body of `POST /v3/payscore/serviceorder/direct-complete` ([`direct_complete`](fn@direct_complete)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4723,6 +4731,8 @@ pub mod serviceorder {
         /// `total_amount`, optional. Amount in fen.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub total_amount: Option<i64>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -4771,7 +4781,7 @@ pub mod serviceorder {
         pub end_time_remark: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/serviceorder/direct-complete` ([`direct_complete`](crate::payscore::serviceorder::direct_complete)).
+    /// Answer of `POST /v3/payscore/serviceorder/direct-complete` ([`direct_complete`](fn@direct_complete)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct DirectCompleteResponse {
@@ -4826,7 +4836,7 @@ pub mod serviceorder {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/payscore/serviceorder` ([`get`](crate::payscore::serviceorder::get)).
+    /// Query of `GET /v3/payscore/serviceorder` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -4845,7 +4855,7 @@ pub mod serviceorder {
         pub appid: String,
     }
 
-    /// Answer of `GET /v3/payscore/serviceorder` ([`get`](crate::payscore::serviceorder::get)).
+    /// Answer of `GET /v3/payscore/serviceorder` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -5008,7 +5018,7 @@ pub mod serviceorder {
         pub end_location: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/modify` ([`modify`](crate::payscore::serviceorder::modify)).
+    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/modify` ([`modify`](fn@modify)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5036,7 +5046,7 @@ pub mod serviceorder {
         pub device: Option<Device>,
     }
 
-    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/modify` ([`modify`](crate::payscore::serviceorder::modify)).
+    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/modify` ([`modify`](fn@modify)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ModifyResponse {
@@ -5153,7 +5163,7 @@ pub mod serviceorder {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/pay` ([`pay`](crate::payscore::serviceorder::pay)).
+    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/pay` ([`pay`](fn@pay)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5166,7 +5176,7 @@ pub mod serviceorder {
         pub service_id: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/pay` ([`pay`](crate::payscore::serviceorder::pay)).
+    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/pay` ([`pay`](fn@pay)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PayResponse {
@@ -5270,7 +5280,7 @@ pub mod serviceorder {
         pub description: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/send-pendingmessage` ([`send_pendingmessage`](crate::payscore::serviceorder::send_pendingmessage)).
+    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/send-pendingmessage` ([`send_pendingmessage`](fn@send_pendingmessage)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5290,7 +5300,7 @@ pub mod serviceorder {
         pub prepaid_time: String,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/send-prepaidmessage` ([`send_prepaidmessage`](crate::payscore::serviceorder::send_prepaidmessage)).
+    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/send-prepaidmessage` ([`send_prepaidmessage`](fn@send_prepaidmessage)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5310,7 +5320,7 @@ pub mod serviceorder {
         pub prepaid_time: String,
     }
 
-    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/sync` ([`sync`](crate::payscore::serviceorder::sync)).
+    /// Body of `POST /v3/payscore/serviceorder/{out_order_no}/sync` ([`sync`](fn@sync)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5328,7 +5338,7 @@ pub mod serviceorder {
         pub detail: Detail,
     }
 
-    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/sync` ([`sync`](crate::payscore::serviceorder::sync)).
+    /// Answer of `POST /v3/payscore/serviceorder/{out_order_no}/sync` ([`sync`](fn@sync)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct SyncResponse {
@@ -5581,7 +5591,7 @@ pub mod servicepayondeliveryorder {
             .json(body)
     }
 
-    /// Body of `POST /v3/payscore/servicepayondeliveryorder` ([`create`](crate::payscore::servicepayondeliveryorder::create)).
+    /// Body of `POST /v3/payscore/servicepayondeliveryorder` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -5630,7 +5640,7 @@ pub mod servicepayondeliveryorder {
         pub shopping_info: ShoppingInfo,
     }
 
-    /// Answer of `POST /v3/payscore/servicepayondeliveryorder` ([`create`](crate::payscore::servicepayondeliveryorder::create)).
+    /// Answer of `POST /v3/payscore/servicepayondeliveryorder` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -6153,7 +6163,7 @@ pub mod sign_plan {
         }
     }
 
-    /// Query of `GET /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}` ([`get_partner_user_sign_plans_by_merchant_sign_plan_no`](crate::payscore::sign_plan::get_partner_user_sign_plans_by_merchant_sign_plan_no)).
+    /// Query of `GET /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}` ([`get_partner_user_sign_plans_by_merchant_sign_plan_no`](fn@get_partner_user_sign_plans_by_merchant_sign_plan_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6163,7 +6173,7 @@ pub mod sign_plan {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}` ([`get_partner_user_sign_plans_by_merchant_sign_plan_no`](crate::payscore::sign_plan::get_partner_user_sign_plans_by_merchant_sign_plan_no)).
+    /// Answer of `GET /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}` ([`get_partner_user_sign_plans_by_merchant_sign_plan_no`](fn@get_partner_user_sign_plans_by_merchant_sign_plan_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetPartnerUserSignPlansByMerchantSignPlanNoResponse {
@@ -6242,7 +6252,7 @@ pub mod sign_plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}` ([`get_user_sign_plans_by_merchant_sign_plan_no`](crate::payscore::sign_plan::get_user_sign_plans_by_merchant_sign_plan_no)).
+    /// Answer of `GET /v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}` ([`get_user_sign_plans_by_merchant_sign_plan_no`](fn@get_user_sign_plans_by_merchant_sign_plan_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetUserSignPlansByMerchantSignPlanNoResponse {
@@ -6325,7 +6335,7 @@ pub mod sign_plan {
         pub end_location: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/sign-plan/partner/serviceorder` ([`partner_serviceorder`](crate::payscore::sign_plan::partner_serviceorder)).
+    /// Body of `POST /v3/payscore/sign-plan/partner/serviceorder` ([`partner_serviceorder`](fn@partner_serviceorder)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6372,7 +6382,7 @@ pub mod sign_plan {
         pub out_trade_no: String,
     }
 
-    /// Answer of `POST /v3/payscore/sign-plan/partner/serviceorder` ([`partner_serviceorder`](crate::payscore::sign_plan::partner_serviceorder)).
+    /// Answer of `POST /v3/payscore/sign-plan/partner/serviceorder` ([`partner_serviceorder`](fn@partner_serviceorder)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerServiceorderResponse {
@@ -6471,7 +6481,7 @@ pub mod sign_plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/sign-plan/partner/user-sign-plans` ([`partner_user_sign_plans`](crate::payscore::sign_plan::partner_user_sign_plans)).
+    /// Body of `POST /v3/payscore/sign-plan/partner/user-sign-plans` ([`partner_user_sign_plans`](fn@partner_user_sign_plans)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6507,7 +6517,7 @@ pub mod sign_plan {
         pub sign_plan_detail: Vec<SignPlanDetail>,
     }
 
-    /// Answer of `POST /v3/payscore/sign-plan/partner/user-sign-plans` ([`partner_user_sign_plans`](crate::payscore::sign_plan::partner_user_sign_plans)).
+    /// Answer of `POST /v3/payscore/sign-plan/partner/user-sign-plans` ([`partner_user_sign_plans`](fn@partner_user_sign_plans)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerUserSignPlansResponse {
@@ -6604,7 +6614,7 @@ pub mod sign_plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`partner_user_sign_plans_stop`](crate::payscore::sign_plan::partner_user_sign_plans_stop)).
+    /// Body of `POST /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`partner_user_sign_plans_stop`](fn@partner_user_sign_plans_stop)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6617,7 +6627,7 @@ pub mod sign_plan {
         pub stop_reason: String,
     }
 
-    /// Answer of `POST /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`partner_user_sign_plans_stop`](crate::payscore::sign_plan::partner_user_sign_plans_stop)).
+    /// Answer of `POST /v3/payscore/sign-plan/partner/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`partner_user_sign_plans_stop`](fn@partner_user_sign_plans_stop)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PartnerUserSignPlansStopResponse {
@@ -6744,7 +6754,7 @@ pub mod sign_plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/sign-plan/serviceorder` ([`serviceorder`](crate::payscore::sign_plan::serviceorder)).
+    /// Body of `POST /v3/payscore/sign-plan/serviceorder` ([`serviceorder`](fn@serviceorder)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6782,7 +6792,7 @@ pub mod sign_plan {
         pub out_trade_no: String,
     }
 
-    /// Answer of `POST /v3/payscore/sign-plan/serviceorder` ([`serviceorder`](crate::payscore::sign_plan::serviceorder)).
+    /// Answer of `POST /v3/payscore/sign-plan/serviceorder` ([`serviceorder`](fn@serviceorder)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ServiceorderResponse {
@@ -6914,7 +6924,7 @@ pub mod sign_plan {
         pub end_time_remark: Option<String>,
     }
 
-    /// Body of `POST /v3/payscore/sign-plan/user-sign-plans` ([`user_sign_plans`](crate::payscore::sign_plan::user_sign_plans)).
+    /// Body of `POST /v3/payscore/sign-plan/user-sign-plans` ([`user_sign_plans`](fn@user_sign_plans)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -6941,7 +6951,7 @@ pub mod sign_plan {
         pub sign_plan_detail: Vec<SignPlanDetail>,
     }
 
-    /// Answer of `POST /v3/payscore/sign-plan/user-sign-plans` ([`user_sign_plans`](crate::payscore::sign_plan::user_sign_plans)).
+    /// Answer of `POST /v3/payscore/sign-plan/user-sign-plans` ([`user_sign_plans`](fn@user_sign_plans)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct UserSignPlansResponse {
@@ -7029,7 +7039,7 @@ pub mod sign_plan {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`user_sign_plans_stop`](crate::payscore::sign_plan::user_sign_plans_stop)).
+    /// Body of `POST /v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`user_sign_plans_stop`](fn@user_sign_plans_stop)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7039,7 +7049,7 @@ pub mod sign_plan {
         pub stop_reason: String,
     }
 
-    /// Answer of `POST /v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`user_sign_plans_stop`](crate::payscore::sign_plan::user_sign_plans_stop)).
+    /// Answer of `POST /v3/payscore/sign-plan/user-sign-plans/merchant-sign-plan-no/{merchant_sign_plan_no}/stop` ([`user_sign_plans_stop`](fn@user_sign_plans_stop)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct UserSignPlansStopResponse {
@@ -7187,7 +7197,7 @@ pub mod smartretail_orders {
         }
     }
 
-    /// Body of `POST /v3/payscore/smartretail-orders/{out_order_no}/cancel` ([`cancel`](crate::payscore::smartretail_orders::cancel)).
+    /// Body of `POST /v3/payscore/smartretail-orders/{out_order_no}/cancel` ([`cancel`](fn@cancel)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7205,7 +7215,7 @@ pub mod smartretail_orders {
         pub reason: String,
     }
 
-    /// Answer of `POST /v3/payscore/smartretail-orders/{out_order_no}/cancel` ([`cancel`](crate::payscore::smartretail_orders::cancel)).
+    /// Answer of `POST /v3/payscore/smartretail-orders/{out_order_no}/cancel` ([`cancel`](fn@cancel)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CancelResponse {
@@ -7230,7 +7240,7 @@ pub mod smartretail_orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/smartretail-orders/{out_order_no}/complete` ([`complete`](crate::payscore::smartretail_orders::complete)).
+    /// Body of `POST /v3/payscore/smartretail-orders/{out_order_no}/complete` ([`complete`](fn@complete)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7268,6 +7278,8 @@ pub mod smartretail_orders {
         /// `finish_ticket`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub finish_ticket: Option<String>,
+        /// 是否指定分账 (the official models' description of `profit_sharing`)
+        ///
         /// `profit_sharing`, optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profit_sharing: Option<bool>,
@@ -7289,7 +7301,7 @@ pub mod smartretail_orders {
         pub discount_desc: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/smartretail-orders/{out_order_no}/complete` ([`complete`](crate::payscore::smartretail_orders::complete)).
+    /// Answer of `POST /v3/payscore/smartretail-orders/{out_order_no}/complete` ([`complete`](fn@complete)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CompleteResponse {
@@ -7314,7 +7326,7 @@ pub mod smartretail_orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/payscore/smartretail-orders` ([`create`](crate::payscore::smartretail_orders::create)).
+    /// Body of `POST /v3/payscore/smartretail-orders` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7376,7 +7388,7 @@ pub mod smartretail_orders {
         pub discount_desc: Option<String>,
     }
 
-    /// Answer of `POST /v3/payscore/smartretail-orders` ([`create`](crate::payscore::smartretail_orders::create)).
+    /// Answer of `POST /v3/payscore/smartretail-orders` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -7437,7 +7449,7 @@ pub mod smartretail_orders {
         pub fee_desc: Option<String>,
     }
 
-    /// Query of `GET /v3/payscore/smartretail-orders` ([`get`](crate::payscore::smartretail_orders::get)).
+    /// Query of `GET /v3/payscore/smartretail-orders` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7456,7 +7468,7 @@ pub mod smartretail_orders {
         pub appid: Option<String>,
     }
 
-    /// Answer of `GET /v3/payscore/smartretail-orders` ([`get`](crate::payscore::smartretail_orders::get)).
+    /// Answer of `GET /v3/payscore/smartretail-orders` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -7662,7 +7674,7 @@ pub mod user_service_state {
         }
     }
 
-    /// Query of `GET /v3/payscore/user-service-state` ([`get`](crate::payscore::user_service_state::get)).
+    /// Query of `GET /v3/payscore/user-service-state` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7678,7 +7690,7 @@ pub mod user_service_state {
         pub openid: String,
     }
 
-    /// Answer of `GET /v3/payscore/user-service-state` ([`get`](crate::payscore::user_service_state::get)).
+    /// Answer of `GET /v3/payscore/user-service-state` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -7756,7 +7768,7 @@ pub mod users {
         }
     }
 
-    /// Query of `POST /v3/payscore/users/{openid}/permissions/{service_id}/terminate` ([`permissions_terminate`](crate::payscore::users::permissions_terminate)).
+    /// Query of `POST /v3/payscore/users/{openid}/permissions/{service_id}/terminate` ([`permissions_terminate`](fn@permissions_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -7769,7 +7781,7 @@ pub mod users {
         pub service_id: String,
     }
 
-    /// Body of `POST /v3/payscore/users/{openid}/permissions/{service_id}/terminate` ([`permissions_terminate`](crate::payscore::users::permissions_terminate)).
+    /// Body of `POST /v3/payscore/users/{openid}/permissions/{service_id}/terminate` ([`permissions_terminate`](fn@permissions_terminate)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

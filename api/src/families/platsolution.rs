@@ -197,7 +197,7 @@ pub mod ecommerce {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/platsolution/ecommerce/bank-transfer-recharges/apply` ([`bank_transfer_recharges_apply`](crate::platsolution::ecommerce::bank_transfer_recharges_apply)).
+    /// Body of `POST /v3/platsolution/ecommerce/bank-transfer-recharges/apply` ([`bank_transfer_recharges_apply`](fn@bank_transfer_recharges_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -214,7 +214,7 @@ pub mod ecommerce {
         pub recharge_amount: RechargeAmount,
     }
 
-    /// Answer of `POST /v3/platsolution/ecommerce/bank-transfer-recharges/apply` ([`bank_transfer_recharges_apply`](crate::platsolution::ecommerce::bank_transfer_recharges_apply)).
+    /// Answer of `POST /v3/platsolution/ecommerce/bank-transfer-recharges/apply` ([`bank_transfer_recharges_apply`](fn@bank_transfer_recharges_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct BankTransferRechargesApplyResponse {
@@ -233,7 +233,7 @@ pub mod ecommerce {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/platsolution/ecommerce/bank-transfer-recharges/out-recharge-no/{out_recharge_no}` ([`get_bank_transfer_recharges_by_out_recharge_no`](crate::platsolution::ecommerce::get_bank_transfer_recharges_by_out_recharge_no)).
+    /// Answer of `GET /v3/platsolution/ecommerce/bank-transfer-recharges/out-recharge-no/{out_recharge_no}` ([`get_bank_transfer_recharges_by_out_recharge_no`](fn@get_bank_transfer_recharges_by_out_recharge_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBankTransferRechargesByOutRechargeNoResponse {
@@ -325,7 +325,7 @@ pub mod ecommerce {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}` ([`get_recharges_by_out_recharge_no`](crate::platsolution::ecommerce::get_recharges_by_out_recharge_no)).
+    /// Query of `GET /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}` ([`get_recharges_by_out_recharge_no`](fn@get_recharges_by_out_recharge_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -335,7 +335,7 @@ pub mod ecommerce {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}` ([`get_recharges_by_out_recharge_no`](crate::platsolution::ecommerce::get_recharges_by_out_recharge_no)).
+    /// Answer of `GET /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}` ([`get_recharges_by_out_recharge_no`](fn@get_recharges_by_out_recharge_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetRechargesByOutRechargeNoResponse {
@@ -399,13 +399,13 @@ pub mod ecommerce {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts/sub-mchid/{sub_mchid}/check-opened` ([`insurance_compensation_contracts_check_opened`](crate::platsolution::ecommerce::insurance_compensation_contracts_check_opened)).
+    /// Body of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts/sub-mchid/{sub_mchid}/check-opened` ([`insurance_compensation_contracts_check_opened`](fn@insurance_compensation_contracts_check_opened)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct InsuranceCompensationContractsCheckOpenedRequest {}
 
-    /// Answer of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts/sub-mchid/{sub_mchid}/check-opened` ([`insurance_compensation_contracts_check_opened`](crate::platsolution::ecommerce::insurance_compensation_contracts_check_opened)).
+    /// Answer of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts/sub-mchid/{sub_mchid}/check-opened` ([`insurance_compensation_contracts_check_opened`](fn@insurance_compensation_contracts_check_opened)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct InsuranceCompensationContractsCheckOpenedResponse {
@@ -424,7 +424,7 @@ pub mod ecommerce {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts` ([`insurance_compensation_contracts`](crate::platsolution::ecommerce::insurance_compensation_contracts)).
+    /// Body of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts` ([`insurance_compensation_contracts`](fn@insurance_compensation_contracts)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -439,7 +439,7 @@ pub mod ecommerce {
         pub agreement_list: Vec<AgreementList>,
     }
 
-    /// Answer of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts` ([`insurance_compensation_contracts`](crate::platsolution::ecommerce::insurance_compensation_contracts)).
+    /// Answer of `POST /v3/platsolution/ecommerce/insurance-compensation-contracts` ([`insurance_compensation_contracts`](fn@insurance_compensation_contracts)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct InsuranceCompensationContractsResponse {
@@ -520,7 +520,7 @@ pub mod ecommerce {
         pub currency: Option<String>,
     }
 
-    /// Body of `POST /v3/platsolution/ecommerce/recharges/apply` ([`recharges_apply`](crate::platsolution::ecommerce::recharges_apply)).
+    /// Body of `POST /v3/platsolution/ecommerce/recharges/apply` ([`recharges_apply`](fn@recharges_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -548,7 +548,7 @@ pub mod ecommerce {
         pub remark: Option<String>,
     }
 
-    /// Answer of `POST /v3/platsolution/ecommerce/recharges/apply` ([`recharges_apply`](crate::platsolution::ecommerce::recharges_apply)).
+    /// Answer of `POST /v3/platsolution/ecommerce/recharges/apply` ([`recharges_apply`](fn@recharges_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct RechargesApplyResponse {
@@ -567,7 +567,7 @@ pub mod ecommerce {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `POST /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close` ([`recharges_close`](crate::platsolution::ecommerce::recharges_close)).
+    /// Query of `POST /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close` ([`recharges_close`](fn@recharges_close)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -577,13 +577,13 @@ pub mod ecommerce {
         pub sub_mchid: String,
     }
 
-    /// Body of `POST /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close` ([`recharges_close`](crate::platsolution::ecommerce::recharges_close)).
+    /// Body of `POST /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close` ([`recharges_close`](fn@recharges_close)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct RechargesCloseRequest {}
 
-    /// Answer of `POST /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close` ([`recharges_close`](crate::platsolution::ecommerce::recharges_close)).
+    /// Answer of `POST /v3/platsolution/ecommerce/recharges/out-recharge-no/{out_recharge_no}/close` ([`recharges_close`](fn@recharges_close)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct RechargesCloseResponse {
@@ -1140,7 +1140,7 @@ pub mod mch_transfer {
         }
     }
 
-    /// Body of `POST /v3/platsolution/mch-transfer/batches/apply` ([`batches_apply`](crate::platsolution::mch_transfer::batches_apply)).
+    /// Body of `POST /v3/platsolution/mch-transfer/batches/apply` ([`batches_apply`](fn@batches_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1181,7 +1181,7 @@ pub mod mch_transfer {
         pub notify_url: String,
     }
 
-    /// Answer of `POST /v3/platsolution/mch-transfer/batches/apply` ([`batches_apply`](crate::platsolution::mch_transfer::batches_apply)).
+    /// Answer of `POST /v3/platsolution/mch-transfer/batches/apply` ([`batches_apply`](fn@batches_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct BatchesApplyResponse {
@@ -1203,7 +1203,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply` ([`batches_detail_receipts_apply`](crate::platsolution::mch_transfer::batches_detail_receipts_apply)).
+    /// Body of `POST /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply` ([`batches_detail_receipts_apply`](fn@batches_detail_receipts_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1213,7 +1213,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `POST /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply` ([`batches_detail_receipts_apply`](crate::platsolution::mch_transfer::batches_detail_receipts_apply)).
+    /// Answer of `POST /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}/apply` ([`batches_detail_receipts_apply`](fn@batches_detail_receipts_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct BatchesDetailReceiptsApplyResponse {
@@ -1235,7 +1235,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply` ([`batches_summary_receipts_apply`](crate::platsolution::mch_transfer::batches_summary_receipts_apply)).
+    /// Body of `POST /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply` ([`batches_summary_receipts_apply`](fn@batches_summary_receipts_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1245,7 +1245,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `POST /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply` ([`batches_summary_receipts_apply`](crate::platsolution::mch_transfer::batches_summary_receipts_apply)).
+    /// Answer of `POST /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}/apply` ([`batches_summary_receipts_apply`](fn@batches_summary_receipts_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct BatchesSummaryReceiptsApplyResponse {
@@ -1301,7 +1301,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}` ([`get_batches_by_batch_id`](crate::platsolution::mch_transfer::get_batches_by_batch_id)).
+    /// Query of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}` ([`get_batches_by_batch_id`](fn@get_batches_by_batch_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1324,7 +1324,7 @@ pub mod mch_transfer {
         pub limit: Option<i64>,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}` ([`get_batches_by_batch_id`](crate::platsolution::mch_transfer::get_batches_by_batch_id)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}` ([`get_batches_by_batch_id`](fn@get_batches_by_batch_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBatchesByBatchIdResponse {
@@ -1348,7 +1348,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}` ([`get_batches_by_out_batch_no`](crate::platsolution::mch_transfer::get_batches_by_out_batch_no)).
+    /// Query of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}` ([`get_batches_by_out_batch_no`](fn@get_batches_by_out_batch_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1371,7 +1371,7 @@ pub mod mch_transfer {
         pub detail_state: Option<GetBatchesByOutBatchNoQueryDetailState>,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}` ([`get_batches_by_out_batch_no`](crate::platsolution::mch_transfer::get_batches_by_out_batch_no)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}` ([`get_batches_by_out_batch_no`](fn@get_batches_by_out_batch_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBatchesByOutBatchNoResponse {
@@ -1395,7 +1395,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}` ([`get_batches_detail_receipts_by_out_detail_no`](crate::platsolution::mch_transfer::get_batches_detail_receipts_by_out_detail_no)).
+    /// Query of `GET /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}` ([`get_batches_detail_receipts_by_out_detail_no`](fn@get_batches_detail_receipts_by_out_detail_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1405,7 +1405,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}` ([`get_batches_detail_receipts_by_out_detail_no`](crate::platsolution::mch_transfer::get_batches_detail_receipts_by_out_detail_no)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/batches/detail-receipts/out-batch-no/{out_batch_no}/out-detail-no/{out_detail_no}` ([`get_batches_detail_receipts_by_out_detail_no`](fn@get_batches_detail_receipts_by_out_detail_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBatchesDetailReceiptsByOutDetailNoResponse {
@@ -1444,7 +1444,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_batches_details_by_detail_id`](crate::platsolution::mch_transfer::get_batches_details_by_detail_id)).
+    /// Query of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_batches_details_by_detail_id`](fn@get_batches_details_by_detail_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1454,7 +1454,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_batches_details_by_detail_id`](crate::platsolution::mch_transfer::get_batches_details_by_detail_id)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_batches_details_by_detail_id`](fn@get_batches_details_by_detail_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBatchesDetailsByDetailIdResponse {
@@ -1519,7 +1519,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_batches_details_by_out_detail_no`](crate::platsolution::mch_transfer::get_batches_details_by_out_detail_no)).
+    /// Query of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_batches_details_by_out_detail_no`](fn@get_batches_details_by_out_detail_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1529,7 +1529,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_batches_details_by_out_detail_no`](crate::platsolution::mch_transfer::get_batches_details_by_out_detail_no)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_batches_details_by_out_detail_no`](fn@get_batches_details_by_out_detail_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBatchesDetailsByOutDetailNoResponse {
@@ -1594,7 +1594,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}` ([`get_batches_summary_receipts_by_out_batch_no`](crate::platsolution::mch_transfer::get_batches_summary_receipts_by_out_batch_no)).
+    /// Query of `GET /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}` ([`get_batches_summary_receipts_by_out_batch_no`](fn@get_batches_summary_receipts_by_out_batch_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1604,7 +1604,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}` ([`get_batches_summary_receipts_by_out_batch_no`](crate::platsolution::mch_transfer::get_batches_summary_receipts_by_out_batch_no)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/batches/summary-receipts/out-batch-no/{out_batch_no}` ([`get_batches_summary_receipts_by_out_batch_no`](fn@get_batches_summary_receipts_by_out_batch_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetBatchesSummaryReceiptsByOutBatchNoResponse {
@@ -1637,7 +1637,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}` ([`get_reservation_by_out_reservation_no`](crate::platsolution::mch_transfer::get_reservation_by_out_reservation_no)).
+    /// Query of `GET /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}` ([`get_reservation_by_out_reservation_no`](fn@get_reservation_by_out_reservation_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1647,7 +1647,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}` ([`get_reservation_by_out_reservation_no`](crate::platsolution::mch_transfer::get_reservation_by_out_reservation_no)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}` ([`get_reservation_by_out_reservation_no`](fn@get_reservation_by_out_reservation_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetReservationByOutReservationNoResponse {
@@ -1705,7 +1705,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/platsolution/mch-transfer/reservation/reservation-id/{reservation_id}` ([`get_reservation_by_reservation_id`](crate::platsolution::mch_transfer::get_reservation_by_reservation_id)).
+    /// Query of `GET /v3/platsolution/mch-transfer/reservation/reservation-id/{reservation_id}` ([`get_reservation_by_reservation_id`](fn@get_reservation_by_reservation_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1715,7 +1715,7 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Answer of `GET /v3/platsolution/mch-transfer/reservation/reservation-id/{reservation_id}` ([`get_reservation_by_reservation_id`](crate::platsolution::mch_transfer::get_reservation_by_reservation_id)).
+    /// Answer of `GET /v3/platsolution/mch-transfer/reservation/reservation-id/{reservation_id}` ([`get_reservation_by_reservation_id`](fn@get_reservation_by_reservation_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetReservationByReservationIdResponse {
@@ -1795,7 +1795,7 @@ pub mod mch_transfer {
         pub claim_no: Option<String>,
     }
 
-    /// Body of `POST /v3/platsolution/mch-transfer/reservation/apply` ([`reservation_apply`](crate::platsolution::mch_transfer::reservation_apply)).
+    /// Body of `POST /v3/platsolution/mch-transfer/reservation/apply` ([`reservation_apply`](fn@reservation_apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1841,7 +1841,7 @@ pub mod mch_transfer {
         pub scene_report_data: Option<SceneReportData>,
     }
 
-    /// Answer of `POST /v3/platsolution/mch-transfer/reservation/apply` ([`reservation_apply`](crate::platsolution::mch_transfer::reservation_apply)).
+    /// Answer of `POST /v3/platsolution/mch-transfer/reservation/apply` ([`reservation_apply`](fn@reservation_apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ReservationApplyResponse {
@@ -1869,7 +1869,7 @@ pub mod mch_transfer {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `POST /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close` ([`reservation_close`](crate::platsolution::mch_transfer::reservation_close)).
+    /// Query of `POST /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close` ([`reservation_close`](fn@reservation_close)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1879,13 +1879,13 @@ pub mod mch_transfer {
         pub sub_mchid: String,
     }
 
-    /// Body of `POST /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close` ([`reservation_close`](crate::platsolution::mch_transfer::reservation_close)).
+    /// Body of `POST /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close` ([`reservation_close`](fn@reservation_close)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct ReservationCloseRequest {}
 
-    /// Answer of `POST /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close` ([`reservation_close`](crate::platsolution::mch_transfer::reservation_close)).
+    /// Answer of `POST /v3/platsolution/mch-transfer/reservation/out-reservation-no/{out_reservation_no}/close` ([`reservation_close`](fn@reservation_close)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ReservationCloseResponse {

@@ -45,7 +45,7 @@ impl QueryReturnOrderRequest {
     }
 }
 
-/// Body of `POST /v3/profitsharing/receivers/add` ([`add`](crate::profitsharing::receivers::add)).
+/// Body of `POST /v3/profitsharing/receivers/add` ([`add`](fn@crate::profitsharing::receivers::add)).
 ///
 /// Official model: Go `profitsharing.AddReceiverRequest`, Java `profitsharing.AddReceiverRequest`.
 ///
@@ -94,7 +94,7 @@ pub struct AddReceiverRequest {
     pub r#type: ReceiverType,
 }
 
-/// Answer of `POST /v3/profitsharing/receivers/add` ([`add`](crate::profitsharing::receivers::add)).
+/// Answer of `POST /v3/profitsharing/receivers/add` ([`add`](fn@crate::profitsharing::receivers::add)).
 ///
 /// Official model: Go `profitsharing.AddReceiverResponse`, Java `profitsharing.AddReceiverResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -169,7 +169,7 @@ pub struct CreateOrderReceiver {
     pub r#type: String,
 }
 
-/// Body of `POST /v3/profitsharing/orders` ([`create`](crate::profitsharing::orders::create)).
+/// Body of `POST /v3/profitsharing/orders` ([`create`](fn@crate::profitsharing::orders::create)).
 ///
 /// Official model: Go `profitsharing.CreateOrderRequest`, Java `profitsharing.CreateOrderRequest`.
 ///
@@ -217,7 +217,7 @@ pub struct CreateOrderRequest {
     pub notify_url: Option<String>,
 }
 
-/// Body of `POST /v3/profitsharing/return-orders` ([`create`](crate::profitsharing::return_orders::create)).
+/// Body of `POST /v3/profitsharing/return-orders` ([`create`](fn@crate::profitsharing::return_orders::create)).
 ///
 /// Official model: Go `profitsharing.CreateReturnOrderRequest`, Java `profitsharing.CreateReturnOrderRequest`.
 ///
@@ -260,7 +260,7 @@ pub struct CreateReturnOrderRequest {
     pub sub_mchid: Option<String>,
 }
 
-/// Body of `POST /v3/profitsharing/receivers/delete` ([`delete`](crate::profitsharing::receivers::delete)).
+/// Body of `POST /v3/profitsharing/receivers/delete` ([`delete`](fn@crate::profitsharing::receivers::delete)).
 ///
 /// Official model: Go `profitsharing.DeleteReceiverRequest`, Java `profitsharing.DeleteReceiverRequest`.
 ///
@@ -294,7 +294,7 @@ pub struct DeleteReceiverRequest {
     pub r#type: ReceiverType,
 }
 
-/// Answer of `POST /v3/profitsharing/receivers/delete` ([`delete`](crate::profitsharing::receivers::delete)).
+/// Answer of `POST /v3/profitsharing/receivers/delete` ([`delete`](fn@crate::profitsharing::receivers::delete)).
 ///
 /// Official model: Go `profitsharing.DeleteReceiverResponse`, Java `profitsharing.DeleteReceiverResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -378,7 +378,7 @@ pub struct OrderReceiverDetail {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `POST /v3/profitsharing/orders` ([`create`](crate::profitsharing::orders::create)); Answer of `POST /v3/profitsharing/orders/unfreeze` ([`unfreeze`](crate::profitsharing::orders::unfreeze)); Answer of `GET /v3/profitsharing/orders/{out_order_no}` ([`get_by_out_order_no`](crate::profitsharing::orders::get_by_out_order_no)).
+/// Answer of `POST /v3/profitsharing/orders` ([`create`](fn@crate::profitsharing::orders::create)); Answer of `POST /v3/profitsharing/orders/unfreeze` ([`unfreeze`](fn@crate::profitsharing::orders::unfreeze)); Answer of `GET /v3/profitsharing/orders/{out_order_no}` ([`get_by_out_order_no`](fn@crate::profitsharing::orders::get_by_out_order_no)).
 ///
 /// Official model: Go `profitsharing.OrdersEntity`, Java `profitsharing.OrdersEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -420,7 +420,7 @@ pub struct OrdersEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/profitsharing/merchant-configs/{sub_mchid}` ([`get_by_sub_mchid`](crate::profitsharing::merchant_configs::get_by_sub_mchid)).
+/// Answer of `GET /v3/profitsharing/merchant-configs/{sub_mchid}` ([`get_by_sub_mchid`](fn@crate::profitsharing::merchant_configs::get_by_sub_mchid)).
 ///
 /// Official model: Go `profitsharing.QueryMerchantRatioResponse`, Java `profitsharing.QueryMerchantRatioResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -442,7 +442,7 @@ pub struct QueryMerchantRatioResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/profitsharing/transactions/{transaction_id}/amounts` ([`get_amounts`](crate::profitsharing::transactions::get_amounts)).
+/// Answer of `GET /v3/profitsharing/transactions/{transaction_id}/amounts` ([`get_amounts`](fn@crate::profitsharing::transactions::get_amounts)).
 ///
 /// Official model: Go `profitsharing.QueryOrderAmountResponse`, Java `profitsharing.QueryOrderAmountResponse`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -464,7 +464,7 @@ pub struct QueryOrderAmountResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Query of `GET /v3/profitsharing/orders/{out_order_no}` ([`get_by_out_order_no`](crate::profitsharing::orders::get_by_out_order_no)).
+/// Query of `GET /v3/profitsharing/orders/{out_order_no}` ([`get_by_out_order_no`](fn@crate::profitsharing::orders::get_by_out_order_no)).
 ///
 /// Official model: Go `profitsharing.QueryOrderRequest`, Java `profitsharing.QueryOrderRequest`.
 ///
@@ -483,7 +483,7 @@ pub struct QueryOrderRequest {
     pub transaction_id: String,
 }
 
-/// Query of `GET /v3/profitsharing/return-orders/{out_return_no}` ([`get_by_out_return_no`](crate::profitsharing::return_orders::get_by_out_return_no)).
+/// Query of `GET /v3/profitsharing/return-orders/{out_return_no}` ([`get_by_out_return_no`](fn@crate::profitsharing::return_orders::get_by_out_return_no)).
 ///
 /// Official model: Go `profitsharing.QueryReturnOrderRequest`, Java `profitsharing.QueryReturnOrderRequest`.
 ///
@@ -502,7 +502,7 @@ pub struct QueryReturnOrderRequest {
     pub out_order_no: String,
 }
 
-/// Answer of `POST /v3/profitsharing/return-orders` ([`create`](crate::profitsharing::return_orders::create)); Answer of `GET /v3/profitsharing/return-orders/{out_return_no}` ([`get_by_out_return_no`](crate::profitsharing::return_orders::get_by_out_return_no)).
+/// Answer of `POST /v3/profitsharing/return-orders` ([`create`](fn@crate::profitsharing::return_orders::create)); Answer of `GET /v3/profitsharing/return-orders/{out_return_no}` ([`get_by_out_return_no`](fn@crate::profitsharing::return_orders::get_by_out_return_no)).
 ///
 /// Official model: Go `profitsharing.ReturnOrdersEntity`, Java `profitsharing.ReturnOrdersEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -574,7 +574,7 @@ pub struct ReturnOrdersEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Query of `GET /v3/profitsharing/bills` ([`get`](crate::profitsharing::bills::get)).
+/// Query of `GET /v3/profitsharing/bills` ([`get`](fn@crate::profitsharing::bills::get)).
 ///
 /// Official model: Go `profitsharing.SplitBillRequest`, Java `profitsharing.SplitBillRequest`.
 ///
@@ -598,7 +598,7 @@ pub struct SplitBillRequest {
     pub tar_type: Option<SplitBillTarType>,
 }
 
-/// Body of `POST /v3/profitsharing/orders/unfreeze` ([`unfreeze`](crate::profitsharing::orders::unfreeze)).
+/// Body of `POST /v3/profitsharing/orders/unfreeze` ([`unfreeze`](fn@crate::profitsharing::orders::unfreeze)).
 ///
 /// Official model: Go `profitsharing.UnfreezeOrderRequest`, Java `profitsharing.UnfreezeOrderRequest`.
 ///

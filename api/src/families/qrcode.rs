@@ -60,7 +60,7 @@ pub struct BusSceneInfo {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Body of `POST /v3/qrcode/transactions` ([`create`](crate::qrcode::transactions::create)).
+/// Body of `POST /v3/qrcode/transactions` ([`create`](fn@crate::qrcode::transactions::create)).
 ///
 /// Official model: Go `weixinpayscanandride.CreateTransactionRequest`, Java `weixinpayscanandride.CreateTransactionRequest`.
 ///
@@ -273,7 +273,7 @@ pub struct QueryOrderAmount {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Query of `GET /v3/qrcode/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::qrcode::transactions::get_by_out_trade_no)).
+/// Query of `GET /v3/qrcode/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@crate::qrcode::transactions::get_by_out_trade_no)).
 ///
 /// Official model: Go `weixinpayscanandride.QueryTransactionRequest`, Java `weixinpayscanandride.QueryTransactionRequest`.
 ///
@@ -287,7 +287,7 @@ pub struct QueryTransactionRequest {
     pub sub_mchid: Option<String>,
 }
 
-/// Query of `GET /v3/qrcode/user-services/contract-id/{contract_id}` ([`get_by_contract_id`](crate::qrcode::user_services::get_by_contract_id)).
+/// Query of `GET /v3/qrcode/user-services/contract-id/{contract_id}` ([`get_by_contract_id`](fn@crate::qrcode::user_services::get_by_contract_id)).
 ///
 /// Official model: Go `weixinpayscanandride.QueryUserServiceRequest`, Java `weixinpayscanandride.QueryUserServiceRequest`.
 ///
@@ -311,7 +311,7 @@ pub struct QueryUserServiceRequest {
     pub sub_mchid: Option<String>,
 }
 
-/// Answer of `POST /v3/qrcode/transactions` ([`create`](crate::qrcode::transactions::create)); Answer of `GET /v3/qrcode/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::qrcode::transactions::get_by_out_trade_no)).
+/// Answer of `POST /v3/qrcode/transactions` ([`create`](fn@crate::qrcode::transactions::create)); Answer of `GET /v3/qrcode/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@crate::qrcode::transactions::get_by_out_trade_no)).
 ///
 /// Official model: Go `weixinpayscanandride.TransactionsEntity`, Java `weixinpayscanandride.TransactionsEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -433,7 +433,7 @@ pub struct TransactionsEntity {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/qrcode/user-services/contract-id/{contract_id}` ([`get_by_contract_id`](crate::qrcode::user_services::get_by_contract_id)).
+/// Answer of `GET /v3/qrcode/user-services/contract-id/{contract_id}` ([`get_by_contract_id`](fn@crate::qrcode::user_services::get_by_contract_id)).
 ///
 /// Official model: Go `weixinpayscanandride.UserServiceEntity`, Java `weixinpayscanandride.UserServiceEntity`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

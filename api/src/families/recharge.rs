@@ -39,7 +39,7 @@ pub mod bank_transfer_recharges {
         .path_param("out_recharge_no", out_recharge_no)
     }
 
-    /// Body of `POST /v3/recharge/bank-transfer-recharges/apply` ([`apply`](crate::recharge::bank_transfer_recharges::apply)).
+    /// Body of `POST /v3/recharge/bank-transfer-recharges/apply` ([`apply`](fn@apply)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -55,7 +55,7 @@ pub mod bank_transfer_recharges {
         pub recharge_amount: RechargeAmount,
     }
 
-    /// Answer of `POST /v3/recharge/bank-transfer-recharges/apply` ([`apply`](crate::recharge::bank_transfer_recharges::apply)).
+    /// Answer of `POST /v3/recharge/bank-transfer-recharges/apply` ([`apply`](fn@apply)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct ApplyResponse {
@@ -101,7 +101,7 @@ pub mod bank_transfer_recharges {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/recharge/bank-transfer-recharges/out-recharge-no/{out_recharge_no}` ([`get_by_out_recharge_no`](crate::recharge::bank_transfer_recharges::get_by_out_recharge_no)).
+    /// Answer of `GET /v3/recharge/bank-transfer-recharges/out-recharge-no/{out_recharge_no}` ([`get_by_out_recharge_no`](fn@get_by_out_recharge_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutRechargeNoResponse {

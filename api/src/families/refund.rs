@@ -94,14 +94,14 @@ pub mod domestic {
     pub struct Amount {
         /// 订单总金额，单位为分
         ///
-        /// `total`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub total: Option<i64>,
+        /// `total`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub total: i64,
         /// 退款标价金额，单位为分，可以做部分退款
         ///
-        /// `refund`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub refund: Option<i64>,
+        /// `refund`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub refund: i64,
         /// 退款出资的账户类型及金额信息
         ///
         /// `from`.
@@ -109,14 +109,14 @@ pub mod domestic {
         pub from: Option<Vec<FundsFromItem>>,
         /// 现金支付金额，单位为分，只能为整数
         ///
-        /// `payer_total`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub payer_total: Option<i64>,
+        /// `payer_total`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub payer_total: i64,
         /// 退款给用户的金额，不包含所有优惠券金额
         ///
-        /// `payer_refund`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub payer_refund: Option<i64>,
+        /// `payer_refund`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub payer_refund: i64,
         /// 去掉非充值代金券退款金额后的退款金额，单位为分，退款金额=申请退款金额-非充值代金券退款金额，退款金额&lt;=申请退款金额
         ///
         /// `settlement_refund`. Amount in fen.
@@ -175,7 +175,7 @@ pub mod domestic {
         pub currency: String,
     }
 
-    /// Body of `POST /v3/refund/domestic/refunds` ([`refunds`](crate::refund::domestic::refunds)).
+    /// Body of `POST /v3/refund/domestic/refunds` ([`refunds`](fn@refunds)).
     ///
     /// Official model: Go `refunddomestic.CreateRequest`, Java `refund.CreateRequest`.
     ///
@@ -237,14 +237,14 @@ pub mod domestic {
     pub struct FundsFromItem {
         /// 下面枚举值多选一。 枚举值： AVAILABLE : 可用余额 UNAVAILABLE : 不可用余额 \* 'AVAILABLE' - 可用余额 \* 'UNAVAILABLE' - 不可用余额
         ///
-        /// `account`, optional. See [`Account`].
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub account: Option<Account>,
+        /// `account`, required. See [`Account`].
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub account: Account,
         /// 对应账户出资金额
         ///
-        /// `amount`, optional. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub amount: Option<i64>,
+        /// `amount`, required. Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub amount: i64,
         /// Members this version does not know, kept as received (and sent back when
         /// serialised).
         #[serde(flatten)]
@@ -260,9 +260,13 @@ pub mod domestic {
     pub struct GoodsDetail {
         /// 由半角的大小写字母、数字、中划线、下划线中的一种或几种组成
         ///
-        /// `merchant_goods_id`, optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub merchant_goods_id: Option<String>,
+        /// `merchant_goods_id`, required.
+        #[serde(
+            default,
+            deserialize_with = "crate::support::or_default",
+            skip_serializing_if = "String::is_empty"
+        )]
+        pub merchant_goods_id: String,
         /// 微信支付定义的统一商品编号（没有可不传）
         ///
         /// `wechatpay_goods_id`, optional.
@@ -275,19 +279,19 @@ pub mod domestic {
         pub goods_name: Option<String>,
         /// 商品单价金额，单位为分
         ///
-        /// `unit_price`, optional. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub unit_price: Option<i64>,
+        /// `unit_price`, required. Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub unit_price: i64,
         /// 商品退款金额，单位为分
         ///
-        /// `refund_amount`, optional. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub refund_amount: Option<i64>,
+        /// `refund_amount`, required. Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub refund_amount: i64,
         /// 对应商品的退货数量
         ///
-        /// `refund_quantity`, optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub refund_quantity: Option<i64>,
+        /// `refund_quantity`, required.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub refund_quantity: i64,
         /// Members this version does not know, kept as received (and sent back when
         /// serialised).
         #[serde(flatten)]
@@ -302,29 +306,29 @@ pub mod domestic {
     pub struct Promotion {
         /// 券或者立减优惠id
         ///
-        /// `promotion_id`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub promotion_id: Option<String>,
+        /// `promotion_id`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub promotion_id: String,
         /// 枚举值： - GLOBAL- 全场代金券 - SINGLE- 单品优惠 \* 'GLOBAL' - 全场代金券 \* 'SINGLE' - 单品优惠
         ///
-        /// `scope`. See [`Scope`].
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub scope: Option<Scope>,
+        /// `scope`, always sent by WeChat Pay (absent or `null`: the default). See [`Scope`].
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub scope: Scope,
         /// 枚举值： - COUPON- 代金券，需要走结算资金的充值型代金券 - DISCOUNT- 优惠券，不走结算资金的免充值型优惠券 \* 'COUPON' - 代金券 \* 'DISCOUNT' - 优惠券
         ///
-        /// `type`. See [`Type`].
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub r#type: Option<Type>,
+        /// `type`, always sent by WeChat Pay (absent or `null`: the default). See [`Type`].
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub r#type: Type,
         /// 用户享受优惠的金额（优惠券面额=微信出资金额+商家出资金额+其他出资方金额 ），单位为分
         ///
-        /// `amount`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub amount: Option<i64>,
+        /// `amount`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub amount: i64,
         /// 优惠退款金额&lt;=退款金额，退款金额-代金券或立减优惠退款金额为用户支付的现金，说明详见代金券或立减优惠，单位为分
         ///
-        /// `refund_amount`. Amount in fen.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub refund_amount: Option<i64>,
+        /// `refund_amount`, always sent by WeChat Pay (absent or `null`: the default). Amount in fen.
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub refund_amount: i64,
         /// 优惠商品发生退款时返回商品信息
         ///
         /// `goods_detail`.
@@ -396,7 +400,7 @@ pub mod domestic {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/refund/domestic/refunds/{out_refund_no}` ([`get_refunds_by_out_refund_no`](crate::refund::domestic::get_refunds_by_out_refund_no)).
+    /// Query of `GET /v3/refund/domestic/refunds/{out_refund_no}` ([`get_refunds_by_out_refund_no`](fn@get_refunds_by_out_refund_no)).
     ///
     /// Official model: Go `refunddomestic.QueryByOutRefundNoRequest`, Java `refund.QueryByOutRefundNoRequest`.
     ///
@@ -410,7 +414,7 @@ pub mod domestic {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `POST /v3/refund/domestic/refunds` ([`refunds`](crate::refund::domestic::refunds)); Answer of `GET /v3/refund/domestic/refunds/{out_refund_no}` ([`get_refunds_by_out_refund_no`](crate::refund::domestic::get_refunds_by_out_refund_no)).
+    /// Answer of `POST /v3/refund/domestic/refunds` ([`refunds`](fn@refunds)); Answer of `GET /v3/refund/domestic/refunds/{out_refund_no}` ([`get_refunds_by_out_refund_no`](fn@get_refunds_by_out_refund_no)).
     ///
     /// Official model: Go `refunddomestic.Refund`, Java `refund.Refund`, Java `refund.RefundNotification`.
     ///
@@ -420,24 +424,24 @@ pub mod domestic {
     pub struct Refund {
         /// 微信支付退款号
         ///
-        /// `refund_id`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub refund_id: Option<String>,
+        /// `refund_id`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub refund_id: String,
         /// 商户系统内部的退款单号，商户系统内部唯一，只能是数字、大小写字母\_-\|\*@ ，同一退款单号多次请求只退一笔。
         ///
-        /// `out_refund_no`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub out_refund_no: Option<String>,
+        /// `out_refund_no`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub out_refund_no: String,
         /// 微信支付交易订单号
         ///
-        /// `transaction_id`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub transaction_id: Option<String>,
+        /// `transaction_id`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub transaction_id: String,
         /// 原支付交易对应的商户订单号
         ///
-        /// `out_trade_no`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub out_trade_no: Option<String>,
+        /// `out_trade_no`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub out_trade_no: String,
         /// 枚举值： - ORIGINAL—原路退款 - BALANCE—退回到余额 - OTHER\_BALANCE—原账户异常退到其他余额账户 - OTHER\_BANKCARD—原银行卡异常退到其他银行卡 \* 'ORIGINAL' - 原路退款 \* 'BALANCE' - 退回到余额 \* 'OTHER\_BALANCE' - 原账户异常退到其他余额账户 \* 'OTHER\_BANKCARD' - 原银行卡异常退到其他银行卡
         ///
         /// `channel`. See [`Channel`].
@@ -445,9 +449,9 @@ pub mod domestic {
         pub channel: Option<Channel>,
         /// 取当前退款单的退款入账方，有以下几种情况： 1）退回银行卡：{银行名称}{卡类型}{卡尾号} 2）退回支付用户零钱:支付用户零钱 3）退还商户:商户基本账户商户结算银行账户 4）退回支付用户零钱通:支付用户零钱通
         ///
-        /// `user_received_account`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub user_received_account: Option<String>,
+        /// `user_received_account`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub user_received_account: String,
         /// 退款成功时间，退款状态status为SUCCESS（退款成功）时，返回该字段。遵循rfc3339标准格式，格式为YYYY-MM-DDTHH:mm:ss+TIMEZONE，YYYY-MM-DD表示年月日，T出现在字符串中，表示time元素的开头，HH:mm:ss表示时分秒，TIMEZONE表示时区（+08:00表示东八区时间，领先UTC 8小时，即北京时间）。例如：2015-05-20T13:29:35+08:00表示，北京时间2015年5月20日13点29分35秒。
         ///
         /// `success_time`. RFC 3339 text, kept as sent.
@@ -470,9 +474,9 @@ pub mod domestic {
         pub funds_account: Option<FundsAccount>,
         /// 金额详细信息
         ///
-        /// `amount`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub amount: Option<Amount>,
+        /// `amount`, always sent by WeChat Pay (absent or `null`: the default).
+        #[serde(default, deserialize_with = "crate::support::or_default")]
+        pub amount: Amount,
         /// 优惠退款信息
         ///
         /// `promotion_detail`.
@@ -501,7 +505,7 @@ pub mod domestic {
         }
     }
 
-    /// Body of `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund` ([`refunds_apply_abnormal_refund`](crate::refund::domestic::refunds_apply_abnormal_refund)).
+    /// Body of `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund` ([`refunds_apply_abnormal_refund`](fn@refunds_apply_abnormal_refund)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -531,7 +535,7 @@ pub mod domestic {
         pub real_name: Option<Sensitive>,
     }
 
-    /// Answer of `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund` ([`refunds_apply_abnormal_refund`](crate::refund::domestic::refunds_apply_abnormal_refund)).
+    /// Answer of `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund` ([`refunds_apply_abnormal_refund`](fn@refunds_apply_abnormal_refund)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct RefundsApplyAbnormalRefundResponse {

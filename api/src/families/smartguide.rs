@@ -86,7 +86,7 @@ pub mod guides {
         }
     }
 
-    /// Body of `POST /v3/smartguide/guides/{guide_id}/assign` ([`assign`](crate::smartguide::guides::assign)).
+    /// Body of `POST /v3/smartguide/guides/{guide_id}/assign` ([`assign`](fn@assign)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -99,7 +99,7 @@ pub mod guides {
         pub out_trade_no: String,
     }
 
-    /// Body of `POST /v3/smartguide/guides` ([`create`](crate::smartguide::guides::create)).
+    /// Body of `POST /v3/smartguide/guides` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -132,7 +132,7 @@ pub mod guides {
         pub group_qrcode: Option<String>,
     }
 
-    /// Answer of `POST /v3/smartguide/guides` ([`create`](crate::smartguide::guides::create)).
+    /// Answer of `POST /v3/smartguide/guides` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -173,7 +173,7 @@ pub mod guides {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/smartguide/guides` ([`get`](crate::smartguide::guides::get)).
+    /// Query of `GET /v3/smartguide/guides` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -200,7 +200,7 @@ pub mod guides {
         pub offset: Option<i64>,
     }
 
-    /// Answer of `GET /v3/smartguide/guides` ([`get`](crate::smartguide::guides::get)).
+    /// Answer of `GET /v3/smartguide/guides` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {
@@ -222,7 +222,7 @@ pub mod guides {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `PATCH /v3/smartguide/guides/{guide_id}` ([`patch_by_guide_id`](crate::smartguide::guides::patch_by_guide_id)).
+    /// Body of `PATCH /v3/smartguide/guides/{guide_id}` ([`patch_by_guide_id`](fn@patch_by_guide_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -22,7 +22,7 @@ pub mod attendance {
         Call::<()>::new(http::Method::POST, "/v3/taxi-invoice/attendance/punch").json(body)
     }
 
-    /// Body of `POST /v3/taxi-invoice/attendance/punch` ([`punch`](crate::taxi_invoice::attendance::punch)).
+    /// Body of `POST /v3/taxi-invoice/attendance/punch` ([`punch`](fn@punch)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -108,7 +108,7 @@ pub mod cards {
         pub bank_account: Option<String>,
     }
 
-    /// Body of `POST /v3/taxi-invoice/cards` ([`create`](crate::taxi_invoice::cards::create)).
+    /// Body of `POST /v3/taxi-invoice/cards` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -142,7 +142,7 @@ pub mod cards {
         pub token: Option<String>,
     }
 
-    /// Answer of `POST /v3/taxi-invoice/cards` ([`create`](crate::taxi_invoice::cards::create)).
+    /// Answer of `POST /v3/taxi-invoice/cards` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -290,7 +290,7 @@ pub mod cards {
         pub bank_account: Option<String>,
     }
 
-    /// Answer of `POST /v3/taxi-invoice/cards/upload-file` ([`upload_file`](crate::taxi_invoice::cards::upload_file)).
+    /// Answer of `POST /v3/taxi-invoice/cards/upload-file` ([`upload_file`](fn@upload_file)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct UploadFileResponse {
@@ -356,7 +356,7 @@ pub mod driver {
         pub hash_value: Option<String>,
     }
 
-    /// Body of `POST /v3/taxi-invoice/driver/update-driver` ([`update_driver`](crate::taxi_invoice::driver::update_driver)).
+    /// Body of `POST /v3/taxi-invoice/driver/update-driver` ([`update_driver`](fn@update_driver)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -389,7 +389,7 @@ pub mod driver {
         pub region_id: i64,
     }
 
-    /// Answer of `POST /v3/taxi-invoice/driver/update-driver` ([`update_driver`](crate::taxi_invoice::driver::update_driver)).
+    /// Answer of `POST /v3/taxi-invoice/driver/update-driver` ([`update_driver`](fn@update_driver)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct UpdateDriverResponse {
@@ -523,7 +523,7 @@ pub mod drivers {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/taxi-invoice/drivers/{driver_license}` ([`get_by_driver_license`](crate::taxi_invoice::drivers::get_by_driver_license)).
+    /// Query of `GET /v3/taxi-invoice/drivers/{driver_license}` ([`get_by_driver_license`](fn@get_by_driver_license)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -532,7 +532,7 @@ pub mod drivers {
         pub region_id: i64,
     }
 
-    /// Answer of `GET /v3/taxi-invoice/drivers/{driver_license}` ([`get_by_driver_license`](crate::taxi_invoice::drivers::get_by_driver_license)).
+    /// Answer of `GET /v3/taxi-invoice/drivers/{driver_license}` ([`get_by_driver_license`](fn@get_by_driver_license)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByDriverLicenseResponse {
@@ -600,7 +600,7 @@ pub mod taxi {
             .json(body)
     }
 
-    /// Body of `POST /v3/taxi-invoice/taxi/update-taxi` ([`update_taxi`](crate::taxi_invoice::taxi::update_taxi)).
+    /// Body of `POST /v3/taxi-invoice/taxi/update-taxi` ([`update_taxi`](fn@update_taxi)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -630,7 +630,7 @@ pub mod taxi {
         pub taxi_state: Option<TaxiState>,
     }
 
-    /// Answer of `POST /v3/taxi-invoice/taxi/update-taxi` ([`update_taxi`](crate::taxi_invoice::taxi::update_taxi)).
+    /// Answer of `POST /v3/taxi-invoice/taxi/update-taxi` ([`update_taxi`](fn@update_taxi)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct UpdateTaxiResponse {
@@ -703,7 +703,7 @@ pub mod taxi_companies {
         }
     }
 
-    /// Query of `GET /v3/taxi-invoice/taxi-companies/{company_mchid}` ([`get_by_company_mchid`](crate::taxi_invoice::taxi_companies::get_by_company_mchid)).
+    /// Query of `GET /v3/taxi-invoice/taxi-companies/{company_mchid}` ([`get_by_company_mchid`](fn@get_by_company_mchid)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -712,7 +712,7 @@ pub mod taxi_companies {
         pub region_id: i64,
     }
 
-    /// Answer of `GET /v3/taxi-invoice/taxi-companies/{company_mchid}` ([`get_by_company_mchid`](crate::taxi_invoice::taxi_companies::get_by_company_mchid)).
+    /// Answer of `GET /v3/taxi-invoice/taxi-companies/{company_mchid}` ([`get_by_company_mchid`](fn@get_by_company_mchid)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByCompanyMchidResponse {
@@ -783,7 +783,7 @@ pub mod taxi_company {
         .json(body)
     }
 
-    /// Body of `POST /v3/taxi-invoice/taxi-company/create-taxi-company` ([`create_taxi_company`](crate::taxi_invoice::taxi_company::create_taxi_company)).
+    /// Body of `POST /v3/taxi-invoice/taxi-company/create-taxi-company` ([`create_taxi_company`](fn@create_taxi_company)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -826,7 +826,7 @@ pub mod taxi_company {
         pub enterprise_type: String,
     }
 
-    /// Answer of `POST /v3/taxi-invoice/taxi-company/create-taxi-company` ([`create_taxi_company`](crate::taxi_invoice::taxi_company::create_taxi_company)).
+    /// Answer of `POST /v3/taxi-invoice/taxi-company/create-taxi-company` ([`create_taxi_company`](fn@create_taxi_company)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateTaxiCompanyResponse {
@@ -877,7 +877,7 @@ pub mod taxies {
         }
     }
 
-    /// Query of `GET /v3/taxi-invoice/taxies/{plate_number}` ([`get_by_plate_number`](crate::taxi_invoice::taxies::get_by_plate_number)).
+    /// Query of `GET /v3/taxi-invoice/taxies/{plate_number}` ([`get_by_plate_number`](fn@get_by_plate_number)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -886,7 +886,7 @@ pub mod taxies {
         pub region_id: i64,
     }
 
-    /// Answer of `GET /v3/taxi-invoice/taxies/{plate_number}` ([`get_by_plate_number`](crate::taxi_invoice::taxies::get_by_plate_number)).
+    /// Answer of `GET /v3/taxi-invoice/taxies/{plate_number}` ([`get_by_plate_number`](fn@get_by_plate_number)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByPlateNumberResponse {
@@ -963,7 +963,7 @@ pub mod user_taxi_order {
         }
     }
 
-    /// Query of `GET /v3/taxi-invoice/user-taxi-order/find-by-token` ([`get_find_by_token`](crate::taxi_invoice::user_taxi_order::get_find_by_token)).
+    /// Query of `GET /v3/taxi-invoice/user-taxi-order/find-by-token` ([`get_find_by_token`](fn@get_find_by_token)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -987,7 +987,7 @@ pub mod user_taxi_order {
         pub auth_mode: Option<String>,
     }
 
-    /// Answer of `GET /v3/taxi-invoice/user-taxi-order/find-by-token` ([`get_find_by_token`](crate::taxi_invoice::user_taxi_order::get_find_by_token)).
+    /// Answer of `GET /v3/taxi-invoice/user-taxi-order/find-by-token` ([`get_find_by_token`](fn@get_find_by_token)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetFindByTokenResponse {
@@ -1084,7 +1084,7 @@ pub mod user_taxi_orders {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/taxi-invoice/user-taxi-orders` ([`get`](crate::taxi_invoice::user_taxi_orders::get)).
+    /// Query of `GET /v3/taxi-invoice/user-taxi-orders` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1111,7 +1111,7 @@ pub mod user_taxi_orders {
         pub region_id: i64,
     }
 
-    /// Answer of `GET /v3/taxi-invoice/user-taxi-orders` ([`get`](crate::taxi_invoice::user_taxi_orders::get)).
+    /// Answer of `GET /v3/taxi-invoice/user-taxi-orders` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {

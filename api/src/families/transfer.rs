@@ -143,7 +143,7 @@ pub mod batches {
         }
     }
 
-    /// Query of `GET /v3/transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](crate::transfer::batches::get_by_batch_id)).
+    /// Query of `GET /v3/transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](fn@get_by_batch_id)).
     ///
     /// Official model: Go `transferbatch.GetTransferBatchByNoRequest`, Java `transferbatch.GetTransferBatchByNoRequest`.
     ///
@@ -171,7 +171,7 @@ pub mod batches {
         pub detail_status: Option<String>,
     }
 
-    /// Query of `GET /v3/transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](crate::transfer::batches::get_by_out_batch_no)).
+    /// Query of `GET /v3/transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](fn@get_by_out_batch_no)).
     ///
     /// Official model: Go `transferbatch.GetTransferBatchByOutNoRequest`, Java `transferbatch.GetTransferBatchByOutNoRequest`.
     ///
@@ -199,7 +199,7 @@ pub mod batches {
         pub detail_status: Option<String>,
     }
 
-    /// Body of `POST /v3/transfer/batches` ([`create`](crate::transfer::batches::create)).
+    /// Body of `POST /v3/transfer/batches` ([`create`](fn@create)).
     ///
     /// Official model: Go `transferbatch.InitiateBatchTransferRequest`, Java `transferbatch.InitiateBatchTransferRequest`.
     ///
@@ -250,7 +250,7 @@ pub mod batches {
         pub notify_url: Option<String>,
     }
 
-    /// Answer of `POST /v3/transfer/batches` ([`create`](crate::transfer::batches::create)).
+    /// Answer of `POST /v3/transfer/batches` ([`create`](fn@create)).
     ///
     /// Official model: Go `transferbatch.InitiateBatchTransferResponse`, Java `transferbatch.InitiateBatchTransferResponse`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -282,7 +282,7 @@ pub mod batches {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](crate::transfer::batches::get_by_batch_id)); Answer of `GET /v3/transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](crate::transfer::batches::get_by_out_batch_no)).
+    /// Answer of `GET /v3/transfer/batches/batch-id/{batch_id}` ([`get_by_batch_id`](fn@get_by_batch_id)); Answer of `GET /v3/transfer/batches/out-batch-no/{out_batch_no}` ([`get_by_out_batch_no`](fn@get_by_out_batch_no)).
     ///
     /// Official model: Go `transferbatch.TransferBatchEntity`, Java `transferbatch.TransferBatchEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -439,7 +439,7 @@ pub mod batches {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_details_by_detail_id`](crate::transfer::batches::get_details_by_detail_id)); Answer of `GET /v3/transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_details_by_out_detail_no`](crate::transfer::batches::get_details_by_out_detail_no)).
+    /// Answer of `GET /v3/transfer/batches/batch-id/{batch_id}/details/detail-id/{detail_id}` ([`get_details_by_detail_id`](fn@get_details_by_detail_id)); Answer of `GET /v3/transfer/batches/out-batch-no/{out_batch_no}/details/out-detail-no/{out_detail_no}` ([`get_details_by_out_detail_no`](fn@get_details_by_out_detail_no)).
     ///
     /// Official model: Go `transferbatch.TransferDetailEntity`, Java `transferbatch.TransferDetailEntity`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -657,7 +657,7 @@ pub mod bill_receipt {
         .path_param("out_batch_no", out_batch_no)
     }
 
-    /// Body of `POST /v3/transfer/bill-receipt` ([`create`](crate::transfer::bill_receipt::create)).
+    /// Body of `POST /v3/transfer/bill-receipt` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -667,7 +667,7 @@ pub mod bill_receipt {
         pub out_batch_no: String,
     }
 
-    /// Answer of `POST /v3/transfer/bill-receipt` ([`create`](crate::transfer::bill_receipt::create)).
+    /// Answer of `POST /v3/transfer/bill-receipt` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -703,7 +703,7 @@ pub mod bill_receipt {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Answer of `GET /v3/transfer/bill-receipt/{out_batch_no}` ([`get_by_out_batch_no`](crate::transfer::bill_receipt::get_by_out_batch_no)).
+    /// Answer of `GET /v3/transfer/bill-receipt/{out_batch_no}` ([`get_by_out_batch_no`](fn@get_by_out_batch_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetByOutBatchNoResponse {

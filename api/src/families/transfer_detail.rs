@@ -53,7 +53,7 @@ pub mod electronic_receipts {
         }
     }
 
-    /// Body of `POST /v3/transfer-detail/electronic-receipts` ([`create`](crate::transfer_detail::electronic_receipts::create)).
+    /// Body of `POST /v3/transfer-detail/electronic-receipts` ([`create`](fn@create)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -68,7 +68,7 @@ pub mod electronic_receipts {
         pub out_detail_no: String,
     }
 
-    /// Answer of `POST /v3/transfer-detail/electronic-receipts` ([`create`](crate::transfer_detail::electronic_receipts::create)).
+    /// Answer of `POST /v3/transfer-detail/electronic-receipts` ([`create`](fn@create)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct CreateResponse {
@@ -104,7 +104,7 @@ pub mod electronic_receipts {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/transfer-detail/electronic-receipts` ([`get`](crate::transfer_detail::electronic_receipts::get)).
+    /// Query of `GET /v3/transfer-detail/electronic-receipts` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -119,7 +119,7 @@ pub mod electronic_receipts {
         pub out_detail_no: String,
     }
 
-    /// Answer of `GET /v3/transfer-detail/electronic-receipts` ([`get`](crate::transfer_detail::electronic_receipts::get)).
+    /// Answer of `GET /v3/transfer-detail/electronic-receipts` ([`get`](fn@get)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetResponse {

@@ -40,7 +40,7 @@ pub mod elecvoucherfile {
         }
     }
 
-    /// Query of `GET /v3/transferdownload/elecvoucherfile` ([`get`](crate::transferdownload::elecvoucherfile::get)).
+    /// Query of `GET /v3/transferdownload/elecvoucherfile` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -93,7 +93,7 @@ pub mod signfile {
         }
     }
 
-    /// Query of `GET /v3/transferdownload/signfile` ([`get`](crate::transferdownload::signfile::get)).
+    /// Query of `GET /v3/transferdownload/signfile` ([`get`](fn@get)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -32,7 +32,7 @@ impl QueryTransactionRequest {
     }
 }
 
-/// Body of `POST /v3/vehicle/parking/parkings` ([`parkings`](crate::vehicle::parking::parkings)).
+/// Body of `POST /v3/vehicle/parking/parkings` ([`parkings`](fn@crate::vehicle::parking::parkings)).
 ///
 /// Official model: Go `wexinpayscoreparking.CreateParkingRequest`, Java `wexinpayscoreparking.CreateParkingRequest`.
 ///
@@ -80,7 +80,7 @@ pub struct CreateParkingRequest {
     pub free_duration: i64,
 }
 
-/// Body of `POST /v3/vehicle/transactions/parking` ([`parking`](crate::vehicle::transactions::parking)).
+/// Body of `POST /v3/vehicle/transactions/parking` ([`parking`](fn@crate::vehicle::transactions::parking)).
 ///
 /// Official model: Go `wexinpayscoreparking.CreateTransactionRequest`, Java `wexinpayscoreparking.CreateTransactionRequest`.
 ///
@@ -166,7 +166,7 @@ pub struct OrderAmount {
     pub currency: Option<String>,
 }
 
-/// Answer of `POST /v3/vehicle/parking/parkings` ([`parkings`](crate::vehicle::parking::parkings)).
+/// Answer of `POST /v3/vehicle/parking/parkings` ([`parkings`](fn@crate::vehicle::parking::parkings)).
 ///
 /// Official model: Go `wexinpayscoreparking.Parking`, Java `wexinpayscoreparking.Parking`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -314,7 +314,7 @@ pub struct Payer {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Answer of `GET /v3/vehicle/parking/services/find` ([`get_services_find`](crate::vehicle::parking::get_services_find)).
+/// Answer of `GET /v3/vehicle/parking/services/find` ([`get_services_find`](fn@crate::vehicle::parking::get_services_find)).
 ///
 /// Official model: Go `wexinpayscoreparking.PlateService`, Java `wexinpayscoreparking.PlateService`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -445,7 +445,7 @@ pub struct QueryOrderAmount {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Query of `GET /v3/vehicle/parking/services/find` ([`get_services_find`](crate::vehicle::parking::get_services_find)).
+/// Query of `GET /v3/vehicle/parking/services/find` ([`get_services_find`](fn@crate::vehicle::parking::get_services_find)).
 ///
 /// Official model: Go `wexinpayscoreparking.QueryPlateServiceRequest`, Java `wexinpayscoreparking.QueryPlateServiceRequest`.
 ///
@@ -479,7 +479,7 @@ pub struct QueryPlateServiceRequest {
     pub plate_color: PlateColor,
 }
 
-/// Query of `GET /v3/vehicle/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::vehicle::transactions::get_by_out_trade_no)).
+/// Query of `GET /v3/vehicle/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@crate::vehicle::transactions::get_by_out_trade_no)).
 ///
 /// Official model: Go `wexinpayscoreparking.QueryTransactionRequest`, Java `wexinpayscoreparking.QueryTransactionRequest`.
 ///
@@ -493,7 +493,7 @@ pub struct QueryTransactionRequest {
     pub sub_mchid: Option<String>,
 }
 
-/// Answer of `GET /v3/vehicle/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](crate::vehicle::transactions::get_by_out_trade_no)); Answer of `POST /v3/vehicle/transactions/parking` ([`parking`](crate::vehicle::transactions::parking)).
+/// Answer of `GET /v3/vehicle/transactions/out-trade-no/{out_trade_no}` ([`get_by_out_trade_no`](fn@crate::vehicle::transactions::get_by_out_trade_no)); Answer of `POST /v3/vehicle/transactions/parking` ([`parking`](fn@crate::vehicle::transactions::parking)).
 ///
 /// Official model: Go `wexinpayscoreparking.Transaction`, Java `wexinpayscoreparking.Transaction`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -797,7 +797,7 @@ pub mod etc {
         pub device_ip: String,
     }
 
-    /// Query of `GET /v3/vehicle/etc/contracts/{contract_id}` ([`get_contracts_by_contract_id`](crate::vehicle::etc::get_contracts_by_contract_id)).
+    /// Query of `GET /v3/vehicle/etc/contracts/{contract_id}` ([`get_contracts_by_contract_id`](fn@get_contracts_by_contract_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -807,7 +807,7 @@ pub mod etc {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/vehicle/etc/contracts/{contract_id}` ([`get_contracts_by_contract_id`](crate::vehicle::etc::get_contracts_by_contract_id)).
+    /// Answer of `GET /v3/vehicle/etc/contracts/{contract_id}` ([`get_contracts_by_contract_id`](fn@get_contracts_by_contract_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetContractsByContractIdResponse {
@@ -846,7 +846,7 @@ pub mod etc {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/vehicle/etc/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](crate::vehicle::etc::get_transactions_by_out_trade_no)).
+    /// Query of `GET /v3/vehicle/etc/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](fn@get_transactions_by_out_trade_no)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -856,7 +856,7 @@ pub mod etc {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/vehicle/etc/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](crate::vehicle::etc::get_transactions_by_out_trade_no)).
+    /// Answer of `GET /v3/vehicle/etc/transactions/out-trade-no/{out_trade_no}` ([`get_transactions_by_out_trade_no`](fn@get_transactions_by_out_trade_no)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTransactionsByOutTradeNoResponse {
@@ -956,7 +956,7 @@ pub mod etc {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/vehicle/etc/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](crate::vehicle::etc::get_transactions_by_transaction_id)).
+    /// Query of `GET /v3/vehicle/etc/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](fn@get_transactions_by_transaction_id)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -966,7 +966,7 @@ pub mod etc {
         pub sub_mchid: Option<String>,
     }
 
-    /// Answer of `GET /v3/vehicle/etc/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](crate::vehicle::etc::get_transactions_by_transaction_id)).
+    /// Answer of `GET /v3/vehicle/etc/transactions/id/{transaction_id}` ([`get_transactions_by_transaction_id`](fn@get_transactions_by_transaction_id)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetTransactionsByTransactionIdResponse {
@@ -1026,7 +1026,7 @@ pub mod etc {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Query of `GET /v3/vehicle/etc/users/{openid}/contracts` ([`get_users_contracts`](crate::vehicle::etc::get_users_contracts)).
+    /// Query of `GET /v3/vehicle/etc/users/{openid}/contracts` ([`get_users_contracts`](fn@get_users_contracts)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1042,7 +1042,7 @@ pub mod etc {
         pub plate_number: String,
     }
 
-    /// Answer of `GET /v3/vehicle/etc/users/{openid}/contracts` ([`get_users_contracts`](crate::vehicle::etc::get_users_contracts)).
+    /// Answer of `GET /v3/vehicle/etc/users/{openid}/contracts` ([`get_users_contracts`](fn@get_users_contracts)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct GetUsersContractsResponse {
@@ -1147,7 +1147,7 @@ pub mod etc {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/vehicle/etc/preopen` ([`preopen`](crate::vehicle::etc::preopen)).
+    /// Body of `POST /v3/vehicle/etc/preopen` ([`preopen`](fn@preopen)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1180,7 +1180,7 @@ pub mod etc {
         pub bank_card_no: Option<Sensitive>,
     }
 
-    /// Answer of `POST /v3/vehicle/etc/preopen` ([`preopen`](crate::vehicle::etc::preopen)).
+    /// Answer of `POST /v3/vehicle/etc/preopen` ([`preopen`](fn@preopen)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct PreopenResponse {
@@ -1232,7 +1232,7 @@ pub mod etc {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    /// Body of `POST /v3/vehicle/etc/transactions/highway` ([`transactions_highway`](crate::vehicle::etc::transactions_highway)).
+    /// Body of `POST /v3/vehicle/etc/transactions/highway` ([`transactions_highway`](fn@transactions_highway)).
     ///
     /// Build it with struct-literal syntax and `..Default::default()`.
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1270,7 +1270,7 @@ pub mod etc {
         pub device_info: Option<DeviceInfo>,
     }
 
-    /// Answer of `POST /v3/vehicle/etc/transactions/highway` ([`transactions_highway`](crate::vehicle::etc::transactions_highway)).
+    /// Answer of `POST /v3/vehicle/etc/transactions/highway` ([`transactions_highway`](fn@transactions_highway)).
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     #[non_exhaustive]
     pub struct TransactionsHighwayResponse {

@@ -6318,7 +6318,7 @@ fn pay__partner__transactions_app() {
         &ep,
     );
     check_body::<wechatpay_api::pay::partner::app::PrepayRequest>(&ep);
-    check_answer::<wechatpay_api::pay::partner::app::PrepayResponse>(&ep);
+    check_answer::<wechatpay_api::pay::partner::PrepayResponse>(&ep);
 }
 
 #[cfg(feature = "pay")]
@@ -6385,7 +6385,7 @@ fn pay__partner__transactions_jsapi() {
         &ep,
     );
     check_body::<wechatpay_api::pay::partner::jsapi::PrepayRequest>(&ep);
-    check_answer::<wechatpay_api::pay::partner::app::PrepayResponse>(&ep);
+    check_answer::<wechatpay_api::pay::partner::PrepayResponse>(&ep);
 }
 
 #[cfg(feature = "pay")]
@@ -6515,7 +6515,7 @@ fn pay__transactions__app() {
         &ep,
     );
     check_body::<wechatpay_api::pay::transactions::app::PrepayRequest>(&ep);
-    check_answer::<wechatpay_api::pay::transactions::app::PrepayResponse>(&ep);
+    check_answer::<wechatpay_api::pay::transactions::PrepayResponse>(&ep);
 }
 
 #[cfg(feature = "pay")]
@@ -6584,7 +6584,7 @@ fn pay__transactions__jsapi() {
         &ep,
     );
     check_body::<wechatpay_api::pay::transactions::jsapi::PrepayRequest>(&ep);
-    check_answer::<wechatpay_api::pay::transactions::app::PrepayResponse>(&ep);
+    check_answer::<wechatpay_api::pay::transactions::PrepayResponse>(&ep);
 }
 
 #[cfg(feature = "pay")]

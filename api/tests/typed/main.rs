@@ -7,4 +7,6 @@ mod support;
 mod endpoints;
 mod golden;
 mod official;
+mod rules;
+mod translated;
 mod v2;

@@ -940,7 +940,7 @@ fn go__partnerpayments_app__AppApiService__Prepay() {
             r##"{"amount":{"total":7},"description":"description-value","notify_url":"notify_url-value","out_trade_no":"out_trade_no-value","sp_appid":"sp_appid-value","sp_mchid":"sp_mchid-value","sub_mchid":"sub_mchid-value"}"##,
         ),
     );
-    answer::<wechatpay_api::pay::partner::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::partner::PrepayResponse>(
         "POST",
         "/v3/pay/partner/transactions/app",
         r##"{"prepay_id":"prepay_id-value"}"##,
@@ -1012,7 +1012,7 @@ fn go__partnerpayments_jsapi__JsapiApiService__Prepay() {
             r##"{"amount":{"total":7},"description":"description-value","notify_url":"notify_url-value","out_trade_no":"out_trade_no-value","payer":{},"sp_appid":"sp_appid-value","sp_mchid":"sp_mchid-value","sub_mchid":"sub_mchid-value"}"##,
         ),
     );
-    answer::<wechatpay_api::pay::partner::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::partner::PrepayResponse>(
         "POST",
         "/v3/pay/partner/transactions/jsapi",
         r##"{"prepay_id":"prepay_id-value"}"##,
@@ -1131,7 +1131,7 @@ fn go__payments_app__AppApiService__Prepay() {
             r##"{"amount":{"total":7},"appid":"appid-value","description":"description-value","mchid":"mchid-value","notify_url":"notify_url-value","out_trade_no":"out_trade_no-value"}"##,
         ),
     );
-    answer::<wechatpay_api::pay::transactions::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::transactions::PrepayResponse>(
         "POST",
         "/v3/pay/transactions/app",
         r##"{"prepay_id":"prepay_id-value"}"##,
@@ -1203,7 +1203,7 @@ fn go__payments_jsapi__JsapiApiService__Prepay() {
             r##"{"amount":{"total":7},"appid":"appid-value","description":"description-value","mchid":"mchid-value","notify_url":"notify_url-value","out_trade_no":"out_trade_no-value","payer":{}}"##,
         ),
     );
-    answer::<wechatpay_api::pay::transactions::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::transactions::PrepayResponse>(
         "POST",
         "/v3/pay/transactions/jsapi",
         r##"{"prepay_id":"prepay_id-value"}"##,
@@ -3453,7 +3453,7 @@ fn java__partnerpayments_app__AppService__prepay() {
         r##"{"amount":{"currency":"currency-value","total":7},"attach":"attach-value","description":"description-value","detail":{"cost_price":7,"goods_detail":[{"goods_name":"goods_name-value","merchant_goods_id":"merchant_goods_id-value","quantity":7,"unit_price":7,"wechatpay_goods_id":"wechatpay_goods_id-value"}],"invoice_id":"invoice_id-value"},"goods_tag":"goods_tag-value","limit_pay":["no_balance"],"notify_url":"notify_url-value","out_trade_no":"out_trade_no-value","scene_info":{"device_id":"device_id-value","payer_client_ip":"payer_client_ip-value","store_info":{"address":"address-value","area_code":"area_code-value","id":"id-value","name":"name-value"}},"settle_info":{"profit_sharing":true},"sp_appid":"sp_appid-value","sp_mchid":"sp_mchid-value","sub_appid":"sub_appid-value","sub_mchid":"sub_mchid-value","support_fapiao":true,"time_expire":"time_expire-value"}"##,
         None,
     );
-    answer::<wechatpay_api::pay::partner::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::partner::PrepayResponse>(
         "POST",
         "/v3/pay/partner/transactions/app",
         r##"{"prepay_id":"prepay_id-value"}"##,
@@ -3521,7 +3521,7 @@ fn java__partnerpayments_jsapi__JsapiService__prepay() {
         r##"{"amount":{"currency":"currency-value","total":7},"attach":"attach-value","description":"description-value","detail":{"cost_price":7,"goods_detail":[{"goods_name":"goods_name-value","merchant_goods_id":"merchant_goods_id-value","quantity":7,"unit_price":7,"wechatpay_goods_id":"wechatpay_goods_id-value"}],"invoice_id":"invoice_id-value"},"goods_tag":"goods_tag-value","limit_pay":["no_balance"],"notify_url":"notify_url-value","out_trade_no":"out_trade_no-value","payer":{"sp_openid":"sp_openid-value","sub_openid":"sub_openid-value"},"scene_info":{"device_id":"device_id-value","payer_client_ip":"payer_client_ip-value","store_info":{"address":"address-value","area_code":"area_code-value","id":"id-value","name":"name-value"}},"settle_info":{"profit_sharing":true},"sp_appid":"sp_appid-value","sp_mchid":"sp_mchid-value","sub_appid":"sub_appid-value","sub_mchid":"sub_mchid-value","support_fapiao":true,"time_expire":"time_expire-value"}"##,
         None,
     );
-    answer::<wechatpay_api::pay::partner::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::partner::PrepayResponse>(
         "POST",
         "/v3/pay/partner/transactions/jsapi",
         r##"{"prepay_id":"prepay_id-value"}"##,
@@ -3566,7 +3566,7 @@ fn java__payments_app__AppService__prepay() {
         r##"{"amount":{"currency":"currency-value","total":7},"appid":"appid-value","attach":"attach-value","description":"description-value","detail":{"cost_price":7,"goods_detail":[{"goods_name":"goods_name-value","merchant_goods_id":"merchant_goods_id-value","quantity":7,"unit_price":7,"wechatpay_goods_id":"wechatpay_goods_id-value"}],"invoice_id":"invoice_id-value"},"goods_tag":"goods_tag-value","limit_pay":["no_balance"],"mchid":"mchid-value","notify_url":"notify_url-value","out_trade_no":"out_trade_no-value","scene_info":{"device_id":"device_id-value","payer_client_ip":"payer_client_ip-value","store_info":{"address":"address-value","area_code":"area_code-value","id":"id-value","name":"name-value"}},"settle_info":{"profit_sharing":true},"support_fapiao":true,"time_expire":"time_expire-value"}"##,
         None,
     );
-    answer::<wechatpay_api::pay::transactions::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::transactions::PrepayResponse>(
         "POST",
         "/v3/pay/transactions/app",
         r##"{"prepay_id":"prepay_id-value"}"##,
@@ -3634,7 +3634,7 @@ fn java__payments_jsapi__JsapiService__prepay() {
         r##"{"amount":{"currency":"currency-value","total":7},"appid":"appid-value","attach":"attach-value","description":"description-value","detail":{"cost_price":7,"goods_detail":[{"goods_name":"goods_name-value","merchant_goods_id":"merchant_goods_id-value","quantity":7,"unit_price":7,"wechatpay_goods_id":"wechatpay_goods_id-value"}],"invoice_id":"invoice_id-value"},"goods_tag":"goods_tag-value","limit_pay":["no_balance"],"mchid":"mchid-value","notify_url":"notify_url-value","out_trade_no":"out_trade_no-value","payer":{"openid":"openid-value"},"scene_info":{"device_id":"device_id-value","payer_client_ip":"payer_client_ip-value","store_info":{"address":"address-value","area_code":"area_code-value","id":"id-value","name":"name-value"}},"settle_info":{"profit_sharing":true},"support_fapiao":true,"time_expire":"time_expire-value"}"##,
         None,
     );
-    answer::<wechatpay_api::pay::transactions::app::PrepayResponse>(
+    answer::<wechatpay_api::pay::transactions::PrepayResponse>(
         "POST",
         "/v3/pay/transactions/jsapi",
         r##"{"prepay_id":"prepay_id-value"}"##,

@@ -51,7 +51,7 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn client() -> &'static Client {
+pub fn client() -> &'static Client {
     static C: OnceLock<Client> = OnceLock::new();
     C.get_or_init(|| {
         let merchant = Merchant::new(
@@ -372,7 +372,7 @@ pub fn check_answer<T: Serialize + DeserializeOwned>(ep: &Value) {
     let m = meta(ep["method"].as_str().unwrap(), ep["path"].as_str().unwrap());
     let t = tree(ep, "response");
     for fill in [Fill::Full, Fill::Unknown] {
-        let full = object(&m["answer_fields"], t.get("object"), fill);
+        let full = object(&m["answer"], t.get("object"), fill);
         let parsed: T = serde_json::from_value(full.clone())
             .unwrap_or_else(|e| panic!("{} {}: {e}\n{full}", ep["method"], ep["path"]));
         let back = serde_json::to_value(&parsed).unwrap();
@@ -383,7 +383,7 @@ pub fn check_answer<T: Serialize + DeserializeOwned>(ep: &Value) {
             ep["path"]
         );
     }
-    let minimal = object(&m["answer_fields"], None, Fill::Minimal);
+    let minimal = object(&m["answer"], None, Fill::Minimal);
     let _: T = serde_json::from_value(minimal.clone())
         .unwrap_or_else(|e| panic!("{} {} minimal: {e}\n{minimal}", ep["method"], ep["path"]));
     let _: T = serde_json::from_value(json!({}))
