@@ -971,6 +971,133 @@ fn bad_headers_timeouts_and_the_right_hint() {
     assert!(err.contains("altered on its way"), "{err}");
 }
 
+/// `api show` names the Rust function and the types of each part, the official SDK methods, and
+/// the answer's fields (as a tree in `--json`, the shape of `body`); `api decode` reads a
+/// captured answer with the typed model: the value and the members it does not know (exit 0),
+/// or the JSON path where the answer parts from the type (exit 1).
+#[test]
+fn api_show_types_and_decode_answers() {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let o = wxpay(&s(&[
+        "api",
+        "show",
+        "GET /v3/pay/transactions/id/{transaction_id}",
+    ]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for says in [
+        "Rust:  wechatpay_api::pay::transactions::get_by_transaction_id(transaction_id: &str, &transactions::QueryOrderByIdRequest) -> Call<transactions::Transaction>",
+        "official SDKs: Go payments.app.AppApiService.QueryOrderById",
+        "query (wechatpay_api::pay::transactions::QueryOrderByIdRequest):",
+        "answer (JSON, wechatpay_api::pay::transactions::Transaction):",
+        "  trade_state — string transactions::TradeState",
+        "  promotion_detail — array of object transactions::PromotionDetail (optional)",
+    ] {
+        assert!(text.contains(says), "{says}\n{text}");
+    }
+    assert!(!text.contains("answer: json"), "{text}");
+    let o = wxpay(&s(&[
+        "--json",
+        "api",
+        "show",
+        "POST /v3/refund/domestic/refunds",
+    ]));
+    let v = json_out(&o);
+    assert_eq!(
+        v["types"]["body"],
+        "wechatpay_api::refund::domestic::CreateRequest"
+    );
+    assert_eq!(
+        v["types"]["answer"],
+        "wechatpay_api::refund::domestic::Refund"
+    );
+    let answer = v["answer"].as_array().unwrap();
+    let amount = answer.iter().find(|f| f["name"] == "amount").unwrap();
+    assert_eq!(amount["type"], "object");
+    assert!(amount["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "payer_refund"));
+    assert!(v["body"][0]["name"].is_string());
+
+    let d = tmpdir();
+    let file = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let query = "GET /v3/pay/transactions/id/{transaction_id}";
+    // A production answer with members this version does not know: read, and listed.
+    let good = file(
+        "good.json",
+        r#"{"transaction_id":"4200","trade_state":"SUCCESS","amount":{"total":100,"new_amount":1},"later":true}"#,
+    );
+    let o = wxpay(&s(&[
+        "--json",
+        "api",
+        "decode",
+        query,
+        "--body-file",
+        &good,
+    ]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    assert_eq!(v["value"]["amount"]["total"], 100);
+    assert_eq!(
+        v["unknown"],
+        serde_json::json!(["amount.new_amount", "later"])
+    );
+    let o = wxpay(&s(&["api", "decode", query, "--body-file", &good]));
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"trade_state\": \"SUCCESS\""));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("amount.new_amount, later"));
+    // Minimal (nothing) and `null`s: read too.
+    for text in ["{}", r#"{"amount":null,"payer":{"openid":null}}"#] {
+        let f = file("min.json", text);
+        let o = wxpay(&s(&["--json", "api", "decode", query, "--body-file", &f]));
+        assert!(
+            o.status.success(),
+            "{text}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(json_out(&o)["unknown"], serde_json::json!([]));
+    }
+    // A member of another JSON type: exit 1, the path and what was expected.
+    let bad = file("bad.json", r#"{"amount":{"total":"100"}}"#);
+    let o = wxpay(&s(&["--json", "api", "decode", query, "--body-file", &bad]));
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert_eq!(v["path"], "amount.total");
+    assert_eq!(v["type"], "wechatpay_api::pay::transactions::Transaction");
+    assert!(
+        v["message"].as_str().unwrap().contains("expected i64"),
+        "{v}"
+    );
+    // An endpoint outside the default families (the CLI reads them all), and one with no JSON
+    // answer.
+    let stop = file(
+        "stop.json",
+        r#"{"stock_id":"9856","stop_time":"2027-01-15T13:00:00+08:00"}"#,
+    );
+    let o = wxpay(&s(&[
+        "api",
+        "decode",
+        "POST /v3/marketing/favor/stocks/{stock_id}/stop",
+        "--body-file",
+        &stop,
+    ]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = wxpay(&s(&[
+        "api",
+        "decode",
+        "GET /v3/billdownload/file",
+        "--body-file",
+        &stop,
+    ]));
+    assert_eq!(o.status.code(), Some(2));
+}
+
 #[test]
 fn api_list_show_and_request_validation() {
     // Every endpoint with its typed function.

@@ -50,7 +50,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The typed endpoints (all 514) and notification resources live in `wechatpay-api`.
+//! The typed endpoints (all 517) and notification resources live in `wechatpay-api`.
 //!
 //! Modules: [`credentials`] (merchant key, [`Signer`]), [`keys`] (platform keys, [`SharedKeys`]),
 //! [`sign`] (messages and `Authorization`), [`request`] ([`Call`]), [`verify`] (the response

@@ -448,7 +448,13 @@ pub fn answer_path(ep: &Endpoint, arena: &Arena) -> Option<String> {
 
 fn fn_doc(ep: &Endpoint, arena: &Arena) -> String {
     let mut d = format!("`{} {}` — {}\n\n", ep.method, ep.path, doc_text(&ep.title));
-    if !ep.doc.is_empty() {
+    if ep.doc.starts_with("https://github.com/") {
+        let _ = write!(
+            d,
+            "[The official SDK's source]({}) (no documentation page is published) · ",
+            ep.doc
+        );
+    } else if !ep.doc.is_empty() {
         let _ = write!(d, "[Official documentation]({}) · ", ep.doc);
     }
     let _ = write!(d, "Node plugin chain: `{}`", ep.chain);
@@ -1179,6 +1185,24 @@ pub fn tests_file(
                 }
                 let _ = writeln!(out, "}}\n");
             }
+        }
+    }
+    // The notifications official models read: the webhook pages' resources, into those types.
+    for f in families {
+        for (i, s) in f.arena.structs.iter().enumerate() {
+            if s.merged_into.is_some() || s.events.is_empty() {
+                continue;
+            }
+            let list: Vec<String> = s.events.iter().map(|k| format!("\"{k}\"")).collect();
+            let _ = writeln!(
+                out,
+                "#[cfg(feature = \"{}\")]\n#[test]\nfn event_{}__{}() {{\n    check_event::<{}>(&[{}]);\n}}\n",
+                feature_of(&f.name),
+                s.module.join("__"),
+                crate::names::snake(&s.name),
+                f.arena.struct_path(i),
+                list.join(", ")
+            );
         }
     }
     for (id, kinds, _) in tops {

@@ -1071,12 +1071,23 @@ pub fn merge(
             );
         }
         if let Some(list) = official.get(&key) {
-            if let Some((_, first)) = list
+            if let Some((sdk, first)) = list
                 .iter()
                 .find(|(sdk, _)| *sdk == Sdk::Go)
                 .or(list.first())
             {
                 set(&mut entry, "official_doc", s(first.s("doc")));
+                // No documentation page published: the official SDK's source is the reference.
+                if entry.s("doc").is_empty() {
+                    let j = cx.sdk_json(*sdk);
+                    let url = format!(
+                        "{}/blob/{}/{}",
+                        j.s("repository"),
+                        j.s("commit"),
+                        first.s("file")
+                    );
+                    set(&mut entry, "doc", s(&url));
+                }
             }
             if list.iter().any(|(_, o)| {
                 o.get("headers")

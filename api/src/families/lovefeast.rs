@@ -303,7 +303,7 @@ pub mod users {
 
     /// `GET /v3/lovefeast/users/{openid}/orders/brand-id/{brand_id}` — 查询用户捐赠单列表
     ///
-    /// Node plugin chain: `v3.lovefeast.users._openid_.orders.brandId._brand_id_.get`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-go/blob/6dbd7ce2ec5967ac2de5fa053479b411967b9c29/services/lovefeast/api_orders.go) (no documentation page is published) · Node plugin chain: `v3.lovefeast.users._openid_.orders.brandId._brand_id_.get`
     ///
     /// 接口介绍：商户可根据品牌ID与用户标识查询捐赠单列表
     /// 适用对象：服务商、直连商户
@@ -328,7 +328,7 @@ pub mod users {
 
     /// `GET /v3/lovefeast/users/{openid}/orders/out-trade-no/{out_trade_no}` — 查询用户捐赠单详情
     ///
-    /// Node plugin chain: `v3.lovefeast.users._openid_.orders.outTradeNo._out_trade_no_.get`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-go/blob/6dbd7ce2ec5967ac2de5fa053479b411967b9c29/services/lovefeast/api_orders.go) (no documentation page is published) · Node plugin chain: `v3.lovefeast.users._openid_.orders.outTradeNo._out_trade_no_.get`
     ///
     /// 接口介绍：商户根据商户订单号与用户标识查询捐赠单详情
     /// 适用对象：服务商、直连商户

@@ -15,7 +15,7 @@ pub mod bank {
 
     /// `GET /v3/marketing/bank/packages/{package_id}/tasks` — 查询上传任务列表
     ///
-    /// Node plugin chain: `v3.marketing.bank.packages._package_id_.tasks.get`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-java/blob/1dab7bec717989e4a4f006d2469c3eebe9eabba7/service/src/main/java/com/wechat/pay/java/service/marketingbankpackages/MarketingBankPackagesService.java) (no documentation page is published) · Node plugin chain: `v3.marketing.bank.packages._package_id_.tasks.get`
     ///
     /// Official SDKs: Java `marketingbankpackages.MarketingBankPackagesService.listTask`.
     ///
@@ -34,7 +34,7 @@ pub mod bank {
 
     /// `POST /v3/marketing/bank/packages/{package_id}/tasks` — 导入定向用户协议号(创建上传任务)
     ///
-    /// Node plugin chain: `v3.marketing.bank.packages._package_id_.tasks.post`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-java/blob/1dab7bec717989e4a4f006d2469c3eebe9eabba7/service/src/main/java/com/wechat/pay/java/service/marketingbankpackages/MarketingBankPackagesServiceExtension.java) (no documentation page is published) · Node plugin chain: `v3.marketing.bank.packages._package_id_.tasks.post`
     ///
     /// Official SDKs: Java `marketingbankpackages.MarketingBankPackagesServiceExtension.uploadPackage`.
     ///
@@ -3452,7 +3452,7 @@ pub mod favor {
 
     /// `POST /v3/marketing/favor/stocks/{stock_id}/stop` — 终止批次
     ///
-    /// Node plugin chain: `v3.marketing.favor.stocks._stock_id_.stop.post`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-go/blob/6dbd7ce2ec5967ac2de5fa053479b411967b9c29/services/cashcoupons/api_stock.go) (no documentation page is published) · Node plugin chain: `v3.marketing.favor.stocks._stock_id_.stop.post`
     ///
     /// 商户通过这个接口终止未激活的代金券批次
     ///

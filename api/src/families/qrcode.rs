@@ -537,7 +537,7 @@ pub mod transactions {
 
     /// `POST /v3/qrcode/transactions` — 扣费受理
     ///
-    /// Node plugin chain: `v3.qrcode.transactions.post`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-go/blob/6dbd7ce2ec5967ac2de5fa053479b411967b9c29/services/weixinpayscanandride/api_transactions.go) (no documentation page is published) · Node plugin chain: `v3.qrcode.transactions.post`
     ///
     /// 商户请求扣费受理接口，会完成订单受理。微信支付进行异步扣款，支付完成后，会将订单支付结果发送给商户。
     ///
@@ -556,7 +556,7 @@ pub mod transactions {
 
     /// `GET /v3/qrcode/transactions/out-trade-no/{out_trade_no}` — 查询订单
     ///
-    /// Node plugin chain: `v3.qrcode.transactions.outTradeNo._out_trade_no_.get`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-go/blob/6dbd7ce2ec5967ac2de5fa053479b411967b9c29/services/weixinpayscanandride/api_transactions.go) (no documentation page is published) · Node plugin chain: `v3.qrcode.transactions.outTradeNo._out_trade_no_.get`
     ///
     /// 商户通过商户订单号，来查询订单信息
     ///
@@ -586,7 +586,7 @@ pub mod user_services {
 
     /// `GET /v3/qrcode/user-services/contract-id/{contract_id}` — 查询用户服务可用信息
     ///
-    /// Node plugin chain: `v3.qrcode.userServices.contractId._contract_id_.get`
+    /// [The official SDK's source](https://github.com/wechatpay-apiv3/wechatpay-go/blob/6dbd7ce2ec5967ac2de5fa053479b411967b9c29/services/weixinpayscanandride/api_user_services.go) (no documentation page is published) · Node plugin chain: `v3.qrcode.userServices.contractId._contract_id_.get`
     ///
     /// 在商户生成乘车码前，商户请求查询用户服务可用信息接口，查询 用户服务可用信息，通过用户服务可用信息中的服务可用状态，来判断是否可以正常使用公共出行代扣服务
     ///

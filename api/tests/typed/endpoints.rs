@@ -9418,6 +9418,28 @@ fn vehicle__transactions__parking() {
     check_answer::<wechatpay_api::vehicle::Transaction>(&ep);
 }
 
+#[cfg(feature = "pay")]
+#[test]
+fn event_pay__partner__transaction() {
+    check_event::<wechatpay_api::pay::partner::Transaction>(&["TRANSACTION.SUCCESS"]);
+}
+
+#[cfg(feature = "pay")]
+#[test]
+fn event_pay__transactions__transaction() {
+    check_event::<wechatpay_api::pay::transactions::Transaction>(&["TRANSACTION.SUCCESS"]);
+}
+
+#[cfg(feature = "refund")]
+#[test]
+fn event_refund__domestic__refund() {
+    check_event::<wechatpay_api::refund::domestic::Refund>(&[
+        "REFUND.ABNORMAL",
+        "REFUND.CLOSED",
+        "REFUND.SUCCESS",
+    ]);
+}
+
 #[test]
 fn event_service_order() {
     check_event::<wechatpay_api::events::ServiceOrder>(&[
