@@ -1098,6 +1098,65 @@ fn api_show_types_and_decode_answers() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// `wxpay api decode` reads the full and the minimal answer of every official endpoint (the
+/// JSON the typed API's tests make from the official models alone), every member known.
+#[test]
+fn api_decode_reads_every_official_answer() {
+    let tests = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../api/tests/typed/official.rs"
+    ))
+    .unwrap();
+    // (endpoint, answer) of every `answer::<T>("METHOD", "/path", full, minimal)` call.
+    let mut cases: Vec<(String, String)> = Vec::new();
+    let mut rest = tests.as_str();
+    let quoted = |s: &str, open: &str, close: &str| -> (String, usize) {
+        let a = s.find(open).unwrap() + open.len();
+        let b = a + s[a..].find(close).unwrap();
+        (s[a..b].to_string(), b + close.len())
+    };
+    while let Some(at) = rest.find("    answer::<") {
+        rest = &rest[at..];
+        let (method, n) = quoted(rest, "\"", "\"");
+        rest = &rest[n..];
+        let (path, n) = quoted(rest, "\"", "\"");
+        rest = &rest[n..];
+        for _ in ["full", "minimal"] {
+            let (body, n) = quoted(rest, "r##\"", "\"##");
+            rest = &rest[n..];
+            cases.push((format!("{method} {path}"), body));
+        }
+    }
+    assert!(cases.len() > 400, "{} answers", cases.len());
+    let d = tmpdir();
+    let cases = std::sync::Mutex::new(cases.into_iter().enumerate());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| loop {
+                let Some((i, (endpoint, body))) = cases.lock().unwrap().next() else {
+                    break;
+                };
+                let f = d.join(format!("answer-{i}.json"));
+                std::fs::write(&f, &body).unwrap();
+                let o = wxpay(&[
+                    "--json".into(),
+                    "api".into(),
+                    "decode".into(),
+                    endpoint.clone(),
+                    "--body-file".into(),
+                    f.to_string_lossy().into_owned(),
+                ]);
+                assert!(
+                    o.status.success(),
+                    "{endpoint}: {}\n{body}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                assert_eq!(json_out(&o)["unknown"], serde_json::json!([]), "{endpoint}");
+            });
+        }
+    });
+}
+
 #[test]
 fn api_list_show_and_request_validation() {
     // Every endpoint with its typed function.

@@ -132,15 +132,6 @@ pub struct Overrides {
     pub links: Vec<EventLink>,
 }
 
-fn strings(j: Option<&J>) -> Vec<String> {
-    j.and_then(J::arr)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(J::str)
-        .map(str::to_string)
-        .collect()
-}
-
 pub fn overrides(j: &J) -> Result<Overrides, String> {
     let mut functions = BTreeMap::new();
     for (k, v) in j.get("functions").and_then(J::obj).unwrap_or(&[]) {
@@ -149,16 +140,16 @@ pub fn overrides(j: &J) -> Result<Overrides, String> {
     let mut events = Vec::new();
     let mut links = Vec::new();
     for e in j.get("events").and_then(J::arr).unwrap_or(&[]) {
-        let kinds = strings(e.get("events"));
+        let kinds = e.strings("events");
         if kinds.is_empty() {
             return Err("names.json: an event entry without events".into());
         }
         if let Some(model) = e.get("model").and_then(J::str) {
             links.push(EventLink {
                 model: model.to_string(),
-                also: strings(e.get("also")),
+                also: e.strings("also"),
                 events: kinds,
-                exclude: strings(e.get("exclude")),
+                exclude: e.strings("exclude"),
             });
         } else {
             events.push((e.s("name").to_string(), kinds, e.s("doc").to_string()));
@@ -395,7 +386,9 @@ fn endpoint(e: &J, func: &str, arena: &mut Arena) -> Result<Endpoint, String> {
     {
         serial_header = true;
     }
-    let notes = string_set(e.get("notes")).into_iter().collect();
+    let mut notes = e.strings("notes");
+    notes.sort();
+    notes.dedup();
     // Sanity: every placeholder is a parameter.
     for seg in path.split('/') {
         if let Some(p) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -420,14 +413,10 @@ fn endpoint(e: &J, func: &str, arena: &mut Arena) -> Result<Endpoint, String> {
         headers,
         serial_header,
         notes,
-        official_methods: strings(e.get("official_methods")),
+        official_methods: e.strings("official_methods"),
         official_doc: e.s("official_doc").to_string(),
         official_only: e.is_true("official_only"),
     })
-}
-
-fn string_set(j: Option<&J>) -> BTreeSet<String> {
-    strings(j).into_iter().collect()
 }
 
 /// A notification resource type: its struct, the events it serves, its doc line.

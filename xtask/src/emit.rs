@@ -1009,26 +1009,14 @@ pub fn metadata(families: &[Family]) -> String {
 
 /// The field tree of a core answer type.
 fn core_fields(path: &str) -> serde_json::Value {
-    let names: &[&str] = if path.ends_with("EncryptedBillPart") {
-        &[
-            "bill_sequence",
-            "download_url",
-            "encrypt_key",
-            "hash_type",
-            "hash_value",
-            "nonce",
-        ]
-    } else {
-        &["download_url", "hash_type", "hash_value"]
-    };
     serde_json::Value::Array(
-        names
+        crate::model::core_members(path)
             .iter()
             .map(|n| {
                 serde_json::json!({
                     "name": n,
                     "type": if *n == "bill_sequence" { "integer" } else { "string" },
-                    "required": true,
+                    "required": *n != "bill_sequence",
                 })
             })
             .collect(),

@@ -54,6 +54,21 @@ impl J {
     pub fn s(&self, key: &str) -> &str {
         self.get(key).and_then(J::str).unwrap_or("")
     }
+
+    /// The strings of the array at `key` (none when it is absent or not an array).
+    pub fn strings(&self, key: &str) -> Vec<String> {
+        self.get(key).map(J::string_items).unwrap_or_default()
+    }
+
+    /// The strings of this array (none when it is not one).
+    pub fn string_items(&self) -> Vec<String> {
+        self.arr()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(J::str)
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 impl<'de> Deserialize<'de> for J {

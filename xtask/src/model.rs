@@ -89,14 +89,7 @@ impl Official {
         Some(Official {
             model: node.s("model").to_string(),
             name: r.s("name").to_string(),
-            module: r
-                .get("module")
-                .and_then(J::arr)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(J::str)
-                .map(str::to_string)
-                .collect(),
+            module: r.strings("module"),
             sub: r.get("sub").and_then(J::str).map(str::to_string),
         })
     }
@@ -198,6 +191,15 @@ fn scalar(name: &str) -> Option<Ty> {
     })
 }
 
+/// The members of a core type (`core_shape`'s answer), sorted.
+pub fn core_members(path: &str) -> &'static [&'static str] {
+    CORE_SHAPES
+        .iter()
+        .find(|(_, p)| *p == path)
+        .map(|(m, _)| *m)
+        .unwrap_or(&[])
+}
+
 /// The core type an object with exactly these members is, if any.
 pub fn core_shape(members: &[(String, J)]) -> Option<&'static str> {
     let mut names: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
@@ -242,24 +244,10 @@ impl Arena {
                 .unwrap_or_else(|| module.to_vec()),
             location: location.to_string(),
             merged_into: None,
-            official_names: node
-                .get("official_names")
-                .and_then(J::arr)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(J::str)
-                .map(str::to_string)
-                .collect(),
+            official_names: node.strings("official_names"),
             official,
             doc: text(node, "model_doc"),
-            events: node
-                .get("events")
-                .and_then(J::arr)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(J::str)
-                .map(str::to_string)
-                .collect(),
+            events: node.strings("events"),
         });
         let here = self.structs[id].module.clone();
         let mut fields = Vec::new();

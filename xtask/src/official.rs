@@ -170,6 +170,23 @@ struct Reg {
     event_fields: Option<BTreeSet<String>>,
 }
 
+impl Reg {
+    /// The field `wire`, added (with no source yet) when it is not there.
+    fn field_mut(&mut self, wire: &str) -> &mut RegField {
+        let at = match self.fields.iter().position(|x| x.wire == wire) {
+            Some(i) => i,
+            None => {
+                self.fields.push(RegField {
+                    wire: wire.to_string(),
+                    ..Default::default()
+                });
+                self.fields.len() - 1
+            }
+        };
+        &mut self.fields[at]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Conflict {
     pub endpoint: String,
@@ -326,17 +343,7 @@ impl<'a> Ctx<'a> {
             let wire = f.s("name").to_string();
             let of = OField { sdk, f: f.clone() };
             {
-                let reg = self.reg_entry(key);
-                let rf = match reg.fields.iter_mut().position(|x| x.wire == wire) {
-                    Some(i) => &mut reg.fields[i],
-                    None => {
-                        reg.fields.push(RegField {
-                            wire: wire.clone(),
-                            ..Default::default()
-                        });
-                        reg.fields.last_mut().expect("just pushed")
-                    }
-                };
+                let rf = self.reg_entry(key).field_mut(&wire);
                 let slot = match sdk {
                     Sdk::Go => &mut rf.go,
                     Sdk::Java => &mut rf.java,
@@ -410,17 +417,7 @@ impl<'a> Ctx<'a> {
         }
         for (wire, node) in catalog {
             let (nested_key, item_node) = {
-                let reg = self.reg_entry(key);
-                let rf = match reg.fields.iter_mut().position(|x| x.wire == *wire) {
-                    Some(i) => &mut reg.fields[i],
-                    None => {
-                        reg.fields.push(RegField {
-                            wire: wire.clone(),
-                            ..Default::default()
-                        });
-                        reg.fields.last_mut().expect("just pushed")
-                    }
-                };
+                let rf = self.reg_entry(key).field_mut(wire);
                 match &mut rf.catalog {
                     Some(existing) => union_nodes(existing, node),
                     None => rf.catalog = Some(node.clone()),
@@ -528,11 +525,9 @@ struct CatalogTrees {
 }
 
 fn string_set(j: Option<&J>) -> BTreeSet<String> {
-    j.and_then(J::arr)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(J::str)
-        .map(str::to_string)
+    j.map(J::string_items)
+        .unwrap_or_default()
+        .into_iter()
         .collect()
 }
 

@@ -187,52 +187,33 @@ pub fn tests_file(go: &J, java: &J, families: &[Family]) -> Result<String, Strin
                         .map(<[J]>::to_vec),
                 }
             };
-            if let Some(q) = fields("query") {
-                let ty = t
-                    .query
-                    .as_ref()
-                    .ok_or_else(|| format!("{name}: the official model has a query, Rust none"))?;
-                let full = object(sdk, &q, Fill::Full, 0);
-                let minimal = object(sdk, &q, Fill::Minimal, 0);
-                let _ = writeln!(
-                    body,
-                    "    query::<{ty}>(\"{}\", \"{}\", {}, {});",
-                    t.method,
-                    t.template,
-                    raw(&full),
-                    min(minimal)
-                );
-            }
-            if let Some(b) = fields("request") {
-                if !t.multipart {
-                    let ty = t.body.as_ref().ok_or_else(|| {
-                        format!("{name}: the official model has a body, Rust none")
-                    })?;
-                    let full = object(sdk, &b, Fill::Full, 0);
-                    let minimal = object(sdk, &b, Fill::Minimal, 0);
-                    let _ = writeln!(
-                        body,
-                        "    request::<{ty}>(\"{}\", \"{}\", {}, {});",
-                        t.method,
-                        t.template,
-                        raw(&full),
-                        min(minimal)
-                    );
+            // (location, the Rust type, the helper, whether a minimal value is checked)
+            let parts = [
+                ("query", t.query.as_ref(), "query", true),
+                ("request", t.body.as_ref(), "request", true),
+                ("response", t.answer.as_ref(), "answer", false),
+            ];
+            for (loc, ty, helper, request_side) in parts {
+                let Some(f) = fields(loc) else { continue };
+                if loc == "request" && t.multipart {
+                    continue;
                 }
-            }
-            if let Some(a) = fields("response") {
-                let ty = t.answer.as_ref().ok_or_else(|| {
-                    format!("{name}: the official model has an answer, Rust none")
+                let ty = ty.ok_or_else(|| {
+                    format!("{name}: the official model has a {loc}, the Rust endpoint none")
                 })?;
-                let full = object(sdk, &a, Fill::Full, 0);
-                let minimal = object(sdk, &a, Fill::Minimal, 0);
+                let full = object(sdk, &f, Fill::Full, 0);
+                let minimal = object(sdk, &f, Fill::Minimal, 0);
+                let minimal = if request_side {
+                    min(minimal)
+                } else {
+                    raw(&minimal)
+                };
                 let _ = writeln!(
                     body,
-                    "    answer::<{ty}>(\"{}\", \"{}\", {}, {});",
+                    "    {helper}::<{ty}>(\"{}\", \"{}\", {}, {minimal});",
                     t.method,
                     t.template,
                     raw(&full),
-                    raw(&minimal)
                 );
             }
             if body.is_empty() || !seen.insert(body.clone()) {

@@ -37,25 +37,9 @@ pub fn query<T: Serialize + DeserializeOwned + Default>(
     full: &str,
     minimal: Option<&str>,
 ) {
-    let cases = [("full", Some(full)), ("minimal", minimal)];
-    for (what, text) in cases.into_iter().filter_map(|(w, t)| t.map(|t| (w, t))) {
-        let v = parse(text);
-        no_unknown(method, template, Part::Query, &v);
-        let t: T = serde_json::from_value(v.clone())
-            .unwrap_or_else(|e| panic!("{method} {template} {what} query: {e}\n{v}"));
-        let back = serde_json::to_value(&t)
-            .unwrap_or_else(|e| panic!("{method} {template} {what} query: {e}"));
-        assert_eq!(
-            keys(&back),
-            keys(&v),
-            "{method} {template}: the {what} query's key set is not the official one"
-        );
-    }
-    if let Some(minimal) = minimal {
-        empty::<T>(method, template, &parse(minimal), |t| {
-            serde_json::to_value(t).map_err(|e| e.to_string())
-        });
-    }
+    part::<T>(method, template, Part::Query, full, minimal, |t| {
+        serde_json::to_value(t).map_err(|e| e.to_string())
+    });
 }
 
 /// A body: the same, serialised as the request sends it (`Call::json`).
@@ -65,26 +49,38 @@ pub fn request<T: Serialize + DeserializeOwned + Default>(
     full: &str,
     minimal: Option<&str>,
 ) {
+    part::<T>(method, template, Part::Body, full, minimal, |t| {
+        sent(t).map_err(|e| match e {
+            wechatpay_core::BuildError::MissingField { field } => format!("missing {field}"),
+            other => other.to_string(),
+        })
+    });
+}
+
+/// A query or a body, `send` serialising it as it is sent.
+fn part<T: DeserializeOwned + Default>(
+    method: &str,
+    template: &str,
+    part: Part,
+    full: &str,
+    minimal: Option<&str>,
+    send: impl Fn(&T) -> Result<Value, String>,
+) {
     let cases = [("full", Some(full)), ("minimal", minimal)];
     for (what, text) in cases.into_iter().filter_map(|(w, t)| t.map(|t| (w, t))) {
         let v = parse(text);
-        no_unknown(method, template, Part::Body, &v);
+        no_unknown(method, template, part, &v);
         let t: T = serde_json::from_value(v.clone())
-            .unwrap_or_else(|e| panic!("{method} {template} {what} body: {e}\n{v}"));
-        let back = sent(&t).unwrap_or_else(|e| panic!("{method} {template} {what} body: {e}"));
+            .unwrap_or_else(|e| panic!("{method} {template} {what} {part:?}: {e}\n{v}"));
+        let back = send(&t).unwrap_or_else(|e| panic!("{method} {template} {what} {part:?}: {e}"));
         assert_eq!(
             keys(&back),
             keys(&v),
-            "{method} {template}: the {what} body's key set is not the official one"
+            "{method} {template}: the {what} {part:?}'s key set is not the official one"
         );
     }
     if let Some(minimal) = minimal {
-        empty::<T>(method, template, &parse(minimal), |t| {
-            sent(t).map_err(|e| match e {
-                wechatpay_core::BuildError::MissingField { field } => format!("missing {field}"),
-                other => other.to_string(),
-            })
-        });
+        empty::<T>(method, template, &parse(minimal), send);
     }
 }
 
