@@ -6,8 +6,10 @@ pub(crate) const SERIAL_HEADER: &str = "Wechatpay-Serial";
 
 /// Why `path` (an absolute path as sent) is not in normal form, or `Ok` when a server cannot
 /// normalise it into another path: every segment is non-empty (a single trailing `/` aside), none
-/// is `.` or `..` (in any percent-encoding), and — when `no_encoded_slash` — none holds an
-/// encoded `/` or `\` (some servers decode those before resolving dot segments).
+/// is a dot segment — `.` or `..` in any percent-encoding, also before a `;` path parameter
+/// (`..;`, `%2e%2e;jsessionid=1`), which Tomcat and many proxies strip before resolving dot
+/// segments — and, when `no_encoded_slash`, none holds an encoded `/` or `\` (some servers
+/// decode those before resolving dot segments).
 pub(crate) fn check_segments(path: &str, no_encoded_slash: bool) -> Result<(), &'static str> {
     let Some(rest) = path.strip_prefix('/') else {
         return Err("must start with `/`");
@@ -20,9 +22,10 @@ pub(crate) fn check_segments(path: &str, no_encoded_slash: bool) -> Result<(), &
         if seg.is_empty() {
             return Err("has an empty segment (`//`)");
         }
-        // Placeholders are filled with encoded values: they are single, non-dot segments.
+        // Placeholders are filled with encoded values: they are single, non-dot segments. What
+        // comes before the first `;` (plain or encoded) is the segment a server resolves.
         let decoded = || percent_encoding::percent_decode_str(seg);
-        let mut d = decoded();
+        let mut d = decoded().take_while(|b| *b != b';');
         if matches!(
             (d.next(), d.next(), d.next()),
             (Some(b'.'), None, _) | (Some(b'.'), Some(b'.'), None)
@@ -37,7 +40,10 @@ pub(crate) fn check_segments(path: &str, no_encoded_slash: bool) -> Result<(), &
 }
 
 /// Whether `path` cannot be normalised into another path, not even by a server that decodes
-/// `%2F` first (see [`check_segments`]).
+/// `%2F` first (see [`check_segments`]), and carries no `;` path parameter (plain or encoded):
+/// servers differ in what they do with one.
 pub(crate) fn is_normal_path(path: &str) -> bool {
     check_segments(path, true).is_ok()
+        && !path.contains(';')
+        && !path.to_ascii_uppercase().contains("%3B")
 }

@@ -152,7 +152,8 @@ pub fn verify_parts<'k>(
 
 /// Whether a successful answer to `GET path` is an unsigned file download, decided from the
 /// request's path as built (without base URL prefix and query). A path with empty or dot
-/// segments (plain or percent-encoded) or an encoded `/` is never an unsigned download.
+/// segments (plain or percent-encoded, also before a `;`), an encoded `/` or any `;` path
+/// parameter is never an unsigned download.
 pub fn is_unsigned_download(method: &http::Method, path: &str) -> bool {
     // Decided only on a path that no server can resolve into another one: a dot segment or an
     // encoded `/` could turn an image download into a transaction query.

@@ -68,6 +68,13 @@ fn dot_segments_in_templates_are_refused() {
         "/v3/merchant-service/images/.%2E/{id}",
         "/v3/merchant-service/images/%2e/{id}",
         "/v3/merchant-service//images/{id}",
+        // A `;` path parameter after a dot segment: Tomcat and many proxies drop it first.
+        "/v3/merchant-service/images/..;/..;/pay/transactions/id/{id}",
+        "/v3/merchant-service/images/..;jsessionid=1/..;/pay/transactions/id/{id}",
+        "/v3/merchant-service/images/%2e%2e;/%2e%2e;/pay/transactions/id/{id}",
+        "/v3/merchant-service/images/.%2e;/.%2E;x/pay/transactions/id/{id}",
+        "/v3/merchant-service/images/..%3B/..%3bx/pay/transactions/id/{id}",
+        "/v3/merchant-service/images/.;/{id}",
     ] {
         let e = sign_err(Call::<Value>::get(template).path_param("id", "42"));
         assert!(
@@ -78,6 +85,19 @@ fn dot_segments_in_templates_are_refused() {
     // A placeholder glued to literal dots cannot make a dot segment either.
     let e = sign_err(Call::<Value>::get("/v3/x/.{id}/y").path_param("id", "."));
     assert!(matches!(e, BuildError::InvalidPathParam { .. }), "{e:?}");
+    // Nor a value that is a dot segment before a `;`: it is encoded (`..%3B`), and refused.
+    for value in ["..;", "..;jsessionid=1", ".;x"] {
+        let e = sign_err(
+            Call::<Value>::get("/v3/merchant-service/images/{id}").path_param("id", value),
+        );
+        assert!(
+            matches!(
+                e,
+                BuildError::InvalidPathTemplate { .. } | BuildError::InvalidPathParam { .. }
+            ),
+            "{value}: {e:?}"
+        );
+    }
     // A single trailing slash is a published form and stays allowed; values with dots are fine.
     assert!(client()
         .sign(Call::<Value>::post("/v3/ecommerce/applyments/"))
@@ -115,9 +135,28 @@ fn unsigned_downloads_only_on_normal_paths() {
         "/v3/merchant-service/images/x%2F..%2F..%2F..%2Fpay%2Ftransactions",
         "/v3/merchant-service/images//x",
         "/v3/billdownload/file/.",
+        "/v3/merchant-service/images/..;/..;/pay/transactions/id/42",
+        "/v3/merchant-service/images/..;jsessionid=1/..;/pay/transactions/id/42",
+        "/v3/merchant-service/images/%2e%2e;/pay/transactions/id/42",
+        "/v3/merchant-service/images/.%2e;/pay/transactions/id/42",
+        // Any `;` parameter, even on a segment that is not a dot segment.
+        "/v3/merchant-service/images/abc;v=1",
+        "/v3/merchant-service/images/abc%3Bv=1",
+        "/v3/billdownload/file;x",
     ] {
         assert!(!is_unsigned_download(&get, path), "{path}");
     }
+    // The bypass as a whole: the template with `..;` is refused, so nothing is signed, and a
+    // pre-encoded `;` parameter on an image path leaves the answer to be verified.
+    let c = client();
+    let e = sign_err(Call::<Value>::get(
+        "/v3/merchant-service/images/..;/..;/pay/transactions/id/42",
+    ));
+    assert!(matches!(e, BuildError::InvalidPathTemplate { .. }), "{e:?}");
+    let signed = c
+        .sign(Call::<Value>::get("/v3/merchant-service/images/abc;v=1"))
+        .unwrap();
+    assert!(!signed.expect.is_unsigned_download());
     // An encoded `/` (in a pre-encoded template or from a path parameter) is sent, but the answer
     // must be signed: a server that decodes `%2F` first could route it elsewhere.
     let c = client();
