@@ -651,3 +651,74 @@ fn without_a_claim_token_nothing_is_recorded_and_nothing_runs() {
     ));
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
+
+/// A full `MemoryStore` makes room with delivery records and completed keys, never with a live
+/// claim: a retry of a notification whose handler is still running finds its claim (and does
+/// not run the handler again) however many other notifications came meanwhile; when only
+/// claims are left, a new notification is answered failure (`StoreError::Full`), not run.
+#[test]
+fn a_full_memory_store_never_forgets_a_live_claim() {
+    use wechatpay_core::notify::block_on;
+    let clock = MovingClock(Arc::new(AtomicI64::new(NOW)));
+    let store = MemoryStore::new(16).clock(clock.clone());
+    let lease = Duration::from_secs(120);
+    let keep = Duration::from_secs(25 * 3600);
+    // A handler is running.
+    assert!(matches!(
+        block_on(store.claim("notification:running", "t0", lease)),
+        Ok(Claim::Claimed)
+    ));
+    // A hundred other notifications are processed meanwhile, each with its delivery keys.
+    for i in 0..100 {
+        let keys = [format!("delivery:sig:{i}"), format!("delivery:tn:{i}")];
+        assert!(matches!(
+            block_on(store.record_delivery(&keys, Duration::from_secs(600))),
+            Ok(true)
+        ));
+        let key = format!("notification:{i}");
+        assert!(matches!(
+            block_on(store.claim(&key, "t", lease)),
+            Ok(Claim::Claimed)
+        ));
+        block_on(store.complete(&key, "t", keep)).unwrap();
+    }
+    // The running one's retry finds its claim: busy, not claimed again.
+    assert!(matches!(
+        block_on(store.claim("notification:running", "t1", lease)),
+        Ok(Claim::Busy)
+    ));
+    // Only claims: fifteen more fit, then nothing new is recorded.
+    for i in 0..15 {
+        let key = format!("notification:held-{i}");
+        assert!(
+            matches!(block_on(store.claim(&key, "t", lease)), Ok(Claim::Claimed)),
+            "{i}"
+        );
+    }
+    assert!(matches!(
+        block_on(store.claim("notification:one-more", "t", lease)),
+        Err(StoreError::Full { capacity: 16 })
+    ));
+    assert!(matches!(
+        block_on(store.record_delivery(&["delivery:sig:x".into()], lease)),
+        Err(StoreError::Full { .. })
+    ));
+    assert!(matches!(
+        block_on(store.claim("notification:running", "t2", lease)),
+        Ok(Claim::Busy)
+    ));
+    // Through `handle`: a notification that finds no room is answered failure and not run.
+    let (gw, cb, _) = setup();
+    let req = gw.sign_notification(body(&gw, "FULL-1"), NOW, None);
+    let runs = AtomicUsize::new(0);
+    let outcome = handle(&cb, &store, &req, &runs, false);
+    assert!(
+        matches!(outcome, Outcome::StoreFailed(StoreError::Full { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    // Once the leases end, the claims go and the store takes notifications again.
+    clock.0.fetch_add(121, Ordering::SeqCst);
+    let outcome = handle(&cb, &store, &req, &runs, false);
+    assert!(matches!(outcome, Outcome::Processed), "{outcome:?}");
+}

@@ -55,6 +55,13 @@ pub enum StoreError {
     /// The store did not answer in time.
     #[error("the notification store did not answer within {0:?}")]
     Timeout(Duration),
+    /// The store is full of claims still leased: none is forgotten to make room (that would run
+    /// a handler twice), so nothing new is recorded.
+    #[error("the notification store is full ({capacity} keys, all live claims): nothing new is recorded until a lease ends")]
+    Full {
+        /// The store's capacity.
+        capacity: usize,
+    },
 }
 
 /// The answer to a claim.
@@ -494,7 +501,11 @@ enum Entry {
 }
 
 /// A [`NotificationStore`] in this process's memory: deliveries and claims expire on the
-/// clock; bounded (the oldest entries go first past `capacity`).
+/// clock; bounded. Past `capacity`, the delivery records closest to expiry go first, then the
+/// completed keys closest to expiry (a retry of one forgotten runs its handler again, so keep
+/// handlers idempotent, or the capacity above a day's notifications); a live claim never goes:
+/// when only claims are left, a new delivery is answered failure ([`StoreError::Full`]) and
+/// WeChat Pay retries.
 pub struct MemoryStore {
     clock: Arc<dyn Clock>,
     capacity: usize,
@@ -531,20 +542,44 @@ impl MemoryStore {
         self
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, (Entry, i64)>, i64) -> R) -> R {
+    /// Run `f` on the live entries, with room for the new keys `room` counts: expired entries
+    /// are dropped, then, past the capacity, delivery records and completed keys (closest to
+    /// expiry first, deliveries before completed keys) — never a live claim. `Full` when only
+    /// claims are left.
+    fn with<R>(
+        &self,
+        room: impl FnOnce(&HashMap<String, (Entry, i64)>) -> usize,
+        f: impl FnOnce(&mut HashMap<String, (Entry, i64)>, i64) -> R,
+    ) -> Result<R, StoreError> {
         let now = self.clock.now_millis();
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (_, expires)| *expires > now);
-        if map.len() >= self.capacity {
-            // Forget the entries closest to expiry (never a live claim first: they are short).
-            let mut by_expiry: Vec<(i64, String)> =
-                map.iter().map(|(k, (_, e))| (*e, k.clone())).collect();
-            by_expiry.sort();
-            for (_, k) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
+        let room = room(&map);
+        if map.len() + room > self.capacity {
+            // A tenth at once, so that a full store is not sorted on every call.
+            let excess = map.len() + room - self.capacity;
+            let mut forgettable: Vec<(bool, i64, String)> = map
+                .iter()
+                .filter_map(|(k, (entry, expires))| match entry {
+                    Entry::Delivery => Some((false, *expires, k.clone())),
+                    Entry::Completed => Some((true, *expires, k.clone())),
+                    Entry::Claimed(_) => None,
+                })
+                .collect();
+            forgettable.sort();
+            for (_, _, k) in forgettable
+                .into_iter()
+                .take(excess.max(self.capacity / 10 + 1))
+            {
                 map.remove(&k);
             }
+            if map.len() + room > self.capacity {
+                return Err(StoreError::Full {
+                    capacity: self.capacity,
+                });
+            }
         }
-        f(&mut map, now)
+        Ok(f(&mut map, now))
     }
 }
 
@@ -562,7 +597,14 @@ impl NotificationStore for MemoryStore {
         keys: &'a [String],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        ready(Ok(self.with(|m, now| {
+        let new = |m: &HashMap<_, _>| {
+            if keys.iter().any(|k| m.contains_key(k)) {
+                0
+            } else {
+                keys.len()
+            }
+        };
+        ready(self.with(new, |m, now| {
             if keys.iter().any(|k| m.contains_key(k)) {
                 false
             } else {
@@ -571,7 +613,7 @@ impl NotificationStore for MemoryStore {
                 }
                 true
             }
-        })))
+        }))
     }
 
     fn claim<'a>(
@@ -580,7 +622,8 @@ impl NotificationStore for MemoryStore {
         token: &'a str,
         lease: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>> {
-        ready(Ok(self.with(|m, now| match m.get(key) {
+        let new = |m: &HashMap<_, _>| usize::from(!m.contains_key(key));
+        ready(self.with(new, |m, now| match m.get(key) {
             Some((Entry::Completed, _)) => Claim::Completed,
             Some((Entry::Claimed(_), _)) | Some((Entry::Delivery, _)) => Claim::Busy,
             None => {
@@ -590,7 +633,7 @@ impl NotificationStore for MemoryStore {
                 );
                 Claim::Claimed
             }
-        })))
+        }))
     }
 
     fn complete<'a>(
@@ -601,12 +644,13 @@ impl NotificationStore for MemoryStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         // Completed unless another delivery holds the key now (its lease ran out on us): that
         // one completes it.
-        self.with(|m, now| {
+        // The claim's own key is replaced: room is needed only when its lease ran out.
+        let new = |m: &HashMap<_, _>| usize::from(!m.contains_key(key));
+        ready(self.with(new, |m, now| {
             if !matches!(m.get(key), Some((Entry::Claimed(t), _)) if t != token) {
                 m.insert(key.to_string(), (Entry::Completed, now + ms(keep)));
             }
-        });
-        ready(Ok(()))
+        }))
     }
 
     fn release<'a>(
@@ -614,11 +658,13 @@ impl NotificationStore for MemoryStore {
         key: &'a str,
         token: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.with(|m, _| {
-            if matches!(m.get(key), Some((Entry::Claimed(t), _)) if t == token) {
-                m.remove(key);
-            }
-        });
-        ready(Ok(()))
+        ready(self.with(
+            |_| 0,
+            |m, _| {
+                if matches!(m.get(key), Some((Entry::Claimed(t), _)) if t == token) {
+                    m.remove(key);
+                }
+            },
+        ))
     }
 }
