@@ -50,18 +50,36 @@ def answer(fields, key, how):
 ok = {"return_code": "SUCCESS", "return_msg": "OK", "appid": "wx2421b1c4370ec43b", "mch_id": "1900000109", "nonce_str": "IITRi8Iabbblz1Jc", "result_code": "SUCCESS", "prepay_id": "wx201411101639507cbf6ffd8b0779950874", "trade_type": "JSAPI"}
 biz = dict(ok, result_code="FAIL", err_code="ORDERPAID", err_code_des="该订单已支付")
 del biz["prepay_id"]
+def dup(fields, name, first):
+    """The XML of `fields` with `name` given twice, `first` before the real one."""
+    return xml(fields).replace("<xml>", f"<xml><{name}>{first}</{name}>", 1)
+
+def md5_claiming_hmac(fields, key):
+    f = dict(fields, sign_type="HMAC-SHA256")
+    f["sign"] = md5_sign(f, key)
+    return f
+
+# `sign_type`: the algorithm the request was signed with, which its answer must be signed with.
 answers = [
-    {"name": "md5 signed success", "path": "/pay/unifiedorder", "xml": xml(answer(ok, KEY, "md5"), True), "verdict": "ok"},
-    {"name": "hmac signed success", "path": "/pay/unifiedorder", "xml": xml(answer(ok, KEY, "hmac"), True), "verdict": "ok"},
-    {"name": "lower-case hex sign", "path": "/pay/unifiedorder", "xml": xml(answer(ok, KEY, "lowercase")), "verdict": "ok"},
-    {"name": "wrong sign", "path": "/pay/unifiedorder", "xml": xml(answer(ok, KEY, "wrong")), "verdict": "sign_mismatch"},
-    {"name": "signed with another key", "path": "/pay/unifiedorder", "xml": xml(answer(ok, OFFICIAL_KEY, "md5")), "verdict": "sign_mismatch"},
-    {"name": "missing sign", "path": "/pay/unifiedorder", "xml": xml(ok), "verdict": "missing_sign"},
-    {"name": "missing sign on an unsigned-answer path", "path": "/mmpaymkttransfers/sendredpack", "xml": xml(ok), "verdict": "ok"},
-    {"name": "return_code FAIL (unsigned)", "path": "/pay/unifiedorder", "xml": xml({"return_code": "FAIL", "return_msg": "签名错误"}), "verdict": "return"},
-    {"name": "result_code FAIL, signed", "path": "/pay/unifiedorder", "xml": xml(answer(biz, KEY, "md5"), True), "verdict": "business"},
-    {"name": "a changed field", "path": "/pay/unifiedorder", "xml": xml(answer(ok, KEY, "md5")).replace("JSAPI", "NATIVE"), "verdict": "sign_mismatch"},
-    {"name": "not XML", "path": "/pay/unifiedorder", "xml": "<html>502 Bad Gateway</html", "verdict": "xml"},
+    {"name": "md5 signed success", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(answer(ok, KEY, "md5"), True), "verdict": "ok"},
+    {"name": "hmac signed success", "path": "/pay/unifiedorder", "sign_type": "HMAC-SHA256", "xml": xml(answer(ok, KEY, "hmac"), True), "verdict": "ok"},
+    {"name": "an md5 sign to an hmac request", "path": "/pay/unifiedorder", "sign_type": "HMAC-SHA256", "xml": xml(answer(ok, KEY, "md5")), "verdict": "sign_mismatch"},
+    {"name": "an md5 sign whose sign_type says hmac", "path": "/pay/unifiedorder", "sign_type": "HMAC-SHA256", "xml": xml(md5_claiming_hmac(ok, KEY)), "verdict": "sign_mismatch"},
+    {"name": "an hmac sign to an md5 request", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(answer(ok, KEY, "hmac")), "verdict": "sign_mismatch"},
+    {"name": "lower-case hex sign", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(answer(ok, KEY, "lowercase")), "verdict": "sign_mismatch"},
+    {"name": "a field given twice", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": dup(answer(ok, KEY, "md5"), "trade_type", "NATIVE"), "verdict": "xml"},
+    {"name": "a bogus sign before the real one", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": dup(answer(ok, KEY, "md5"), "sign", "0" * 32), "verdict": "xml"},
+    {"name": "result_code FAIL before SUCCESS", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": dup(answer(ok, KEY, "md5"), "result_code", "FAIL"), "verdict": "xml"},
+    {"name": "a wrong sign on an unsigned-answer path", "path": "/mmpaymkttransfers/sendredpack", "sign_type": "MD5", "xml": xml(answer(ok, KEY, "wrong")), "verdict": "sign_mismatch"},
+    {"name": "a right sign on an unsigned-answer path", "path": "/mmpaymkttransfers/sendredpack", "sign_type": "MD5", "xml": xml(answer(ok, KEY, "md5")), "verdict": "ok"},
+    {"name": "wrong sign", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(answer(ok, KEY, "wrong")), "verdict": "sign_mismatch"},
+    {"name": "signed with another key", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(answer(ok, OFFICIAL_KEY, "md5")), "verdict": "sign_mismatch"},
+    {"name": "missing sign", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(ok), "verdict": "missing_sign"},
+    {"name": "missing sign on an unsigned-answer path", "path": "/mmpaymkttransfers/sendredpack", "sign_type": "MD5", "xml": xml(ok), "verdict": "ok"},
+    {"name": "return_code FAIL (unsigned)", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml({"return_code": "FAIL", "return_msg": "签名错误"}), "verdict": "return"},
+    {"name": "result_code FAIL, signed", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(answer(biz, KEY, "md5"), True), "verdict": "business"},
+    {"name": "a changed field", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": xml(answer(ok, KEY, "md5")).replace("JSAPI", "NATIVE"), "verdict": "sign_mismatch"},
+    {"name": "not XML", "path": "/pay/unifiedorder", "sign_type": "MD5", "xml": "<html>502 Bad Gateway</html", "verdict": "xml"},
 ]
 
 # Refund notification: req_info = base64(AES-256-ECB/PKCS#7, key = lower-case hex MD5 of the APIv2 key).
@@ -78,8 +96,12 @@ jsapi = {"appId": "wx2421b1c4370ec43b", "timeStamp": "1395712654", "nonceStr": "
 jsapi_h = dict(jsapi, signType="HMAC-SHA256")
 paysign = [{"fields": jsapi, "key": KEY, "pay_sign": md5_sign(jsapi, KEY)}, {"fields": jsapi_h, "key": KEY, "pay_sign": hmac_sign(jsapi_h, KEY)}]
 
+pay_notify_fail = answer(dict({k: v for k, v in pay_notify.items() if k != "sign"}, result_code="FAIL", err_code="SYSTEMERROR", err_code_des="系统错误"), KEY, "md5")
+
 out = {"note": "Made by tools/gen_v2_vectors.py with hashlib/hmac and the OpenSSL CLI, not with wechatpay-rs. TEST-ONLY keys.",
-       "signs": signs, "answers": answers, "refund": refund, "pay_notification": {"key": KEY, "xml": xml(pay_notify, True)}, "jsapi_paysign": paysign}
+       "signs": signs, "answers": answers, "refund": refund,
+       "pay_notification": {"key": KEY, "xml": xml(pay_notify, True), "fail_xml": xml(pay_notify_fail, True)},
+       "jsapi_paysign": paysign}
 path = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "v2", "vectors.json")
 with open(path, "w", encoding="utf-8") as f:
     json.dump(out, f, ensure_ascii=False, indent=1)

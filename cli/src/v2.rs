@@ -28,6 +28,11 @@ pub enum V2Cmd {
         /// The XML body, as received
         #[arg(long = "body-file", value_name = "FILE")]
         body_file: PathBuf,
+        /// The algorithm the request (or your orders) were signed with, which the sign must be
+        /// made with; by default the one the document names in `sign_type` (MD5 when it names
+        /// none)
+        #[arg(long = "sign-type", value_enum)]
+        sign_type: Option<Algorithm>,
     },
     /// Decrypt a refund notification's req_info (AES-256-ECB under the MD5 of the APIv2 key)
     DecryptRefund {
@@ -158,12 +163,24 @@ pub fn run(g: &Resolved, json_mode: bool, cmd: V2Cmd) -> Result<(), Failure> {
             );
             Ok(())
         }
-        V2Cmd::Verify { body_file } => {
+        V2Cmd::Verify {
+            body_file,
+            sign_type,
+        } => {
             let key = g.apiv2_key()?;
             let body = read(&body_file)?;
             let fields = v2::from_xml(&body).map_err(|e| Failure::usage(e.to_string()))?;
-            match v2::check_sign(&fields, &key) {
-                Ok(algorithm) => {
+            let algorithm = match sign_type {
+                Some(a) => a.into(),
+                None => v2::SignType::declared(&fields).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "unknown sign_type {:?}: give --sign-type",
+                        fields.get("sign_type").map(String::as_str).unwrap_or("")
+                    ))
+                })?,
+            };
+            match v2::check_sign(&fields, &key, algorithm) {
+                Ok(()) => {
                     let message = format!("the sign checks ({})", algorithm.as_str());
                     print(
                         json_mode,

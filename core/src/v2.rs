@@ -118,13 +118,14 @@ impl SignType {
         }
     }
 
-    /// The algorithm a received `sign` was made with, from its length (32 hex digits: MD5, 64:
-    /// HMAC-SHA256).
-    pub fn of_sign(sign: &str) -> Option<SignType> {
-        match sign.len() {
-            32 => Some(SignType::Md5),
-            64 => Some(SignType::HmacSha256),
-            _ => None,
+    /// The algorithm a request's fields declare (`sign_type`; MD5 when absent), as WeChat Pay
+    /// reads a request it receives. Unknown names are `None`. Never read an answer's algorithm
+    /// from the answer: check it with the request's ([`check_sign`]).
+    pub fn declared(fields: &Fields) -> Option<SignType> {
+        match fields.get("sign_type") {
+            None => Some(SignType::Md5),
+            Some(t) if t.is_empty() => Some(SignType::Md5),
+            Some(t) => SignType::parse(t),
         }
     }
 }
@@ -168,20 +169,20 @@ fn upper_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Check the `sign` of received `fields` (an answer or a payment notification): the algorithm
-/// from the sign's length, compared in constant time (case-insensitive hex).
-pub fn check_sign(fields: &Fields, key: &ApiV2Key) -> Result<SignType, V2Error> {
+/// Check the `sign` of received `fields` (an answer, a notification) made with `sign_type`: the
+/// algorithm the request was signed with (an answer is signed with its request's), never one
+/// read from the sign or the fields, so that an MD5 sign cannot stand in for an HMAC-SHA256 one.
+/// The sign is compared as WeChat Pay produces it (upper-case hex), in constant time: another
+/// spelling of the same sign is refused, so checks keyed on the sign's bytes stay sound.
+pub fn check_sign(fields: &Fields, key: &ApiV2Key, sign_type: SignType) -> Result<(), V2Error> {
     let Some(got) = fields.get("sign").filter(|s| !s.is_empty()) else {
         return Err(V2Error::MissingSign {
             fields: fields.clone(),
         });
     };
-    let sign_type = SignType::of_sign(got)
-        .or_else(|| fields.get("sign_type").and_then(|t| SignType::parse(t)))
-        .unwrap_or_default();
     let want = sign(fields, key, sign_type);
-    if crate::crypto::constant_time_eq(want.as_bytes(), got.to_ascii_uppercase().as_bytes()) {
-        Ok(sign_type)
+    if crate::crypto::constant_time_eq(want.as_bytes(), got.as_bytes()) {
+        Ok(())
     } else {
         Err(V2Error::SignMismatch {
             sign_type: sign_type.as_str(),
@@ -221,7 +222,8 @@ pub const MAX_XML: usize = 1 << 20;
 
 /// Read `<root>…</root>` (any root name) into its fields. A child holding elements (a list in
 /// a few answers) keeps its inner XML as its value. Refuses what is not XML, a second root,
-/// text outside elements, DTDs and unknown entities.
+/// text outside elements, DTDs, unknown entities and a field given twice (which reading would
+/// settle one way and a signature check perhaps another).
 pub fn from_xml(body: &[u8]) -> Result<Fields, V2Error> {
     let bad = |reason: String| V2Error::Xml {
         reason,
@@ -265,7 +267,9 @@ pub fn from_xml(body: &[u8]) -> Result<Fields, V2Error> {
                     root_done = true;
                 } else if depth == 1 {
                     let name = e.name().as_ref().to_string();
-                    fields.insert(name, String::new());
+                    if fields.insert(name.clone(), String::new()).is_some() {
+                        return Err(bad(format!("field `{name}` is given twice")));
+                    }
                 } else {
                     nested = true;
                 }
@@ -278,6 +282,9 @@ pub fn from_xml(body: &[u8]) -> Result<Fields, V2Error> {
                         } else {
                             value
                         };
+                        if fields.contains_key(&name) {
+                            return Err(bad(format!("field `{name}` is given twice")));
+                        }
                         fields.insert(name, value);
                     }
                 }
@@ -457,6 +464,7 @@ pub struct SignedV2<T = Fields> {
     pub fields: Fields,
     path: String,
     key: ApiV2Key,
+    sign_type: SignType,
     _answer: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -464,6 +472,11 @@ impl<T> SignedV2<T> {
     /// The path called.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The algorithm the request was signed with, which its answer's `sign` must be made with.
+    pub fn sign_type(&self) -> SignType {
+        self.sign_type
     }
 
     /// Read a bill download's answer (`/pay/downloadbill`, `/pay/downloadfundflow`): see
@@ -474,12 +487,14 @@ impl<T> SignedV2<T> {
 }
 
 impl<T: DeserializeOwned> SignedV2<T> {
-    /// Verify the answer (status, XML, `return_code`, `sign` unless the path answers
-    /// unsigned, `result_code`) and read it as `T`.
+    /// Verify the answer (status, XML, `return_code`, `sign` with the request's algorithm
+    /// unless the path answers unsigned and the answer has none, `result_code`) and read it as
+    /// `T`.
     pub fn verify<B: AsRef<[u8]>>(&self, response: &Response<B>) -> Result<T, V2Error> {
         let fields = verify_answer(
             &self.key,
             &self.path,
+            self.sign_type,
             response.status(),
             response.body().as_ref(),
         )?;
@@ -487,11 +502,14 @@ impl<T: DeserializeOwned> SignedV2<T> {
     }
 }
 
-/// Verify an answer of `path`: 2xx, XML, `return_code` SUCCESS, `sign` (unless the path
-/// answers unsigned), then `result_code` (absent counts as success: some answers have none).
+/// Verify an answer of `path` to a request signed with `sign_type`: 2xx, XML, `return_code`
+/// SUCCESS, `sign` made with `sign_type` (on the paths that answer unsigned, only when the
+/// answer has one: a `sign` that is there is always checked), then `result_code` (absent counts
+/// as success: some answers have none; `FAIL` is [`V2Error::Business`]).
 pub fn verify_answer(
     key: &ApiV2Key,
     path: &str,
+    sign_type: SignType,
     status: StatusCode,
     body: &[u8],
 ) -> Result<Fields, V2Error> {
@@ -503,9 +521,16 @@ pub fn verify_answer(
     }
     let fields = from_xml(body)?;
     check_return_code(&fields)?;
-    if !answers_unsigned(path) {
-        check_sign(&fields, key)?;
+    let has_sign = fields.get("sign").is_some_and(|s| !s.is_empty());
+    if !answers_unsigned(path) || has_sign {
+        check_sign(&fields, key, sign_type)?;
     }
+    check_result_code(fields)
+}
+
+/// `result_code` other than `SUCCESS` (absent counts as success) is [`V2Error::Business`], with
+/// the verified fields.
+fn check_result_code(fields: Fields) -> Result<Fields, V2Error> {
     if fields.get("result_code").is_some_and(|c| c != "SUCCESS") {
         return Err(V2Error::Business {
             err_code: fields.get("err_code").cloned(),
@@ -528,28 +553,63 @@ fn check_return_code(fields: &Fields) -> Result<(), V2Error> {
 }
 
 /// Verify a payment notification (XML POSTed to `notify_url`): XML, `return_code`, `sign`
-/// (required). Answer with [`notification_answer`].
-pub fn verify_notification(key: &ApiV2Key, body: &[u8]) -> Result<Fields, V2Error> {
+/// (required) made with `sign_type` — the algorithm your orders are signed with (WeChat Pay
+/// signs the notification as the order was), never one read from the notification — then
+/// `result_code`, exactly as an answer: a payment that failed (`result_code` `FAIL`) is
+/// [`V2Error::Business`] with the verified fields, so it cannot be taken for a paid order.
+/// Answer with [`notification_answer`]: success for a genuine notification (a `Business` one
+/// included: it was received), failure for one that does not verify.
+pub fn verify_notification(
+    key: &ApiV2Key,
+    sign_type: SignType,
+    body: &[u8],
+) -> Result<Fields, V2Error> {
     let fields = from_xml(body)?;
     check_return_code(&fields)?;
-    check_sign(&fields, key)?;
-    Ok(fields)
+    check_sign(&fields, key, sign_type)?;
+    check_result_code(fields)
 }
 
-/// A refund notification: its outer fields (`appid`, `mch_id`, …) and the decrypted
-/// `req_info` (`out_refund_no`, `refund_status`, …).
+/// A refund notification, decrypted but **not authenticated**. A refund notification carries
+/// no `sign`: its `req_info` is AES-256-ECB with a key made from the APIv2 key, which keeps it
+/// confidential but proves nothing — ECB has no MAC, and the 16-byte blocks of two genuine
+/// notifications can be spliced into a third that decrypts to valid XML (a `CLOSED` refund
+/// reading `SUCCESS`, a `refund_fee` changed) — and the outer fields (`appid`, `mch_id`, …)
+/// are not protected at all. So both are named `unverified_…`: take the notification as news
+/// that a refund changed, query it ([`RefundNotification::query`], a signed answer) and act on
+/// that.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RefundNotification {
-    /// The notification's own fields.
-    pub fields: Fields,
-    /// The fields of the decrypted `req_info`.
-    pub info: Fields,
+    /// The fields of the decrypted `req_info` (`out_refund_no`, `refund_status`, …): not
+    /// authenticated.
+    pub unverified_info: Fields,
+    /// The notification's own fields (`appid`, `mch_id`, `nonce_str`, …): not authenticated.
+    pub unverified_fields: Fields,
+}
+
+impl RefundNotification {
+    /// The `out_refund_no` it names (not authenticated).
+    pub fn out_refund_no(&self) -> Option<&str> {
+        self.unverified_info
+            .get("out_refund_no")
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The `/pay/refundquery` call for the refund it names: send it (a transport's `send_v2`)
+    /// and act on its signed answer, not on the notification.
+    pub fn query(&self) -> Result<V2Call<Fields>, V2Error> {
+        let no = self.out_refund_no().ok_or(V2Error::ReqInfo(
+            "the decrypted req_info names no out_refund_no",
+        ))?;
+        Ok(V2Call::new("/pay/refundquery").field("out_refund_no", no))
+    }
 }
 
 /// Read a refund notification: XML, `return_code`, then `req_info` decrypted with the APIv2
-/// key (its authenticity: only the key's holder can make it decrypt to XML with valid
-/// padding). Answer with [`notification_answer`].
+/// key. Nothing in it is authenticated (see [`RefundNotification`]): confirm the refund with
+/// [`RefundNotification::query`] before acting on it. Answer with [`notification_answer`].
 pub fn refund_notification(key: &ApiV2Key, body: &[u8]) -> Result<RefundNotification, V2Error> {
     let fields = from_xml(body)?;
     check_return_code(&fields)?;
@@ -559,7 +619,10 @@ pub fn refund_notification(key: &ApiV2Key, body: &[u8]) -> Result<RefundNotifica
     let plaintext = decrypt_req_info(key, req_info)?;
     let info =
         from_xml(plaintext.as_bytes()).map_err(|_| V2Error::ReqInfo("the plaintext is not XML"))?;
-    Ok(RefundNotification { fields, info })
+    Ok(RefundNotification {
+        unverified_info: info,
+        unverified_fields: fields,
+    })
 }
 
 /// Decrypt a refund notification's `req_info` to its XML text (`<root>…</root>`).
@@ -756,6 +819,7 @@ impl crate::Client {
             fields,
             path: call.path,
             key,
+            sign_type: call.sign_type,
             _answer: std::marker::PhantomData,
         })
     }

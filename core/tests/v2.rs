@@ -53,9 +53,12 @@ fn answers_get_the_verdicts_of_the_vectors() {
     let key = ApiV2Key::new(v["refund"]["key"].as_str().unwrap()).unwrap();
     for case in v["answers"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
+        // Checked with the algorithm of the request it answers, never one read from the answer.
+        let sign_type = SignType::parse(case["sign_type"].as_str().unwrap()).unwrap();
         let r = v2::verify_answer(
             &key,
             case["path"].as_str().unwrap(),
+            sign_type,
             StatusCode::OK,
             case["xml"].as_str().unwrap().as_bytes(),
         );
@@ -80,8 +83,14 @@ fn answers_get_the_verdicts_of_the_vectors() {
         }
     }
     // A non-2xx status keeps the body.
-    let e =
-        v2::verify_answer(&key, "/pay/orderquery", StatusCode::BAD_GATEWAY, b"oops").unwrap_err();
+    let e = v2::verify_answer(
+        &key,
+        "/pay/orderquery",
+        SignType::Md5,
+        StatusCode::BAD_GATEWAY,
+        b"oops",
+    )
+    .unwrap_err();
     assert!(matches!(e, V2Error::Http { status, ref body } if status == 502 && body == b"oops"));
 }
 
@@ -95,10 +104,14 @@ fn refund_notifications_decrypt_with_the_md5_of_the_key() {
         r["plaintext"].as_str().unwrap()
     );
     let n = v2::refund_notification(&key, r["notification"].as_str().unwrap().as_bytes()).unwrap();
-    assert_eq!(n.fields["mch_id"], "1900000109");
-    assert_eq!(n.info["out_refund_no"], "REFUND-0001");
-    assert_eq!(n.info["refund_recv_accout"], "支付用户零钱");
-    assert_eq!(n.info["refund_fee"], "300");
+    assert_eq!(n.unverified_fields["mch_id"], "1900000109");
+    assert_eq!(n.unverified_info["out_refund_no"], "REFUND-0001");
+    assert_eq!(n.unverified_info["refund_recv_accout"], "支付用户零钱");
+    assert_eq!(n.unverified_info["refund_fee"], "300");
+    // The confirmation: the signed refund query of the refund it names.
+    let q = n.query().unwrap();
+    assert_eq!(q.path(), "/pay/refundquery");
+    assert_eq!(q.field_map()["out_refund_no"], "REFUND-0001");
     // Our encryption is what OpenSSL made.
     assert_eq!(
         v2::encrypt_req_info(&key, r["plaintext"].as_str().unwrap()),
@@ -129,12 +142,35 @@ fn payment_notifications_and_their_answers() {
     let v = vectors();
     let key = ApiV2Key::new(v["pay_notification"]["key"].as_str().unwrap()).unwrap();
     let xml = v["pay_notification"]["xml"].as_str().unwrap();
-    let f = v2::verify_notification(&key, xml.as_bytes()).unwrap();
+    let f = v2::verify_notification(&key, SignType::Md5, xml.as_bytes()).unwrap();
     assert_eq!(f["attach"], "支付测试");
     let altered = xml.replace("<total_fee><![CDATA[1]]>", "<total_fee><![CDATA[100]]>");
     assert!(matches!(
-        v2::verify_notification(&key, altered.as_bytes()),
+        v2::verify_notification(&key, SignType::Md5, altered.as_bytes()),
         Err(V2Error::SignMismatch { .. })
+    ));
+    // With the algorithm the merchant's orders use: an MD5-signed one does not pass for
+    // HMAC-SHA256.
+    assert!(matches!(
+        v2::verify_notification(&key, SignType::HmacSha256, xml.as_bytes()),
+        Err(V2Error::SignMismatch { .. })
+    ));
+    // A failed payment cannot be taken for a paid one: `Business`, with the verified fields.
+    let failed = v["pay_notification"]["fail_xml"].as_str().unwrap();
+    match v2::verify_notification(&key, SignType::Md5, failed.as_bytes()) {
+        Err(V2Error::Business {
+            err_code, fields, ..
+        }) => {
+            assert_eq!(err_code.as_deref(), Some("SYSTEMERROR"));
+            assert_eq!(fields["out_trade_no"], "1409811653");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A field given twice: the sign might cover one and the reader take the other.
+    let twice = xml.replace("<xml>", "<xml><total_fee>100</total_fee>");
+    assert!(matches!(
+        v2::verify_notification(&key, SignType::Md5, twice.as_bytes()),
+        Err(V2Error::Xml { .. })
     ));
     let answer = v2::notification_answer(true, "");
     assert_eq!(
@@ -252,7 +288,8 @@ fn requests_are_signed_as_the_rule_says() {
     // The body is the fields, and checks as an answer would.
     let sent = v2::from_xml(signed.request.body()).unwrap();
     assert_eq!(&sent, f);
-    assert_eq!(v2::check_sign(&sent, &key).unwrap(), SignType::HmacSha256);
+    v2::check_sign(&sent, &key, SignType::HmacSha256).unwrap();
+    assert!(v2::check_sign(&sent, &key, SignType::Md5).is_err());
     // Client certificate, no nonce, another merchant, no key.
     let s = c.sign_v2(V2Call::new("/secapi/pay/refund")).unwrap();
     assert!(s.client_certificate);
@@ -459,7 +496,7 @@ fn v2_exchanges_are_decided_without_a_socket() {
     assert_eq!(answer["trade_state"], "NOTPAY");
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["out_trade_no"], "V2-1");
-    assert_eq!(v2::check_sign(&sent[0], &key).unwrap(), SignType::Md5);
+    v2::check_sign(&sent[0], &key, SignType::Md5).unwrap();
     // A tampered answer is refused, not read.
     let e = run(V2Call::new("/pay/orderquery"), &mut |_| {
         let mut r = signed_answer(&[("return_code", "SUCCESS"), ("result_code", "SUCCESS")]);
@@ -537,4 +574,46 @@ fn decode_messages_quote_no_value() {
         V2Error::Decode { fields: kept, .. } => assert_eq!(kept["openid"], "oUpF8u-personal"),
         other => panic!("{other:?}"),
     }
+}
+
+/// A refund notification's `req_info` is encrypted, not authenticated: blocks of two genuine
+/// notifications spliced together decrypt to a third. Its fields are the `unverified_…` ones,
+/// and the refund is confirmed by its signed query.
+#[test]
+fn refund_notifications_are_not_authenticated() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = ApiV2Key::new("a7b3c9d1e5f60718293a4b5c6d7e8f90").unwrap();
+    // Two genuine req_info of two refunds: A for 0.01 yuan, B (another refund) for 99.91.
+    let info = |no: &str, fee: &str| {
+        format!("<root><out_refund_no>{no}</out_refund_no><refund_fee>{fee}</refund_fee><refund_status>SUCCESS</refund_status></root>")
+    };
+    let a = b64
+        .decode(v2::encrypt_req_info(&key, &info("R-AAAAAAAAAAAA", "0001")))
+        .unwrap();
+    let b = b64
+        .decode(v2::encrypt_req_info(&key, &info("R-BBBBBBBBBBBB", "9991")))
+        .unwrap();
+    assert_eq!(a.len(), b.len());
+    // A's first three blocks (its out_refund_no), B's others (its fee): ECB decrypts the splice
+    // to a refund no notification announced.
+    let mut spliced = a[..48].to_vec();
+    spliced.extend_from_slice(&b[48..]);
+    let text = v2::decrypt_req_info(&key, &b64.encode(&spliced)).unwrap();
+    assert!(
+        text.contains("R-AAAAAAAAAAAA") && text.contains("<refund_fee>9991"),
+        "{text}"
+    );
+    // So the notification is a hint: its fields say so, and `query` is the confirmation.
+    let body = format!(
+        "<xml><return_code>SUCCESS</return_code><appid>wx-not-authenticated</appid><req_info>{}</req_info></xml>",
+        b64.encode(&spliced)
+    );
+    let n = v2::refund_notification(&key, body.as_bytes()).unwrap();
+    assert_eq!(n.unverified_fields["appid"], "wx-not-authenticated");
+    assert_eq!(n.out_refund_no(), Some("R-AAAAAAAAAAAA"));
+    assert_eq!(n.unverified_info["refund_fee"], "9991");
+    assert_eq!(n.query().unwrap().path(), "/pay/refundquery");
+    let none = "<xml><return_code>SUCCESS</return_code><req_info></req_info></xml>";
+    assert!(v2::refund_notification(&key, none.as_bytes()).is_err());
 }

@@ -488,8 +488,11 @@ fn checked<B: AsRef<[u8]>>(gw: &Gateway, req: &Request<B>) -> Result<(Fields, Si
     {
         return Err(fail_return("缺少参数 nonce_str"));
     }
+    // The algorithm the request declares (`sign_type`; MD5 when absent), as WeChat Pay reads it.
     let sign_type =
-        v2::check_sign(&fields, &gw.config.apiv2_key).map_err(|_| fail_return("签名错误"))?;
+        v2::SignType::declared(&fields).ok_or_else(|| fail_return("sign_type 参数错误"))?;
+    v2::check_sign(&fields, &gw.config.apiv2_key, sign_type)
+        .map_err(|_| fail_return("签名错误"))?;
     Ok((fields, sign_type))
 }
 

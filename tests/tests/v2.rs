@@ -180,7 +180,7 @@ fn payment_refund_and_bill_flow_through_every_transport_over_mutual_tls() {
         let transaction_id = q.transaction_id.clone().unwrap();
         // The payment notification verifies with the APIv2 key.
         let n = server.gateway().v2_payment_notification(&no).unwrap();
-        let fields = core_v2::verify_notification(&key, n.body()).unwrap();
+        let fields = core_v2::verify_notification(&key, core_v2::SignType::Md5, n.body()).unwrap();
         assert_eq!(fields["transaction_id"], transaction_id);
 
         // Refund over mutual TLS (the path needs the client certificate), twice the same
@@ -231,9 +231,9 @@ fn payment_refund_and_bill_flow_through_every_transport_over_mutual_tls() {
         // The refund notification: req_info decrypts under the MD5 of the APIv2 key.
         let n = server.gateway().v2_refund_notification(&refund_no).unwrap();
         let refund_n = core_v2::refund_notification(&key, n.body()).unwrap();
-        assert_eq!(refund_n.info["out_refund_no"], refund_no);
-        assert_eq!(refund_n.info["refund_fee"], "30");
-        assert_eq!(refund_n.info["transaction_id"], transaction_id);
+        assert_eq!(refund_n.unverified_info["out_refund_no"], refund_no);
+        assert_eq!(refund_n.unverified_info["refund_fee"], "30");
+        assert_eq!(refund_n.unverified_info["transaction_id"], transaction_id);
 
         // A paid order cannot be closed.
         let close = clients

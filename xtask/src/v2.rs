@@ -486,10 +486,15 @@ pub fn tests_file(eps: &[Endpoint]) -> String {
                 });
             }
             out.push_str("fields.insert(\"unlisted_field\".into(), \"kept\".into());\n");
+            // Signed as the request was (an unsigned-answer path: no sign).
             let _ = writeln!(
                 out,
                 "let answer = signed.verify(&answer(fields, {})).unwrap();",
-                !e.signless
+                if e.signless {
+                    "None"
+                } else {
+                    "Some(signed.sign_type())"
+                }
             );
             for c in checks {
                 out.push_str(&c);

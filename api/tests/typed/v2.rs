@@ -54,7 +54,7 @@ fn mmpaymkttransfers_gethbinfo() {
     fields.insert("amount".into(), "42".into());
     fields.insert("rcv_time".into(), "v-rcv_time".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -130,7 +130,7 @@ fn mmpaymkttransfers_gettransferinfo() {
     fields.insert("payment_time".into(), "v-payment_time".into());
     fields.insert("desc".into(), "v-desc".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -210,7 +210,7 @@ fn mmpaymkttransfers_promotion_transfers() {
     fields.insert("payment_no".into(), "v-payment_no".into());
     fields.insert("payment_time".into(), "v-payment_time".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.mch_appid.as_deref(), Some("v-mch_appid"));
@@ -291,7 +291,9 @@ fn mmpaymkttransfers_sendgroupredpack() {
     fields.insert("total_amount".into(), "42".into());
     fields.insert("send_listid".into(), "v-send_listid".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -370,7 +372,7 @@ fn mmpaymkttransfers_sendminiprogramhb() {
     fields.insert("send_listid".into(), "v-send_listid".into());
     fields.insert("package".into(), "v-package".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -451,7 +453,7 @@ fn mmpaymkttransfers_sendredpack() {
     fields.insert("total_amount".into(), "42".into());
     fields.insert("send_listid".into(), "v-send_listid".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -515,7 +517,7 @@ fn mmpaysptrans_pay_bank() {
     fields.insert("payment_no".into(), "v-payment_no".into());
     fields.insert("cmms_amt".into(), "v-cmms_amt".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -571,7 +573,7 @@ fn mmpaysptrans_query_bank() {
     fields.insert("pay_succ_time".into(), "v-pay_succ_time".into());
     fields.insert("reason".into(), "v-reason".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -639,7 +641,9 @@ fn pay_closecombinedorder() {
     fields.insert("err_code".into(), "v-err_code".into());
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.combine_appid.as_deref(), Some("v-combine_appid"));
@@ -680,7 +684,9 @@ fn pay_closeorder() {
     fields.insert("err_code".into(), "v-err_code".into());
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -766,7 +772,9 @@ fn pay_combinedorder() {
     fields.insert("prepay_id".into(), "v-prepay_id".into());
     fields.insert("mweb_url".into(), "v-mweb_url".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.combine_appid.as_deref(), Some("v-combine_appid"));
@@ -874,7 +882,9 @@ fn pay_micropay() {
     fields.insert("transaction_id".into(), "v-transaction_id".into());
     fields.insert("total_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -938,7 +948,9 @@ fn pay_orderquery() {
     fields.insert("promotion_detail".into(), "v-promotion_detail".into());
     fields.insert("consume_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -1028,7 +1040,9 @@ fn pay_profitsharingaddreceiver() {
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("receiver".into(), "v-receiver".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.sub_appid.as_deref(), Some("v-sub_appid"));
     assert_eq!(answer.sub_mch_id.as_deref(), Some("v-sub_mch_id"));
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -1078,7 +1092,9 @@ fn pay_profitsharingmerchantratioquery() {
     fields.insert("max_ratio".into(), "42".into());
     fields.insert("nonce_str".into(), "v-nonce_str".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.mch_id.as_deref(), Some("v-mch_id"));
@@ -1118,7 +1134,9 @@ fn pay_profitsharingorderamountquery() {
     fields.insert("unsplit_amount".into(), "42".into());
     fields.insert("nonce_str".into(), "v-nonce_str".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.mch_id.as_deref(), Some("v-mch_id"));
@@ -1175,7 +1193,9 @@ fn pay_profitsharingquery() {
     fields.insert("amount".into(), "42".into());
     fields.insert("description".into(), "v-description".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.sub_appid.as_deref(), Some("v-sub_appid"));
     assert_eq!(answer.sub_mch_id.as_deref(), Some("v-sub_mch_id"));
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -1239,7 +1259,9 @@ fn pay_profitsharingremovereceiver() {
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("receiver".into(), "v-receiver".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.sub_appid.as_deref(), Some("v-sub_appid"));
     assert_eq!(answer.sub_mch_id.as_deref(), Some("v-sub_mch_id"));
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -1316,7 +1338,9 @@ fn pay_profitsharingreturnquery() {
     fields.insert("fail_reason".into(), "v-fail_reason".into());
     fields.insert("finish_time".into(), "v-finish_time".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -1389,7 +1413,9 @@ fn pay_querycombinedorder() {
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("sub_order_list".into(), "v-sub_order_list".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.combine_appid.as_deref(), Some("v-combine_appid"));
@@ -1488,7 +1514,9 @@ fn pay_refundquery() {
         "v-refund_success_time_$n".into(),
     );
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -1627,7 +1655,9 @@ fn pay_refundqueryv2() {
         "v-refund_success_time_$n".into(),
     );
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -1733,7 +1763,9 @@ fn pay_unifiedorder() {
     fields.insert("code_url".into(), "v-code_url".into());
     fields.insert("mweb_url".into(), "v-mweb_url".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -1774,7 +1806,7 @@ fn payitil_report() {
     fields.insert("return_msg".into(), "v-return_msg".into());
     fields.insert("result_code".into(), "SUCCESS".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -1802,7 +1834,7 @@ fn risk_getpublickey() {
     fields.insert("mch_id".into(), "v-mch_id".into());
     fields.insert("pub_key".into(), "v-pub_key".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.error_code.as_deref(), Some("v-error_code"));
@@ -1870,7 +1902,9 @@ fn secapi_pay_multiprofitsharing() {
     fields.insert("out_order_no".into(), "v-out_order_no".into());
     fields.insert("order_id".into(), "v-order_id".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.sub_appid.as_deref(), Some("v-sub_appid"));
     assert_eq!(answer.sub_mch_id.as_deref(), Some("v-sub_mch_id"));
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -1952,7 +1986,9 @@ fn secapi_pay_profitsharing() {
     fields.insert("status".into(), "v-status".into());
     fields.insert("receivers".into(), "v-receivers".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.sub_appid.as_deref(), Some("v-sub_appid"));
     assert_eq!(answer.sub_mch_id.as_deref(), Some("v-sub_mch_id"));
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -2024,7 +2060,9 @@ fn secapi_pay_profitsharingfinish() {
     fields.insert("out_order_no".into(), "v-out_order_no".into());
     fields.insert("order_id".into(), "v-order_id".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.sub_appid.as_deref(), Some("v-sub_appid"));
     assert_eq!(answer.sub_mch_id.as_deref(), Some("v-sub_mch_id"));
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
@@ -2120,7 +2158,9 @@ fn secapi_pay_profitsharingreturn() {
     fields.insert("fail_reason".into(), "v-fail_reason".into());
     fields.insert("finish_time".into(), "v-finish_time".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -2230,7 +2270,9 @@ fn secapi_pay_refund() {
     fields.insert("coupon_refund_count".into(), "42".into());
     fields.insert("coupon_refund_id_$n".into(), "v-coupon_refund_id_$n".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -2349,7 +2391,9 @@ fn secapi_pay_refundv2() {
     fields.insert("coupon_refund_id_$n".into(), "v-coupon_refund_id_$n".into());
     fields.insert("promotion_detail".into(), "v-promotion_detail".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -2414,7 +2458,9 @@ fn secapi_pay_reverse() {
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("recall".into(), "Y".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
@@ -2461,7 +2507,9 @@ fn tools_authcodetoopenid() {
     fields.insert("err_code".into(), "v-err_code".into());
     fields.insert("openid".into(), "v-openid".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.sub_appid.as_deref(), Some("v-sub_appid"));
     assert_eq!(answer.sub_mch_id.as_deref(), Some("v-sub_mch_id"));
     assert_eq!(answer.sub_openid.as_deref(), Some("v-sub_openid"));
@@ -2504,7 +2552,9 @@ fn tools_shorturl() {
     fields.insert("err_code".into(), "v-err_code".into());
     fields.insert("short_url".into(), "v-short_url".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -2579,7 +2629,9 @@ fn transit_partnerpay_queryorder() {
     fields.insert("time_end".into(), "v-time_end".into());
     fields.insert("trade_state_desc".into(), "v-trade_state_desc".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -2663,7 +2715,9 @@ fn transit_queryorder() {
     fields.insert("time_end".into(), "v-time_end".into());
     fields.insert("trade_state_desc".into(), "v-trade_state_desc".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -2788,7 +2842,9 @@ fn vehicle_partnerpay_notification() {
     fields.insert("user_state".into(), "v-user_state".into());
     fields.insert("deduct_mode".into(), "v-deduct_mode".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -2989,7 +3045,9 @@ fn vehicle_partnerpay_payapply() {
     fields.insert("err_code".into(), "v-err_code".into());
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -3066,7 +3124,9 @@ fn vehicle_partnerpay_querystate() {
     fields.insert("channel_type".into(), "v-channel_type".into());
     fields.insert("common_use_flag".into(), "v-common_use_flag".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -3164,7 +3224,9 @@ fn vehicle_pay_notification() {
     fields.insert("user_state".into(), "v-user_state".into());
     fields.insert("deduct_mode".into(), "v-deduct_mode".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -3348,7 +3410,9 @@ fn vehicle_pay_payapply() {
     fields.insert("err_code".into(), "v-err_code".into());
     fields.insert("err_code_des".into(), "v-err_code_des".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -3407,7 +3471,9 @@ fn vehicle_pay_querystate() {
     fields.insert("channel_type".into(), "v-channel_type".into());
     fields.insert("common_use_flag".into(), "v-common_use_flag".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.appid.as_deref(), Some("v-appid"));
@@ -3463,7 +3529,9 @@ fn wxv_cancelbill() {
     fields.insert("return_msg".into(), "v-return_msg".into());
     fields.insert("order_id".into(), "v-order_id".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.order_id.as_deref(), Some("v-order_id"));
@@ -3522,7 +3590,9 @@ fn wxv_changerentmoney() {
     fields.insert("service_id".into(), "v-service_id".into());
     fields.insert("order_id".into(), "v-order_id".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
@@ -3633,7 +3703,9 @@ fn wxv_createhotelbill() {
     );
     fields.insert("package".into(), "v-package".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
@@ -3755,7 +3827,9 @@ fn wxv_createrentbill() {
     );
     fields.insert("package".into(), "v-package".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
@@ -3861,7 +3935,9 @@ fn wxv_finishhotelbill() {
     fields.insert("service_id".into(), "v-service_id".into());
     fields.insert("order_id".into(), "v-order_id".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
@@ -3948,7 +4024,9 @@ fn wxv_finishrentbill() {
     fields.insert("service_id".into(), "v-service_id".into());
     fields.insert("order_id".into(), "v-order_id".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
@@ -4035,7 +4113,9 @@ fn wxv_queryhotelbill() {
     );
     fields.insert("pay_type".into(), "v-pay_type".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
@@ -4155,7 +4235,9 @@ fn wxv_queryrentbill() {
     );
     fields.insert("pay_type".into(), "v-pay_type".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.nonce_str.as_deref(), Some("v-nonce_str"));
@@ -4224,7 +4306,7 @@ fn xdc_apiv2getsignkey_sign_getsignkey() {
     fields.insert("mch_id".into(), "v-mch_id".into());
     fields.insert("sandbox_signkey".into(), "v-sandbox_signkey".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, false)).unwrap();
+    let answer = signed.verify(&answer(fields, None)).unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -4287,7 +4369,9 @@ fn xdc_apiv2sandbox_pay_micropay() {
     fields.insert("transaction_id".into(), "v-transaction_id".into());
     fields.insert("total_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));
@@ -4338,7 +4422,9 @@ fn xdc_apiv2sandbox_pay_orderquery() {
     fields.insert("cash_fee".into(), "42".into());
     fields.insert("coupon_fee".into(), "42".into());
     fields.insert("unlisted_field".into(), "kept".into());
-    let answer = signed.verify(&answer(fields, true)).unwrap();
+    let answer = signed
+        .verify(&answer(fields, Some(signed.sign_type())))
+        .unwrap();
     assert_eq!(answer.return_code.as_deref(), Some("SUCCESS"));
     assert_eq!(answer.return_msg.as_deref(), Some("v-return_msg"));
     assert_eq!(answer.result_code.as_deref(), Some("SUCCESS"));

@@ -92,17 +92,22 @@ pub fn sent_fields<T>(signed: &SignedV2<T>, path: &str) -> Fields {
         SignType::Md5
     };
     assert_eq!(
-        v2::check_sign(&fields, &key()).unwrap(),
-        expected,
-        "{path}: sign"
+        SignType::declared(&fields),
+        Some(expected),
+        "{path}: sign_type"
     );
+    v2::check_sign(&fields, &key(), expected).unwrap_or_else(|e| panic!("{path}: sign: {e}"));
     fields
 }
 
-/// A 200 answer of `fields` as XML, signed with the test key when `signed`.
-pub fn answer(mut fields: Fields, signed: bool) -> http::Response<Vec<u8>> {
-    if signed {
-        let sign = v2::sign(&fields, &key(), SignType::Md5);
+/// A 200 answer of `fields` as XML, signed with the test key and `sign` (the request's
+/// algorithm), or unsigned.
+pub fn answer(mut fields: Fields, sign: Option<SignType>) -> http::Response<Vec<u8>> {
+    if let Some(t) = sign {
+        if t == SignType::HmacSha256 {
+            fields.insert("sign_type".into(), "HMAC-SHA256".into());
+        }
+        let sign = v2::sign(&fields, &key(), t);
         fields.insert("sign".into(), sign);
     }
     http::Response::new(v2::to_xml(&fields).into_bytes())
