@@ -47,11 +47,42 @@ impl BillDownloadInfo {
 /// stop a gzip bomb from filling a disk.
 pub const DEFAULT_MAX_BILL_BYTES: u64 = 4 << 30;
 
+/// A writer that takes at most `limit` bytes in all: past it, writing fails with the
+/// [`BillError::TooLarge`] marker (carried through a gzip decoder; see [`io_to_bill`]).
+pub(crate) struct Limited<W> {
+    pub(crate) inner: W,
+    pub(crate) bytes: u64,
+    pub(crate) limit: u64,
+}
+
+impl<W> Limited<W> {
+    pub(crate) fn new(inner: W, limit: u64) -> Self {
+        Self {
+            inner,
+            bytes: 0,
+            limit,
+        }
+    }
+}
+
+impl<W: Write> Write for Limited<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.saturating_add(buf.len() as u64) > self.limit {
+            return Err(io::Error::other(OverLimit(self.limit)));
+        }
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 struct Hashing<W> {
-    inner: W,
+    inner: Limited<W>,
     sha1: crate::crypto::Sha1,
-    bytes: u64,
-    limit: u64,
 }
 
 /// The marker error of an exceeded limit, carried through the gzip decoder.
@@ -68,12 +99,8 @@ impl std::error::Error for OverLimit {}
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.bytes.saturating_add(buf.len() as u64) > self.limit {
-            return Err(io::Error::other(OverLimit(self.limit)));
-        }
         let n = self.inner.write(buf)?;
         self.sha1.update(&buf[..n]);
-        self.bytes += n as u64;
         Ok(n)
     }
 
@@ -106,13 +133,14 @@ impl<W: Write> std::fmt::Debug for BillWriter<W> {
         f.debug_struct("BillWriter")
             .field("expected", &self.expected)
             .field("gzip", &gzip)
-            .field("written", &h.bytes)
-            .field("max_bytes", &h.limit)
+            .field("written", &h.inner.bytes)
+            .field("max_bytes", &h.inner.limit)
             .finish_non_exhaustive()
     }
 }
 
-fn io_to_bill(e: io::Error) -> BillError {
+/// A write error as a bill error: [`BillError::TooLarge`] for an exceeded [`Limited`].
+pub(crate) fn io_to_bill(e: io::Error) -> BillError {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<OverLimit>())
@@ -139,10 +167,8 @@ impl<W: Write> BillWriter<W> {
             return Err(BillError::UnsupportedHash(hash_type.to_string()));
         }
         let hashing = Hashing {
-            inner: writer,
+            inner: Limited::new(writer, DEFAULT_MAX_BILL_BYTES),
             sha1: crate::crypto::Sha1::new(),
-            bytes: 0,
-            limit: DEFAULT_MAX_BILL_BYTES,
         };
         Ok(Self {
             sink: if gzip {
@@ -158,8 +184,8 @@ impl<W: Write> BillWriter<W> {
     /// [`BillError::TooLarge`].
     pub fn max_bytes(mut self, limit: u64) -> Self {
         match &mut self.sink {
-            Sink::Plain(h) => h.limit = limit,
-            Sink::Gzip(g) => g.get_mut().limit = limit,
+            Sink::Plain(h) => h.inner.limit = limit,
+            Sink::Gzip(g) => g.get_mut().inner.limit = limit,
         }
         self
     }
@@ -192,7 +218,7 @@ impl<W: Write> BillWriter<W> {
                 actual,
             });
         }
-        Ok((hashing.inner, hashing.bytes))
+        Ok((hashing.inner.inner, hashing.inner.bytes))
     }
 }
 

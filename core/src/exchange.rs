@@ -715,18 +715,18 @@ pub trait DownloadSink {
     /// What a finished download gives.
     type Output;
     /// The next chunk.
-    fn chunk(&mut self, data: &[u8]) -> Result<(), BillError>;
+    fn chunk(&mut self, data: &[u8]) -> Result<(), CallError>;
     /// The end of the download.
-    fn finish(self) -> Result<Self::Output, BillError>;
+    fn finish(self) -> Result<Self::Output, CallError>;
 }
 
 impl<W: std::io::Write> DownloadSink for BillWriter<W> {
     type Output = (W, u64);
-    fn chunk(&mut self, data: &[u8]) -> Result<(), BillError> {
-        self.write_chunk(data)
+    fn chunk(&mut self, data: &[u8]) -> Result<(), CallError> {
+        Ok(self.write_chunk(data)?)
     }
-    fn finish(self) -> Result<Self::Output, BillError> {
-        BillWriter::finish(self)
+    fn finish(self) -> Result<Self::Output, CallError> {
+        Ok(BillWriter::finish(self)?)
     }
 }
 
@@ -748,18 +748,20 @@ impl std::fmt::Debug for PartSink {
 
 impl DownloadSink for PartSink {
     type Output = Vec<u8>;
-    fn chunk(&mut self, data: &[u8]) -> Result<(), BillError> {
+    fn chunk(&mut self, data: &[u8]) -> Result<(), CallError> {
         if self.data.len() + data.len() > crate::bill::MAX_PART_BYTES {
             return Err(BillError::TooLarge {
                 limit: crate::bill::MAX_PART_BYTES as u64,
-            });
+            }
+            .into());
         }
         self.data.extend_from_slice(data);
         Ok(())
     }
-    fn finish(self) -> Result<Vec<u8>, BillError> {
-        self.client
-            .open_bill_part(&self.part, &self.data, self.gzip)
+    fn finish(self) -> Result<Vec<u8>, CallError> {
+        Ok(self
+            .client
+            .open_bill_part(&self.part, &self.data, self.gzip)?)
     }
 }
 
@@ -787,6 +789,29 @@ impl<S> std::fmt::Debug for Download<S> {
             .field("received", &self.received)
             .field("error_status", &self.error.as_ref().map(|e| e.0))
             .finish_non_exhaustive()
+    }
+}
+
+impl<S> Download<S> {
+    fn new(
+        request: Request<Vec<u8>>,
+        span: tracing::Span,
+        sink: S,
+        config: &crate::transport::Config,
+    ) -> Self {
+        Download {
+            request: Some(request),
+            span: DownloadSpan {
+                span,
+                start: Instant::now(),
+                outcome: None,
+            },
+            sink,
+            max: config.max_download_bytes,
+            max_error_body: config.max_body_bytes,
+            received: 0,
+            error: None,
+        }
     }
 }
 
@@ -847,7 +872,7 @@ impl<S: DownloadSink> Download<S> {
             Some((_, _, body)) => body.extend_from_slice(chunk),
             None => {
                 if let Err(e) = self.sink.chunk(chunk) {
-                    return Err(self.span.failed(e.into()));
+                    return Err(self.span.failed(e));
                 }
             }
         }
@@ -880,7 +905,7 @@ impl<S: DownloadSink> Download<S> {
                 let error = crate::response::api_error(status, &headers, &body);
                 Err(ResponseError::Api(Box::new(error)).into())
             }
-            None => self.sink.finish().map_err(CallError::from),
+            None => self.sink.finish(),
         };
         match result {
             Ok(out) => {
@@ -973,19 +998,26 @@ impl Client {
         let call = self.bill_download(url)?;
         let span = call_span(call.method(), call.template());
         let signed = span.in_scope(|| self.sign(call))?;
-        Ok(Download {
-            request: Some(signed.request),
-            span: DownloadSpan {
-                span,
-                start: Instant::now(),
-                outcome: None,
-            },
-            sink,
-            max: config.max_download_bytes,
-            max_error_body: config.max_body_bytes,
-            received: 0,
-            error: None,
-        })
+        Ok(Download::new(signed.request, span, sink, config))
+    }
+
+    /// Start an APIv2 bill download (`/pay/downloadbill`, `/pay/downloadfundflow`): signed
+    /// ([`Client::sign_v2`]), refused before sending when the path needs the client certificate
+    /// and `config` has none, the bill streamed into `writer` (gunzipped when it comes as gzip)
+    /// within `config.max_download_bytes`, an XML error document read as the APIv2 error it is.
+    pub fn v2_bill_download<T, W: std::io::Write>(
+        &self,
+        call: crate::v2::V2Call<T>,
+        writer: W,
+        config: &crate::transport::Config,
+    ) -> Result<Download<crate::v2::V2BillWriter<W>>, CallError> {
+        let span = call_span(&http::Method::POST, call.path());
+        let signed = span.in_scope(|| self.sign_v2(call))?;
+        config.admit_v2(&signed)?;
+        let sink = crate::v2::V2BillWriter::new(writer)
+            .max_bytes(config.max_download_bytes)
+            .max_error_bytes(config.max_body_bytes);
+        Ok(Download::new(signed.request, span, sink, config))
     }
 }
 

@@ -478,12 +478,6 @@ impl<T> SignedV2<T> {
     pub fn sign_type(&self) -> SignType {
         self.sign_type
     }
-
-    /// Read a bill download's answer (`/pay/downloadbill`, `/pay/downloadfundflow`): see
-    /// [`bill`].
-    pub fn bill<B: AsRef<[u8]>>(&self, response: &Response<B>) -> Result<Vec<u8>, V2Error> {
-        bill(response.status(), response.body().as_ref())
-    }
 }
 
 impl<T: DeserializeOwned> SignedV2<T> {
@@ -717,45 +711,216 @@ pub fn jsapi_params(
     }
 }
 
-/// The largest bill [`bill`] gunzips: 1 GiB (a gzip bomb stops there).
-pub const MAX_GUNZIPPED_BILL: u64 = 1 << 30;
+/// How many bytes at the start of an APIv2 bill download are read before deciding what it is:
+/// enough for a byte-order mark, white space and `<?xml`.
+const SNIFF: usize = 256;
 
-/// A bill download's answer (`/pay/downloadbill`, `/pay/downloadfundflow`): the bill's text
-/// (gunzipped when it came as gzip, with `tar_type=GZIP`), or the XML error WeChat Pay answers
-/// instead.
-pub fn bill(status: StatusCode, body: &[u8]) -> Result<Vec<u8>, V2Error> {
-    if !status.is_success() {
-        return Err(V2Error::Http {
-            status,
-            body: body.to_vec(),
-        });
+// One per download: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum BillState<W: std::io::Write> {
+    /// The first bytes, until it is known what the body is.
+    Sniffing(Vec<u8>, W),
+    /// An XML error document (kept within the error limit).
+    Error(Vec<u8>),
+    Plain(crate::bill::Limited<W>),
+    Gzip(flate2::write::MultiGzDecoder<crate::bill::Limited<W>>),
+}
+
+/// Streams an APIv2 bill download (`/pay/downloadbill`, `/pay/downloadfundflow`) into a writer:
+/// the bill's text as it comes, gunzipped when it comes as gzip (`tar_type=GZIP`), at most
+/// [`V2BillWriter::max_bytes`] as written; or, when the body is the XML error document WeChat
+/// Pay answers instead (told apart after a byte-order mark and white space, case-blind:
+/// `<xml>`, `<XML>`, `<?xml …?>`), that error as [`V2Error::Business`] or
+/// [`V2Error::Return`], never as bill text.
+pub struct V2BillWriter<W: std::io::Write> {
+    state: Option<BillState<W>>,
+    max_bytes: u64,
+    max_error_bytes: u64,
+}
+
+impl<W: std::io::Write> fmt::Debug for V2BillWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            Some(BillState::Sniffing(..)) | None => "sniffing",
+            Some(BillState::Error(_)) => "error document",
+            Some(BillState::Plain(_)) => "text",
+            Some(BillState::Gzip(_)) => "gzip",
+        };
+        f.debug_struct("V2BillWriter")
+            .field("state", &state)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
     }
-    if body.trim_ascii_start().starts_with(b"<xml") {
-        let fields = from_xml(body)?;
-        check_return_code(&fields)?;
-        return Err(V2Error::Business {
-            err_code: fields.get("err_code").or(fields.get("error_code")).cloned(),
-            err_code_des: fields.get("return_msg").cloned(),
-            fields,
-        });
+}
+
+/// What a body that starts with `head` is: `Some(true)` an XML document, `Some(false)` a bill
+/// (text or gzip), `None` not known yet (only a byte-order mark, white space, a prefix of
+/// `<?xml`, or gzip's first byte so far) unless `ended`.
+fn is_xml_document(head: &[u8], ended: bool) -> Option<bool> {
+    // The first byte of gzip's magic (the second says whether it is gzip), or part of a
+    // byte-order mark.
+    const BOM: &[u8] = b"\xef\xbb\xbf";
+    if !ended && (head == [0x1f] || (head.len() < BOM.len() && BOM.starts_with(head))) {
+        return None;
     }
-    if body.starts_with(&[0x1f, 0x8b]) {
-        use std::io::Read as _;
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(body)
-            .take(MAX_GUNZIPPED_BILL + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| V2Error::Bill {
-                reason: format!("gzip: {e}"),
-            })?;
-        if out.len() as u64 > MAX_GUNZIPPED_BILL {
-            return Err(V2Error::Bill {
-                reason: format!("more than {MAX_GUNZIPPED_BILL} bytes once gunzipped"),
+    let rest = head.strip_prefix(BOM).unwrap_or(head);
+    let rest = rest.trim_ascii_start();
+    let lower: Vec<u8> = rest.iter().take(5).map(u8::to_ascii_lowercase).collect();
+    let xml = [&b"<?xml"[..], &b"<xml"[..]];
+    if xml.iter().any(|x| lower.starts_with(x)) {
+        return Some(true);
+    }
+    let could_be = xml.iter().any(|x| x.starts_with(&lower));
+    if could_be && !ended && head.len() < SNIFF {
+        return None;
+    }
+    Some(false)
+}
+
+/// A write into the bill as the error it is: the limit passed (`BillError::TooLarge`), or a
+/// broken gzip stream or a failed writer ([`V2Error::Bill`]).
+fn write_error(e: std::io::Error) -> crate::CallError {
+    match crate::bill::io_to_bill(e) {
+        crate::error::BillError::Io(e) => V2Error::Bill {
+            reason: format!("the bill data (gzip, or the writer): {e}"),
+        }
+        .into(),
+        other => other.into(),
+    }
+}
+
+impl<W: std::io::Write> V2BillWriter<W> {
+    /// Into `writer`, at most [`crate::bill::DEFAULT_MAX_BILL_BYTES`].
+    pub fn new(writer: W) -> Self {
+        Self {
+            state: Some(BillState::Sniffing(Vec::new(), writer)),
+            max_bytes: crate::bill::DEFAULT_MAX_BILL_BYTES,
+            max_error_bytes: MAX_XML as u64,
+        }
+    }
+
+    /// Refuse a bill larger than `limit` bytes as written (after gunzip) with
+    /// `BillError::TooLarge`.
+    pub fn max_bytes(mut self, limit: u64) -> Self {
+        self.max_bytes = limit;
+        self
+    }
+
+    /// Refuse an error document larger than `limit` bytes.
+    pub fn max_error_bytes(mut self, limit: u64) -> Self {
+        self.max_error_bytes = limit.min(MAX_XML as u64);
+        self
+    }
+
+    /// Leave sniffing once the head says what the body is (or it has ended).
+    fn settle(&mut self, ended: bool) -> Result<(), crate::CallError> {
+        let Some(BillState::Sniffing(head, _)) = &self.state else {
+            return Ok(());
+        };
+        let Some(xml) = is_xml_document(head, ended) else {
+            return Ok(());
+        };
+        let Some(BillState::Sniffing(head, writer)) = self.state.take() else {
+            return Ok(());
+        };
+        if xml {
+            self.state = Some(BillState::Error(Vec::new()));
+        } else {
+            let limited = crate::bill::Limited::new(writer, self.max_bytes);
+            self.state = Some(if head.starts_with(&[0x1f, 0x8b]) {
+                BillState::Gzip(flate2::write::MultiGzDecoder::new(limited))
+            } else {
+                BillState::Plain(limited)
             });
         }
-        return Ok(out);
+        self.write(&head)
     }
-    Ok(body.to_vec())
+
+    fn write(&mut self, data: &[u8]) -> Result<(), crate::CallError> {
+        use std::io::Write as _;
+        match &mut self.state {
+            Some(BillState::Sniffing(head, _)) => {
+                head.extend_from_slice(data);
+                self.settle(false)
+            }
+            Some(BillState::Error(doc)) => {
+                if (doc.len() + data.len()) as u64 > self.max_error_bytes {
+                    return Err(V2Error::Bill {
+                        reason: format!(
+                            "the error document is larger than {} bytes",
+                            self.max_error_bytes
+                        ),
+                    }
+                    .into());
+                }
+                doc.extend_from_slice(data);
+                Ok(())
+            }
+            Some(BillState::Plain(w)) => w.write_all(data).map_err(write_error),
+            Some(BillState::Gzip(g)) => g.write_all(data).map_err(write_error),
+            None => Ok(()),
+        }
+    }
+
+    /// The writer and the bill's size in bytes (as written), or the error the body was.
+    fn end(mut self) -> Result<(W, u64), crate::CallError> {
+        self.settle(true)?;
+        match self.state.take() {
+            Some(BillState::Plain(w)) => Ok((w.inner, w.bytes)),
+            Some(BillState::Gzip(g)) => {
+                let w = g.finish().map_err(write_error)?;
+                Ok((w.inner, w.bytes))
+            }
+            Some(BillState::Error(doc)) => {
+                let doc = doc.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&doc);
+                let fields = from_xml(doc)?;
+                check_return_code(&fields)?;
+                Err(V2Error::Business {
+                    err_code: fields.get("err_code").or(fields.get("error_code")).cloned(),
+                    err_code_des: fields.get("return_msg").cloned(),
+                    fields,
+                }
+                .into())
+            }
+            Some(BillState::Sniffing(..)) | None => Err(V2Error::Bill {
+                reason: "the download ended before it could be read".into(),
+            }
+            .into()),
+        }
+    }
+}
+
+impl<W: std::io::Write> crate::exchange::DownloadSink for V2BillWriter<W> {
+    type Output = (W, u64);
+    fn chunk(&mut self, data: &[u8]) -> Result<(), crate::CallError> {
+        self.write(data)
+    }
+    fn finish(self) -> Result<(W, u64), crate::CallError> {
+        self.end()
+    }
+}
+
+impl<T> SignedV2<T> {
+    /// Read a bill download's whole answer (sans-IO; transports stream it with
+    /// `download_v2_bill`): the bill into `writer` through a [`V2BillWriter`] at its default
+    /// limits, an error status as [`V2Error::Http`].
+    pub fn bill<B: AsRef<[u8]>, W: std::io::Write>(
+        &self,
+        response: &Response<B>,
+        writer: W,
+    ) -> Result<(W, u64), crate::CallError> {
+        use crate::exchange::DownloadSink as _;
+        if !response.status().is_success() {
+            return Err(V2Error::Http {
+                status: response.status(),
+                body: response.body().as_ref().to_vec(),
+            }
+            .into());
+        }
+        let mut sink = V2BillWriter::new(writer);
+        sink.chunk(response.body().as_ref())?;
+        sink.finish()
+    }
 }
 
 impl crate::Client {
@@ -923,15 +1088,5 @@ impl crate::Client {
         config: &crate::transport::Config,
     ) -> Result<V2Exchange<T, T>, BuildError> {
         self.v2_start(call, config, |s, r| s.verify(r))
-    }
-
-    /// As [`crate::Client::v2_exchange`] for the bill downloads (`/pay/downloadbill`,
-    /// `/pay/downloadfundflow`): the answer read with [`SignedV2::bill`].
-    pub fn v2_bill_exchange<T>(
-        &self,
-        call: V2Call<T>,
-        config: &crate::transport::Config,
-    ) -> Result<V2Exchange<T, Vec<u8>>, BuildError> {
-        self.v2_start(call, config, |s, r| s.bill(r))
     }
 }

@@ -341,12 +341,11 @@ fn typed_answers_and_bills() {
     );
     // A bill: text, or the XML error.
     let text = b"\xef\xbb\xbf\xe4\xba\xa4\xe6\x98\x93\xe6\x97\xb6\xe9\x97\xb4,\n`2027-01-15\n";
-    assert_eq!(v2::bill(StatusCode::OK, text).unwrap(), text);
-    let e = v2::bill(
-        StatusCode::OK,
-        b"<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg></xml>",
-    )
-    .unwrap_err();
+    let bill = |body: &[u8]| signed.bill(&http::Response::new(body.to_vec()), Vec::new());
+    assert_eq!(bill(text).unwrap().0, text);
+    let e =
+        bill(b"<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg></xml>")
+            .unwrap_err();
     assert!(e.to_string().contains("No Bill Exist"), "{e}");
     // The key rule: surrounding white space ignored, the length error names the APIv2 key.
     let e = ApiV2Key::new("short").unwrap_err();
@@ -445,20 +444,85 @@ fn client_certificate_paths_are_refused_without_an_identity() {
 #[test]
 fn gzip_bills_are_gunzipped_and_bad_gzip_is_refused() {
     use std::io::Write as _;
+    use wechatpay_core::exchange::DownloadSink as _;
+    use wechatpay_core::CallError;
     let text = "交易时间,公众账号ID\n`2027-01-15 13:00:00,`wx8888888888888888\n".as_bytes();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(text).unwrap();
-    let zipped = gz.finish().unwrap();
-    assert_eq!(v2::bill(StatusCode::OK, &zipped).unwrap(), text);
-    let e = v2::bill(StatusCode::OK, &zipped[..zipped.len() / 2]).unwrap_err();
-    assert!(matches!(e, V2Error::Bill { .. }), "{e:?}");
-    let e = v2::bill(StatusCode::BAD_GATEWAY, b"oops").unwrap_err();
-    assert!(matches!(e, V2Error::Http { .. }), "{e:?}");
+    let gzip = |data: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    };
+    let zipped = gzip(text);
+    // Streamed in chunks of any size, as a transport hands them over.
+    let read = |body: &[u8], chunk: usize, max: u64| {
+        let mut sink = v2::V2BillWriter::new(Vec::new()).max_bytes(max);
+        for c in body.chunks(chunk.max(1)) {
+            sink.chunk(c)?;
+        }
+        sink.finish()
+    };
+    for chunk in [1, 3, 4096] {
+        let (out, n) = read(&zipped, chunk, 1 << 20).unwrap();
+        assert_eq!((out.as_slice(), n), (text, text.len() as u64), "{chunk}");
+        assert_eq!(read(text, chunk, 1 << 20).unwrap().0, text, "{chunk}");
+    }
+    let e = read(&zipped[..zipped.len() / 2], 7, 1 << 20).unwrap_err();
+    assert!(matches!(e, CallError::V2(V2Error::Bill { .. })), "{e:?}");
+    // A gzip bomb stops at the limit, as it is written: 64 MiB of zeros in a 64 KiB gzip.
+    let bomb = gzip(&vec![0u8; 64 << 20]);
+    assert!(bomb.len() < 128 << 10, "{}", bomb.len());
+    let e = read(&bomb, 64 << 10, 1 << 20).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CallError::Bill(wechatpay_core::bill::BillError::TooLarge { limit: 1048576 })
+        ),
+        "{e:?}"
+    );
+    assert!(matches!(
+        read(text, 4096, 10).unwrap_err(),
+        CallError::Bill(_)
+    ));
+    // An error document is told apart after a byte-order mark and white space, case-blind:
+    // never bill text.
+    for doc in [
+        "<xml><return_code>FAIL</return_code><return_msg>invalid bill_date</return_msg></xml>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><xml><return_code>FAIL</return_code><return_msg>invalid bill_date</return_msg></xml>",
+        "\u{feff}<xml><return_code>FAIL</return_code><return_msg>invalid bill_date</return_msg></xml>",
+        " \r\n\t<XML><return_code>FAIL</return_code><return_msg>invalid bill_date</return_msg></XML>",
+        "<xml><return_code>SUCCESS</return_code><result_code>FAIL</result_code><err_code>20002</err_code><return_msg>invalid bill_date</return_msg></xml>",
+    ] {
+        for chunk in [1, 2, 4096] {
+            match read(doc.as_bytes(), chunk, 1 << 20) {
+                Err(CallError::V2(e @ (V2Error::Return { .. } | V2Error::Business { .. }))) => {
+                    assert!(e.to_string().contains("invalid bill_date") || matches!(e, V2Error::Business { .. }), "{e}");
+                }
+                other => panic!("{doc:?} in chunks of {chunk}: {other:?}"),
+            }
+        }
+    }
+    // Text that merely starts like XML's first letter is a bill.
+    assert_eq!(read(b"<not xml>,1\n", 1, 100).unwrap().0, b"<not xml>,1\n");
+    // An error status, sans-IO.
+    let c = client(true);
+    let signed = c
+        .sign_v2(V2Call::new("/pay/downloadbill").field("bill_date", "20270115"))
+        .unwrap();
+    let e = signed
+        .bill(
+            &http::Response::builder()
+                .status(502)
+                .body(b"oops".to_vec())
+                .unwrap(),
+            Vec::new(),
+        )
+        .unwrap_err();
+    assert!(matches!(e, CallError::V2(V2Error::Http { .. })), "{e:?}");
 }
 
 #[test]
 fn v2_exchanges_are_decided_without_a_socket() {
-    use wechatpay_core::exchange::{drive_blocking, Exchange, Step};
+    use wechatpay_core::exchange::drive_blocking;
     use wechatpay_core::transport::Config;
     use wechatpay_core::{BuildError, CallError, TransportError, TransportErrorKind};
     let c = client(true);
@@ -524,28 +588,34 @@ fn v2_exchanges_are_decided_without_a_socket() {
     })
     .unwrap_err();
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::Connect));
-    // A bill exchange reads the text; polling a finished exchange is refused.
-    let mut ex = c
-        .v2_bill_exchange(
+    // A bill download streams the text; its request is handed out once.
+    let mut d = c
+        .v2_bill_download(
             V2Call::new("/pay/downloadbill").field("bill_date", "20270115"),
+            Vec::new(),
             &Config::default(),
         )
         .unwrap();
-    let Step::Send(_) = ex.poll() else {
-        panic!("the request first")
-    };
-    ex.handle_response(http::Response::new(b"trade,1\n".to_vec()), c.now());
-    let Step::Done(bill) = ex.poll() else {
-        panic!("done after the answer")
-    };
-    assert_eq!(bill.unwrap(), b"trade,1\n");
-    let Step::Done(again) = ex.poll() else {
-        panic!("still done")
-    };
+    let request = d.request().unwrap();
+    assert_eq!(request.uri().path(), "/pay/downloadbill");
     assert!(matches!(
-        again,
+        d.request(),
         Err(CallError::Build(BuildError::ExchangeFinished))
     ));
+    d.handle_head(StatusCode::OK, &http::HeaderMap::new())
+        .unwrap();
+    d.handle_chunk(b"trade,").unwrap();
+    d.handle_chunk(b"1\n").unwrap();
+    assert_eq!(d.finish().unwrap().0, b"trade,1\n");
+    // The fund-flow bill needs the client certificate: not started without one.
+    let e = c
+        .v2_bill_download(
+            V2Call::new("/pay/downloadfundflow"),
+            Vec::new(),
+            &Config::default(),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("/pay/downloadfundflow"), "{e}");
     // A client-certificate path without an identity never starts.
     let e = c
         .v2_exchange(V2Call::new("/secapi/pay/refund"), &Config::default())

@@ -68,11 +68,13 @@ impl Clients {
     }
 
     fn bill<A>(&self, t: &Transport, call: V2Call<A>) -> Result<Vec<u8>, CallError> {
-        match t {
-            Transport::Ureq(c) => c.download_v2_bill(call),
-            Transport::Hyper(c) => self.rt.block_on(c.download_v2_bill(call)),
-            Transport::Reqwest(c) => self.rt.block_on(c.download_v2_bill(call)),
-        }
+        let (bill, n) = match t {
+            Transport::Ureq(c) => c.download_v2_bill(call, Vec::new()),
+            Transport::Hyper(c) => self.rt.block_on(c.download_v2_bill(call, Vec::new())),
+            Transport::Reqwest(c) => self.rt.block_on(c.download_v2_bill(call, Vec::new())),
+        }?;
+        assert_eq!(n, bill.len() as u64);
+        Ok(bill)
     }
 }
 

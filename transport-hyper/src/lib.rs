@@ -164,11 +164,20 @@ impl Client {
             .await
     }
 
-    /// As [`Client::send_v2`] for the APIv2 bill downloads (`/pay/downloadbill`,
-    /// `/pay/downloadfundflow`): the bill (gunzipped), within [`Config::max_body_bytes`].
-    pub async fn download_v2_bill<T>(&self, call: V2Call<T>) -> Result<Vec<u8>, CallError> {
-        self.drive(self.inner.core.v2_bill_exchange(call, &self.inner.config)?)
-            .await
+    /// The APIv2 bill downloads (`/pay/downloadbill`, `/pay/downloadfundflow`): the bill
+    /// streamed into `writer` (gunzipped when it comes as gzip) within
+    /// [`Config::max_download_bytes`] and the download timeout, the XML error WeChat Pay may
+    /// answer instead as `CallError::V2`. Returns the writer and the bill's size.
+    pub async fn download_v2_bill<T, W: std::io::Write>(
+        &self,
+        call: V2Call<T>,
+        writer: W,
+    ) -> Result<(W, u64), CallError> {
+        let d = self
+            .inner
+            .core
+            .v2_bill_download(call, writer, &self.inner.config)?;
+        self.download(d).await
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).

@@ -461,7 +461,7 @@ pub fn tests_file(eps: &[Endpoint]) -> String {
         }
         if e.stream {
             out.push_str(
-                "let bill = signed.bill(&bill_answer()).unwrap();\nassert_eq!(bill, BILL);\n",
+                "let (bill, n) = signed.bill(&bill_answer(), Vec::new()).unwrap();\nassert_eq!(bill, BILL);\nassert_eq!(n, BILL.len() as u64);\n",
             );
         } else {
             out.push_str("let mut fields = wechatpay_core::v2::Fields::new();\n");

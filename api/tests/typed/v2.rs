@@ -810,8 +810,9 @@ fn pay_downloadbill() {
         sent.get("bill_date").map(String::as_str),
         Some("v-bill_date")
     );
-    let bill = signed.bill(&bill_answer()).unwrap();
+    let (bill, n) = signed.bill(&bill_answer(), Vec::new()).unwrap();
     assert_eq!(bill, BILL);
+    assert_eq!(n, BILL.len() as u64);
 }
 
 #[test]
@@ -832,8 +833,9 @@ fn pay_downloadfundflow() {
         Some("v-bill_date")
     );
     assert_eq!(sent.get("account_type").map(String::as_str), Some("Basic"));
-    let bill = signed.bill(&bill_answer()).unwrap();
+    let (bill, n) = signed.bill(&bill_answer(), Vec::new()).unwrap();
     assert_eq!(bill, BILL);
+    assert_eq!(n, BILL.len() as u64);
 }
 
 #[test]
