@@ -24,8 +24,6 @@ pub use {reqwest, wechatpay_core};
 struct Inner {
     core: wechatpay_core::Client,
     http: reqwest::Client,
-    /// Whether `http` may follow a redirect (see [`may_follow_redirects`]).
-    follows_redirects: bool,
     config: Config,
     refresh_lock: tokio::sync::Mutex<()>,
 }
@@ -98,28 +96,38 @@ impl Client {
             b = b.identity(reqwest_identity(id).map_err(tls)?);
         }
         let http = b.build().map_err(not_sent)?;
-        Ok(Self::from_reqwest(core, http, config))
+        Self::from_reqwest(core, http, config)
     }
 
-    /// A client on your reqwest client (its pool, proxy, TLS and redirect policy: give it
-    /// `redirect::Policy::none()`, see the crate docs); `config` gives the timeout and the size
-    /// limits. For the APIv2 paths that need the client certificate, give your builder
-    /// [`reqwest_identity`] and set the same identity in `config` (which then only declares it
-    /// present).
+    /// A client on your reqwest client (its pool, proxy and TLS); `config` gives the timeout
+    /// and the size limits. The client must be built with `redirect::Policy::none()`: one that
+    /// may follow a redirect (reqwest's default) is refused here, before anything is sent — it
+    /// would carry the body, `Wechatpay-Serial` and a bill's download token (in `Referer`) to
+    /// another host before any answer could be checked, and WeChat Pay never redirects. For the
+    /// APIv2 paths that need the client certificate, give your builder [`reqwest_identity`] and
+    /// set the same identity in `config` (which then only declares it present).
     pub fn from_reqwest(
         core: wechatpay_core::Client,
         http: reqwest::Client,
         config: Config,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, TransportError> {
+        if may_follow_redirects(&http) {
+            return Err(TransportError::new(
+                TransportErrorKind::InvalidRequest,
+                false,
+                "the reqwest client may follow redirects, which would send the request, its \
+                 Wechatpay-Serial and a bill's download token to another host: build it with \
+                 `redirect(reqwest::redirect::Policy::none())` (WeChat Pay never redirects)",
+            ));
+        }
+        Ok(Self {
             inner: Arc::new(Inner {
                 core,
-                follows_redirects: may_follow_redirects(&http),
                 http,
                 config: config.saturated(),
                 refresh_lock: tokio::sync::Mutex::new(()),
             }),
-        }
+        })
     }
 
     /// The core client (signing, verification, platform keys).
@@ -235,7 +243,7 @@ impl Client {
         while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
             .await
             .map_err(timed_out)?
-            .map_err(|e| classify(e, true, false))?
+            .map_err(|e| classify(e, true))?
         {
             d.handle_chunk(&chunk)?;
         }
@@ -310,32 +318,16 @@ impl Client {
             .map_err(timed_out)?
     }
 
-    /// Send `request` and wait for the answer's head. When the reqwest client may follow
-    /// redirects, an answer from another URL is refused: WeChat Pay never redirects, and the
-    /// answer would not be the call's.
+    /// Send `request` and wait for the answer's head (the client follows no redirect).
     async fn send_http(
         &self,
         request: reqwest::Request,
     ) -> Result<reqwest::Response, TransportError> {
-        let follows = self.inner.follows_redirects;
-        let sent = follows.then(|| request.url().clone());
-        let response = self.inner.http.execute(request).await;
-        let response = response.map_err(|e| classify(e, false, follows))?;
-        match sent {
-            Some(sent) if *response.url() != sent => {
-                let msg = format!(
-                    "the reqwest client followed a redirect to {}: WeChat Pay never redirects; \
-                     build that client with `redirect::Policy::none()`",
-                    response.url()
-                );
-                Err(TransportError::new(
-                    TransportErrorKind::InvalidResponse,
-                    true,
-                    msg,
-                ))
-            }
-            _ => Ok(response),
-        }
+        self.inner
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| classify(e, false))
     }
 }
 
@@ -387,7 +379,7 @@ fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
         return TransportError::new(TransportErrorKind::BodyTooLarge, true, e);
     }
     match e.downcast::<reqwest::Error>() {
-        Ok(e) => classify(*e, true, false),
+        Ok(e) => classify(*e, true),
         Err(e) => TransportError::new(TransportErrorKind::ConnectionClosed, true, e),
     }
 }
@@ -399,7 +391,7 @@ fn body_failed(e: Box<dyn std::error::Error + Send + Sync>) -> TransportError {
 /// `?…`: a bill's query holds its download token.
 fn to_reqwest(request: http::Request<Vec<u8>>) -> Result<reqwest::Request, TransportError> {
     let signed = request.uri().clone();
-    let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false, false))?;
+    let request = reqwest::Request::try_from(request).map_err(|e| classify(e, false))?;
     let url = request.url();
     match signed.path_and_query() {
         Some(pq) if pq.path() == url.path() && pq.query() == url.query() => Ok(request),
@@ -433,16 +425,13 @@ fn not_sent(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Transport
 /// Whether `http` may follow a redirect. reqwest has no getter for a client's redirect policy;
 /// its `Debug` shows the policy when it is not the default (follow up to 10). Only
 /// `redirect::Policy::none()` counts as not following: anything else, or a `Debug` that no
-/// longer says, is taken to follow — the safe side, since it only makes failures report that
-/// the request may have been sent.
+/// longer says, is taken to follow — the safe side: such a client is refused.
 fn may_follow_redirects(http: &reqwest::Client) -> bool {
     !format!("{http:?}").contains("redirect_policy: \"Policy(None)\"")
 }
 
-/// Map a reqwest error; `reading`: it happened while the body was read; `redirects`: the client
-/// may have followed a redirect, so even a connection failure may come after the request
-/// reached the server.
-fn classify(mut e: reqwest::Error, reading: bool, redirects: bool) -> TransportError {
+/// Map a reqwest error; `reading`: it happened while the body was read.
+fn classify(mut e: reqwest::Error, reading: bool) -> TransportError {
     // reqwest's error shows the request URL; its query (a bill's download token) stays out.
     if let Some(url) = e.url_mut() {
         url.set_query(None);
@@ -457,7 +446,7 @@ fn classify(mut e: reqwest::Error, reading: bool, redirects: bool) -> TransportE
         } else {
             TransportErrorKind::Connect
         };
-        (kind, redirects)
+        (kind, false)
     } else if e.is_timeout() {
         (TransportErrorKind::Timeout, true)
     } else if parse {
