@@ -561,11 +561,16 @@ impl Gateway {
             self.certificate_requests.fetch_add(1, Ordering::Relaxed);
         }
         if !req.uri().path().starts_with("/v3/") && !is_apiv3_call(req) {
-            // APIv2 (XML): its own authentication (`sign`), answers and faults. An APIv3 call
-            // to another path (e.g. a base URL with a path prefix) is an APIv3 404, as WeChat
-            // Pay answers it.
+            // APIv2 (XML): its own authentication (`sign`), answers and faults — only for a
+            // request that passed its checks, as for APIv3. An APIv3 call to another path (e.g.
+            // a base URL with a path prefix) is an APIv3 404, as WeChat Pay answers it.
             let fault = self.requested_fault(req).ok().flatten();
-            return with_connection_fault(v2::handle(self, req, fault.as_ref(), now), fault);
+            let (reply, checked) = v2::handle(self, req, fault.as_ref(), now);
+            return if checked {
+                with_connection_fault(reply, fault)
+            } else {
+                reply
+            };
         }
         // Faults apply only to authenticated requests: an unauthenticated one gets a plain
         // 401, whatever it asks for.

@@ -496,30 +496,43 @@ fn checked<B: AsRef<[u8]>>(gw: &Gateway, req: &Request<B>) -> Result<(Fields, Si
     Ok((fields, sign_type))
 }
 
-/// Handle an APIv2 request (any path outside `/v3/`).
+/// Handle an APIv2 request (any path outside `/v3/`), and say whether it passed the request
+/// checks (merchant, nonce, sign): faults apply only to a request that did.
 pub(crate) fn handle<B: AsRef<[u8]>>(
     gw: &Gateway,
     req: &Request<B>,
     fault: Option<&Fault>,
     now: i64,
-) -> Reply {
-    let path = req.uri().path().to_string();
+) -> (Reply, bool) {
     let (fields, sign_type) = match checked(gw, req) {
         Ok(ok) => ok,
-        Err(answer) => return xml_reply(StatusCode::OK, &answer),
+        Err(answer) => return (xml_reply(StatusCode::OK, &answer), false),
     };
+    (answer(gw, req, &fields, sign_type, fault, now), true)
+}
+
+/// The answer to a checked APIv2 request.
+fn answer<B>(
+    gw: &Gateway,
+    req: &Request<B>,
+    fields: &Fields,
+    sign_type: SignType,
+    fault: Option<&Fault>,
+    now: i64,
+) -> Reply {
+    let path = req.uri().path().to_string();
     if fault == Some(&Fault::SystemError) {
         return xml_reply(StatusCode::OK, &fail_return("SYSTEMERROR"));
     }
     let state = &gw.v2;
     let outcome = match path.as_str() {
-        "/pay/micropay" => state.micropay(&fields, now),
-        "/pay/unifiedorder" => state.unifiedorder(&fields),
-        "/pay/orderquery" => state.orderquery(&fields),
-        "/pay/closeorder" => state.closeorder(&fields),
-        "/secapi/pay/refund" => state.refund(&fields, now),
-        "/pay/refundquery" => state.refundquery(&fields),
-        "/pay/downloadbill" => match downloadbill(&fields, now) {
+        "/pay/micropay" => state.micropay(fields, now),
+        "/pay/unifiedorder" => state.unifiedorder(fields),
+        "/pay/orderquery" => state.orderquery(fields),
+        "/pay/closeorder" => state.closeorder(fields),
+        "/secapi/pay/refund" => state.refund(fields, now),
+        "/pay/refundquery" => state.refundquery(fields),
+        "/pay/downloadbill" => match downloadbill(fields, now) {
             Ok(bill) => {
                 let response = Response::builder()
                     .header("Content-Type", "text/plain; charset=utf-8")

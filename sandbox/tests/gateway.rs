@@ -412,3 +412,49 @@ fn bills_are_there_from_ten_the_next_morning() {
     assert_eq!(sub("2027-01-15"), "NO_STATEMENT_EXIST");
     assert_eq!(sub("2027-02-30"), "PARAM_ERROR");
 }
+
+/// APIv2 faults, like APIv3's, apply only to a request that passed the checks: an unsigned (or
+/// wrongly signed) request asking for `delay=60000` or `drop` is answered at once, refused.
+#[test]
+fn apiv2_faults_need_an_authenticated_request() {
+    let c = core(Mode::Certificate);
+    let gw = Gateway::with_test_keys(Mode::Certificate);
+    let call = || {
+        wechatpay_core::v2::V2Call::new("/pay/orderquery")
+            .field("appid", "wxd678efh567hg6787")
+            .field("out_trade_no", "T-1")
+    };
+    for fault in ["delay=60000", "drop"] {
+        let mut signed = c.sign_v2(call()).unwrap();
+        signed.request.headers_mut().insert(
+            wechatpay_sandbox::FAULT_HEADER,
+            http::HeaderValue::from_static(if fault == "drop" {
+                "drop"
+            } else {
+                "delay=60000"
+            }),
+        );
+        // Signed: the fault is carried out.
+        let reply = gw.handle(&signed.request, NOW);
+        assert!(
+            reply.delay.is_some() || reply.drop_connection,
+            "{fault}: not applied to a signed request"
+        );
+        // The same with its sign altered, or with no sign: refused at once, no fault.
+        let body = String::from_utf8(signed.request.body().clone()).unwrap();
+        let start = body.find("<sign>").unwrap();
+        let end = body.find("</sign>").unwrap() + "</sign>".len();
+        for tampered in [
+            body.replace("<out_trade_no>T-1<", "<out_trade_no>T-2<"),
+            format!("{}{}", &body[..start], &body[end..]),
+        ] {
+            let mut req = signed.request.clone();
+            *req.body_mut() = tampered.into_bytes();
+            let reply = gw.handle(&req, NOW);
+            assert_eq!(reply.delay, None, "{fault}");
+            assert!(!reply.drop_connection, "{fault}");
+            let fields = wechatpay_core::v2::from_xml(reply.response.body()).unwrap();
+            assert_eq!(fields["return_code"], "FAIL", "{fault}");
+        }
+    }
+}
