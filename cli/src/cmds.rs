@@ -15,7 +15,7 @@ use crate::Failure;
 ///
 /// Calls any endpoint with signed requests and verified answers, and answers "why SIGN_ERROR /
 /// why does this callback not verify?". Exit codes: 0 ok, 1 verification rejected, 2 usage or
-/// bad input, 3 API error answer, 4 transport failure.
+/// bad input, 3 API error answer, 4 transport failure, 5 the output could not be written.
 #[derive(Parser, Debug)]
 #[command(name = "wxpay", version, max_term_width = 100)]
 pub struct Cli {
@@ -319,9 +319,9 @@ pub enum SandboxCmd {
 /// or a file, so terminal controls are escaped.
 fn out(json_mode: bool, v: Value, text: impl FnOnce() -> String) {
     if json_mode {
-        println!("{}", crate::display::json(&v.to_string()));
+        outln!("{}", crate::display::json(&v.to_string()));
     } else {
-        println!("{}", crate::display::text(&text()));
+        outln!("{}", crate::display::text(&text()));
     }
 }
 
@@ -347,22 +347,22 @@ fn decode_cmd(json_mode: bool, endpoint: &str, body_file: &PathBuf) -> Result<()
     match crate::api::decode(e, &body)? {
         crate::api::Decoded::Value { value, unknown } => {
             if json_mode {
-                println!(
+                outln!(
                     "{}",
                     crate::display::json(&json!({"value": value, "unknown": unknown}).to_string())
                 );
             } else {
                 let text = serde_json::to_vec(&value).unwrap_or_default();
-                println!(
+                outln!(
                     "{}",
                     crate::display::pretty_json(&text)
                         .unwrap_or_else(|| crate::display::text(&value.to_string()))
                 );
                 let ty = e.types.answer.as_deref().unwrap_or("the answer type");
                 if unknown.is_empty() {
-                    eprintln!("decoded as {ty}; every member is one of its fields");
+                    errln!("decoded as {ty}; every member is one of its fields");
                 } else {
-                    eprintln!(
+                    errln!(
                         "decoded as {ty}; members it does not know (kept in `extra`): {}",
                         crate::display::line(&unknown.join(", "))
                     );
@@ -432,12 +432,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Request(a) => request(&g, json_mode, a),
         Cmd::V2(c) => crate::v2::run(&g, json_mode, c),
         Cmd::Api(ApiCmd::List { family }) => {
-            println!("{}", crate::api::list(family.as_deref(), json_mode)?);
+            outln!("{}", crate::api::list(family.as_deref(), json_mode)?);
             Ok(())
         }
         Cmd::Api(ApiCmd::Show { endpoint }) => {
             let e = crate::api::lookup(&endpoint)?;
-            println!("{}", crate::api::show(e, json_mode)?);
+            outln!("{}", crate::api::show(e, json_mode)?);
             Ok(())
         }
         Cmd::Api(ApiCmd::Decode {
@@ -626,7 +626,7 @@ fn request(g: &Resolved, json_mode: bool, a: RequestArgs) -> Result<(), Failure>
         } else {
             Value::String(String::from_utf8_lossy(&answer.data).into_owned()).to_string()
         };
-        println!(
+        outln!(
             "{}",
             crate::display::json(&format!(
                 "{{\"status\":{},\"request_id\":{},\"body\":{body}}}",
@@ -637,14 +637,14 @@ fn request(g: &Resolved, json_mode: bool, a: RequestArgs) -> Result<(), Failure>
     } else {
         if !answer.data.is_empty() {
             match crate::display::pretty_json(&answer.data) {
-                Some(p) => println!("{p}"),
-                None => println!(
+                Some(p) => outln!("{p}"),
+                None => outln!(
                     "{}",
                     crate::display::text(&String::from_utf8_lossy(&answer.data))
                 ),
             }
         }
-        eprintln!(
+        errln!(
             "HTTP {} Request-ID: {}",
             answer.status,
             crate::display::line(&rid)

@@ -137,7 +137,7 @@ pub fn run(json_mode: bool, a: DeliverArgs) -> Result<(), Failure> {
     });
     let event = Event::sample(&a.event, &out_trade_no);
     if !json_mode {
-        println!(
+        outln!(
             "delivering {} ({}) to {} — signed with the sandbox's TEST-ONLY {} key",
             a.event,
             out_trade_no,
@@ -157,11 +157,11 @@ pub fn run(json_mode: bool, a: DeliverArgs) -> Result<(), Failure> {
         if json_mode {
             results.push(scenario_json(&r));
         } else {
-            println!("{}", crate::display::text(&scenario_text(&r)));
+            outln!("{}", crate::display::text(&scenario_text(&r)));
         }
     }
     if json_mode {
-        println!(
+        outln!(
             "{}",
             crate::display::json(&json!({"ok": all_ok, "scenarios": results}).to_string())
         );

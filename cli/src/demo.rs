@@ -26,25 +26,25 @@ fn show_request(r: &http::Request<Vec<u8>>) {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    println!(
+    outln!(
         "  -> {} {}",
         r.method(),
         r.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/")
     );
-    println!("     Authorization: {}…", &auth[..auth.len().min(120)]);
+    outln!("     Authorization: {}…", &auth[..auth.len().min(120)]);
     if !r.body().is_empty() {
-        println!("     {}", String::from_utf8_lossy(r.body()));
+        outln!("     {}", String::from_utf8_lossy(r.body()));
     }
 }
 
 fn show_answer<T: std::fmt::Debug>(a: &ApiResponse<T>) {
-    println!(
+    outln!(
         "  <- {} verified by {} (Request-ID {})",
         a.status,
         a.verified_by.as_deref().unwrap_or("-"),
         a.request_id.as_deref().unwrap_or("-")
     );
-    println!("     {:?}", a.data);
+    outln!("     {:?}", a.data);
 }
 
 fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
@@ -108,7 +108,7 @@ async fn shown_async<T>(
 /// Run the demo.
 pub fn run() -> Result<(), Box<dyn Error>> {
     let server = Server::start(Gateway::with_test_keys(Mode::Both))?;
-    println!(
+    outln!(
         "sandbox gateway on {} (certificate and public key, TEST-ONLY keys)\n",
         server.base_url()
     );
@@ -116,7 +116,7 @@ pub fn run() -> Result<(), Box<dyn Error>> {
 
     // Blocking: ureq. Each call is an exchange the core drives; the transport only moves the
     // bytes, and the demo prints each request on its way.
-    println!("== wechatpay-ureq (blocking) ==");
+    outln!("== wechatpay-ureq (blocking) ==");
     let core = keys
         .client_builder(&server.base_url(), Mode::Both)
         .build()?;
@@ -135,7 +135,7 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     show_answer(&shown(&core, query(&q), send)?);
 
     // Async: hyper on tokio.
-    println!("\n== wechatpay-hyper (async, tokio) ==");
+    outln!("\n== wechatpay-hyper (async, tokio) ==");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -153,15 +153,15 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     })?;
 
     // A fault: the gateway alters the body after signing it. The client refuses the answer.
-    println!("\n== a tampered answer is caught ==");
+    outln!("\n== a tampered answer is caught ==");
     let call =
         Call::<serde_json::Value>::get("/v3/certificates").header(FAULT_HEADER, "tampered-body");
     match ureq.send(call) {
-        Err(e @ CallError::Response(_)) => println!("  rejected: {e}"),
+        Err(e @ CallError::Response(_)) => outln!("  rejected: {e}"),
         Err(e) => return Err(format!("unexpected error: {e}").into()),
         Ok(_) => return Err("a tampered answer was accepted".into()),
     }
-    println!(
+    outln!(
         "\n{} requests handled by the sandbox; stopping it.",
         server.gateway().request_count()
     );
@@ -173,7 +173,7 @@ pub fn run() -> Result<(), Box<dyn Error>> {
 /// requires the merchant's client certificate (a test CA made here, on the spot).
 fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
     use wechatpay_api::v2::{pay::unifiedorder, secapi::pay::refund};
-    println!("\n== APIv2 (XML), refunds over mutual TLS ==");
+    outln!("\n== APIv2 (XML), refunds over mutual TLS ==");
     let pki = wechatpay_sandbox::tls::TestPki::generate(keys)?;
     let server = Server::start_tls(Gateway::with_test_keys(Mode::Both), &pki.tls_setup())?;
     let core = keys
@@ -195,7 +195,7 @@ fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
     // Without the client certificate, a secapi path is refused before anything is sent.
     let without = wechatpay_ureq::Client::with_config(core.clone(), config.clone())?;
     match without.send_v2(refund_call()?) {
-        Err(e @ CallError::Build(_)) => println!("  without a client certificate: {e}"),
+        Err(e @ CallError::Build(_)) => outln!("  without a client certificate: {e}"),
         other => return Err(format!("unexpected: {other:?}").into()),
     }
     let client =
@@ -210,13 +210,13 @@ fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
         trade_type: "NATIVE".into(),
         ..Default::default()
     })?)?;
-    println!(
+    outln!(
         "  unifiedorder (MD5-signed XML, answer sign checked) → {}",
         order.code_url.unwrap_or_default()
     );
     server.gateway().v2_pay("V2-ORDER-1", client.core().now());
     let refunded = client.send_v2(refund_call()?)?;
-    println!(
+    outln!(
         "  refund over mutual TLS → refund_id {}, {} fen",
         refunded.refund_id.unwrap_or_default(),
         refunded.refund_fee.unwrap_or_default()

@@ -97,7 +97,7 @@ pub fn run(g: &Resolved, json_mode: bool, a: DoctorArgs) -> Result<(), Failure> 
             .iter()
             .map(|c| json!({"name": c.name, "status": c.status.name().to_ascii_lowercase(), "message": c.message, "fix": c.fix}))
             .collect();
-        println!(
+        outln!(
             "{}",
             crate::display::json(&json!({"ok": !r.failed(), "checks": checks}).to_string())
         );
@@ -122,7 +122,7 @@ pub fn run(g: &Resolved, json_mode: bool, a: DoctorArgs) -> Result<(), Failure> 
             count(Status::Fail),
             count(Status::Skip)
         ));
-        println!("{}", crate::display::text(&text));
+        outln!("{}", crate::display::text(&text));
     }
     if r.failed() {
         Err(Failure::rejected(

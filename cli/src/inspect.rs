@@ -60,7 +60,7 @@ pub fn run(json_mode: bool, a: InspectArgs) -> Result<(), Failure> {
             v["other"] = s.info.clone();
             v["match"] = json!(matches.flatten());
         }
-        println!("{}", crate::display::json(&v.to_string()));
+        outln!("{}", crate::display::json(&v.to_string()));
     } else {
         let mut t = format!("{}: {}", a.file.display(), first.text);
         if let (Some(s), Some(p)) = (&second, &a.other) {
@@ -76,7 +76,7 @@ pub fn run(json_mode: bool, a: InspectArgs) -> Result<(), Failure> {
                 }
             });
         }
-        println!("{}", crate::display::text(&t));
+        outln!("{}", crate::display::text(&t));
     }
     match matches.flatten() {
         Some(false) => Err(Failure::rejected("key_mismatch", "the key does not match")),

@@ -2,10 +2,26 @@
 //! decrypt callbacks, download certificates, run the sandbox gateway.
 //!
 //! Exit codes: 0 success; 1 verification rejected; 2 usage or bad input; 3 API error answer;
-//! 4 transport failure.
+//! 4 transport failure; 5 the output could not be written. A reader that closes the pipe early
+//! (`wxpay api list | head`) ends the run quietly with 0.
 
 // The doc comments of the argument types are the `--help` text, written for a terminal.
 #![allow(rustdoc::invalid_html_tags, rustdoc::bare_urls)]
+
+/// `println!` for the command's output: a closed pipe ends the run quietly (see [`output_failed`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::emit(&mut ::std::io::stdout().lock(), format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` for notes beside the output; a stderr that cannot be written is not an error.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = writeln!(::std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 mod api;
 mod chain;
@@ -18,6 +34,7 @@ mod inspect;
 mod settings;
 mod v2;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -109,6 +126,23 @@ impl From<wechatpay_core::CallError> for Failure {
     }
 }
 
+/// Writes one line of output; ends the process when it cannot be written.
+pub fn emit(w: &mut impl Write, line: std::fmt::Arguments<'_>) {
+    if let Err(e) = writeln!(w, "{line}").and_then(|()| w.flush()) {
+        output_failed(&e);
+    }
+}
+
+/// A closed pipe means the reader has what it wants: exit 0 without a word. Any other write
+/// failure (a full disk) is said on stderr and exits 5, so a truncated output never passes as whole.
+fn output_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    errln!("wxpay: cannot write the output: {e}");
+    std::process::exit(5);
+}
+
 fn main() -> ExitCode {
     let cli = cmds::Cli::parse();
     let json = cli.json;
@@ -116,7 +150,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             // Messages may quote an answer or a file: never let them drive the terminal.
-            eprintln!("wxpay: {}", display::line(&f.message));
+            errln!("wxpay: {}", display::line(&f.message));
             if json {
                 let mut doc =
                     serde_json::json!({"ok": false, "kind": f.kind, "message": f.message});
@@ -125,7 +159,12 @@ fn main() -> ExitCode {
                 {
                     obj.extend(more);
                 }
-                println!("{}", display::json(&doc.to_string()));
+                // The failure's exit code stands even when nobody reads the error object.
+                let _ = writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    display::json(&doc.to_string())
+                );
             }
             ExitCode::from(f.code)
         }

@@ -105,9 +105,9 @@ fn fields_json(fields: &Fields) -> Value {
 
 fn print(json_mode: bool, v: &Value, text: impl FnOnce() -> String) {
     if json_mode {
-        println!("{}", crate::display::json(&v.to_string()));
+        outln!("{}", crate::display::json(&v.to_string()));
     } else {
-        println!("{}", crate::display::text(&text()));
+        outln!("{}", crate::display::text(&text()));
     }
 }
 

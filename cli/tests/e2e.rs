@@ -1098,6 +1098,54 @@ fn api_show_types_and_decode_answers() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A stdout nobody reads (`wxpay api list | head`) ends a command quietly: exit 0, nothing on
+/// stderr; a failure keeps its exit code; a stdout that cannot take the output exits 5.
+#[test]
+fn a_closed_output_ends_a_command_quietly() {
+    let run = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .stdout(writer)
+            .output()
+            .unwrap()
+    };
+    let key = test_key("merchant_key.pem");
+    let key = key.as_str();
+    for args in [
+        &["api", "list"][..],
+        &["--json", "api", "list"],
+        &["api", "show", "POST /v3/refund/domestic/refunds"],
+        &["inspect", key],
+        &["--json", "inspect", key],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(
+            o.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = run(&["--json", "api", "show", "GET /v3/nowhere"]);
+    assert_eq!(o.status.code(), Some(2));
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = Command::new(BIN)
+            .args(["api", "list"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(5));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write the output"));
+    }
+}
+
 /// `wxpay api decode` reads the full and the minimal answer of every official endpoint (the
 /// JSON the typed API's tests make from the official models alone), every member known.
 #[test]
