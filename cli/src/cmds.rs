@@ -325,6 +325,28 @@ fn out(json_mode: bool, v: Value, text: impl FnOnce() -> String) {
     }
 }
 
+/// Print a report that may end in a failure, one document per run: in `--json` the failed
+/// report's members join the error object (`ok: false`, `kind`, `message`) instead of being a
+/// document of their own; as text the report is printed and the failure's line follows on stderr.
+pub fn report(
+    json_mode: bool,
+    v: Value,
+    text: impl FnOnce() -> String,
+    failure: Option<Failure>,
+) -> Result<(), Failure> {
+    match failure {
+        None => {
+            out(json_mode, v, text);
+            Ok(())
+        }
+        Some(f) if json_mode => Err(f.with_details(v)),
+        Some(f) => {
+            outln!("{}", crate::display::text(&text()));
+            Err(f)
+        }
+    }
+}
+
 fn header_map(lines: &[String]) -> Result<HeaderMap, Failure> {
     let mut h = HeaderMap::new();
     for l in lines {

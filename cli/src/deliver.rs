@@ -160,19 +160,21 @@ pub fn run(json_mode: bool, a: DeliverArgs) -> Result<(), Failure> {
             outln!("{}", crate::display::text(&scenario_text(&r)));
         }
     }
-    if json_mode {
-        outln!(
-            "{}",
-            crate::display::json(&json!({"ok": all_ok, "scenarios": results}).to_string())
-        );
-    }
-    if all_ok {
-        Ok(())
-    } else {
-        Err(Failure::rejected(
+    let failure = (!all_ok).then(|| {
+        Failure::rejected(
             "endpoint_misbehaved",
-            "the endpoint did not answer as WeChat Pay expects (see above)",
-        ))
+            "the endpoint did not answer as WeChat Pay expects (see the scenarios)",
+        )
+    });
+    if json_mode {
+        crate::cmds::report(
+            true,
+            json!({"ok": all_ok, "scenarios": results}),
+            String::new,
+            failure,
+        )
+    } else {
+        failure.map_or(Ok(()), Err)
     }
 }
 

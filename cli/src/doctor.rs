@@ -91,47 +91,42 @@ const SKEW_FATAL: i64 = 300;
 pub fn run(g: &Resolved, json_mode: bool, a: DoctorArgs) -> Result<(), Failure> {
     let mut r = Report::default();
     check(g, &a, &mut r);
-    if json_mode {
-        let checks: Vec<Value> = r
-            .0
-            .iter()
-            .map(|c| json!({"name": c.name, "status": c.status.name().to_ascii_lowercase(), "message": c.message, "fix": c.fix}))
-            .collect();
-        outln!(
-            "{}",
-            crate::display::json(&json!({"ok": !r.failed(), "checks": checks}).to_string())
-        );
-    } else {
-        let mut text = String::from("wxpay doctor\n");
-        for c in &r.0 {
-            text.push_str(&format!(
-                "  {:<5} {:<22} {}\n",
-                c.status.name(),
-                c.name,
-                c.message
-            ));
-            if let Some(fix) = &c.fix {
-                text.push_str(&format!("        {:<22} fix: {fix}\n", ""));
+    let checks: Vec<Value> = r
+        .0
+        .iter()
+        .map(|c| json!({"name": c.name, "status": c.status.name().to_ascii_lowercase(), "message": c.message, "fix": c.fix}))
+        .collect();
+    let failure = r
+        .failed()
+        .then(|| Failure::rejected("doctor", "the configuration has problems (see the checks)"));
+    crate::cmds::report(
+        json_mode,
+        json!({"ok": !r.failed(), "checks": checks}),
+        || {
+            let mut text = String::from("wxpay doctor\n");
+            for c in &r.0 {
+                text.push_str(&format!(
+                    "  {:<5} {:<22} {}\n",
+                    c.status.name(),
+                    c.name,
+                    c.message
+                ));
+                if let Some(fix) = &c.fix {
+                    text.push_str(&format!("        {:<22} fix: {fix}\n", ""));
+                }
             }
-        }
-        let count = |s| r.0.iter().filter(|c| c.status == s).count();
-        text.push_str(&format!(
-            "{} ok, {} warnings, {} failed, {} skipped",
-            count(Status::Ok),
-            count(Status::Warn),
-            count(Status::Fail),
-            count(Status::Skip)
-        ));
-        outln!("{}", crate::display::text(&text));
-    }
-    if r.failed() {
-        Err(Failure::rejected(
-            "doctor",
-            "the configuration has problems (see above)",
-        ))
-    } else {
-        Ok(())
-    }
+            let count = |s| r.0.iter().filter(|c| c.status == s).count();
+            text.push_str(&format!(
+                "{} ok, {} warnings, {} failed, {} skipped",
+                count(Status::Ok),
+                count(Status::Warn),
+                count(Status::Fail),
+                count(Status::Skip)
+            ));
+            text
+        },
+        failure,
+    )
 }
 
 fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {

@@ -54,34 +54,32 @@ pub fn run(json_mode: bool, a: InspectArgs) -> Result<(), Failure> {
             Some(first.public_key == s.public_key)
         }
     });
-    if json_mode {
-        let mut v = json!({"file": first.info});
-        if let Some(s) = &second {
-            v["other"] = s.info.clone();
-            v["match"] = json!(matches.flatten());
-        }
-        outln!("{}", crate::display::json(&v.to_string()));
-    } else {
-        let mut t = format!("{}: {}", a.file.display(), first.text);
-        if let (Some(s), Some(p)) = (&second, &a.other) {
-            t.push_str(&format!("\n{}: {}", p.display(), s.text));
-            t.push_str(&match matches.flatten() {
-                Some(true) => "\nthe private key matches the certificate / public key".to_string(),
-                Some(false) => {
-                    "\nthe private key does NOT match the certificate / public key".to_string()
-                }
-                None => {
-                    "\nnothing to match: give one private key and one certificate or public key"
-                        .to_string()
-                }
-            });
-        }
-        outln!("{}", crate::display::text(&t));
+    let mut v = json!({"file": first.info});
+    if let Some(s) = &second {
+        v["other"] = s.info.clone();
+        v["match"] = json!(matches.flatten());
     }
-    match matches.flatten() {
-        Some(false) => Err(Failure::rejected("key_mismatch", "the key does not match")),
-        _ => Ok(()),
-    }
+    let failure = (matches.flatten() == Some(false))
+        .then(|| Failure::rejected("key_mismatch", "the key does not match"));
+    crate::cmds::report(
+        json_mode,
+        v,
+        || {
+            let mut t = format!("{}: {}", a.file.display(), first.text);
+            if let (Some(s), Some(p)) = (&second, &a.other) {
+                t.push_str(&format!("\n{}: {}", p.display(), s.text));
+                t.push_str(match matches.flatten() {
+                    Some(true) => "\nthe private key matches the certificate / public key",
+                    Some(false) => "\nthe private key does NOT match the certificate / public key",
+                    None => {
+                        "\nnothing to match: give one private key and one certificate or public key"
+                    }
+                });
+            }
+            t
+        },
+        failure,
+    )
 }
 
 fn inspect(path: &Path, password: Option<&str>) -> Result<Found, Failure> {

@@ -157,7 +157,9 @@ fn main() -> ExitCode {
                 if let (Some(serde_json::Value::Object(more)), Some(obj)) =
                     (f.details, doc.as_object_mut())
                 {
-                    obj.extend(more);
+                    for (k, v) in more {
+                        obj.entry(k).or_insert(v);
+                    }
                 }
                 // The failure's exit code stands even when nobody reads the error object.
                 let _ = writeln!(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 
@@ -545,7 +545,7 @@ fn notify_decrypt_encrypt_oaep_paysign() {
     let f = creds(&d, "http://127.0.0.1:9", Mode::Both);
     let gw = Gateway::with_test_keys(Mode::Both);
     let now = 1_800_000_000i64;
-    let resource = serde_json::json!({"out_trade_no": "N-1", "amount": {"total": 100}});
+    let resource = json!({"out_trade_no": "N-1", "amount": {"total": 100}});
     let write = |req: &http::Request<Vec<u8>>| {
         std::fs::write(d.join("cb.json"), req.body()).unwrap();
         let mut a = f.clone();
@@ -1044,10 +1044,7 @@ fn api_show_types_and_decode_answers() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v = json_out(&o);
     assert_eq!(v["value"]["amount"]["total"], 100);
-    assert_eq!(
-        v["unknown"],
-        serde_json::json!(["amount.new_amount", "later"])
-    );
+    assert_eq!(v["unknown"], json!(["amount.new_amount", "later"]));
     let o = wxpay(&s(&["api", "decode", query, "--body-file", &good]));
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("\"trade_state\": \"SUCCESS\""));
@@ -1061,7 +1058,7 @@ fn api_show_types_and_decode_answers() {
             "{text}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert_eq!(json_out(&o)["unknown"], serde_json::json!([]));
+        assert_eq!(json_out(&o)["unknown"], json!([]));
     }
     // A member of another JSON type: exit 1, the path and what was expected.
     let bad = file("bad.json", r#"{"amount":{"total":"100"}}"#);
@@ -1199,7 +1196,7 @@ fn api_decode_reads_every_official_answer() {
                     "{endpoint}: {}\n{body}",
                     String::from_utf8_lossy(&o.stderr)
                 );
-                assert_eq!(json_out(&o)["unknown"], serde_json::json!([]), "{endpoint}");
+                assert_eq!(json_out(&o)["unknown"], json!([]), "{endpoint}");
             });
         }
     });
@@ -1570,9 +1567,12 @@ fn sandbox_deliver_tests_an_endpoint() {
         ],
     ));
     assert_eq!(o.status.code(), Some(1));
-    let lines: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
-    let v: Value = serde_json::from_str(lines[0]).unwrap();
+    let v = json_out(&o);
     assert_eq!(v["scenarios"][0]["ok"], false);
+    assert_eq!(
+        (&v["ok"], &v["kind"]),
+        (&json!(false), &json!("endpoint_misbehaved"))
+    );
     // Text output, and bad input.
     let o = wxpay(&args(
         &[],
@@ -1613,8 +1613,12 @@ fn doctor(
     let mut rest = vec!["--json", "doctor"];
     rest.extend_from_slice(extra);
     let o = wxpay(&args(flags, &rest));
-    let v: Value =
-        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    // One JSON document per run: a failed run's error object carries the checks.
+    let v = json_out(&o);
+    assert_eq!(v["ok"], o.status.success());
+    if o.status.code() == Some(1) {
+        assert_eq!(v["kind"], "doctor");
+    }
     let rank = |s: &str| {
         ["ok", "skip", "warn", "fail"]
             .iter()
@@ -1794,9 +1798,13 @@ fn inspect_keys_certificates_and_p12() {
         ],
     ));
     assert_eq!(o.status.code(), Some(1));
-    let first: Value =
-        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    // One document: the error object carries the report.
+    let first = json_out(&o);
     assert_eq!(first["match"], false);
+    assert_eq!(
+        (&first["ok"], &first["kind"]),
+        (&json!(false), &json!("key_mismatch"))
+    );
     // DER, PKCS#1, a public key, and refusals with the reason.
     for (f, kind) in [
         ("merchant_key.der", "private_key"),
@@ -1938,10 +1946,7 @@ fn v2_sign_verify_decrypt_refund_and_request() {
         ],
     ));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        json_out(&o),
-        serde_json::json!({"plaintext": v["refund"]["plaintext"]})
-    );
+    assert_eq!(json_out(&o), json!({"plaintext": v["refund"]["plaintext"]}));
     for bad in ["not base64!", "AAAA", ""] {
         let o = wxpay(&args(&k, &["v2", "decrypt-refund", "--req-info", bad]));
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
