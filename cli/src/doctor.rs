@@ -308,11 +308,74 @@ fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {
             None
         }
     };
+    apiv2(s, &serial, now, r);
     if a.offline {
         r.add("base_url", Status::Skip, "--offline");
         return;
     }
     network(g, r, clean, apiv3.as_ref(), now);
+}
+
+/// The APIv2 key and the client certificate (mutual TLS): each one configured must load.
+fn apiv2(s: &wechatpay_core::config::Settings, serial: &str, now: i64, r: &mut Report) {
+    match s.apiv2_key() {
+        Ok(Some(_)) => r.add("apiv2_key", Status::Ok, "32 bytes"),
+        Ok(None) => r.add(
+            "apiv2_key",
+            Status::Skip,
+            "not configured (only `wxpay v2` and APIv2 calls need apiv2_key_file)",
+        ),
+        Err(e) => r.fail(
+            "apiv2_key",
+            e.to_string(),
+            "the APIv2 key is the 32 characters set in the merchant portal (API安全 → API密钥), not the APIv3 key",
+        ),
+    }
+    match s.client_identity() {
+        Ok(None) => r.add(
+            "client_certificate",
+            Status::Skip,
+            "not configured (APIv2 refunds, transfers and red packets need client_cert + client_key or client_p12)",
+        ),
+        Err(e) => r.fail(
+            "client_certificate",
+            e.to_string(),
+            "give apiclient_cert.pem with its apiclient_key.pem, or apiclient_cert.p12 (password: the mchid)",
+        ),
+        Ok(Some(id)) => {
+            let leaf = id
+                .certificate_chain_der()
+                .first()
+                .and_then(|der| PlatformKey::from_certificate_der(der).ok());
+            let Some(leaf) = leaf else {
+                r.fail("client_certificate", "the client certificate cannot be read", "give apiclient_cert.pem");
+                return;
+            };
+            if let PlatformKeyKind::Certificate { not_before, not_after } = leaf.kind() {
+                if now > not_after || now < not_before {
+                    r.fail(
+                        "client_certificate",
+                        format!("the client certificate (serial {}) is not valid now", leaf.id()),
+                        "renew the API certificate in the merchant portal",
+                    );
+                    return;
+                }
+            }
+            if leaf.matches(serial) {
+                r.add(
+                    "client_certificate",
+                    Status::Ok,
+                    format!("serial {}, with its private key", leaf.id()),
+                );
+            } else {
+                r.warn(
+                    "client_certificate",
+                    format!("serial {} is not the configured serial {serial}", leaf.id()),
+                    "WeChat Pay expects the merchant API certificate (apiclient_cert.pem) of this mchid",
+                );
+            }
+        }
+    }
 }
 
 fn network(

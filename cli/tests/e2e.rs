@@ -1644,12 +1644,25 @@ fn doctor_diagnoses_each_misconfiguration() {
     let k = TestKeys::load();
     let server = Server::start(Gateway::with_test_keys(Mode::Certificate)).unwrap();
     let d = tmpdir();
-    let f = creds(&d, &server.base_url(), Mode::Certificate);
+    let mut f = creds(&d, &server.base_url(), Mode::Certificate);
     let cert = fixtures()
         .join("keys/merchant_cert.pem")
         .display()
         .to_string();
     let mc = ["--merchant-cert", cert.as_str()];
+    std::fs::write(d.join("apiv2.txt"), k.apiv2_key).unwrap();
+    let merchant_key = test_key("merchant_key.pem");
+    f.extend(
+        [
+            "--apiv2-key-file",
+            &d.join("apiv2.txt").display().to_string(),
+            "--client-cert",
+            &cert,
+            "--client-key",
+            &merchant_key,
+        ]
+        .map(String::from),
+    );
 
     // Healthy: every check passes, exit 0.
     let (code, s, v) = doctor(&f, &mc);
@@ -1715,6 +1728,56 @@ fn doctor_diagnoses_each_misconfiguration() {
     );
     assert_eq!(s["apiv3_key"], "fail", "{v}");
     assert!(v.to_string().contains("APIv3 key"), "{v}");
+
+    // Every APIv2 item configured is checked: a key file or a client certificate that is not
+    // there, a client key that is not the certificate's, a certificate without its key, the
+    // certificate of another serial.
+    let (code, s, v) = doctor(&with(&f, "--apiv2-key-file", "/nonexistent/apiv2.txt"), &[]);
+    assert_eq!((code, s["apiv2_key"].as_str()), (Some(1), "fail"), "{v}");
+    assert!(v.to_string().contains("/nonexistent/apiv2.txt"), "{v}");
+    let (code, s, v) = doctor(&with(&f, "--client-cert", "/nonexistent/cert.pem"), &[]);
+    assert_eq!(
+        (code, s["client_certificate"].as_str()),
+        (Some(1), "fail"),
+        "{v}"
+    );
+    let (code, s, v) = doctor(&with(&f, "--client-key", &other), &[]);
+    assert_eq!(
+        (code, s["client_certificate"].as_str()),
+        (Some(1), "fail"),
+        "{v}"
+    );
+    assert!(v.to_string().contains("does not belong"), "{v}");
+    let cert_only: Vec<String> = f[..f.len() - 2].to_vec();
+    let (code, s, v) = doctor(&cert_only, &[]);
+    assert_eq!(
+        (code, s["client_certificate"].as_str()),
+        (Some(1), "fail"),
+        "{v}"
+    );
+    let platform_key = test_key("platform_key.pem");
+    let platform_cert = test_key("platform_cert.pem");
+    let (code, s, v) = doctor(
+        &with(
+            &with(&f, "--client-cert", &platform_cert),
+            "--client-key",
+            &platform_key,
+        ),
+        &[],
+    );
+    assert_eq!(
+        (code, s["client_certificate"].as_str()),
+        (Some(0), "warn"),
+        "{v}"
+    );
+    // Not configured: skipped, not failed.
+    let (code, s, v) = doctor(&f[..f.len() - 6], &[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (s["apiv2_key"].as_str(), s["client_certificate"].as_str()),
+        ("skip", "skip"),
+        "{v}"
+    );
 
     // Clock skew: warned past 60 s, fatal past 300 s.
     server.gateway().set_clock_offset(-90);
