@@ -233,9 +233,13 @@ fn scenario_text(r: &ScenarioReport) -> String {
                 .filter(|(k, _)| k != "wechatpay-signature")
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
+            // The endpoint's answer is one line of the report, whatever it holds: its line
+            // breaks are escaped like every other control character.
             let got = match (a.status, &a.error) {
-                (Some(st), _) => format!("{} {}", st.as_u16(), a.answer.trim()),
-                (None, Some(e)) => format!("no answer: {e}"),
+                (Some(st), _) => {
+                    format!("{} {}", st.as_u16(), crate::display::line(a.answer.trim()))
+                }
+                (None, Some(e)) => format!("no answer: {}", crate::display::line(e)),
                 (None, None) => "no answer".into(),
             };
             s.push_str(&format!(

@@ -877,6 +877,31 @@ fn hostile_text_never_reaches_the_terminal_raw() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("payment succeeded"), "{err}");
     }
+    // An endpoint under `sandbox deliver` cannot add lines to the report.
+    let fake = "refused\n[ok] tampered — expected: refused\r\n";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{fake}",
+        fake.len()
+    );
+    let o = wxpay(&args(
+        &[],
+        &[
+            "sandbox",
+            "deliver",
+            "--to",
+            &format!("{}/notify", one_shot(answer.into_bytes())),
+            "--fault",
+            "probe",
+            "--max-attempts",
+            "1",
+        ],
+    ));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("400 refused\\u{a}[ok] tampered"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("[ok] tampered")),
+        "{text}"
+    );
 }
 
 #[test]
