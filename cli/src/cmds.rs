@@ -363,7 +363,7 @@ fn header_map(lines: &[String]) -> Result<HeaderMap, Failure> {
 }
 
 /// `wxpay api decode`.
-fn decode_cmd(json_mode: bool, endpoint: &str, body_file: &PathBuf) -> Result<(), Failure> {
+fn decode_cmd(json_mode: bool, endpoint: &str, body_file: &std::path::Path) -> Result<(), Failure> {
     let e = crate::api::lookup(endpoint)?;
     let body = read_file(body_file)?;
     match crate::api::decode(e, &body)? {
@@ -404,8 +404,24 @@ fn decode_cmd(json_mode: bool, endpoint: &str, body_file: &PathBuf) -> Result<()
     }
 }
 
-fn read_file(p: &PathBuf) -> Result<Vec<u8>, Failure> {
-    std::fs::read(p).map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))
+/// The largest body file read (`--body-file`, `-d @file`): the transports' answer limit.
+pub const MAX_BODY_FILE: u64 = 8 << 20;
+
+/// A file named on the command line: a regular file of at most `limit` bytes
+/// ([`wechatpay_core::files::read`]).
+pub fn read_limited(p: &std::path::Path, limit: u64) -> Result<Vec<u8>, Failure> {
+    wechatpay_core::files::read(p, limit)
+        .map(|mut bytes| std::mem::take(&mut *bytes))
+        .map_err(|e| unreadable(p, e))
+}
+
+/// A file that cannot be read (bad input, exit 2).
+pub fn unreadable(p: &std::path::Path, e: std::io::Error) -> Failure {
+    Failure::usage(format!("cannot read {}: {e}", p.display()))
+}
+
+fn read_file(p: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    read_limited(p, MAX_BODY_FILE)
 }
 
 fn pair(s: &str, what: &str) -> Result<(String, String), Failure> {

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use wechatpay_core::{PlatformKey, PlatformKeyKind, PrivateKey};
-use x509_cert::der::{Decode, Encode};
+use wechatpay_core::{KeyError, PlatformKey, PlatformKeyKind, PrivateKey};
+use x509_cert::der::Decode;
 
 use crate::Failure;
 
@@ -83,30 +83,53 @@ pub fn run(json_mode: bool, a: InspectArgs) -> Result<(), Failure> {
 }
 
 fn inspect(path: &Path, password: Option<&str>) -> Result<Found, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    if let Ok(k) = PrivateKey::from_pem(&bytes) {
-        return Ok(private_key(&k, "private key"));
-    }
-    if let Some(found) = certificate(&bytes) {
-        return Ok(found);
-    }
-    if let Some(found) = public_key(&bytes) {
-        return Ok(found);
-    }
+    // Read and loaded by the core, as a client configured with this file would be.
+    let bytes = wechatpay_core::files::read(path, wechatpay_core::files::MAX_CREDENTIAL_FILE)
+        .map_err(|e| crate::cmds::unreadable(path, e))?;
+    let refused = |e: KeyError| {
+        Failure::usage(format!(
+            "{}: {}",
+            path.display(),
+            crate::display::line(&e.to_string())
+        ))
+    };
+    let private = match PrivateKey::from_pem(&bytes[..]) {
+        Ok(k) => return Ok(private_key(&k, "private key")),
+        Err(e) => e,
+    };
+    let certificate =
+        match wechatpay_core::keys::certificate_der(&bytes).and_then(|der| certificate(&der)) {
+            Ok(found) => return Ok(found),
+            Err(e) => e,
+        };
+    let public = match PlatformKey::from_public_key_pem(INSPECTED, &bytes[..]) {
+        Ok(k) => return Ok(public_key(&k)),
+        Err(e) => e,
+    };
     if looks_like_p12(&bytes) {
-        return p12(&bytes, password);
+        return p12(&bytes, password).map_err(refused);
     }
-    // Say why, with the private key loader's precise message (encrypted, EC, too small, …).
-    let reason = PrivateKey::from_pem(&bytes)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
-    Err(Failure::usage(format!(
-        "{}: not a private key, certificate, public key or PKCS#12 bundle ({reason})",
-        path.display()
-    )))
+    // The loader that recognised what the file holds says why it is refused (a certificate of
+    // the wrong algorithm, a private key that is encrypted, …); when none did, the first one
+    // says what was found instead.
+    let recognised = [private, certificate, public]
+        .into_iter()
+        .reduce(|first, e| match first {
+            KeyError::WrongKind { .. } | KeyError::NotPem { .. }
+                if !matches!(e, KeyError::WrongKind { .. } | KeyError::NotPem { .. }) =>
+            {
+                e
+            }
+            first => first,
+        });
+    Err(match recognised {
+        Some(e) => refused(e),
+        None => Failure::usage(format!("{}: nothing to read", path.display())),
+    })
 }
+
+/// The id a public key is loaded with here: only a label, the file does not say its id.
+const INSPECTED: &str = "inspected";
 
 fn private_key(k: &PrivateKey, what: &str) -> Found {
     let public_key = k.public_key_der();
@@ -126,12 +149,23 @@ fn short(der: &[u8]) -> String {
     wechatpay_core::media::sha256_hex(der)[..16].to_string()
 }
 
-fn certificate(bytes: &[u8]) -> Option<Found> {
-    let key = PlatformKey::from_certificate_pem(bytes).ok()?;
-    let der = cert_der(bytes)?;
-    let cert = x509_cert::Certificate::from_der(&der).ok()?;
-    let tbs = &cert.tbs_certificate;
-    let public_key = tbs.subject_public_key_info.to_der().ok()?;
+/// A certificate (DER) as the core loads it, with the subject and issuer it does not keep.
+fn certificate(der: &[u8]) -> Result<Found, KeyError> {
+    let key = PlatformKey::from_certificate_der(der)?;
+    let names = x509_cert::Certificate::from_der(der)
+        .map(|c| {
+            (
+                c.tbs_certificate.subject.to_string(),
+                c.tbs_certificate.issuer.to_string(),
+            )
+        })
+        .unwrap_or_default();
+    // Names are text from the file: one line each, whatever they hold.
+    let (subject, issuer) = (
+        crate::display::line(&names.0),
+        crate::display::line(&names.1),
+    );
+    let public_key = key.public_key_der().to_vec();
     let (nb, na) = match key.kind() {
         PlatformKeyKind::Certificate {
             not_before,
@@ -147,21 +181,20 @@ fn certificate(bytes: &[u8]) -> Option<Found> {
     } else {
         "valid now"
     };
-    let subject = tbs.subject.to_string();
-    let issuer = tbs.issuer.to_string();
-    let nb_s = httpdate::fmt_http_date(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(nb.max(0) as u64),
-    );
-    let na_s = httpdate::fmt_http_date(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(na.max(0) as u64),
-    );
-    Some(Found {
-        info: json!({"kind": "certificate", "serial": key.id(), "subject": subject, "issuer": issuer,
+    let date = |t: i64| {
+        httpdate::fmt_http_date(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64),
+        )
+    };
+    Ok(Found {
+        info: json!({"kind": "certificate", "serial": key.id(), "subject": names.0, "issuer": names.1,
             "not_before": nb, "not_after": na, "valid_now": valid == "valid now", "bits": key.bits(),
             "public_key_sha256": wechatpay_core::media::sha256_hex(&public_key)}),
         text: format!(
-            "certificate, serial {} (use as `serial` when it is your apiclient_cert.pem)\n  subject {subject}\n  issuer  {issuer}\n  valid {nb_s} .. {na_s} ({valid}), RSA-{} (public key SHA-256 {})",
+            "certificate, serial {} (use as `serial` when it is your apiclient_cert.pem)\n  subject {subject}\n  issuer  {issuer}\n  valid {} .. {} ({valid}), RSA-{} (public key SHA-256 {})",
             key.id(),
+            date(nb),
+            date(na),
             key.bits(),
             short(&public_key)
         ),
@@ -170,42 +203,22 @@ fn certificate(bytes: &[u8]) -> Option<Found> {
     })
 }
 
-/// The DER of a certificate given as PEM or DER.
-fn cert_der(bytes: &[u8]) -> Option<Vec<u8>> {
-    if bytes.first() == Some(&0x30) {
-        return Some(bytes.to_vec());
-    }
-    let text = std::str::from_utf8(bytes).ok()?;
-    let (label, der) = x509_cert::der::pem::decode_vec(text.trim().as_bytes()).ok()?;
-    (label == "CERTIFICATE").then_some(der)
-}
-
-fn public_key(bytes: &[u8]) -> Option<Found> {
-    let der = if bytes.first() == Some(&0x30) {
-        bytes.to_vec()
-    } else {
-        let text = std::str::from_utf8(bytes).ok()?;
-        let (label, der) = x509_cert::der::pem::decode_vec(text.trim().as_bytes()).ok()?;
-        if label != "PUBLIC KEY" {
-            return None;
-        }
-        der
-    };
-    let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(&der).ok()?;
-    // Loaded as a platform public key to check it (RSA, size); the id is only a label here.
-    let key = PlatformKey::from_public_key_pem("inspected", &der[..])
-        .ok()?
-        .bits();
-    Some(Found {
-        info: json!({"kind": "public_key", "algorithm": spki.algorithm.oid.to_string(), "bits": key,
+fn public_key(key: &PlatformKey) -> Found {
+    let der = key.public_key_der().to_vec();
+    let algorithm = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(&der)
+        .map(|spki| spki.algorithm.oid.to_string())
+        .unwrap_or_default();
+    Found {
+        info: json!({"kind": "public_key", "algorithm": algorithm, "bits": key.bits(),
             "public_key_sha256": wechatpay_core::media::sha256_hex(&der)}),
         text: format!(
-            "public key, RSA-{key} (public key SHA-256 {}): a WeChat Pay public key (pub_key.pem) goes with its PUB_KEY_ID_… from the merchant portal",
+            "public key, RSA-{} (public key SHA-256 {}): a WeChat Pay public key (pub_key.pem) goes with its PUB_KEY_ID_… from the merchant portal",
+            key.bits(),
             short(&der)
         ),
         public_key: der,
         is_private: false,
-    })
+    }
 }
 
 /// A DER SEQUENCE whose first element is INTEGER 3 (PFX version).
@@ -213,33 +226,26 @@ fn looks_like_p12(bytes: &[u8]) -> bool {
     bytes.first() == Some(&0x30) && bytes.windows(3).take(8).any(|w| w == [0x02, 0x01, 0x03])
 }
 
-fn p12(bytes: &[u8], password: Option<&str>) -> Result<Found, Failure> {
+/// A PKCS#12 bundle as the core loads a client identity from it (the key must be the
+/// certificate's).
+fn p12(bytes: &[u8], password: Option<&str>) -> Result<Found, KeyError> {
     let Some(password) = password else {
-        return Err(Failure::usage(
-            "a PKCS#12 bundle: give --password (for WeChat Pay's apiclient_cert.p12 it is your mchid)",
-        ));
+        return Err(KeyError::InvalidEncoding {
+            what: "PKCS#12 bundle",
+            reason: "give --password (for WeChat Pay's apiclient_cert.p12 it is your mchid)".into(),
+        });
     };
-    let store = p12_keystore::KeyStore::from_pkcs12(
-        bytes,
-        password,
-        p12_keystore::Pkcs12ImportPolicy::Relaxed,
-    )
-    .map_err(|e| Failure::usage(format!("PKCS#12: {e} (a wrong --password?)")))?;
-    let Some((_, chain)) = store.private_key_chain() else {
-        return Err(Failure::usage("PKCS#12: no private key inside"));
-    };
-    let key = PrivateKey::from_der(chain.key().as_der())
-        .map_err(|e| Failure::usage(format!("PKCS#12: {e}")))?;
+    let id = wechatpay_core::transport::ClientIdentity::from_pkcs12(bytes, password)?;
+    let key = PrivateKey::from_der(id.private_key_der().0)?;
     let mut found = private_key(&key, "PKCS#12 bundle with a private key");
-    if let Some(cert) = chain.certs().first().and_then(|c| certificate(c.as_der())) {
-        let matches = cert.public_key == found.public_key;
+    if let Some(der) = id.certificate_chain_der().first() {
+        let cert = certificate(der)?;
         found.text.push_str(&format!(
-            "\n  and a {}\n  the key {} the certificate",
-            cert.text,
-            if matches { "matches" } else { "does NOT match" }
+            "\n  and a {}\n  the key matches the certificate",
+            cert.text
         ));
         found.info["certificate"] = cert.info;
-        found.info["key_matches_certificate"] = json!(matches);
+        found.info["key_matches_certificate"] = json!(true);
     }
     Ok(found)
 }

@@ -76,8 +76,8 @@ impl From<Algorithm> for SignType {
     }
 }
 
-fn read(path: &PathBuf) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
+fn read(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    crate::cmds::read_limited(path, v2::MAX_XML as u64)
 }
 
 /// `-d`: a JSON object (or @file) as APIv2 fields.

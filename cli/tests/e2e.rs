@@ -1935,6 +1935,144 @@ fn inspect_keys_certificates_and_p12() {
     assert_eq!(o.status.code(), Some(2));
     let o = wxpay(&args(&[], &["inspect", &p("merchant.p12")]));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--password"));
+
+    // What the core accepts, inspect reads: a byte order mark, indentation, CRLF, text around
+    // the section. What it refuses, the loader that recognised it says why.
+    let d = tmpdir();
+    let cert = std::fs::read_to_string(keys.join("merchant_cert.pem")).unwrap();
+    let key = std::fs::read_to_string(keys.join("merchant_key.pem")).unwrap();
+    let indented: String = cert.lines().map(|l| format!("    {l}\r\n")).collect();
+    for (name, text, kind) in [
+        ("bom.pem", format!("\u{feff}{cert}"), "certificate"),
+        ("indented.pem", indented, "certificate"),
+        (
+            "junk.pem",
+            format!("issued 2026\n{cert}trailing notes\n"),
+            "certificate",
+        ),
+        ("key_bom.pem", format!("\u{feff}{key}"), "private_key"),
+    ] {
+        std::fs::write(d.join(name), text).unwrap();
+        let o = wxpay(&args(
+            &[],
+            &["--json", "inspect", d.join(name).to_str().unwrap()],
+        ));
+        let v = json_out(&o);
+        assert_eq!(v["file"]["kind"], kind, "{name}: {v}");
+    }
+    let o = wxpay(&args(&[], &["inspect", &p("bad_ec_cert.pem")]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("platform certificate") && !err.contains("found a certificate"),
+        "{err}"
+    );
+}
+
+/// Where a file is expected, only a regular file of a bounded size is read: `/dev/zero`, a FIFO
+/// and a directory are refused at once (exit 2), as is a file past the bound of its kind.
+#[test]
+fn files_are_regular_and_bounded() {
+    let d = tmpdir();
+    let fifo = d.join("fifo");
+    let mut odd = vec!["/dev/zero".to_string(), d.display().to_string()];
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        odd.push(fifo.display().to_string());
+    }
+    // Past the bound of a body (8 MiB) and of a config (1 MiB); past a key file's (64 KiB).
+    let big = d.join("big.json");
+    std::fs::write(&big, vec![b' '; (8 << 20) + 1]).unwrap();
+    let big_key = d.join("big_key.pem");
+    std::fs::write(&big_key, vec![b' '; 64 * 1024 + 1]).unwrap();
+    let (big, big_key) = (big.display().to_string(), big_key.display().to_string());
+    let f = creds(&d, "http://127.0.0.1:9", Mode::Certificate);
+    let header = "Wechatpay-Serial: X".to_string();
+    std::fs::write(d.join("body.json"), "{}").unwrap();
+    std::fs::write(d.join("apiv2.txt"), TestKeys::load().apiv2_key).unwrap();
+    let body = d.join("body.json").display().to_string();
+    let apiv2 = d.join("apiv2.txt").display().to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut cases: Vec<(Vec<String>, &str)> = Vec::new();
+    for file in odd.iter().chain([&big, &big_key]) {
+        let (is_odd, is_big) = (odd.contains(file), file == &big);
+        let at = format!("@{file}");
+        let mut add = |when: bool, a: Vec<String>, what: &'static str| {
+            if when {
+                cases.push((a, what));
+            }
+        };
+        add(true, s(&["inspect", file]), "inspect");
+        add(
+            file != &big_key,
+            s(&["--config", file, "api", "list"]),
+            "config",
+        );
+        let signing = ["sign", "--method", "GET", "--target", "/v3/x"];
+        add(
+            true,
+            args(&with(&f, "--private-key", file), &signing),
+            "private key",
+        );
+        add(
+            true,
+            args(
+                &with(&f, "--apiv3-key-file", file),
+                &["notify", "--body-file", &body, "-H", &header],
+            ),
+            "APIv3 key",
+        );
+        add(
+            true,
+            s(&[
+                "v2",
+                "verify",
+                "--body-file",
+                &body,
+                "--apiv2-key-file",
+                file,
+            ]),
+            "APIv2 key",
+        );
+        add(
+            is_odd || is_big,
+            args(&f, &["verify", "--body-file", file, "-H", &header]),
+            "--body-file",
+        );
+        add(
+            is_odd || is_big,
+            args(&f, &["request", "POST", "/v3/x", "-d", &at]),
+            "-d @file",
+        );
+        add(
+            is_odd || is_big,
+            s(&["v2", "sign", "-d", &at, "--apiv2-key-file", &apiv2]),
+            "v2 -d @file",
+        );
+        // An upload is streamed, never held: only what is not a regular file is refused.
+        add(is_odd, args(&f, &["upload", "image", file]), "upload");
+    }
+    for (a, what) in cases {
+        let started = std::time::Instant::now();
+        let o = wxpay(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.code() == Some(2),
+            "{what} {a:?}: {:?} {err}",
+            o.status.code()
+        );
+        assert!(
+            err.contains("not a regular file") || err.contains("larger than"),
+            "{what} {a:?}: {err}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what}"
+        );
+    }
 }
 
 fn v2_vectors() -> Value {

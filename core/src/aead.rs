@@ -48,11 +48,7 @@ pub(crate) fn key_file<K, E: fmt::Display>(
     what: &'static str,
     parse: impl FnOnce(&[u8]) -> Result<K, E>,
 ) -> Result<K, crate::KeyError> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| crate::KeyError::Io {
-        what,
-        path: path.to_path_buf(),
-        source,
-    })?);
+    let bytes = crate::pem::read_file(path, what)?;
     parse(&bytes[..]).map_err(|e| crate::KeyError::InvalidEncoding {
         what,
         reason: e.to_string(),

@@ -94,12 +94,19 @@ impl Settings {
     /// Read a TOML file; relative paths in it are made relative to its directory.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Settings, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let read = |source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let bytes = crate::files::read(path, crate::files::MAX_CONFIG_FILE).map_err(read)?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            read(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text: {e}"),
+            ))
         })?;
         let dir = path.parent().unwrap_or(Path::new(""));
-        Settings::from_toml(&text, dir).map_err(|e| match e {
+        Settings::from_toml(text, dir).map_err(|e| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse {
                 path: Some(path.to_path_buf()),
                 message,

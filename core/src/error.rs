@@ -75,7 +75,7 @@ pub enum KeyError {
         what: &'static str,
         /// How many sections.
         count: usize,
-        /// Their labels, comma-separated.
+        /// Their labels, comma-separated (the first eight, then `…`).
         labels: String,
     },
     /// The DER inside is not a valid structure of the expected kind.

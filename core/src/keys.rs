@@ -29,6 +29,27 @@ pub enum PlatformKeyKind {
     PublicKey,
 }
 
+/// The DER of the one certificate in `input`, PEM or DER, read as every certificate loader here
+/// reads it (a byte order mark, indentation and `\r\n` are tolerated; encrypted, several or
+/// other sections are refused with what was found): for tools that show more of a certificate
+/// than [`PlatformKey`] keeps, such as its subject.
+pub fn certificate_der(input: &[u8]) -> Result<Vec<u8>, KeyError> {
+    match pem::read_one(input, CERTIFICATE)? {
+        Item::Certificate(der) => Ok(der),
+        Item::Der(der) => Ok(der.to_vec()),
+        Item::Pkcs8(_) | Item::Pkcs1(_) | Item::Sec1 => Err(KeyError::WrongKind {
+            what: CERTIFICATE,
+            found: "a private key".into(),
+            expected: pem::expected_for(CERTIFICATE),
+        }),
+        Item::PublicKey(_) => Err(KeyError::WrongKind {
+            what: CERTIFICATE,
+            found: "a bare public key (`BEGIN PUBLIC KEY`); use PlatformKey::from_public_key_pem with its PUB_KEY_ID_".into(),
+            expected: pem::expected_for(CERTIFICATE),
+        }),
+    }
+}
+
 /// One key WeChat Pay signs responses and callbacks with.
 #[derive(Clone)]
 pub struct PlatformKey {
@@ -42,20 +63,7 @@ impl PlatformKey {
     /// A platform certificate from PEM (`BEGIN CERTIFICATE`) or DER. The serial, validity and
     /// public key come from the certificate.
     pub fn from_certificate_pem(input: impl AsRef<[u8]>) -> Result<Self, KeyError> {
-        match pem::read_one(input.as_ref(), CERTIFICATE)? {
-            Item::Certificate(der) => Self::from_certificate_der(&der),
-            Item::Der(der) => Self::from_certificate_der(&der),
-            Item::Pkcs8(_) | Item::Pkcs1(_) | Item::Sec1 => Err(KeyError::WrongKind {
-                what: CERTIFICATE,
-                found: "a private key".into(),
-                expected: pem::expected_for(CERTIFICATE),
-            }),
-            Item::PublicKey(_) => Err(KeyError::WrongKind {
-                what: CERTIFICATE,
-                found: "a bare public key (`BEGIN PUBLIC KEY`); use PlatformKey::from_public_key_pem with its PUB_KEY_ID_".into(),
-                expected: pem::expected_for(CERTIFICATE),
-            }),
-        }
+        Self::from_certificate_der(&certificate_der(input.as_ref())?)
     }
 
     /// A platform certificate from a PEM or DER file.

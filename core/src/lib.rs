@@ -74,6 +74,7 @@ mod crypto;
 pub use crypto::BACKEND as CRYPTO_BACKEND;
 pub mod error;
 pub mod exchange;
+pub mod files;
 pub mod keys;
 pub mod media;
 pub mod notify;

@@ -199,7 +199,7 @@ pub fn upload_from_file<T: serde::de::DeserializeOwned, P: FnMut(u64)>(
     let mut buf = vec![0u8; 64 * 1024];
     // Each chunk of the file in turn, to `f`.
     let mut each_chunk = |f: &mut dyn FnMut(&[u8]) -> Result<(), BuildError>| {
-        let mut reader = std::fs::File::open(file).map_err(unreadable)?;
+        let mut reader = crate::files::open(file).map_err(unreadable)?;
         loop {
             match reader.read(&mut buf) {
                 Ok(0) => return Ok(()),
@@ -234,7 +234,7 @@ pub fn upload_from_file<T: serde::de::DeserializeOwned, P: FnMut(u64)>(
     let upload = upload_streamed::<T>(path, filename, &sha)?;
     let body = FileBody {
         head: std::io::Cursor::new(upload.head),
-        file: std::fs::File::open(file).map_err(unreadable)?.take(len),
+        file: crate::files::open(file).map_err(unreadable)?.take(len),
         tail: std::io::Cursor::new(upload.tail),
         sent: 0,
         progress,

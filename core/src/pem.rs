@@ -85,10 +85,14 @@ pub(crate) fn read_one(input: &[u8], what: &'static str) -> Result<Item, KeyErro
         });
     }
     if found.len() > 1 {
+        let mut labels = found[..found.len().min(8)].join(", ");
+        if found.len() > 8 {
+            labels.push_str(", …");
+        }
         return Err(KeyError::Multiple {
             what,
             count: found.len(),
-            labels: found.join(", "),
+            labels,
         });
     }
     let mut iter = <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(input);
@@ -148,18 +152,17 @@ pub(crate) fn expected_for(what: &'static str) -> &'static str {
     }
 }
 
-/// Read a whole file into a buffer that is wiped when dropped.
+/// Read a whole key or certificate file (regular, at most
+/// [`MAX_CREDENTIAL_FILE`](crate::files::MAX_CREDENTIAL_FILE)) into a buffer wiped when dropped.
 pub(crate) fn read_file(
     path: &std::path::Path,
     what: &'static str,
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|source| KeyError::Io {
-            what,
-            path: path.to_path_buf(),
-            source,
-        })
+    crate::files::read(path, crate::files::MAX_CREDENTIAL_FILE).map_err(|source| KeyError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Name the algorithm of an AlgorithmIdentifier OID, for messages.

@@ -308,12 +308,7 @@ impl ClientIdentity {
     /// From a PKCS#12 file.
     #[cfg(feature = "pkcs12")]
     pub fn from_pkcs12_file(path: impl AsRef<Path>, password: &str) -> Result<Self, KeyError> {
-        let path = path.as_ref();
-        let der = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Io {
-            what: "PKCS#12 bundle",
-            path: path.to_path_buf(),
-            source,
-        })?);
+        let der = pem::read_file(path.as_ref(), "PKCS#12 bundle")?;
         Self::from_pkcs12(&der, password)
     }
 

@@ -489,3 +489,106 @@ fn what_held_keeps_holding() {
         "{shown}"
     );
 }
+
+/// Every file the core reads is a regular file of a bounded size: `/dev/zero`, a FIFO and a
+/// directory are refused at once (nothing hangs or reads forever), a file past the bound of its
+/// kind is refused, and the upload streamed from disk refuses what is not a regular file.
+#[test]
+fn only_bounded_regular_files_are_read() {
+    use std::io::ErrorKind;
+    use std::path::Path;
+    use wechatpay_core::config::{ConfigError, Settings};
+    use wechatpay_core::files::{MAX_CONFIG_FILE, MAX_CREDENTIAL_FILE};
+    use wechatpay_core::transport::ClientIdentity;
+
+    let dir = std::env::temp_dir().join(format!("wechatpay-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let mut odd: Vec<&Path> = vec![Path::new("/dev/zero"), &dir];
+    if made.is_ok_and(|s| s.success()) {
+        odd.push(&fifo);
+    }
+    let big = dir.join("big.pem");
+    std::fs::write(&big, vec![b'A'; MAX_CREDENTIAL_FILE as usize + 1]).unwrap();
+    let big_toml = dir.join("big.toml");
+    std::fs::write(&big_toml, vec![b'#'; MAX_CONFIG_FILE as usize + 1]).unwrap();
+
+    let key_io = |e: KeyError| match e {
+        KeyError::Io { source, .. } => source.kind(),
+        other => panic!("{other}"),
+    };
+    type Load = fn(&Path) -> KeyError;
+    #[cfg_attr(not(feature = "pkcs12"), allow(unused_mut))]
+    let mut loaders: Vec<(&str, Load)> = vec![
+        ("private key", |p| PrivateKey::from_file(p).unwrap_err()),
+        ("certificate", |p| {
+            PlatformKey::from_certificate_file(p).unwrap_err()
+        }),
+        ("public key", |p| {
+            PlatformKey::from_public_key_file("PUB_KEY_ID_1", p).unwrap_err()
+        }),
+        ("APIv3 key", |p| ApiV3Key::from_file(p).unwrap_err()),
+        ("APIv2 key", |p| {
+            wechatpay_core::v2::ApiV2Key::from_file(p).unwrap_err()
+        }),
+        ("client identity", |p| {
+            ClientIdentity::from_files(p, p).unwrap_err()
+        }),
+    ];
+    #[cfg(feature = "pkcs12")]
+    loaders.push(("PKCS#12", |p| {
+        ClientIdentity::from_pkcs12_file(p, "1900000001").unwrap_err()
+    }));
+    for (what, load) in &loaders {
+        for p in &odd {
+            assert_eq!(
+                key_io(load(p)),
+                ErrorKind::InvalidInput,
+                "{what} {}",
+                p.display()
+            );
+        }
+        let e = load(&big);
+        assert!(
+            e.to_string().contains("larger than 65536 bytes"),
+            "{what}: {e}"
+        );
+        assert_eq!(key_io(e), ErrorKind::FileTooLarge, "{what}");
+    }
+    let config_io = |e: ConfigError| match e {
+        ConfigError::Read { source, .. } => source.kind(),
+        other => panic!("{other}"),
+    };
+    for p in &odd {
+        assert_eq!(
+            config_io(Settings::from_file(p).unwrap_err()),
+            ErrorKind::InvalidInput
+        );
+    }
+    assert_eq!(
+        config_io(Settings::from_file(&big_toml).unwrap_err()),
+        ErrorKind::FileTooLarge
+    );
+    for p in &odd {
+        let e = wechatpay_core::media::upload_from_file::<Value, _>(
+            "/v3/merchant/media/upload",
+            p,
+            |_| {},
+        )
+        .map(|_| ())
+        .unwrap_err();
+        assert!(matches!(e, BuildError::UploadFile { .. }), "{e}");
+    }
+    // Many sections: the message names a few, not all of them.
+    let many = "-----BEGIN CERTIFICATE-----\n".repeat(2000);
+    let e = PlatformKey::from_certificate_pem(many.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("found 2000 PEM sections") && e.len() < 400,
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
