@@ -14,6 +14,11 @@ use wechatpay_core::notify::{self, Callbacks, MemoryStore, NotificationStore, No
 /// The default body cap: 64 KiB (a notification is a few KB).
 pub const DEFAULT_MAX_BODY: usize = 64 << 10;
 
+/// The default time to read a callback's body: 10 s. WeChat Pay sends a few KB at once and
+/// waits 5 s for the answer; a body still arriving after this is refused (`408`), so a client
+/// that sends it a byte at a time cannot hold the connection.
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the extractor needs: the callback verifier, the transport that refreshes certificates
 /// (optional), and the body cap. Cheap to clone.
 #[derive(Clone)]
@@ -22,6 +27,7 @@ pub struct Notifications {
     transport: Option<Arc<dyn AsyncCallbacks>>,
     store: Arc<dyn NotificationStore>,
     max_body: usize,
+    body_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Notifications {
@@ -31,6 +37,7 @@ impl std::fmt::Debug for Notifications {
             .field("refresh", &self.transport.is_some())
             .field("store", &"dyn NotificationStore")
             .field("max_body", &self.max_body)
+            .field("body_timeout", &self.body_timeout)
             .finish()
     }
 }
@@ -43,6 +50,7 @@ impl Notifications {
             transport: None,
             store: Arc::new(MemoryStore::default()),
             max_body: DEFAULT_MAX_BODY,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 
@@ -93,6 +101,15 @@ impl Notifications {
         self
     }
 
+    /// Refuse a body not read whole within `timeout` with `408` (default
+    /// [`DEFAULT_BODY_TIMEOUT`]). Counted from when the extractor starts reading the body; the
+    /// request line and headers are the server's to bound (see the crate docs). Needs the tokio
+    /// time driver, which `#[tokio::main]` and `axum::serve` runtimes have.
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
     /// Verify, decrypt and deserialise a callback.
     pub async fn verify<T: notify::Resource>(
         &self,
@@ -124,6 +141,12 @@ pub enum Rejection {
     /// The body could not be read: `400`.
     #[error("callback body could not be read: {0}")]
     Body(#[source] axum::Error),
+    /// The body was not read whole in time: `408`.
+    #[error("callback body not received within {} ms", .after.as_millis())]
+    Timeout {
+        /// The time allowed ([`Notifications::body_timeout`]).
+        after: std::time::Duration,
+    },
     /// Verification, decryption or deserialisation failed: `500`.
     #[error(transparent)]
     Notify(#[from] NotifyError),
@@ -134,6 +157,7 @@ impl IntoResponse for Rejection {
         let status = match &self {
             Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::Body(_) => StatusCode::BAD_REQUEST,
+            Rejection::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Rejection::Notify(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut r = Answer(notify::failure(&self.to_string())).into_response();
@@ -189,13 +213,21 @@ where
         if announced.is_some_and(|len| len > n.max_body as u64) {
             return Err(Rejection::TooLarge { limit: n.max_body });
         }
-        let body = axum::body::to_bytes(body, n.max_body).await.map_err(|e| {
-            if wechatpay_core::error::find_cause::<http_body_util::LengthLimitError>(&e).is_some() {
-                Rejection::TooLarge { limit: n.max_body }
-            } else {
-                Rejection::Body(e)
-            }
-        })?;
+        let read = axum::body::to_bytes(body, n.max_body);
+        let body = tokio::time::timeout(n.body_timeout, read)
+            .await
+            .map_err(|_| Rejection::Timeout {
+                after: n.body_timeout,
+            })?
+            .map_err(|e| {
+                if wechatpay_core::error::find_cause::<http_body_util::LengthLimitError>(&e)
+                    .is_some()
+                {
+                    Rejection::TooLarge { limit: n.max_body }
+                } else {
+                    Rejection::Body(e)
+                }
+            })?;
         Ok(Delivery {
             headers: parts.headers,
             body,

@@ -162,6 +162,73 @@ impl<T: Unpin> futures_core::Stream for StreamIter<T> {
     }
 }
 
+/// A body that sends one byte every 20 ms (at most 2 000 of them), as a slow client would.
+fn trickle() -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        for _ in 0..2000 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let frame = http_body::Frame::data(bytes::Bytes::from_static(b" "));
+            if tx.send(Ok::<_, std::io::Error>(frame)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Body::new(http_body_util::StreamBody::new(Receiver(rx)))
+}
+
+struct Receiver<T>(tokio::sync::mpsc::Receiver<T>);
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<T>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// A body sent a byte at a time is refused once the body timeout passes (`408` and the failure
+/// WeChat Pay retries), by both extractors; the handler never runs.
+#[tokio::test]
+async fn a_slow_body_is_refused_in_time() {
+    let n = notifications("http://127.0.0.1:1", false)
+        .body_timeout(std::time::Duration::from_millis(200));
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = runs.clone();
+    let handled = Router::new()
+        .route(
+            "/notify",
+            post(
+                move |axum::extract::State(n): axum::extract::State<Notifications>,
+                      d: wechatpay_axum::Delivery| async move {
+                    n.handle::<Transaction, _, _, _>(d, |_| async move {
+                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok::<_, String>(())
+                    })
+                    .await
+                },
+            ),
+        )
+        .with_state(n.clone());
+    for router in [app(n.clone()), handled] {
+        let slow = Request::post("/notify").body(trickle()).unwrap();
+        let answered =
+            tokio::time::timeout(std::time::Duration::from_secs(30), answer(router, slow)).await;
+        let (status, body) = answered.expect("the extractor gives up on a slow body");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::REQUEST_TIMEOUT, Some("FAIL"))
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains("200 ms"),
+            "{body}"
+        );
+    }
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_certificate_is_fetched_through_the_transport() {
     let keys = TestKeys::load();
