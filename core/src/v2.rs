@@ -995,7 +995,7 @@ type ReadAnswer<T, O> = fn(&SignedV2<T>, &Response<Vec<u8>>) -> Result<O, V2Erro
 
 /// One APIv2 call as a transport drives it ([`crate::exchange::Exchange`]): the signed request
 /// out, the answer in, read by `read` (verified fields as `T`, or a bill). Made by
-/// [`crate::Client::v2_exchange`] and [`crate::Client::v2_bill_exchange`].
+/// [`crate::Client::v2_exchange`] and [`crate::Client::v2_bill_download`].
 pub struct V2Exchange<T, O> {
     signed: SignedV2<T>,
     request: Option<Request<Vec<u8>>>,
