@@ -850,7 +850,8 @@ fn upload_cmd(g: &Resolved, json_mode: bool, a: UploadArgs) -> Result<(), Failur
         .len();
     let client = g.client()?;
     let bar = progress_bar(Some(len), "upload");
-    let answer = client.upload_file::<Value>(path, &a.file, |sent| bar.set_position(sent));
+    let shown = bar.clone();
+    let answer = client.upload_file::<Value>(path, &a.file, move |sent| shown.set_position(sent));
     bar.finish_and_clear();
     let answer = answer?;
     let rid = answer.request_id.clone().unwrap_or_default();

@@ -546,6 +546,11 @@ impl Client {
                 request.headers_mut().append(name, value);
             }
         }
+        if call.streamed {
+            request
+                .extensions_mut()
+                .insert(crate::http_client::StreamedBody);
+        }
         let unsigned = is_unsigned_download(&call.method, &path);
         Ok(SignedRequest {
             request,

@@ -69,12 +69,14 @@ pub mod certificates;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connector;
 pub mod credentials;
 mod crypto;
 pub use crypto::BACKEND as CRYPTO_BACKEND;
 pub mod error;
 pub mod exchange;
 pub mod files;
+mod http_client;
 pub mod keys;
 pub mod media;
 pub mod notify;
@@ -97,6 +99,9 @@ pub use error::{
     ApiError, BuildError, CallError, KeyError, RefreshError, ResponseError, SignError,
     TransportError, TransportErrorKind, VerifyError,
 };
+#[cfg(feature = "async")]
+pub use http_client::AsyncClient;
+pub use http_client::BlockingClient;
 pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys, SharedKeys};
 pub use request::Call;
 pub use response::ApiResponse;

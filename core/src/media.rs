@@ -170,7 +170,9 @@ pub fn upload_streamed<T: serde::de::DeserializeOwned>(
 ) -> Result<StreamedUpload<T>, BuildError> {
     let (meta, head, tail, content_type) = parts(filename, sha256_hex)?;
     Ok(StreamedUpload {
-        call: Call::<T>::post(path).multipart(Vec::new(), meta, &content_type),
+        call: Call::<T>::post(path)
+            .multipart(Vec::new(), meta, &content_type)
+            .streamed(),
         head,
         tail,
     })

@@ -93,6 +93,8 @@ pub struct Call<T> {
     pub(crate) sensitive: Option<crate::sensitive::Collected>,
     /// Multipart uploads: the bytes signed (the meta JSON) and the content type.
     pub(crate) multipart: Option<(Vec<u8>, HeaderValue)>,
+    /// The body is a file the client streams in place of the empty one signed.
+    pub(crate) streamed: bool,
     pub(crate) raw_query: Option<String>,
     /// Sensitive query values: `(index in query, value)`, encrypted at signing.
     pub(crate) sensitive_query: Vec<(usize, crate::sensitive::Sensitive)>,
@@ -160,6 +162,7 @@ impl<T> Call<T> {
             decode,
             sensitive: None,
             multipart: None,
+            streamed: false,
             raw_query: None,
             sensitive_query: Vec::new(),
             _answer: PhantomData,
@@ -275,6 +278,12 @@ impl<T> Call<T> {
         self
     }
 
+    /// Mark the body as a file streamed by the client ([`crate::AsyncClient::upload_file`]).
+    pub(crate) fn streamed(mut self) -> Self {
+        self.streamed = true;
+        self
+    }
+
     /// Append an already percent-encoded query string verbatim (e.g. the query of a bill's
     /// `download_url`). Only RFC 3986 query characters are accepted. A transport whose HTTP
     /// client would send the target rewritten refuses the call instead of sending it
@@ -374,6 +383,7 @@ impl<T> Call<T> {
             decode,
             sensitive: self.sensitive,
             multipart: self.multipart,
+            streamed: self.streamed,
             raw_query: self.raw_query,
             sensitive_query: self.sensitive_query,
             _answer: PhantomData,

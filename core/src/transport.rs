@@ -387,3 +387,48 @@ impl std::fmt::Debug for ClientIdentity {
             .finish()
     }
 }
+
+/// The TLS settings of `config` for a connector on rustls: Mozilla's roots (webpki-roots) or
+/// [`Config::root_certificates`], the client identity when configured, safe default protocol
+/// versions, and the crypto provider of this crate's backend ([`rustls_provider`]).
+#[cfg(feature = "rustls")]
+pub fn rustls_config(config: &Config) -> Result<rustls::ClientConfig, crate::TransportError> {
+    use crate::{TransportError, TransportErrorKind};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let tls = |e: rustls::Error| TransportError::new(TransportErrorKind::Tls, false, e);
+    let mut roots = rustls::RootCertStore::empty();
+    if config.root_certificates.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for der in &config.root_certificates {
+        roots.add(CertificateDer::from(der.clone())).map_err(tls)?;
+    }
+    let provider = std::sync::Arc::new(rustls_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?
+        .with_root_certificates(roots);
+    let Some(id) = &config.client_identity else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let chain = id
+        .certificate_chain_der()
+        .iter()
+        .map(|d| CertificateDer::from(d.clone()))
+        .collect();
+    let key = match id.private_key_der() {
+        (der, KeyFormat::Pkcs1) => PrivateKeyDer::Pkcs1(der.to_vec().into()),
+        (der, _) => PrivateKeyDer::Pkcs8(der.to_vec().into()),
+    };
+    builder.with_client_auth_cert(chain, key).map_err(tls)
+}
+
+/// The rustls crypto provider of this crate's backend: aws-lc-rs, or ring under the `ring`
+/// feature alone.
+#[cfg(feature = "rustls")]
+pub fn rustls_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    return rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(not(feature = "aws-lc-rs"))]
+    return rustls::crypto::ring::default_provider();
+}

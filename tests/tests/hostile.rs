@@ -582,8 +582,8 @@ fn background_refresh_with_a_zero_interval_keeps_running() {
         .unwrap();
         let reqwest = wechatpay_reqwest::Client::new(core).unwrap();
         let tasks = [
-            hyper.spawn_background_refresh(Duration::ZERO),
-            reqwest.spawn_background_refresh(Duration::ZERO),
+            tokio::spawn(hyper.background_refresh(Duration::ZERO)),
+            tokio::spawn(reqwest.background_refresh(Duration::ZERO)),
         ];
         tokio::time::sleep(Duration::from_millis(200)).await;
         for task in tasks {
@@ -604,10 +604,17 @@ fn a_reqwest_client_that_follows_redirects_is_refused() {
         .enable_all()
         .build()
         .unwrap();
-    let client = |base: &str, policy: reqwest::redirect::Policy| {
+    let client = |base: &str,
+                  policy: reqwest::redirect::Policy|
+     -> Result<wechatpay_reqwest::Client, wechatpay_core::TransportError> {
         let cfg = wechatpay_reqwest::Config::default().timeout(Duration::from_millis(1500));
         let http = reqwest::Client::builder().no_proxy().redirect(policy);
-        wechatpay_reqwest::Client::from_reqwest(core(base), http.build().unwrap(), cfg)
+        let connector = wechatpay_reqwest::Connector::from_reqwest(http.build().unwrap())?;
+        Ok(wechatpay_reqwest::Client::with_connector(
+            core(base),
+            connector,
+            cfg,
+        ))
     };
     let post = || Call::<Value>::post("/v3/x").json(&serde_json::json!({"a": 1}));
     let redirect_to = |to: String| {

@@ -254,7 +254,7 @@ impl Background for wechatpay_hyper::Client {
         .unwrap()
     }
     fn spawn(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        self.spawn_background_refresh(interval)
+        tokio::spawn(self.background_refresh(interval))
     }
     fn core(&self) -> &wechatpay_core::Client {
         wechatpay_hyper::Client::core(self)
@@ -267,7 +267,7 @@ impl Background for wechatpay_reqwest::Client {
         wechatpay_reqwest::Client::with_config(core, cfg).unwrap()
     }
     fn spawn(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        self.spawn_background_refresh(interval)
+        tokio::spawn(self.background_refresh(interval))
     }
     fn core(&self) -> &wechatpay_core::Client {
         wechatpay_reqwest::Client::core(self)

@@ -1,8 +1,9 @@
 //! # wechatpay-ureq
 //!
-//! A blocking WeChat Pay APIv3 client: [`wechatpay_core`] decides every step of an exchange
-//! (signing, verification, the certificate refresh on an unknown serial, the checks of a
-//! streamed download); ureq 3 (rustls with the aws-lc-rs provider) moves the bytes.
+//! A blocking WeChat Pay client: [`Client`] is [`wechatpay_core::BlockingClient`] over this
+//! crate's [`Connector`], which moves the bytes with ureq 3 (rustls, with the crypto provider
+//! of the core's backend: aws-lc-rs, or ring). Everything else — signing, verification,
+//! the certificate refresh, limits, downloads, uploads — is the core's.
 //!
 //! ```no_run
 //! use wechatpay_api::payscore::payafter_orders::{complete, CompleteRequest};
@@ -19,9 +20,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Settings: [`Config`] (the same in every transport). Streamed downloads: the head within
-//! `timeout`, the whole within `download_timeout`, at most `max_download_bytes`. ureq reads the
-//! proxy from the environment or [`Config::proxy`]; it never follows redirects and never retries.
+//! Settings: [`Config`] (the same in every transport). ureq reads the proxy from the
+//! environment or [`Config::proxy`]; it never follows redirects and never retries.
 
 #![warn(missing_docs)]
 
@@ -29,56 +29,28 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
-use serde::de::DeserializeOwned;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 pub use wechatpay_core;
-use wechatpay_core::bill::{BillDownloadInfo, EncryptedBillPart};
-use wechatpay_core::certificates::Downloaded;
+use wechatpay_core::connector::{BlockingConnector, FromConfig, RequestBody, Timeouts};
 use wechatpay_core::error::find_cause;
-use wechatpay_core::exchange::{self, Download, DownloadSink};
-use wechatpay_core::notify::{Callbacks, Notification, NotifyError};
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
-use wechatpay_core::v2::V2Call;
-use wechatpay_core::{
-    ApiResponse, Call, CallError, RefreshError, TransportError, TransportErrorKind,
-};
+use wechatpay_core::{TransportError, TransportErrorKind};
 
-/// A blocking WeChat Pay client. `Send + Sync`: share one between threads (`&`, or a clone:
-/// clones share the connection pool, the settings and the platform keys). It never retries on
-/// its own.
-#[derive(Clone)]
-pub struct Client {
-    core: wechatpay_core::Client,
+/// The blocking client on ureq: `Client::new(core)`, `Client::with_config(core, config)`.
+pub type Client = wechatpay_core::BlockingClient<Connector>;
+
+/// The connector: a ureq agent with TLS, proxy, pool and connect timeout from [`Config`].
+#[derive(Debug)]
+pub struct Connector {
     agent: ureq::Agent,
-    config: Arc<Config>,
-    refresh_lock: Arc<Mutex<()>>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("core", &self.core)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Client {
-    /// A client with the default [`Config`].
-    pub fn new(core: wechatpay_core::Client) -> Result<Self, TransportError> {
-        Self::with_config(core, Config::default())
-    }
-
-    /// A client with `config`.
-    pub fn with_config(
-        core: wechatpay_core::Client,
-        config: Config,
-    ) -> Result<Self, TransportError> {
-        let config = config.saturated();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut tls = ureq::tls::TlsConfig::builder().unversioned_rustls_crypto_provider(provider);
+impl FromConfig for Connector {
+    fn from_config(config: &Config) -> Result<Self, TransportError> {
+        let mut tls = ureq::tls::TlsConfig::builder().unversioned_rustls_crypto_provider(Arc::new(
+            wechatpay_core::transport::rustls_provider(),
+        ));
         let der = |d: &Vec<u8>| ureq::tls::Certificate::from_der(d).to_owned();
         if !config.root_certificates.is_empty() {
             let roots: Vec<_> = config.root_certificates.iter().map(der).collect();
@@ -103,7 +75,6 @@ impl Client {
             .max_redirects(0)
             .proxy(proxy)
             .timeout_connect(Some(config.connect_timeout))
-            .timeout_global(Some(config.timeout))
             .max_idle_connections_per_host(config.pool_max_idle_per_host)
             .max_idle_age(config.pool_idle_timeout);
         let agent = ureq::Agent::with_parts(
@@ -111,187 +82,47 @@ impl Client {
             DefaultConnector::new(),
             CachingResolver::default(),
         );
-        Ok(Self {
-            core,
-            agent,
-            config: Arc::new(config),
-            refresh_lock: Arc::new(Mutex::new(())),
-        })
-    }
-
-    /// The core client (signing, verification, platform keys).
-    pub fn core(&self) -> &wechatpay_core::Client {
-        &self.core
-    }
-
-    /// Sign `call`, send it, verify and decode the answer (refreshing the platform certificates
-    /// once when the answer names an unknown serial and the core has an APIv3 key).
-    pub fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        self.drive(self.core.exchange(call)?)
-    }
-
-    /// Drive an exchange started elsewhere (`core.exchange(call)`), sending its requests through
-    /// this client.
-    pub fn drive<E: exchange::Exchange>(&self, ex: E) -> E::Output {
-        exchange::drive_blocking(&self.core, ex, |r| self.execute(r), &self.refresh_lock)
-    }
-
-    /// Verify and decrypt a callback with `callbacks` (from `client.core().callbacks(key)`); an
-    /// unknown serial triggers one refresh through this client and a second verification.
-    pub fn verify_callback<T: wechatpay_core::notify::Resource>(
-        &self,
-        callbacks: &Callbacks,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<Notification<T>, NotifyError> {
-        self.drive(callbacks.exchange::<T>(headers, body))
-    }
-
-    /// Sign an APIv2 call (`Client::sign_v2`), send it — presenting [`Config::client_identity`]
-    /// on the paths that need it, refused before sending without one — then verify the answer
-    /// and read it as `T`.
-    ///
-    /// ```no_run
-    /// use wechatpay_api::v2::secapi::pay::refund;
-    /// use wechatpay_core::v2::ApiV2Key;
-    /// use wechatpay_core::{Merchant, PrivateKey};
-    /// use wechatpay_ureq::{ClientIdentity, Config};
-    ///
-    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let merchant = Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", PrivateKey::from_file("apiclient_key.pem")?)?;
-    /// let core = wechatpay_core::Client::builder(merchant)
-    ///     .apiv2_key(ApiV2Key::from_file("apiv2_key.txt")?)
-    ///     .build()?;
-    /// let identity = ClientIdentity::from_pkcs12_file("apiclient_cert.p12", "1900000001")?;
-    /// let client = wechatpay_ureq::Client::with_config(core, Config::default().client_identity(identity))?;
-    /// let answer = client.send_v2(refund::call(&refund::Request {
-    ///     appid: "wxd678efh567hg6787".into(),
-    ///     out_trade_no: "ORDER-1".into(),
-    ///     out_refund_no: "R-1".into(),
-    ///     total_fee: 100,
-    ///     refund_fee: 30,
-    ///     ..Default::default()
-    /// })?)?;
-    /// println!("refund {:?}", answer.refund_id);
-    /// # Ok(()) }
-    /// ```
-    pub fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        self.drive(self.core.v2_exchange(call, &self.config)?)
-    }
-
-    /// The APIv2 bill downloads (`/pay/downloadbill`, `/pay/downloadfundflow`): the bill
-    /// streamed into `writer` (gunzipped when it comes as gzip) within
-    /// [`Config::max_download_bytes`] and the download timeout, the XML error WeChat Pay may
-    /// answer instead as `CallError::V2`. Returns the writer and the bill's size.
-    pub fn download_v2_bill<T, W: std::io::Write>(
-        &self,
-        call: V2Call<T>,
-        writer: W,
-    ) -> Result<(W, u64), CallError> {
-        self.download(self.core.v2_bill_download(call, writer, &self.config)?)
-    }
-
-    /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
-    pub fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
-        self.drive(self.core.refresh_exchange()?)
-    }
-
-    /// Download a bill announced by `info` (from `wechatpay_api::bill::tradebill::get`, …),
-    /// streaming it through the digest check (and gunzip when `gzip`) into `writer`, never
-    /// holding it in memory. Returns the writer and the bill's size. On `Err(CallError::Bill(_))`
-    /// the data written is bad and must be discarded.
-    pub fn download_bill<W: std::io::Write>(
-        &self,
-        info: &BillDownloadInfo,
-        gzip: bool,
-        writer: W,
-    ) -> Result<(W, u64), CallError> {
-        let Self { core, config, .. } = self;
-        self.download(core.bill_download_exchange(info, gzip, writer, config)?)
-    }
-
-    /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
-    pub fn download_bill_part(
-        &self,
-        part: &EncryptedBillPart,
-        gzip: bool,
-    ) -> Result<Vec<u8>, CallError> {
-        self.download(self.core.bill_part_exchange(part, gzip, &self.config)?)
-    }
-
-    fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
-        // A stream is not bound by the whole-call timeout: the head by `timeout`, the whole
-        // transfer by `download_timeout`.
-        let request = self
-            .agent
-            .configure_request(d.request()?)
-            .timeout_global(Some(self.config.download_timeout))
-            .timeout_recv_response(Some(self.config.timeout))
-            .build();
-        let (parts, body) = self.agent.run(request).map_err(classify)?.into_parts();
-        d.handle_head(parts.status, &parts.headers)?;
-        d.read_from(body.into_reader(), |e| classify(ureq::Error::Io(e)))
-    }
-
-    /// Upload the file at `file` to `path` (one of the upload endpoints, e.g.
-    /// `/v3/merchant/media/upload`) streaming it from disk: it is read once for its SHA-256, once
-    /// to check it does not contain the multipart boundary, and once as it is sent — never held
-    /// in memory. `progress` is told how many bytes of the file were sent so far.
-    pub fn upload_file<T: DeserializeOwned>(
-        &self,
-        path: &'static str,
-        file: &std::path::Path,
-        progress: impl FnMut(u64),
-    ) -> Result<ApiResponse<T>, CallError> {
-        let (call, body) = wechatpay_core::media::upload_from_file::<T, _>(path, file, progress)?;
-        let mut body = Some(body);
-        let ex = self.core.exchange(call)?;
-        // The signed request's body is empty: the file's is sent in its place (once; a
-        // certificate refresh after it sends its own request).
-        let send = |request: http::Request<Vec<u8>>| match body.take() {
-            None => self.execute(request),
-            Some(mut body) => {
-                let (mut parts, _) = request.into_parts();
-                let length = body.content_length().into();
-                parts.headers.insert(http::header::CONTENT_LENGTH, length);
-                let body = ureq::SendBody::from_reader(&mut body);
-                self.read(self.agent.run(http::Request::from_parts(parts, body)))
-            }
-        };
-        exchange::drive_blocking(&self.core, ex, send, &self.refresh_lock)
-    }
-
-    /// Send any `http::Request` and read the whole answer (bounded by the body limit), without
-    /// verification. For tools that inspect raw answers.
-    pub fn execute(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        self.read(self.agent.run(request))
-    }
-
-    /// Read a whole answer within the body limit.
-    fn read(
-        &self,
-        response: Result<http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let (parts, mut body) = response.map_err(classify)?.into_parts();
-        let limit = self.config.max_body_bytes;
-        let bytes = body.with_config().limit(limit).read_to_vec();
-        Ok(http::Response::from_parts(parts, bytes.map_err(classify)?))
+        Ok(Self { agent })
     }
 }
 
-/// Callbacks verified with refresh through this client:
-/// `callbacks.handle_blocking_with(&client, store, headers, body, handler)`.
-impl exchange::BlockingCallbacks for Client {
-    fn verify_callback_json(
+impl BlockingConnector for Connector {
+    type Body = ureq::BodyReader<'static>;
+
+    fn send(
         &self,
-        callbacks: &Callbacks,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> exchange::CallbackResult {
-        self.verify_callback(callbacks, headers, body)
+        request: http::Request<RequestBody>,
+        timeouts: Timeouts,
+    ) -> Result<http::Response<Self::Body>, TransportError> {
+        let (parts, body) = request.into_parts();
+        let response = match body.into_bytes() {
+            Ok(bytes) => self.run(http::Request::from_parts(parts, &bytes[..]), timeouts),
+            Err(streamed) => {
+                let body = ureq::SendBody::from_owned_reader(streamed);
+                self.run(http::Request::from_parts(parts, body), timeouts)
+            }
+        };
+        Ok(response.map_err(classify)?.map(|body| body.into_reader()))
+    }
+
+    fn body_error(&self, error: std::io::Error) -> TransportError {
+        classify(ureq::Error::Io(error))
+    }
+}
+
+impl Connector {
+    fn run(
+        &self,
+        request: http::Request<impl ureq::AsSendBody>,
+        timeouts: Timeouts,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeouts.total))
+            .timeout_recv_response(Some(timeouts.head))
+            .build();
+        self.agent.run(request)
     }
 }
 

@@ -889,13 +889,14 @@ pub fn features(families: &[Family], defaults: &[&str]) -> String {
         String::from("# @generated features: one per family (cargo xtask codegen)\n[features]\n");
     let _ = writeln!(
         out,
-        "default = [{}]",
+        "default = [{}, \"aws-lc-rs\"]",
         defaults
             .iter()
             .map(|d| format!("\"{d}\""))
             .collect::<Vec<_>>()
             .join(", ")
     );
+    out.push_str("# The core's crypto backend, for a build of this crate alone: one of the two.\naws-lc-rs = [\"wechatpay-core/aws-lc-rs\"]\nring = [\"wechatpay-core/ring\"]\n");
     let mut all: Vec<String> = families
         .iter()
         .map(|f| format!("\"{}\"", feature_of(&f.name)))
@@ -912,11 +913,30 @@ pub fn features(families: &[Family], defaults: &[&str]) -> String {
 
 /// The `[features]` section of the facade (`wechatpay/Cargo.toml`): the transports, axum, and
 /// the typed API with each family forwarded.
-pub fn facade_features(families: &[Family]) -> String {
+pub fn facade_features(families: &[Family], defaults: &[&str]) -> String {
     let mut out =
         String::from("# @generated features: one per family (cargo xtask codegen)\n[features]\n");
-    out.push_str("# The typed API with its default families (pay, refund, bill, billdownload, profitsharing,\n# transfer, fund-app, payscore, certificates).\ndefault = [\"api\"]\n");
-    out.push_str("api = [\"typed\", \"wechatpay-api/default\"]\n");
+    out.push_str("# The typed API with its default families (pay, refund, bill, billdownload, profitsharing,\n# transfer, fund-app, payscore, certificates), aws-lc-rs, PKCS#12 identities.\ndefault = [\"api\", \"aws-lc-rs\", \"pkcs12\"]\n");
+    let backend = |b: &str| {
+        let crates = ["hyper", "ureq", "reqwest", "axum", "redis", "api"];
+        let forwarded: Vec<String> = crates
+            .iter()
+            .map(|c| format!("\"wechatpay-{c}?/{b}\""))
+            .collect();
+        format!("[\"wechatpay-core/{b}\", {}]", forwarded.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "# The crypto backend of every crate, and the rustls provider of the transports: one of the\n# two (`--no-default-features --features ring,…` builds no AWS-LC).\naws-lc-rs = {}\nring = {}",
+        backend("aws-lc-rs"),
+        backend("ring")
+    );
+    out.push_str("# PKCS#12 client identities (`ClientIdentity::from_pkcs12`).\npkcs12 = [\"wechatpay-core/pkcs12\"]\n");
+    let families_default: Vec<String> = defaults
+        .iter()
+        .map(|d| format!("\"wechatpay-api/{d}\""))
+        .collect();
+    let _ = writeln!(out, "api = [\"typed\", {}]", families_default.join(", "));
     out.push_str("# The typed API with only the families named (used by the family features).\ntyped = [\"dep:wechatpay-api\"]\n");
     out.push_str("# Every family of the typed API.\nfull = [\"api\", \"wechatpay-api/full\"]\n");
     out.push_str("# Transports, the axum integration, and the Redis callback store.\nhyper = [\"dep:wechatpay-hyper\"]\nureq = [\"dep:wechatpay-ureq\"]\nreqwest = [\"dep:wechatpay-reqwest\"]\naxum = [\"dep:wechatpay-axum\"]\nredis = [\"dep:wechatpay-redis\"]\n");

@@ -156,7 +156,7 @@ fn generate() -> Result<BTreeMap<PathBuf, String>, String> {
     let facade = read(&root.join("wechatpay/Cargo.toml"))?;
     files.insert(
         PathBuf::from("wechatpay/Cargo.toml"),
-        replace_features(&facade, &emit::facade_features(&families))?,
+        replace_features(&facade, &emit::facade_features(&families, DEFAULT_FAMILIES))?,
     );
     Ok(files)
 }
