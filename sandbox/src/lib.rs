@@ -70,6 +70,7 @@ use wechatpay_core::sign::{request_message, response_message};
 use wechatpay_core::{PlatformKey, PrivateKey};
 
 mod bills;
+pub mod connector;
 pub mod deliver;
 pub use bills::bill_text;
 mod multipart;

@@ -187,6 +187,12 @@ impl Server {
         &self.gateway
     }
 
+    /// The gateway, shared: for an [`crate::connector::InMemory`] that talks to the same state
+    /// without the socket.
+    pub fn shared_gateway(&self) -> Arc<Gateway> {
+        self.gateway.clone()
+    }
+
     /// Stop the server and wait for its thread.
     pub fn stop(mut self) {
         self.shutdown_now();

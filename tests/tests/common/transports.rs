@@ -2,81 +2,113 @@
 
 use serde_json::{json, Value};
 use wechatpay_api::payscore::payafter_orders::*;
+use wechatpay_core::connector::{BlockingConnector, Connector, FromConfig};
+use wechatpay_core::transport::Config;
 use wechatpay_core::{
-    ApiResponse, ApiV3Key, Call, CallError, Client as Core, ResponseError, TransportErrorKind,
-    VerifyError,
+    ApiResponse, ApiV3Key, AsyncClient, BlockingClient, Call, CallError, Client as Core,
+    ResponseError, TransportErrorKind, VerifyError,
 };
+use wechatpay_sandbox::connector::InMemory;
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
-/// A blocking view of a transport.
-pub trait Transport {
+/// A blocking view of a client over a connector: the suite below runs once per connector.
+pub trait Transport: Sized {
+    /// A client for `core` with a `timeout_ms` timeout and a `max_body` body limit.
     fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self;
+    /// The same, for a client of the sandbox `server` (the in-memory connector needs its
+    /// gateway).
+    fn make_for(server: &Server, core: Core, timeout_ms: u64, max_body: usize) -> Self {
+        let _ = server;
+        Self::make(core, timeout_ms, max_body)
+    }
     fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError>;
 }
 
-impl Transport for wechatpay_ureq::Client {
+/// A connector for the suite: built from the settings, or over a sandbox's gateway.
+pub trait TestConnector: Sized {
+    fn make(config: &Config, server: Option<&Server>) -> Self;
+}
+
+macro_rules! from_config {
+    ($($c:ty),*) => {$(
+        impl TestConnector for $c {
+            fn make(config: &Config, _: Option<&Server>) -> Self {
+                <$c as FromConfig>::from_config(config).unwrap()
+            }
+        }
+    )*};
+}
+from_config!(
+    wechatpay_ureq::Connector,
+    wechatpay_hyper::Connector,
+    wechatpay_reqwest::Connector
+);
+
+impl TestConnector for InMemory {
+    fn make(_: &Config, server: Option<&Server>) -> Self {
+        let server = server.expect("the in-memory connector talks to a sandbox's gateway");
+        InMemory::new(server.shared_gateway())
+    }
+}
+
+fn config(timeout_ms: u64, max_body: usize) -> Config {
+    Config::default()
+        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .max_body_bytes(max_body as u64)
+        .proxy(wechatpay_core::transport::Proxy::None)
+}
+
+impl<C: BlockingConnector + TestConnector> Transport for BlockingClient<C> {
     fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
-        let cfg = wechatpay_ureq::Config::default()
-            .timeout(std::time::Duration::from_millis(timeout_ms))
-            .max_body_bytes(max_body as u64)
-            .proxy(wechatpay_ureq::Proxy::None);
-        wechatpay_ureq::Client::with_config(core, cfg).unwrap()
+        let cfg = config(timeout_ms, max_body);
+        BlockingClient::with_connector(core, C::make(&cfg, None), cfg)
+    }
+    fn make_for(server: &Server, core: Core, timeout_ms: u64, max_body: usize) -> Self {
+        let cfg = config(timeout_ms, max_body);
+        BlockingClient::with_connector(core, C::make(&cfg, Some(server)), cfg)
     }
     fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        wechatpay_ureq::Client::send(self, call)
+        BlockingClient::send(self, call)
+    }
+}
+
+/// An async client with a runtime to block on.
+pub struct Blocking<C> {
+    pub rt: tokio::runtime::Runtime,
+    pub client: AsyncClient<C>,
+}
+
+impl<C: Connector + TestConnector> Blocking<C> {
+    fn with(core: Core, timeout_ms: u64, max_body: usize, server: Option<&Server>) -> Self {
+        let cfg = config(timeout_ms, max_body);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let connector = C::make(&cfg, server);
+        let client = AsyncClient::with_connector(core, connector, cfg);
+        Blocking { rt, client }
+    }
+}
+
+impl<C: Connector + TestConnector> Transport for Blocking<C> {
+    fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
+        Self::with(core, timeout_ms, max_body, None)
+    }
+    fn make_for(server: &Server, core: Core, timeout_ms: u64, max_body: usize) -> Self {
+        Self::with(core, timeout_ms, max_body, Some(server))
+    }
+    fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
+        self.rt.block_on(self.client.send(call))
     }
 }
 
 /// The hyper client with a runtime to block on.
-pub struct HyperBlocking {
-    pub rt: tokio::runtime::Runtime,
-    pub client: wechatpay_hyper::Client,
-}
-
-impl Transport for HyperBlocking {
-    fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
-        let cfg = wechatpay_hyper::Config::default()
-            .timeout(std::time::Duration::from_millis(timeout_ms))
-            .max_body_bytes(max_body as u64)
-            .proxy(wechatpay_hyper::Proxy::None);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = wechatpay_hyper::Client::with_config(core, cfg).unwrap();
-        HyperBlocking { rt, client }
-    }
-    fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        self.rt.block_on(self.client.send(call))
-    }
-}
-
+pub type HyperBlocking = Blocking<wechatpay_hyper::Connector>;
 /// The reqwest client with a runtime to block on.
-pub struct ReqwestBlocking {
-    pub rt: tokio::runtime::Runtime,
-    pub client: wechatpay_reqwest::Client,
-}
-
-impl Transport for ReqwestBlocking {
-    fn make(core: Core, timeout_ms: u64, max_body: usize) -> Self {
-        let cfg = wechatpay_reqwest::Config::default()
-            .timeout(std::time::Duration::from_millis(timeout_ms))
-            .max_body_bytes(max_body as u64)
-            .proxy(wechatpay_reqwest::Proxy::None);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = wechatpay_reqwest::Client::with_config(core, cfg).unwrap();
-        ReqwestBlocking { rt, client }
-    }
-    fn send<T: Send + 'static>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        self.rt.block_on(self.client.send(call))
-    }
-}
+pub type ReqwestBlocking = Blocking<wechatpay_reqwest::Connector>;
 
 pub use wechatpay_sandbox::seed::APPID;
 pub use wechatpay_sandbox::seed::SERVICE_ID as SERVICE;
@@ -86,7 +118,8 @@ pub fn start(mode: Mode) -> Server {
 }
 
 pub fn client<C: Transport>(server: &Server, trust: Mode) -> C {
-    C::make(
+    C::make_for(
+        server,
         TestKeys::load()
             .client_builder(&server.base_url(), trust)
             .build()
@@ -312,7 +345,8 @@ pub fn faults<C: Transport>(c: &C, server: &Server) {
     ));
     let (s, code, _) = api(f("system-error").unwrap_err());
     assert_eq!((s, code.as_str()), (500, "SYSTEM_ERROR"));
-    let impatient = C::make(
+    let impatient = C::make_for(
+        server,
         TestKeys::load()
             .client_builder(&server.base_url(), Mode::Both)
             .build()
@@ -367,7 +401,7 @@ pub fn sign_error<C: Transport>(server: &Server) {
         .base_url(server.base_url())
         .build()
         .unwrap();
-    let c = C::make(core, 2_000, 1 << 20);
+    let c = C::make_for(server, core, 2_000, 1 << 20);
     let (s, code, _) = api(c.send(Call::<Value>::get("/v3/certificates")).unwrap_err());
     assert_eq!((s, code.as_str()), (401, "SIGN_ERROR"));
 }
