@@ -71,7 +71,7 @@ impl InMemory {
     fn reply(
         &self,
         request: Request<RequestBody>,
-    ) -> Result<(Option<Duration>, Result<Response<Vec<u8>>, TransportError>), TransportError> {
+    ) -> Result<(Option<Duration>, Answer), TransportError> {
         let (parts, mut body) = request.into_parts();
         let mut bytes = Vec::new();
         body.read_to_end(&mut bytes)
@@ -91,6 +91,9 @@ impl InMemory {
         Ok((reply.delay, answer))
     }
 }
+
+/// The gateway's answer, or the connection it dropped.
+type Answer = Result<Response<Vec<u8>>, TransportError>;
 
 /// The timeout a delay longer than `limit` ends in.
 fn timed_out(limit: Duration) -> TransportError {

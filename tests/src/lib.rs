@@ -1,5 +1,5 @@
 //! Integration tests live in `tests/`. The Rust examples of the READMEs that are not a crate's
-//! documentation already (the facade's, axum's and reqwest's are) are doctests of this crate
+//! documentation already (the facade's, axum's and the transports' are) are doctests of this crate
 //! (part of `cargo test --workspace`), so that what a user copies from a README builds (and,
 //! where it needs no credentials or network, runs).
 
@@ -20,6 +20,4 @@ readmes!(
     CoreReadme = "../../core/README.md",
     SandboxReadme = "../../sandbox/README.md",
     RedisReadme = "../../store-redis/README.md",
-    HyperReadme = "../../transport-hyper/README.md",
-    UreqReadme = "../../transport-ureq/README.md",
 );

@@ -1,32 +1,4 @@
-//! # wechatpay-hyper
-//!
-//! An async WeChat Pay client on tokio: [`Client`] is [`wechatpay_core::AsyncClient`] over this
-//! crate's [`Connector`] — hyper 1, hyper-util's pooled client and hyper-rustls (with the
-//! crypto provider of the core's backend: aws-lc-rs, or ring). Everything else —
-//! signing, verification, the certificate refresh, timeouts, limits, downloads, uploads — is
-//! the core's. Cheap to clone; one client serves any number of concurrent calls.
-//!
-//! ```no_run
-//! use wechatpay_api::payscore::payafter_orders::{complete, CompleteRequest};
-//! use wechatpay_core::{Merchant, PlatformKey, PlatformKeys, PrivateKey};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let merchant = Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", PrivateKey::from_file("apiclient_key.pem")?)?;
-//! let keys = PlatformKeys::new().with(PlatformKey::from_public_key_file("PUB_KEY_ID_0119000000012026112600000001", "pub_key.pem")?);
-//! let core = wechatpay_core::Client::builder(merchant).platform_keys(keys).build()?;
-//! let client = wechatpay_hyper::Client::new(core)?;
-//! let body = CompleteRequest { appid: "wxd678efh567hg6787".into(), service_id: "500001".into(), total_amount: Some(0), ..Default::default() };
-//! let answer = client.send(complete("ORDER123", &body)).await?;
-//! println!("{:?} (Request-ID {:?})", answer.data.order_id, answer.request_id);
-//! # Ok(()) }
-//! ```
-//!
-//! Settings: [`Config`] (the same in every transport). A proxy — [`Proxy::Url`], or by default
-//! the environment's `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read once when the
-//! connector is made — is reached with hyper-util's tunnels: HTTP `CONNECT` for `http://`
-//! proxies, SOCKS5 for `socks5://` (names resolved here) and `socks5h://` (resolved by the
-//! proxy); TLS to WeChat Pay runs end to end inside the tunnel.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 use std::future::Future;

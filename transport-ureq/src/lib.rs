@@ -1,28 +1,4 @@
-//! # wechatpay-ureq
-//!
-//! A blocking WeChat Pay client: [`Client`] is [`wechatpay_core::BlockingClient`] over this
-//! crate's [`Connector`], which moves the bytes with ureq 3 (rustls, with the crypto provider
-//! of the core's backend: aws-lc-rs, or ring). Everything else — signing, verification,
-//! the certificate refresh, limits, downloads, uploads — is the core's.
-//!
-//! ```no_run
-//! use wechatpay_api::payscore::payafter_orders::{complete, CompleteRequest};
-//! use wechatpay_core::{Merchant, PlatformKey, PlatformKeys, PrivateKey};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let merchant = Merchant::new("1900000001", "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B", PrivateKey::from_file("apiclient_key.pem")?)?;
-//! let keys = PlatformKeys::new().with(PlatformKey::from_public_key_file("PUB_KEY_ID_0119000000012026112600000001", "pub_key.pem")?);
-//! let core = wechatpay_core::Client::builder(merchant).platform_keys(keys).build()?;
-//! let client = wechatpay_ureq::Client::new(core)?;
-//! let body = CompleteRequest { appid: "wxd678efh567hg6787".into(), service_id: "500001".into(), total_amount: Some(0), ..Default::default() };
-//! let answer = client.send(complete("ORDER123", &body))?;
-//! println!("{:?} (Request-ID {:?})", answer.data.order_id, answer.request_id);
-//! # Ok(()) }
-//! ```
-//!
-//! Settings: [`Config`] (the same in every transport). ureq reads the proxy from the
-//! environment or [`Config::proxy`]; it never follows redirects and never retries.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 use std::collections::HashMap;

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::{check_announced, timed_out, too_large, with_body, Shared};
 use crate::bill::{BillDownloadInfo, EncryptedBillPart};
 use crate::certificates::Downloaded;
-use crate::connector::{Connector, FromConfig, RequestBody};
+use crate::connector::{Connector, RequestBody};
 use crate::error::{CallError, RefreshError, TransportError};
 use crate::exchange::{self, Download, DownloadSink, Exchange};
 use crate::notify::{Callbacks, Notification, NotifyError, Resource};
@@ -27,20 +27,6 @@ use crate::{ApiResponse, Call, Client};
 /// the settings and the platform keys. See the [module docs](self) for its methods.
 pub struct AsyncClient<C> {
     shared: Arc<Shared<C, tokio::sync::Mutex<()>>>,
-}
-
-impl<C> Clone for AsyncClient<C> {
-    fn clone(&self) -> Self {
-        Self {
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for AsyncClient<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.shared.fmt(f)
-    }
 }
 
 /// `fut`'s output, or `None` when `deadline` fires first.
@@ -85,49 +71,9 @@ async fn next_data<C: Connector, D: Future<Output = ()>>(
     }
 }
 
-impl<C: Connector + FromConfig> AsyncClient<C> {
-    /// A client with the default [`Config`] and the connector it describes.
-    pub fn new(core: Client) -> Result<Self, TransportError> {
-        Self::with_config(core, Config::default())
-    }
-
-    /// A client with `config` and the connector it describes.
-    pub fn with_config(core: Client, config: Config) -> Result<Self, TransportError> {
-        let config = config.saturated();
-        let connector = C::from_config(&config)?;
-        Ok(Self::with_connector(core, connector, config))
-    }
-}
+super::basics!(AsyncClient, Connector, tokio::sync::Mutex<()>);
 
 impl<C: Connector> AsyncClient<C> {
-    /// A client sending through `connector`, within the timeouts and limits of `config` (its
-    /// TLS, proxy and pool settings are the connector's business).
-    pub fn with_connector(core: Client, connector: C, config: Config) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                core,
-                connector: Arc::new(connector),
-                config: config.saturated(),
-                refresh_lock: tokio::sync::Mutex::new(()),
-            }),
-        }
-    }
-
-    /// The core client (signing, verification, platform keys).
-    pub fn core(&self) -> &Client {
-        &self.shared.core
-    }
-
-    /// The connector.
-    pub fn connector(&self) -> &C {
-        &self.shared.connector
-    }
-
-    /// The settings (saturated: every duration and size within its bounds).
-    pub fn config(&self) -> &Config {
-        &self.shared.config
-    }
-
     /// Sign `call`, send it, verify and decode the answer.
     pub async fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
         self.drive(self.shared.core.exchange(call)?).await

@@ -32,7 +32,7 @@ use serde::de::DeserializeOwned;
 
 use crate::bill::{BillDownloadInfo, EncryptedBillPart};
 use crate::certificates::Downloaded;
-use crate::connector::{BlockingConnector, FromConfig, RequestBody, Timeouts};
+use crate::connector::{BlockingConnector, RequestBody, Timeouts};
 use crate::error::{CallError, RefreshError, TransportError, TransportErrorKind};
 use crate::exchange::{self, Download, DownloadSink, Exchange};
 use crate::notify::{Callbacks, Notification, NotifyError, Resource};
@@ -66,14 +66,6 @@ pub struct BlockingClient<C> {
     shared: Arc<Shared<C, std::sync::Mutex<()>>>,
 }
 
-impl<C> Clone for BlockingClient<C> {
-    fn clone(&self) -> Self {
-        Self {
-            shared: self.shared.clone(),
-        }
-    }
-}
-
 impl<C, L> std::fmt::Debug for Shared<C, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
@@ -84,11 +76,74 @@ impl<C, L> std::fmt::Debug for Shared<C, L> {
     }
 }
 
-impl<C> std::fmt::Debug for BlockingClient<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.shared.fmt(f)
-    }
+/// What both clients have alike: `Clone`, `Debug`, the constructors and the accessors.
+macro_rules! basics {
+    ($client:ident, $connector:ident, $lock:ty) => {
+        impl<C> Clone for $client<C> {
+            fn clone(&self) -> Self {
+                Self {
+                    shared: self.shared.clone(),
+                }
+            }
+        }
+
+        impl<C> std::fmt::Debug for $client<C> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.shared.fmt(f)
+            }
+        }
+
+        impl<C: $connector + crate::connector::FromConfig> $client<C> {
+            /// A client with the default [`Config`] and the connector it describes.
+            pub fn new(core: Client) -> Result<Self, TransportError> {
+                Self::with_config(core, Config::default())
+            }
+
+            /// A client with `config` and the connector it describes (its TLS, proxy, pool and
+            /// connect timeout).
+            pub fn with_config(core: Client, config: Config) -> Result<Self, TransportError> {
+                let config = config.saturated();
+                let connector = C::from_config(&config)?;
+                Ok(Self::with_connector(core, connector, config))
+            }
+        }
+
+        impl<C: $connector> $client<C> {
+            /// A client sending through `connector`, within the timeouts and limits of
+            /// `config` (its TLS, proxy and pool settings are the connector's business).
+            pub fn with_connector(core: Client, connector: C, config: Config) -> Self {
+                let shared = Shared {
+                    core,
+                    connector: Arc::new(connector),
+                    config: config.saturated(),
+                    refresh_lock: <$lock>::default(),
+                };
+                Self {
+                    shared: Arc::new(shared),
+                }
+            }
+
+            /// The core client (signing, verification, platform keys).
+            pub fn core(&self) -> &Client {
+                &self.shared.core
+            }
+
+            /// The connector.
+            pub fn connector(&self) -> &C {
+                &self.shared.connector
+            }
+
+            /// The settings (saturated: every duration and size within its bounds).
+            pub fn config(&self) -> &Config {
+                &self.shared.config
+            }
+        }
+    };
 }
+#[cfg(feature = "async")]
+pub(crate) use basics;
+
+basics!(BlockingClient, BlockingConnector, std::sync::Mutex<()>);
 
 /// `request` with the body it carries: its own, or the streamed upload it is marked for.
 pub(crate) fn with_body(
@@ -134,48 +189,7 @@ pub(crate) fn check_announced(headers: &HeaderMap, limit: u64) -> Result<(), Tra
     }
 }
 
-impl<C: BlockingConnector + FromConfig> BlockingClient<C> {
-    /// A client with the default [`Config`] and the connector it describes.
-    pub fn new(core: Client) -> Result<Self, TransportError> {
-        Self::with_config(core, Config::default())
-    }
-
-    /// A client with `config` and the connector it describes.
-    pub fn with_config(core: Client, config: Config) -> Result<Self, TransportError> {
-        let config = config.saturated();
-        let connector = C::from_config(&config)?;
-        Ok(Self::with_connector(core, connector, config))
-    }
-}
-
 impl<C: BlockingConnector> BlockingClient<C> {
-    /// A client sending through `connector`, within the timeouts and limits of `config`.
-    pub fn with_connector(core: Client, connector: C, config: Config) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                core,
-                connector: Arc::new(connector),
-                config: config.saturated(),
-                refresh_lock: std::sync::Mutex::new(()),
-            }),
-        }
-    }
-
-    /// The core client (signing, verification, platform keys).
-    pub fn core(&self) -> &Client {
-        &self.shared.core
-    }
-
-    /// The connector.
-    pub fn connector(&self) -> &C {
-        &self.shared.connector
-    }
-
-    /// The settings (saturated: every duration and size within its bounds).
-    pub fn config(&self) -> &Config {
-        &self.shared.config
-    }
-
     /// Sign `call`, send it, verify and decode the answer.
     pub fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
         self.drive(self.shared.core.exchange(call)?)
