@@ -416,6 +416,12 @@ impl Client {
         crate::notify::Callbacks::new(self.inner.platform.clone(), apiv3_key).with_client(self)
     }
 
+    /// [`Client::callbacks`] with the APIv3 key this client was built with, if any.
+    pub(crate) fn configured_callbacks(&self) -> Option<crate::notify::Callbacks> {
+        let refresh = self.inner.refresh.as_ref()?;
+        Some(self.callbacks(refresh.key.clone()))
+    }
+
     /// The clock.
     pub(crate) fn clock(&self) -> Arc<dyn Clock> {
         self.inner.clock.clone()

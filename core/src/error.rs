@@ -250,6 +250,9 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// The connector the transport settings describe could not be made (TLS, proxy).
+    #[error("transport: {0}")]
+    Transport(#[source] TransportError),
     /// A key or certificate file could not be loaded.
     #[error("{}: {source}", path.display())]
     Key {

@@ -291,3 +291,73 @@ fn apiv2_key_and_client_identity_from_the_file_and_variables() {
     let e = short.apiv2_key().unwrap_err();
     assert!(e.to_string().contains("APIv2 key"), "{e}");
 }
+
+/// A connector that only records the settings it was made from.
+struct Probe(wechatpay_core::transport::Config);
+
+impl wechatpay_core::connector::FromConfig for Probe {
+    fn from_config(
+        config: &wechatpay_core::transport::Config,
+    ) -> Result<Self, wechatpay_core::TransportError> {
+        Ok(Probe(config.clone()))
+    }
+}
+
+impl wechatpay_core::connector::BlockingConnector for Probe {
+    type Body = std::io::Empty;
+    fn send(
+        &self,
+        _: http::Request<wechatpay_core::connector::RequestBody>,
+        _: wechatpay_core::connector::Timeouts,
+    ) -> Result<http::Response<std::io::Empty>, wechatpay_core::TransportError> {
+        unreachable!("nothing is sent")
+    }
+}
+
+#[test]
+fn one_call_gives_a_client_with_everything_the_file_names() {
+    let d = dir("whole");
+    write(&d, "apiv3.txt", APIV3);
+    let cfg = write(
+        &d,
+        "wxpay.toml",
+        &format!(
+            "{BASE}platform_cert = [\"platform_cert.pem\"]\napiv3_key_file = \"apiv3.txt\"\ntimeout = 7\nclient_cert = \"merchant_cert.pem\"\nclient_key = \"merchant_key.pem\"\n"
+        ),
+    );
+    let client = wechatpay_core::BlockingClient::<Probe>::from_config(&cfg).unwrap();
+    // The timeout and the client identity reach both the client and the connector.
+    for config in [client.config(), &client.connector().0] {
+        assert_eq!(config.timeout, std::time::Duration::from_secs(7));
+        assert!(config.client_identity.is_some());
+    }
+    // The APIv3 key is there for callbacks and for the certificate refresh.
+    assert!(client.callbacks().is_some());
+    assert!(format!("{:?}", client.core()).contains("refresh: true"));
+
+    // Without an APIv3 key there are no callbacks; a bad timeout is the file's error.
+    let bare = write(
+        &d,
+        "bare.toml",
+        &format!("{BASE}platform_cert = [\"platform_cert.pem\"]\n"),
+    );
+    let client = wechatpay_core::BlockingClient::<Probe>::from_config(&bare).unwrap();
+    assert!(client.callbacks().is_none());
+    assert_eq!(client.config().timeout, std::time::Duration::from_secs(30));
+    let bad = write(
+        &d,
+        "bad.toml",
+        &format!("{BASE}platform_cert = [\"platform_cert.pem\"]\ntimeout = 0\n"),
+    );
+    let e = wechatpay_core::BlockingClient::<Probe>::from_config(&bad).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ConfigError::Invalid {
+                name: "timeout",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}

@@ -932,6 +932,7 @@ pub fn facade_features(families: &[Family], defaults: &[&str]) -> String {
         backend("ring")
     );
     out.push_str("# PKCS#12 client identities (`ClientIdentity::from_pkcs12`).\npkcs12 = [\"wechatpay-core/pkcs12\"]\n");
+    out.push_str("# `AsyncClient` over a connector of your own (the hyper and reqwest transports turn it on).\nasync = [\"wechatpay-core/async\"]\n");
     let families_default: Vec<String> = defaults
         .iter()
         .map(|d| format!("\"wechatpay-api/{d}\""))

@@ -99,6 +99,19 @@ macro_rules! basics {
                 Self::with_config(core, Config::default())
             }
 
+            /// Everything a configuration file names (with the `WXPAY_*` variables over it, see
+            /// [`crate::config`]), in one call: the core client with its APIv3 key (callbacks:
+            /// [`Self::callbacks`]; certificate refresh) and APIv2 key, and the connector with
+            /// the timeout and the client identity.
+            pub fn from_config(
+                path: impl AsRef<std::path::Path>,
+            ) -> Result<Self, crate::config::ConfigError> {
+                let settings = crate::config::Settings::load(path)?;
+                let config = settings.transport_config()?;
+                Self::with_config(settings.client()?, config)
+                    .map_err(crate::config::ConfigError::Transport)
+            }
+
             /// A client with `config` and the connector it describes (its TLS, proxy, pool and
             /// connect timeout).
             pub fn with_config(core: Client, config: Config) -> Result<Self, TransportError> {
@@ -126,6 +139,13 @@ macro_rules! basics {
             /// The core client (signing, verification, platform keys).
             pub fn core(&self) -> &Client {
                 &self.shared.core
+            }
+
+            /// The callbacks (notification verification and decryption) for the APIv3 key the
+            /// core was built with; `None` without one. Their verification refreshes the
+            /// platform keys through this client ([`Self::verify_callback`]).
+            pub fn callbacks(&self) -> Option<crate::notify::Callbacks> {
+                self.shared.core.configured_callbacks()
             }
 
             /// The connector.
