@@ -70,6 +70,7 @@ async fn protocol(s: &RedisStore) {
 }
 
 #[tokio::test]
+#[cfg_attr(no_redis, ignore = "no Redis: set REDIS_URL or install redis-server")]
 async fn the_protocol_async() {
     let Some((url, _own)) = url("the_protocol_async") else {
         return;
@@ -79,6 +80,7 @@ async fn the_protocol_async() {
 }
 
 #[test]
+#[cfg_attr(no_redis, ignore = "no Redis: set REDIS_URL or install redis-server")]
 fn the_protocol_blocking() {
     let Some((url, _own)) = url("the_protocol_blocking") else {
         return;
@@ -88,6 +90,7 @@ fn the_protocol_blocking() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_redis, ignore = "no Redis: set REDIS_URL or install redis-server")]
 async fn of_many_concurrent_claims_one_wins() {
     let Some((url, _own)) = url("of_many_concurrent_claims_one_wins") else {
         return;
@@ -113,6 +116,7 @@ async fn of_many_concurrent_claims_one_wins() {
 }
 
 #[test]
+#[cfg_attr(no_redis, ignore = "no Redis: set REDIS_URL or install redis-server")]
 fn keys_are_namespaced_and_expire() {
     let Some((url, _own)) = url("keys_are_namespaced_and_expire") else {
         return;

@@ -163,6 +163,7 @@ fn namespace(test: &str) -> String {
 use wechatpay_core::Clock;
 
 #[test]
+#[cfg_attr(no_redis, ignore = "no Redis: set REDIS_URL or install redis-server")]
 fn three_instances_sharing_redis_process_every_notification_once() {
     let Some((url, _own)) = redis_for("three_instances") else {
         return;
@@ -240,6 +241,7 @@ fn three_instances_sharing_redis_process_every_notification_once() {
 }
 
 #[test]
+#[cfg_attr(no_redis, ignore = "no Redis: set REDIS_URL or install redis-server")]
 fn redis_stopped_mid_run_loses_nothing() {
     let Some(mut redis) = OwnRedis::start("redis_stopped_mid_run") else {
         return;
