@@ -111,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let apiv3_key = ApiV3Key::new(keys.apiv3_key)?;
     let core = keys
         .client_builder(&gateway.base_url(), Mode::Certificate)
-        .apiv3_key(apiv3_key.clone())
+        .apiv3_key(apiv3_key)
         .build()?;
     // Proxy::None: the sandbox is on loopback. Against WeChat Pay, `Client::new(core)` reads
     // a proxy from the environment.
@@ -119,7 +119,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         core.clone(),
         wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
     )?;
-    let notifications = Notifications::new(core.callbacks(apiv3_key)).with_transport(transport);
+    // The client's callbacks refresh the platform certificates through it.
+    let callbacks = transport.callbacks().ok_or("the core has no APIv3 key")?;
+    let notifications = Notifications::new(callbacks);
     // Many instances: share deliveries and claims in Redis (keys namespaced by merchant id).
     let notifications = match std::env::var("REDIS_URL") {
         Ok(url) => notifications.with_store(RedisStore::connect(&url, keys.mchid).await?),

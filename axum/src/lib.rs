@@ -8,8 +8,7 @@ use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 pub use wechatpay_core;
-use wechatpay_core::exchange::AsyncCallbacks;
-use wechatpay_core::notify::{self, Callbacks, MemoryStore, NotificationStore, NotifyError};
+use wechatpay_core::notify::{self, Callbacks, MemoryStore, NotificationStore};
 
 /// The default body cap: 64 KiB (a notification is a few KB).
 pub const DEFAULT_MAX_BODY: usize = 64 << 10;
@@ -19,12 +18,12 @@ pub const DEFAULT_MAX_BODY: usize = 64 << 10;
 /// that sends it a byte at a time cannot hold the connection.
 pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// What the extractor needs: the callback verifier, the transport that refreshes certificates
-/// (optional), and the body cap. Cheap to clone.
+/// What [`Notifications::handle`] needs: the callbacks (which refresh the platform keys through
+/// a client when they come from its `callbacks()`, or from [`Callbacks::refresh_through`]), the
+/// store, and the body's size and time caps. Cheap to clone.
 #[derive(Clone)]
 pub struct Notifications {
     callbacks: Callbacks,
-    transport: Option<Arc<dyn AsyncCallbacks>>,
     store: Arc<dyn NotificationStore>,
     max_body: usize,
     body_timeout: std::time::Duration,
@@ -34,7 +33,6 @@ impl std::fmt::Debug for Notifications {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Notifications")
             .field("callbacks", &self.callbacks)
-            .field("refresh", &self.transport.is_some())
             .field("store", &"dyn NotificationStore")
             .field("max_body", &self.max_body)
             .field("body_timeout", &self.body_timeout)
@@ -43,22 +41,15 @@ impl std::fmt::Debug for Notifications {
 }
 
 impl Notifications {
-    /// Verify with `callbacks` (from `core.callbacks(apiv3_key)`), without refresh.
+    /// Verify with `callbacks`: `client.callbacks()` of an async client (refreshing the
+    /// platform keys through it), or `core.callbacks(apiv3_key)` (no refresh).
     pub fn new(callbacks: Callbacks) -> Self {
         Self {
             callbacks,
-            transport: None,
             store: Arc::new(MemoryStore::default()),
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
         }
-    }
-
-    /// Refresh the platform certificates through `transport` (`wechatpay-hyper`,
-    /// `wechatpay-reqwest`) when a callback names an unknown serial.
-    pub fn with_transport(mut self, transport: impl AsyncCallbacks) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
     }
 
     /// Remember deliveries and claims in `store` for [`Notifications::handle`] (default: a
@@ -71,7 +62,7 @@ impl Notifications {
 
     /// Verify, decrypt and process a delivery once (claim, run `handler`, complete or
     /// release; see `wechatpay_core::notify::Callbacks::handle`), refreshing the platform
-    /// keys through the transport when one is set. The answer to return as is.
+    /// keys through the callbacks' client when they have one. The answer to return as is.
     pub async fn handle<T, F, Fut, E>(&self, delivery: Delivery, handler: F) -> Answer
     where
         T: notify::Resource,
@@ -80,18 +71,10 @@ impl Notifications {
         E: std::fmt::Display,
     {
         let (headers, body) = (&delivery.headers, &delivery.body[..]);
-        let handled = match &self.transport {
-            None => {
-                self.callbacks
-                    .handle(&*self.store, headers, body, handler)
-                    .await
-            }
-            Some(t) => {
-                let cb = &self.callbacks;
-                cb.handle_with(&**t, &*self.store, headers, body, handler)
-                    .await
-            }
-        };
+        let handled = self
+            .callbacks
+            .handle(&*self.store, headers, body, handler)
+            .await;
         Answer(handled.answer)
     }
 
@@ -109,23 +92,7 @@ impl Notifications {
         self.body_timeout = timeout;
         self
     }
-
-    /// Verify, decrypt and deserialise a callback.
-    pub async fn verify<T: notify::Resource>(
-        &self,
-        headers: &http::HeaderMap,
-        body: &[u8],
-    ) -> Result<notify::Notification<T>, NotifyError> {
-        match &self.transport {
-            None => self.callbacks.verify::<T>(headers, body),
-            Some(t) => self.callbacks.verify_with::<T>(&**t, headers, body).await,
-        }
-    }
 }
-
-/// A verified, decrypted notification (an axum extractor). Rejects with [`Rejection`].
-#[derive(Debug, Clone)]
-pub struct Notification<T>(pub notify::Notification<T>);
 
 /// Why a callback was refused; its response is the failure answer WeChat Pay expects, so that
 /// it delivers the notification again.
@@ -147,9 +114,6 @@ pub enum Rejection {
         /// The time allowed ([`Notifications::body_timeout`]).
         after: std::time::Duration,
     },
-    /// Verification, decryption or deserialisation failed: `500`.
-    #[error(transparent)]
-    Notify(#[from] NotifyError),
 }
 
 impl IntoResponse for Rejection {
@@ -158,7 +122,6 @@ impl IntoResponse for Rejection {
             Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::Body(_) => StatusCode::BAD_REQUEST,
             Rejection::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Rejection::Notify(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut r = Answer(notify::failure(&self.to_string())).into_response();
         *r.status_mut() = status;
@@ -166,27 +129,8 @@ impl IntoResponse for Rejection {
     }
 }
 
-impl<S, T> FromRequest<S> for Notification<T>
-where
-    Notifications: FromRef<S>,
-    S: Send + Sync,
-    T: notify::Resource,
-{
-    type Rejection = Rejection;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Rejection> {
-        let n = Notifications::from_ref(state);
-        let d = Delivery::from_request(req, state).await?;
-        let result = n.verify::<T>(&d.headers, &d.body).await;
-        result.map(Notification).map_err(|e| {
-            tracing::warn!(target: "wechatpay", kind = e.kind(), error = %e, "callback refused");
-            Rejection::Notify(e)
-        })
-    }
-}
-
 /// A callback delivery as received, not verified yet (an axum extractor): the headers and the
-/// raw body, capped like [`Notification`]. Hand it to [`Notifications::handle`].
+/// raw body, capped in size and read time. Hand it to [`Notifications::handle`].
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// The request headers.

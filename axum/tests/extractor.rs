@@ -1,6 +1,7 @@
 //! The extractor in a router, without a socket (tower's `oneshot`), and over a real one.
 
 use axum::body::Body;
+use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
 use http::{Request, StatusCode};
@@ -8,15 +9,18 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use wechatpay_api::pay::transactions::Transaction;
-use wechatpay_axum::{success, Answer, Notification, Notifications};
+use wechatpay_axum::{Answer, Delivery, Notifications};
 use wechatpay_core::ApiV3Key;
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 
-async fn paid(Notification(n): Notification<Transaction>) -> Answer {
-    assert_eq!(n.event_type, "TRANSACTION.SUCCESS");
-    assert_eq!(n.resource.out_trade_no.as_deref(), Some("O-1"));
-    success()
+async fn paid(State(n): State<Notifications>, delivery: Delivery) -> Answer {
+    n.handle::<Transaction, _, _, _>(delivery, |n| async move {
+        assert_eq!(n.event_type, "TRANSACTION.SUCCESS");
+        assert_eq!(n.resource.out_trade_no.as_deref(), Some("O-1"));
+        Ok::<_, String>(())
+    })
+    .await
 }
 
 fn app(notifications: Notifications) -> Router {
@@ -33,18 +37,15 @@ fn notifications(gateway_url: &str, refresh: bool) -> Notifications {
         .apiv3_key(key.clone())
         .build()
         .unwrap();
-    let n = Notifications::new(core.callbacks(key)).max_body_bytes(4096);
-    if refresh {
-        n.with_transport(
-            wechatpay_hyper::Client::with_config(
-                core,
-                wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
-            )
-            .unwrap(),
-        )
+    let callbacks = if refresh {
+        let cfg = wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None);
+        let client = wechatpay_hyper::Client::with_config(core, cfg).unwrap();
+        // The client's callbacks refresh through it.
+        client.callbacks().unwrap()
     } else {
-        n
-    }
+        core.callbacks(key)
+    };
+    Notifications::new(callbacks).max_body_bytes(4096)
 }
 
 fn delivered(gw: &Gateway, fault: Option<&Fault>) -> Request<Body> {
@@ -190,7 +191,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 }
 
 /// A body sent a byte at a time is refused once the body timeout passes (`408` and the failure
-/// WeChat Pay retries), by both extractors; the handler never runs.
+/// WeChat Pay retries), by `Delivery` whichever handler takes it; the handler never runs.
 #[tokio::test]
 async fn a_slow_body_is_refused_in_time() {
     let n = notifications("http://127.0.0.1:1", false)

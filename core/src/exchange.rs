@@ -1025,7 +1025,7 @@ impl Client {
 pub type CallbackFuture<'a> = std::pin::Pin<Box<dyn Future<Output = CallbackResult> + Send + 'a>>;
 
 /// An async transport that verifies callbacks with refresh, as a trait object — for
-/// [`Callbacks::handle_with`] and web framework integrations (`wechatpay-axum`) that must not
+/// [`Callbacks::refresh_through`] and web framework integrations (`wechatpay-axum`) that must not
 /// depend on one transport. The resource is read as JSON; the caller deserialises it into the
 /// type asked for.
 pub trait AsyncCallbacks: Send + Sync + 'static {
@@ -1042,7 +1042,7 @@ pub trait AsyncCallbacks: Send + Sync + 'static {
 pub type CallbackResult = Result<Notification<serde_json::Value>, NotifyError>;
 
 /// A blocking transport that verifies callbacks with refresh, as a trait object — for
-/// [`Callbacks::handle_blocking_with`] (`wechatpay-ureq`). The twin of [`AsyncCallbacks`].
+/// [`Callbacks::refresh_through_blocking`] (`wechatpay-ureq`). The twin of [`AsyncCallbacks`].
 pub trait BlockingCallbacks: Send + Sync {
     /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
     fn verify_callback_json(

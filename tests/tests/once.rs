@@ -492,15 +492,15 @@ fn handled_with_refresh_through_a_transport() {
     let runs = AtomicUsize::new(0);
 
     let ureq = wechatpay_ureq::Client::new(core()).unwrap();
-    let cb = ureq.core().callbacks(key.clone());
+    // The client's callbacks refresh through it.
+    let cb = ureq.callbacks().unwrap();
     let store = MemoryStore::default();
     let req = server.gateway().sign_notification(body.clone(), now, None);
-    let handled =
-        cb.handle_blocking_with::<Value, _, _>(&ureq, &store, req.headers(), req.body(), |n| {
-            assert_eq!(n.resource["out_trade_no"], "T-R");
-            runs.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, String>(())
-        });
+    let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |n| {
+        assert_eq!(n.resource["out_trade_no"], "T-R");
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(())
+    });
     assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
     assert_eq!(server.gateway().certificate_request_count(), 1);
     let retry = server.gateway().sign_notification(body.clone(), now, None);
@@ -508,13 +508,8 @@ fn handled_with_refresh_through_a_transport() {
         runs.fetch_add(1, Ordering::SeqCst);
         Ok::<_, String>(())
     };
-    let handled = cb.handle_blocking_with::<Value, _, _>(
-        &ureq,
-        &store,
-        retry.headers(),
-        retry.body(),
-        |_| counting(),
-    );
+    let handled =
+        cb.handle_blocking::<Value, _, _>(&store, retry.headers(), retry.body(), |_| counting());
     assert!(matches!(handled.outcome, Outcome::AlreadyProcessed));
     // A resource that does not fit the type asked for is refused, its plaintext kept.
     #[derive(Debug, serde::Deserialize)]
@@ -524,13 +519,10 @@ fn handled_with_refresh_through_a_transport() {
     }
     impl wechatpay_core::notify::Resource for NeedsAmount {}
     let other = server.gateway().sign_notification(body.clone(), now, None);
-    let handled = cb.handle_blocking_with::<NeedsAmount, _, _>(
-        &ureq,
-        &store,
-        other.headers(),
-        other.body(),
-        |_| counting(),
-    );
+    let handled =
+        cb.handle_blocking::<NeedsAmount, _, _>(&store, other.headers(), other.body(), |_| {
+            counting()
+        });
     match &handled.outcome {
         Outcome::Rejected(NotifyError::Resource { plaintext, .. }) => {
             assert!(String::from_utf8_lossy(plaintext).contains("T-R"))
@@ -549,19 +541,17 @@ fn handled_with_refresh_through_a_transport() {
         wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
     )
     .unwrap();
-    let cb = hyper.core().callbacks(key);
+    // By hand: the core's callbacks, refreshing through the client.
+    let cb = hyper.core().callbacks(key).refresh_through(hyper.clone());
     let store = MemoryStore::default();
     let req = server.gateway().sign_notification(body, now, None);
-    let handled = rt.block_on(cb.handle_with::<Value, _, _, String>(
-        &hyper,
-        &store,
-        req.headers(),
-        req.body(),
-        |_| {
-            runs.fetch_add(1, Ordering::SeqCst);
-            async { Ok(()) }
-        },
-    ));
+    let handled =
+        rt.block_on(
+            cb.handle::<Value, _, _, String>(&store, req.headers(), req.body(), |_| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                async { Ok(()) }
+            }),
+        );
     assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
     assert_eq!(server.gateway().certificate_request_count(), 2);
     assert_eq!(runs.load(Ordering::SeqCst), 2);

@@ -71,7 +71,12 @@ async fn next_data<C: Connector, D: Future<Output = ()>>(
     }
 }
 
-super::basics!(AsyncClient, Connector, tokio::sync::Mutex<()>);
+super::basics!(
+    AsyncClient,
+    Connector,
+    tokio::sync::Mutex<()>,
+    refresh_through
+);
 
 impl<C: Connector> AsyncClient<C> {
     /// Sign `call`, send it, verify and decode the answer.
@@ -267,8 +272,7 @@ impl<C: Connector> AsyncClient<C> {
     }
 }
 
-/// Callbacks verified with refresh through this client, for [`Callbacks::handle_with`] and
-/// `wechatpay-axum`.
+/// Callbacks verified with refresh through this client: [`Callbacks::refresh_through`].
 impl<C: Connector> exchange::AsyncCallbacks for AsyncClient<C> {
     fn verify_callback_json<'a>(
         &'a self,

@@ -78,7 +78,7 @@ impl<C, L> std::fmt::Debug for Shared<C, L> {
 
 /// What both clients have alike: `Clone`, `Debug`, the constructors and the accessors.
 macro_rules! basics {
-    ($client:ident, $connector:ident, $lock:ty) => {
+    ($client:ident, $connector:ident, $lock:ty, $refresh:ident) => {
         impl<C> Clone for $client<C> {
             fn clone(&self) -> Self {
                 Self {
@@ -141,11 +141,12 @@ macro_rules! basics {
                 &self.shared.core
             }
 
-            /// The callbacks (notification verification and decryption) for the APIv3 key the
-            /// core was built with; `None` without one. Their verification refreshes the
-            /// platform keys through this client ([`Self::verify_callback`]).
+            /// The callbacks (notification verification and decryption, processing once) for
+            /// the APIv3 key the core was built with, refreshing the platform keys through this
+            /// client when a callback names a serial not held yet; `None` without a key.
             pub fn callbacks(&self) -> Option<crate::notify::Callbacks> {
-                self.shared.core.configured_callbacks()
+                let callbacks = self.shared.core.configured_callbacks()?;
+                Some(callbacks.$refresh(self.clone()))
             }
 
             /// The connector.
@@ -163,7 +164,12 @@ macro_rules! basics {
 #[cfg(feature = "async")]
 pub(crate) use basics;
 
-basics!(BlockingClient, BlockingConnector, std::sync::Mutex<()>);
+basics!(
+    BlockingClient,
+    BlockingConnector,
+    std::sync::Mutex<()>,
+    refresh_through_blocking
+);
 
 /// `request` with the body it carries: its own, or the streamed upload it is marked for.
 pub(crate) fn with_body(
@@ -364,7 +370,7 @@ impl<C: BlockingConnector> BlockingClient<C> {
 }
 
 /// Callbacks verified with refresh through this client, for
-/// [`Callbacks::handle_blocking_with`].
+/// [`Callbacks::refresh_through_blocking`].
 impl<C: BlockingConnector> exchange::BlockingCallbacks for BlockingClient<C> {
     fn verify_callback_json(
         &self,

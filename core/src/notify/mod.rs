@@ -442,7 +442,16 @@ pub struct Callbacks {
     nonces: Arc<dyn NonceSource>,
     replay: Option<Arc<dyn ReplayGuard>>,
     client: Option<crate::client::Client>,
+    refresh: Option<Refresher>,
     options: HandleOptions,
+}
+
+/// The client through which [`Callbacks::handle`] (async) or [`Callbacks::handle_blocking`]
+/// refreshes the platform keys when a callback names a serial not held yet.
+#[derive(Clone)]
+enum Refresher {
+    Async(Arc<dyn crate::exchange::AsyncCallbacks>),
+    Blocking(Arc<dyn crate::exchange::BlockingCallbacks>),
 }
 
 impl fmt::Debug for Callbacks {
@@ -452,6 +461,7 @@ impl fmt::Debug for Callbacks {
             .field("apiv3_key", &self.apiv3_key)
             .field("window", &self.window)
             .field("replay_guard", &self.replay.is_some())
+            .field("refresh", &self.refresh.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -469,6 +479,7 @@ impl Callbacks {
             nonces: Arc::new(crate::clock::OsNonce),
             replay: None,
             client: None,
+            refresh: None,
             options: HandleOptions::default(),
         }
     }
@@ -480,6 +491,53 @@ impl Callbacks {
         self.nonces = client.nonce_source();
         self.client = Some(client.clone());
         self
+    }
+
+    /// Refresh the platform keys through `client` (an `AsyncClient`: `wechatpay-hyper`,
+    /// `wechatpay-reqwest`, a connector of your own) when [`Callbacks::handle`] meets a callback
+    /// that names a serial not held yet; the callback is then verified again. The clients'
+    /// `callbacks()` are set up this way already.
+    pub fn refresh_through(mut self, client: impl crate::exchange::AsyncCallbacks) -> Self {
+        self.refresh = Some(Refresher::Async(Arc::new(client)));
+        self
+    }
+
+    /// The blocking twin of [`Callbacks::refresh_through`], for [`Callbacks::handle_blocking`]
+    /// (a `BlockingClient`: `wechatpay-ureq`).
+    pub fn refresh_through_blocking(
+        mut self,
+        client: impl crate::exchange::BlockingCallbacks + 'static,
+    ) -> Self {
+        self.refresh = Some(Refresher::Blocking(Arc::new(client)));
+        self
+    }
+
+    /// Verify through the async refresher when there is one.
+    pub(crate) async fn verify_refreshing<T: Resource>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification<T>, NotifyError> {
+        match &self.refresh {
+            Some(Refresher::Async(r)) => {
+                once::typed(r.verify_callback_json(self, headers, body).await?)
+            }
+            _ => self.verify::<T>(headers, body),
+        }
+    }
+
+    /// Verify through the blocking refresher when there is one.
+    pub(crate) fn verify_refreshing_blocking<T: Resource>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification<T>, NotifyError> {
+        match &self.refresh {
+            Some(Refresher::Blocking(r)) => r
+                .verify_callback_json(self, headers, body)
+                .and_then(once::typed),
+            _ => self.verify::<T>(headers, body),
+        }
     }
 
     /// The client these callbacks refresh keys through (from [`crate::Client::callbacks`]).

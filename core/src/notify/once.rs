@@ -245,7 +245,9 @@ pub(crate) fn delivery_keys(headers: &HeaderMap) -> Option<[String; 2]> {
 }
 
 /// A notification read as JSON, deserialised into `T` (the plaintext kept when it does not fit).
-fn typed<T: Resource>(n: Notification<serde_json::Value>) -> Result<Notification<T>, NotifyError> {
+pub(super) fn typed<T: Resource>(
+    n: Notification<serde_json::Value>,
+) -> Result<Notification<T>, NotifyError> {
     super::check_event::<T>(&n.id, &n.event_type)?;
     let plaintext = n.resource.to_string().into_bytes();
     match crate::response::decode::<T>(&plaintext) {
@@ -301,14 +303,14 @@ impl Callbacks {
         Fut: Future<Output = Result<(), E>>,
         E: fmt::Display,
     {
-        let verified = self.verify::<T>(headers, body);
+        let verified = self.verify_refreshing::<T>(headers, body).await;
         self.process(store, headers, verified, key, handler).await
     }
 
     /// Process a callback verified already (or refused), with these callbacks' options and
     /// delivery TTL: the replay check, the claim, the handler, then complete or release. `key`
     /// names what must be processed once.
-    pub async fn process<T, K, F, Fut, E>(
+    pub(crate) async fn process<T, K, F, Fut, E>(
         &self,
         store: &dyn NotificationStore,
         headers: &HeaderMap,
@@ -364,60 +366,6 @@ impl Callbacks {
         }
     }
 
-    /// As [`Callbacks::handle`], verifying through `refresher` (an async transport:
-    /// `wechatpay-hyper`, `wechatpay-reqwest`), which refreshes the platform keys once when a
-    /// callback names a serial not held yet.
-    pub async fn handle_with<T, F, Fut, E>(
-        &self,
-        refresher: &dyn crate::exchange::AsyncCallbacks,
-        store: &dyn NotificationStore,
-        headers: &HeaderMap,
-        body: &[u8],
-        handler: F,
-    ) -> Handled
-    where
-        T: Resource,
-        F: FnOnce(Notification<T>) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
-    {
-        let verified = self.verify_with::<T>(refresher, headers, body).await;
-        self.process(store, headers, verified, by_id, handler).await
-    }
-
-    /// Verify, decrypt and deserialise a callback through `refresher` (see
-    /// [`Callbacks::handle_with`]).
-    pub async fn verify_with<T: Resource>(
-        &self,
-        refresher: &dyn crate::exchange::AsyncCallbacks,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<Notification<T>, NotifyError> {
-        typed(refresher.verify_callback_json(self, headers, body).await?)
-    }
-
-    /// The blocking twin of [`Callbacks::handle_with`]: verifying through `refresher` (a
-    /// blocking transport: `wechatpay-ureq`), which refreshes the platform keys once when a
-    /// callback names a serial not held yet, then processing once as [`Callbacks::handle_blocking`].
-    pub fn handle_blocking_with<T, F, E>(
-        &self,
-        refresher: &dyn crate::exchange::BlockingCallbacks,
-        store: &dyn NotificationStore,
-        headers: &HeaderMap,
-        body: &[u8],
-        handler: F,
-    ) -> Handled
-    where
-        T: Resource,
-        F: FnOnce(Notification<T>) -> Result<(), E>,
-        E: fmt::Display,
-    {
-        let verified = refresher
-            .verify_callback_json(self, headers, body)
-            .and_then(typed);
-        self.process_blocking(store, headers, verified, handler)
-    }
-
     /// The blocking twin of [`Callbacks::handle`], for a blocking server. The store's futures
     /// are polled on this thread: use [`MemoryStore`] or a store made for blocking use
     /// (`wechatpay_redis::RedisStore::connect_blocking`).
@@ -433,12 +381,13 @@ impl Callbacks {
         F: FnOnce(Notification<T>) -> Result<(), E>,
         E: fmt::Display,
     {
-        self.process_blocking(store, headers, self.verify::<T>(headers, body), handler)
+        let verified = self.verify_refreshing_blocking::<T>(headers, body);
+        self.process_blocking(store, headers, verified, handler)
     }
 
     /// The blocking twin of [`Callbacks::process`] (once per notification id), for a callback
     /// verified already.
-    pub fn process_blocking<T, F, E>(
+    pub(crate) fn process_blocking<T, F, E>(
         &self,
         store: &dyn NotificationStore,
         headers: &HeaderMap,
