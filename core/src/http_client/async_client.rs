@@ -24,7 +24,9 @@ use crate::{ApiResponse, Call, Client};
 
 /// The async client over the connector `C` (`wechatpay_hyper::Client` is
 /// `AsyncClient<wechatpay_hyper::Connector>`). Clone it freely: clones share the connector,
-/// the settings and the platform keys. See the [module docs](self) for its methods.
+/// the settings and the platform keys.
+///
+#[doc = include_str!("methods.md")]
 pub struct AsyncClient<C> {
     shared: Arc<Shared<C, tokio::sync::Mutex<()>>>,
 }

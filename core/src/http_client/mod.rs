@@ -1,26 +1,7 @@
 //! The client over a connector, written once: [`AsyncClient`] over any [`Connector`],
 //! [`BlockingClient`] over any [`BlockingConnector`].
 //!
-//! | method | takes | returns |
-//! |---|---|---|
-//! | `send` | a [`Call`] (typed: `wechatpay_api`) | the verified, decoded [`ApiResponse`] |
-//! | `send_v2` | a [`V2Call`] | the verified APIv2 answer's fields as `T` |
-//! | `download_bill` | a [`BillDownloadInfo`] and a writer | the writer and the bill's size, digest checked |
-//! | `download_bill_part` | an [`EncryptedBillPart`] | the decrypted, checked part |
-//! | `download_v2_bill` | an APIv2 bill [`V2Call`] and a writer | the writer and the bill's size |
-//! | `upload_file` | an upload path and a file | the verified answer; the file streamed from disk |
-//! | `refresh_certificates` | — | the downloaded platform certificates, swapped in |
-//! | `background_refresh` / `spawn_background_refresh` | an interval | a task that refreshes while the client lives |
-//! | `verify_callback` | a notification's headers and body | the verified, decrypted [`Notification`] |
-//! | `drive` | any [`Exchange`] (from [`Client`]) | its output |
-//! | `execute` | any `http::Request` | the raw answer, unverified, within the limits |
-//!
-//! Every call runs within [`Config::timeout`] (the head and the body); a streamed download's
-//! head within `timeout`, its whole body within [`Config::download_timeout`]. Answers are read
-//! within [`Config::max_body_bytes`], downloads within [`Config::max_download_bytes`]. An
-//! answer naming an unknown platform serial triggers one certificate refresh (with the core's
-//! APIv3 key) and a second verification; concurrent calls share one refresh. Nothing is
-//! retried.
+//! See `methods.md` (the docs of both clients).
 
 use std::io::Read;
 use std::path::Path;
@@ -60,8 +41,9 @@ pub(crate) struct Shared<C, L> {
 }
 
 /// The blocking client over the connector `C` (`wechatpay_ureq::Client` is
-/// `BlockingClient<wechatpay_ureq::Connector>`). `Send + Sync`; clones share everything. See
-/// the [module docs](self) for its methods.
+/// `BlockingClient<wechatpay_ureq::Connector>`). `Send + Sync`; clones share everything.
+///
+#[doc = include_str!("methods.md")]
 pub struct BlockingClient<C> {
     shared: Arc<Shared<C, std::sync::Mutex<()>>>,
 }
