@@ -1,7 +1,7 @@
 //! One-step setup (#14): the TOML file and `WXPAY_*` variables, the APIv3 key rule, the merchant
 //! certificate refused as a platform key, and the hints of API errors.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

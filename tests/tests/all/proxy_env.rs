@@ -1,10 +1,9 @@
 //! The proxy named in the environment (`Proxy::FromEnv`, the default): used by every
-//! transport, bypassed for the hosts in `NO_PROXY`, and ignored with `Proxy::None`. Its own test
-//! binary with one test, because it sets process-wide environment variables.
+//! transport, bypassed for the hosts in `NO_PROXY`, and ignored with `Proxy::None`. It sets
+//! process-wide environment variables, so it runs in a child process of the test binary, where
+//! no other test sees them.
 
-#[allow(dead_code)]
-#[path = "common/proxy.rs"]
-mod proxy;
+use crate::common::proxy;
 
 use proxy::{call, Kind, TestProxy};
 use wechatpay_core::transport::{Config, Proxy};
@@ -13,10 +12,31 @@ use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 #[test]
 fn the_environment_names_the_proxy_and_no_proxy_the_exceptions() {
+    let exe = std::env::current_exe().unwrap();
+    let child = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "proxy_env::with_the_variables_set",
+            "--include-ignored",
+        ])
+        .args(["--test-threads=1", "--nocapture"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && out.contains("1 passed"),
+        "{out}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+}
+
+#[test]
+#[ignore = "run in a child process by the_environment_names_the_proxy_and_no_proxy_the_exceptions"]
+fn with_the_variables_set() {
     let server = sandbox();
     let proxy = TestProxy::start(Kind::Http, None);
-    // The only test of this binary, so no other test sees these variables; the sandbox's and
-    // the proxy's threads never read the environment.
+    // The only test of this child process, so no other test sees these variables; the
+    // sandbox's and the proxy's threads never read the environment.
     std::env::set_var("HTTP_PROXY", proxy.url(None, ""));
     std::env::set_var("http_proxy", proxy.url(None, ""));
     for name in ["ureq", "hyper", "reqwest"] {

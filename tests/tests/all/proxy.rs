@@ -4,9 +4,7 @@
 //! the client is made — never a panic, never a direct connection, never the password in an
 //! error. The proxy named in the environment is tested in `proxy_env.rs` (its own process).
 
-#[allow(dead_code)]
-#[path = "common/proxy.rs"]
-mod proxy;
+use crate::common::proxy;
 
 use proxy::{call, Kind, TestProxy};
 use wechatpay_core::transport::{Config, Proxy};

@@ -1,6 +1,6 @@
 //! The peer set (wechatpay-axios-plugin 0.9.6): request_sign (25) and response_verify (25).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

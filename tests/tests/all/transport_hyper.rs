@@ -1,8 +1,6 @@
 //! The hyper transport against the sandbox on loopback.
 
-#[allow(dead_code)]
-#[path = "common/transports.rs"]
-mod transports;
+use crate::common::transports;
 
 use transports::*;
 use wechatpay_api::payscore::payafter_orders::{complete, create};

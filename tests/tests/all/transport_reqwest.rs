@@ -1,8 +1,6 @@
 //! The reqwest transport against the sandbox on loopback.
 
-#[allow(dead_code)]
-#[path = "common/transports.rs"]
-mod transports;
+use crate::common::transports;
 
 use serde_json::Value;
 use transports::*;

@@ -1,7 +1,7 @@
 //! Sensitive fields: RSA-OAEP vectors, OpenSSL interop, and the `Sensitive` field type that is
 //! encrypted when the request is signed and forces the right `Wechatpay-Serial`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

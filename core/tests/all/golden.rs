@@ -1,6 +1,6 @@
 //! One signing and one verification, each step against a golden file made with the OpenSSL CLI.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

@@ -12,8 +12,7 @@ use wechatpay_core::bill::{sha1_hex, BillDownloadInfo};
 use wechatpay_core::{ApiResponse, Call, CallError, TransportErrorKind};
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
-#[path = "common/tcp.rs"]
-mod tcp;
+use crate::common::tcp;
 
 /// The limits a test gives a transport.
 #[derive(Clone, Copy)]

@@ -1,7 +1,7 @@
 //! The official SDKs' vectors (wechatpay-go, wechatpay-java, derived): sign, authorization,
 //! canonical_url, verify.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Vectors of kind callback / notification / AES-GCM / certificate download.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::*;

@@ -1,6 +1,6 @@
 //! Client pay-signs (golden, official D2), media upload requests, and the bill check.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

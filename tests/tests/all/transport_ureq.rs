@@ -1,8 +1,6 @@
 //! The ureq transport against the sandbox on loopback.
 
-#[allow(dead_code)]
-#[path = "common/transports.rs"]
-mod transports;
+use crate::common::transports;
 
 use std::sync::Arc;
 

@@ -12,8 +12,7 @@ use wechatpay_core::{CallError, TransportErrorKind};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
-#[path = "common/tcp.rs"]
-mod tcp;
+use crate::common::tcp;
 
 fn server() -> Server {
     Server::start(Gateway::with_test_keys(Mode::Both)).unwrap()

@@ -1,7 +1,7 @@
 //! APIv2 against golden vectors made without our code (`tools/gen_v2_vectors.py`: Python's
 //! hashlib/hmac and the OpenSSL CLI), then requests, answers, notifications and bills.
 
-mod common;
+use crate::common;
 
 use http::StatusCode;
 use serde_json::Value;

@@ -1,9 +1,7 @@
 //! The in-memory connector (no socket) through the same suite as every network connector, with
 //! the blocking client and with the async one.
 
-#[allow(dead_code)]
-#[path = "common/transports.rs"]
-mod transports;
+use crate::common::transports;
 
 use transports::*;
 use wechatpay_core::BlockingClient;
