@@ -330,6 +330,51 @@ fn reqwest_background_refresh_follows_rotation_and_stops_with_the_client() {
     background_refresh_follows_rotation_and_stops_with_the_client::<wechatpay_reqwest::Client>();
 }
 
+/// The blocking client's background refresh, over the in-memory connector: a thread that
+/// follows a rotation without any call and ends once the client is dropped.
+#[test]
+fn blocking_background_refresh_follows_rotation_and_stops_with_the_client() {
+    use wechatpay_core::BlockingClient;
+    use wechatpay_sandbox::connector::InMemory;
+    let keys = TestKeys::load();
+    let gateway = std::sync::Arc::new(Gateway::with_test_keys(Mode::Certificate));
+    let core = keys
+        .client_builder("http://sandbox.invalid", Mode::Certificate)
+        .apiv3_key(apiv3())
+        .build()
+        .unwrap();
+    let config = wechatpay_core::transport::Config::default();
+    let client = BlockingClient::with_connector(core, InMemory::new(gateway.clone()), config);
+    let thread = client.spawn_background_refresh(Duration::from_millis(20));
+    gateway.rotate_certificate(keys.rotated_signer());
+    let seen = (0..200).any(|_| {
+        let held = client
+            .core()
+            .platform_keys()
+            .get(keys.rotated_serial)
+            .is_some();
+        if !held {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        held
+    });
+    assert!(
+        seen,
+        "the thread downloaded the new certificate without any call"
+    );
+    assert!(
+        !thread.is_finished(),
+        "the thread keeps running with its client"
+    );
+    drop(client);
+    let ended = (0..500).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        thread.is_finished()
+    });
+    assert!(ended, "the thread ends after the client is dropped");
+    thread.join().unwrap();
+}
+
 #[test]
 fn ureq_refreshes_once_on_an_unknown_serial_and_is_rate_limited() {
     let keys = TestKeys::load();
