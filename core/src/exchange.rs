@@ -680,35 +680,9 @@ where
     }
 }
 
-/// The shortest interval [`refresh_every`] waits between two refreshes.
+/// The shortest interval a background refresh waits between two refreshes
+/// (`AsyncClient::background_refresh`, `BlockingClient::spawn_background_refresh`).
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(10);
-
-/// The loop of a background certificate refresh, for any async runtime: wait `interval`
-/// (clamped to [`MIN_REFRESH_INTERVAL`] ..= one day) with the runtime's `sleep`, then await
-/// `refresh(client)`, again and again, for as long as `client` is alive (the loop holds it only
-/// weakly, and ends at the first wake-up after the last strong reference is gone). The interval
-/// runs from the end of one refresh to the start of the next; a failed refresh is the refresh's
-/// own business (keep the current keys, try again next time).
-pub async fn refresh_every<C, S, SF, R, RF>(
-    interval: Duration,
-    mut sleep: S,
-    client: std::sync::Weak<C>,
-    mut refresh: R,
-) where
-    S: FnMut(Duration) -> SF,
-    SF: Future<Output = ()>,
-    R: FnMut(std::sync::Arc<C>) -> RF,
-    RF: Future<Output = ()>,
-{
-    let interval = crate::error::saturate(interval).max(MIN_REFRESH_INTERVAL);
-    loop {
-        sleep(interval).await;
-        match client.upgrade() {
-            Some(client) => refresh(client).await,
-            None => return,
-        }
-    }
-}
 
 /// Where the bytes of a streamed download go, and what the download ends with.
 pub trait DownloadSink {

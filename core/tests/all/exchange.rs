@@ -512,44 +512,95 @@ fn socket_errors_say_whether_the_request_may_have_arrived() {
     );
 }
 
+/// A connector whose timer records the waits and completes at once, and which drops the
+/// client it holds on its third wait; nothing is sent (every refresh fails to connect).
+#[cfg(feature = "async")]
+struct Timer {
+    waits: std::sync::Arc<std::sync::Mutex<Vec<Duration>>>,
+    client: std::sync::Mutex<Option<wechatpay_core::AsyncClient<Timer>>>,
+}
+
+/// The timeout of the calls in [`Timer`]'s test.
+#[cfg(feature = "async")]
+const CALL_TIMEOUT: Duration = Duration::from_secs(7);
+
+/// An answer body that is never read.
+#[cfg(feature = "async")]
+struct NoBody;
+
+#[cfg(feature = "async")]
+impl http_body::Body for NoBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+}
+
+#[cfg(feature = "async")]
+impl wechatpay_core::connector::Connector for Timer {
+    type Body = NoBody;
+
+    async fn send(
+        &self,
+        _: http::Request<wechatpay_core::connector::RequestBody>,
+    ) -> Result<http::Response<NoBody>, wechatpay_core::TransportError> {
+        let kind = wechatpay_core::TransportErrorKind::Connect;
+        Err(wechatpay_core::TransportError::new(
+            kind,
+            false,
+            "no network here",
+        ))
+    }
+
+    fn sleep(&self, duration: Duration) -> impl std::future::Future<Output = ()> + Send {
+        // A call's own deadline never fires here; the waits between refreshes end at once.
+        let deadline = duration == CALL_TIMEOUT;
+        if !deadline {
+            let mut waits = self.waits.lock().unwrap();
+            waits.push(duration);
+            if waits.len() == 3 {
+                self.client.lock().unwrap().take();
+            }
+        }
+        std::future::poll_fn(move |_| match deadline {
+            true => std::task::Poll::Pending,
+            false => std::task::Poll::Ready(()),
+        })
+    }
+}
+
+#[cfg(feature = "async")]
 #[test]
 fn background_refresh_waits_clamped_intervals_and_ends_with_its_client() {
-    use std::cell::RefCell;
-    use std::sync::Arc;
-    use wechatpay_core::exchange::{refresh_every, MIN_REFRESH_INTERVAL};
+    use wechatpay_core::exchange::MIN_REFRESH_INTERVAL;
     for (asked, waited) in [
         (Duration::ZERO, MIN_REFRESH_INTERVAL),
         (Duration::from_secs(60), Duration::from_secs(60)),
         (Duration::MAX, Duration::from_secs(86_400)),
     ] {
-        let log = RefCell::new(Vec::new());
-        // The client, dropped by the third refresh: the loop only holds it weakly.
-        let client = RefCell::new(Some(Arc::new("client")));
-        let weak = Arc::downgrade(client.borrow().as_ref().unwrap());
-        let mut rounds = 0;
-        wechatpay_core::notify::block_on(refresh_every(
-            asked,
-            |d| {
-                log.borrow_mut().push(format!("sleep {d:?}"));
-                std::future::ready(())
-            },
-            weak,
-            |c| {
-                assert_eq!(*c, "client");
-                rounds += 1;
-                assert!(rounds <= 3, "the loop outlived its client");
-                if rounds == 3 {
-                    client.borrow_mut().take();
-                }
-                log.borrow_mut().push("refresh".to_string());
-                std::future::ready(())
-            },
-        ));
-        let sleep = format!("sleep {waited:?}");
-        assert_eq!(
-            log.into_inner(),
-            [&sleep, "refresh", &sleep, "refresh", &sleep, "refresh", &sleep],
-            "{asked:?}"
-        );
+        let waits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let timer = Timer {
+            waits: waits.clone(),
+            client: Default::default(),
+        };
+        let core = builder(true).build().unwrap();
+        let config = wechatpay_core::transport::Config::default().timeout(CALL_TIMEOUT);
+        let client = wechatpay_core::AsyncClient::with_connector(core, timer, config);
+        let task = client.background_refresh(asked);
+        // The client lives on only in its connector, which drops it on its third wait: the task
+        // holds it weakly, refreshes twice, and ends at the wake-up after the drop.
+        client
+            .connector()
+            .client
+            .lock()
+            .unwrap()
+            .replace(client.clone());
+        drop(client);
+        wechatpay_core::notify::block_on(task);
+        assert_eq!(*waits.lock().unwrap(), [waited; 3], "{asked:?}");
     }
 }
