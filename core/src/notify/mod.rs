@@ -24,9 +24,8 @@
 //! `events`; `events::EVENT_TYPES` lists them); each refuses the event types it does not read
 //! (see [`Resource`]). `serde_json::Value` reads any event.
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use http::{HeaderMap, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -236,15 +235,6 @@ pub enum NotifyError {
         /// The handler's resource type.
         type_name: &'static str,
     },
-    /// This very delivery (its signature, or its timestamp and nonce) was received before
-    /// within the window: replayed bytes, refused. Not a retry: WeChat Pay signs each retry anew.
-    #[error("a delivery of notification {id} with {by} was already received")]
-    Replayed {
-        /// The notification id.
-        id: String,
-        /// What matched.
-        by: ReplayMatch,
-    },
     /// The callback's exchange was polled after it finished (a transport's bug).
     #[error("the callback exchange was polled after it finished")]
     ExchangeFinished,
@@ -289,7 +279,6 @@ impl NotifyError {
             NotifyError::Decrypt(_) => "decrypt_failed",
             NotifyError::Resource { .. } => "resource_shape",
             NotifyError::UnexpectedEvent { .. } => "unexpected_event_type",
-            NotifyError::Replayed { .. } => "replayed",
             NotifyError::ExchangeFinished => "exchange_finished",
         }
     }
@@ -319,118 +308,6 @@ pub fn failure(message: &str) -> Response<Vec<u8>> {
     r
 }
 
-/// What a replayed delivery matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ReplayMatch {
-    /// The same signature was seen before: the very same delivery, sent again.
-    SameSignature,
-    /// The same timestamp and nonce were seen before.
-    SameTimestampAndNonce,
-}
-
-impl fmt::Display for ReplayMatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ReplayMatch::SameSignature => "the same signature",
-            ReplayMatch::SameTimestampAndNonce => "the same timestamp and nonce",
-        })
-    }
-}
-
-/// Remembers deliveries already verified, to refuse replayed bytes (an attacker or a proxy
-/// sending a captured callback again). Deliveries only: a genuine retry of a notification by
-/// WeChat Pay is newly signed and passes — whether a notification was already *processed* is
-/// the question of [`NotificationStore`] (see [`Callbacks::handle`]).
-pub trait ReplayGuard: Send + Sync {
-    /// Record a delivery's `signature` and `timestamp` + `nonce`, seen at `now`; what matched
-    /// when either was seen before (and not yet forgotten). Must be atomic.
-    fn check_and_record(
-        &self,
-        signature: &str,
-        timestamp: &str,
-        nonce: &str,
-        now: i64,
-    ) -> Result<(), ReplayMatch>;
-}
-
-/// A bounded in-memory [`ReplayGuard`]: remembers up to `capacity` deliveries for `ttl`
-/// seconds (default: 10 000 for 600 s, twice the clock window, so a replay inside the window is
-/// always caught and an older one fails the clock check).
-pub struct MemoryReplayGuard {
-    capacity: usize,
-    ttl: i64,
-    state: Mutex<ReplayState>,
-}
-
-#[derive(Default)]
-struct ReplayState {
-    seen: HashMap<String, i64>,
-    order: VecDeque<(String, i64)>,
-}
-
-impl MemoryReplayGuard {
-    /// Remember up to `capacity` deliveries for `ttl_seconds`.
-    pub fn new(capacity: usize, ttl_seconds: i64) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            ttl: ttl_seconds,
-            state: Mutex::new(ReplayState::default()),
-        }
-    }
-}
-
-impl Default for MemoryReplayGuard {
-    fn default() -> Self {
-        Self::new(10_000, 2 * DEFAULT_WINDOW as i64)
-    }
-}
-
-impl ReplayGuard for MemoryReplayGuard {
-    fn check_and_record(
-        &self,
-        signature: &str,
-        timestamp: &str,
-        nonce: &str,
-        now: i64,
-    ) -> Result<(), ReplayMatch> {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget what has expired, then what exceeds the capacity (oldest first).
-        while let Some((k, t)) = st.order.front().cloned() {
-            if now - t > self.ttl || st.order.len() > self.capacity * 2 {
-                st.order.pop_front();
-                if st.seen.get(&k) == Some(&t) {
-                    st.seen.remove(&k);
-                }
-            } else {
-                break;
-            }
-        }
-        let sig_key = format!("sig:{signature}");
-        let tn_key = format!("tn:{timestamp}:{nonce}");
-        if st.seen.contains_key(&sig_key) {
-            return Err(ReplayMatch::SameSignature);
-        }
-        if st.seen.contains_key(&tn_key) {
-            return Err(ReplayMatch::SameTimestampAndNonce);
-        }
-        for k in [sig_key, tn_key] {
-            st.seen.insert(k.clone(), now);
-            st.order.push_back((k, now));
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for MemoryReplayGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryReplayGuard")
-            .field("capacity", &self.capacity)
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Verifies and decrypts callbacks. Cheap to clone; share it between handler threads.
 #[derive(Clone)]
 pub struct Callbacks {
@@ -440,7 +317,6 @@ pub struct Callbacks {
     merchant_serial: Option<String>,
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
-    replay: Option<Arc<dyn ReplayGuard>>,
     client: Option<crate::client::Client>,
     refresh: Option<Refresher>,
     options: HandleOptions,
@@ -460,7 +336,6 @@ impl fmt::Debug for Callbacks {
             .field("keys", &self.keys)
             .field("apiv3_key", &self.apiv3_key)
             .field("window", &self.window)
-            .field("replay_guard", &self.replay.is_some())
             .field("refresh", &self.refresh.is_some())
             .finish_non_exhaustive()
     }
@@ -468,7 +343,7 @@ impl fmt::Debug for Callbacks {
 
 impl Callbacks {
     /// Verify with `keys`, decrypt with `apiv3_key`; system clock, claim tokens from
-    /// [`OsNonce`](crate::OsNonce), 300 s window, no replay guard.
+    /// [`OsNonce`](crate::OsNonce), 300 s window.
     pub fn new(keys: SharedKeys, apiv3_key: ApiV3Key) -> Self {
         Self {
             keys,
@@ -477,7 +352,6 @@ impl Callbacks {
             merchant_serial: None,
             clock: Arc::new(crate::clock::SystemClock),
             nonces: Arc::new(crate::clock::OsNonce),
-            replay: None,
             client: None,
             refresh: None,
             options: HandleOptions::default(),
@@ -582,13 +456,6 @@ impl Callbacks {
         self
     }
 
-    /// Refuse replayed deliveries (the same signature, or timestamp and nonce, seen before)
-    /// right after the signature verifies. A genuine retry is newly signed and passes.
-    pub fn replay_guard(mut self, guard: impl ReplayGuard + 'static) -> Self {
-        self.replay = Some(Arc::new(guard));
-        self
-    }
-
     /// The shared key set.
     pub fn shared_keys(&self) -> &SharedKeys {
         &self.keys
@@ -606,8 +473,8 @@ impl Callbacks {
     /// Verify, decrypt and deserialise at `now`: the four headers, the clock window, the key by
     /// serial, the signature over the raw `body`, `Wechatpay-Signature-Type` (when present it
     /// must be `WECHATPAY2-SHA256-RSA2048`), `resource.algorithm`, AES-256-GCM with the APIv3
-    /// key, then `T` (use `serde_json::Value` for any event). With a replay guard, a delivery is
-    /// recorded once its signature verifies; a retry is newly signed and passes.
+    /// key, then `T` (use `serde_json::Value` for any event). Replayed bytes are refused by
+    /// [`Callbacks::handle`], which records each delivery in its store.
     pub fn verify_at<T: Resource>(
         &self,
         headers: &HeaderMap,
@@ -638,16 +505,6 @@ impl Callbacks {
                 source,
                 body: body.to_vec(),
             })?;
-        // A replayed delivery (bytes sent again) is refused as soon as its signature is known
-        // to be genuine; a retry by WeChat Pay is newly signed and passes.
-        if let Some(guard) = &self.replay {
-            guard
-                .check_and_record(h.signature, h.timestamp, h.nonce, now)
-                .map_err(|by| NotifyError::Replayed {
-                    id: env.id.clone(),
-                    by,
-                })?;
-        }
         check_event::<T>(&env.id, &env.event_type)?;
         if env.resource.algorithm != aead::ALGORITHM {
             return Err(NotifyError::UnsupportedAlgorithm(env.resource.algorithm));

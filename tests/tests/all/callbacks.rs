@@ -7,7 +7,7 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use wechatpay_api::events::ServiceOrder;
 use wechatpay_api::pay::transactions::Transaction;
-use wechatpay_core::notify::{self, Callbacks, MemoryReplayGuard, NotifyError, ReplayMatch};
+use wechatpay_core::notify::{self, Callbacks, NotifyError};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::{
     ApiV3Key, FixedClock, PlatformKey, PlatformKeys, PrivateKey, SharedKeys, VerifyError,
@@ -319,11 +319,18 @@ fn every_failure_kind() {
     assert_eq!(body["code"], "FAIL");
 }
 
+/// Replayed bytes are refused by `handle`, which records each delivery in its store: one
+/// mechanism. WeChat Pay's retry (newly signed) is not a replay.
 #[test]
 fn replayed_deliveries_are_refused_and_retries_pass() {
+    use wechatpay_core::notify::{MemoryStore, Outcome};
     let keys = TestKeys::load();
     let gw = Gateway::with_test_keys(Mode::Certificate);
-    let cb = callbacks(&keys, Mode::Both).replay_guard(MemoryReplayGuard::default());
+    let cb = callbacks(&keys, Mode::Both);
+    let store = MemoryStore::default();
+    let handle = |req: &http::Request<Vec<u8>>, body: &[u8]| {
+        cb.handle_blocking::<Value, _, _>(&store, req.headers(), body, |_| Ok::<_, String>(()))
+    };
     let body = gw.notification_body(
         "TRANSACTION.SUCCESS",
         "支付成功",
@@ -332,62 +339,35 @@ fn replayed_deliveries_are_refused_and_retries_pass() {
         NOW,
     );
     let first = gw.sign_notification(body.clone(), NOW, None);
-    let id = cb
-        .verify::<Value>(first.headers(), first.body())
-        .unwrap()
-        .id;
-    // The same bytes again: refused, by signature.
-    match cb.verify::<Value>(first.headers(), first.body()) {
-        Err(NotifyError::Replayed { by, id: seen }) => {
-            assert_eq!(by, ReplayMatch::SameSignature);
-            assert_eq!(seen, id);
-        }
-        other => panic!("{other:?}"),
-    }
-    // WeChat Pay's retry of the same notification (same id, newly signed) passes: whether it
-    // was processed is the notification store's question, not the replay guard's.
-    let retry = gw.sign_notification(body.clone(), NOW + 15, None);
-    assert_eq!(
-        cb.verify::<Value>(retry.headers(), retry.body())
-            .unwrap()
-            .id,
-        id
+    assert!(matches!(
+        handle(&first, first.body()).outcome,
+        Outcome::Processed
+    ));
+    // The same bytes again: refused with a failure answer, never "success" for a replay.
+    let again = handle(&first, first.body());
+    assert!(matches!(again.outcome, Outcome::Replayed), "{again:?}");
+    assert_eq!(again.answer.status(), 500);
+    // WeChat Pay's retry of the same notification (same id, newly signed) is not a replay: it
+    // was processed already, and is answered success.
+    let retry = gw.sign_notification(body, NOW + 15, None);
+    let retried = handle(&retry, retry.body());
+    assert!(
+        matches!(retried.outcome, Outcome::AlreadyProcessed),
+        "{retried:?}"
     );
+    assert_eq!(retried.answer.status(), 204);
     // A failed delivery (tampered) is not recorded: the genuine bytes still pass.
     let other = deliver(&gw, None);
     let mut tampered = other.body().clone();
     tampered.push(b' ');
-    assert!(cb.verify::<Value>(other.headers(), &tampered).is_err());
-    cb.verify::<Value>(other.headers(), other.body()).unwrap();
-    // An answer is always a failure, never "success" for a replay.
-    let e = cb
-        .verify::<Value>(other.headers(), other.body())
-        .unwrap_err();
-    assert_eq!(e.kind(), "replayed");
-    assert_eq!(e.answer().status(), 500);
-
-    // The guard on its own: signature, then timestamp + nonce; bounded by capacity and ttl.
-    use wechatpay_core::notify::ReplayGuard;
-    let small = MemoryReplayGuard::new(4, 10);
-    small.check_and_record("sa", "100", "n1", 0).unwrap();
-    assert_eq!(
-        small.check_and_record("sa", "101", "n2", 5),
-        Err(ReplayMatch::SameSignature)
-    );
-    assert_eq!(
-        small.check_and_record("sb", "100", "n1", 5),
-        Err(ReplayMatch::SameTimestampAndNonce)
-    );
-    small.check_and_record("sb", "100", "n2", 5).unwrap();
-    // Past the ttl, forgotten (an older delivery fails the clock window anyway).
-    small.check_and_record("sa", "100", "n1", 20).unwrap();
-    // Past the capacity, the oldest go first.
-    for i in 0..4 {
-        small
-            .check_and_record(&format!("x{i}"), "200", &format!("m{i}"), 21)
-            .unwrap();
-    }
-    small.check_and_record("sa", "100", "n1", 21).unwrap();
+    assert!(matches!(
+        handle(&other, &tampered).outcome,
+        Outcome::Rejected(_)
+    ));
+    assert!(matches!(
+        handle(&other, other.body()).outcome,
+        Outcome::Processed
+    ));
 }
 
 #[test]
@@ -427,8 +407,8 @@ fn over_http_to_an_endpoint() {
         .client_builder("http://127.0.0.1:1", Mode::Both)
         .build()
         .unwrap()
-        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap())
-        .replay_guard(MemoryReplayGuard::default());
+        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let store = std::sync::Arc::new(wechatpay_core::notify::MemoryStore::default());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -446,10 +426,12 @@ fn over_http_to_an_endpoint() {
                 break;
             };
             let cb = cb.clone();
+            let store = store.clone();
             let seen_tx = seen_tx.clone();
             let svc =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let cb = cb.clone();
+                    let store = store.clone();
                     let seen_tx = seen_tx.clone();
                     async move {
                         let (parts, body) = req.into_parts();
@@ -458,13 +440,12 @@ fn over_http_to_an_endpoint() {
                             .await
                             .map(|c| c.to_bytes())
                             .unwrap_or_default();
-                        let answer = match cb.verify::<Transaction>(&parts.headers, &raw) {
-                            Ok(n) => {
-                                let _ = seen_tx.send(n.resource.out_trade_no.unwrap_or_default());
-                                notify::success()
-                            }
-                            Err(e) => e.answer(),
+                        let record = |n: notify::Notification<Transaction>| async move {
+                            let _ = seen_tx.send(n.resource.out_trade_no.unwrap_or_default());
+                            Ok::<_, String>(())
                         };
+                        let handled = cb.handle(&*store, &parts.headers, &raw, record).await;
+                        let answer = handled.answer;
                         let (p, b) = answer.into_parts();
                         Ok::<_, Infallible>(hyper::Response::from_parts(
                             p,
@@ -495,7 +476,7 @@ fn over_http_to_an_endpoint() {
     // The same delivery again is a replay; a probe gets a failure answer.
     let (status, body) = wechatpay_sandbox::server::post_notification(&url, ok).unwrap();
     assert_eq!(status, 500);
-    assert!(String::from_utf8_lossy(&body).contains("already received"));
+    assert!(String::from_utf8_lossy(&body).contains("received before"));
     let probe = gw.notification(
         "TRANSACTION.SUCCESS",
         "支付成功",
