@@ -3,9 +3,9 @@
 //! A connector sends one `http::Request` and hands back the `http::Response` with its body
 //! still streaming — nothing else. Signing, verification, the certificate refresh, timeouts of
 //! async calls, body limits, bill and media streaming are the client's
-//! ([`crate::AsyncClient`], [`crate::BlockingClient`]), written once over these traits.
+//! (`AsyncClient`, [`crate::BlockingClient`]), written once over these traits.
 //!
-//! - [`Connector`] (async, runtime-agnostic: the connector also gives the client its timer and
+//! - `Connector` (async, runtime-agnostic: the connector also gives the client its timer and
 //!   a way to run blocking file reads) and [`BlockingConnector`] (which enforces the
 //!   [`Timeouts`] it is given, as only the HTTP client can).
 //! - [`RequestBody`]: what a connector sends — bytes in memory, or an upload streamed from disk.

@@ -2,7 +2,10 @@
 //!
 //! Sans-IO WeChat Pay APIv3: this crate turns a call into a signed `http::Request<Vec<u8>>` and the
 //! `http::Response` that comes back into a verified, typed value or a precise error. It opens no
-//! socket and starts no thread. Every input a test has to pin is injectable:
+//! socket itself: `AsyncClient` and [`BlockingClient`] drive the protocol over a
+//! [`connector`] (an HTTP client: `wechatpay-hyper`, `-reqwest`, `-ureq`, or one of your own),
+//! and start a thread only when asked ([`BlockingClient::spawn_background_refresh`]). Every
+//! input a test has to pin is injectable:
 //!
 //! - **Wall-clock time** only through [`Clock`]: the client's (which its [`notify::Callbacks`]
 //!   share) for request timestamps, the answer and callback clock window and certificate
@@ -11,7 +14,7 @@
 //!   [`notify::Callbacks`] claim a notification in a store (the client's source unless given
 //!   their own).
 //! - The [`exchange`] state machines take `now` and `Instant`s as inputs. Their two drivers
-//!   ([`exchange::drive`], [`exchange::drive_blocking`], which the transports call) read the
+//!   ([`exchange::drive`], [`exchange::drive_blocking`], which the clients call) read the
 //!   monotonic clock (`Instant::now`) for the refresh rate limit and the call's duration; a
 //!   streamed [`exchange::Download`] reads it when it is created and when it ends, for its
 //!   span's duration only (nothing is decided on it).
