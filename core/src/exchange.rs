@@ -35,7 +35,7 @@
 //! # let _ = answer?; Ok(()) }
 //! ```
 //!
-//! [`drive_blocking`] and [`drive`] are that loop, for blocking and async transports. Single
+//! The clients (`BlockingClient`, `AsyncClient`) run that loop over a connector. Single
 //! flight and the rate limit of automatic refreshes are decided here ([`RefreshGate`], with the
 //! instants the transport passes in); the transport only provides the lock that one refresh holds
 //! while its download is under way. Time is an input everywhere: `now` (Unix seconds, for the
@@ -617,7 +617,7 @@ impl Exchange for RefreshExchange {
 }
 
 /// Drive `ex` with a blocking `send`, taking `lock` when a refresh needs it.
-pub fn drive_blocking<E: Exchange>(
+pub(crate) fn drive_blocking<E: Exchange>(
     client: &Client,
     mut ex: E,
     mut send: impl FnMut(Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError>,
@@ -644,9 +644,10 @@ pub fn drive_blocking<E: Exchange>(
     }
 }
 
+#[cfg(feature = "async")]
 /// Drive `ex` with an async `send`, awaiting `lock()` (an async mutex's guard) when a refresh
 /// needs it. Runtime-agnostic: the futures are the transport's.
-pub async fn drive<E, S, SF, L, LF, G>(
+pub(crate) async fn drive<E, S, SF, L, LF, G>(
     client: &Client,
     mut ex: E,
     mut send: S,

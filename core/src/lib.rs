@@ -14,7 +14,7 @@
 //!   [`notify::Callbacks`] claim a notification in a store (the client's source unless given
 //!   their own).
 //! - The [`exchange`] state machines take `now` and `Instant`s as inputs. Their two drivers
-//!   ([`exchange::drive`], [`exchange::drive_blocking`], which the clients call) read the
+//!   (the loops the clients run) read the
 //!   monotonic clock (`Instant::now`) for the refresh rate limit and the call's duration; a
 //!   streamed [`exchange::Download`] reads it when it is created and when it ends, for its
 //!   span's duration only (nothing is decided on it).

@@ -522,18 +522,26 @@ fn gzip_bills_are_gunzipped_and_bad_gzip_is_refused() {
 
 #[test]
 fn v2_exchanges_are_decided_without_a_socket() {
-    use wechatpay_core::exchange::drive_blocking;
+    use wechatpay_core::exchange::{Exchange, Step};
     use wechatpay_core::transport::Config;
     use wechatpay_core::{BuildError, CallError, TransportError, TransportErrorKind};
     let c = client(true);
     let key = c.apiv2_key().unwrap().clone();
-    let lock = std::sync::Mutex::new(());
     type Transport<'a> =
         dyn FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError> + 'a;
-    // One exchange for `call`, with `send` as the transport.
+    // One exchange for `call`, driven by hand with `send` as the transport.
     let run = |call: V2Call<Fields>, send: &mut Transport<'_>| {
-        let ex = c.v2_exchange(call, &Config::default()).unwrap();
-        drive_blocking(&c, ex, send, &lock)
+        let mut ex = c.v2_exchange(call, &Config::default()).unwrap();
+        loop {
+            match ex.poll() {
+                Step::Send(request) => match send(request) {
+                    Ok(answer) => ex.handle_response(answer, c.now()),
+                    Err(e) => ex.handle_transport_error(e),
+                },
+                Step::Lock => ex.handle_locked(std::time::Instant::now()),
+                Step::Done(out) => break out,
+            }
+        }
     };
     let signed_answer = |pairs: &[(&str, &str)]| {
         let mut f: Fields = pairs
