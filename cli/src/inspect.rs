@@ -226,8 +226,8 @@ fn looks_like_p12(bytes: &[u8]) -> bool {
     bytes.first() == Some(&0x30) && bytes.windows(3).take(8).any(|w| w == [0x02, 0x01, 0x03])
 }
 
-/// A PKCS#12 bundle as the core loads a client identity from it (the key must be the
-/// certificate's).
+/// A PKCS#12 bundle, read with `ClientIdentity::from_pkcs12`: the key must be the
+/// certificate's.
 fn p12(bytes: &[u8], password: Option<&str>) -> Result<Found, KeyError> {
     let Some(password) = password else {
         return Err(KeyError::InvalidEncoding {

@@ -15,8 +15,8 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-/// The largest key, certificate (chain), public key, PKCS#12 bundle or APIv2/APIv3 key file
-/// read: 64 KiB, some twenty times a 4096-bit key in PEM.
+/// The size limit of every credential file read (keys, certificate chains, PKCS#12 bundles,
+/// the APIv2 and APIv3 key files): 64 KiB, some twenty times a 4096-bit key in PEM.
 pub const MAX_CREDENTIAL_FILE: u64 = 64 * 1024;
 
 /// The largest config file read (TOML): 1 MiB.

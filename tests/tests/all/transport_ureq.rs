@@ -11,32 +11,9 @@ use wechatpay_sandbox::Mode;
 type C = wechatpay_ureq::Client;
 
 #[test]
-fn payafter_family_and_more() {
-    let server = start(Mode::Certificate);
-    let c: C = client(&server, Mode::Both);
-    payafter_family(&c, "ureq");
-    native_and_204(&c, "ureq");
-    typed_payments(&c, &server, "ureq");
-    routing_errors(&c);
-}
-
-#[test]
-fn faults_are_classified() {
-    let server = start(Mode::Both);
-    let c: C = client(&server, Mode::Both);
-    faults(&c, &server);
-}
-
-#[test]
-fn sign_error_and_refused() {
-    let server = start(Mode::Certificate);
-    sign_error::<C>(&server);
+fn the_suite_of_every_connector() {
+    suite::<C>("ureq");
     connection_refused::<C>();
-}
-
-#[test]
-fn certificate_and_public_key_modes() {
-    key_modes::<C>();
 }
 
 #[test]

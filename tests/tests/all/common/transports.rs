@@ -129,6 +129,21 @@ pub fn client<C: Transport>(server: &Server, trust: Mode) -> C {
     )
 }
 
+/// What every connector passes against the sandbox: the pay-after family, Native and 204,
+/// the typed payment flows, routing errors, classified faults, SIGN_ERROR and the key modes.
+pub fn suite<C: Transport>(tag: &str) {
+    let server = start(Mode::Certificate);
+    let c: C = client(&server, Mode::Both);
+    payafter_family(&c, tag);
+    native_and_204(&c, tag);
+    typed_payments(&c, &server, tag);
+    routing_errors(&c);
+    let server = start(Mode::Both);
+    faults(&client::<C>(&server, Mode::Both), &server);
+    sign_error::<C>(&server);
+    key_modes::<C>();
+}
+
 pub fn seed_body() -> CompleteRequest {
     wechatpay_sandbox::seed::body()
 }
