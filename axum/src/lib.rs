@@ -42,7 +42,7 @@ impl std::fmt::Debug for Notifications {
 
 impl Notifications {
     /// Verify with `callbacks`: `client.callbacks()` of an async client (refreshing the
-    /// platform keys through it), or `core.callbacks(apiv3_key)` (no refresh).
+    /// platform keys through it), or `Callbacks::for_client(&core, apiv3_key)` (no refresh).
     pub fn new(callbacks: Callbacks) -> Self {
         Self {
             callbacks,

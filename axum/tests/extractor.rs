@@ -43,7 +43,7 @@ fn notifications(gateway_url: &str, refresh: bool) -> Notifications {
         // The client's callbacks refresh through it.
         client.callbacks().unwrap()
     } else {
-        core.callbacks(key)
+        wechatpay_core::notify::Callbacks::for_client(&core, key)
     };
     Notifications::new(callbacks).max_body_bytes(4096)
 }

@@ -156,7 +156,10 @@ fn raw_public(keys: &TestKeys) -> Vec<u8> {
 fn callback(c: &mut Criterion) {
     let keys = TestKeys::load();
     let client = client(&keys);
-    let callbacks = client.callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let callbacks = wechatpay_core::notify::Callbacks::for_client(
+        &client,
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    );
     let gw = Gateway::with_test_keys(Mode::Certificate);
     let resource = json!({"mchid": keys.mchid, "appid": "wxd678efh567hg6787", "out_trade_no": "NATIVE-0001",
         "transaction_id": "4200000000000000000000000001", "trade_type": "NATIVE", "trade_state": "SUCCESS",

@@ -1055,7 +1055,7 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
                  try:    wxpay --config {c} doctor\n        \
                  wxpay --config {c} request POST /v3/pay/transactions/native -d '{{\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"{}\",\"description\":\"test\",\"out_trade_no\":\"ORDER-1\",\"notify_url\":\"https://example.com/notify\",\"amount\":{{\"total\":1}}}}'\n\
                  wxpay --config {c} v2 request /pay/unifiedorder -d '{{\"appid\":\"wxd678efh567hg6787\",\"body\":\"test\",\"out_trade_no\":\"V2-1\",\"total_fee\":1,\"spbill_create_ip\":\"127.0.0.1\",\"notify_url\":\"https://example.com/notify\",\"trade_type\":\"NATIVE\"}}'\n\
-                 rust:   let client = wechatpay_ureq::Client::new(wechatpay_core::Client::from_config(\"{c}\")?)?;\n\
+                 rust:   let client = wechatpay::ureq::Client::from_config(\"{c}\")?;\n\
                  stop with Ctrl-C",
                 server.base_url(),
                 mode,

@@ -12,7 +12,7 @@ use std::error::Error;
 use wechatpay_api::payscore::payafter_orders::{
     complete, create, get as query, CompleteRequest, CreateRequest, GetQuery as QueryRequest,
 };
-use wechatpay_core::exchange::{Exchange, Step};
+use wechatpay_core::exchange::{CallExchange, Exchange, Step};
 use wechatpay_core::{ApiResponse, Call, CallError};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys, FAULT_HEADER};
@@ -70,7 +70,7 @@ fn shown<T>(
         http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError>,
 ) -> Result<ApiResponse<T>, CallError> {
-    let mut ex = core.exchange(call)?;
+    let mut ex = CallExchange::new(&core, call)?;
     loop {
         match ex.poll() {
             Step::Send(r) => match send(r) {
@@ -89,7 +89,7 @@ async fn shown_async<T>(
     hyper: &wechatpay_hyper::Client,
     call: Call<T>,
 ) -> Result<ApiResponse<T>, CallError> {
-    let mut ex = core.exchange(call)?;
+    let mut ex = CallExchange::new(&core, call)?;
     loop {
         match ex.poll() {
             Step::Send(r) => {

@@ -1,6 +1,6 @@
 //! Global settings: flags, `WXPAY_<NAME>` environment variables and a TOML config file
 //! (`--config`), in that order of precedence — the variables and the file read by
-//! `wechatpay_core::config`, the code `Client::from_config` runs. Secrets are read from files
+//! `wechatpay_core::config`, the code the clients' `from_config` runs. Secrets are read from files
 //! and never printed.
 
 use std::path::PathBuf;
@@ -66,7 +66,7 @@ pub struct Global {
 }
 
 /// The resolved settings: flags, then `WXPAY_*` variables, then the config file — parsed by
-/// `wechatpay_core::config`, the same code `Client::from_config` runs.
+/// `wechatpay_core::config`, the same code the clients' `from_config` runs.
 #[derive(Debug, Clone)]
 pub struct Resolved {
     /// What was configured.

@@ -1500,11 +1500,13 @@ fn callback_endpoint(
     use std::io::{BufRead, BufReader, Read, Write};
     use wechatpay_core::notify::MemoryStore;
     let keys = TestKeys::load();
-    let callbacks = keys
-        .client_builder("http://127.0.0.1:1", Mode::Both)
-        .build()
-        .unwrap()
-        .callbacks(wechatpay_core::ApiV3Key::new(keys.apiv3_key).unwrap());
+    let callbacks = wechatpay_core::notify::Callbacks::for_client(
+        &keys
+            .client_builder("http://127.0.0.1:1", Mode::Both)
+            .build()
+            .unwrap(),
+        wechatpay_core::ApiV3Key::new(keys.apiv3_key).unwrap(),
+    );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}/notify", listener.local_addr().unwrap());

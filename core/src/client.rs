@@ -15,6 +15,7 @@ use crate::keys::{PlatformKeys, SharedKeys};
 use crate::request::{Call, Decoder};
 use crate::response::{api_error, request_id, ApiResponse};
 use crate::sign::{authorization, request_message};
+use crate::v2::{SignedV2, V2Call};
 use crate::verify::{is_unsigned_download, verify_headers, DEFAULT_WINDOW, SERIAL};
 
 /// The default base URL.
@@ -167,7 +168,7 @@ struct ClientInner {
     nonces: Arc<dyn NonceSource>,
     user_agent: HeaderValue,
     apiv2: Option<crate::v2::ApiV2Key>,
-    refresh: Option<Arc<crate::exchange::RefreshConfig>>,
+    refresh: Option<Arc<RefreshConfig>>,
 }
 
 impl fmt::Debug for Client {
@@ -309,7 +310,7 @@ impl ClientBuilder {
             user_agent,
             apiv2: self.apiv2_key,
             refresh: self.apiv3_key.map(|key| {
-                Arc::new(crate::exchange::RefreshConfig {
+                Arc::new(RefreshConfig {
                     key,
                     gate: std::sync::Mutex::new(crate::certificates::RefreshGate::new(
                         crate::error::saturate(self.min_refresh_interval),
@@ -362,6 +363,29 @@ impl Client {
         self.inner.apiv2.as_ref()
     }
 
+    /// Sign an APIv2 call with the client's APIv2 key ([`ClientBuilder::apiv2_key`]): `mch_id`
+    /// added when the call names none of `mch_id`, `mchid`, `combine_mch_id` (and refused when
+    /// it names another merchant), `nonce_str` added except on the no-nonce paths, `sign_type`
+    /// when HMAC-SHA256, then `sign`; the XML body; the URL on this client's base URL.
+    pub fn sign_v2<T>(&self, call: V2Call<T>) -> Result<SignedV2<T>, BuildError> {
+        let nonce = self.nonce()?;
+        self.sign_v2_with(call, &nonce)
+    }
+
+    /// As [`Client::sign_v2`] with the given `nonce_str`.
+    pub fn sign_v2_with<T>(&self, call: V2Call<T>, nonce: &str) -> Result<SignedV2<T>, BuildError> {
+        let key = self.apiv2_key().ok_or(BuildError::NoApiV2Key)?;
+        let uri = self.url_for(call.path())?;
+        crate::v2::sign_call(
+            call,
+            self.merchant().mchid(),
+            key,
+            nonce,
+            uri,
+            self.user_agent(),
+        )
+    }
+
     /// Start configuring a client for `merchant`.
     pub fn builder(merchant: Merchant) -> ClientBuilder {
         ClientBuilder {
@@ -379,7 +403,7 @@ impl Client {
     }
 
     /// The refresh settings, when an APIv3 key is configured.
-    pub(crate) fn refresh_config(&self) -> Option<&crate::exchange::RefreshConfig> {
+    pub(crate) fn refresh_config(&self) -> Option<&RefreshConfig> {
         self.inner.refresh.as_deref()
     }
 
@@ -406,20 +430,6 @@ impl Client {
     /// The clock window in seconds.
     pub fn clock_window(&self) -> u64 {
         self.inner.window
-    }
-
-    /// A callback verifier sharing this client's platform keys, clock, window and merchant serial.
-    ///
-    /// Its [`crate::notify::Callbacks::exchange`] refreshes the platform certificates through
-    /// this client when a callback names an unknown serial (with [`ClientBuilder::apiv3_key`]).
-    pub fn callbacks(&self, apiv3_key: crate::aead::ApiV3Key) -> crate::notify::Callbacks {
-        crate::notify::Callbacks::new(self.inner.platform.clone(), apiv3_key).with_client(self)
-    }
-
-    /// [`Client::callbacks`] with the APIv3 key this client was built with, if any.
-    pub(crate) fn configured_callbacks(&self) -> Option<crate::notify::Callbacks> {
-        let refresh = self.inner.refresh.as_ref()?;
-        Some(self.callbacks(refresh.key.clone()))
     }
 
     /// The clock.
@@ -555,7 +565,7 @@ impl Client {
         if call.streamed {
             request
                 .extensions_mut()
-                .insert(crate::http_client::StreamedBody);
+                .insert(crate::request::StreamedBody);
         }
         let unsigned = is_unsigned_download(&call.method, &path);
         Ok(SignedRequest {
@@ -792,4 +802,11 @@ impl Client {
             data,
         })
     }
+}
+
+/// The refresh state of one client: the APIv3 key that decrypts certificates, and the gate of
+/// automatic refreshes (at most one per interval). Shared by every clone of the client.
+pub(crate) struct RefreshConfig {
+    pub(crate) key: crate::aead::ApiV3Key,
+    pub(crate) gate: std::sync::Mutex<crate::certificates::RefreshGate>,
 }

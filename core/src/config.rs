@@ -25,7 +25,8 @@
 //!
 //! ```no_run
 //! # fn run() -> Result<(), wechatpay_core::config::ConfigError> {
-//! let client = wechatpay_core::Client::from_config("sbx/wxpay.toml")?;   // after `wxpay sandbox --dir sbx`
+//! // after `wxpay sandbox --dir sbx`; a transport's `Client::from_config` does this and more
+//! let client = wechatpay_core::config::Settings::load("sbx/wxpay.toml")?.client()?;
 //! # let _ = client; Ok(()) }
 //! ```
 
@@ -175,7 +176,7 @@ impl Settings {
     }
 
     /// The file at `path` with the `WXPAY_*` variables over it: what the CLI and
-    /// [`Client::from_config`] read.
+    /// the clients' `from_config` read.
     pub fn load(path: impl AsRef<Path>) -> Result<Settings, ConfigError> {
         Ok(Settings::from_env()?.or(Settings::from_file(path)?))
     }
@@ -385,14 +386,5 @@ impl Settings {
             });
         }
         Ok(std::time::Duration::from_secs(secs))
-    }
-}
-
-impl Client {
-    /// The client a configuration file describes, with the `WXPAY_*` variables over it (see
-    /// [`crate::config`]): `Client::from_config("sbx/wxpay.toml")` after
-    /// `wxpay sandbox --dir sbx`. Hand it to a transport.
-    pub fn from_config(path: impl AsRef<Path>) -> Result<Client, ConfigError> {
-        Settings::load(path)?.client()
     }
 }

@@ -4,19 +4,19 @@
 //! A call is more than sign and verify: when the answer names a platform key the client does not
 //! hold yet, the right move is to download the certificates (a second request), apply them, and
 //! verify the **same** answer again — the call is never sent twice. [`CallExchange`] (an API
-//! call), [`CallbackExchange`] (a notification) and [`RefreshExchange`] (an explicit certificate
+//! call), [`crate::notify::CallbackExchange`] (a notification), [`V2Exchange`] (an APIv2 call) and [`RefreshExchange`] (an explicit certificate
 //! refresh) decide every step; [`Download`] runs the checks of a streamed download as its chunks
 //! arrive. A transport only answers [`Step`]s:
 //!
 //! ```
-//! use wechatpay_core::exchange::{Exchange, Step};
+//! use wechatpay_core::exchange::{CallExchange, Exchange, Step};
 //! # // Offline here: every send fails to connect (nothing reached a server).
 //! # fn send(_: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError> {
 //! #     Err(wechatpay_core::TransportError::new(wechatpay_core::TransportErrorKind::Connect, false, "offline example"))
 //! # }
 //! # fn run(client: &wechatpay_core::Client, lock: &std::sync::Mutex<()>) -> Result<(), wechatpay_core::CallError> {
 //! let call = wechatpay_core::Call::<serde_json::Value>::get("/v3/certificates");
-//! let mut ex = client.exchange(call)?;
+//! let mut ex = CallExchange::new(client, call)?;
 //! let mut guard = None;
 //! let answer = loop {
 //!     match ex.poll() {
@@ -36,7 +36,8 @@
 //! ```
 //!
 //! The clients (`BlockingClient`, `AsyncClient`) run that loop over a connector. Single
-//! flight and the rate limit of automatic refreshes are decided here ([`RefreshGate`], with the
+//! flight and the rate limit of automatic refreshes are decided here
+//! ([`RefreshGate`](crate::certificates::RefreshGate), with the
 //! instants the transport passes in); the transport only provides the lock that one refresh holds
 //! while its download is under way. Time is an input everywhere: `now` (Unix seconds, for the
 //! signature window) and `Instant`s (for the rate limit).
@@ -47,20 +48,21 @@
 //! emits events for refreshes and rejected callbacks — never a secret, a signature, a signed
 //! message, a download token or a body.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, Request, Response};
 
 use crate::bill::{BillWriter, EncryptedBillPart};
-use crate::certificates::{Downloaded, RefreshDecision, RefreshGate};
+use crate::certificates::{Downloaded, RefreshDecision};
 use crate::client::{Client, Expect};
 use crate::error::{
     BillError, BuildError, CallError, RefreshError, ResponseError, TransportError,
     TransportErrorKind, VerifyError,
 };
-use crate::notify::{Callbacks, Notification, NotifyError};
 use crate::response::ApiResponse;
+use crate::v2::{SignedV2, V2BillWriter, V2Call, V2Error};
+use http::Method;
+use serde::de::DeserializeOwned;
 
 /// What the transport must do next.
 #[derive(Debug)]
@@ -94,13 +96,6 @@ pub trait Exchange {
     fn record_duration(&mut self, _elapsed: Duration) {}
 }
 
-/// The refresh state of one client: the APIv3 key that decrypts certificates, and the gate of
-/// automatic refreshes (at most one per interval). Shared by every clone of the client.
-pub(crate) struct RefreshConfig {
-    pub(crate) key: crate::aead::ApiV3Key,
-    pub(crate) gate: std::sync::Mutex<RefreshGate>,
-}
-
 /// The refresh part of an exchange: wanted → locked → downloading → done.
 #[allow(clippy::large_enum_variant)]
 enum Flow {
@@ -111,7 +106,7 @@ enum Flow {
     Finished,
 }
 
-enum Locked {
+pub(crate) enum Locked {
     /// Another exchange refreshed the keys: verify again.
     Again,
     /// Too soon, or no refresh possible: keep the first error. With the reason when the
@@ -121,15 +116,15 @@ enum Locked {
     Downloading,
 }
 
-struct Refresh {
+pub(crate) struct Refresh {
     seen: u64,
     flow: Flow,
     done: bool,
-    refreshed: bool,
+    pub(crate) refreshed: bool,
 }
 
 impl Refresh {
-    fn new(client: &Client) -> Self {
+    pub(crate) fn new(client: &Client) -> Self {
         Self {
             seen: client.shared_keys().generation(),
             flow: Flow::Idle,
@@ -139,7 +134,7 @@ impl Refresh {
     }
 
     /// Whether an unknown serial can lead to a refresh (once per exchange).
-    fn want(&mut self, client: &Client) -> bool {
+    pub(crate) fn want(&mut self, client: &Client) -> bool {
         if self.done || client.refresh_config().is_none() {
             return false;
         }
@@ -148,7 +143,7 @@ impl Refresh {
         true
     }
 
-    fn poll<O>(&mut self) -> Option<Step<O>> {
+    pub(crate) fn poll<O>(&mut self) -> Option<Step<O>> {
         match std::mem::replace(&mut self.flow, Flow::Finished) {
             Flow::WantLock => {
                 self.flow = Flow::WantLock;
@@ -165,7 +160,7 @@ impl Refresh {
         }
     }
 
-    fn locked(&mut self, client: &Client, now: Instant, automatic: bool) -> Locked {
+    pub(crate) fn locked(&mut self, client: &Client, now: Instant, automatic: bool) -> Locked {
         let Some(cfg) = client.refresh_config() else {
             self.flow = Flow::Finished;
             return Locked::GiveUp(None);
@@ -205,12 +200,12 @@ impl Refresh {
         }
     }
 
-    fn awaiting_download(&self) -> bool {
+    pub(crate) fn awaiting_download(&self) -> bool {
         matches!(self.flow, Flow::AwaitDownload)
     }
 
     /// Apply a download; whether the keys changed.
-    fn downloaded(
+    pub(crate) fn downloaded(
         &mut self,
         client: &Client,
         response: Response<Vec<u8>>,
@@ -239,7 +234,7 @@ impl Refresh {
         result.map_err(RefreshError::from)
     }
 
-    fn download_failed(&mut self, e: &TransportError) {
+    pub(crate) fn download_failed(&mut self, e: &TransportError) {
         self.flow = Flow::Finished;
         tracing::warn!(target: "wechatpay", error = %e, "platform certificate download failed; the keys are unchanged");
     }
@@ -297,7 +292,8 @@ impl<T> std::fmt::Debug for CallExchange<T> {
 }
 
 impl<T> CallExchange<T> {
-    pub(crate) fn new(client: &Client, call: crate::request::Call<T>) -> Result<Self, BuildError> {
+    /// Start the exchange of `call`, signed now.
+    pub fn new(client: &Client, call: crate::request::Call<T>) -> Result<Self, BuildError> {
         let span = call_span(call.method(), call.template());
         let signed = span.in_scope(|| client.sign(call))?;
         Ok(Self {
@@ -428,129 +424,6 @@ impl<T> Exchange for CallExchange<T> {
     }
 }
 
-/// One callback: verify (→ unknown serial: lock → download → apply → verify again) → decrypt →
-/// the typed notification or a typed error.
-pub struct CallbackExchange<T> {
-    callbacks: Callbacks,
-    client: Option<Client>,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    refresh: Option<Refresh>,
-    first: Option<NotifyError>,
-    result: Option<Result<Notification<T>, NotifyError>>,
-}
-
-impl<T> std::fmt::Debug for CallbackExchange<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallbackExchange")
-            .field("body_len", &self.body.len())
-            .field("done", &self.result.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: crate::notify::Resource> CallbackExchange<T> {
-    pub(crate) fn new(callbacks: &Callbacks, headers: &HeaderMap, body: &[u8], now: i64) -> Self {
-        let client = callbacks.client().cloned();
-        let mut ex = Self {
-            refresh: client.as_ref().map(Refresh::new),
-            callbacks: callbacks.clone(),
-            client,
-            headers: headers.clone(),
-            body: body.to_vec(),
-            first: None,
-            result: None,
-        };
-        ex.verify(now);
-        ex
-    }
-
-    fn verify(&mut self, now: i64) {
-        match self
-            .callbacks
-            .verify_at::<T>(&self.headers, &self.body, now)
-        {
-            Err(e) if e.is_unknown_serial() && self.first.is_none() => {
-                let wants = match (&mut self.refresh, &self.client) {
-                    (Some(r), Some(c)) => r.want(c),
-                    _ => false,
-                };
-                if wants {
-                    self.first = Some(e);
-                } else {
-                    self.reject(e);
-                }
-            }
-            Err(e) => self.reject(e),
-            Ok(n) => self.result = Some(Ok(n)),
-        }
-    }
-
-    fn reject(&mut self, e: NotifyError) {
-        tracing::warn!(target: "wechatpay", kind = e.kind(), error = %e, "callback rejected");
-        self.result = Some(Err(e));
-    }
-
-    fn give_up(&mut self) {
-        if let Some(e) = self.first.take() {
-            self.reject(e);
-        }
-    }
-}
-
-impl<T: crate::notify::Resource> Exchange for CallbackExchange<T> {
-    type Output = Result<Notification<T>, NotifyError>;
-
-    fn poll(&mut self) -> Step<Self::Output> {
-        if let Some(r) = self.result.take() {
-            return Step::Done(r);
-        }
-        if let Some(step) = self.refresh.as_mut().and_then(Refresh::poll) {
-            return step;
-        }
-        debug_assert!(false, "CallbackExchange polled after it finished");
-        Step::Done(Err(NotifyError::ExchangeFinished))
-    }
-
-    fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64) {
-        let (Some(r), Some(c)) = (&mut self.refresh, &self.client) else {
-            return;
-        };
-        if r.awaiting_download() {
-            let _ = r.downloaded(c, response, now);
-            if r.refreshed {
-                self.first = None;
-                self.verify(now);
-            } else {
-                self.give_up();
-            }
-        }
-    }
-
-    fn handle_transport_error(&mut self, error: TransportError) {
-        if let Some(r) = &mut self.refresh {
-            r.download_failed(&error);
-        }
-        self.give_up();
-    }
-
-    fn handle_locked(&mut self, now: Instant) {
-        let (Some(r), Some(c)) = (&mut self.refresh, &self.client) else {
-            self.give_up();
-            return;
-        };
-        let c = c.clone();
-        match r.locked(&c, now, true) {
-            Locked::Again => {
-                self.first = None;
-                self.verify(c.now());
-            }
-            Locked::GiveUp(_) => self.give_up(),
-            Locked::Downloading => {}
-        }
-    }
-}
-
 /// An explicit refresh of the platform certificates (no rate limit; it still takes the lock, so
 /// it never runs beside an automatic one).
 pub struct RefreshExchange {
@@ -568,7 +441,8 @@ impl std::fmt::Debug for RefreshExchange {
 }
 
 impl RefreshExchange {
-    pub(crate) fn new(client: &Client) -> Result<Self, RefreshError> {
+    /// Start an explicit certificate refresh (needs [`crate::ClientBuilder::apiv3_key`]).
+    pub fn new(client: &Client) -> Result<Self, RefreshError> {
         if client.refresh_config().is_none() {
             return Err(RefreshError::NoApiV3Key);
         }
@@ -656,9 +530,9 @@ pub(crate) async fn drive<E, S, SF, L, LF, G>(
 where
     E: Exchange,
     S: FnMut(Request<Vec<u8>>) -> SF,
-    SF: Future<Output = Result<Response<Vec<u8>>, TransportError>>,
+    SF: std::future::Future<Output = Result<Response<Vec<u8>>, TransportError>>,
     L: FnMut() -> LF,
-    LF: Future<Output = G>,
+    LF: std::future::Future<Output = G>,
 {
     let start = Instant::now();
     let mut guard: Option<G> = None;
@@ -919,111 +793,173 @@ impl Drop for DownloadSpan {
     }
 }
 
-impl Client {
-    /// Start the exchange of `call` (signed now).
-    pub fn exchange<T>(
-        &self,
-        call: crate::request::Call<T>,
-    ) -> Result<CallExchange<T>, BuildError> {
-        CallExchange::new(self, call)
-    }
-
-    /// Start an explicit certificate refresh (needs [`crate::ClientBuilder::apiv3_key`]).
-    pub fn refresh_exchange(&self) -> Result<RefreshExchange, RefreshError> {
-        RefreshExchange::new(self)
-    }
-
+impl<W: std::io::Write> Download<BillWriter<W>> {
     /// Start the download of a bill announced by `info`, checked into `writer` (gunzipped first
     /// when `gzip`); at most `config.max_download_bytes`, error bodies at most
     /// `config.max_body_bytes`.
-    pub fn bill_download_exchange<W: std::io::Write>(
-        &self,
+    pub fn bill(
+        client: &Client,
         info: &crate::bill::BillDownloadInfo,
         gzip: bool,
         writer: W,
         config: &crate::transport::Config,
-    ) -> Result<Download<BillWriter<W>>, CallError> {
+    ) -> Result<Self, CallError> {
         let sink = BillWriter::new(info, gzip, writer)?.max_bytes(config.max_download_bytes);
-        self.download_with(&info.download_url, sink, config)
+        Self::signed(client, &info.download_url, sink, config)
     }
+}
 
+impl Download<PartSink> {
     /// Start the download of a sub-merchant bill part: collected, decrypted and checked at the
     /// end (see [`crate::bill::EncryptedBillPart`]).
-    pub fn bill_part_exchange(
-        &self,
+    pub fn bill_part(
+        client: &Client,
         part: &EncryptedBillPart,
         gzip: bool,
         config: &crate::transport::Config,
-    ) -> Result<Download<PartSink>, CallError> {
+    ) -> Result<Self, CallError> {
         let sink = PartSink {
-            client: self.clone(),
+            client: client.clone(),
             part: part.clone(),
             gzip,
             data: Vec::new(),
         };
-        self.download_with(&part.download_url, sink, config)
+        Self::signed(client, &part.download_url, sink, config)
     }
+}
 
-    fn download_with<S>(
-        &self,
-        url: &str,
-        sink: S,
-        config: &crate::transport::Config,
-    ) -> Result<Download<S>, CallError> {
-        let call = self.bill_download(url)?;
-        let span = call_span(call.method(), call.template());
-        let signed = span.in_scope(|| self.sign(call))?;
-        Ok(Download::new(signed.request, span, sink, config))
-    }
-
+impl<W: std::io::Write> Download<V2BillWriter<W>> {
     /// Start an APIv2 bill download (`/pay/downloadbill`, `/pay/downloadfundflow`): signed
     /// ([`Client::sign_v2`]), refused before sending when the path needs the client certificate
     /// and `config` has none, the bill streamed into `writer` (gunzipped when it comes as gzip)
     /// within `config.max_download_bytes`, an XML error document read as the APIv2 error it is.
-    pub fn v2_bill_download<T, W: std::io::Write>(
-        &self,
-        call: crate::v2::V2Call<T>,
+    pub fn v2_bill<T>(
+        client: &Client,
+        call: V2Call<T>,
         writer: W,
         config: &crate::transport::Config,
-    ) -> Result<Download<crate::v2::V2BillWriter<W>>, CallError> {
+    ) -> Result<Self, CallError> {
         let span = call_span(&http::Method::POST, call.path());
-        let signed = span.in_scope(|| self.sign_v2(call))?;
-        config.admit_v2(&signed)?;
-        let sink = crate::v2::V2BillWriter::new(writer)
+        let signed = span.in_scope(|| client.sign_v2(call))?;
+        signed.admit(config)?;
+        let sink = V2BillWriter::new(writer)
             .max_bytes(config.max_download_bytes)
             .max_error_bytes(config.max_body_bytes);
         Ok(Download::new(signed.request, span, sink, config))
     }
 }
 
-/// What [`AsyncCallbacks::verify_callback_json`] returns: a boxed, `Send` future.
-pub type CallbackFuture<'a> = std::pin::Pin<Box<dyn Future<Output = CallbackResult> + Send + 'a>>;
-
-/// An async transport that verifies callbacks with refresh, as a trait object — for
-/// [`Callbacks::refresh_through`] and web framework integrations (`wechatpay-axum`) that must not
-/// depend on one transport. The resource is read as JSON; the caller deserialises it into the
-/// type asked for.
-pub trait AsyncCallbacks: Send + Sync + 'static {
-    /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
-    fn verify_callback_json<'a>(
-        &'a self,
-        callbacks: &'a Callbacks,
-        headers: &'a HeaderMap,
-        body: &'a [u8],
-    ) -> CallbackFuture<'a>;
+impl<S> Download<S> {
+    fn signed(
+        client: &Client,
+        url: &str,
+        sink: S,
+        config: &crate::transport::Config,
+    ) -> Result<Self, CallError> {
+        let call = client.bill_download(url)?;
+        let span = call_span(call.method(), call.template());
+        let signed = span.in_scope(|| client.sign(call))?;
+        Ok(Download::new(signed.request, span, sink, config))
+    }
 }
 
-/// What [`BlockingCallbacks::verify_callback_json`] returns.
-pub type CallbackResult = Result<Notification<serde_json::Value>, NotifyError>;
+impl<W: std::io::Write> DownloadSink for V2BillWriter<W> {
+    type Output = (W, u64);
+    fn chunk(&mut self, data: &[u8]) -> Result<(), CallError> {
+        self.write(data)
+    }
+    fn finish(self) -> Result<(W, u64), CallError> {
+        self.end()
+    }
+}
 
-/// A blocking transport that verifies callbacks with refresh, as a trait object — for
-/// [`Callbacks::refresh_through_blocking`] (`wechatpay-ureq`). The twin of [`AsyncCallbacks`].
-pub trait BlockingCallbacks: Send + Sync {
-    /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
-    fn verify_callback_json(
-        &self,
-        callbacks: &Callbacks,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> CallbackResult;
+/// How a [`V2Exchange`] reads the answer.
+type ReadAnswer<T, O> = fn(&SignedV2<T>, &Response<Vec<u8>>) -> Result<O, V2Error>;
+
+/// One APIv2 call as a transport drives it ([`Exchange`]): the signed request
+/// out, the answer in, read by `read` (verified fields as `T`, or a bill). Made by
+/// [`V2Exchange::new`].
+pub struct V2Exchange<T, O> {
+    signed: SignedV2<T>,
+    request: Option<Request<Vec<u8>>>,
+    read: ReadAnswer<T, O>,
+    result: Option<Result<O, CallError>>,
+    span: tracing::Span,
+}
+
+impl<T, O> std::fmt::Debug for V2Exchange<T, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V2Exchange")
+            .field("path", &self.signed.path())
+            .field("sent", &self.request.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, O> Exchange for V2Exchange<T, O> {
+    type Output = Result<O, CallError>;
+
+    fn poll(&mut self) -> Step<Self::Output> {
+        if let Some(r) = self.result.take() {
+            return Step::Done(r);
+        }
+        match self.request.take() {
+            Some(r) => Step::Send(r),
+            None => Step::Done(Err(BuildError::ExchangeFinished.into())),
+        }
+    }
+
+    fn handle_response(&mut self, response: Response<Vec<u8>>, _now: i64) {
+        record_answer(&self.span, response.status(), response.headers());
+        let result = self.span.in_scope(|| (self.read)(&self.signed, &response));
+        self.finish(result.map_err(Into::into));
+    }
+
+    fn handle_transport_error(&mut self, error: crate::TransportError) {
+        self.finish(Err(error.into()));
+    }
+
+    fn handle_locked(&mut self, _now: std::time::Instant) {}
+
+    fn record_duration(&mut self, elapsed: std::time::Duration) {
+        self.span
+            .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+    }
+}
+
+impl<T, O> V2Exchange<T, O> {
+    fn finish(&mut self, result: Result<O, CallError>) {
+        match &result {
+            // `verified_by` stays empty: APIv2 answers are checked with the merchant's own
+            // APIv2 key (or, on a few paths, are unsigned), not with a platform key.
+            Ok(_) => {
+                self.span.record("outcome", "ok");
+            }
+            Err(e) => record_failure(&self.span, e),
+        }
+        self.result = Some(result);
+    }
+}
+
+impl<T: DeserializeOwned> V2Exchange<T, T> {
+    /// An APIv2 call for a client to drive: signed ([`Client::sign_v2`]), refused before
+    /// sending when its path needs the client certificate and `config` has none, the answer
+    /// verified and read as `T` ([`SignedV2::verify`]).
+    pub fn new(
+        client: &Client,
+        call: V2Call<T>,
+        config: &crate::transport::Config,
+    ) -> Result<Self, BuildError> {
+        let span = call_span(&Method::POST, call.path());
+        let mut signed = span.in_scope(|| client.sign_v2(call))?;
+        signed.admit(config)?;
+        let request = std::mem::take(&mut signed.request);
+        Ok(V2Exchange {
+            signed,
+            request: Some(request),
+            read: |s, r| s.verify(r),
+            result: None,
+            span,
+        })
+    }
 }

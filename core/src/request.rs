@@ -535,3 +535,8 @@ pub(crate) fn is_raw_query(query: &str) -> bool {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b))
 }
+
+/// Marks the signed request whose body is an upload streamed from disk: the client sends the
+/// file in place of its empty body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamedBody;

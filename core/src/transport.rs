@@ -1,7 +1,7 @@
 //! What every transport shares: one [`Config`] (the same names and types in `wechatpay-ureq`,
 //! `wechatpay-hyper` and `wechatpay-reqwest`) and the duration ceiling. The protocol of a call —
 //! signing, verification, the refresh on an unknown serial, the checks of a streamed download —
-//! is in [`crate::exchange`]; a transport only moves bytes.
+//! is in the crate's `exchange` module; a transport only moves bytes.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use zeroize::Zeroizing;
 
-use crate::error::{saturate, BuildError, KeyError};
+use crate::error::{saturate, KeyError};
 use crate::pem::{self, Item};
 
 /// Where a transport's connections go. Its `Debug` hides the password of a proxy URL.
@@ -165,18 +165,6 @@ impl Config {
     pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Result<Self, KeyError> {
         self.root_certificates = certificates_pem(pem.as_ref(), "root certificate")?;
         Ok(self)
-    }
-
-    /// Whether a signed APIv2 call can go out on this configuration: a path that needs the
-    /// client certificate is refused when none is configured
-    /// ([`BuildError::ClientCertificateRequired`]), before anything is sent.
-    pub fn admit_v2<T>(&self, signed: &crate::v2::SignedV2<T>) -> Result<(), BuildError> {
-        if signed.client_certificate && self.client_identity.is_none() {
-            return Err(BuildError::ClientCertificateRequired {
-                path: signed.path().to_string(),
-            });
-        }
-        Ok(())
     }
 
     /// This configuration with every duration saturated to one day, as transports use it.

@@ -469,6 +469,18 @@ pub struct SignedV2<T = Fields> {
 }
 
 impl<T> SignedV2<T> {
+    /// Whether this call can go out on `config`: a path that needs the client certificate is
+    /// refused when `config` has none ([`BuildError::ClientCertificateRequired`]), before
+    /// anything is sent.
+    pub fn admit(&self, config: &crate::transport::Config) -> Result<(), BuildError> {
+        if self.client_certificate && config.client_identity.is_none() {
+            return Err(BuildError::ClientCertificateRequired {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// The path called.
     pub fn path(&self) -> &str {
         &self.path
@@ -836,7 +848,7 @@ impl<W: std::io::Write> V2BillWriter<W> {
         self.write(&head)
     }
 
-    fn write(&mut self, data: &[u8]) -> Result<(), crate::CallError> {
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), crate::CallError> {
         use std::io::Write as _;
         match &mut self.state {
             Some(BillState::Sniffing(head, _)) => {
@@ -863,7 +875,7 @@ impl<W: std::io::Write> V2BillWriter<W> {
     }
 
     /// The writer and the bill's size in bytes (as written), or the error the body was.
-    fn end(mut self) -> Result<(W, u64), crate::CallError> {
+    pub(crate) fn end(mut self) -> Result<(W, u64), crate::CallError> {
         self.settle(true)?;
         match self.state.take() {
             Some(BillState::Plain(w)) => Ok((w.inner, w.bytes)),
@@ -890,16 +902,6 @@ impl<W: std::io::Write> V2BillWriter<W> {
     }
 }
 
-impl<W: std::io::Write> crate::exchange::DownloadSink for V2BillWriter<W> {
-    type Output = (W, u64);
-    fn chunk(&mut self, data: &[u8]) -> Result<(), crate::CallError> {
-        self.write(data)
-    }
-    fn finish(self) -> Result<(W, u64), crate::CallError> {
-        self.end()
-    }
-}
-
 impl<T> SignedV2<T> {
     /// Read a bill download's whole answer (sans-IO; transports stream it with
     /// `download_v2_bill`): the bill into `writer` through a [`V2BillWriter`] at its default
@@ -909,7 +911,6 @@ impl<T> SignedV2<T> {
         response: &Response<B>,
         writer: W,
     ) -> Result<(W, u64), crate::CallError> {
-        use crate::exchange::DownloadSink as _;
         if !response.status().is_success() {
             return Err(V2Error::Http {
                 status: response.status(),
@@ -918,175 +919,68 @@ impl<T> SignedV2<T> {
             .into());
         }
         let mut sink = V2BillWriter::new(writer);
-        sink.chunk(response.body().as_ref())?;
-        sink.finish()
+        sink.write(response.body().as_ref())?;
+        sink.end()
     }
 }
 
-impl crate::Client {
-    /// Sign an APIv2 call with the client's APIv2 key (`ClientBuilder::apiv2_key`): `mch_id` added when the call names none of `mch_id`, `mchid`,
-    /// `combine_mch_id` (and refused when it names another merchant), `nonce_str` added except
-    /// on the no-nonce paths, `sign_type` when HMAC-SHA256, then `sign`; the XML body; the
-    /// URL on this client's base URL.
-    pub fn sign_v2<T>(&self, call: V2Call<T>) -> Result<SignedV2<T>, BuildError> {
-        let nonce = self.nonce()?;
-        self.sign_v2_with(call, &nonce)
-    }
-
-    /// As [`crate::Client::sign_v2`] with the given `nonce_str`.
-    pub fn sign_v2_with<T>(&self, call: V2Call<T>, nonce: &str) -> Result<SignedV2<T>, BuildError> {
-        let key = self.apiv2_key().ok_or(BuildError::NoApiV2Key)?;
-        let mut fields = call.fields;
-        let mchid = self.merchant().mchid();
-        let named: Vec<&str> = ["mch_id", "mchid", "combine_mch_id"]
-            .into_iter()
-            .filter(|k| fields.contains_key(*k))
-            .collect();
-        for k in &named {
-            if fields[*k] != mchid {
-                return Err(BuildError::V2OtherMerchant {
-                    field: (*k).to_string(),
-                    value: fields[*k].clone(),
-                });
-            }
-        }
-        if named.is_empty() {
-            fields.insert("mch_id".into(), mchid.to_string());
-        }
-        if !NONCELESS_PATHS.contains(&call.path.as_str()) && !fields.contains_key("nonce_str") {
-            fields.insert("nonce_str".into(), nonce.to_string());
-        }
-        if call.sign_type == SignType::HmacSha256 {
-            fields.insert("sign_type".into(), "HMAC-SHA256".into());
-        }
-        fields.remove("sign");
-        let s = sign(&fields, key, call.sign_type);
-        let key = key.clone();
-        fields.insert("sign".into(), s);
-        let body = to_xml(&fields).into_bytes();
-        let uri = self.url_for(&call.path)?;
-        let mut request = Request::new(body);
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = uri;
-        let h = request.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/xml; charset=utf-8"),
-        );
-        h.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("text/xml, application/xml, text/plain"),
-        );
-        h.insert(header::USER_AGENT, self.user_agent().clone());
-        Ok(SignedV2 {
-            request,
-            client_certificate: needs_client_certificate(&call.path),
-            fields,
-            path: call.path,
-            key,
-            sign_type: call.sign_type,
-            _answer: std::marker::PhantomData,
-        })
-    }
-}
-
-/// How a [`V2Exchange`] reads the answer.
-type ReadAnswer<T, O> = fn(&SignedV2<T>, &Response<Vec<u8>>) -> Result<O, V2Error>;
-
-/// One APIv2 call as a transport drives it ([`crate::exchange::Exchange`]): the signed request
-/// out, the answer in, read by `read` (verified fields as `T`, or a bill). Made by
-/// [`crate::Client::v2_exchange`] and [`crate::Client::v2_bill_download`].
-pub struct V2Exchange<T, O> {
-    signed: SignedV2<T>,
-    request: Option<Request<Vec<u8>>>,
-    read: ReadAnswer<T, O>,
-    result: Option<Result<O, crate::CallError>>,
-    span: tracing::Span,
-}
-
-impl<T, O> fmt::Debug for V2Exchange<T, O> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("V2Exchange")
-            .field("path", &self.signed.path)
-            .field("sent", &self.request.is_none())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T, O> crate::exchange::Exchange for V2Exchange<T, O> {
-    type Output = Result<O, crate::CallError>;
-
-    fn poll(&mut self) -> crate::exchange::Step<Self::Output> {
-        use crate::exchange::Step;
-        if let Some(r) = self.result.take() {
-            return Step::Done(r);
-        }
-        match self.request.take() {
-            Some(r) => Step::Send(r),
-            None => Step::Done(Err(BuildError::ExchangeFinished.into())),
+/// Sign `call` for merchant `mchid` with `key` and `nonce`, for `uri`: what
+/// [`crate::Client::sign_v2_with`] does with the client's settings.
+pub(crate) fn sign_call<T>(
+    call: V2Call<T>,
+    mchid: &str,
+    key: &ApiV2Key,
+    nonce: &str,
+    uri: http::Uri,
+    user_agent: &HeaderValue,
+) -> Result<SignedV2<T>, BuildError> {
+    let mut fields = call.fields;
+    let named: Vec<&str> = ["mch_id", "mchid", "combine_mch_id"]
+        .into_iter()
+        .filter(|k| fields.contains_key(*k))
+        .collect();
+    for k in &named {
+        if fields[*k] != mchid {
+            return Err(BuildError::V2OtherMerchant {
+                field: (*k).to_string(),
+                value: fields[*k].clone(),
+            });
         }
     }
-
-    fn handle_response(&mut self, response: Response<Vec<u8>>, _now: i64) {
-        crate::exchange::record_answer(&self.span, response.status(), response.headers());
-        let result = self.span.in_scope(|| (self.read)(&self.signed, &response));
-        self.finish(result.map_err(Into::into));
+    if named.is_empty() {
+        fields.insert("mch_id".into(), mchid.to_string());
     }
-
-    fn handle_transport_error(&mut self, error: crate::TransportError) {
-        self.finish(Err(error.into()));
+    if !NONCELESS_PATHS.contains(&call.path.as_str()) && !fields.contains_key("nonce_str") {
+        fields.insert("nonce_str".into(), nonce.to_string());
     }
-
-    fn handle_locked(&mut self, _now: std::time::Instant) {}
-
-    fn record_duration(&mut self, elapsed: std::time::Duration) {
-        self.span
-            .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+    if call.sign_type == SignType::HmacSha256 {
+        fields.insert("sign_type".into(), "HMAC-SHA256".into());
     }
-}
-
-impl<T, O> V2Exchange<T, O> {
-    fn finish(&mut self, result: Result<O, crate::CallError>) {
-        match &result {
-            // `verified_by` stays empty: APIv2 answers are checked with the merchant's own
-            // APIv2 key (or, on a few paths, are unsigned), not with a platform key.
-            Ok(_) => {
-                self.span.record("outcome", "ok");
-            }
-            Err(e) => crate::exchange::record_failure(&self.span, e),
-        }
-        self.result = Some(result);
-    }
-}
-
-impl crate::Client {
-    fn v2_start<T, O>(
-        &self,
-        call: V2Call<T>,
-        config: &crate::transport::Config,
-        read: ReadAnswer<T, O>,
-    ) -> Result<V2Exchange<T, O>, BuildError> {
-        let span = crate::exchange::call_span(&Method::POST, &call.path);
-        let mut signed = span.in_scope(|| self.sign_v2(call))?;
-        config.admit_v2(&signed)?;
-        let request = std::mem::take(&mut signed.request);
-        Ok(V2Exchange {
-            signed,
-            request: Some(request),
-            read,
-            result: None,
-            span,
-        })
-    }
-
-    /// An APIv2 call for a transport to drive: signed ([`crate::Client::sign_v2`]), refused
-    /// before sending when its path needs the client certificate and `config` has none, the
-    /// answer verified and read as `T` ([`SignedV2::verify`]).
-    pub fn v2_exchange<T: DeserializeOwned>(
-        &self,
-        call: V2Call<T>,
-        config: &crate::transport::Config,
-    ) -> Result<V2Exchange<T, T>, BuildError> {
-        self.v2_start(call, config, |s, r| s.verify(r))
-    }
+    fields.remove("sign");
+    let s = sign(&fields, key, call.sign_type);
+    let key = key.clone();
+    fields.insert("sign".into(), s);
+    let body = to_xml(&fields).into_bytes();
+    let mut request = Request::new(body);
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
+    let h = request.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    h.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("text/xml, application/xml, text/plain"),
+    );
+    h.insert(header::USER_AGENT, user_agent.clone());
+    Ok(SignedV2 {
+        request,
+        client_certificate: needs_client_certificate(&call.path),
+        fields,
+        path: call.path,
+        key,
+        sign_type: call.sign_type,
+        _answer: std::marker::PhantomData,
+    })
 }

@@ -71,10 +71,12 @@ async fn endpoint(
 fn main() -> Result<(), Box<dyn Error>> {
     let keys = TestKeys::load();
     // In a real service: the same SharedKeys as your API client, your APIv3 key.
-    let callbacks = keys
-        .client_builder("https://api.mch.weixin.qq.com", Mode::Both)
-        .build()?
-        .callbacks(ApiV3Key::new(keys.apiv3_key)?);
+    let callbacks = Callbacks::for_client(
+        &keys
+            .client_builder("https://api.mch.weixin.qq.com", Mode::Both)
+            .build()?,
+        ApiV3Key::new(keys.apiv3_key)?,
+    );
     let store: Arc<dyn NotificationStore> = Arc::new(MemoryStore::default());
     let ledger = Ledger::default();
 

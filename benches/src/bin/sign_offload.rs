@@ -39,11 +39,12 @@ async fn run(client: wechatpay_hyper::Client, calls: usize, conc: usize, offload
                 let t = Instant::now();
                 let r = if offload {
                     let core = client.core().clone();
-                    let ex =
-                        tokio::task::spawn_blocking(move || core.exchange(complete(&no, &seed())))
-                            .await
-                            .expect("join")
-                            .expect("sign");
+                    let ex = tokio::task::spawn_blocking(move || {
+                        wechatpay_core::exchange::CallExchange::new(&core, complete(&no, &seed()))
+                    })
+                    .await
+                    .expect("join")
+                    .expect("sign");
                     client.drive(ex).await
                 } else {
                     client.send(complete(&no, &seed())).await

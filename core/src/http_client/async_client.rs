@@ -83,11 +83,12 @@ super::basics!(
 impl<C: Connector> AsyncClient<C> {
     /// Sign `call`, send it, verify and decode the answer.
     pub async fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        self.drive(self.shared.core.exchange(call)?).await
+        self.drive(crate::exchange::CallExchange::new(&self.shared.core, call)?)
+            .await
     }
 
     /// Drive an exchange started elsewhere (e.g. signed on another thread:
-    /// `core.exchange(call)`), sending its requests through this client.
+    /// `CallExchange::new(&core, call)`), sending its requests through this client.
     pub async fn drive<E: Exchange>(&self, ex: E) -> E::Output {
         self.drive_with(ex, None).await
     }
@@ -101,7 +102,7 @@ impl<C: Connector> AsyncClient<C> {
         exchange::drive(&self.shared.core, ex, send, lock).await
     }
 
-    /// Verify and decrypt a callback with `callbacks` (from `client.core().callbacks(key)`); an
+    /// Verify and decrypt a callback with `callbacks` (from `Callbacks::for_client(client.core(), key)`); an
     /// unknown serial triggers one refresh through this client and a second verification.
     pub async fn verify_callback<T: Resource>(
         &self,
@@ -115,7 +116,7 @@ impl<C: Connector> AsyncClient<C> {
     /// Sign an APIv2 call, send it — presenting [`Config::client_identity`] on the paths that
     /// need it, refused before sending without one — then verify the answer and read it as `T`.
     pub async fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        let ex = self.shared.core.v2_exchange(call, &self.shared.config)?;
+        let ex = crate::exchange::V2Exchange::new(&self.shared.core, call, &self.shared.config)?;
         self.drive(ex).await
     }
 
@@ -128,13 +129,16 @@ impl<C: Connector> AsyncClient<C> {
         writer: W,
     ) -> Result<(W, u64), CallError> {
         let Shared { core, config, .. } = &*self.shared;
-        self.download(core.v2_bill_download(call, writer, config)?)
-            .await
+        self.download(crate::exchange::Download::v2_bill(
+            core, call, writer, config,
+        )?)
+        .await
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
     pub async fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
-        self.drive(self.shared.core.refresh_exchange()?).await
+        self.drive(crate::exchange::RefreshExchange::new(&self.shared.core)?)
+            .await
     }
 
     /// A task that refreshes the certificates every `interval` (clamped to
@@ -174,8 +178,10 @@ impl<C: Connector> AsyncClient<C> {
         writer: W,
     ) -> Result<(W, u64), CallError> {
         let Shared { core, config, .. } = &*self.shared;
-        self.download(core.bill_download_exchange(info, gzip, writer, config)?)
-            .await
+        self.download(crate::exchange::Download::bill(
+            core, info, gzip, writer, config,
+        )?)
+        .await
     }
 
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
@@ -185,8 +191,10 @@ impl<C: Connector> AsyncClient<C> {
         gzip: bool,
     ) -> Result<Vec<u8>, CallError> {
         let Shared { core, config, .. } = &*self.shared;
-        self.download(core.bill_part_exchange(part, gzip, config)?)
-            .await
+        self.download(crate::exchange::Download::bill_part(
+            core, part, gzip, config,
+        )?)
+        .await
     }
 
     async fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
@@ -228,8 +236,11 @@ impl<C: Connector> AsyncClient<C> {
         let (call, body) = connector.spawn_blocking(digest).await??;
         let length = body.content_length();
         let body = RequestBody::streamed(body, length, connector.clone());
-        self.drive_with(self.shared.core.exchange(call)?, Some(body))
-            .await
+        self.drive_with(
+            crate::exchange::CallExchange::new(&self.shared.core, call)?,
+            Some(body),
+        )
+        .await
     }
 
     /// Send any `http::Request` and read the whole answer within the body limit and the
@@ -275,13 +286,13 @@ impl<C: Connector> AsyncClient<C> {
 }
 
 /// Callbacks verified with refresh through this client: [`Callbacks::refresh_through`].
-impl<C: Connector> exchange::AsyncCallbacks for AsyncClient<C> {
+impl<C: Connector> crate::notify::AsyncCallbacks for AsyncClient<C> {
     fn verify_callback_json<'a>(
         &'a self,
         callbacks: &'a Callbacks,
         headers: &'a HeaderMap,
         body: &'a [u8],
-    ) -> exchange::CallbackFuture<'a> {
+    ) -> crate::notify::CallbackFuture<'a> {
         Box::pin(self.verify_callback(callbacks, headers, body))
     }
 }

@@ -26,11 +26,6 @@ mod async_client;
 #[cfg(feature = "async")]
 pub use async_client::AsyncClient;
 
-/// Marks the signed request whose body is an upload streamed from disk: the client sends the
-/// file in place of its empty body.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StreamedBody;
-
 /// What both clients share.
 pub(crate) struct Shared<C, L> {
     pub(crate) core: Client,
@@ -127,7 +122,7 @@ macro_rules! basics {
             /// the APIv3 key the core was built with, refreshing the platform keys through this
             /// client when a callback names a serial not held yet; `None` without a key.
             pub fn callbacks(&self) -> Option<crate::notify::Callbacks> {
-                let callbacks = self.shared.core.configured_callbacks()?;
+                let callbacks = crate::notify::Callbacks::configured(&self.shared.core)?;
                 Some(callbacks.$refresh(self.clone()))
             }
 
@@ -158,7 +153,11 @@ pub(crate) fn with_body(
     request: Request<Vec<u8>>,
     upload: &mut Option<RequestBody>,
 ) -> Result<Request<RequestBody>, TransportError> {
-    if request.extensions().get::<StreamedBody>().is_none() {
+    if request
+        .extensions()
+        .get::<crate::request::StreamedBody>()
+        .is_none()
+    {
         return Ok(request.map(RequestBody::from));
     }
     let Some(body) = upload.take() else {
@@ -200,10 +199,10 @@ pub(crate) fn check_announced(headers: &HeaderMap, limit: u64) -> Result<(), Tra
 impl<C: BlockingConnector> BlockingClient<C> {
     /// Sign `call`, send it, verify and decode the answer.
     pub fn send<T>(&self, call: Call<T>) -> Result<ApiResponse<T>, CallError> {
-        self.drive(self.shared.core.exchange(call)?)
+        self.drive(crate::exchange::CallExchange::new(&self.shared.core, call)?)
     }
 
-    /// Drive an exchange started elsewhere (`core.exchange(call)`), sending its requests
+    /// Drive an exchange started elsewhere (`CallExchange::new(&core, call)`), sending its requests
     /// through this client.
     pub fn drive<E: Exchange>(&self, ex: E) -> E::Output {
         self.drive_with(ex, None)
@@ -214,7 +213,7 @@ impl<C: BlockingConnector> BlockingClient<C> {
         exchange::drive_blocking(&self.shared.core, ex, send, &self.shared.refresh_lock)
     }
 
-    /// Verify and decrypt a callback with `callbacks` (from `client.core().callbacks(key)`); an
+    /// Verify and decrypt a callback with `callbacks` (from `Callbacks::for_client(client.core(), key)`); an
     /// unknown serial triggers one refresh through this client and a second verification.
     pub fn verify_callback<T: Resource>(
         &self,
@@ -228,7 +227,11 @@ impl<C: BlockingConnector> BlockingClient<C> {
     /// Sign an APIv2 call, send it — presenting [`Config::client_identity`] on the paths that
     /// need it, refused before sending without one — then verify the answer and read it as `T`.
     pub fn send_v2<T: DeserializeOwned>(&self, call: V2Call<T>) -> Result<T, CallError> {
-        self.drive(self.shared.core.v2_exchange(call, &self.shared.config)?)
+        self.drive(crate::exchange::V2Exchange::new(
+            &self.shared.core,
+            call,
+            &self.shared.config,
+        )?)
     }
 
     /// An APIv2 bill download (`/pay/downloadbill`, `/pay/downloadfundflow`) streamed into
@@ -240,12 +243,14 @@ impl<C: BlockingConnector> BlockingClient<C> {
         writer: W,
     ) -> Result<(W, u64), CallError> {
         let Shared { core, config, .. } = &*self.shared;
-        self.download(core.v2_bill_download(call, writer, config)?)
+        self.download(crate::exchange::Download::v2_bill(
+            core, call, writer, config,
+        )?)
     }
 
     /// Download the platform certificates now and swap them in (needs the core's APIv3 key).
     pub fn refresh_certificates(&self) -> Result<Downloaded, RefreshError> {
-        self.drive(self.shared.core.refresh_exchange()?)
+        self.drive(crate::exchange::RefreshExchange::new(&self.shared.core)?)
     }
 
     /// Refresh the certificates every `interval` (clamped to
@@ -278,7 +283,9 @@ impl<C: BlockingConnector> BlockingClient<C> {
         writer: W,
     ) -> Result<(W, u64), CallError> {
         let Shared { core, config, .. } = &*self.shared;
-        self.download(core.bill_download_exchange(info, gzip, writer, config)?)
+        self.download(crate::exchange::Download::bill(
+            core, info, gzip, writer, config,
+        )?)
     }
 
     /// Download a sub-merchant fund-flow bill part, decrypt it and check its digest.
@@ -288,7 +295,9 @@ impl<C: BlockingConnector> BlockingClient<C> {
         gzip: bool,
     ) -> Result<Vec<u8>, CallError> {
         let Shared { core, config, .. } = &*self.shared;
-        self.download(core.bill_part_exchange(part, gzip, config)?)
+        self.download(crate::exchange::Download::bill_part(
+            core, part, gzip, config,
+        )?)
     }
 
     fn download<S: DownloadSink>(&self, mut d: Download<S>) -> Result<S::Output, CallError> {
@@ -318,7 +327,10 @@ impl<C: BlockingConnector> BlockingClient<C> {
         let (call, body) = crate::media::upload_from_file::<T, _>(path, file, progress)?;
         let length = body.content_length();
         let body = RequestBody::from_reader(body, length);
-        self.drive_with(self.shared.core.exchange(call)?, Some(body))
+        self.drive_with(
+            crate::exchange::CallExchange::new(&self.shared.core, call)?,
+            Some(body),
+        )
     }
 
     /// Send any `http::Request` and read the whole answer within the body limit and the
@@ -353,13 +365,13 @@ impl<C: BlockingConnector> BlockingClient<C> {
 
 /// Callbacks verified with refresh through this client, for
 /// [`Callbacks::refresh_through_blocking`].
-impl<C: BlockingConnector> exchange::BlockingCallbacks for BlockingClient<C> {
+impl<C: BlockingConnector> crate::notify::BlockingCallbacks for BlockingClient<C> {
     fn verify_callback_json(
         &self,
         callbacks: &Callbacks,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> exchange::CallbackResult {
+    ) -> crate::notify::CallbackResult {
         self.verify_callback(callbacks, headers, body)
     }
 }

@@ -18,7 +18,7 @@
 //! # }
 //! ```
 //!
-//! `Callbacks` comes from [`crate::Client::callbacks`] (sharing the client's platform keys, clock
+//! `Callbacks` comes from [`Callbacks::for_client`] (sharing the client's platform keys, clock
 //! and window) or [`Callbacks::new`]. The typed resources of all 17 events are in
 //! `wechatpay-api` (`pay::transactions::Transaction`, `refund::domestic::Refund`, the others in
 //! `events`; `events::EVENT_TYPES` lists them); each refuses the event types it does not read
@@ -32,10 +32,15 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::aead::{self, AeadError, ApiV3Key};
+use crate::client::Client;
 use crate::clock::{Clock, NonceSource};
+use crate::error::TransportError;
 use crate::error::VerifyError;
+use crate::exchange::{Exchange, Locked, Refresh, Step};
 use crate::keys::SharedKeys;
 use crate::verify::{verify_parts, SignatureHeaders, DEFAULT_WINDOW, SIGNATURE_TYPE};
+use std::future::Future;
+use std::time::Instant;
 
 mod once;
 pub use once::{
@@ -317,7 +322,7 @@ pub struct Callbacks {
     merchant_serial: Option<String>,
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
-    client: Option<crate::client::Client>,
+    client: Option<Client>,
     refresh: Option<Refresher>,
     options: HandleOptions,
 }
@@ -326,8 +331,8 @@ pub struct Callbacks {
 /// refreshes the platform keys when a callback names a serial not held yet.
 #[derive(Clone)]
 enum Refresher {
-    Async(Arc<dyn crate::exchange::AsyncCallbacks>),
-    Blocking(Arc<dyn crate::exchange::BlockingCallbacks>),
+    Async(Arc<dyn AsyncCallbacks>),
+    Blocking(Arc<dyn BlockingCallbacks>),
 }
 
 impl fmt::Debug for Callbacks {
@@ -358,30 +363,40 @@ impl Callbacks {
         }
     }
 
-    pub(crate) fn with_client(mut self, client: &crate::client::Client) -> Self {
-        self.window = client.clock_window();
-        self.merchant_serial = Some(client.merchant().serial().to_string());
-        self.clock = client.clock();
-        self.nonces = client.nonce_source();
-        self.client = Some(client.clone());
-        self
+    /// Callbacks sharing `client`'s platform keys, clock, nonce source, window and merchant
+    /// serial. Their [`Callbacks::exchange`] refreshes the platform certificates through the
+    /// client when a callback names an unknown serial (with
+    /// [`ClientBuilder::apiv3_key`](crate::ClientBuilder::apiv3_key)).
+    pub fn for_client(client: &Client, apiv3_key: ApiV3Key) -> Self {
+        let mut callbacks = Self::new(client.shared_keys().clone(), apiv3_key);
+        callbacks.window = client.clock_window();
+        callbacks.merchant_serial = Some(client.merchant().serial().to_string());
+        callbacks.clock = client.clock();
+        callbacks.nonces = client.nonce_source();
+        callbacks.client = Some(client.clone());
+        callbacks
+    }
+
+    /// [`Callbacks::for_client`] with the APIv3 key `client` was built with, if any.
+    pub(crate) fn configured(client: &Client) -> Option<Self> {
+        Some(Self::for_client(
+            client,
+            client.refresh_config()?.key.clone(),
+        ))
     }
 
     /// Refresh the platform keys through `client` (an `AsyncClient`: `wechatpay-hyper`,
     /// `wechatpay-reqwest`, a connector of your own) when [`Callbacks::handle`] meets a callback
     /// that names a serial not held yet; the callback is then verified again. The clients'
     /// `callbacks()` are set up this way already.
-    pub fn refresh_through(mut self, client: impl crate::exchange::AsyncCallbacks) -> Self {
+    pub fn refresh_through(mut self, client: impl AsyncCallbacks) -> Self {
         self.refresh = Some(Refresher::Async(Arc::new(client)));
         self
     }
 
     /// The blocking twin of [`Callbacks::refresh_through`], for [`Callbacks::handle_blocking`]
     /// (a `BlockingClient`: `wechatpay-ureq`).
-    pub fn refresh_through_blocking(
-        mut self,
-        client: impl crate::exchange::BlockingCallbacks + 'static,
-    ) -> Self {
+    pub fn refresh_through_blocking(mut self, client: impl BlockingCallbacks + 'static) -> Self {
         self.refresh = Some(Refresher::Blocking(Arc::new(client)));
         self
     }
@@ -414,20 +429,16 @@ impl Callbacks {
         }
     }
 
-    /// The client these callbacks refresh keys through (from [`crate::Client::callbacks`]).
-    pub(crate) fn client(&self) -> Option<&crate::client::Client> {
+    /// The client these callbacks refresh keys through (from [`Callbacks::for_client`]).
+    pub(crate) fn client(&self) -> Option<&Client> {
         self.client.as_ref()
     }
 
     /// Start verifying a callback as an exchange: when it names an unknown serial and the client
     /// can refresh, the transport downloads the certificates and the same callback is verified
     /// again (see [`crate::exchange`]). Transports' `verify_callback` drive it.
-    pub fn exchange<T: Resource>(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> crate::exchange::CallbackExchange<T> {
-        crate::exchange::CallbackExchange::new(self, headers, body, self.clock.now())
+    pub fn exchange<T: Resource>(&self, headers: &HeaderMap, body: &[u8]) -> CallbackExchange<T> {
+        CallbackExchange::new(self, headers, body, self.clock.now())
     }
 
     /// The allowed clock difference (default 300 s).
@@ -538,4 +549,159 @@ impl Callbacks {
             verified_by,
         })
     }
+}
+
+/// One callback: verify (→ unknown serial: lock → download → apply → verify again) → decrypt →
+/// the typed notification or a typed error.
+pub struct CallbackExchange<T> {
+    callbacks: Callbacks,
+    client: Option<Client>,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    refresh: Option<Refresh>,
+    first: Option<NotifyError>,
+    result: Option<Result<Notification<T>, NotifyError>>,
+}
+
+impl<T> std::fmt::Debug for CallbackExchange<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackExchange")
+            .field("body_len", &self.body.len())
+            .field("done", &self.result.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Resource> CallbackExchange<T> {
+    pub(crate) fn new(callbacks: &Callbacks, headers: &HeaderMap, body: &[u8], now: i64) -> Self {
+        let client = callbacks.client().cloned();
+        let mut ex = Self {
+            refresh: client.as_ref().map(Refresh::new),
+            callbacks: callbacks.clone(),
+            client,
+            headers: headers.clone(),
+            body: body.to_vec(),
+            first: None,
+            result: None,
+        };
+        ex.verify(now);
+        ex
+    }
+
+    fn verify(&mut self, now: i64) {
+        match self
+            .callbacks
+            .verify_at::<T>(&self.headers, &self.body, now)
+        {
+            Err(e) if e.is_unknown_serial() && self.first.is_none() => {
+                let wants = match (&mut self.refresh, &self.client) {
+                    (Some(r), Some(c)) => r.want(c),
+                    _ => false,
+                };
+                if wants {
+                    self.first = Some(e);
+                } else {
+                    self.reject(e);
+                }
+            }
+            Err(e) => self.reject(e),
+            Ok(n) => self.result = Some(Ok(n)),
+        }
+    }
+
+    fn reject(&mut self, e: NotifyError) {
+        tracing::warn!(target: "wechatpay", kind = e.kind(), error = %e, "callback rejected");
+        self.result = Some(Err(e));
+    }
+
+    fn give_up(&mut self) {
+        if let Some(e) = self.first.take() {
+            self.reject(e);
+        }
+    }
+}
+
+impl<T: Resource> Exchange for CallbackExchange<T> {
+    type Output = Result<Notification<T>, NotifyError>;
+
+    fn poll(&mut self) -> Step<Self::Output> {
+        if let Some(r) = self.result.take() {
+            return Step::Done(r);
+        }
+        if let Some(step) = self.refresh.as_mut().and_then(Refresh::poll) {
+            return step;
+        }
+        debug_assert!(false, "CallbackExchange polled after it finished");
+        Step::Done(Err(NotifyError::ExchangeFinished))
+    }
+
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: i64) {
+        let (Some(r), Some(c)) = (&mut self.refresh, &self.client) else {
+            return;
+        };
+        if r.awaiting_download() {
+            let _ = r.downloaded(c, response, now);
+            if r.refreshed {
+                self.first = None;
+                self.verify(now);
+            } else {
+                self.give_up();
+            }
+        }
+    }
+
+    fn handle_transport_error(&mut self, error: TransportError) {
+        if let Some(r) = &mut self.refresh {
+            r.download_failed(&error);
+        }
+        self.give_up();
+    }
+
+    fn handle_locked(&mut self, now: Instant) {
+        let (Some(r), Some(c)) = (&mut self.refresh, &self.client) else {
+            self.give_up();
+            return;
+        };
+        let c = c.clone();
+        match r.locked(&c, now, true) {
+            Locked::Again => {
+                self.first = None;
+                self.verify(c.now());
+            }
+            Locked::GiveUp(_) => self.give_up(),
+            Locked::Downloading => {}
+        }
+    }
+}
+
+/// What [`AsyncCallbacks::verify_callback_json`] returns: a boxed, `Send` future.
+pub type CallbackFuture<'a> = std::pin::Pin<Box<dyn Future<Output = CallbackResult> + Send + 'a>>;
+
+/// An async transport that verifies callbacks with refresh, as a trait object — for
+/// [`Callbacks::refresh_through`] and web framework integrations (`wechatpay-axum`) that must not
+/// depend on one transport. The resource is read as JSON; the caller deserialises it into the
+/// type asked for.
+pub trait AsyncCallbacks: Send + Sync + 'static {
+    /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
+    fn verify_callback_json<'a>(
+        &'a self,
+        callbacks: &'a Callbacks,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> CallbackFuture<'a>;
+}
+
+/// What [`BlockingCallbacks::verify_callback_json`] returns.
+pub type CallbackResult = Result<Notification<serde_json::Value>, NotifyError>;
+
+/// A blocking transport that verifies callbacks with refresh, as a trait object — for
+/// [`Callbacks::refresh_through_blocking`] (`wechatpay-ureq`). The twin of [`AsyncCallbacks`].
+pub trait BlockingCallbacks: Send + Sync {
+    /// Verify and decrypt a callback (refreshing the platform keys once on an unknown serial).
+    fn verify_callback_json(
+        &self,
+        callbacks: &Callbacks,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> CallbackResult;
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use wechatpay_core::config::{ConfigError, Settings};
 use wechatpay_core::error::BuildError;
-use wechatpay_core::{ApiV3Key, Client, KeyError};
+use wechatpay_core::{ApiV3Key, KeyError};
 
 const APIV3: &str = "0123456789abcdefghijklmnopqrstuv";
 
@@ -53,7 +53,7 @@ fn a_file_makes_a_client_in_one_step() {
         Some(d.join("merchant_key.pem").as_path())
     );
     assert_eq!(s.timeout().unwrap(), std::time::Duration::from_secs(5));
-    let client = Client::from_config(&cfg).unwrap();
+    let client = Settings::load(&cfg).unwrap().client().unwrap();
     assert_eq!(client.merchant().mchid(), "1900000001");
     let keys = client.platform_keys();
     assert!(keys
@@ -251,7 +251,12 @@ fn apiv2_key_and_client_identity_from_the_file_and_variables() {
     let config = s.transport_config().unwrap();
     let id = config.client_identity.expect("the identity is configured");
     assert_eq!(id.serial(), "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B");
-    assert!(Client::from_config(&cfg).unwrap().apiv2_key().is_some());
+    assert!(Settings::load(&cfg)
+        .unwrap()
+        .client()
+        .unwrap()
+        .apiv2_key()
+        .is_some());
     // The variables name the same things.
     let vars = Settings::from_vars([
         (

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use wechatpay_core::aead::{self, ApiV3Key};
 use wechatpay_core::bill::BillDownloadInfo;
 use wechatpay_core::certificates::Downloaded;
-use wechatpay_core::exchange::{Exchange, Step};
+use wechatpay_core::exchange::{CallExchange, Download, Exchange, RefreshExchange, Step};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::transport::Config;
 use wechatpay_core::RefreshError;
@@ -114,7 +114,7 @@ fn call() -> Call<Value> {
 #[test]
 fn a_verified_answer_is_one_send() {
     let c = client(true);
-    let mut ex = c.exchange(call()).unwrap();
+    let mut ex = CallExchange::new(&c, call()).unwrap();
     let r = expect_send(ex.poll());
     assert_eq!(r.uri().path(), "/v3/pay/transactions/id/4200");
     ex.handle_response(signed(br#"{"a":1}"#, "platform_key.pem", SERIAL), NOW);
@@ -127,7 +127,7 @@ fn a_verified_answer_is_one_send() {
 fn an_unknown_serial_downloads_once_and_verifies_the_same_answer() {
     let c = client(true);
     let generation = c.shared_keys().generation();
-    let mut ex = c.exchange(call()).unwrap();
+    let mut ex = CallExchange::new(&c, call()).unwrap();
     let sent = expect_send(ex.poll());
     assert_eq!(sent.uri().path(), "/v3/pay/transactions/id/4200");
     // Signed by the rotated certificate, which the client does not hold yet.
@@ -149,8 +149,8 @@ fn single_flight_and_rate_limit_are_decided_by_the_exchange() {
     let c = client(true);
     let t0 = Instant::now();
     // Two exchanges in flight at the same key generation meet the rotated certificate.
-    let mut first = c.exchange(call()).unwrap();
-    let mut second = c.exchange(call()).unwrap();
+    let mut first = CallExchange::new(&c, call()).unwrap();
+    let mut second = CallExchange::new(&c, call()).unwrap();
     expect_send(first.poll());
     expect_send(second.poll());
     first.handle_response(signed(b"{}", "platform2_key.pem", ROTATED), NOW);
@@ -167,7 +167,7 @@ fn single_flight_and_rate_limit_are_decided_by_the_exchange() {
     assert!(expect_done(second.poll()).is_ok());
     // A third, started after the refresh, meets yet another unknown serial within the interval:
     // no download, the unknown serial is reported.
-    let mut third = c.exchange(call()).unwrap();
+    let mut third = CallExchange::new(&c, call()).unwrap();
     expect_send(third.poll());
     third.handle_response(signed(b"{}", "merchant_key.pem", "0BADBEEF"), NOW);
     assert!(matches!(third.poll(), Step::Lock));
@@ -178,7 +178,7 @@ fn single_flight_and_rate_limit_are_decided_by_the_exchange() {
         "{e:?}"
     );
     // After the interval, a fourth may refresh again.
-    let mut fourth = c.exchange(call()).unwrap();
+    let mut fourth = CallExchange::new(&c, call()).unwrap();
     expect_send(fourth.poll());
     fourth.handle_response(signed(b"{}", "merchant_key.pem", "0BADBEEF"), NOW);
     assert!(matches!(fourth.poll(), Step::Lock));
@@ -190,7 +190,7 @@ fn single_flight_and_rate_limit_are_decided_by_the_exchange() {
 fn without_a_key_or_when_the_download_fails_the_unknown_serial_is_reported() {
     // No APIv3 key: no lock, no download.
     let c = client(false);
-    let mut ex = c.exchange(call()).unwrap();
+    let mut ex = CallExchange::new(&c, call()).unwrap();
     expect_send(ex.poll());
     ex.handle_response(signed(b"{}", "platform2_key.pem", ROTATED), NOW);
     let e = expect_done(ex.poll()).unwrap_err();
@@ -201,7 +201,7 @@ fn without_a_key_or_when_the_download_fails_the_unknown_serial_is_reported() {
     // The download fails in the transport: the original error, keys unchanged.
     let c = client(true);
     let generation = c.shared_keys().generation();
-    let mut ex = c.exchange(call()).unwrap();
+    let mut ex = CallExchange::new(&c, call()).unwrap();
     expect_send(ex.poll());
     ex.handle_response(signed(b"{}", "platform2_key.pem", ROTATED), NOW);
     assert!(matches!(ex.poll(), Step::Lock));
@@ -219,7 +219,7 @@ fn without_a_key_or_when_the_download_fails_the_unknown_serial_is_reported() {
     ));
     assert_eq!(c.shared_keys().generation(), generation);
     // Other failures never lead to a refresh.
-    let mut ex = c.exchange(call()).unwrap();
+    let mut ex = CallExchange::new(&c, call()).unwrap();
     expect_send(ex.poll());
     let mut tampered = signed(b"{}", "platform_key.pem", SERIAL);
     tampered.body_mut().push(b' ');
@@ -230,7 +230,7 @@ fn without_a_key_or_when_the_download_fails_the_unknown_serial_is_reported() {
         Some(VerifyError::SignatureMismatch { .. })
     ));
     // A transport error on the call itself.
-    let mut ex = c.exchange(call()).unwrap();
+    let mut ex = CallExchange::new(&c, call()).unwrap();
     expect_send(ex.poll());
     ex.handle_transport_error(TransportError::new(
         TransportErrorKind::Connect,
@@ -245,7 +245,7 @@ fn without_a_key_or_when_the_download_fails_the_unknown_serial_is_reported() {
 fn callbacks_refresh_through_their_client() {
     let c = client(true);
     let key = ApiV3Key::new(KEY).unwrap();
-    let callbacks = c.callbacks(key.clone());
+    let callbacks = wechatpay_core::notify::Callbacks::for_client(&c, key.clone());
     let resource = aead::encrypt(
         &key,
         "0123456789ab",
@@ -273,9 +273,9 @@ fn callbacks_refresh_through_their_client() {
 
 #[test]
 fn an_explicit_refresh_downloads_and_applies() {
-    assert!(client(false).refresh_exchange().is_err());
+    assert!(RefreshExchange::new(&client(false)).is_err());
     let c = client(true);
-    let mut ex = c.refresh_exchange().unwrap();
+    let mut ex = RefreshExchange::new(&c).unwrap();
     assert!(matches!(ex.poll(), Step::Lock));
     ex.handle_locked(Instant::now());
     expect_send(ex.poll());
@@ -291,7 +291,7 @@ fn an_explicit_refresh_downloads_and_applies() {
 #[test]
 fn a_refresh_download_that_cannot_be_signed_is_reported_as_such() {
     let c = builder(true).nonce_source(NoRandomness).build().unwrap();
-    let mut ex = c.refresh_exchange().unwrap();
+    let mut ex = RefreshExchange::new(&c).unwrap();
     assert!(matches!(ex.poll(), Step::Lock));
     ex.handle_locked(Instant::now());
     match expect_done(ex.poll()) {
@@ -305,7 +305,7 @@ fn a_refresh_download_that_cannot_be_signed_is_reported_as_such() {
         .nonce_source(OneNonce(AtomicBool::new(true)))
         .build()
         .unwrap();
-    let mut ex = c.exchange(call()).unwrap();
+    let mut ex = CallExchange::new(&c, call()).unwrap();
     expect_send(ex.poll());
     ex.handle_response(signed(b"{}", "platform2_key.pem", ROTATED), NOW);
     assert!(matches!(ex.poll(), Step::Lock));
@@ -342,9 +342,7 @@ fn streamed_downloads_are_checked_by_the_core() {
         .max_download_bytes(1000)
         .max_body_bytes(64);
     // Good: streamed in chunks.
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     let r = d.request().unwrap();
     assert_eq!(r.uri().path(), "/v3/billdownload/file");
     assert!(
@@ -361,9 +359,7 @@ fn streamed_downloads_are_checked_by_the_core() {
     }
     assert_eq!(d.finish().unwrap().1, 800);
     // The same from a reader (blocking transports).
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
         .unwrap();
     let (written, n) = d
@@ -379,9 +375,7 @@ fn streamed_downloads_are_checked_by_the_core() {
             Err(std::io::ErrorKind::ConnectionReset.into())
         }
     }
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
         .unwrap();
     let e = d
@@ -394,34 +388,26 @@ fn streamed_downloads_are_checked_by_the_core() {
         Some(TransportErrorKind::ConnectionClosed)
     );
     // A bill cut short fails its digest.
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
         .unwrap();
     d.handle_chunk(&bill[..799]).unwrap();
     assert!(matches!(d.finish(), Err(CallError::Bill(_))));
     // An announced size over the limit: refused before any byte.
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     let mut h = http::HeaderMap::new();
     h.insert(http::header::CONTENT_LENGTH, "1001".parse().unwrap());
     let e = d.handle_head(http::StatusCode::OK, &h).unwrap_err();
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::BodyTooLarge));
     // More than the limit arriving: refused at the chunk that crosses it.
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     d.handle_head(http::StatusCode::OK, &http::HeaderMap::new())
         .unwrap();
     d.handle_chunk(&[b'x'; 1000]).unwrap();
     d.handle_chunk(b"x").unwrap_err();
     // An error answer: its body is kept (never written to the sink), then an API error.
     let mut sink = Vec::new();
-    let mut d = c
-        .bill_download_exchange(&info, false, &mut sink, &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, &mut sink, &cfg).unwrap();
     d.handle_head(http::StatusCode::BAD_REQUEST, &http::HeaderMap::new())
         .unwrap();
     let body = br#"{"code":"INVALID_REQUEST","message":"bad token"}"#;
@@ -435,17 +421,13 @@ fn streamed_downloads_are_checked_by_the_core() {
     assert!(sink.is_empty(), "nothing of an error answer is written");
     // An error answer longer than max_body_bytes (64): refused at the chunk that crosses it,
     // and when announced, at the head.
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     d.handle_head(http::StatusCode::BAD_REQUEST, &http::HeaderMap::new())
         .unwrap();
     d.handle_chunk(&[b' '; 64]).unwrap();
     let e = d.handle_chunk(b" ").unwrap_err();
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::BodyTooLarge));
-    let mut d = c
-        .bill_download_exchange(&info, false, Vec::new(), &cfg)
-        .unwrap();
+    let mut d = Download::bill(&c, &info, false, Vec::new(), &cfg).unwrap();
     let mut h = http::HeaderMap::new();
     h.insert(http::header::CONTENT_LENGTH, "65".parse().unwrap());
     let e = d
@@ -455,7 +437,7 @@ fn streamed_downloads_are_checked_by_the_core() {
     // A foreign URL is never signed.
     let foreign = BillDownloadInfo::new("SHA1", "00", "https://evil.example/v3/billdownload/file");
     assert!(matches!(
-        c.bill_download_exchange(&foreign, false, Vec::new(), &cfg),
+        Download::bill(&c, &foreign, false, Vec::new(), &cfg),
         Err(CallError::Build(_))
     ));
 }

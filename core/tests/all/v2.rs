@@ -5,6 +5,7 @@ use crate::common;
 
 use http::StatusCode;
 use serde_json::Value;
+use wechatpay_core::exchange::{Download, V2Exchange};
 use wechatpay_core::v2::{self, ApiV2Key, Fields, SignType, V2Call, V2Error};
 use wechatpay_core::{Client, FixedClock, FixedNonce, Merchant, PrivateKey};
 
@@ -423,16 +424,15 @@ fn client_certificate_paths_are_refused_without_an_identity() {
         .sign_v2(V2Call::new("/secapi/pay/refund").field("out_refund_no", "R1"))
         .unwrap();
     assert!(refund.client_certificate);
-    let e = Config::default().admit_v2(&refund).unwrap_err();
+    let e = refund.admit(&Config::default()).unwrap_err();
     assert!(e.to_string().contains("/secapi/pay/refund"), "{e}");
     let id = ClientIdentity::from_pem(fixture("merchant_cert.pem"), fixture("merchant_key.pem"))
         .unwrap();
-    Config::default()
-        .client_identity(id)
-        .admit_v2(&refund)
+    refund
+        .admit(&Config::default().client_identity(id))
         .unwrap();
     let query = client.sign_v2(V2Call::new("/pay/orderquery")).unwrap();
-    Config::default().admit_v2(&query).unwrap();
+    query.admit(&Config::default()).unwrap();
     // risk/getpublickey lives on another host; a custom base URL serves it itself.
     let risk = client.sign_v2(V2Call::new("/risk/getpublickey")).unwrap();
     assert_eq!(
@@ -531,7 +531,7 @@ fn v2_exchanges_are_decided_without_a_socket() {
         dyn FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError> + 'a;
     // One exchange for `call`, driven by hand with `send` as the transport.
     let run = |call: V2Call<Fields>, send: &mut Transport<'_>| {
-        let mut ex = c.v2_exchange(call, &Config::default()).unwrap();
+        let mut ex = V2Exchange::new(&c, call, &Config::default()).unwrap();
         loop {
             match ex.poll() {
                 Step::Send(request) => match send(request) {
@@ -597,13 +597,13 @@ fn v2_exchanges_are_decided_without_a_socket() {
     .unwrap_err();
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::Connect));
     // A bill download streams the text; its request is handed out once.
-    let mut d = c
-        .v2_bill_download(
-            V2Call::new("/pay/downloadbill").field("bill_date", "20270115"),
-            Vec::new(),
-            &Config::default(),
-        )
-        .unwrap();
+    let mut d = Download::v2_bill(
+        &c,
+        V2Call::new("/pay/downloadbill").field("bill_date", "20270115"),
+        Vec::new(),
+        &Config::default(),
+    )
+    .unwrap();
     let request = d.request().unwrap();
     assert_eq!(request.uri().path(), "/pay/downloadbill");
     assert!(matches!(
@@ -616,18 +616,16 @@ fn v2_exchanges_are_decided_without_a_socket() {
     d.handle_chunk(b"1\n").unwrap();
     assert_eq!(d.finish().unwrap().0, b"trade,1\n");
     // The fund-flow bill needs the client certificate: not started without one.
-    let e = c
-        .v2_bill_download(
-            V2Call::new("/pay/downloadfundflow"),
-            Vec::new(),
-            &Config::default(),
-        )
-        .unwrap_err();
+    let e = Download::v2_bill(
+        &c,
+        V2Call::new("/pay/downloadfundflow"),
+        Vec::new(),
+        &Config::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("/pay/downloadfundflow"), "{e}");
     // A client-certificate path without an identity never starts.
-    let e = c
-        .v2_exchange(V2Call::new("/secapi/pay/refund"), &Config::default())
-        .unwrap_err();
+    let e = V2Exchange::new(&c, V2Call::new("/secapi/pay/refund"), &Config::default()).unwrap_err();
     assert!(e.to_string().contains("/secapi/pay/refund"), "{e}");
 }
 

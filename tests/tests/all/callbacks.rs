@@ -27,11 +27,14 @@ fn transaction() -> Value {
 }
 
 fn callbacks(keys: &TestKeys, trust: Mode) -> Callbacks {
-    keys.client_builder("http://127.0.0.1:1", trust)
-        .clock(FixedClock(NOW))
-        .build()
-        .unwrap()
-        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap())
+    Callbacks::for_client(
+        &keys
+            .client_builder("http://127.0.0.1:1", trust)
+            .clock(FixedClock(NOW))
+            .build()
+            .unwrap(),
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    )
 }
 
 fn deliver(gw: &Gateway, fault: Option<&Fault>) -> http::Request<Vec<u8>> {
@@ -209,12 +212,14 @@ fn every_failure_kind() {
     ));
 
     // A wrong APIv3 key is named as such.
-    let wrong = keys
-        .client_builder("http://127.0.0.1:1", Mode::Both)
-        .clock(FixedClock(NOW))
-        .build()
-        .unwrap()
-        .callbacks(ApiV3Key::new("wrongwrongwrongwrongwrongwrong32").unwrap());
+    let wrong = Callbacks::for_client(
+        &keys
+            .client_builder("http://127.0.0.1:1", Mode::Both)
+            .clock(FixedClock(NOW))
+            .build()
+            .unwrap(),
+        ApiV3Key::new("wrongwrongwrongwrongwrongwrong32").unwrap(),
+    );
     let req = deliver(&gw, None);
     let e = wrong
         .verify::<Value>(req.headers(), req.body())
@@ -403,11 +408,13 @@ fn migration_callbacks_signed_with_either_key() {
 fn over_http_to_an_endpoint() {
     let keys = TestKeys::load();
     let gw = Gateway::with_test_keys(Mode::Both);
-    let cb = keys
-        .client_builder("http://127.0.0.1:1", Mode::Both)
-        .build()
-        .unwrap()
-        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let cb = Callbacks::for_client(
+        &keys
+            .client_builder("http://127.0.0.1:1", Mode::Both)
+            .build()
+            .unwrap(),
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    );
     let store = std::sync::Arc::new(wechatpay_core::notify::MemoryStore::default());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

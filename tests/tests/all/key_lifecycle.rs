@@ -441,7 +441,7 @@ fn migration_from_certificates_to_public_key_without_a_failed_call() {
         wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
     )
     .unwrap();
-    let cb = c.core().callbacks(apiv3());
+    let cb = wechatpay_core::notify::Callbacks::for_client(c.core(), apiv3());
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

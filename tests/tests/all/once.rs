@@ -29,12 +29,14 @@ impl Clock for MovingClock {
 fn setup() -> (Gateway, Callbacks, MovingClock) {
     let keys = TestKeys::load();
     let clock = MovingClock(Arc::new(AtomicI64::new(NOW)));
-    let cb = keys
-        .client_builder("http://127.0.0.1:1", Mode::Both)
-        .clock(clock.clone())
-        .build()
-        .unwrap()
-        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let cb = Callbacks::for_client(
+        &keys
+            .client_builder("http://127.0.0.1:1", Mode::Both)
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    );
     (Gateway::with_test_keys(Mode::Certificate), cb, clock)
 }
 
@@ -542,7 +544,7 @@ fn handled_with_refresh_through_a_transport() {
     )
     .unwrap();
     // By hand: the core's callbacks, refreshing through the client.
-    let cb = hyper.core().callbacks(key).refresh_through(hyper.clone());
+    let cb = Callbacks::for_client(hyper.core(), key).refresh_through(hyper.clone());
     let store = MemoryStore::default();
     let req = server.gateway().sign_notification(body, now, None);
     let handled =
@@ -562,13 +564,15 @@ fn handled_with_refresh_through_a_transport() {
 #[test]
 fn claim_tokens_come_from_a_nonce_source_a_test_pins() {
     let keys = TestKeys::load();
-    let cb = keys
-        .client_builder("http://127.0.0.1:1", Mode::Both)
-        .clock(FixedClock(NOW))
-        .nonce_source(FixedNonce("ClientNonce1".into()))
-        .build()
-        .unwrap()
-        .callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let cb = Callbacks::for_client(
+        &keys
+            .client_builder("http://127.0.0.1:1", Mode::Both)
+            .clock(FixedClock(NOW))
+            .nonce_source(FixedNonce("ClientNonce1".into()))
+            .build()
+            .unwrap(),
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    );
     let gw = Gateway::with_test_keys(Mode::Certificate);
     let store = TestStore::default();
     let runs = AtomicUsize::new(0);

@@ -114,9 +114,11 @@ fn start_instances(
                     Duration::from_millis(500),
                 ))
                 .unwrap();
-            let notifications =
-                Notifications::new(core.callbacks(ApiV3Key::new(keys.apiv3_key).unwrap()))
-                    .with_store(store);
+            let notifications = Notifications::new(wechatpay_core::notify::Callbacks::for_client(
+                &core,
+                ApiV3Key::new(keys.apiv3_key).unwrap(),
+            ))
+            .with_store(store);
             let app = Router::new()
                 .route("/notify", post(notify))
                 .with_state(Instance {

@@ -126,7 +126,10 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
         .unwrap_err();
     server.gateway().set_fault(None);
     // A rejected callback (a probe).
-    let callbacks = core.callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let callbacks = wechatpay_core::notify::Callbacks::for_client(
+        &core,
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    );
     let cb = server.gateway().notification(
         "TRANSACTION.SUCCESS",
         "支付成功",
@@ -156,9 +159,8 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
     let bad = client.send(wrong_hash).unwrap().data;
     client.download_bill(&bad, false, Vec::new()).unwrap_err();
     let config = wechatpay_core::transport::Config::default();
-    let mut dropped = core
-        .bill_download_exchange(&info, false, Vec::new(), &config)
-        .unwrap();
+    let mut dropped =
+        wechatpay_core::exchange::Download::bill(&core, &info, false, Vec::new(), &config).unwrap();
     dropped.request().unwrap();
     drop(dropped);
     // An APIv2 call (XML, the APIv2 key), the order number in its body.
@@ -297,7 +299,10 @@ fn the_merchants_failures_are_logged_for_the_merchant_not_answered_to_wechat_pay
         .client_builder("http://127.0.0.1:1", Mode::Certificate)
         .build()
         .unwrap();
-    let callbacks = core.callbacks(ApiV3Key::new(keys.apiv3_key).unwrap());
+    let callbacks = wechatpay_core::notify::Callbacks::for_client(
+        &core,
+        ApiV3Key::new(keys.apiv3_key).unwrap(),
+    );
     let reason = "insert failed: postgres://ledger@db-7.internal:5432 refused";
     // A failed handler, then a store that is down: each with its reason and what the answer
     // says instead.

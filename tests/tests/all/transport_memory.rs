@@ -41,7 +41,7 @@ fn a_streamed_upload_without_its_file_is_not_sent() {
     .unwrap();
     let before = server.gateway().request_count();
     let e = c
-        .drive(c.core().exchange(upload.call).unwrap())
+        .drive(wechatpay_core::exchange::CallExchange::new(c.core(), upload.call).unwrap())
         .unwrap_err();
     assert_eq!(
         e.transport_kind(),
