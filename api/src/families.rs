@@ -276,7 +276,7 @@ pub fn decode_answer(
     method: &str,
     template: &str,
     body: &[u8],
-) -> Option<Result<serde_json::Value, wechatpay_core::response::JsonError>> {
+) -> Option<Result<serde_json::Value, wechatpay_core::JsonError>> {
     match (method, template) {
         #[cfg(feature = "apply4sub")]
         ("GET", "/v3/apply4sub/sub_merchants/{sub_mchid}/application/{application_no}") => Some(crate::support::decode_to_json::<crate::apply4sub::sub_merchants::GetApplicationByApplicationNoResponse>(body)),

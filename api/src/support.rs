@@ -55,7 +55,7 @@ macro_rules! string_enum {
             }
         }
 
-        impl wechatpay_core::request::Unset for $name {
+        impl wechatpay_core::codegen::Unset for $name {
             fn is_unset(&self) -> bool {
                 matches!(self, Self::Other(s) if s.is_empty())
             }
@@ -221,7 +221,7 @@ impl From<String> for DateTime {
     }
 }
 
-impl wechatpay_core::request::Unset for DateTime {
+impl wechatpay_core::codegen::Unset for DateTime {
     fn is_unset(&self) -> bool {
         self.0.is_empty()
     }
@@ -313,9 +313,9 @@ where
 #[allow(dead_code)] // used by the family modules, each behind its cargo feature
 pub(crate) fn decode_to_json<T: serde::de::DeserializeOwned + Serialize>(
     body: &[u8],
-) -> Result<serde_json::Value, wechatpay_core::response::JsonError> {
-    let v: T = wechatpay_core::response::decode(body)?;
-    serde_json::to_value(&v).map_err(|source| wechatpay_core::response::JsonError {
+) -> Result<serde_json::Value, wechatpay_core::JsonError> {
+    let v: T = wechatpay_core::codegen::decode(body)?;
+    serde_json::to_value(&v).map_err(|source| wechatpay_core::JsonError {
         path: ".".into(),
         source,
     })

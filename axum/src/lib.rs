@@ -164,7 +164,7 @@ where
                 after: n.body_timeout,
             })?
             .map_err(|e| {
-                if wechatpay_core::error::find_cause::<http_body_util::LengthLimitError>(&e)
+                if wechatpay_core::connector::find_cause::<http_body_util::LengthLimitError>(&e)
                     .is_some()
                 {
                     Rejection::TooLarge { limit: n.max_body }

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Value};
 use wechatpay_core::notify::Callbacks;
-use wechatpay_core::{aead, paysign, sign, verify, Call, Clock, SystemClock, VerifyError};
+use wechatpay_core::{paysign, sign, verify, AeadError, Call, Clock, SystemClock, VerifyError};
 
 use crate::settings::{Global, Resolved};
 use crate::Failure;
@@ -486,8 +486,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Verify(a) => verify_cmd(&g, json_mode, a),
         Cmd::Notify(a) => notify_cmd(&g, json_mode, a),
         Cmd::Decrypt(a) => {
-            let pt = aead::decrypt(&g.apiv3_key()?, &a.nonce, &a.aad, &a.ciphertext).map_err(|e| match e {
-                aead::AeadError::AuthFailed => Failure::rejected("auth_failed", "AES-GCM authentication failed: the APIv3 key is wrong, or nonce/aad/ciphertext were altered"),
+            let pt = (g.apiv3_key()?).decrypt(&a.nonce, &a.aad, &a.ciphertext).map_err(|e| match e {
+                AeadError::AuthFailed => Failure::rejected("auth_failed", "AES-GCM authentication failed: the APIv3 key is wrong, or nonce/aad/ciphertext were altered"),
                 other => Failure::usage(other.to_string()),
             })?;
             let text = String::from_utf8_lossy(&pt).into_owned();
@@ -977,17 +977,17 @@ fn certificates(g: &Resolved, json_mode: bool, a: CertificatesArgs) -> Result<()
             wechatpay_core::RefreshError::Transport(t) => {
                 wechatpay_core::CallError::Transport(t).into()
             }
+            wechatpay_core::RefreshError::Certificate(wechatpay_core::CertificateError::Api(a)) => {
+                wechatpay_core::CallError::Response(wechatpay_core::ResponseError::Api(a)).into()
+            }
             wechatpay_core::RefreshError::Certificate(
-                wechatpay_core::certificates::CertificateError::Api(a),
-            ) => wechatpay_core::CallError::Response(wechatpay_core::ResponseError::Api(a)).into(),
-            wechatpay_core::RefreshError::Certificate(
-                wechatpay_core::certificates::CertificateError::Verify(v),
+                wechatpay_core::CertificateError::Verify(v),
             ) => Failure::rejected(
                 v.kind(),
                 explain_verify(&v, g.settings.serial.as_deref(), Origin::Received),
             ),
             wechatpay_core::RefreshError::Certificate(
-                wechatpay_core::certificates::CertificateError::Decrypt { serial, .. },
+                wechatpay_core::CertificateError::Decrypt { serial, .. },
             ) => Failure::rejected(
                 "wrong_apiv3_key",
                 format!("certificate {serial} does not decrypt: the APIv3 key is wrong"),

@@ -70,7 +70,7 @@ fn shown<T>(
         http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError>,
 ) -> Result<ApiResponse<T>, CallError> {
-    let mut ex = CallExchange::new(&core, call)?;
+    let mut ex = CallExchange::new(core, call)?;
     loop {
         match ex.poll() {
             Step::Send(r) => match send(r) {
@@ -89,7 +89,7 @@ async fn shown_async<T>(
     hyper: &wechatpay_hyper::Client,
     call: Call<T>,
 ) -> Result<ApiResponse<T>, CallError> {
-    let mut ex = CallExchange::new(&core, call)?;
+    let mut ex = CallExchange::new(core, call)?;
     loop {
         match ex.poll() {
             Step::Send(r) => {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use wechatpay_core::certificates::{self, Downloaded};
-use wechatpay_core::error::{AeadError, CertificateError};
+use wechatpay_core::{AeadError, CertificateError};
 use wechatpay_core::{Clock, PlatformKey, PlatformKeyKind, PlatformKeys, SystemClock, VerifyError};
 
 use crate::settings::Resolved;
@@ -472,8 +472,11 @@ fn network(
         }
     }
 
-    let api =
-        wechatpay_core::response::api_error(response.status(), response.headers(), response.body());
+    let api = wechatpay_core::ApiError::from_response(
+        response.status(),
+        response.headers(),
+        response.body(),
+    );
     if api.code.as_deref() == Some("SIGN_ERROR")
         || response.status() == http::StatusCode::UNAUTHORIZED
     {

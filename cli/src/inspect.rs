@@ -97,11 +97,12 @@ fn inspect(path: &Path, password: Option<&str>) -> Result<Found, Failure> {
         Ok(k) => return Ok(private_key(&k, "private key")),
         Err(e) => e,
     };
-    let certificate =
-        match wechatpay_core::keys::certificate_der(&bytes).and_then(|der| certificate(&der)) {
-            Ok(found) => return Ok(found),
-            Err(e) => e,
-        };
+    let certificate = match wechatpay_core::PlatformKey::certificate_der(&bytes)
+        .and_then(|der| certificate(&der))
+    {
+        Ok(found) => return Ok(found),
+        Err(e) => e,
+    };
     let public = match PlatformKey::from_public_key_pem(INSPECTED, &bytes[..]) {
         Ok(k) => return Ok(public_key(&k)),
         Err(e) => e,

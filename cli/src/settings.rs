@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use wechatpay_core::config::{ConfigError, Settings};
+use wechatpay_core::config::Settings;
+
+use wechatpay_core::ConfigError;
 use wechatpay_core::{ApiV3Key, Client, Merchant, PlatformKeys, PrivateKey};
 
 use crate::Failure;
@@ -141,7 +143,7 @@ impl Resolved {
         if let Ok(own) = self.settings.private_key().map(|k| k.public_key_der()) {
             if let Some(k) = keys.iter().find(|k| k.public_key_der() == own.as_slice()) {
                 return Err(ConfigError::Build(
-                    wechatpay_core::error::BuildError::MerchantKeyAsPlatformKey {
+                    wechatpay_core::BuildError::MerchantKeyAsPlatformKey {
                         id: k.id().to_string(),
                     },
                 )

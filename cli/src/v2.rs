@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
-use wechatpay_core::v2::{self, Fields, SignType, V2Call, V2Error};
+use wechatpay_core::v2::{self, Fields, SignType, V2Call};
+use wechatpay_core::V2Error;
 
 use crate::settings::Resolved;
 use crate::Failure;

@@ -608,8 +608,9 @@ fn notify_decrypt_encrypt_oaep_paysign() {
 
     // decrypt: a resource encrypted under the APIv3 key.
     let key = wechatpay_core::ApiV3Key::new(TestKeys::load().apiv3_key).unwrap();
-    let ct =
-        wechatpay_core::aead::encrypt(&key, "0123456789ab", "transaction", b"{\"a\":1}").unwrap();
+    let ct = key
+        .encrypt("0123456789ab", "transaction", b"{\"a\":1}")
+        .unwrap();
     let o = wxpay(&args(
         &f,
         &[

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use wechatpay_core::aead::{self, ApiV3Key};
+use wechatpay_core::ApiV3Key;
 use wechatpay_core::{PlatformKey, PrivateKey, CRYPTO_BACKEND};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -25,7 +25,9 @@ fn backend(c: &mut Criterion) {
     let sig = key.sign_base64(&message).unwrap();
     let apiv3 = ApiV3Key::new("SANDBOXtestONLYapiv3key000000001").unwrap();
     let plaintext = vec![b'{'; 700];
-    let ct = aead::encrypt(&apiv3, "0123456789ab", "transaction", &plaintext).unwrap();
+    let ct = apiv3
+        .encrypt("0123456789ab", "transaction", &plaintext)
+        .unwrap();
     let oaep = public.encrypt_oaep("张三".as_bytes()).unwrap();
     let mut g = c.benchmark_group(CRYPTO_BACKEND);
     g.bench_function("RSA-2048 sign (PrivateKey::sign_base64)", |b| {
@@ -35,7 +37,11 @@ fn backend(c: &mut Criterion) {
         b.iter(|| public.verify(black_box(&message), &sig).unwrap())
     });
     g.bench_function("AES-256-GCM decrypt 700 B (aead::decrypt)", |b| {
-        b.iter(|| aead::decrypt(&apiv3, "0123456789ab", "transaction", black_box(&ct)).unwrap())
+        b.iter(|| {
+            apiv3
+                .decrypt("0123456789ab", "transaction", black_box(&ct))
+                .unwrap()
+        })
     });
     g.bench_function("RSA-OAEP encrypt (PlatformKey::encrypt_oaep)", |b| {
         b.iter(|| public.encrypt_oaep(black_box("张三".as_bytes())).unwrap())

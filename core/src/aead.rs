@@ -8,16 +8,51 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-pub use crate::error::AeadError;
-
-/// The algorithm name WeChat Pay uses.
-pub const ALGORITHM: &str = "AEAD_AES_256_GCM";
+use crate::error::AeadError;
 
 /// The merchant's APIv3 key: exactly 32 bytes. `Debug` never shows it; wiped on drop.
 #[derive(Clone)]
 pub struct ApiV3Key(Zeroizing<[u8; 32]>);
 
 impl ApiV3Key {
+    /// The algorithm name WeChat Pay gives for this encryption (`algorithm` of a resource).
+    pub const ALGORITHM: &'static str = "AEAD_AES_256_GCM";
+
+    /// Encrypt `plaintext`; returns base64(`ct ‖ tag`).
+    pub fn encrypt(
+        &self,
+        nonce: &str,
+        associated_data: &str,
+        plaintext: &[u8],
+    ) -> Result<String, AeadError> {
+        let sealed = crate::crypto::aes256gcm_seal(
+            &self.0,
+            &nonce12(nonce)?,
+            associated_data.as_bytes(),
+            plaintext,
+        )
+        .map_err(|()| AeadError::Crypto)?;
+        Ok(STANDARD.encode(sealed))
+    }
+
+    /// Decrypt base64(`ct ‖ tag`).
+    pub fn decrypt(
+        &self,
+        nonce: &str,
+        associated_data: &str,
+        ciphertext_b64: &str,
+    ) -> Result<Vec<u8>, AeadError> {
+        let nonce = nonce12(nonce)?;
+        let sealed = STANDARD
+            .decode(ciphertext_b64)
+            .map_err(|_| AeadError::Base64)?;
+        if sealed.len() < 16 {
+            return Err(AeadError::TooShort { len: sealed.len() });
+        }
+        crate::crypto::aes256gcm_open(&self.0, &nonce, associated_data.as_bytes(), &sealed)
+            .map_err(|()| AeadError::AuthFailed)
+    }
+
     /// From the key as configured in the merchant portal (32 ASCII characters). The one rule for
     /// every source: white space around the key (a file's trailing newline, a pasted space) is
     /// not part of it; what remains must be 32 bytes.
@@ -66,39 +101,4 @@ fn nonce12(nonce: &str) -> Result<[u8; 12], AeadError> {
         .as_bytes()
         .try_into()
         .map_err(|_| AeadError::NonceLength { len: nonce.len() })
-}
-
-/// Encrypt `plaintext`; returns base64(`ct ‖ tag`).
-pub fn encrypt(
-    key: &ApiV3Key,
-    nonce: &str,
-    associated_data: &str,
-    plaintext: &[u8],
-) -> Result<String, AeadError> {
-    let sealed = crate::crypto::aes256gcm_seal(
-        &key.0,
-        &nonce12(nonce)?,
-        associated_data.as_bytes(),
-        plaintext,
-    )
-    .map_err(|()| AeadError::Crypto)?;
-    Ok(STANDARD.encode(sealed))
-}
-
-/// Decrypt base64(`ct ‖ tag`).
-pub fn decrypt(
-    key: &ApiV3Key,
-    nonce: &str,
-    associated_data: &str,
-    ciphertext_b64: &str,
-) -> Result<Vec<u8>, AeadError> {
-    let nonce = nonce12(nonce)?;
-    let sealed = STANDARD
-        .decode(ciphertext_b64)
-        .map_err(|_| AeadError::Base64)?;
-    if sealed.len() < 16 {
-        return Err(AeadError::TooShort { len: sealed.len() });
-    }
-    crate::crypto::aes256gcm_open(&key.0, &nonce, associated_data.as_bytes(), &sealed)
-        .map_err(|()| AeadError::AuthFailed)
 }

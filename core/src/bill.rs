@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::error::BillError;
+use crate::error::BillError;
 
 /// What a bill request answers (`GET /v3/bill/tradebill`, `/v3/bill/fundflowbill`, … — typed in
 /// `wechatpay-api`): the digest of the bill and where to download it.

@@ -14,8 +14,8 @@
 use http::Response;
 use serde::Deserialize;
 
-use crate::aead::{self, ApiV3Key};
-pub use crate::error::CertificateError;
+use crate::aead::ApiV3Key;
+use crate::error::CertificateError;
 use crate::keys::{PlatformKey, PlatformKeyKind, PlatformKeys};
 use crate::request::Call;
 use crate::response::api_error;
@@ -98,22 +98,22 @@ pub fn apply<B: AsRef<[u8]>>(
     let mut pems = Vec::new();
     for item in parsed.data {
         let enc = &item.encrypt_certificate;
-        if enc.algorithm != aead::ALGORITHM {
+        if enc.algorithm != ApiV3Key::ALGORITHM {
             return Err(CertificateError::Algorithm {
                 serial: item.serial_no,
                 algorithm: enc.algorithm.clone(),
             });
         }
-        let pem = aead::decrypt(
-            apiv3_key,
-            &enc.nonce,
-            enc.associated_data.as_deref().unwrap_or(""),
-            &enc.ciphertext,
-        )
-        .map_err(|source| CertificateError::Decrypt {
-            serial: item.serial_no.clone(),
-            source,
-        })?;
+        let pem = apiv3_key
+            .decrypt(
+                &enc.nonce,
+                enc.associated_data.as_deref().unwrap_or(""),
+                &enc.ciphertext,
+            )
+            .map_err(|source| CertificateError::Decrypt {
+                serial: item.serial_no.clone(),
+                source,
+            })?;
         let key = PlatformKey::from_certificate_pem(&pem).map_err(|source| {
             CertificateError::Certificate {
                 serial: item.serial_no.clone(),
@@ -174,7 +174,7 @@ pub fn apply<B: AsRef<[u8]>>(
 
 /// What to do after an answer or callback named an unknown `Wechatpay-Serial`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshDecision {
+pub(crate) enum RefreshDecision {
     /// Another call refreshed the keys since this one started: just verify again.
     AlreadyRefreshed,
     /// The last automatic refresh is too recent: report the unknown serial.
@@ -187,14 +187,14 @@ pub enum RefreshDecision {
 /// none when the key set changed while the call was in flight. Keep it behind the lock that
 /// serialises refreshes (single flight); the caller supplies the instants and does the I/O.
 #[derive(Debug, Clone)]
-pub struct RefreshGate {
+pub(crate) struct RefreshGate {
     min_interval: std::time::Duration,
     last: Option<std::time::Instant>,
 }
 
 impl RefreshGate {
     /// At most one automatic refresh per `min_interval`.
-    pub fn new(min_interval: std::time::Duration) -> Self {
+    pub(crate) fn new(min_interval: std::time::Duration) -> Self {
         Self {
             min_interval,
             last: None,
@@ -203,13 +203,18 @@ impl RefreshGate {
 
     /// Record a refresh made at `now` outside the automatic rule (an explicit one), so that the
     /// next automatic refresh waits its interval.
-    pub fn record(&mut self, now: std::time::Instant) {
+    pub(crate) fn record(&mut self, now: std::time::Instant) {
         self.last = Some(now);
     }
 
     /// Decide at `now`, for a call that started when the key set had generation `seen` and
     /// finds `current` now (see [`crate::SharedKeys::generation`]).
-    pub fn decide(&mut self, seen: u64, current: u64, now: std::time::Instant) -> RefreshDecision {
+    pub(crate) fn decide(
+        &mut self,
+        seen: u64,
+        current: u64,
+        now: std::time::Instant,
+    ) -> RefreshDecision {
         if current != seen {
             return RefreshDecision::AlreadyRefreshed;
         }
@@ -220,5 +225,42 @@ impl RefreshGate {
         }
         self.last = Some(now);
         RefreshDecision::Refresh
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RefreshDecision, RefreshGate};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn one_refresh_per_interval_and_none_when_another_call_refreshed() {
+        let t0 = Instant::now();
+        let mut gate = RefreshGate::new(Duration::from_secs(30));
+        // First unknown serial: refresh.
+        assert_eq!(gate.decide(7, 7, t0), RefreshDecision::Refresh);
+        // A call that started before that refresh and waited for it: the keys changed, no download.
+        assert_eq!(
+            gate.decide(7, 8, t0 + Duration::from_secs(1)),
+            RefreshDecision::AlreadyRefreshed
+        );
+        // A new unknown serial within the interval: too soon.
+        assert_eq!(
+            gate.decide(8, 8, t0 + Duration::from_secs(29)),
+            RefreshDecision::TooSoon
+        );
+        // At the interval: allowed again, and the clock restarts.
+        assert_eq!(
+            gate.decide(8, 8, t0 + Duration::from_secs(30)),
+            RefreshDecision::Refresh
+        );
+        assert_eq!(
+            gate.decide(8, 8, t0 + Duration::from_secs(31)),
+            RefreshDecision::TooSoon
+        );
+        // "Already refreshed" does not count as a refresh.
+        let mut fresh = RefreshGate::new(Duration::from_secs(30));
+        assert_eq!(fresh.decide(1, 2, t0), RefreshDecision::AlreadyRefreshed);
+        assert_eq!(fresh.decide(2, 2, t0), RefreshDecision::Refresh);
     }
 }

@@ -22,7 +22,7 @@ use crate::verify::{is_unsigned_download, verify_headers, DEFAULT_WINDOW, SERIAL
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
 
 /// The `User-Agent` this crate sends.
-pub const USER_AGENT_VALUE: &str = concat!(
+pub(crate) const USER_AGENT_VALUE: &str = concat!(
     "wechatpay-rs/",
     env!("CARGO_PKG_VERSION"),
     " (wechatpay-core)"
@@ -211,7 +211,8 @@ impl fmt::Debug for ClientBuilder {
 }
 
 /// The default shortest interval between two automatic certificate refreshes.
-pub const DEFAULT_MIN_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const DEFAULT_MIN_REFRESH_INTERVAL: std::time::Duration =
+    std::time::Duration::from_secs(30);
 
 impl ClientBuilder {
     /// The platform keys responses are verified with.
@@ -449,7 +450,7 @@ impl Client {
         apiv3_key: &crate::aead::ApiV3Key,
         response: &Response<B>,
         now: i64,
-    ) -> Result<crate::certificates::Downloaded, crate::certificates::CertificateError> {
+    ) -> Result<crate::certificates::Downloaded, crate::error::CertificateError> {
         let current = self.inner.platform.load();
         let result =
             crate::certificates::apply(&current, apiv3_key, response, now, self.inner.window)?;
@@ -589,7 +590,8 @@ impl Client {
         sens: Option<crate::sensitive::Collected>,
         call: &mut Call<T>,
     ) -> Result<String, BuildError> {
-        use crate::sensitive::{marker_json, replace_once, OaepError};
+        use crate::error::OaepError;
+        use crate::sensitive::{marker_json, replace_once};
         let mut serial = requested;
         let field_serials = sens
             .iter()
@@ -703,8 +705,8 @@ impl Client {
         part: &crate::bill::EncryptedBillPart,
         downloaded: &[u8],
         gzip: bool,
-    ) -> Result<Vec<u8>, crate::bill::BillError> {
-        use crate::bill::BillError;
+    ) -> Result<Vec<u8>, crate::error::BillError> {
+        use crate::error::BillError;
         use base64::Engine as _;
         let wrapped = base64::engine::general_purpose::STANDARD
             .decode(part.encrypt_key.trim())
@@ -725,8 +727,8 @@ impl Client {
     pub fn decrypt(
         &self,
         value: &crate::sensitive::Sensitive,
-    ) -> Result<zeroize::Zeroizing<String>, crate::sensitive::OaepError> {
-        use crate::sensitive::OaepError;
+    ) -> Result<zeroize::Zeroizing<String>, crate::error::OaepError> {
+        use crate::error::OaepError;
         use base64::Engine as _;
         let ct = value.ciphertext().ok_or(OaepError::DecryptFailed)?;
         let raw = base64::engine::general_purpose::STANDARD

@@ -24,7 +24,7 @@
 //! the timeout and the client identity.
 //!
 //! ```no_run
-//! # fn run() -> Result<(), wechatpay_core::config::ConfigError> {
+//! # fn run() -> Result<(), wechatpay_core::ConfigError> {
 //! // after `wxpay sandbox --dir sbx`; a transport's `Client::from_config` does this and more
 //! let client = wechatpay_core::config::Settings::load("sbx/wxpay.toml")?.client()?;
 //! # let _ = client; Ok(()) }
@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::aead::ApiV3Key;
-pub use crate::error::ConfigError;
+use crate::error::ConfigError;
 use crate::{Client, ClientBuilder, Merchant, PlatformKey, PlatformKeys, PrivateKey};
 
 /// What a configuration names: every field optional until a client is built from it.
@@ -75,7 +75,7 @@ pub struct Settings {
 }
 
 /// The variables [`Settings::from_vars`] reads, with the field each sets.
-pub const VARIABLES: [&str; 13] = [
+pub(crate) const VARIABLES: [&str; 13] = [
     "WXPAY_MCHID",
     "WXPAY_SERIAL",
     "WXPAY_PRIVATE_KEY",
@@ -125,7 +125,7 @@ impl Settings {
         Ok(s.relative_to(dir))
     }
 
-    /// The `WXPAY_*` variables of this process (see [`VARIABLES`]).
+    /// The `WXPAY_*` variables of this process (listed in the module docs).
     pub fn from_env() -> Result<Settings, ConfigError> {
         Settings::from_vars(
             VARIABLES
@@ -134,7 +134,7 @@ impl Settings {
         )
     }
 
-    /// Settings from `(name, value)` pairs named as in [`VARIABLES`] (others are ignored;
+    /// Settings from `(name, value)` pairs named as the `WXPAY_*` variables (others are ignored;
     /// empty values count as unset).
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,

@@ -14,7 +14,9 @@
 //!   `Client::with_config(core, config)` builds both.
 //!
 //! A connector never follows redirects, never retries, and classifies its failures as
-//! [`TransportError`]s (saying whether the request may have reached the server).
+//! [`TransportError`]s (saying whether the request may have reached the server);
+//! [`find_cause`] finds the library's error in a chain, [`without_query`] keeps a URL's
+//! query (which may hold a download token) out of the message.
 
 use std::future::Future;
 use std::io::Read;
@@ -29,6 +31,8 @@ use http_body::{Frame, SizeHint};
 
 use crate::error::{TransportError, TransportErrorKind};
 use crate::transport::Config;
+
+pub use crate::error::{find_cause, without_query};
 
 /// The error type of a response body that is not yet classified.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

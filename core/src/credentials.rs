@@ -22,8 +22,8 @@ pub trait Signer: Send + Sync {
 
     /// RSA-OAEP-decrypt a raw ciphertext encrypted for the merchant key (sensitive fields in
     /// answers). Signers that cannot (a remote signer) keep this default.
-    fn decrypt_oaep(&self, _ciphertext: &[u8]) -> Result<Vec<u8>, crate::sensitive::OaepError> {
-        Err(crate::sensitive::OaepError::Unsupported)
+    fn decrypt_oaep(&self, _ciphertext: &[u8]) -> Result<Vec<u8>, crate::error::OaepError> {
+        Err(crate::error::OaepError::Unsupported)
     }
 
     /// The public half as DER SubjectPublicKeyInfo, when known: the client builder uses it to
@@ -125,10 +125,10 @@ impl PrivateKey {
     pub fn decrypt_oaep_base64(
         &self,
         ciphertext: &str,
-    ) -> Result<Vec<u8>, crate::sensitive::OaepError> {
+    ) -> Result<Vec<u8>, crate::error::OaepError> {
         let raw = STANDARD
             .decode(ciphertext.trim())
-            .map_err(|_| crate::sensitive::OaepError::Base64)?;
+            .map_err(|_| crate::error::OaepError::Base64)?;
         Signer::decrypt_oaep(self, &raw)
     }
 
@@ -174,10 +174,10 @@ impl Signer for PrivateKey {
         self.sign_base64(message)
     }
 
-    fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>, crate::sensitive::OaepError> {
+    fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>, crate::error::OaepError> {
         self.key
             .oaep_decrypt(ciphertext)
-            .map_err(|()| crate::sensitive::OaepError::DecryptFailed)
+            .map_err(|()| crate::error::OaepError::DecryptFailed)
     }
 
     fn public_key_der(&self) -> Option<Vec<u8>> {

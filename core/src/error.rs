@@ -762,10 +762,10 @@ impl std::fmt::Display for TransportError {
 
 /// The longest duration the transports accept for a timeout or an interval (one day): a longer
 /// one is saturated to it, so that no `Instant + Duration` can overflow.
-pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(86_400);
+pub(crate) const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// `d`, saturated to at most [`MAX_DURATION`].
-pub fn saturate(d: std::time::Duration) -> std::time::Duration {
+pub(crate) fn saturate(d: std::time::Duration) -> std::time::Duration {
     d.min(MAX_DURATION)
 }
 

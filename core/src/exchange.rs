@@ -37,7 +37,7 @@
 //!
 //! The clients (`BlockingClient`, `AsyncClient`) run that loop over a connector. Single
 //! flight and the rate limit of automatic refreshes are decided here
-//! ([`RefreshGate`](crate::certificates::RefreshGate), with the
+//! (with the
 //! instants the transport passes in); the transport only provides the lock that one refresh holds
 //! while its download is under way. Time is an input everywhere: `now` (Unix seconds, for the
 //! signature window) and `Instant`s (for the rate limit).
@@ -55,12 +55,13 @@ use http::{HeaderMap, Request, Response};
 use crate::bill::{BillWriter, EncryptedBillPart};
 use crate::certificates::{Downloaded, RefreshDecision};
 use crate::client::{Client, Expect};
+use crate::error::V2Error;
 use crate::error::{
     BillError, BuildError, CallError, RefreshError, ResponseError, TransportError,
     TransportErrorKind, VerifyError,
 };
 use crate::response::ApiResponse;
-use crate::v2::{SignedV2, V2BillWriter, V2Call, V2Error};
+use crate::v2::{SignedV2, V2BillWriter, V2Call};
 use http::Method;
 use serde::de::DeserializeOwned;
 

@@ -12,7 +12,7 @@ use crate::error::{KeyError, VerifyError};
 use crate::pem::{self, Item, CERTIFICATE, PUBLIC_KEY};
 
 /// The prefix WeChat Pay puts on deliberate probe signatures.
-pub const PROBE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
+pub(crate) const PROBE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
 
 /// How a platform key was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub enum PlatformKeyKind {
 /// reads it (a byte order mark, indentation and `\r\n` are tolerated; encrypted, several or
 /// other sections are refused with what was found): for tools that show more of a certificate
 /// than [`PlatformKey`] keeps, such as its subject.
-pub fn certificate_der(input: &[u8]) -> Result<Vec<u8>, KeyError> {
+pub(crate) fn certificate_der(input: &[u8]) -> Result<Vec<u8>, KeyError> {
     match pem::read_one(input, CERTIFICATE)? {
         Item::Certificate(der) => Ok(der),
         Item::Der(der) => Ok(der.to_vec()),
@@ -60,6 +60,14 @@ pub struct PlatformKey {
 }
 
 impl PlatformKey {
+    /// The DER of the one certificate in `input`, PEM or DER, read as every certificate loader
+    /// here reads it (a byte order mark, indentation and `\r\n` are tolerated; encrypted,
+    /// several or other sections are refused with what was found): for tools that show more of
+    /// a certificate than a [`PlatformKey`] keeps, such as its subject.
+    pub fn certificate_der(input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        certificate_der(input)
+    }
+
     /// A platform certificate from PEM (`BEGIN CERTIFICATE`) or DER. The serial, validity and
     /// public key come from the certificate.
     pub fn from_certificate_pem(input: impl AsRef<[u8]>) -> Result<Self, KeyError> {
@@ -183,10 +191,10 @@ impl PlatformKey {
 
     /// RSA-OAEP (SHA-1, MGF1-SHA-1) encrypt `plaintext` for this key; base64. At most 214 bytes
     /// for RSA-2048. Randomised: two encryptions differ.
-    pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String, crate::sensitive::OaepError> {
+    pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String, crate::error::OaepError> {
         let max = self.key.oaep_max_plaintext();
         if plaintext.len() > max {
-            return Err(crate::sensitive::OaepError::TooLong {
+            return Err(crate::error::OaepError::TooLong {
                 len: plaintext.len(),
                 max,
             });
@@ -194,7 +202,7 @@ impl PlatformKey {
         let ct = self
             .key
             .oaep_encrypt(plaintext)
-            .map_err(|()| crate::sensitive::OaepError::Crypto)?;
+            .map_err(|()| crate::error::OaepError::Crypto)?;
         Ok(STANDARD.encode(ct))
     }
 

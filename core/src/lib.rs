@@ -55,57 +55,65 @@
 //!
 //! The typed endpoints (all 517) and notification resources live in `wechatpay-api`.
 //!
-//! Modules: [`credentials`] (merchant key, [`Signer`]), [`keys`] (platform keys, [`SharedKeys`]),
-//! [`sign`] (messages and `Authorization`), [`request`] ([`Call`]), [`verify`] (the response
-//! rule), [`response`], [`client`], [`notify`] (callbacks),
-//! [`certificates`] (platform certificate download), [`aead`] (AES-256-GCM with the APIv3 key),
-//! [`sensitive`] (RSA-OAEP fields), [`paysign`] (client payment parameters), [`media`]
-//! (uploads), [`bill`] (bills), [`error`]. The crypto backend is chosen by a cargo feature:
+//! At the root: the [`Client`] and its builder, the merchant's credentials ([`Merchant`],
+//! [`PrivateKey`], [`Signer`]), the platform keys ([`PlatformKeys`], [`SharedKeys`]), a
+//! [`Call`] and its [`ApiResponse`], the [`ApiV3Key`], [`Sensitive`] fields, the clocks and
+//! nonce sources, the two clients over a connector, and every error type. The modules are the
+//! steps that stand on their own: [`sign`] (messages and `Authorization`), [`verify`] (the
+//! response rule), [`exchange`] (the state machines the clients run), [`connector`] (the seam to
+//! an HTTP client), [`transport`] (its settings), [`config`] (the configuration file),
+//! [`notify`] (callbacks, processed once), [`certificates`] (platform certificate download),
+//! [`paysign`] (client payment parameters), [`media`] (uploads), [`bill`] (bills), [`v2`]
+//! (APIv2), [`files`] (bounded file reads) and [`codegen`] (what the typed API builds on).
+//! Each type has one path. The crypto backend is chosen by a cargo feature:
 //! `aws-lc-rs` (default) or `ring` ([`CRYPTO_BACKEND`] says which).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
-pub mod aead;
+mod aead;
 pub mod bill;
 pub mod certificates;
-pub mod client;
-pub mod clock;
+mod client;
+mod clock;
+pub mod codegen;
 pub mod config;
 pub mod connector;
-pub mod credentials;
+mod credentials;
 mod crypto;
-pub use crypto::BACKEND as CRYPTO_BACKEND;
-pub mod error;
+mod error;
 pub mod exchange;
 pub mod files;
 mod http_client;
-pub mod keys;
+mod keys;
 pub mod media;
 pub mod notify;
 mod path;
 pub mod paysign;
 mod pem;
-pub mod request;
-pub mod response;
-pub mod sensitive;
+mod request;
+mod response;
+mod sensitive;
 pub mod sign;
 pub mod transport;
 pub mod v2;
 pub mod verify;
 
-pub use aead::{AeadError, ApiV3Key};
+pub use aead::ApiV3Key;
 pub use client::{Client, ClientBuilder, Expect, SignedRequest, DEFAULT_BASE_URL};
 pub use clock::{Clock, FixedClock, FixedNonce, NonceSource, OsNonce, SystemClock};
 pub use credentials::{Merchant, PrivateKey, Signer};
+pub use crypto::BACKEND as CRYPTO_BACKEND;
 pub use error::{
-    ApiError, BuildError, CallError, KeyError, RefreshError, ResponseError, SignError,
-    TransportError, TransportErrorKind, VerifyError,
+    AeadError, ApiError, BillError, BuildError, CallError, CertificateError, ConfigError, KeyError,
+    OaepError, RefreshError, ResponseError, SignError, TransportError, TransportErrorKind,
+    UploadFileShrank, V2Error, VerifyError,
 };
 #[cfg(feature = "async")]
 pub use http_client::AsyncClient;
 pub use http_client::BlockingClient;
 pub use keys::{PlatformKey, PlatformKeyKind, PlatformKeys, SharedKeys};
 pub use request::Call;
-pub use response::ApiResponse;
-pub use sensitive::{OaepError, Sensitive};
+pub use response::{ApiResponse, JsonError};
+pub use sensitive::Sensitive;

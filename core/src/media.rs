@@ -28,14 +28,6 @@ pub const MARKETING_IMAGE_UPLOAD: &str = "/v3/marketing/favor/media/image-upload
 /// `POST /v3/merchant-service/images/upload` — complaint images.
 pub const COMPLAINT_IMAGE_UPLOAD: &str = "/v3/merchant-service/images/upload";
 
-/// The upload paths.
-pub const UPLOAD_PATHS: [&str; 4] = [
-    IMAGE_UPLOAD,
-    VIDEO_UPLOAD,
-    MARKETING_IMAGE_UPLOAD,
-    COMPLAINT_IMAGE_UPLOAD,
-];
-
 /// The `meta` part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {

@@ -39,7 +39,7 @@ struct ErrorBody {
 }
 
 /// Build the [`ApiError`] for a non-2xx answer. The body may be JSON, HTML or empty; it is kept.
-pub fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ApiError {
+pub(crate) fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ApiError {
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
     let (code, message, detail) = match parsed {
         Some(b) => (b.code, b.message, b.detail),
@@ -101,4 +101,12 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
             },
         }
     })
+}
+
+impl ApiError {
+    /// The error WeChat Pay's answer `status`, `headers`, `body` describes (a non-2xx answer; the
+    /// body may be JSON, HTML or empty and is kept), as the clients report it.
+    pub fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ApiError {
+        api_error(status, headers, body)
+    }
 }

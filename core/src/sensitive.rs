@@ -8,7 +8,7 @@
 //! else (a log line, another JSON) is an error, and its `Debug` is redacted.
 //!
 //! ```
-//! use wechatpay_core::sensitive::Sensitive;
+//! use wechatpay_core::Sensitive;
 //! let name = Sensitive::new("张三");
 //! assert_eq!(format!("{name:?}"), "Sensitive(<plaintext, redacted>)");
 //! assert!(serde_json::to_string(&name).is_err()); // only Call::json may serialise it
@@ -19,8 +19,6 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
-
-pub use crate::error::OaepError;
 
 enum Inner {
     Plain(Zeroizing<String>),

@@ -58,7 +58,7 @@ pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
 /// 8 MiB answer limit, idle connections closed after 5 s (WeChat Pay closes them after about
 /// 8 s), 32 idle per host, proxy from the environment; streamed downloads: 30 min, 4 GiB.
 ///
-/// Every duration is saturated to [`crate::error::MAX_DURATION`] (one day) when a transport
+/// Every duration is saturated to one day when a transport
 /// takes it. A transport that is handed a ready-made HTTP client (`wechatpay-reqwest`) takes the
 /// connection settings (connect timeout, pool, proxy) from that client; it says which in its
 /// docs.

@@ -41,7 +41,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-pub use crate::error::V2Error;
+use crate::error::V2Error;
 use crate::error::{AeadError, BuildError};
 
 mod paths;

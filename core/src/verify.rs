@@ -71,7 +71,7 @@ impl<'a> SignatureHeaders<'a> {
 }
 
 /// Parse `Wechatpay-Timestamp`: decimal digits only (no sign, no spaces, no suffix).
-pub fn parse_timestamp(value: &str) -> Result<i64, VerifyError> {
+pub(crate) fn parse_timestamp(value: &str) -> Result<i64, VerifyError> {
     let invalid = || VerifyError::InvalidTimestamp {
         value: value.to_string(),
     };
@@ -82,7 +82,7 @@ pub fn parse_timestamp(value: &str) -> Result<i64, VerifyError> {
 }
 
 /// Check `|now - timestamp| <= window`.
-pub fn check_clock(timestamp: i64, now: i64, window: u64) -> Result<(), VerifyError> {
+pub(crate) fn check_clock(timestamp: i64, now: i64, window: u64) -> Result<(), VerifyError> {
     let offset = now.saturating_sub(timestamp);
     if offset.unsigned_abs() > window {
         return Err(VerifyError::StaleTimestamp {
@@ -180,4 +180,33 @@ pub fn is_unsigned_download(method: &http::Method, path: &str) -> bool {
         Some(rest) => !rest.is_empty() && rest != "upload",
         None => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timestamp;
+    use crate::error::VerifyError;
+
+    #[test]
+    fn a_timestamp_is_decimal_digits_only() {
+        for ts in [
+            "+1",
+            "-1",
+            "1.5",
+            "1800000000.0",
+            "1234567890123456789",
+            "１８００００００００",
+            "",
+            " 1800000000",
+        ] {
+            assert!(
+                matches!(
+                    parse_timestamp(ts),
+                    Err(VerifyError::InvalidTimestamp { .. })
+                ),
+                "{ts:?}"
+            );
+        }
+        assert_eq!(parse_timestamp("1800000000"), Ok(1_800_000_000));
+    }
 }

@@ -183,7 +183,7 @@ impl Bills {
             ) else {
                 return api_error(500, "SYSTEM_ERROR", "encryption failed");
             };
-            let Ok(sealed) = wechatpay_core::aead::encrypt(&key, &nonce, "", &served) else {
+            let Ok(sealed) = key.encrypt(&nonce, "", &served) else {
                 return api_error(500, "SYSTEM_ERROR", "encryption failed");
             };
             let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(sealed) else {

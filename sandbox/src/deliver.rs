@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{Request, StatusCode};
 use serde_json::Value;
-use wechatpay_core::aead::ApiV3Key;
+use wechatpay_core::ApiV3Key;
 
 use crate::{Fault, Gateway};
 

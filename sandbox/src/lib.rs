@@ -65,8 +65,8 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
-use wechatpay_core::aead::{self, ApiV3Key};
 use wechatpay_core::sign::{request_message, response_message};
+use wechatpay_core::ApiV3Key;
 use wechatpay_core::{PlatformKey, PrivateKey};
 
 mod bills;
@@ -403,7 +403,8 @@ impl Gateway {
     ) -> Vec<u8> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let nonce = format!("{n:012}");
-        let ciphertext = aead::encrypt(key, &nonce, original_type, resource.to_string().as_bytes())
+        let ciphertext = key
+            .encrypt(&nonce, original_type, resource.to_string().as_bytes())
             .unwrap_or_default();
         json!({
             "id": format!("EV-SANDBOX-{:08}-{n:016}", self.instance),
@@ -413,7 +414,7 @@ impl Gateway {
             "summary": summary,
             "resource": {
                 "original_type": original_type,
-                "algorithm": aead::ALGORITHM,
+                "algorithm": ApiV3Key::ALGORITHM,
                 "ciphertext": ciphertext,
                 "associated_data": original_type,
                 "nonce": nonce,
@@ -924,12 +925,11 @@ impl Gateway {
                 continue;
             };
             let nonce = format!("c0ffee{i:06}");
-            let Ok(ciphertext) = aead::encrypt(
-                &self.config.apiv3_key,
-                &nonce,
-                "certificate",
-                pem.as_bytes(),
-            ) else {
+            let Ok(ciphertext) =
+                self.config
+                    .apiv3_key
+                    .encrypt(&nonce, "certificate", pem.as_bytes())
+            else {
                 return error(500, "SYSTEM_ERROR", "encryption failed", None);
             };
             data.push(json!({
@@ -937,7 +937,7 @@ impl Gateway {
                 "effective_time": rfc3339(*nb),
                 "expire_time": rfc3339(*na),
                 "encrypt_certificate": {
-                    "algorithm": aead::ALGORITHM,
+                    "algorithm": ApiV3Key::ALGORITHM,
                     "nonce": nonce,
                     "associated_data": "certificate",
                     "ciphertext": ciphertext,

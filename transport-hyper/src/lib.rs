@@ -12,8 +12,8 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 pub use wechatpay_core;
+use wechatpay_core::connector::find_cause;
 use wechatpay_core::connector::{self, BoxError, FromConfig, RequestBody};
-use wechatpay_core::error::find_cause;
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
 use wechatpay_core::{TransportError, TransportErrorKind};
 

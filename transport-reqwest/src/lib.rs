@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use wechatpay_core::connector::find_cause;
 use wechatpay_core::connector::{self, BoxError, FromConfig, RequestBody};
-use wechatpay_core::error::find_cause;
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
 use wechatpay_core::{TransportError, TransportErrorKind};
 pub use {reqwest, wechatpay_core};
@@ -141,7 +141,7 @@ fn to_reqwest(request: http::Request<RequestBody>) -> Result<reqwest::Request, T
                 .zip(sent.chars())
                 .find(|(a, b)| a != b)
                 .map_or("its end".to_owned(), |(c, _)| format!("`{c}`"));
-            let shown = wechatpay_core::error::without_query(signed);
+            let shown = wechatpay_core::connector::without_query(signed);
             let reason = format!(
                 "reqwest's URL parser would rewrite the signed target `{shown}` at {at}, so the \
                  target sent would not be the one signed; percent-encode the character \

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 pub use wechatpay_core;
+use wechatpay_core::connector::find_cause;
 use wechatpay_core::connector::{BlockingConnector, FromConfig, RequestBody, Timeouts};
-use wechatpay_core::error::find_cause;
 pub use wechatpay_core::transport::{ClientIdentity, Config, Proxy};
 use wechatpay_core::{TransportError, TransportErrorKind};
 

@@ -295,7 +295,7 @@ fn emit_struct(out: &mut String, indent: &str, arena: &Arena, s: &StructDef, doc
                 attrs.push("deserialize_with = \"crate::support::or_default\"".into());
             }
             if f.strict && refusable(arena, &f.ty) {
-                attrs.push("serialize_with = \"wechatpay_core::request::required\"".into());
+                attrs.push("serialize_with = \"wechatpay_core::codegen::required\"".into());
             } else if s.side != Side::Answer && f.ty == Ty::Str {
                 // Required by the catalog alone: an empty value is not sent.
                 attrs.push("skip_serializing_if = \"String::is_empty\"".into());
@@ -848,7 +848,7 @@ pub fn families_index(families: &[Family]) -> String {
         );
     }
     // The decoder.
-    out.push_str("/// Read `body`, an answer of the endpoint `method template` (`\"GET\"`,\n/// `\"/v3/pay/transactions/id/{transaction_id}\"`), into the endpoint's typed answer exactly as the\n/// client does, and write the value back as JSON (`null` for an endpoint that answers nothing).\n/// `None` when the endpoint is unknown or its family's cargo feature is off; the error names the\n/// JSON path and what was expected there.\n#[allow(unused_variables)]\npub fn decode_answer(\n    method: &str,\n    template: &str,\n    body: &[u8],\n) -> Option<Result<serde_json::Value, wechatpay_core::response::JsonError>> {\n    match (method, template) {\n");
+    out.push_str("/// Read `body`, an answer of the endpoint `method template` (`\"GET\"`,\n/// `\"/v3/pay/transactions/id/{transaction_id}\"`), into the endpoint's typed answer exactly as the\n/// client does, and write the value back as JSON (`null` for an endpoint that answers nothing).\n/// `None` when the endpoint is unknown or its family's cargo feature is off; the error names the\n/// JSON path and what was expected there.\n#[allow(unused_variables)]\npub fn decode_answer(\n    method: &str,\n    template: &str,\n    body: &[u8],\n) -> Option<Result<serde_json::Value, wechatpay_core::JsonError>> {\n    match (method, template) {\n");
     for f in families {
         for m in &f.modules {
             for ep in &m.endpoints {

@@ -112,12 +112,12 @@ pub mod merchants {
         /// 开通或关闭“商家自定义小票”的特约商户商户号，由微信支付生成并下发。
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
         /// 开通或关闭“商家自定义小票”的动作，枚举值：  OPEN：表示开通  CLOSE：表示关闭
         ///
         /// `operation_type`, required: an empty value is refused before the request is signed. See [`OperationType`].
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub operation_type: OperationType,
     }
 
@@ -151,12 +151,12 @@ pub mod merchants {
         /// 开通或关闭点金计划的特约商户商户号，由微信支付生成并下发。
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
         /// 开通或关闭点金计划的动作，枚举值：  OPEN：表示开通点金计划  CLOSE：表示关闭点金计划
         ///
         /// `operation_type`, required: an empty value is refused before the request is signed. See [`OperationType`].
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub operation_type: OperationType,
         /// 支付场景，指定开通点金计划的支付场景。如果未指定，则默认全部打开
         ///
@@ -192,7 +192,7 @@ pub mod merchants {
         /// 需要关闭广告展示的特约商户号，由微信支付生成并下发。
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
     }
 
@@ -206,7 +206,7 @@ pub mod merchants {
         /// 需要开通广告展示的特约商户号，由微信支付生成并下发。
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
         /// 特约商户同业过滤的同业过滤标签值。如已设置同业过滤标签，再次请求传入，视为新增，将覆盖原有同业标签配置
         ///
@@ -225,7 +225,7 @@ pub mod merchants {
         /// 需要设置“同业过滤标签”的特约商户号，由微信支付生成并下发。
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
         /// 特约商户同业过滤的同业过滤标签值，同业过滤标签最少传一个，最多三个。如已设置同业过滤标签，再次请求传入，视为新增，将覆盖原有同业标签配置。 注：若配置完成后需清空标签的，可登陆商户平台手动清空（路径：商户平台-&gt;服务商功能-&gt;点金计划-&gt;特约商户管理-&gt;同业过滤标签）
         ///

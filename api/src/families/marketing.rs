@@ -795,22 +795,22 @@ pub mod busifavor {
         /// 微信为每个商家券批次分配的唯一ID，对于商户自定义code的批次，关联请求必须填写批次号
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 券的唯一标识
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 微信支付下单时的商户订单号，欲与该商家券关联的微信支付
         ///
         /// `out_trade_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_trade_no: String,
         /// 商户创建批次凭据号（格式：商户ID+日期+流水号），商户侧需保持唯一性，可包含英文字母，数字，｜，\\\\\_，\\\\\*，-等内容，不允许出现其他不合法符号。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
     }
 
@@ -1321,12 +1321,12 @@ pub mod busifavor {
         /// 批次名称，字数上限为21个，一个中文汉字/英文字母/数字均占用一个字数。
         ///
         /// `stock_name`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_name: String,
         /// 批次归属于哪个商户。  注： 普通直连模式，该参数为直连商户号； 服务商模式，该参数为子商户号； 间连模式，该参数为子商户号。
         ///
         /// `belong_merchant`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub belong_merchant: String,
         /// 仅配置商户可见，用于自定义信息。字数上限为20个，一个中文汉字/英文字母/数字均占用一个字数。
         ///
@@ -1336,12 +1336,12 @@ pub mod busifavor {
         /// 用来描述批次在哪些商品可用，会显示在微信卡包中。字数上限为15个，一个中文汉字/英文字母/数字均占用一个字数。
         ///
         /// `goods_name`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub goods_name: String,
         /// 批次类型
         ///
         /// `stock_type`, required: an empty value is refused before the request is signed. See [`BusiFavorStockType`].
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_type: BusiFavorStockType,
         /// 券核销相关规则
         ///
@@ -1354,7 +1354,7 @@ pub mod busifavor {
         /// 商户创建批次凭据号（格式：商户ID+日期+流水号），商户侧需保持唯一性
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 卡详情页面，可选择多种入口引导用户
         ///
@@ -1369,7 +1369,7 @@ pub mod busifavor {
         /// 特殊规则： 1、券code模式为WECHATPAY\\\\\_MODE时，是微信自动分配券code，商户不需要预存code；适用于多种场景 2、券code模式为MERCHANT\\\\\_API时，无需调用上传预存code接口，调用发券接口时需指定券code；更多用在商家自有流量场景（例如：商家自有小程序、H5网页等） 3、券code模式为MERCHANT\\\\\_UPLOAD，需要调用上传预存code接口上传code，调用发券接口时无需指定code；更多适用在微信支付平台流量场景（例如：支付有礼、支付有优惠等）
         ///
         /// `coupon_code_mode`, required: an empty value is refused before the request is signed. See [`CouponCodeMode`].
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code_mode: CouponCodeMode,
         /// 事件回调通知商户的配置
         ///
@@ -1431,17 +1431,17 @@ pub mod busifavor {
         /// 券的唯一标识
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 券的所属批次号
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 每次失效请求的唯一标识，商户需保证唯一
         ///
         /// `deactivate_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub deactivate_request_no: String,
         /// 商户失效券的原因
         ///
@@ -1477,7 +1477,7 @@ pub mod busifavor {
         /// 商户删除code的凭据号，商户侧需保持唯一性
         ///
         /// `delete_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub delete_request_no: String,
     }
 
@@ -1513,22 +1513,22 @@ pub mod busifavor {
         /// 微信为每个商家券批次分配的唯一ID， 对于商户自定义code的批次，关联请求必须填写批次号
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 券的唯一标识
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 欲取消与商家券关联的微信支付下单的商户订单号，该单号需要已操作过与券关联，否则无法取消关联
         ///
         /// `out_trade_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_trade_no: String,
         /// 商户创建批次凭据号（格式：商户ID+日期+流水号），商户侧需保持唯一性，可包含英文字母，数字，｜，\_，\*，-等内容，不允许出现其他不合法符号。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
     }
 
@@ -1822,7 +1822,7 @@ pub mod busifavor {
         /// 支持传入与当前调用接口商户号有绑定关系的AppID。支持小程序AppID与公众号AppID。 校验规则：传入的AppID得是与调用方商户号（即请求头里面的商户号）有绑定关系的AppID 或 传入的AppID得是归属商户号有绑定关系的AppID
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
         /// 批次号，是否指定批次号查询
         ///
@@ -1936,7 +1936,7 @@ pub mod busifavor {
         /// 修改预算请求单据号
         ///
         /// `modify_budget_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub modify_budget_request_no: String,
     }
 
@@ -2074,7 +2074,7 @@ pub mod busifavor {
         /// 商户修改批次凭据号（格式：商户ID+日期+流水号），商户侧需保持唯一性。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 样式信息 说明：
         ///
@@ -2150,12 +2150,12 @@ pub mod busifavor {
         /// 由微信支付生成，调用创建商家券API成功时返回的唯一批次ID
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 券的唯一标识。 在WECHATPAY\\\\\_MODE的券code模式下，商家券code是由微信支付生成的唯一ID； 在MERCHANT\\\\\_UPLOAD、MERCHANT\\\\\_API的券code模式下，商家券code是由商户上传或指定，在批次下保证唯一；
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 商户调用补差付款API时填写的“业务请求唯一单号”
         ///
@@ -2203,17 +2203,17 @@ pub mod busifavor {
         /// 券的唯一标识
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 券的所属批次号
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 每次退券请求的唯一标识，商户需保证唯一
         ///
         /// `return_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub return_request_no: String,
     }
 
@@ -2276,22 +2276,22 @@ pub mod busifavor {
         /// 用户的唯一标识，必填
         ///
         /// `openid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub openid: String,
         /// 发券方AppID
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
         /// 批次号
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 发券凭证，可包含英文字母，数字，｜，\_，\*，-等内容，不允许出现其他不合法符号，需在单个批次单个用户下确保唯一性
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 要求接口指定code发券的批次必传
         ///
@@ -2363,22 +2363,22 @@ pub mod busifavor {
         /// 消费卡cardi\\\\\_d创建方的AppID，需与API调用方商户号有绑定关系，入参中的用户OpenID也需用此AppID生成
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
         /// 待发券用户的OpenID，需为消费卡创建方AppID生成的OpenID
         ///
         /// `openid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub openid: String,
         /// 商户此次发放凭据号。推荐使用大小写字母和数字，不同添加请求发放凭据号不同，商户侧需保证同一发券请求的out\_request\_no+send\_time唯一性
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 单次请求发卡时间，消费卡在商户系统的实际发放时间，为东八区标准时间（UTC+8）。商户需保证同一次请求的out\_request\_no+send\_time唯一。由于系统限制，暂不支持传入早于当前时间24小时以上的时间进行发券请求。
         ///
         /// `send_time`, required: an empty value is refused before the request is signed. RFC 3339 text, kept as sent.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub send_time: DateTime,
     }
 
@@ -2397,7 +2397,7 @@ pub mod busifavor {
         /// 商户提供的用于接收商家券事件通知的URL地址，必须支持HTTPS。
         ///
         /// `notify_url`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub notify_url: String,
     }
 
@@ -2682,27 +2682,27 @@ pub mod busifavor {
         /// 由微信支付生成，调用创建商家券API成功时返回的唯一批次ID 仅支持“满减券”和“折扣券”的批次，“换购券”批次不支持
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 券的唯一标识。 在WECHATPAY\\\\\_MODE的券code模式下，商家券code是由微信支付生成的唯一ID； 在MERCHANT\\\\\_UPLOAD、MERCHANT\\\\\_API的券code模式下，商家券code是由商户上传或指定，在批次下保证唯一；
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 微信支付下单支付成功返回的订单号
         ///
         /// `transaction_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub transaction_id: String,
         /// 营销补差扣款商户号 注：补差扣款商户号 = 制券商户号 或 补差扣款商户号 = 归属商户号
         ///
         /// `payer_merchant`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub payer_merchant: String,
         /// 营销补差入账商户号 注：补差入账商户号 = 券归属商户号 或者和 券归属商户号有连锁品牌关系
         ///
         /// `payee_merchant`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub payee_merchant: String,
         /// 单位为分，单笔订单补差金额不得超过券的优惠金额，最高补差金额为5000元 &gt; 券的优惠金额定义：   满减券：满减金额即为优惠金额   折扣券：优惠金额 = 微信支付订单金额 ÷ 折扣比例 × (1 - 折扣比例)   换购券：不支持
         ///
@@ -2711,12 +2711,12 @@ pub mod busifavor {
         /// 付款备注描述，查询的时候原样带回
         ///
         /// `description`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub description: String,
         /// 商户侧需保证唯一性，可包含英文字母，数字，｜，\_，\*，-等内容，不允许出现其他不合法符号
         ///
         /// `out_subsidy_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_subsidy_no: String,
     }
 
@@ -2817,32 +2817,32 @@ pub mod busifavor {
         /// 由微信支付生成，调用创建商家券API成功时返回的唯一批次ID 仅支持“满减券”和“折扣券”的批次，“换购券”批次不支持
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 券的唯一标识。 在WECHATPAY\\\\\_MODE的券code模式下，商家券code是由微信支付生成的唯一ID； 在MERCHANT\\\\\_UPLOAD、MERCHANT\\\\\_API的券code模式下，商家券code是由商户上传或指定，在批次下保证唯一；
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 微信支付下单支付成功返回的订单号
         ///
         /// `transaction_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub transaction_id: String,
         /// 微信支付退款单号
         ///
         /// `refund_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub refund_id: String,
         /// 原营销补差扣款商户号，即回退资金收款商户号
         ///
         /// `payer_merchant`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub payer_merchant: String,
         /// 原营销补差入账商户号，即回退资金扣款商户号
         ///
         /// `payee_merchant`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub payee_merchant: String,
         /// 本次补差回退金额，单位为分。单个券Code回退总金额不能超过补差金额
         ///
@@ -2851,12 +2851,12 @@ pub mod busifavor {
         /// 回退备注描述，查询的时候原样带回
         ///
         /// `description`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub description: String,
         /// 商户侧需保证唯一性，可包含英文字母，数字，｜，\_，\*，-等内容，不允许出现其他不合法符号
         ///
         /// `out_subsidy_return_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_subsidy_return_no: String,
     }
 
@@ -2901,7 +2901,7 @@ pub mod busifavor {
         /// 商户上传code的凭据号，商户侧需保持唯一性
         ///
         /// `upload_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub upload_request_no: String,
     }
 
@@ -2972,7 +2972,7 @@ pub mod busifavor {
         /// 券的唯一标识
         ///
         /// `coupon_code`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub coupon_code: String,
         /// 微信为每个商家券批次分配的唯一ID，当你在创建商家券接口中的coupon\\\\\_code\\\\\_mode参数传值为MERCHANT\\\\\_API或者MERCHANT\\\\\_UPLOAD时，则核销接口中该字段必传，否则该字段可不传
         ///
@@ -2982,17 +2982,17 @@ pub mod busifavor {
         /// 支持传入与当前调用接口商户号有绑定关系的AppID。支持小程序AppID与公众号AppID。核销接口返回的OpenID会在该传入AppID下进行计算获得。 校验规则：传入的AppID得是与调用方商户号（即请求头里面的商户号）有绑定关系的AppID或传入的AppID得是归属商户号有绑定关系的AppID
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
         /// 商户请求核销用户券的时间。 遵循\[rfc3339\](<https://datatracker.ietf.org/doc/html/rfc3339>)标准格式，格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE，yyyy-MM-DD表示年月日，T出现在字符串中，表示time元素的开头，HH:mm:ss表示时分秒，TIMEZONE表示时区（+08:00表示东八区时间，领先UTC 8小时，即北京时间）。例如：2015-05-20T13:29:35+08:00表示，北京时间2015年5月20日 13点29分35秒。
         ///
         /// `use_time`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub use_time: String,
         /// 每次核销请求的唯一标识，商户需保证唯一
         ///
         /// `use_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub use_request_no: String,
         /// 用户的唯一标识，做安全校验使用，非必填。 校验规则：传入的OpenID得是调用方商户号（即请求头里面的商户号）有绑定关系的AppID获取的OpenID或传入的OpenID得是归属商户号有绑定关系的AppID获取的OpenID。\[获取OpenID文档\](<https://pay.weixin.qq.com/wiki/doc/apiv3/terms_definition/chapter1_1_3.shtml#part-3>)
         ///
@@ -3790,7 +3790,7 @@ pub mod favor {
         /// 当批次指定支付方式为银行卡且配置了指定银行卡信息，该字段必填，最多4个中文字符。并将在微信支付收银台中展示给用户。
         ///
         /// `name`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub name: String,
         /// 当批次指定支付方式为银行卡且配置了指定银行卡信息，该字段必填，按json格式。特殊规则：单个卡BIN的字符长度为\[6，9\]，条目个数限制为\[1，10\]
         ///
@@ -4028,7 +4028,7 @@ pub mod favor {
         /// 批次名称
         ///
         /// `stock_name`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_name: String,
         /// 仅配置商户可见，用于自定义信息
         ///
@@ -4038,17 +4038,17 @@ pub mod favor {
         /// 批次归属商户号
         ///
         /// `belong_merchant`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub belong_merchant: String,
         /// 批次开始时间
         ///
         /// `available_begin_time`, required: an empty value is refused before the request is signed. RFC 3339 text, kept as sent.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub available_begin_time: DateTime,
         /// 批次结束时间
         ///
         /// `available_end_time`, required: an empty value is refused before the request is signed. RFC 3339 text, kept as sent.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub available_end_time: DateTime,
         /// 批次使用规则
         ///
@@ -4070,12 +4070,12 @@ pub mod favor {
         /// 批次类型，NORMAL-固定面额满减券批次；DISCOUNT-折扣券批次；EXCHAHGE-换购券批次；RANDOM-千人千面券批次
         ///
         /// `stock_type`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_type: String,
         /// 商户创建批次凭据号（格式：商户id+日期+流水号），商户侧需保持唯一性
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 扩展属性字段，按json格式，暂时无需填写
         ///
@@ -4277,7 +4277,7 @@ pub mod favor {
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
     }
 
@@ -4299,7 +4299,7 @@ pub mod favor {
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
     }
 
@@ -4313,7 +4313,7 @@ pub mod favor {
         /// 微信为发券方商户分配的公众账号ID，接口传入的所有appid应该为公众号的appid（在mp.weixin.qq.com申请的），不能为APP的appid（在open.weixin.qq.com申请的）。
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
         /// 批次号，是否指定批次号查询，填写available\_mchid，该字段不生效
         ///
@@ -4375,7 +4375,7 @@ pub mod favor {
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
         /// 起始创建时间
         ///
@@ -4423,7 +4423,7 @@ pub mod favor {
         /// 用于说明详细的活动规则，会展示在代金券详情页
         ///
         /// `description`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub description: String,
         /// 商户logo
         ///
@@ -4472,7 +4472,7 @@ pub mod favor {
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
     }
 
@@ -4508,7 +4508,7 @@ pub mod favor {
         /// 商户号
         ///
         /// `mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub mchid: String,
     }
 
@@ -4522,7 +4522,7 @@ pub mod favor {
         /// 微信为发券方商户分配的公众账号ID，接口传入的所有appid应该为公众号的appid（在mp.weixin.qq.com申请的），不能为APP的appid（在open.weixin.qq.com申请的）。
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
     }
 
@@ -4536,7 +4536,7 @@ pub mod favor {
         /// 批次创建时的商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
     }
 
@@ -4577,7 +4577,7 @@ pub mod favor {
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
     }
 
@@ -4613,22 +4613,22 @@ pub mod favor {
         /// 微信为每个批次分配的唯一id
         ///
         /// `stock_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_id: String,
         /// 商户此次发放凭据号（格式：商户id+日期+流水号），商户侧需保持唯一性
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 微信为发券方商户分配的公众账号ID，接口传入的所有appid应该为公众号的appid（在mp.weixin.qq.com申请的），不能为APP的appid（在open.weixin.qq.com申请的）。
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
         /// 指定面额发券场景，券面额，其他场景不需要填，单位分
         ///
@@ -4669,12 +4669,12 @@ pub mod favor {
         /// 微信支付商户号
         ///
         /// `mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub mchid: String,
         /// 支付通知商户url地址
         ///
         /// `notify_url`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub notify_url: String,
         /// true-开启推送；false-停止推送
         ///
@@ -4715,7 +4715,7 @@ pub mod favor {
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
     }
 
@@ -4988,7 +4988,7 @@ pub mod favor {
         /// 批次创建方商户号
         ///
         /// `stock_creator_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub stock_creator_mchid: String,
     }
 
@@ -5549,7 +5549,7 @@ pub mod goods_subsidy_activity {
         /// 商户新增业务代理请求的唯一标识，商户需保证唯一。可包含英文字母，数字，\\\\\|，\\\\\_，\\\\\*，\\\\-等内容，不允许出现其他不合法符号。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 添加时间
         ///
@@ -5595,12 +5595,12 @@ pub mod goods_subsidy_activity {
         /// 商户新增小店活动门店凭据号，商户侧需保持唯一性。可包含英文字母，数字，\\\\\\\\\|，\\\\\\\\\_，\\\\\\\\\*，\\\\\\\\-等内容，不允许出现其他不合法符号。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 添加时间，遵循rfc3339标准格式，格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE，yyyy-MM-DD表示年月日，T出现在字符串中，表示time元素的开头，HH:mm:ss表示时分秒，TIMEZONE表示时区（+08:00表示东八区时间，领先UTC8小时，即北京时间）。例如：2015-05-20T13:29:35+08:00表示，北京时间2015年5月20日 13点29分35秒。
         ///
         /// `add_time`, required: an empty value is refused before the request is signed. RFC 3339 text, kept as sent.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub add_time: DateTime,
         /// 待新增的小店活动门店列表
         ///
@@ -5640,7 +5640,7 @@ pub mod goods_subsidy_activity {
         /// 调用报名活动API的商户的商户号
         ///
         /// `caller_merchant_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub caller_merchant_id: String,
         /// 门店报名信息
         ///
@@ -5686,7 +5686,7 @@ pub mod goods_subsidy_activity {
         /// 商户添加业务代理信息凭据号，商户侧需保持唯一性。可包含英文字母，数字，\\\\\\\\\|，\\\\\\\\\_，\\\\\\\\\*，\\\\\\\\-等内容，不允许出现其他不合法符号。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 生成物料码数量
         ///
@@ -5708,12 +5708,12 @@ pub mod goods_subsidy_activity {
         /// 商户删除业务代理请求的唯一标识，商户需保证唯一。可包含英文字母，数字，\\\\\|，\\\\\_，\\\\\*，\\\\-等内容，不允许出现其他不合法符号。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 删除时间
         ///
         /// `delete_time`, required: an empty value is refused before the request is signed. RFC 3339 text, kept as sent.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub delete_time: DateTime,
     }
 
@@ -5757,12 +5757,12 @@ pub mod goods_subsidy_activity {
         /// 商户删除小店活动门店凭据号，商户侧需保持唯一性。可包含英文字母，数字，\\\\\\\\\|，\\\\\\\\\_，\\\\\\\\\*，\\\\\\\\-等内容，不允许出现其他不合法符号。
         ///
         /// `out_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_request_no: String,
         /// 删除时间，遵循rfc3339标准格式，格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE，yyyy-MM-DD表示年月日，T出现在字符串中，表示time元素的开头，HH:mm:ss表示时分秒，TIMEZONE表示时区（+08:00表示东八区时间，领先UTC8小时，即北京时间）。例如：2015-05-20T13:29:35+08:00表示，北京时间2015年5月20日 13点29分35秒。
         ///
         /// `delete_time`, required: an empty value is refused before the request is signed. RFC 3339 text, kept as sent.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub delete_time: DateTime,
         /// 待删除的小店活动门店列表
         ///
@@ -5871,7 +5871,7 @@ pub mod goods_subsidy_activity {
         /// 活动所属城市的ID
         ///
         /// `city_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub city_id: String,
         /// 非负整数，该次请求资源的起始位置，从0开始计数
         ///
@@ -6107,12 +6107,12 @@ pub mod goods_subsidy_activity {
         /// 支付订单的微信用户OpenID
         ///
         /// `payer_openid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub payer_openid: String,
         /// 商户订单号
         ///
         /// `out_trade_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_trade_no: String,
         /// 订单总金额（单位：分）
         ///
@@ -6121,12 +6121,12 @@ pub mod goods_subsidy_activity {
         /// 门店ID
         ///
         /// `store_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub store_id: String,
         /// 门店商户号
         ///
         /// `store_merchant_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub store_merchant_id: String,
     }
 
@@ -10121,7 +10121,7 @@ pub mod paygiftactivity {
         /// 商户添加发券商户号的凭据号，商户侧需保持唯一性
         ///
         /// `add_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub add_request_no: String,
     }
 
@@ -10343,7 +10343,7 @@ pub mod paygiftactivity {
         /// 商户添加发券商户号的凭据号，商户侧需保持唯一性
         ///
         /// `delete_request_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub delete_request_no: String,
     }
 

@@ -219,7 +219,7 @@ pub mod batches {
         /// 特约商户号
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
         /// 微信分配的特约商户公众账号ID，特约商户授权类型为INFORMATION\_AUTHORIZATION\_TYPE和INFORMATION\_AND\_FUND\_AUTHORIZATION\_TYPE时 需要填写
         ///
@@ -229,22 +229,22 @@ pub mod batches {
         /// 特约商户授权类型 \* 'INFORMATION\_AUTHORIZATION\_TYPE' - 特约商户信息授权类型 \* 'FUND\_AUTHORIZATION\_TYPE' - 特约商户资金授权类型 \* 'INFORMATION\_AND\_FUND\_AUTHORIZATION\_TYPE' - 特约商户信息和资金授权类型
         ///
         /// `authorization_type`, required: an empty value is refused before the request is signed. See [`AuthType`].
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub authorization_type: AuthType,
         /// 商户系统内部的商家批次单号，在商户系统内部唯一
         ///
         /// `out_batch_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_batch_no: String,
         /// 该笔批量转账的名称
         ///
         /// `batch_name`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub batch_name: String,
         /// 转账说明，UTF8编码，最多允许32个字符
         ///
         /// `batch_remark`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub batch_remark: String,
         /// 转账金额单位为“分”。转账总金额必须与批次内所有明细转账金额之和保持一致，否则无法发起转账操作
         ///
@@ -558,7 +558,7 @@ pub mod batches {
         /// 商户系统内部区分转账批次单下不同转账明细单的唯一标识
         ///
         /// `out_detail_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_detail_no: String,
         /// 转账金额单位为“分”
         ///
@@ -567,17 +567,17 @@ pub mod batches {
         /// 单条转账备注（微信用户会收到该备注），UTF8编码，最多允许32个字符
         ///
         /// `transfer_remark`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub transfer_remark: String,
         /// 收款用户openid。如果转账特约商户授权类型是INFORMATION\_AUTHORIZATION\_TYPE，对应的是特约商户公众号下的openid。
         ///
         /// `openid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub openid: String,
         /// 收款用户姓名。采用标准RSA算法，公钥由微信侧提供
         ///
         /// `user_name`, required: an empty value is refused before the request is signed. Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub user_name: Sensitive,
         /// 收款方身份证号，可不用填（采用标准RSA算法，公钥由微信侧提供）
         ///

@@ -257,12 +257,12 @@ pub mod partner {
         /// 服务商户号，由微信支付生成并下发
         ///
         /// `sp_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sp_mchid: String,
         /// 子商户的商户号，由微信支付生成并下发
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
     }
 
@@ -338,7 +338,7 @@ pub mod partner {
         /// 由半角的大小写字母、数字、中划线、下划线中的一种或几种组成。
         ///
         /// `merchant_goods_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub merchant_goods_id: String,
         /// 微信支付定义的统一商品编号（没有可不传）。
         ///
@@ -370,7 +370,7 @@ pub mod partner {
         /// 场景类型
         ///
         /// `type`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub r#type: String,
         /// 应用名称
         ///
@@ -631,12 +631,12 @@ pub mod partner {
         /// 服务商户号
         ///
         /// `sp_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sp_mchid: String,
         /// 子商户号
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
     }
 
@@ -650,12 +650,12 @@ pub mod partner {
         /// 服务商户号
         ///
         /// `sp_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sp_mchid: String,
         /// 子商户号
         ///
         /// `sub_mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub sub_mchid: String,
     }
 
@@ -671,7 +671,7 @@ pub mod partner {
         /// 用户终端IP
         ///
         /// `payer_client_ip`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub payer_client_ip: String,
         /// 商户端设备号
         ///
@@ -714,7 +714,7 @@ pub mod partner {
         /// 商户侧门店编号
         ///
         /// `id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub id: String,
         /// 商户侧门店名称
         ///
@@ -1881,12 +1881,12 @@ pub mod partner {
             /// 服务商申请的公众号appid
             ///
             /// `sp_appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_appid: String,
             /// 服务商户号，由微信支付生成并下发
             ///
             /// `sp_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_mchid: String,
             /// 子商户申请的公众号appid
             ///
@@ -1896,17 +1896,17 @@ pub mod partner {
             /// 子商户的商户号，由微信支付生成并下发
             ///
             /// `sub_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sub_mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -1921,7 +1921,7 @@ pub mod partner {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///
@@ -1977,12 +1977,12 @@ pub mod partner {
             /// 服务商申请的公众号appid
             ///
             /// `sp_appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_appid: String,
             /// 服务商户号，由微信支付生成并下发
             ///
             /// `sp_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_mchid: String,
             /// 子商户申请的公众号appid
             ///
@@ -1992,17 +1992,17 @@ pub mod partner {
             /// 子商户的商户号，由微信支付生成并下发
             ///
             /// `sub_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sub_mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -2017,7 +2017,7 @@ pub mod partner {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///
@@ -2080,7 +2080,7 @@ pub mod partner {
             /// 用户终端IP
             ///
             /// `payer_client_ip`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub payer_client_ip: String,
             /// 商户端设备号
             ///
@@ -2114,12 +2114,12 @@ pub mod partner {
             /// 服务商申请的公众号appid
             ///
             /// `sp_appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_appid: String,
             /// 服务商户号，由微信支付生成并下发
             ///
             /// `sp_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_mchid: String,
             /// 子商户申请的公众号appid
             ///
@@ -2129,17 +2129,17 @@ pub mod partner {
             /// 子商户的商户号，由微信支付生成并下发
             ///
             /// `sub_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sub_mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -2154,7 +2154,7 @@ pub mod partner {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///
@@ -2209,12 +2209,12 @@ pub mod partner {
             /// 服务商申请的公众号appid
             ///
             /// `sp_appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_appid: String,
             /// 服务商户号，由微信支付生成并下发
             ///
             /// `sp_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sp_mchid: String,
             /// 子商户申请的公众号appid
             ///
@@ -2224,17 +2224,17 @@ pub mod partner {
             /// 子商户的商户号，由微信支付生成并下发
             ///
             /// `sub_mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub sub_mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -2249,7 +2249,7 @@ pub mod partner {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///
@@ -2520,7 +2520,7 @@ pub mod transactions {
         /// 直连商户号
         ///
         /// `mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub mchid: String,
     }
 
@@ -2901,7 +2901,7 @@ pub mod transactions {
         /// 由半角的大小写字母、数字、中划线、下划线中的一种或几种组成。
         ///
         /// `merchant_goods_id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub merchant_goods_id: String,
         /// 微信支付定义的统一商品编号（没有可不传）。
         ///
@@ -2933,7 +2933,7 @@ pub mod transactions {
         /// 场景类型
         ///
         /// `type`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub r#type: String,
         /// 应用名称
         ///
@@ -3351,7 +3351,7 @@ pub mod transactions {
         /// 直连商户号
         ///
         /// `mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub mchid: String,
     }
 
@@ -3365,7 +3365,7 @@ pub mod transactions {
         /// 直连商户号
         ///
         /// `mchid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub mchid: String,
     }
 
@@ -3413,7 +3413,7 @@ pub mod transactions {
         /// 用户终端IP
         ///
         /// `payer_client_ip`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub payer_client_ip: String,
         /// 商户端设备号
         ///
@@ -3453,7 +3453,7 @@ pub mod transactions {
         /// 商户侧门店编号
         ///
         /// `id`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub id: String,
         /// 商户侧门店名称
         ///
@@ -3932,22 +3932,22 @@ pub mod transactions {
             /// 公众号ID
             ///
             /// `appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub appid: String,
             /// 直连商户号
             ///
             /// `mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -3962,7 +3962,7 @@ pub mod transactions {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///
@@ -4018,22 +4018,22 @@ pub mod transactions {
             /// 公众号ID
             ///
             /// `appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub appid: String,
             /// 直连商户号
             ///
             /// `mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -4048,7 +4048,7 @@ pub mod transactions {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///
@@ -4111,7 +4111,7 @@ pub mod transactions {
             /// 用户终端IP
             ///
             /// `payer_client_ip`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub payer_client_ip: String,
             /// 商户端设备号
             ///
@@ -4145,22 +4145,22 @@ pub mod transactions {
             /// 公众号ID
             ///
             /// `appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub appid: String,
             /// 直连商户号
             ///
             /// `mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -4175,7 +4175,7 @@ pub mod transactions {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///
@@ -4230,22 +4230,22 @@ pub mod transactions {
             /// 公众号ID
             ///
             /// `appid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub appid: String,
             /// 直连商户号
             ///
             /// `mchid`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub mchid: String,
             /// 商品描述
             ///
             /// `description`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub description: String,
             /// 商户订单号
             ///
             /// `out_trade_no`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub out_trade_no: String,
             /// 订单失效时间，格式为rfc3339格式
             ///
@@ -4260,7 +4260,7 @@ pub mod transactions {
             /// 有效性：1. HTTPS；2. 不允许携带查询串。
             ///
             /// `notify_url`, required: an empty value is refused before the request is signed.
-            #[serde(serialize_with = "wechatpay_core::request::required")]
+            #[serde(serialize_with = "wechatpay_core::codegen::required")]
             pub notify_url: String,
             /// 商品标记，代金券或立减优惠功能的参数。
             ///

@@ -138,7 +138,7 @@ pub struct CreateTokenRequest {
     /// 用户OpenID
     ///
     /// `openid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub openid: String,
     /// 当输入服务商AppID时，会校验其与服务商商户号的绑定关系。 服务商AppID和与特约商户AppID至少输入一个，且必须要有拉起微工卡小程序时使用的AppID。
     ///
@@ -148,7 +148,7 @@ pub struct CreateTokenRequest {
     /// 特约商户号
     ///
     /// `sub_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub sub_mchid: String,
     /// 当输入特约商户AppID时，会校验其与特约商户号的绑定关系。 服务商AppID和与特约商户AppID至少输入一个，且必须要有拉起微工卡小程序时使用的AppID。
     ///
@@ -158,12 +158,12 @@ pub struct CreateTokenRequest {
     /// 用户实名信息，按照APIV3标准加密该字段
     ///
     /// `user_name`, required: an empty value is refused before the request is signed. Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub user_name: Sensitive,
     /// 用户证件号，按照APIV3标准加密该字段
     ///
     /// `id_card_number`, required: an empty value is refused before the request is signed. Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub id_card_number: Sensitive,
     /// 微工卡服务仅支持用于与商户有用工关系的用户，需明确用工类型；参考值：长期用工：LONG\_TERM\_EMPLOYMENT，短期用工：SHORT\_TERM\_EMPLOYMENT，合作关系：COOPERATION\_EMPLOYMENT
     ///
@@ -182,7 +182,7 @@ pub struct CreateTransferBatchRequest {
     /// 特约商户号
     ///
     /// `sub_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub sub_mchid: String,
     /// 微信分配的特约商户公众账号ID，特约商户授权类型为INFORMATION\_AUTHORIZATION\_TYPE和INFORMATION\_AND\_FUND\_AUTHORIZATION\_TYPE时 需要填写
     ///
@@ -192,22 +192,22 @@ pub struct CreateTransferBatchRequest {
     /// 特约商户授权类型
     ///
     /// `authorization_type`, required: an empty value is refused before the request is signed. See [`AuthType`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub authorization_type: AuthType,
     /// 商户系统内部的商家批次单号，在商户系统内部唯一
     ///
     /// `out_batch_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_batch_no: String,
     /// 该笔批量转账的名称
     ///
     /// `batch_name`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub batch_name: String,
     /// 转账说明，UTF8编码，最多允许32个字符
     ///
     /// `batch_remark`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub batch_remark: String,
     /// 转账金额单位为“分”。转账总金额必须与批次内所有明细转账金额之和保持一致，否则无法发起转账操作
     ///
@@ -253,7 +253,7 @@ pub struct GetAuthenticationRequest {
     /// 特约商户号
     ///
     /// `sub_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub sub_mchid: String,
 }
 
@@ -267,7 +267,7 @@ pub struct GetRelationRequest {
     /// 特约商户号
     ///
     /// `sub_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub sub_mchid: String,
     /// 当输入服务商AppID时会校验其与服务商商户号绑定关系。 服务商AppID和特约商户AppID至少输入一个。
     ///
@@ -291,7 +291,7 @@ pub struct ListAuthenticationsRequest {
     /// 微信用户OpenID
     ///
     /// `openid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub openid: String,
     /// 当输入服务商AppID时会校验其与服务商商户号绑定关系。 服务商AppID和特约商户AppID至少输入一个。
     ///
@@ -306,12 +306,12 @@ pub struct ListAuthenticationsRequest {
     /// 特约商户号
     ///
     /// `sub_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub sub_mchid: String,
     /// 核身日期，一次只能查询一天，最久可查询90天内的记录，格式为“yyyy-MM-DD”
     ///
     /// `authenticate_date`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub authenticate_date: String,
     /// 核身状态，列表查询仅提供成功状态的核身记录查询，故此字段固定默认值即可
     ///
@@ -372,7 +372,7 @@ pub struct PreOrderAuthenticationRequest {
     /// 用户OpenID
     ///
     /// `openid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub openid: String,
     /// 当输入服务商AppID时，会校验其与服务商商户号的绑定关系。服务商AppID和与特约商户AppID至少输入一个，且必须要有拉起微工卡小程序时使用的AppID。
     ///
@@ -382,7 +382,7 @@ pub struct PreOrderAuthenticationRequest {
     /// 特约商户号
     ///
     /// `sub_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub sub_mchid: String,
     /// 当输入特约商户AppID时，会校验其与特约商户号的绑定关系。服务商AppID和与特约商户AppID至少输入一个，且必须要有拉起微工卡小程序时使用的AppID。
     ///
@@ -392,17 +392,17 @@ pub struct PreOrderAuthenticationRequest {
     /// 商户系统内部的商家核身单号，要求此参数只能由数字、大小写字母组成，在服务商内部唯一
     ///
     /// `authenticate_number`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub authenticate_number: String,
     /// 该劳务活动的项目名称
     ///
     /// `project_name`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub project_name: String,
     /// 该工人所属的用工企业
     ///
     /// `employer_name`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub employer_name: String,
     /// 核身类型
     ///
@@ -463,7 +463,7 @@ pub struct PreOrderAuthenticationWithAuthRequest {
     /// 用户OpenID
     ///
     /// `openid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub openid: String,
     /// 当输入服务商AppID时，会校验其与服务商商户号的绑定关系。服务商AppID和与特约商户AppID至少输入一个，且必须要有拉起微工卡小程序时使用的AppID。
     ///
@@ -473,7 +473,7 @@ pub struct PreOrderAuthenticationWithAuthRequest {
     /// 特约商户号
     ///
     /// `sub_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub sub_mchid: String,
     /// 当输入特约商户AppID时，会校验其与特约商户号的绑定关系。服务商AppID和与特约商户AppID至少输入一个，且必须要有拉起微工卡小程序时使用的AppID。
     ///
@@ -483,32 +483,32 @@ pub struct PreOrderAuthenticationWithAuthRequest {
     /// 商户系统内部的商家核身单号，要求此参数只能由数字、大小写字母组成，在服务商内部唯一
     ///
     /// `authenticate_number`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub authenticate_number: String,
     /// 该劳务活动的项目名称
     ///
     /// `project_name`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub project_name: String,
     /// 该工人所属的用工企业
     ///
     /// `employer_name`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub employer_name: String,
     /// 用户实名信息，按照APIV3标准加密该字段
     ///
     /// `user_name`, required: an empty value is refused before the request is signed. Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub user_name: Sensitive,
     /// 用户证件号，按照APIV3标准加密该字段
     ///
     /// `id_card_number`, required: an empty value is refused before the request is signed. Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub id_card_number: Sensitive,
     /// 微工卡服务仅支持用于与商户有用工关系的用户，需明确用工类型；非必填；未授权必填，授权过，非必填，如填写，需要校验和初次填写的一致性；参考值：长期用工：LONG\_TERM\_EMPLOYMENT，短期用工：SHORT\_TERM\_EMPLOYMENT，合作关系：COOPERATION\_EMPLOYMENT
     ///
     /// `employment_type`, required: an empty value is refused before the request is signed. See [`EmploymentType`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub employment_type: EmploymentType,
     /// 核身类型
     ///
@@ -690,7 +690,7 @@ pub struct TransferDetailInput {
     /// 商户系统内部区分转账批次单下不同转账明细单的唯一标识
     ///
     /// `out_detail_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_detail_no: String,
     /// 转账金额单位为“分”
     ///
@@ -699,17 +699,17 @@ pub struct TransferDetailInput {
     /// 单条转账备注（微信用户会收到该备注），UTF8编码，最多允许32个字符
     ///
     /// `transfer_remark`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub transfer_remark: String,
     /// 收款用户OpenID。如果转账特约商户授权类型是INFORMATION\_AUTHORIZATION\_TYPE，对应的是特约商户公众号下的OpenID。
     ///
     /// `openid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub openid: String,
     /// 收款用户姓名。采用标准RSA算法，公钥由微信侧提供 明细转账金额 &gt;= 2,000时，该笔明细必须填写收款用户姓名 同一批次转账明细中的姓名字段传入规则需保持一致，也即全部填写、或全部不填写 若商户传入收款用户姓名，微信支付会校验用户OpenID与姓名是否一致，并提供电子回单
     ///
     /// `user_name`, required: an empty value is refused before the request is signed. Sensitive: give the plaintext; it is RSA-OAEP-encrypted with the platform key named in `Wechatpay-Serial` when the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub user_name: Sensitive,
 }
 

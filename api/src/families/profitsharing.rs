@@ -55,12 +55,12 @@ pub struct AddReceiverRequest {
     /// 类型是MERCHANT\_ID时，是商户号 类型是PERSONAL\_OPENID时，是个人openid 类型是PERSONAL\_SUB\_OPENID时，是个人sub\_openid
     ///
     /// `account`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub account: String,
     /// 微信分配的公众账号ID
     ///
     /// `appid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub appid: String,
     /// 子商户与接收方具体的关系，本字段最多10个字。  当字段relation\_type的值为CUSTOM时，本字段必填 当字段relation\_type的值不为CUSTOM时，本字段无需填写
     ///
@@ -75,7 +75,7 @@ pub struct AddReceiverRequest {
     /// 子商户与接收方的关系。 本字段值为枚举： SERVICE\_PROVIDER：服务商 STORE：门店  STAFF：员工 STORE\_OWNER：店主 PARTNER：合作伙伴 HEADQUARTER：总部 BRAND：品牌方 DISTRIBUTOR：分销商 USER：用户 SUPPLIER：供应商 CUSTOM：自定义  \* 'SERVICE\_PROVIDER' - 服务商，  \* 'STORE' - 门店，  \* 'STAFF' - 员工，  \* 'STORE\_OWNER' - 店主，  \* 'PARTNER' - 合作伙伴，  \* 'HEADQUARTER' - 总部，  \* 'BRAND' - 品牌方，  \* 'DISTRIBUTOR' - 分销商，  \* 'USER' - 用户，  \* 'SUPPLIER' - 供应商，  \* 'CUSTOM' - 自定义，
     ///
     /// `relation_type`, required: an empty value is refused before the request is signed. See [`ReceiverRelationType`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub relation_type: ReceiverRelationType,
     /// 子商户的公众账号ID，分账接收方类型包含PERSONAL\_SUB\_OPENID时必填。（直连商户不需要，服务商需要）
     ///
@@ -90,7 +90,7 @@ pub struct AddReceiverRequest {
     /// 枚举值： MERCHANT\_ID：商户ID PERSONAL\_OPENID：个人openid（由父商户APPID转换得到） PERSONAL\_SUB\_OPENID：个人sub\_openid（由子商户APPID转换得到）  \* 'MERCHANT\_ID' - 商户号，  \* 'PERSONAL\_OPENID' - 个人openid（由父商户APPID转换得到），  \* 'PERSONAL\_SUB\_OPENID' - 个人sub\_openid（由子商户APPID转换得到）（直连商户不需要，服务商需要），
     ///
     /// `type`, required: an empty value is refused before the request is signed. See [`ReceiverType`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub r#type: ReceiverType,
 }
 
@@ -146,7 +146,7 @@ pub struct CreateOrderReceiver {
     /// 1、类型是MERCHANT\_ID时，是商户号 2、类型是PERSONAL\_OPENID时，是个人openid  3、类型是PERSONAL\_SUB\_OPENID时，是个人sub\_openid
     ///
     /// `account`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub account: String,
     /// 分账金额，单位为分，只能为整数，不能超过原订单支付金额及最大分账比例金额
     ///
@@ -155,7 +155,7 @@ pub struct CreateOrderReceiver {
     /// 分账的原因描述，分账账单中需要体现
     ///
     /// `description`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub description: String,
     /// 可选项，在接收方类型为个人的时可选填，若有值，会检查与 name 是否实名匹配，不匹配会拒绝分账请求 1、分账接收方类型是PERSONAL\_OPENID或PERSONAL\_SUB\_OPENID时，是个人姓名的密文（选传，传则校验） 此字段的加密的方式为：敏感信息加密说明 2、使用微信支付平台证书中的公钥 3、使用RSAES-OAEP算法进行加密 4、将请求中HTTP头部的Wechatpay-Serial设置为证书序列号
     ///
@@ -165,7 +165,7 @@ pub struct CreateOrderReceiver {
     /// 1、MERCHANT\_ID：商户号 2、PERSONAL\_OPENID：个人openid（由父商户APPID转换得到） 3、PERSONAL\_SUB\_OPENID: 个人sub\_openid（由子商户APPID转换得到）
     ///
     /// `type`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub r#type: String,
 }
 
@@ -179,12 +179,12 @@ pub struct CreateOrderRequest {
     /// 微信分配的服务商appid
     ///
     /// `appid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub appid: String,
     /// 服务商系统内部的分账单号，在服务商系统内部唯一，同一分账单号多次请求等同一次。只能是数字、大小写字母\_-\|\*@
     ///
     /// `out_order_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_order_no: String,
     /// 分账接收方列表，可以设置出资商户作为分账接受方，最多可有50个分账接收方
     ///
@@ -204,7 +204,7 @@ pub struct CreateOrderRequest {
     /// 微信支付订单号
     ///
     /// `transaction_id`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub transaction_id: String,
     /// 1、如果为true，该笔订单剩余未分账的金额会解冻回分账方商户； 2、如果为false，该笔订单剩余未分账的金额不会解冻回分账方商户，可以对该笔订单再次进行分账。
     ///
@@ -231,7 +231,7 @@ pub struct CreateReturnOrderRequest {
     /// 分账回退的原因描述
     ///
     /// `description`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub description: String,
     /// 微信分账单号，微信系统返回的唯一标识。微信分账单号和商户分账单号二选一填写
     ///
@@ -246,12 +246,12 @@ pub struct CreateReturnOrderRequest {
     /// 此回退单号是商户在自己后台生成的一个新的回退单号，在商户后台唯一
     ///
     /// `out_return_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_return_no: String,
     /// 分账回退的出资商户，只能对原分账请求中成功分给商户接收方进行回退
     ///
     /// `return_mchid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub return_mchid: String,
     /// 分账回退的接收商户，对应原分账出资的分账方商户，填写微信支付分配的商户号。（直连商户不需要，服务商需要）
     ///
@@ -270,12 +270,12 @@ pub struct DeleteReceiverRequest {
     /// 类型是MERCHANT\_ID时，是商户号 类型是PERSONAL\_OPENID时，是个人openid 类型是PERSONAL\_SUB\_OPENID时，是个人sub\_openid
     ///
     /// `account`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub account: String,
     /// 微信分配的公众账号ID
     ///
     /// `appid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub appid: String,
     /// 微信分配的子商户公众账号ID，分账接收方类型包含PERSONAL\_SUB\_OPENID时必填。（直连商户不需要，服务商需要）
     ///
@@ -290,7 +290,7 @@ pub struct DeleteReceiverRequest {
     /// 枚举值： MERCHANT\_ID：商户ID PERSONAL\_OPENID：个人openid（由父商户APPID转换得到） PERSONAL\_SUB\_OPENID：个人sub\_openid（由子商户APPID转换得到）  \* 'MERCHANT\_ID' - 商户号，  \* 'PERSONAL\_OPENID' - 个人openid（由父商户APPID转换得到），  \* 'PERSONAL\_SUB\_OPENID' - 个人sub\_openid（由子商户APPID转换得到）（直连商户不需要，服务商需要），
     ///
     /// `type`, required: an empty value is refused before the request is signed. See [`ReceiverType`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub r#type: ReceiverType,
 }
 
@@ -479,7 +479,7 @@ pub struct QueryOrderRequest {
     /// 微信支付订单号
     ///
     /// `transaction_id`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub transaction_id: String,
 }
 
@@ -498,7 +498,7 @@ pub struct QueryReturnOrderRequest {
     /// 原发起分账请求时使用的商户系统内部的分账单号。微信分账单号与商户分账单号二选一填写
     ///
     /// `out_order_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_order_no: String,
 }
 
@@ -589,7 +589,7 @@ pub struct SplitBillRequest {
     /// 格式YYYY-MM-DD。仅支持三个月内的账单下载申请。
     ///
     /// `bill_date`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub bill_date: String,
     /// 不填则以不压缩的方式返回数据流
     ///
@@ -608,12 +608,12 @@ pub struct UnfreezeOrderRequest {
     /// 分账的原因描述，分账账单中需要体现
     ///
     /// `description`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub description: String,
     /// 商户系统内部的分账单号，在商户系统内部唯一，同一分账单号多次请求等同一次。只能是数字、大小写字母\_-\|\*@
     ///
     /// `out_order_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_order_no: String,
     /// 微信支付分配的子商户号，即分账的出资商户号。（直连商户不需要，服务商需要）
     ///
@@ -623,7 +623,7 @@ pub struct UnfreezeOrderRequest {
     /// 微信支付订单号
     ///
     /// `transaction_id`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub transaction_id: String,
     /// 分账结果回调url 说明：异步接收微信支付分账结果通知的回调地址，通知url必须为外网可访问的url，不能携带参数
     ///

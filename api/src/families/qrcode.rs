@@ -70,7 +70,7 @@ pub struct CreateTransactionRequest {
     /// 商户在微信申请公众号或移动应用成功后分配的账号ID，登录平台为mp.weixin.qq.com或open.weixin.qq.com
     ///
     /// `appid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub appid: String,
     /// 子公众账号ID，服务商模式下选传，用于扣费信息的商户信息展示，
     ///
@@ -85,7 +85,7 @@ pub struct CreateTransactionRequest {
     /// 商户自定义字段，用于交易账单中对扣费服务的描述。该字段长度限制为字节长度限制
     ///
     /// `description`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub description: String,
     /// 附加数据，在查询API和支付通知中原样返回，可作为自定义参数使用，该字段长度限制为字节长度限制
     ///
@@ -95,12 +95,12 @@ pub struct CreateTransactionRequest {
     /// 商户系统内部订单号，只能是数字、大小写字母，且在同一个商户号下唯一。该字段长度限制为字节长度限制
     ///
     /// `out_trade_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_trade_no: String,
     /// 交易场景值，现在支持公交和地铁的场景值
     ///
     /// `trade_scene`, required: an empty value is refused before the request is signed. See [`TradeScene`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub trade_scene: TradeScene,
     /// 代金券或立减优惠功能的参数，说明详见代金券或立减优惠
     ///
@@ -110,12 +110,12 @@ pub struct CreateTransactionRequest {
     /// 签约成功后，微信返回代扣签约ID 查用户是否能继续使用乘车卡时必传，此时，才会返回签约信息，如contract\_state
     ///
     /// `contract_id`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub contract_id: String,
     /// 接受扣款结果异步回调通知的URL，注意回调URL只接受HTTPS
     ///
     /// `notify_url`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub notify_url: String,
     /// 订单金额信息
     ///
@@ -297,7 +297,7 @@ pub struct QueryUserServiceRequest {
     /// 商户在微信申请公众号或移动应用成功后分配的账号ID，登录平台为mp.weixin.qq.com或open.weixin.qq.com
     ///
     /// `appid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub appid: String,
     /// 子公众账号ID，服务商模式下选传
     ///

@@ -171,7 +171,7 @@ pub mod domestic {
         /// 符合ISO 4217标准的三位字母代码，目前只支持人民币：CNY。
         ///
         /// `currency`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub currency: String,
     }
 
@@ -200,7 +200,7 @@ pub mod domestic {
         /// 商户系统内部的退款单号，商户系统内部唯一，只能是数字、大小写字母\_-\|\*@ ，同一退款单号多次请求只退一笔。
         ///
         /// `out_refund_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_refund_no: String,
         /// 若商户传入，会在下发给用户的退款消息中体现退款原因
         ///

@@ -209,22 +209,22 @@ pub mod batches {
         /// 申请商户号的appid或商户号绑定的appid（企业号corpid即为此appid）
         ///
         /// `appid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub appid: String,
         /// 商户系统内部的商家批次单号，要求此参数只能由数字、大小写字母组成，在商户系统内部唯一
         ///
         /// `out_batch_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_batch_no: String,
         /// 该笔批量转账的名称
         ///
         /// `batch_name`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub batch_name: String,
         /// 转账说明，UTF8编码，最多允许32个字符
         ///
         /// `batch_remark`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub batch_remark: String,
         /// 转账金额单位为“分”。转账总金额必须与批次内所有明细转账金额之和保持一致，否则无法发起转账操作
         ///
@@ -531,7 +531,7 @@ pub mod batches {
         /// 商户系统内部区分转账批次单下不同转账明细单的唯一标识，要求此参数只能由数字、大小写字母组成
         ///
         /// `out_detail_no`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub out_detail_no: String,
         /// 转账金额单位为“分”
         ///
@@ -540,12 +540,12 @@ pub mod batches {
         /// 单条转账备注（微信用户会收到该备注），UTF8编码，最多允许32个字符
         ///
         /// `transfer_remark`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub transfer_remark: String,
         /// 商户appid下，某用户的openid
         ///
         /// `openid`, required: an empty value is refused before the request is signed.
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         pub openid: String,
         /// 收款方真实姓名。支持标准RSA算法和国密算法，公钥由微信侧提供 明细转账金额&lt;0.3元时，不允许填写收款用户姓名 明细转账金额 &gt;= 2,000元时，该笔明细必须填写收款用户姓名 同一批次转账明细中的姓名字段传入规则需保持一致，也即全部填写、或全部不填写 若商户传入收款用户姓名，微信支付会校验用户openID与姓名是否一致，并提供电子回单
         ///

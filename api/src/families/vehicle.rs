@@ -47,32 +47,32 @@ pub struct CreateParkingRequest {
     /// 商户侧入场标识id，在同一个商户号下唯一
     ///
     /// `out_parking_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_parking_no: String,
     /// 车牌号，仅包括省份+车牌，不包括特殊字符。
     ///
     /// `plate_number`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub plate_number: String,
     /// 车牌颜色
     ///
     /// `plate_color`, required: an empty value is refused before the request is signed. See [`PlateColor`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub plate_color: PlateColor,
     /// 接受入场状态变更回调通知的url，注意回调url只接受https
     ///
     /// `notify_url`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub notify_url: String,
     /// 入场时间，遵循\[rfc3339\](<https://datatracker.ietf.org/doc/html/rfc3339>)标准格式，格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE，yyyy-MM-DD表示年月日，T出现在字符串中，表示time元素的开头，HH:mm:ss表示时分秒，TIMEZONE表示时区（+08:00表示东八区时间，领先UTC 8小时，即北京时间）。例如：2015-05-20T13:29:35+08:00表示，北京时间2015年5月20日 13点29分35秒。
     ///
     /// `start_time`, required: an empty value is refused before the request is signed. RFC 3339 text, kept as sent.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub start_time: DateTime,
     /// 所在停车位车场的名称
     ///
     /// `parking_name`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub parking_name: String,
     /// 停车场的免费停车时长，单位为秒
     ///
@@ -90,7 +90,7 @@ pub struct CreateTransactionRequest {
     /// appid是商户在微信申请公众号或移动应用成功后分配的帐号ID，登录平台为mp.weixin.qq.com或open.weixin.qq.com
     ///
     /// `appid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub appid: String,
     /// 子公众账号id，服务商模式下选传，用于扣费信息的商户信息展示，
     ///
@@ -105,7 +105,7 @@ pub struct CreateTransactionRequest {
     /// 商户自定义字段，用于交易账单中对扣费服务的描述。
     ///
     /// `description`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub description: String,
     /// 附加数据，在查询API和支付通知中原样返回，可作为自定义参数使用
     ///
@@ -115,12 +115,12 @@ pub struct CreateTransactionRequest {
     /// 商户系统内部订单号，只能是数字、大小写字母\_-\*且在同一个商户号下唯一
     ///
     /// `out_trade_no`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub out_trade_no: String,
     /// 交易场景值，目前支持 ：PARKING：车场停车场景
     ///
     /// `trade_scene`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub trade_scene: String,
     /// 代金券或立减优惠功能的参数，说明详见\[代金券或立减优惠\](<https://pay.weixin.qq.com/wiki/doc/apiv3/open/pay/chapter5_1_2.shtml>)
     ///
@@ -130,7 +130,7 @@ pub struct CreateTransactionRequest {
     /// 接受扣款结果异步回调通知的url，注意回调url只接受https
     ///
     /// `notify_url`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub notify_url: String,
     /// Y：是，需要分账 N：否，不分账 字母要求大写，不传默认不分账，分账详细说明见\[直连分账API\](<https://pay.weixin.qq.com/wiki/doc/api/allocation.php?chapter=26_1>)、\[服务商分账API文档\](<https://pay.weixin.qq.com/wiki/doc/api/allocation_sl.php?chapter=24_1&index=1>)
     ///
@@ -455,7 +455,7 @@ pub struct QueryPlateServiceRequest {
     /// appid是商户在微信申请公众号或移动应用成功后分配的帐号ID，登录平台为mp.weixin.qq.com或open.weixin.qq.com
     ///
     /// `appid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub appid: String,
     /// 微信支付分配的子商户号，服务商模式下必传
     ///
@@ -465,17 +465,17 @@ pub struct QueryPlateServiceRequest {
     /// 车牌号，仅包括省份+车牌，不包括特殊字符。
     ///
     /// `plate_number`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub plate_number: String,
     /// 用户在商户对应appid下的唯一标识
     ///
     /// `openid`, required: an empty value is refused before the request is signed.
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub openid: String,
     /// 车牌颜色
     ///
     /// `plate_color`, required: an empty value is refused before the request is signed. See [`PlateColor`].
-    #[serde(serialize_with = "wechatpay_core::request::required")]
+    #[serde(serialize_with = "wechatpay_core::codegen::required")]
     pub plate_color: PlateColor,
 }
 

@@ -82,11 +82,11 @@ macro_rules! basics {
             /// the timeout and the client identity.
             pub fn from_config(
                 path: impl AsRef<std::path::Path>,
-            ) -> Result<Self, crate::config::ConfigError> {
+            ) -> Result<Self, crate::error::ConfigError> {
                 let settings = crate::config::Settings::load(path)?;
                 let config = settings.transport_config()?;
                 Self::with_config(settings.client()?, config)
-                    .map_err(crate::config::ConfigError::Transport)
+                    .map_err(crate::error::ConfigError::Transport)
             }
 
             /// A client with `config` and the connector it describes (its TLS, proxy, pool and

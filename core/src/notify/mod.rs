@@ -31,9 +31,10 @@ use http::{HeaderMap, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::aead::{self, AeadError, ApiV3Key};
+use crate::aead::ApiV3Key;
 use crate::client::Client;
 use crate::clock::{Clock, NonceSource};
+use crate::error::AeadError;
 use crate::error::TransportError;
 use crate::error::VerifyError;
 use crate::exchange::{Exchange, Locked, Refresh, Step};
@@ -80,7 +81,7 @@ fn check_event<T: Resource>(id: &str, event_type: &str) -> Result<(), NotifyErro
 }
 
 /// The only signature type this crate verifies.
-pub const SIGNATURE_TYPE_RSA: &str = "WECHATPAY2-SHA256-RSA2048";
+pub(crate) const SIGNATURE_TYPE_RSA: &str = "WECHATPAY2-SHA256-RSA2048";
 
 /// A verified, decrypted notification.
 #[derive(Debug, Clone)]
@@ -517,21 +518,24 @@ impl Callbacks {
                 body: body.to_vec(),
             })?;
         check_event::<T>(&env.id, &env.event_type)?;
-        if env.resource.algorithm != aead::ALGORITHM {
+        if env.resource.algorithm != ApiV3Key::ALGORITHM {
             return Err(NotifyError::UnsupportedAlgorithm(env.resource.algorithm));
         }
-        let plaintext = aead::decrypt(
-            &self.apiv3_key,
-            &env.resource.nonce,
-            env.resource.associated_data.as_deref().unwrap_or(""),
-            &env.resource.ciphertext,
-        )
-        .map_err(|e| match e {
-            // The key is the likely cause only when the envelope is as WeChat Pay makes it
-            // (`associated_data` names `original_type`); otherwise say what is known.
-            AeadError::AuthFailed if env.resource.aad_is_consistent() => NotifyError::WrongApiV3Key,
-            other => NotifyError::Decrypt(other),
-        })?;
+        let plaintext = self
+            .apiv3_key
+            .decrypt(
+                &env.resource.nonce,
+                env.resource.associated_data.as_deref().unwrap_or(""),
+                &env.resource.ciphertext,
+            )
+            .map_err(|e| match e {
+                // The key is the likely cause only when the envelope is as WeChat Pay makes it
+                // (`associated_data` names `original_type`); otherwise say what is known.
+                AeadError::AuthFailed if env.resource.aad_is_consistent() => {
+                    NotifyError::WrongApiV3Key
+                }
+                other => NotifyError::Decrypt(other),
+            })?;
         let resource = crate::response::decode(&plaintext).map_err(|e| NotifyError::Resource {
             source: e.source,
             path: e.path,

@@ -295,15 +295,15 @@ fn build_errors() {
 fn empty_required_fields_are_refused_before_signing() {
     #[derive(serde::Serialize, Default)]
     struct Payer {
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         openid: String,
     }
     #[derive(serde::Serialize, Default)]
     struct Body {
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         mchid: String,
         payers: Vec<Payer>,
-        #[serde(serialize_with = "wechatpay_core::request::required")]
+        #[serde(serialize_with = "wechatpay_core::codegen::required")]
         name: wechatpay_core::Sensitive,
     }
     let body = |mchid: &str, openids: &[&str], name: &str| Body {

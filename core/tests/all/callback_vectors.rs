@@ -5,10 +5,10 @@ use crate::common;
 use base64::Engine as _;
 use common::*;
 use serde_json::Value;
-use wechatpay_core::aead::{self, AeadError, ApiV3Key};
 use wechatpay_core::notify::{Callbacks, NotifyError};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::verify::{verify_parts, SignatureHeaders};
+use wechatpay_core::{AeadError, ApiV3Key};
 use wechatpay_core::{FixedClock, PlatformKey, SharedKeys};
 
 fn official(kind: &str) -> Vec<Value> {
@@ -107,14 +107,8 @@ fn official_aes() {
         let (i, e) = (&c["inputs"], &c["expected"]);
         let id = s(&c, "id");
         let key = s(i, "key");
-        let got = ApiV3Key::new(key).and_then(|k| {
-            aead::decrypt(
-                &k,
-                s(i, "nonce"),
-                s(i, "associated_data"),
-                s(i, "ciphertext"),
-            )
-        });
+        let got = ApiV3Key::new(key)
+            .and_then(|k| k.decrypt(s(i, "nonce"), s(i, "associated_data"), s(i, "ciphertext")));
         match (key.len(), s(i, "nonce").len()) {
             (32, 12) => match e.get("plaintext") {
                 Some(p) => assert_eq!(
@@ -163,8 +157,7 @@ fn official_aes() {
     assert_eq!(enc.len(), 3);
     for c in enc {
         let (i, e) = (&c["inputs"], &c["expected"]);
-        let got = aead::encrypt(
-            &ApiV3Key::new(s(i, "key")).unwrap(),
+        let got = (ApiV3Key::new(s(i, "key")).unwrap()).encrypt(
             s(i, "nonce"),
             s(i, "associated_data"),
             s(i, "plaintext").as_bytes(),
@@ -195,13 +188,13 @@ fn official_certificate_downloads() {
             let enc = &item["encrypt_certificate"];
             let key = s(i, "apiv3_key");
             let pem = if key.len() == 32 {
-                aead::decrypt(
-                    &ApiV3Key::new(key).unwrap(),
-                    s(enc, "nonce"),
-                    s(enc, "associated_data"),
-                    s(enc, "ciphertext"),
-                )
-                .unwrap()
+                (ApiV3Key::new(key).unwrap())
+                    .decrypt(
+                        s(enc, "nonce"),
+                        s(enc, "associated_data"),
+                        s(enc, "ciphertext"),
+                    )
+                    .unwrap()
             } else {
                 any_aes_gcm_open(
                     key.as_bytes(),
@@ -290,8 +283,7 @@ fn peer_aes() {
     let key = ApiV3Key::new(&peer.apiv3_key).unwrap();
     for c in cases {
         let r = &c["resource"];
-        let got = aead::decrypt(
-            &key,
+        let got = key.decrypt(
             s(r, "nonce"),
             r["associated_data"].as_str().unwrap_or(""),
             s(r, "ciphertext"),

@@ -1,9 +1,10 @@
 //! `certificates::apply` on crafted answers: every way a certificate list can be wrong.
 
 use serde_json::{json, Value};
-use wechatpay_core::aead::{self, ApiV3Key};
-use wechatpay_core::certificates::{apply, CertificateError, Downloaded};
+use wechatpay_core::certificates::{apply, Downloaded};
 use wechatpay_core::sign::response_message;
+use wechatpay_core::ApiV3Key;
+use wechatpay_core::CertificateError;
 use wechatpay_core::{PlatformKey, PlatformKeys, PrivateKey};
 
 const NOW: i64 = 1_800_000_000;
@@ -24,7 +25,7 @@ fn key() -> ApiV3Key {
 fn entry(serial: &str, pem: &str, algorithm: &str) -> Value {
     json!({"serial_no": serial, "effective_time": "2025-01-01T08:00:00+08:00", "expire_time": "2045-01-01T08:00:00+08:00",
         "encrypt_certificate": {"algorithm": algorithm, "nonce": "0123456789ab", "associated_data": "certificate",
-            "ciphertext": aead::encrypt(&key(), "0123456789ab", "certificate", pem.as_bytes()).unwrap()}})
+            "ciphertext": key().encrypt("0123456789ab", "certificate", pem.as_bytes()).unwrap()}})
 }
 
 /// An answer signed by the platform certificate's key.

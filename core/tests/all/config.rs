@@ -5,8 +5,10 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use wechatpay_core::config::{ConfigError, Settings};
-use wechatpay_core::error::BuildError;
+use wechatpay_core::config::Settings;
+
+use wechatpay_core::BuildError;
+use wechatpay_core::ConfigError;
 use wechatpay_core::{ApiV3Key, KeyError};
 
 const APIV3: &str = "0123456789abcdefghijklmnopqrstuv";
@@ -209,7 +211,7 @@ fn the_merchant_certificate_is_refused_as_a_platform_key() {
 fn api_errors_carry_a_hint() {
     let answer = |code: &str, message: &str| {
         let body = serde_json::json!({"code": code, "message": message}).to_string();
-        wechatpay_core::response::api_error(
+        wechatpay_core::ApiError::from_response(
             http::StatusCode::UNAUTHORIZED,
             &http::HeaderMap::new(),
             body.as_bytes(),

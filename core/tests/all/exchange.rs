@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use serde_json::{json, Value};
-use wechatpay_core::aead::{self, ApiV3Key};
 use wechatpay_core::bill::BillDownloadInfo;
 use wechatpay_core::certificates::Downloaded;
 use wechatpay_core::exchange::{CallExchange, Download, Exchange, RefreshExchange, Step};
 use wechatpay_core::sign::response_message;
 use wechatpay_core::transport::Config;
+use wechatpay_core::ApiV3Key;
 use wechatpay_core::RefreshError;
 use wechatpay_core::{
     BuildError, Call, CallError, Client, ClientBuilder, FixedClock, FixedNonce, Merchant,
@@ -88,7 +88,7 @@ fn certificate_answer() -> Response<Vec<u8>> {
     let pem = String::from_utf8(fx("platform2_cert.pem")).unwrap();
     let body = json!({"data": [{"serial_no": ROTATED, "encrypt_certificate": {"algorithm": "AEAD_AES_256_GCM",
         "nonce": "0123456789ab", "associated_data": "certificate",
-        "ciphertext": aead::encrypt(&key, "0123456789ab", "certificate", pem.as_bytes()).unwrap()}}]})
+        "ciphertext": key.encrypt("0123456789ab", "certificate", pem.as_bytes()).unwrap()}}]})
     .to_string();
     signed(body.as_bytes(), "platform_key.pem", SERIAL)
 }
@@ -246,13 +246,9 @@ fn callbacks_refresh_through_their_client() {
     let c = client(true);
     let key = ApiV3Key::new(KEY).unwrap();
     let callbacks = wechatpay_core::notify::Callbacks::for_client(&c, key.clone());
-    let resource = aead::encrypt(
-        &key,
-        "0123456789ab",
-        "transaction",
-        br#"{"out_trade_no":"O1"}"#,
-    )
-    .unwrap();
+    let resource = key
+        .encrypt("0123456789ab", "transaction", br#"{"out_trade_no":"O1"}"#)
+        .unwrap();
     let body = json!({"id": "EV-1", "create_time": "2027-01-15T13:00:00+08:00", "event_type": "TRANSACTION.SUCCESS",
         "resource_type": "encrypt-resource", "resource": {"algorithm": "AEAD_AES_256_GCM", "ciphertext": resource,
         "nonce": "0123456789ab", "associated_data": "transaction", "original_type": "transaction"}})

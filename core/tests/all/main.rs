@@ -15,7 +15,6 @@ mod official_vectors;
 mod paysign_media_bill;
 mod peer_vectors;
 mod prop;
-mod refresh_gate;
 mod sensitive;
 mod v2;
 mod verify;

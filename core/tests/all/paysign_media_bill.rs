@@ -6,8 +6,9 @@ use std::io::Write;
 
 use common::*;
 use serde_json::Value;
-use wechatpay_core::bill::{BillDownloadInfo, BillError, BillWriter};
-use wechatpay_core::error::UploadFileShrank;
+use wechatpay_core::bill::{BillDownloadInfo, BillWriter};
+use wechatpay_core::BillError;
+use wechatpay_core::UploadFileShrank;
 use wechatpay_core::{
     media, paysign, BuildError, Client, FixedClock, FixedNonce, Merchant, PlatformKey, PrivateKey,
     TransportErrorKind,
@@ -349,13 +350,9 @@ fn encrypted_part(
     let merchant_public =
         PlatformKey::from_public_key_pem("M", read("keys/merchant_public.pem")).unwrap();
     let encrypt_key = merchant_public.encrypt_oaep(key).unwrap();
-    let sealed = wechatpay_core::aead::encrypt(
-        &wechatpay_core::ApiV3Key::new(key).unwrap(),
-        "0123456789ab",
-        "",
-        content,
-    )
-    .unwrap();
+    let sealed = (wechatpay_core::ApiV3Key::new(key).unwrap())
+        .encrypt("0123456789ab", "", content)
+        .unwrap();
     let part = wechatpay_core::bill::EncryptedBillPart {
         bill_sequence: Some(1),
         download_url: "https://api.mch.weixin.qq.com/v3/billdownload/file?token=p1".into(),

@@ -190,7 +190,7 @@ mod no_panics {
         #[test]
         fn aead_and_oaep(nonce in ".{0,20}", aad in ".{0,20}", ct in "[A-Za-z0-9+/=]{0,120}") {
             let key = ApiV3Key::new([1u8; 32]).unwrap();
-            prop_assert!(wechatpay_core::aead::decrypt(&key, &nonce, &aad, &ct).is_err());
+            prop_assert!(key.decrypt(&nonce, &aad, &ct).is_err());
             let pk = PrivateKey::from_pem(fx("merchant_key.pem")).unwrap();
             prop_assert!(pk.decrypt_oaep_base64(&ct).is_err());
         }

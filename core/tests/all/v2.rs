@@ -6,7 +6,8 @@ use crate::common;
 use http::StatusCode;
 use serde_json::Value;
 use wechatpay_core::exchange::{Download, V2Exchange};
-use wechatpay_core::v2::{self, ApiV2Key, Fields, SignType, V2Call, V2Error};
+use wechatpay_core::v2::{self, ApiV2Key, Fields, SignType, V2Call};
+use wechatpay_core::V2Error;
 use wechatpay_core::{Client, FixedClock, FixedNonce, Merchant, PrivateKey};
 
 fn vectors() -> Value {
@@ -475,7 +476,7 @@ fn gzip_bills_are_gunzipped_and_bad_gzip_is_refused() {
     assert!(
         matches!(
             e,
-            CallError::Bill(wechatpay_core::bill::BillError::TooLarge { limit: 1048576 })
+            CallError::Bill(wechatpay_core::BillError::TooLarge { limit: 1048576 })
         ),
         "{e:?}"
     );

@@ -7,7 +7,7 @@ use wechatpay_api::bill::{
     GetSingleSubMchFundFlowBillRequest, GetTradeBillRequest, TarType,
 };
 use wechatpay_api::merchant::media;
-use wechatpay_core::bill::BillError;
+use wechatpay_core::BillError;
 use wechatpay_core::{CallError, TransportErrorKind};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};

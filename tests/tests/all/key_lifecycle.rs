@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use wechatpay_api::payscore::payafter_orders::{complete, create, CompleteRequest, CreateRequest};
-use wechatpay_core::certificates::{CertificateError, Downloaded};
+use wechatpay_core::certificates::Downloaded;
+use wechatpay_core::CertificateError;
 use wechatpay_core::{ApiV3Key, Call, PlatformKeys, RefreshError, VerifyError};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Config, Gateway, Mode, TestKeys};

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wechatpay_core::error::BuildError;
 use wechatpay_core::notify::{
     BoxFuture, Callbacks, Claim, HandleOptions, MemoryStore, NotificationStore, NotifyError,
     Outcome, StoreError,
 };
+use wechatpay_core::BuildError;
 use wechatpay_core::{ApiV3Key, Clock, FixedClock, FixedNonce, NonceSource};
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 

@@ -158,7 +158,7 @@ fn namespace(test: &str) -> String {
     format!(
         "test-{test}-{}-{}",
         std::process::id(),
-        wechatpay_core::clock::SystemClock.now_millis()
+        wechatpay_core::SystemClock.now_millis()
     )
 }
 

@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use wechatpay_api::v2;
-use wechatpay_core::v2::{self as core_v2, SignType, V2Call, V2Error};
+use wechatpay_core::v2::{self as core_v2, SignType, V2Call};
+use wechatpay_core::V2Error;
 use wechatpay_core::{BuildError, CallError, TransportErrorKind};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::tls::TestPki;

@@ -451,13 +451,13 @@ pub fn key_modes<C: Transport>() {
     assert_eq!(r.verified_by.as_deref(), Some(keys.platform_serial));
     // Decrypt the certificate the sandbox serves with the APIv3 key.
     let enc = &r.data["data"][0]["encrypt_certificate"];
-    let pem = wechatpay_core::aead::decrypt(
-        &ApiV3Key::new(keys.apiv3_key).unwrap(),
-        enc["nonce"].as_str().unwrap(),
-        enc["associated_data"].as_str().unwrap(),
-        enc["ciphertext"].as_str().unwrap(),
-    )
-    .unwrap();
+    let pem = (ApiV3Key::new(keys.apiv3_key).unwrap())
+        .decrypt(
+            enc["nonce"].as_str().unwrap(),
+            enc["associated_data"].as_str().unwrap(),
+            enc["ciphertext"].as_str().unwrap(),
+        )
+        .unwrap();
     assert_eq!(pem, keys.platform_cert_pem.as_bytes());
 
     let pk = start(Mode::PublicKey);
