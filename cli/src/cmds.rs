@@ -902,7 +902,8 @@ fn notify_cmd(g: &Resolved, json_mode: bool, a: VerifyArgs) -> Result<(), Failur
         callbacks = callbacks.merchant_serial(s.as_str());
     }
     let n = callbacks
-        .verify_at::<Value>(&headers, &body, a.now.unwrap_or_else(now))
+        .clock(wechatpay_core::FixedClock(a.now.unwrap_or_else(now)))
+        .verify::<Value>(&headers, &body)
         .map_err(|e| Failure::rejected(e.kind(), e.to_string()))?;
     let v = json!({"ok": true, "id": n.id, "create_time": n.create_time, "event_type": n.event_type,
         "resource_type": n.resource_type, "summary": n.summary, "original_type": n.original_type,

@@ -102,9 +102,9 @@ impl<C: Connector> AsyncClient<C> {
         exchange::drive(&self.shared.core, ex, send, lock).await
     }
 
-    /// Verify and decrypt a callback with `callbacks` (from `Callbacks::for_client(client.core(), key)`); an
-    /// unknown serial triggers one refresh through this client and a second verification.
-    pub async fn verify_callback<T: Resource>(
+    /// Verify and decrypt a callback with `callbacks`; an unknown serial triggers one refresh
+    /// through this client and a second verification (what `Callbacks::handle` runs).
+    pub(crate) async fn verify_callback<T: Resource>(
         &self,
         callbacks: &Callbacks,
         headers: &HeaderMap,

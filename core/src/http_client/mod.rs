@@ -213,9 +213,9 @@ impl<C: BlockingConnector> BlockingClient<C> {
         exchange::drive_blocking(&self.shared.core, ex, send, &self.shared.refresh_lock)
     }
 
-    /// Verify and decrypt a callback with `callbacks` (from `Callbacks::for_client(client.core(), key)`); an
-    /// unknown serial triggers one refresh through this client and a second verification.
-    pub fn verify_callback<T: Resource>(
+    /// Verify and decrypt a callback with `callbacks`; an unknown serial triggers one refresh
+    /// through this client and a second verification (what `Callbacks::handle` runs).
+    pub(crate) fn verify_callback<T: Resource>(
         &self,
         callbacks: &Callbacks,
         headers: &HeaderMap,

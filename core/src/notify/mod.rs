@@ -487,7 +487,7 @@ impl Callbacks {
     /// must be `WECHATPAY2-SHA256-RSA2048`), `resource.algorithm`, AES-256-GCM with the APIv3
     /// key, then `T` (use `serde_json::Value` for any event). Replayed bytes are refused by
     /// [`Callbacks::handle`], which records each delivery in its store.
-    pub fn verify_at<T: Resource>(
+    pub(crate) fn verify_at<T: Resource>(
         &self,
         headers: &HeaderMap,
         body: &[u8],

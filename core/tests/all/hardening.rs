@@ -334,13 +334,13 @@ fn callback_decryption_failures_say_what_is_known() {
     let good = key.encrypt("0123456789ab", "transaction", b"{}").unwrap();
     // 3 bytes of ciphertext: malformed, not a key problem.
     let (h, b) = callback(res("transaction", "AAAA".into()), &[]);
-    match cb.verify_at::<Value>(&h, &b, NOW) {
+    match cb.clone().clock(FixedClock(NOW)).verify::<Value>(&h, &b) {
         Err(NotifyError::Decrypt(AeadError::TooShort { len: 3 })) => {}
         other => panic!("{other:?}"),
     }
     // associated_data that does not name original_type: authentication failed, no blame.
     let (h, b) = callback(res("refund", good.clone()), &[]);
-    match cb.verify_at::<Value>(&h, &b, NOW) {
+    match cb.clone().clock(FixedClock(NOW)).verify::<Value>(&h, &b) {
         Err(e @ NotifyError::Decrypt(AeadError::AuthFailed)) => {
             assert!(!e.to_string().contains("is most likely wrong"), "{e}")
         }
@@ -351,11 +351,15 @@ fn callback_decryption_failures_say_what_is_known() {
     let foreign = other.encrypt("0123456789ab", "transaction", b"{}").unwrap();
     let (h, b) = callback(res("transaction", foreign), &[]);
     assert!(matches!(
-        cb.verify_at::<Value>(&h, &b, NOW),
+        cb.clone().clock(FixedClock(NOW)).verify::<Value>(&h, &b),
         Err(NotifyError::WrongApiV3Key)
     ));
     let (h, b) = callback(res("transaction", good), &[]);
-    assert!(cb.verify_at::<Value>(&h, &b, NOW).is_ok());
+    assert!(cb
+        .clone()
+        .clock(FixedClock(NOW))
+        .verify::<Value>(&h, &b)
+        .is_ok());
 }
 
 #[test]
@@ -373,7 +377,7 @@ fn signature_type_is_read_like_the_signature_headers() {
                 ("Wechatpay-Signature-Type", pair[1]),
             ],
         );
-        match cb.verify_at::<Value>(&h, &b, NOW) {
+        match cb.clone().clock(FixedClock(NOW)).verify::<Value>(&h, &b) {
             Err(NotifyError::Verify(VerifyError::InvalidHeader { name })) => {
                 assert_eq!(name, "Wechatpay-Signature-Type")
             }
@@ -382,15 +386,19 @@ fn signature_type_is_read_like_the_signature_headers() {
     }
     let (h, b) = callback(res.clone(), &[("Wechatpay-Signature-Type", "RSA2048-é")]);
     assert!(matches!(
-        cb.verify_at::<Value>(&h, &b, NOW),
+        cb.clone().clock(FixedClock(NOW)).verify::<Value>(&h, &b),
         Err(NotifyError::Verify(VerifyError::InvalidHeader { .. }))
     ));
     let (h, b) = callback(res.clone(), &[("Wechatpay-Signature-Type", sm2)]);
     assert!(
-        matches!(cb.verify_at::<Value>(&h, &b, NOW), Err(NotifyError::UnsupportedSignatureType(t)) if t == sm2)
+        matches!(cb.clone().clock(FixedClock(NOW)).verify::<Value>(&h, &b), Err(NotifyError::UnsupportedSignatureType(t)) if t == sm2)
     );
     let (h, b) = callback(res, &[("Wechatpay-Signature-Type", rsa)]);
-    assert!(cb.verify_at::<Value>(&h, &b, NOW).is_ok());
+    assert!(cb
+        .clone()
+        .clock(FixedClock(NOW))
+        .verify::<Value>(&h, &b)
+        .is_ok());
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

@@ -442,7 +442,9 @@ fn migration_from_certificates_to_public_key_without_a_failed_call() {
         wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
     )
     .unwrap();
-    let cb = wechatpay_core::notify::Callbacks::for_client(c.core(), apiv3());
+    let cb = wechatpay_core::notify::Callbacks::for_client(c.core(), apiv3())
+        .refresh_through_blocking(c.clone());
+    let store = wechatpay_core::notify::MemoryStore::default();
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -473,11 +475,22 @@ fn migration_from_certificates_to_public_key_without_a_failed_call() {
             now(),
             None,
         );
-        by.insert(
-            c.verify_callback::<Value>(&cb, n.headers(), n.body())
-                .unwrap()
-                .verified_by,
+        let mut verified_by = None;
+        let handled = cb.handle_blocking(
+            &store,
+            n.headers(),
+            n.body(),
+            |n: wechatpay_core::notify::Notification<Value>| {
+                verified_by = Some(n.verified_by);
+                Ok::<_, String>(())
+            },
         );
+        assert!(
+            matches!(handled.outcome, wechatpay_core::notify::Outcome::Processed),
+            "{:?}",
+            handled.outcome
+        );
+        by.insert(verified_by.unwrap());
     }
     // Both keys were seen, and no call failed.
     assert!(

@@ -138,9 +138,18 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
         core.now(),
         Some(&Fault::Probe),
     );
-    client
-        .verify_callback::<Value>(&callbacks, cb.headers(), cb.body())
-        .unwrap_err();
+    let handled = callbacks
+        .refresh_through_blocking(client.clone())
+        .handle_blocking(
+            &wechatpay_core::notify::MemoryStore::default(),
+            cb.headers(),
+            cb.body(),
+            |_: wechatpay_core::notify::Notification<Value>| Ok::<_, String>(()),
+        );
+    assert!(matches!(
+        handled.outcome,
+        wechatpay_core::notify::Outcome::Rejected(_)
+    ));
     // Bills: the query is a call and the download one more, also when its digest check fails
     // or when the transport drops it after sending its request.
     let query = GetTradeBillRequest {
