@@ -444,7 +444,7 @@ pub struct ScenarioReport {
     pub ok: bool,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -74,6 +74,7 @@ pub mod connector;
 pub mod deliver;
 pub use bills::bill_text;
 mod multipart;
+pub mod outbox;
 mod pay;
 pub mod redis;
 pub mod seed;
@@ -148,6 +149,12 @@ impl Fault {
         })
     }
 }
+
+/// The sandbox's own control endpoint (not a WeChat Pay API): `POST` it, signed with the
+/// merchant's credentials like any call, and the user pays the order `out_trade_no` — as
+/// [`Gateway::pay`] does, `TRANSACTION.SUCCESS` goes to the order's `notify_url`. The answer is
+/// the paid transaction. `wxpay sandbox pay OUT_TRADE_NO` calls it.
+pub const PAY_PATH: &str = "/v3/sandbox/pay/{out_trade_no}";
 
 /// The request header that selects a fault for one request.
 pub const FAULT_HEADER: &str = "Wechatpay-Sandbox-Fault";
@@ -231,6 +238,7 @@ pub struct Gateway {
     clock_offset: std::sync::atomic::AtomicI64,
     requests: AtomicU64,
     certificate_requests: AtomicU64,
+    outbox: outbox::Outbox,
 }
 
 fn error(status: u16, code: &str, message: &str, detail: Option<Value>) -> (StatusCode, Vec<u8>) {
@@ -319,6 +327,7 @@ impl Gateway {
             clock_offset: std::sync::atomic::AtomicI64::new(0),
             requests: AtomicU64::new(0),
             certificate_requests: AtomicU64::new(0),
+            outbox: outbox::Outbox::default(),
         }
     }
 
@@ -463,7 +472,57 @@ impl Gateway {
     /// `TRANSACTION.SUCCESS` notification carries it (hand it to [`Gateway::notification`]), or
     /// `None` when there is no such unpaid order.
     pub fn pay(&self, out_trade_no: &str, now: i64) -> Option<Value> {
-        self.payments.pay(out_trade_no, now)
+        let (transaction, notify_url) = self.payments.pay(out_trade_no, now)?;
+        self.queue_notification(
+            &notify_url,
+            deliver::Event {
+                event_type: "TRANSACTION.SUCCESS".into(),
+                summary: "支付成功".into(),
+                original_type: "transaction".into(),
+                resource: transaction.clone(),
+            },
+            now,
+        );
+        Some(transaction)
+    }
+
+    /// Queue `event` for `url`, as WeChat Pay does when something happens on its side: a
+    /// running [`server::Server`] delivers it on the retry schedule; without one,
+    /// [`Gateway::take_notifications`] hands it over.
+    pub fn queue_notification(&self, url: &str, event: deliver::Event, now: i64) {
+        let body = self.notification_body(
+            &event.event_type,
+            &event.summary,
+            &event.original_type,
+            &event.resource,
+            now,
+        );
+        self.outbox.push(outbox::Outgoing {
+            url: url.to_string(),
+            event,
+            body,
+        });
+    }
+
+    /// The notifications queued and not delivered yet (a running server takes them itself),
+    /// oldest first; sign each attempt with [`Gateway::sign_notification`].
+    pub fn take_notifications(&self) -> Vec<outbox::Outgoing> {
+        self.outbox.take()
+    }
+
+    /// Every delivery attempt a running server made, oldest first.
+    pub fn deliveries(&self) -> Vec<outbox::Delivery> {
+        self.outbox.log()
+    }
+
+    /// Multiply the waits between delivery attempts by `scale` (0 ..= 1; default 1, WeChat
+    /// Pay's schedule: 15 s, 15 s, 30 s, 3 min …).
+    pub fn set_delivery_scale(&self, scale: f64) {
+        self.outbox.set_scale(scale);
+    }
+
+    pub(crate) fn outbox(&self) -> &outbox::Outbox {
+        &self.outbox
     }
 
     /// Run the gateway's clock `seconds` ahead of the one it is given (negative: behind): its
@@ -768,13 +827,37 @@ impl Gateway {
                 if let Some(a) = allow(&[Method::POST]) {
                     return a;
                 }
-                self.payments.refund(body, now)
+                let (answer, completed) = self.payments.refund(body, now);
+                if let Some((url, resource)) = completed {
+                    let event = deliver::Event {
+                        event_type: "REFUND.SUCCESS".into(),
+                        summary: "退款成功".into(),
+                        original_type: "refund".into(),
+                        resource,
+                    };
+                    self.queue_notification(&url, event, now);
+                }
+                answer
             }
             ["v3", "refund", "domestic", "refunds", no] => {
                 if let Some(a) = allow(&[Method::GET]) {
                     return a;
                 }
                 self.payments.query_refund(&decode(no))
+            }
+            ["v3", "sandbox", "pay", no] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                match self.pay(&decode(no), now) {
+                    Some(transaction) => (StatusCode::OK, transaction.to_string().into_bytes()),
+                    None => error(
+                        404,
+                        "ORDER_NOT_EXIST",
+                        "no unpaid JSAPI, APP, H5 or Native order with this out_trade_no",
+                        None,
+                    ),
+                }
             }
             ["v3", "certificates"] => {
                 if let Some(a) = allow(&[Method::GET]) {

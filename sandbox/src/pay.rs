@@ -54,6 +54,7 @@ struct Tx {
     openid: Option<String>,
     success_time: Option<String>,
     refunded: i64,
+    notify_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +66,8 @@ struct Refund {
     refund: i64,
     total: i64,
     create_time: String,
-    queried: bool,
+    /// Completed: `SUCCESS` on every query (the answer that creates it says `PROCESSING`).
+    done: bool,
 }
 
 #[derive(Default)]
@@ -115,10 +117,17 @@ struct RefundAmount {
 
 #[derive(Deserialize)]
 struct RefundBody {
+    notify_url: Option<String>,
     transaction_id: Option<String>,
     out_trade_no: Option<String>,
     out_refund_no: String,
     amount: RefundAmount,
+}
+
+/// WeChat Pay takes `https://` callback addresses; the sandbox takes `http://` on loopback too,
+/// so that a local endpoint receives the notifications.
+pub(crate) fn notify_url_allowed(url: &str) -> bool {
+    url.starts_with("https://") || crate::outbox::deliverable(url).is_ok()
 }
 
 fn ok(v: Value) -> Answer {
@@ -168,7 +177,7 @@ impl Payments {
         if b.amount.currency.as_deref().is_some_and(|c| c != "CNY") {
             return param_error("body", "amount.currency", "币种只支持 CNY");
         }
-        if b.notify_url.is_empty() || !b.notify_url.starts_with("https://") {
+        if !notify_url_allowed(&b.notify_url) {
             return param_error("body", "notify_url", "notify_url 必须是 https 地址");
         }
         if b.description.is_empty() {
@@ -223,6 +232,7 @@ impl Payments {
                     openid: b.payer.map(|p| p.openid),
                     success_time: None,
                     refunded: 0,
+                    notify_url: b.notify_url.clone(),
                 },
             );
         }
@@ -308,8 +318,8 @@ impl Payments {
     }
 
     /// The user pays `out_trade_no` at `now`: the resource a `TRANSACTION.SUCCESS` notification
-    /// carries, or `None` when there is no such unpaid order.
-    pub(crate) fn pay(&self, out_trade_no: &str, now: i64) -> Option<Value> {
+    /// carries and the order's `notify_url`, or `None` when there is no such unpaid order.
+    pub(crate) fn pay(&self, out_trade_no: &str, now: i64) -> Option<(Value, String)> {
         let id = self.ids.next("42000000");
         let mut txs = lock(&self.txs);
         let t = txs.get_mut(out_trade_no).filter(|t| t.state == "NOTPAY")?;
@@ -317,32 +327,43 @@ impl Payments {
         t.transaction_id = Some(id);
         t.success_time = Some(rfc3339(now));
         let t = t.clone();
-        Some(self.view(&t))
+        Some((self.view(&t), t.notify_url))
     }
 
-    pub(crate) fn refund(&self, body: &[u8], now: i64) -> Answer {
+    /// Create a refund. It completes at once: with the refund's `notify_url`, the resource of
+    /// its `REFUND.SUCCESS` notification comes back beside the answer.
+    pub(crate) fn refund(&self, body: &[u8], now: i64) -> (Answer, Option<(String, Value)>) {
         let b: RefundBody = match serde_json::from_slice(body) {
             Ok(b) => b,
             Err(e) => {
                 let msg = e.to_string();
                 let field = msg.split('`').nth(1).unwrap_or("").to_string();
-                return param_error(
-                    "body",
-                    &field,
-                    &format!("输入源“/body”映射到值字段失败: {msg}"),
+                return (
+                    param_error(
+                        "body",
+                        &field,
+                        &format!("输入源“/body”映射到值字段失败: {msg}"),
+                    ),
+                    None,
                 );
             }
         };
         if b.amount.currency != "CNY" {
-            return param_error("body", "amount.currency", "币种只支持 CNY");
+            return (
+                param_error("body", "amount.currency", "币种只支持 CNY"),
+                None,
+            );
         }
         if b.amount.refund <= 0 {
-            return param_error("body", "amount.refund", "退款金额必须大于 0");
+            return (
+                param_error("body", "amount.refund", "退款金额必须大于 0"),
+                None,
+            );
         }
         let mut refunds = lock(&self.refunds);
         if let Some(r) = refunds.get(&b.out_refund_no) {
             // Idempotent on out_refund_no.
-            return ok(self.refund_view(r, false));
+            return (ok(self.refund_view(r, false)), None);
         }
         let mut txs = lock(&self.txs);
         let tx = match (&b.transaction_id, &b.out_trade_no) {
@@ -351,24 +372,33 @@ impl Payments {
                 .find(|t| t.transaction_id.as_deref() == Some(id.as_str())),
             (None, Some(no)) => txs.get_mut(no),
             (None, None) => {
-                return param_error(
-                    "body",
-                    "transaction_id",
-                    "transaction_id 与 out_trade_no 必须填一个",
+                return (
+                    param_error(
+                        "body",
+                        "transaction_id",
+                        "transaction_id 与 out_trade_no 必须填一个",
+                    ),
+                    None,
                 )
             }
         };
         let Some(tx) = tx else {
-            return not_found();
+            return (not_found(), None);
         };
         if tx.state != "SUCCESS" && tx.state != "REFUND" {
-            return api_error(403, "NOT_ENOUGH", "订单未支付，无法退款");
+            return (api_error(403, "NOT_ENOUGH", "订单未支付，无法退款"), None);
         }
         if b.amount.total != tx.total {
-            return param_error("body", "amount.total", "订单金额与原订单不一致");
+            return (
+                param_error("body", "amount.total", "订单金额与原订单不一致"),
+                None,
+            );
         }
         if tx.refunded + b.amount.refund > tx.total {
-            return api_error(403, "NOT_ENOUGH", "退款金额超过订单可退金额");
+            return (
+                api_error(403, "NOT_ENOUGH", "退款金额超过订单可退金额"),
+                None,
+            );
         }
         tx.refunded += b.amount.refund;
         tx.state = "REFUND";
@@ -380,14 +410,28 @@ impl Payments {
             refund: b.amount.refund,
             total: tx.total,
             create_time: rfc3339(now),
-            queried: false,
+            done: true,
         };
         let v = self.refund_view(&r, false);
+        let completed = b
+            .notify_url
+            .filter(|u| !u.is_empty())
+            .map(|url| (url, self.refund_resource(&r)));
         refunds.insert(b.out_refund_no, r);
-        ok(v)
+        (ok(v), completed)
     }
 
-    /// A refund is `PROCESSING` when created and `SUCCESS` from its first query on.
+    /// What a `REFUND.SUCCESS` notification carries.
+    fn refund_resource(&self, r: &Refund) -> Value {
+        json!({
+            "mchid": self.mchid, "out_trade_no": r.out_trade_no, "transaction_id": r.transaction_id,
+            "out_refund_no": r.out_refund_no, "refund_id": r.refund_id, "refund_status": "SUCCESS",
+            "success_time": r.create_time, "user_received_account": "支付用户零钱",
+            "amount": {"total": r.total, "refund": r.refund, "payer_total": r.total, "payer_refund": r.refund},
+        })
+    }
+
+    /// A refund as an answer says it: `PROCESSING` or `SUCCESS` (`done`).
     fn refund_view(&self, r: &Refund, done: bool) -> Value {
         let mut v = json!({
             "refund_id": r.refund_id, "out_refund_no": r.out_refund_no,
@@ -405,12 +449,11 @@ impl Payments {
     }
 
     pub(crate) fn query_refund(&self, out_refund_no: &str) -> Answer {
-        let mut refunds = lock(&self.refunds);
-        match refunds.get_mut(out_refund_no) {
+        let refunds = lock(&self.refunds);
+        match refunds.get(out_refund_no) {
             Some(r) => {
-                r.queried = true;
                 let r = r.clone();
-                ok(self.refund_view(&r, r.queried))
+                ok(self.refund_view(&r, r.done))
             }
             None => api_error(404, "RESOURCE_NOT_EXISTS", "退款单不存在"),
         }

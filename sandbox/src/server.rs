@@ -124,6 +124,7 @@ impl Server {
             .name("wechatpay-sandbox".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    tokio::spawn(crate::outbox::deliver_queued(gw.clone()));
                     let Ok(listener) = TcpListener::from_std(std_listener) else {
                         return;
                     };
@@ -230,6 +231,18 @@ pub fn post_notification_within(
     request: http::Request<Vec<u8>>,
     timeout: std::time::Duration,
 ) -> io::Result<(http::StatusCode, Vec<u8>)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(post_within(url, request, timeout))
+}
+
+/// The async core of [`post_notification_within`].
+pub(crate) async fn post_within(
+    url: &str,
+    request: http::Request<Vec<u8>>,
+    timeout: std::time::Duration,
+) -> io::Result<(http::StatusCode, Vec<u8>)> {
     let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidInput, m.to_string());
     let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
     if uri.scheme_str() != Some("http") {
@@ -249,9 +262,6 @@ pub fn post_notification_within(
             .parse()
             .map_err(|_| invalid("bad host"))?,
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let exchange = async move {
         let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -268,13 +278,11 @@ pub fn post_notification_within(
             .to_bytes();
         Ok((status, bytes.to_vec()))
     };
-    runtime.block_on(async move {
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no answer within {timeout:?}"),
-            )),
-        }
-    })
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer within {timeout:?}"),
+        )),
+    }
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod callbacks;
 mod files;
+mod flows;
 mod hostile;
 mod key_lifecycle;
 mod once;
