@@ -288,6 +288,19 @@ pub enum SandboxMode {
     Cert,
     /// Platform public key
     Pubkey,
+    /// Both, as for a merchant moving from certificates to the public key: answers signed
+    /// with the certificate, certificates served, the public key in the config too
+    Both,
+}
+
+impl From<SandboxMode> for wechatpay_sandbox::Mode {
+    fn from(m: SandboxMode) -> Self {
+        match m {
+            SandboxMode::Cert => Self::Certificate,
+            SandboxMode::Pubkey => Self::PublicKey,
+            SandboxMode::Both => Self::Both,
+        }
+    }
 }
 
 /// `wxpay sandbox`.
@@ -313,6 +326,13 @@ pub enum SandboxCmd {
     /// schedule; faults: tampered, probe, stale, wrong APIv3 key, replayed, duplicate,
     /// concurrent) and print what was sent and what came back
     Deliver(crate::deliver::DeliverArgs),
+    /// Pay an order in the running sandbox, as the user would: the order becomes SUCCESS and
+    /// TRANSACTION.SUCCESS goes to its notify_url (the sandbox delivers to http:// on 127.0.0.1
+    /// or localhost, retrying on WeChat Pay's schedule). Uses --config like any call.
+    Pay {
+        /// The order's out_trade_no
+        out_trade_no: String,
+    },
 }
 
 /// Print a result: `v` as one JSON line, or the text. Both may hold what came from the network
@@ -556,7 +576,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Cmd::Certificates(a) => certificates(&g, json_mode, a),
-        Cmd::Sandbox(a) => crate::cmds::sandbox(json_mode, a),
+        Cmd::Sandbox(a) => crate::cmds::sandbox(&g, json_mode, a),
         Cmd::Doctor(a) => crate::doctor::run(&g, json_mode, a),
         Cmd::Inspect(a) => crate::inspect::run(json_mode, a),
         Cmd::Bill(a) => bill_cmd(&g, json_mode, a),
@@ -999,15 +1019,14 @@ fn certificates(g: &Resolved, json_mode: bool, a: CertificatesArgs) -> Result<()
 }
 
 /// `wxpay sandbox`.
-pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
+pub fn sandbox(g: &Resolved, json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
     use wechatpay_sandbox::{server::Server, Gateway, Mode, TestKeys};
-    if let Some(SandboxCmd::Deliver(d)) = a.action {
-        return crate::deliver::run(json_mode, d);
+    match a.action {
+        Some(SandboxCmd::Deliver(d)) => return crate::deliver::run(json_mode, d),
+        Some(SandboxCmd::Pay { out_trade_no }) => return sandbox_pay(g, json_mode, &out_trade_no),
+        None => {}
     }
-    let mode = match a.mode {
-        SandboxMode::Cert => Mode::Certificate,
-        SandboxMode::Pubkey => Mode::PublicKey,
-    };
+    let mode = Mode::from(a.mode);
     let keys = TestKeys::load();
     let dir = &a.dir;
     let w = |name: &str, text: &str| {
@@ -1017,6 +1036,7 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
     w("merchant_key.pem", keys.merchant_key_pem)?;
+    w("merchant_cert.pem", keys.merchant_cert_pem)?;
     w("apiv3_key.txt", keys.apiv3_key)?;
     w("apiv2_key.txt", keys.apiv2_key)?;
     let server = Server::start_on(Gateway::with_test_keys(mode), a.port).map_err(|e| Failure {
@@ -1025,48 +1045,117 @@ pub fn sandbox(json_mode: bool, a: SandboxArgs) -> Result<(), Failure> {
         message: format!("cannot listen on 127.0.0.1:{}: {e}", a.port),
         details: None,
     })?;
-    let platform = match mode {
-        Mode::PublicKey => {
-            w("pub_key.pem", keys.public_key_pem)?;
-            format!(
-                "public_key = \"pub_key.pem\"\npublic_key_id = \"{}\"\n",
-                keys.public_key_id
-            )
-        }
-        _ => {
-            w("platform_cert.pem", keys.platform_cert_pem)?;
-            "platform_cert = [\"platform_cert.pem\"]\n".to_string()
-        }
-    };
+    let mut platform = String::new();
+    if mode != Mode::PublicKey {
+        w("platform_cert.pem", keys.platform_cert_pem)?;
+        platform.push_str("platform_cert = [\"platform_cert.pem\"]\n");
+    }
+    if mode != Mode::Certificate {
+        w("pub_key.pem", keys.public_key_pem)?;
+        platform.push_str(&format!(
+            "public_key = \"pub_key.pem\"\npublic_key_id = \"{}\"\n",
+            keys.public_key_id
+        ));
+    }
     let config = format!(
         "# TEST-ONLY credentials of the wxpay sandbox\nmchid = \"{}\"\nserial = \"{}\"\nprivate_key = \"merchant_key.pem\"\n{platform}apiv3_key_file = \"apiv3_key.txt\"\napiv2_key_file = \"apiv2_key.txt\"\nbase_url = \"{}\"\n",
         keys.mchid, keys.merchant_serial, server.base_url()
     );
     w("wxpay.toml", &config)?;
     let cfg_path = dir.join("wxpay.toml");
+    let cert_path = dir.join("merchant_cert.pem");
     out(
         json_mode,
-        json!({"base_url": server.base_url(), "config": cfg_path.display().to_string()}),
+        json!({"base_url": server.base_url(), "config": cfg_path.display().to_string(),
+            "merchant_cert": cert_path.display().to_string()}),
         || {
             let c = cfg_path.display();
+            let m = keys.mchid;
+            let notify = "http://127.0.0.1:8080/notify";
             format!(
-                "sandbox gateway on {} ({:?} mode)\n\
+                "sandbox gateway on {} ({mode:?} mode)\n\
                  keys:   the bundled TEST-ONLY keys (fixed and public, the same in every copy; never use them elsewhere)\n\
-                 config: {c}\n\
-                 try:    wxpay --config {c} doctor\n        \
-                 wxpay --config {c} request POST /v3/pay/transactions/native -d '{{\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"{}\",\"description\":\"test\",\"out_trade_no\":\"ORDER-1\",\"notify_url\":\"https://example.com/notify\",\"amount\":{{\"total\":1}}}}'\n\
+                 config: {c} (merchant certificate: {})\n\
+                 \n\
+                 the everyday flow (the sandbox delivers notifications to http:// on 127.0.0.1 or localhost):\n  \
+                 wxpay --config {c} request POST /v3/pay/transactions/native -d '{{\"appid\":\"wxd678efh567hg6787\",\"mchid\":\"{m}\",\"description\":\"test\",\"out_trade_no\":\"ORDER-1\",\"notify_url\":\"{notify}\",\"amount\":{{\"total\":100}}}}'\n  \
+                 wxpay --config {c} sandbox pay ORDER-1      # the user pays: TRANSACTION.SUCCESS goes to notify_url\n  \
+                 wxpay --config {c} request GET /v3/pay/transactions/out-trade-no/ORDER-1 -q mchid={m}\n  \
+                 wxpay --config {c} request POST /v3/refund/domestic/refunds -d '{{\"out_trade_no\":\"ORDER-1\",\"out_refund_no\":\"REFUND-1\",\"notify_url\":\"{notify}\",\"amount\":{{\"refund\":100,\"total\":100,\"currency\":\"CNY\"}}}}'\n\
+                 also:   wxpay --config {c} doctor --merchant-cert {}\n        \
                  wxpay --config {c} v2 request /pay/unifiedorder -d '{{\"appid\":\"wxd678efh567hg6787\",\"body\":\"test\",\"out_trade_no\":\"V2-1\",\"total_fee\":1,\"spbill_create_ip\":\"127.0.0.1\",\"notify_url\":\"https://example.com/notify\",\"trade_type\":\"NATIVE\"}}'\n\
                  rust:   let client = wechatpay::ureq::Client::from_config(\"{c}\")?;\n\
-                 stop with Ctrl-C",
+                 each notification delivery is printed below; stop with Ctrl-C",
                 server.base_url(),
-                mode,
-                keys.mchid,
+                cert_path.display(),
+                cert_path.display(),
             )
         },
     );
+    // Report each delivery attempt as it happens (text mode; `--json` prints one document).
+    let mut shown = 0;
     loop {
-        std::thread::sleep(std::time::Duration::from_secs(3600));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let log = server.gateway().deliveries();
+        for d in log.iter().skip(shown) {
+            if json_mode {
+                continue;
+            }
+            let result = match (d.status, &d.error) {
+                (Some(s), _) => format!(
+                    "answered {s}{}",
+                    if d.accepted() {
+                        ""
+                    } else {
+                        " (retried on WeChat Pay's schedule)"
+                    }
+                ),
+                (None, Some(e)) => e.clone(),
+                (None, None) => "no answer".into(),
+            };
+            outln!(
+                "{}",
+                crate::display::line(&format!(
+                    "notification {} to {}: attempt {}: {result}",
+                    d.event_type, d.url, d.attempt
+                ))
+            );
+        }
+        shown = log.len();
     }
+}
+
+/// `wxpay sandbox pay OUT_TRADE_NO`: the sandbox's control endpoint, signed with the
+/// configured merchant's credentials.
+fn sandbox_pay(g: &Resolved, json_mode: bool, out_trade_no: &str) -> Result<(), Failure> {
+    let client = g.client()?;
+    let call =
+        Call::<Value>::post(wechatpay_sandbox::PAY_PATH).path_param("out_trade_no", out_trade_no);
+    let paid = client.send(call).map_err(|e| {
+        let not_sandbox = e
+            .api_error()
+            .is_some_and(|a| a.code.as_deref() == Some("NOT_FOUND"));
+        let f = Failure::from(e);
+        if not_sandbox {
+            Failure {
+                message: format!(
+                    "{} (is --config pointing at a running `wxpay sandbox`?)",
+                    f.message
+                ),
+                ..f
+            }
+        } else {
+            f
+        }
+    })?;
+    let tx = &paid.data;
+    let text = format!(
+        "paid {out_trade_no}: transaction_id {}, trade_state {}\nTRANSACTION.SUCCESS goes to the order's notify_url; `wxpay sandbox` prints each delivery",
+        tx["transaction_id"].as_str().unwrap_or("-"),
+        tx["trade_state"].as_str().unwrap_or("-"),
+    );
+    out(json_mode, json!({"ok": true, "transaction": tx}), || text);
+    Ok(())
 }
 
 /// `wxpay demo`.

@@ -95,10 +95,7 @@ pub fn run(json_mode: bool, a: DeliverArgs) -> Result<(), Failure> {
     if !(a.scale.is_finite() && (0.0..=1.0).contains(&a.scale)) {
         return Err(Failure::usage("--scale must be between 0 and 1"));
     }
-    let mode = match a.mode {
-        SandboxMode::Cert => Mode::Certificate,
-        SandboxMode::Pubkey => Mode::PublicKey,
-    };
+    let mode = Mode::from(a.mode);
     let keys = TestKeys::load();
     if let Some(dir) = &a.dir {
         write_keys(dir, &keys)?;

@@ -2304,3 +2304,99 @@ fn v2_sign_verify_decrypt_refund_and_request() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not belong"));
 }
+
+#[test]
+fn a_shell_user_pays_and_refunds_in_the_sandbox() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (url, runs, endpoint) = callback_endpoint(false, stop.clone());
+    let d = tmpdir();
+    let mut child = Command::new(BIN)
+        .args(["--json", "sandbox", "--dir", &d.display().to_string()])
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    let cfg = v["config"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(v["merchant_cert"].as_str().unwrap()).is_file());
+    let run = |rest: &[&str]| {
+        let mut a = vec!["--json", "--config", cfg.as_str()];
+        a.extend_from_slice(rest);
+        Command::new(BIN).args(&a).env_clear().output().unwrap()
+    };
+    let wait_runs = |n: u32| {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while runs.load(Ordering::SeqCst) < n && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        runs.load(Ordering::SeqCst)
+    };
+    let order =
+        json!({"appid": "wxd678efh567hg6787", "mchid": "1900000001", "description": "shell",
+        "out_trade_no": "SHELL-1", "notify_url": url, "amount": {"total": 100}})
+        .to_string();
+    let created = run(&[
+        "request",
+        "POST",
+        "/v3/pay/transactions/native",
+        "-d",
+        &order,
+    ]);
+    let paid = run(&["sandbox", "pay", "SHELL-1"]);
+    let paid_runs = wait_runs(1);
+    let queried = run(&[
+        "request",
+        "GET",
+        "/v3/pay/transactions/out-trade-no/SHELL-1",
+        "-q",
+        "mchid=1900000001",
+    ]);
+    let refund = json!({"out_trade_no": "SHELL-1", "out_refund_no": "SHELL-R1", "notify_url": url,
+        "amount": {"refund": 100, "total": 100, "currency": "CNY"}})
+    .to_string();
+    let refunded = run(&[
+        "request",
+        "POST",
+        "/v3/refund/domestic/refunds",
+        "-d",
+        &refund,
+    ]);
+    let refund_runs = wait_runs(2);
+    let twice = run(&["sandbox", "pay", "SHELL-1"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    stop.store(true, Ordering::SeqCst);
+    let _ = endpoint.join();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(json_out(&created)["body"]["code_url"].is_string());
+    assert!(
+        paid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&paid.stderr)
+    );
+    assert_eq!(json_out(&paid)["transaction"]["trade_state"], "SUCCESS");
+    assert_eq!(paid_runs, 1, "TRANSACTION.SUCCESS reached the endpoint");
+    assert_eq!(json_out(&queried)["body"]["trade_state"], "SUCCESS");
+    assert!(
+        refunded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&refunded.stderr)
+    );
+    assert_eq!(refund_runs, 2, "REFUND.SUCCESS reached the endpoint");
+    assert_eq!(
+        twice.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
+}

@@ -15,6 +15,9 @@ pub struct TestKeys {
     pub merchant_key_pem: &'static str,
     /// Merchant public key (SPKI PEM).
     pub merchant_public_pem: &'static str,
+    /// Merchant certificate (`apiclient_cert.pem`) for the merchant key, serial
+    /// `merchant_serial`.
+    pub merchant_cert_pem: &'static str,
     /// Platform certificate serial.
     pub platform_serial: &'static str,
     /// Platform certificate (PEM).
@@ -47,6 +50,7 @@ impl TestKeys {
             merchant_serial: "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B",
             merchant_key_pem: include_str!("../testkeys/merchant_key.pem"),
             merchant_public_pem: include_str!("../testkeys/merchant_public.pem"),
+            merchant_cert_pem: include_str!("../testkeys/merchant_cert.pem"),
             platform_serial: "5A1F3C2B4D6E8F9A0B1C2D3E4F5A6B7C8D9E0F1A",
             platform_cert_pem: include_str!("../testkeys/platform_cert.pem"),
             platform_key_pem: include_str!("../testkeys/platform_key.pem"),
