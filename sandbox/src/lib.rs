@@ -73,6 +73,7 @@ mod bills;
 pub mod connector;
 pub mod deliver;
 pub use bills::bill_text;
+mod funds;
 mod multipart;
 pub mod outbox;
 mod pay;
@@ -156,6 +157,11 @@ impl Fault {
 /// the paid transaction. `wxpay sandbox pay OUT_TRADE_NO` calls it.
 pub const PAY_PATH: &str = "/v3/sandbox/pay/{out_trade_no}";
 
+/// The sandbox's control endpoint where the user confirms a merchant transfer waiting for them
+/// (`WAIT_USER_CONFIRM`): `POST` it, signed like any call; the transfer succeeds and
+/// `MCHTRANSFER.BILL.FINISHED` goes to its `notify_url`, as [`Gateway::confirm_transfer`] does.
+pub const CONFIRM_TRANSFER_PATH: &str = "/v3/sandbox/transfer-bills/{out_bill_no}/confirm";
+
 /// The request header that selects a fault for one request.
 pub const FAULT_HEADER: &str = "Wechatpay-Sandbox-Fault";
 
@@ -228,6 +234,7 @@ pub struct Gateway {
     signers: RwLock<Signers>,
     store: store::Store,
     payments: pay::Payments,
+    funds: funds::Funds,
     bills: bills::Bills,
     v2: v2::V2State,
     fault: Mutex<Option<Fault>>,
@@ -317,6 +324,7 @@ impl Gateway {
         Self {
             store: store::Store::new(&config.mchid, instance),
             payments: pay::Payments::new(&config.mchid, instance),
+            funds: funds::Funds::new(&config.mchid, instance),
             bills: bills::Bills::default(),
             v2: v2::V2State::new(instance),
             signers: RwLock::new(signers),
@@ -484,6 +492,27 @@ impl Gateway {
             now,
         );
         Some(transaction)
+    }
+
+    /// The user confirms the merchant transfer `out_bill_no` at `now`: it succeeds, and
+    /// `MCHTRANSFER.BILL.FINISHED` is queued for its `notify_url`. Returns the transfer as a
+    /// query shows it, or `None` when no transfer with that number waits for the user.
+    pub fn confirm_transfer(&self, out_bill_no: &str, now: i64) -> Option<Value> {
+        let (transfer, finished) = self.funds.confirm_transfer(out_bill_no, now).ok()?;
+        self.transfer_finished(finished, now);
+        Some(transfer)
+    }
+
+    fn transfer_finished(&self, finished: funds::Finished, now: i64) {
+        if let Some((url, resource)) = finished {
+            let event = deliver::Event {
+                event_type: "MCHTRANSFER.BILL.FINISHED".into(),
+                summary: "商家转账单据终态通知".into(),
+                original_type: "mch_payment".into(),
+                resource,
+            };
+            self.queue_notification(&url, event, now);
+        }
     }
 
     /// Queue `event` for `url`, as WeChat Pay does when something happens on its side: a
@@ -858,6 +887,90 @@ impl Gateway {
                         None,
                     ),
                 }
+            }
+            ["v3", "sandbox", "transfer-bills", no, "confirm"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                match self.funds.confirm_transfer(&decode(no), now) {
+                    Ok((transfer, finished)) => {
+                        self.transfer_finished(finished, now);
+                        (StatusCode::OK, transfer.to_string().into_bytes())
+                    }
+                    Err(a) => a,
+                }
+            }
+            ["v3", "profitsharing", "receivers", action @ ("add" | "delete")] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                if *action == "add" {
+                    self.funds.add_receiver(body)
+                } else {
+                    self.funds.delete_receiver(body)
+                }
+            }
+            ["v3", "profitsharing", "orders"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.funds.share(&self.payments, body, now)
+            }
+            ["v3", "profitsharing", "orders", "unfreeze"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.funds.unfreeze(&self.payments, body, now)
+            }
+            ["v3", "profitsharing", "orders", no] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.funds.query_order(&decode(no), query)
+            }
+            ["v3", "profitsharing", "return-orders"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.funds.return_order(body, now)
+            }
+            ["v3", "profitsharing", "return-orders", no] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.funds.query_return(&decode(no), query)
+            }
+            ["v3", "profitsharing", "transactions", id, "amounts"] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.funds.unsplit(&self.payments, &decode(id))
+            }
+            ["v3", "fund-app", "mch-transfer", "transfer-bills"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                self.funds.transfer(body, now)
+            }
+            ["v3", "fund-app", "mch-transfer", "transfer-bills", "out-bill-no", no] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.funds.query_transfer(true, &decode(no))
+            }
+            ["v3", "fund-app", "mch-transfer", "transfer-bills", "transfer-bill-no", no] => {
+                if let Some(a) = allow(&[Method::GET]) {
+                    return a;
+                }
+                self.funds.query_transfer(false, &decode(no))
+            }
+            ["v3", "fund-app", "mch-transfer", "transfer-bills", "out-bill-no", no, "cancel"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                let (answer, finished) = self.funds.cancel_transfer(&decode(no), now);
+                self.transfer_finished(finished, now);
+                answer
             }
             ["v3", "certificates"] => {
                 if let Some(a) = allow(&[Method::GET]) {

@@ -70,6 +70,13 @@ struct Refund {
     done: bool,
 }
 
+/// A paid order, as profit sharing sees it.
+pub(crate) struct Paid {
+    pub(crate) total: i64,
+    /// Created with `settle_info.profit_sharing = true`.
+    pub(crate) profit_sharing: bool,
+}
+
 #[derive(Default)]
 pub(crate) struct Payments {
     mchid: String,
@@ -315,6 +322,18 @@ impl Payments {
             Some(_) => api_error(400, "ORDERPAID", "订单已支付，不能关闭"),
             None => not_found(),
         }
+    }
+
+    /// The paid order `transaction_id`, as profit sharing sees it.
+    pub(crate) fn paid(&self, transaction_id: &str) -> Option<Paid> {
+        let txs = lock(&self.txs);
+        let t = txs
+            .values()
+            .find(|t| t.transaction_id.as_deref() == Some(transaction_id))?;
+        Some(Paid {
+            total: t.total,
+            profit_sharing: t.body["settle_info"]["profit_sharing"] == json!(true),
+        })
     }
 
     /// The user pays `out_trade_no` at `now`: the resource a `TRANSACTION.SUCCESS` notification

@@ -292,3 +292,225 @@ fn gw_now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+/// A client over the in-memory connector, and a paid order of `total` fen.
+fn paid_order(
+    gateway: &Arc<Gateway>,
+    no: &str,
+    total: i64,
+    profit_sharing: bool,
+) -> (
+    wechatpay_core::BlockingClient<wechatpay_sandbox::connector::InMemory>,
+    String,
+) {
+    let keys = TestKeys::load();
+    let core = keys
+        .client_builder("https://api.mch.weixin.qq.com", Mode::Certificate)
+        .build()
+        .unwrap();
+    let client = wechatpay_core::BlockingClient::with_connector(
+        core,
+        wechatpay_sandbox::connector::InMemory::new(gateway.clone()),
+        wechatpay_core::transport::Config::default(),
+    );
+    let order = json!({
+        "appid": "wxd678efh567hg6787", "mchid": keys.mchid, "description": "funds",
+        "out_trade_no": no, "notify_url": "https://example.com/n", "amount": {"total": total},
+        "settle_info": {"profit_sharing": profit_sharing},
+    });
+    client
+        .send(Call::<Value>::post("/v3/pay/transactions/native").json(&order))
+        .unwrap();
+    let paid = gateway.pay(no, gw_now()).unwrap();
+    (client, paid["transaction_id"].as_str().unwrap().to_string())
+}
+
+fn code(e: wechatpay_core::CallError) -> String {
+    e.api_error()
+        .and_then(|a| a.code.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn profit_sharing_states_and_refusals() {
+    use wechatpay_api::profitsharing::{
+        AddReceiverResponse, OrdersEntity, QueryOrderAmountResponse, ReturnOrdersEntity,
+    };
+    let gateway = Arc::new(Gateway::with_test_keys(Mode::Certificate));
+    let (c, tx) = paid_order(&gateway, "PS-1", 1000, true);
+    let receiver = json!({"appid": "wxd678efh567hg6787", "type": "MERCHANT_ID",
+        "account": "1900000109", "relation_type": "PARTNER"});
+    let share = |no: &str, amount: i64| {
+        Call::<OrdersEntity>::post("/v3/profitsharing/orders").json(&json!({
+            "appid": "wxd678efh567hg6787", "transaction_id": tx, "out_order_no": no,
+            "receivers": [{"type": "MERCHANT_ID", "account": "1900000109", "amount": amount,
+                "description": "分给商户"}],
+            "unfreeze_unsplit": false}))
+    };
+    // Not a receiver yet.
+    assert_eq!(
+        code(c.send(share("P-0", 100)).unwrap_err()),
+        "INVALID_REQUEST"
+    );
+    let added = c
+        .send(Call::<AddReceiverResponse>::post("/v3/profitsharing/receivers/add").json(&receiver))
+        .unwrap();
+    assert_eq!(added.data.account, "1900000109");
+    // More than 30 % of the order.
+    assert_eq!(code(c.send(share("P-1", 301)).unwrap_err()), "NOT_ENOUGH");
+    let order = c.send(share("P-2", 200)).unwrap().data;
+    assert_eq!(order.state.as_str(), "PROCESSING");
+    // The same out_order_no is the same request.
+    assert_eq!(
+        c.send(share("P-2", 200)).unwrap().data.order_id,
+        order.order_id
+    );
+    let queried = c
+        .send(
+            Call::<OrdersEntity>::get("/v3/profitsharing/orders/{out_order_no}")
+                .path_param("out_order_no", "P-2")
+                .query("transaction_id", &tx),
+        )
+        .unwrap()
+        .data;
+    assert_eq!(queried.state.as_str(), "FINISHED");
+    let amounts = |c: &wechatpay_core::BlockingClient<_>| {
+        c.send(
+            Call::<QueryOrderAmountResponse>::get(
+                "/v3/profitsharing/transactions/{transaction_id}/amounts",
+            )
+            .path_param("transaction_id", &tx),
+        )
+        .unwrap()
+        .data
+        .unsplit_amount
+    };
+    assert_eq!(amounts(&c), 800);
+    // A return: at most what the receiver got.
+    let ret = |no: &str, amount: i64| {
+        Call::<ReturnOrdersEntity>::post("/v3/profitsharing/return-orders").json(&json!({
+            "out_order_no": "P-2", "out_return_no": no, "return_mchid": "1900000109",
+            "amount": amount, "description": "退回"}))
+    };
+    assert_eq!(code(c.send(ret("B-0", 201)).unwrap_err()), "NOT_ENOUGH");
+    let back = c.send(ret("B-1", 50)).unwrap().data;
+    assert_eq!(back.amount, 50);
+    let back = c
+        .send(
+            Call::<ReturnOrdersEntity>::get("/v3/profitsharing/return-orders/{out_return_no}")
+                .path_param("out_return_no", "B-1")
+                .query("out_order_no", "P-2"),
+        )
+        .unwrap()
+        .data;
+    assert_eq!(back.result.as_str(), "SUCCESS");
+    // Unfreeze the rest, once.
+    let unfreeze = |no: &str| {
+        Call::<OrdersEntity>::post("/v3/profitsharing/orders/unfreeze").json(&json!({
+            "transaction_id": tx, "out_order_no": no, "description": "解冻全部剩余资金"}))
+    };
+    let unfrozen = c.send(unfreeze("U-1")).unwrap().data;
+    assert_eq!(unfrozen.receivers.unwrap()[0].amount, 800);
+    assert_eq!(amounts(&c), 0);
+    assert_eq!(
+        code(c.send(unfreeze("U-2")).unwrap_err()),
+        "INVALID_REQUEST"
+    );
+    assert_eq!(
+        code(c.send(share("P-3", 10)).unwrap_err()),
+        "INVALID_REQUEST"
+    );
+    // A receiver deleted twice; an order paid without the profit-sharing flag.
+    let delete = || {
+        Call::<Value>::post("/v3/profitsharing/receivers/delete").json(&json!({
+            "appid": "wxd678efh567hg6787", "type": "MERCHANT_ID", "account": "1900000109"}))
+    };
+    c.send(delete()).unwrap();
+    assert_eq!(code(c.send(delete()).unwrap_err()), "INVALID_REQUEST");
+    let (c2, tx2) = paid_order(&gateway, "PS-2", 1000, false);
+    let e = c2
+        .send(
+            Call::<Value>::post("/v3/profitsharing/orders/unfreeze").json(&json!({
+            "transaction_id": tx2, "out_order_no": "U-9", "description": "x"})),
+        )
+        .unwrap_err();
+    assert_eq!(code(e), "INVALID_REQUEST");
+}
+
+#[test]
+fn merchant_transfers_wait_for_the_user_and_notify_their_end() {
+    use wechatpay_api::fund_app::mch_transfer::{
+        GetTransferBillsByOutBillNoResponse, TransferBillsCancelResponse, TransferBillsResponse,
+    };
+    use wechatpay_sandbox::CONFIRM_TRANSFER_PATH;
+    let gateway = Arc::new(Gateway::with_test_keys(Mode::Certificate));
+    let (c, _) = paid_order(&gateway, "T-0", 1, false);
+    gateway.take_notifications();
+    let transfer = |no: &str, amount: i64| {
+        Call::<TransferBillsResponse>::post("/v3/fund-app/mch-transfer/transfer-bills").json(
+            &json!({"appid": "wxd678efh567hg6787", "out_bill_no": no,
+                "transfer_scene_id": "1000", "openid": "oUser", "transfer_amount": amount,
+                "transfer_remark": "现金营销", "notify_url": "https://example.com/t",
+                "transfer_scene_report_infos": [
+                    {"info_type": "活动名称", "info_content": "新会员有礼"},
+                    {"info_type": "奖励说明", "info_content": "注册会员抽奖一等奖"}]}),
+        )
+    };
+    assert_eq!(
+        code(c.send(transfer("TB-0", 9)).unwrap_err()),
+        "PARAM_ERROR"
+    );
+    assert_eq!(
+        code(c.send(transfer("TB-0", 200_000)).unwrap_err()),
+        "PARAM_ERROR"
+    );
+    let created = c.send(transfer("TB-1", 100)).unwrap().data;
+    assert_eq!(
+        created.state.as_ref().map(|s| s.as_str()),
+        Some("WAIT_USER_CONFIRM")
+    );
+    assert!(created.package_info.is_some());
+    // The user confirms: SUCCESS, and the notification of its end.
+    let confirmed = c
+        .send(Call::<Value>::post(CONFIRM_TRANSFER_PATH).path_param("out_bill_no", "TB-1"))
+        .unwrap();
+    assert_eq!(confirmed.data["state"], "SUCCESS");
+    let query = |no: &str| {
+        Call::<GetTransferBillsByOutBillNoResponse>::get(
+            "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}",
+        )
+        .path_param("out_bill_no", no)
+    };
+    let done = c.send(query("TB-1")).unwrap().data;
+    assert_eq!(done.state.as_ref().map(|s| s.as_str()), Some("SUCCESS"));
+    let cancel = |no: &str| {
+        Call::<TransferBillsCancelResponse>::post(
+            "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel",
+        )
+        .path_param("out_bill_no", no)
+    };
+    // A finished transfer cannot be cancelled; one waiting for the user can.
+    assert_eq!(code(c.send(cancel("TB-1")).unwrap_err()), "INVALID_REQUEST");
+    c.send(transfer("TB-2", 100)).unwrap();
+    let cancelling = c.send(cancel("TB-2")).unwrap().data;
+    assert_eq!(
+        cancelling.state.as_ref().map(|s| s.as_str()),
+        Some("CANCELING")
+    );
+    let cancelled = c.send(query("TB-2")).unwrap().data;
+    assert_eq!(
+        cancelled.state.as_ref().map(|s| s.as_str()),
+        Some("CANCELLED")
+    );
+    assert_eq!(code(c.send(query("TB-9")).unwrap_err()), "NOT_FOUND");
+    // Two ends, two notifications, each typed as WeChat Pay sends them.
+    let sent = gateway.take_notifications();
+    let states: Vec<&str> = sent
+        .iter()
+        .map(|o| o.event.resource["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["SUCCESS", "CANCELLED"]);
+    assert!(sent
+        .iter()
+        .all(|o| o.event.event_type == "MCHTRANSFER.BILL.FINISHED"));
+}
