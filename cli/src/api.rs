@@ -117,6 +117,83 @@ pub fn find(method: &str, template: &str) -> Option<&'static Endpoint> {
     }
 }
 
+/// The endpoints whose template `path` fills (the template itself, or a concrete path), of
+/// any method.
+fn filled_by(path: &str) -> Vec<&'static Endpoint> {
+    let segments: Vec<&str> = path.split('/').collect();
+    endpoints()
+        .iter()
+        .filter(|e| {
+            let t: Vec<&str> = e.path.split('/').collect();
+            e.path == path
+                || (t.len() == segments.len()
+                    && t.iter()
+                        .zip(&segments)
+                        .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty())))
+        })
+        .collect()
+}
+
+/// How far `path` is from the template `t`: segment by segment (a `{param}` matches any
+/// segment), each literal by its edit distance, a missing or extra segment counting 8.
+fn distance(path: &str, t: &str) -> usize {
+    let a: Vec<&str> = path.split('/').collect();
+    let b: Vec<&str> = t.split('/').collect();
+    let mut d = a.len().abs_diff(b.len()) * 8;
+    for (x, y) in a.iter().zip(&b) {
+        if !y.starts_with('{') || x.is_empty() {
+            d += levenshtein(&x.to_ascii_lowercase(), y);
+        }
+    }
+    d
+}
+
+/// Check `METHOD path` against the catalog before anything is signed: the endpoint, or a usage
+/// failure that names the method(s) the path takes, or the closest endpoints.
+/// `Ok(None)`: a concrete path that fills two templates of the method equally (no schema rather
+/// than the wrong one).
+pub fn resolve(method: &str, path: &str) -> Result<Option<&'static Endpoint>, Failure> {
+    let method = method.to_ascii_uppercase();
+    if let Some(e) = find(&method, path) {
+        return Ok(Some(e));
+    }
+    let same_path = filled_by(path);
+    if same_path.iter().any(|e| e.method == method) {
+        return Ok(None);
+    }
+    if let Some(e) = same_path.first() {
+        let mut methods: Vec<&str> = same_path.iter().map(|e| e.method.as_str()).collect();
+        methods.sort_unstable();
+        methods.dedup();
+        return Err(Failure::usage(format!(
+            "{path} does not take {method}: it takes {} (wxpay request {} {path})",
+            methods.join(" or "),
+            e.method
+        )));
+    }
+    let mut near: Vec<(usize, &Endpoint)> = endpoints()
+        .iter()
+        .map(|e| (distance(path, &e.path), e))
+        .collect();
+    near.sort_by_key(|(d, e)| (*d, e.method != method));
+    let limit = (path.len() / 6).max(3);
+    let hints: Vec<String> = near
+        .iter()
+        .take_while(|(d, _)| *d <= limit)
+        .take(3)
+        .map(|(_, e)| format!("{} {}", e.method, e.path))
+        .collect();
+    let family = path.split('/').nth(2).unwrap_or("");
+    let advice = if hints.is_empty() {
+        format!("wxpay api list --family {family} lists the family's endpoints")
+    } else {
+        format!("did you mean {}?", hints.join(", or "))
+    };
+    Err(Failure::usage(format!(
+        "no endpoint {method} {path}: {advice} (--no-validate sends it anyway)"
+    )))
+}
+
 /// `"METHOD /path"`, a chain ending in the method (`v3.pay.transactions.jsapi.post`), or a
 /// path alone when one method has it.
 pub fn lookup(spec: &str) -> Result<&'static Endpoint, Failure> {

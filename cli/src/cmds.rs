@@ -72,13 +72,18 @@ pub enum Cmd {
 /// `wxpay request`.
 #[derive(clap::Args, Debug)]
 pub struct RequestArgs {
-    /// HTTP method (GET, POST, PUT, PATCH, DELETE)
+    /// HTTP method (GET, POST, PUT, PATCH, DELETE); or, alone, a chain ending in its verb as
+    /// `wxpay api show` prints it (v3.pay.transactions.native.post)
+    #[arg(value_name = "METHOD")]
     pub method: String,
     /// Path template (/v3/payscore/payafter-orders/{out_order_no}/complete), chain
-    /// (v3.payscore.payafterOrders._out_order_no_.complete), a concrete path (checked against
-    /// the template it fills), or a whole URL (its path; calls go to the configured base URL);
-    /// a query after `?` (as pasted from a URL, percent-encoded) counts as -q pairs
-    pub target: String,
+    /// (v3.payscore.payafterOrders._out_order_no_.complete, or ending in its verb: ….post), a
+    /// concrete path (checked against the template it fills), or a whole URL (its path; calls
+    /// go to the configured base URL); a query after `?` (as pasted from a URL,
+    /// percent-encoded) counts as -q pairs. Unknown endpoints and wrong methods are refused
+    /// before anything is signed (exit 2), unless --no-validate
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
     /// Path parameter name=value (fills {name}; percent-encoded as one segment)
     #[arg(short = 'p', value_name = "NAME=VALUE")]
     pub param: Vec<String>,
@@ -586,25 +591,63 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn request(g: &Resolved, json_mode: bool, a: RequestArgs) -> Result<(), Failure> {
-    let method: http::Method = a
-        .method
+    // A chain as `wxpay api show` prints it ends in its verb: it names both.
+    let by_chain = |chain: &str| crate::api::endpoints().iter().find(|e| e.chain == chain);
+    let (method, target) = match &a.target {
+        Some(target) => match by_chain(target) {
+            Some(e) if !e.method.eq_ignore_ascii_case(&a.method) => {
+                return Err(Failure::usage(format!(
+                    "{target} is {} {}, not {}",
+                    e.method,
+                    e.path,
+                    a.method.to_uppercase()
+                )))
+            }
+            Some(e) => (e.method.clone(), e.path.clone()),
+            None => (a.method.clone(), target.clone()),
+        },
+        None => match by_chain(&a.method) {
+            Some(e) => (e.method.clone(), e.path.clone()),
+            None => {
+                return Err(Failure::usage(format!(
+                    "give METHOD and TARGET, or a chain ending in its verb as `wxpay api show` prints it (not {:?})",
+                    a.method
+                )))
+            }
+        },
+    };
+    let method: http::Method = method
         .to_uppercase()
         .parse()
         .map_err(|_| Failure::usage(format!("bad method {:?}", a.method)))?;
     // A target pasted with its query (`…/out-trade-no/1217?mchid=1900000001`): its pairs,
     // percent-decoded, go before the -q ones.
-    let (target, pasted) = a.target.split_once('?').unwrap_or((&a.target, ""));
+    let (target, pasted) = target.split_once('?').unwrap_or((&target, ""));
     let template = crate::chain::to_template(target).map_err(Failure::usage)?;
-    // The endpoint's schema, when it is one of the catalog's: -d is checked before anything is
-    // signed or sent.
+    // The endpoint, when it is one of the catalog's: an unknown one, or the wrong method, is
+    // refused before anything is signed, and -d is checked against its schema.
     let schema = if a.no_validate {
         None
     } else {
-        crate::api::find(method.as_str(), &template)
+        crate::api::resolve(method.as_str(), &template)?
     };
-    let mut call = Call::<Value>::new(method, template).expect_bytes();
+    let params: Vec<&str> = template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .collect();
+    let mut call = Call::<Value>::new(method, template.clone()).expect_bytes();
     for p in &a.param {
         let (k, v) = pair(p, "-p")?;
+        if !params.contains(&k.as_str()) {
+            let have = if params.is_empty() {
+                "it has none".to_string()
+            } else {
+                format!("it has {}", params.join(", "))
+            };
+            return Err(Failure::usage(format!(
+                "-p {k}: {template} has no {{{k}}} ({have})"
+            )));
+        }
         call = call.path_param(k, v);
     }
     let mut names = Vec::new();

@@ -276,14 +276,14 @@ fn request_template_chain_errors_and_exit_codes() {
     assert_eq!(o.status.code(), Some(4));
     // Usage: exit 2.
     assert_eq!(
-        wxpay(&["request".into(), "GET".into(), "/v3/x".into()])
+        wxpay(&["request".into(), "GET".into(), "/v3/certificates".into()])
             .status
             .code(),
         Some(2),
         "--mchid missing"
     );
     assert_eq!(
-        wxpay(&args(&f, &["request", "GET", "/v3/x", "-d", "not json"]))
+        wxpay(&args(&f, &["request", "GET", "/v3/certificates", "-d", "not json"]))
             .status
             .code(),
         Some(2)
@@ -860,7 +860,7 @@ fn hostile_text_never_reaches_the_terminal_raw() {
             &one_shot(answer.clone().into_bytes()),
             Mode::Certificate,
         );
-        let mut a = vec!["request", "GET", "/v3/x"];
+        let mut a = vec!["request", "GET", "/v3/x", "--no-validate"];
         if json {
             a.insert(0, "--json");
         }
@@ -910,7 +910,7 @@ fn verified_answers_are_printed_faithfully() {
     let d = tmpdir();
     let body = br#"{"amount":123456789012345678901234567890,"rate":1.50,"z":1,"a":"x","a":"y","note":"caf\u00e9"}"#;
     let f = creds(&d, &one_shot(signed_answer(body)), Mode::Certificate);
-    let o = wxpay(&args(&f, &["request", "GET", "/v3/x"]));
+    let o = wxpay(&args(&f, &["request", "GET", "/v3/x", "--no-validate"]));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("123456789012345678901234567890"), "{out}");
@@ -925,7 +925,7 @@ fn verified_answers_are_printed_faithfully() {
     );
     // --json embeds the answer itself.
     let f = creds(&d, &one_shot(signed_answer(body)), Mode::Certificate);
-    let o = wxpay(&args(&f, &["--json", "request", "GET", "/v3/x"]));
+    let o = wxpay(&args(&f, &["--json", "request", "GET", "/v3/x", "--no-validate"]));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
@@ -2047,7 +2047,7 @@ fn files_are_regular_and_bounded() {
         );
         add(
             is_odd || is_big,
-            args(&f, &["request", "POST", "/v3/x", "-d", &at]),
+            args(&f, &["request", "POST", "/v3/x", "--no-validate", "-d", &at]),
             "-d @file",
         );
         add(
@@ -2399,4 +2399,77 @@ fn a_shell_user_pays_and_refunds_in_the_sandbox() {
         "{}",
         String::from_utf8_lossy(&twice.stderr)
     );
+}
+
+#[test]
+fn typos_are_refused_before_anything_is_signed() {
+    // Nothing listens on port 1: a request that went out would fail with exit 4.
+    let f = creds(&tmpdir(), "http://127.0.0.1:1", Mode::Certificate);
+    let refused = |rest: &[&str], says: &str| {
+        let o = wxpay(&args(&f, rest));
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{rest:?}: {err}");
+        assert!(err.contains(says), "{rest:?}: {err}");
+    };
+    refused(
+        &[
+            "request",
+            "GET",
+            "v3.pay.transaction.outTradeNo._out_trade_no_",
+            "-p",
+            "out_trade_no=1",
+        ],
+        "did you mean GET /v3/pay/transactions/out-trade-no/{out_trade_no}",
+    );
+    refused(
+        &["request", "GET", "/v3/pay/transactions/outTradeNO/1"],
+        "did you mean GET /v3/pay/transactions/out-trade-no/{out_trade_no}",
+    );
+    refused(
+        &["request", "POST", "/v3/pay/transactions/out-trade-no/1"],
+        "it takes GET",
+    );
+    refused(
+        &[
+            "request",
+            "GET",
+            "/v3/pay/transactions/out-trade-no/{out_trade_no}",
+            "-p",
+            "outTradeNo=1",
+        ],
+        "has no {outTradeNo} (it has out_trade_no)",
+    );
+    refused(
+        &[
+            "request",
+            "POST",
+            "v3.pay.transactions.outTradeNo._out_trade_no_.get",
+        ],
+        "is GET /v3/pay/transactions/out-trade-no/{out_trade_no}, not POST",
+    );
+    refused(
+        &["request", "v3.nothing.here"],
+        "a chain ending in its verb",
+    );
+    // A chain as `api show` prints it is that verb and path; --no-validate sends anything. Both
+    // go out (and fail to connect).
+    for rest in [
+        &[
+            "request",
+            "v3.pay.transactions.outTradeNo._out_trade_no_.get",
+            "-p",
+            "out_trade_no=1",
+            "-q",
+            "mchid=1900000001",
+        ][..],
+        &["request", "GET", "/v3/foo/bar", "--no-validate"][..],
+    ] {
+        let o = wxpay(&args(&f, rest));
+        assert_eq!(
+            o.status.code(),
+            Some(4),
+            "{rest:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }
