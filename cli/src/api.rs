@@ -664,7 +664,7 @@ mod tests {
         let e = lookup("v3.pay.transactions.outTradeNo._out_trade_no_.get").unwrap();
         assert_eq!(
             e.rust,
-            "wechatpay_api::pay::transactions::get_by_out_trade_no"
+            "wechatpay::api::pay::transactions::get_by_out_trade_no"
         );
         assert_eq!(
             lookup("POST /v3/pay/transactions/jsapi").unwrap().title,

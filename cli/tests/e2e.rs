@@ -283,9 +283,12 @@ fn request_template_chain_errors_and_exit_codes() {
         "--mchid missing"
     );
     assert_eq!(
-        wxpay(&args(&f, &["request", "GET", "/v3/certificates", "-d", "not json"]))
-            .status
-            .code(),
+        wxpay(&args(
+            &f,
+            &["request", "GET", "/v3/certificates", "-d", "not json"]
+        ))
+        .status
+        .code(),
         Some(2)
     );
 }
@@ -925,7 +928,10 @@ fn verified_answers_are_printed_faithfully() {
     );
     // --json embeds the answer itself.
     let f = creds(&d, &one_shot(signed_answer(body)), Mode::Certificate);
-    let o = wxpay(&args(&f, &["--json", "request", "GET", "/v3/x", "--no-validate"]));
+    let o = wxpay(&args(
+        &f,
+        &["--json", "request", "GET", "/v3/x", "--no-validate"],
+    ));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
@@ -2047,7 +2053,10 @@ fn files_are_regular_and_bounded() {
         );
         add(
             is_odd || is_big,
-            args(&f, &["request", "POST", "/v3/x", "--no-validate", "-d", &at]),
+            args(
+                &f,
+                &["request", "POST", "/v3/x", "--no-validate", "-d", &at],
+            ),
             "-d @file",
         );
         add(

@@ -10,6 +10,13 @@
 
 pub use wechatpay_core::*;
 
+/// The `http` crate the requests, answers, headers and status codes are made of.
+pub use http;
+
+/// A WeChat Pay gateway for tests, in memory or on 127.0.0.1 (`wechatpay-sandbox`).
+#[cfg(feature = "sandbox")]
+pub use wechatpay_sandbox as sandbox;
+
 /// Every endpoint and notification event, typed (`wechatpay-api`).
 #[cfg(feature = "typed")]
 pub use wechatpay_api as api;

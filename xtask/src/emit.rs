@@ -941,6 +941,7 @@ pub fn facade_features(families: &[Family], defaults: &[&str]) -> String {
     out.push_str("# The typed API with only the families named (used by the family features).\ntyped = [\"dep:wechatpay-api\"]\n");
     out.push_str("# Every family of the typed API.\nfull = [\"api\", \"wechatpay-api/full\"]\n");
     out.push_str("# Transports, the axum integration, and the Redis callback store.\nhyper = [\"dep:wechatpay-hyper\"]\nureq = [\"dep:wechatpay-ureq\"]\nreqwest = [\"dep:wechatpay-reqwest\"]\naxum = [\"dep:wechatpay-axum\"]\nredis = [\"dep:wechatpay-redis\"]\n");
+    out.push_str("# A WeChat Pay gateway for tests (`wechatpay::sandbox`): in memory or on 127.0.0.1.\nsandbox = [\"dep:wechatpay-sandbox\"]\n");
     out.push_str("# One feature per family of the typed API.\n");
     for f in families {
         let feat = feature_of(&f.name);
@@ -1023,7 +1024,11 @@ pub fn metadata(families: &[Family]) -> String {
     }
     list.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     let arr: Vec<serde_json::Value> = list.into_iter().map(|(_, _, v)| v).collect();
-    let mut s = serde_json::to_string(&arr).unwrap_or_default();
+    // The paths as a user of the facade writes them (`wechatpay::api::…`, `wechatpay::…`).
+    let mut s = serde_json::to_string(&arr)
+        .unwrap_or_default()
+        .replace("wechatpay_api::", "wechatpay::api::")
+        .replace("wechatpay_core::", "wechatpay::");
     s.push('\n');
     s
 }

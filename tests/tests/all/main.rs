@@ -12,6 +12,7 @@ mod key_lifecycle;
 mod once;
 mod proxy;
 mod proxy_env;
+mod readmes;
 mod redis_once;
 mod tracing;
 mod transport_hyper;
