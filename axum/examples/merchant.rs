@@ -5,7 +5,7 @@
 //!
 //! One process keeps deliveries and claims in memory (the default). Several instances behind a
 //! load balancer share them in Redis: set `REDIS_URL` (e.g. `redis://127.0.0.1:6379/`) and this
-//! example uses `wechatpay_redis::RedisStore` instead — the only line that changes.
+//! example uses `wechatpay::redis::RedisStore` instead — the only line that changes.
 //!
 //! `cargo run -p wechatpay-axum --example merchant` starts the sandbox gateway and this server on
 //! 127.0.0.1, lets the sandbox deliver a payment, a refund and a tampered callback, then plays
@@ -20,14 +20,15 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{FromRef, State};
 use axum::routing::post;
 use axum::Router;
-use wechatpay_api::pay::transactions::Transaction;
-use wechatpay_api::refund::domestic::Refund;
-use wechatpay_axum::{Answer, Delivery, Notifications};
-use wechatpay_core::ApiV3Key;
-use wechatpay_redis::RedisStore;
-use wechatpay_sandbox::deliver::{http_sender, Deliverer, Event, Scenario};
-use wechatpay_sandbox::server::{post_notification, Server};
-use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
+use wechatpay::api::pay::transactions::Transaction;
+use wechatpay::api::refund::domestic::Refund;
+use wechatpay::axum::{Answer, Delivery, Notifications};
+use wechatpay::notify::{HandlerError, Notification};
+use wechatpay::redis::RedisStore;
+use wechatpay::sandbox::deliver::{http_sender, Deliverer, Event, Scenario};
+use wechatpay::sandbox::server::{post_notification, Server};
+use wechatpay::sandbox::{Fault, Gateway, Mode, TestKeys};
+use wechatpay::ApiV3Key;
 
 /// The server's state: the callback verifier and its store, and the merchant's own records.
 #[derive(Clone)]
@@ -46,7 +47,7 @@ impl FromRef<App> for Notifications {
 impl App {
     /// Record what happened; an error makes the answer a failure, and WeChat Pay delivers the
     /// notification again.
-    fn record(&self, id: &str, what: String) -> Result<(), &'static str> {
+    fn record(&self, id: &str, what: String) -> Result<(), HandlerError> {
         let mut ledger = self
             .ledger
             .lock()
@@ -60,7 +61,7 @@ impl App {
 async fn payment(State(app): State<App>, delivery: Delivery) -> Answer {
     let notifications = app.notifications.clone();
     notifications
-        .handle::<Transaction, _, _, _>(delivery, |n| async move {
+        .handle(delivery, |n: Notification<Transaction>| async move {
             let r = &n.resource;
             let what = format!(
                 "{} paid {} fen for {}",
@@ -79,7 +80,7 @@ async fn payment(State(app): State<App>, delivery: Delivery) -> Answer {
 async fn refund(State(app): State<App>, delivery: Delivery) -> Answer {
     let notifications = app.notifications.clone();
     notifications
-        .handle::<Refund, _, _, _>(delivery, |n| async move {
+        .handle(delivery, |n: Notification<Refund>| async move {
             let r = &n.resource;
             let what = format!(
                 "refund {} of {} is {}",
@@ -105,6 +106,12 @@ fn router(app: App) -> Router {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Where failures go: every rejected callback, failed handler and store outage is a
+    // `tracing` event (target `wechatpay`, level WARN or ERROR, never a secret); without a
+    // subscriber they are dropped and a failing endpoint only shows as 500 answers.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .init();
     // Your configuration goes here; the sandbox stands in for WeChat Pay (TEST-ONLY keys).
     let keys = TestKeys::load();
     let gateway = Server::start(Gateway::with_test_keys(Mode::Certificate))?;
@@ -115,9 +122,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     // Proxy::None: the sandbox is on loopback. Against WeChat Pay, `Client::new(core)` reads
     // a proxy from the environment.
-    let transport = wechatpay_hyper::Client::with_config(
+    let transport = wechatpay::hyper::Client::with_config(
         core.clone(),
-        wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+        wechatpay::hyper::Config::default().proxy(wechatpay::hyper::Proxy::None),
     )?;
     // The client's callbacks refresh the platform certificates through it.
     let callbacks = transport.callbacks().ok_or("the core has no APIv3 key")?;

@@ -63,12 +63,11 @@ impl Notifications {
     /// Verify, decrypt and process a delivery once (claim, run `handler`, complete or
     /// release; see `wechatpay_core::notify::Callbacks::handle`), refreshing the platform
     /// keys through the callbacks' client when they have one. The answer to return as is.
-    pub async fn handle<T, F, Fut, E>(&self, delivery: Delivery, handler: F) -> Answer
+    pub async fn handle<T, F, Fut>(&self, delivery: Delivery, handler: F) -> Answer
     where
         T: notify::Resource,
         F: FnOnce(notify::Notification<T>) -> Fut,
-        Fut: std::future::Future<Output = Result<(), E>>,
-        E: std::fmt::Display,
+        Fut: std::future::Future<Output = Result<(), notify::HandlerError>>,
     {
         let (headers, body) = (&delivery.headers, &delivery.body[..]);
         let handled = self

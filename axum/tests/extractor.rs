@@ -15,10 +15,10 @@ use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Fault, Gateway, Mode, TestKeys};
 
 async fn paid(State(n): State<Notifications>, delivery: Delivery) -> Answer {
-    n.handle::<Transaction, _, _, _>(delivery, |n| async move {
+    n.handle::<Transaction, _, _>(delivery, |n| async move {
         assert_eq!(n.event_type, "TRANSACTION.SUCCESS");
         assert_eq!(n.resource.out_trade_no.as_deref(), Some("O-1"));
-        Ok::<_, String>(())
+        Ok(())
     })
     .await
 }
@@ -204,9 +204,9 @@ async fn a_slow_body_is_refused_in_time() {
             post(
                 move |axum::extract::State(n): axum::extract::State<Notifications>,
                       d: wechatpay_axum::Delivery| async move {
-                    n.handle::<Transaction, _, _, _>(d, |_| async move {
+                    n.handle::<Transaction, _, _>(d, |_| async move {
                         counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        Ok::<_, String>(())
+                        Ok(())
                     })
                     .await
                 },
@@ -263,10 +263,10 @@ async fn handle_processes_each_notification_once() {
                 move |axum::extract::State(n): axum::extract::State<Notifications>, d: Delivery| {
                     let (r, f) = (r.clone(), f.clone());
                     async move {
-                        n.handle::<Transaction, _, _, _>(d, |_| async move {
+                        n.handle::<Transaction, _, _>(d, |_| async move {
                             r.fetch_add(1, Ordering::SeqCst);
                             if f.swap(false, Ordering::SeqCst) {
-                                Err("database down")
+                                Err("database down".into())
                             } else {
                                 Ok(())
                             }

@@ -1018,10 +1018,10 @@ fn api_show_types_and_decode_answers() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     for says in [
-        "Rust:  wechatpay_api::pay::transactions::get_by_transaction_id(transaction_id: &str, &transactions::QueryOrderByIdRequest) -> Call<transactions::Transaction>",
+        "Rust:  wechatpay::api::pay::transactions::get_by_transaction_id(transaction_id: &str, &transactions::QueryOrderByIdRequest) -> Call<transactions::Transaction>",
         "official SDKs: Go payments.app.AppApiService.QueryOrderById",
-        "query (wechatpay_api::pay::transactions::QueryOrderByIdRequest):",
-        "answer (JSON, wechatpay_api::pay::transactions::Transaction):",
+        "query (wechatpay::api::pay::transactions::QueryOrderByIdRequest):",
+        "answer (JSON, wechatpay::api::pay::transactions::Transaction):",
         "  trade_state — string transactions::TradeState",
         "  promotion_detail — array of object transactions::PromotionDetail (optional)",
     ] {
@@ -1037,11 +1037,11 @@ fn api_show_types_and_decode_answers() {
     let v = json_out(&o);
     assert_eq!(
         v["types"]["body"],
-        "wechatpay_api::refund::domestic::CreateRequest"
+        "wechatpay::api::refund::domestic::CreateRequest"
     );
     assert_eq!(
         v["types"]["answer"],
-        "wechatpay_api::refund::domestic::Refund"
+        "wechatpay::api::refund::domestic::Refund"
     );
     let answer = v["answer"].as_array().unwrap();
     let amount = answer.iter().find(|f| f["name"] == "amount").unwrap();
@@ -1098,7 +1098,7 @@ fn api_show_types_and_decode_answers() {
     assert_eq!(o.status.code(), Some(1));
     let v = json_out(&o);
     assert_eq!(v["path"], "amount.total");
-    assert_eq!(v["type"], "wechatpay_api::pay::transactions::Transaction");
+    assert_eq!(v["type"], "wechatpay::api::pay::transactions::Transaction");
     assert!(
         v["message"].as_str().unwrap().contains("expected i64"),
         "{v}"
@@ -1247,12 +1247,12 @@ fn api_list_show_and_request_validation() {
             assert!(e[k].is_string(), "{e}");
         }
         assert!(
-            e["rust"].as_str().unwrap().starts_with("wechatpay_api::"),
+            e["rust"].as_str().unwrap().starts_with("wechatpay::api::"),
             "{e}"
         );
     }
     assert!(list.iter().any(
-        |e| e["rust"] == "wechatpay_api::payscore::payafter_orders::complete"
+        |e| e["rust"] == "wechatpay::api::payscore::payafter_orders::complete"
             && e["path"] == "/v3/payscore/payafter-orders/{out_order_no}/complete"
     ));
     let o = wxpay(&[
@@ -1269,7 +1269,7 @@ fn api_list_show_and_request_validation() {
     ]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("JSAPI下单") && text.contains("wechatpay_api::pay::transactions::jsapi"),
+        text.contains("JSAPI下单") && text.contains("wechatpay::api::pay::transactions::jsapi"),
         "{text}"
     );
     assert!(text.contains("out_trade_no — string (required)"), "{text}");
@@ -1550,9 +1550,9 @@ fn callback_endpoint(
                 wechatpay_core::notify::success()
             } else {
                 callbacks
-                    .handle_blocking::<Value, _, _>(&store, &headers, &body, |_| {
+                    .handle_blocking::<Value, _>(&store, &headers, &body, |_| {
                         counted.fetch_add(1, Ordering::SeqCst);
-                        Ok::<_, String>(())
+                        Ok(())
                     })
                     .answer
             };

@@ -22,7 +22,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use wechatpay_api::pay::transactions::Transaction;
-use wechatpay_core::notify::{Callbacks, MemoryStore, Notification, NotificationStore};
+use wechatpay_core::notify::{
+    Callbacks, HandlerError, MemoryStore, Notification, NotificationStore,
+};
 use wechatpay_core::ApiV3Key;
 use wechatpay_sandbox::deliver::{http_sender, Deliverer, Event, Scenario};
 use wechatpay_sandbox::{Gateway, Mode, TestKeys};
@@ -32,7 +34,7 @@ type Ledger = Arc<Mutex<Vec<String>>>;
 
 /// Your business logic: record the payment. Errors make the answer a failure (WeChat Pay
 /// retries); success is recorded so that a retry does not run it again.
-async fn record_payment(ledger: Ledger, n: Notification<Transaction>) -> Result<(), String> {
+async fn record_payment(ledger: Ledger, n: Notification<Transaction>) -> Result<(), HandlerError> {
     let t = &n.resource;
     println!(
         "    handler: {} {} paid {} fen",
@@ -69,6 +71,11 @@ async fn endpoint(
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
+    // Where failures go: rejected callbacks, failed handlers and store outages are `tracing`
+    // events (target `wechatpay`, WARN/ERROR); without a subscriber they are dropped.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .init();
     let keys = TestKeys::load();
     // In a real service: the same SharedKeys as your API client, your APIv3 key.
     let callbacks = Callbacks::for_client(

@@ -23,9 +23,9 @@
 //!
 //! let store = RedisStore::connect("redis://127.0.0.1:6379/", "1900000001").await?;
 //! let handled = callbacks
-//!     .handle::<serde_json::Value, _, _, _>(&store, &headers, &body, |n| async move {
+//!     .handle::<serde_json::Value, _, _>(&store, &headers, &body, |n| async move {
 //!         // record the payment n.resource …
-//!         Ok::<(), std::io::Error>(())
+//!         Ok(())
 //!     })
 //!     .await;
 //! // send handled.answer back as is

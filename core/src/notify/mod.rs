@@ -45,8 +45,8 @@ use std::time::Instant;
 
 mod once;
 pub use once::{
-    block_on, BoxFuture, Claim, HandleOptions, Handled, MemoryStore, NotificationStore, Outcome,
-    StoreError,
+    block_on, BoxFuture, Claim, HandleOptions, Handled, HandlerError, MemoryStore,
+    NotificationStore, Outcome, StoreError,
 };
 
 /// What a notification's decrypted resource is read into: a type of `wechatpay-api`, which

@@ -18,12 +18,12 @@
 //! WeChat Pay delivers again.
 //!
 //! ```
-//! use wechatpay_core::notify::{Callbacks, MemoryStore, Outcome};
+//! use wechatpay_core::notify::{Callbacks, MemoryStore, Notification, Outcome};
 //! # fn run(callbacks: &Callbacks, headers: &http::HeaderMap, body: &[u8]) {
-//! let store = MemoryStore::default();          // one process; wechatpay-redis for many
-//! let handled = callbacks.handle_blocking::<serde_json::Value, _, _>(&store, headers, body, |n| {
-//!     // record the payment: n.resource["out_trade_no"], …
-//!     Ok::<(), std::io::Error>(())
+//! let store = MemoryStore::new();              // one process; wechatpay-redis for many
+//! let handled = callbacks.handle_blocking(&store, headers, body, |n: Notification<serde_json::Value>| {
+//!     // record the payment: n.resource["out_trade_no"], … (`?` on any error: a failure answer)
+//!     Ok(())
 //! });
 //! let answer = handled.answer;                 // send it back to WeChat Pay as is
 //! # let _ = (answer, matches!(handled.outcome, Outcome::Processed)); }
@@ -137,6 +137,37 @@ impl HandleOptions {
     pub fn keep_completed(mut self, d: Duration) -> Self {
         self.keep_completed = d;
         self
+    }
+}
+
+/// Why a notification handler failed: the message of any error, as `?` converts every error
+/// that is `Display` (so a handler's closure needs no error type written out). It goes to the
+/// merchant's log ([`Outcome::HandlerFailed`]), never to WeChat Pay.
+///
+/// ```
+/// # use wechatpay_core::notify::HandlerError;
+/// fn save(order: &str) -> Result<(), HandlerError> {
+///     let total: u64 = order.parse()?; // a ParseIntError becomes a HandlerError
+///     if total == 0 {
+///         return Err("an empty order".into());
+///     }
+///     Ok(())
+/// }
+/// assert_eq!(save("x").unwrap_err().message(), "invalid digit found in string");
+/// ```
+#[derive(Debug)]
+pub struct HandlerError(String);
+
+impl HandlerError {
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<E: fmt::Display> From<E> for HandlerError {
+    fn from(e: E) -> Self {
+        HandlerError(e.to_string())
     }
 }
 
@@ -269,7 +300,7 @@ fn by_id<T>(n: &Notification<T>) -> String {
 impl Callbacks {
     /// Verify, decrypt, and process a callback once (see the module docs): the one call a
     /// callback endpoint needs. Returns what happened and the answer to send back.
-    pub async fn handle<T, F, Fut, E>(
+    pub async fn handle<T, F, Fut>(
         &self,
         store: &dyn NotificationStore,
         headers: &HeaderMap,
@@ -279,8 +310,7 @@ impl Callbacks {
     where
         T: Resource,
         F: FnOnce(Notification<T>) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
+        Fut: Future<Output = Result<(), HandlerError>>,
     {
         self.handle_keyed(store, headers, body, by_id, handler)
             .await
@@ -288,7 +318,7 @@ impl Callbacks {
 
     /// As [`Callbacks::handle`], processing once per `key` (e.g. `out_trade_no` + event type)
     /// instead of per notification id.
-    pub async fn handle_keyed<T, K, F, Fut, E>(
+    pub async fn handle_keyed<T, K, F, Fut>(
         &self,
         store: &dyn NotificationStore,
         headers: &HeaderMap,
@@ -300,8 +330,7 @@ impl Callbacks {
         T: Resource,
         K: FnOnce(&Notification<T>) -> String,
         F: FnOnce(Notification<T>) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
+        Fut: Future<Output = Result<(), HandlerError>>,
     {
         let verified = self.verify_refreshing::<T>(headers, body).await;
         self.process(store, headers, verified, key, handler).await
@@ -310,7 +339,7 @@ impl Callbacks {
     /// Process a callback verified already (or refused), with these callbacks' options and
     /// delivery TTL: the replay check, the claim, the handler, then complete or release. `key`
     /// names what must be processed once.
-    pub(crate) async fn process<T, K, F, Fut, E>(
+    pub(crate) async fn process<T, K, F, Fut>(
         &self,
         store: &dyn NotificationStore,
         headers: &HeaderMap,
@@ -321,8 +350,7 @@ impl Callbacks {
     where
         K: FnOnce(&Notification<T>) -> String,
         F: FnOnce(Notification<T>) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: fmt::Display,
+        Fut: Future<Output = Result<(), HandlerError>>,
     {
         let n = match verified {
             Ok(n) => n,
@@ -361,7 +389,7 @@ impl Callbacks {
             },
             Err(e) => {
                 let _ = store.release(&key, &token).await;
-                Handled::new(Outcome::HandlerFailed(e.to_string()), id)
+                Handled::new(Outcome::HandlerFailed(e.0), id)
             }
         }
     }
@@ -369,7 +397,7 @@ impl Callbacks {
     /// The blocking twin of [`Callbacks::handle`], for a blocking server. The store's futures
     /// are polled on this thread: use [`MemoryStore`] or a store made for blocking use
     /// (`wechatpay_redis::RedisStore::connect_blocking`).
-    pub fn handle_blocking<T, F, E>(
+    pub fn handle_blocking<T, F>(
         &self,
         store: &dyn NotificationStore,
         headers: &HeaderMap,
@@ -378,8 +406,7 @@ impl Callbacks {
     ) -> Handled
     where
         T: Resource,
-        F: FnOnce(Notification<T>) -> Result<(), E>,
-        E: fmt::Display,
+        F: FnOnce(Notification<T>) -> Result<(), HandlerError>,
     {
         let verified = self.verify_refreshing_blocking::<T>(headers, body);
         self.process_blocking(store, headers, verified, handler)
@@ -387,7 +414,7 @@ impl Callbacks {
 
     /// The blocking twin of [`Callbacks::process`] (once per notification id), for a callback
     /// verified already.
-    pub(crate) fn process_blocking<T, F, E>(
+    pub(crate) fn process_blocking<T, F>(
         &self,
         store: &dyn NotificationStore,
         headers: &HeaderMap,
@@ -395,8 +422,7 @@ impl Callbacks {
         handler: F,
     ) -> Handled
     where
-        F: FnOnce(Notification<T>) -> Result<(), E>,
-        E: fmt::Display,
+        F: FnOnce(Notification<T>) -> Result<(), HandlerError>,
     {
         block_on(self.process(store, headers, verified, by_id, |n| {
             std::future::ready(handler(n))
@@ -471,13 +497,22 @@ impl fmt::Debug for MemoryStore {
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self::new(100_000)
+        Self::new()
     }
 }
 
 impl MemoryStore {
-    /// A store remembering up to `capacity` keys, on the system clock.
-    pub fn new(capacity: usize) -> Self {
+    /// The capacity of [`MemoryStore::new`]: 100 000 keys (a day of a busy merchant's
+    /// notifications, each with its delivery records, in a few tens of MB at most).
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// A store remembering up to [`MemoryStore::DEFAULT_CAPACITY`] keys, on the system clock.
+    pub fn new() -> Self {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    /// A store remembering up to `capacity` keys (at least 16), on the system clock.
+    pub fn with_capacity(capacity: usize) -> Self {
         Self {
             clock: Arc::new(SystemClock),
             capacity: capacity.max(16),

@@ -132,11 +132,10 @@ fn a_typed_handler_refuses_another_event_type() {
     }
     let store = MemoryStore::default();
     let mut ran = false;
-    let handled =
-        cb.handle_blocking::<Transaction, _, _>(&store, req.headers(), req.body(), |_| {
-            ran = true;
-            Ok::<(), String>(())
-        });
+    let handled = cb.handle_blocking::<Transaction, _>(&store, req.headers(), req.body(), |_| {
+        ran = true;
+        Ok(())
+    });
     assert!(!ran, "the handler of another event type ran");
     assert!(matches!(
         handled.outcome,
@@ -334,7 +333,7 @@ fn replayed_deliveries_are_refused_and_retries_pass() {
     let cb = callbacks(&keys, Mode::Both);
     let store = MemoryStore::default();
     let handle = |req: &http::Request<Vec<u8>>, body: &[u8]| {
-        cb.handle_blocking::<Value, _, _>(&store, req.headers(), body, |_| Ok::<_, String>(()))
+        cb.handle_blocking::<Value, _>(&store, req.headers(), body, |_| Ok(()))
     };
     let body = gw.notification_body(
         "TRANSACTION.SUCCESS",
@@ -449,7 +448,7 @@ fn over_http_to_an_endpoint() {
                             .unwrap_or_default();
                         let record = |n: notify::Notification<Transaction>| async move {
                             let _ = seen_tx.send(n.resource.out_trade_no.unwrap_or_default());
-                            Ok::<_, String>(())
+                            Ok(())
                         };
                         let handled = cb.handle(&*store, &parts.headers, &raw, record).await;
                         let answer = handled.answer;

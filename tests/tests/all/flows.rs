@@ -35,7 +35,7 @@ async fn paid(State(m): State<Merchant>, delivery: Delivery) -> Answer {
         .handle(delivery, |n: Notification<Transaction>| async move {
             let no = n.resource.out_trade_no.unwrap_or_default();
             seen.lock().unwrap().push(format!("{} {no}", n.event_type));
-            Ok::<_, String>(())
+            Ok(())
         })
         .await
 }
@@ -46,7 +46,7 @@ async fn refunded(State(m): State<Merchant>, delivery: Delivery) -> Answer {
         .handle(delivery, |n: Notification<Refund>| async move {
             let no = n.resource.out_refund_no;
             seen.lock().unwrap().push(format!("{} {no}", n.event_type));
-            Ok::<_, String>(())
+            Ok(())
         })
         .await
 }

@@ -482,7 +482,7 @@ fn migration_from_certificates_to_public_key_without_a_failed_call() {
             n.body(),
             |n: wechatpay_core::notify::Notification<Value>| {
                 verified_by = Some(n.verified_by);
-                Ok::<_, String>(())
+                Ok(())
             },
         );
         assert!(

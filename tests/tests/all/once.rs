@@ -57,10 +57,10 @@ fn handle(
     runs: &AtomicUsize,
     fail: bool,
 ) -> Outcome {
-    cb.handle_blocking::<Value, _, _>(store, req.headers(), req.body(), |_| {
+    cb.handle_blocking::<Value, _>(store, req.headers(), req.body(), |_| {
         runs.fetch_add(1, Ordering::SeqCst);
         if fail {
-            Err("database down")
+            Err("database down".into())
         } else {
             Ok(())
         }
@@ -75,10 +75,10 @@ fn a_retry_after_success_is_answered_without_running_the_handler() {
     let b = body(&gw, "T-1");
     let runs = AtomicUsize::new(0);
     let first = gw.sign_notification(b.clone(), NOW, None);
-    let handled = cb.handle_blocking::<Value, _, _>(&store, first.headers(), first.body(), |n| {
+    let handled = cb.handle_blocking::<Value, _>(&store, first.headers(), first.body(), |n| {
         assert_eq!(n.resource["out_trade_no"], "T-1");
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(matches!(handled.outcome, Outcome::Processed));
     assert_eq!(handled.answer.status(), 204);
@@ -86,9 +86,9 @@ fn a_retry_after_success_is_answered_without_running_the_handler() {
     // WeChat Pay did not get the answer and retries: newly signed, same id.
     clock.0.fetch_add(15, Ordering::SeqCst);
     let retry = gw.sign_notification(b, NOW + 15, None);
-    let handled = cb.handle_blocking::<Value, _, _>(&store, retry.headers(), retry.body(), |_| {
+    let handled = cb.handle_blocking::<Value, _>(&store, retry.headers(), retry.body(), |_| {
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(matches!(handled.outcome, Outcome::AlreadyProcessed));
     assert_eq!(handled.answer.status(), 204);
@@ -110,9 +110,9 @@ fn a_new_gateway_sends_new_notifications() {
         let req = gw.sign_notification(body(gw, "T-NEW"), NOW, None);
         let header = |name: &str| req.headers()[name].to_str().unwrap().to_owned();
         let (nonce, request_id) = (header("Wechatpay-Nonce"), header("Request-ID"));
-        let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |_| {
+        let handled = cb.handle_blocking::<Value, _>(&store, req.headers(), req.body(), |_| {
             runs.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, String>(())
+            Ok(())
         });
         assert!(
             matches!(handled.outcome, Outcome::Processed),
@@ -162,9 +162,9 @@ fn replayed_bytes_are_refused_with_failure() {
     ));
     // The captured bytes, sent again: refused even though the notification is not processed
     // (WeChat Pay's own retry is newly signed and will run it).
-    let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |_| {
+    let handled = cb.handle_blocking::<Value, _>(&store, req.headers(), req.body(), |_| {
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(matches!(handled.outcome, Outcome::Replayed));
     assert_eq!(handled.answer.status(), 500);
@@ -179,9 +179,9 @@ fn a_delivery_that_fails_verification_runs_nothing_and_records_nothing() {
     let req = gw.sign_notification(body(&gw, "T-4"), NOW, None);
     let mut tampered = req.body().clone();
     tampered.insert(1, b' ');
-    let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), &tampered, |_| {
+    let handled = cb.handle_blocking::<Value, _>(&store, req.headers(), &tampered, |_| {
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(matches!(&handled.outcome, Outcome::Rejected(e) if e.kind() == "body_altered"));
     assert_eq!(handled.answer.status(), 500);
@@ -203,11 +203,11 @@ fn a_concurrent_duplicate_is_answered_in_progress_and_a_crashed_claim_frees_itse
     let first = gw.sign_notification(b.clone(), NOW, None);
     let second = gw.sign_notification(b.clone(), NOW, None);
     // While the first delivery's handler runs, a duplicate arrives.
-    let handled = cb.handle_blocking::<Value, _, _>(&store, first.headers(), first.body(), |_| {
+    let handled = cb.handle_blocking::<Value, _>(&store, first.headers(), first.body(), |_| {
         runs.fetch_add(1, Ordering::SeqCst);
         let inner = handle(&cb, &store, &second, &runs, false);
         assert!(matches!(inner, Outcome::InProgress), "{inner:?}");
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(matches!(handled.outcome, Outcome::Processed));
     assert_eq!(runs.load(Ordering::SeqCst), 1);
@@ -315,7 +315,7 @@ fn processing_once_per_key_of_your_own() {
     // Two different notifications (two ids) about the same order.
     for (i, expect) in [(0, true), (1, false)] {
         let req = gw.sign_notification(body(&gw, "T-8"), NOW + i, None);
-        let handled = futures_lite(cb.handle_keyed::<Value, _, _, _, String>(
+        let handled = futures_lite(cb.handle_keyed::<Value, _, _, _>(
             &store,
             req.headers(),
             req.body(),
@@ -422,9 +422,9 @@ fn a_store_that_is_down_never_loses_a_notification() {
         ..TestStore::new(clock.clone())
     };
     let req = gw.sign_notification(body(&gw, "T-9"), NOW, None);
-    let handled = cb.handle_blocking::<Value, _, _>(&down, req.headers(), req.body(), |_| {
+    let handled = cb.handle_blocking::<Value, _>(&down, req.headers(), req.body(), |_| {
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(matches!(
         &handled.outcome,
@@ -442,11 +442,10 @@ fn a_store_that_is_down_never_loses_a_notification() {
         fails: Some("claim"),
         ..TestStore::new(clock.clone())
     };
-    let handled =
-        cb.handle_blocking::<Value, _, _>(&unclaimable, req.headers(), req.body(), |_| {
-            runs.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, String>(())
-        });
+    let handled = cb.handle_blocking::<Value, _>(&unclaimable, req.headers(), req.body(), |_| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
     assert!(matches!(
         &handled.outcome,
         Outcome::StoreFailed(StoreError::Timeout(_))
@@ -498,20 +497,20 @@ fn handled_with_refresh_through_a_transport() {
     let cb = ureq.callbacks().unwrap();
     let store = MemoryStore::default();
     let req = server.gateway().sign_notification(body.clone(), now, None);
-    let handled = cb.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |n| {
+    let handled = cb.handle_blocking::<Value, _>(&store, req.headers(), req.body(), |n| {
         assert_eq!(n.resource["out_trade_no"], "T-R");
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
     assert_eq!(server.gateway().certificate_request_count(), 1);
     let retry = server.gateway().sign_notification(body.clone(), now, None);
     let counting = || {
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     };
     let handled =
-        cb.handle_blocking::<Value, _, _>(&store, retry.headers(), retry.body(), |_| counting());
+        cb.handle_blocking::<Value, _>(&store, retry.headers(), retry.body(), |_| counting());
     assert!(matches!(handled.outcome, Outcome::AlreadyProcessed));
     // A resource that does not fit the type asked for is refused, its plaintext kept.
     #[derive(Debug, serde::Deserialize)]
@@ -522,9 +521,7 @@ fn handled_with_refresh_through_a_transport() {
     impl wechatpay_core::notify::Resource for NeedsAmount {}
     let other = server.gateway().sign_notification(body.clone(), now, None);
     let handled =
-        cb.handle_blocking::<NeedsAmount, _, _>(&store, other.headers(), other.body(), |_| {
-            counting()
-        });
+        cb.handle_blocking::<NeedsAmount, _>(&store, other.headers(), other.body(), |_| counting());
     match &handled.outcome {
         Outcome::Rejected(NotifyError::Resource { plaintext, .. }) => {
             assert!(String::from_utf8_lossy(plaintext).contains("T-R"))
@@ -547,13 +544,12 @@ fn handled_with_refresh_through_a_transport() {
     let cb = Callbacks::for_client(hyper.core(), key).refresh_through(hyper.clone());
     let store = MemoryStore::default();
     let req = server.gateway().sign_notification(body, now, None);
-    let handled =
-        rt.block_on(
-            cb.handle::<Value, _, _, String>(&store, req.headers(), req.body(), |_| {
-                runs.fetch_add(1, Ordering::SeqCst);
-                async { Ok(()) }
-            }),
-        );
+    let handled = rt.block_on(
+        cb.handle::<Value, _, _>(&store, req.headers(), req.body(), |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        }),
+    );
     assert!(matches!(handled.outcome, Outcome::Processed), "{handled:?}");
     assert_eq!(server.gateway().certificate_request_count(), 2);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
@@ -625,9 +621,9 @@ fn without_a_claim_token_nothing_is_recorded_and_nothing_runs() {
     let runs = AtomicUsize::new(0);
     let req = gw.sign_notification(body(&gw, "T-11"), NOW, None);
     let broken = cb.clone().nonce_source(NoRandomness);
-    let handled = broken.handle_blocking::<Value, _, _>(&store, req.headers(), req.body(), |_| {
+    let handled = broken.handle_blocking::<Value, _>(&store, req.headers(), req.body(), |_| {
         runs.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, String>(())
+        Ok(())
     });
     assert!(
         matches!(handled.outcome, Outcome::NoClaimToken(BuildError::Random)),
@@ -654,7 +650,7 @@ fn without_a_claim_token_nothing_is_recorded_and_nothing_runs() {
 fn a_full_memory_store_never_forgets_a_live_claim() {
     use wechatpay_core::notify::block_on;
     let clock = MovingClock(Arc::new(AtomicI64::new(NOW)));
-    let store = MemoryStore::new(16).clock(clock.clone());
+    let store = MemoryStore::with_capacity(16).clock(clock.clone());
     let lease = Duration::from_secs(120);
     let keep = Duration::from_secs(25 * 3600);
     // A handler is running.

@@ -82,7 +82,7 @@ struct Instance {
 async fn notify(State(app): State<Instance>, delivery: Delivery) -> Answer {
     let ledger = app.ledger.clone();
     app.notifications
-        .handle::<Value, _, _, _>(delivery, |n| async move { ledger.record(n).await })
+        .handle::<Value, _, _>(delivery, |n| async move { Ok(ledger.record(n).await?) })
         .await
 }
 

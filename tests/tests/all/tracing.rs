@@ -144,7 +144,7 @@ fn calls_refreshes_and_rejected_callbacks_are_traced_without_secrets() {
             &wechatpay_core::notify::MemoryStore::default(),
             cb.headers(),
             cb.body(),
-            |_: wechatpay_core::notify::Notification<Value>| Ok::<_, String>(()),
+            |_: wechatpay_core::notify::Notification<Value>| Ok(()),
         );
     assert!(matches!(
         handled.outcome,
@@ -334,10 +334,9 @@ fn the_merchants_failures_are_logged_for_the_merchant_not_answered_to_wechat_pay
             core.now(),
             None,
         );
-        let handled =
-            callbacks.handle_blocking::<Value, _, _>(store, cb.headers(), cb.body(), |_| {
-                Err("insert failed: postgres://ledger@db-7.internal:5432 refused")
-            });
+        let handled = callbacks.handle_blocking::<Value, _>(store, cb.headers(), cb.body(), |_| {
+            Err("insert failed: postgres://ledger@db-7.internal:5432 refused".into())
+        });
         // The merchant has the reason: in the outcome, and in the log.
         match &handled.outcome {
             Outcome::HandlerFailed(m) => assert_eq!(m, reason),
