@@ -79,6 +79,17 @@ impl Report {
         });
     }
 
+    fn skip(&mut self, name: &'static str, reason: impl Into<String>) {
+        self.add(name, Status::Skip, reason);
+    }
+
+    /// The checks that talk to WeChat Pay, skipped for `reason`.
+    fn skip_network(&mut self, reason: &str) {
+        for name in NETWORK_CHECKS {
+            self.skip(name, format!("not run: {reason}"));
+        }
+    }
+
     fn failed(&self) -> bool {
         self.0.iter().any(|c| c.status == Status::Fail)
     }
@@ -129,6 +140,15 @@ pub fn run(g: &Resolved, json_mode: bool, a: DoctorArgs) -> Result<(), Failure> 
     )
 }
 
+/// The checks [`network`] makes, in order.
+const NETWORK_CHECKS: [&str; 5] = [
+    "base_url",
+    "clock",
+    "signed_request",
+    "answer_signature",
+    "apiv3_decrypt",
+];
+
 fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {
     let s = &g.settings;
     let missing: Vec<&str> = [
@@ -139,49 +159,58 @@ fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {
     .into_iter()
     .filter_map(|(n, m)| m.then_some(n))
     .collect();
-    if !missing.is_empty() {
+    let serial = s.serial.clone().unwrap_or_default();
+    if missing.is_empty() {
+        r.add(
+            "settings",
+            Status::Ok,
+            format!(
+                "mchid {}, serial {serial}, base URL {}",
+                s.mchid.as_deref().unwrap_or(""),
+                s.base_url
+                    .as_deref()
+                    .unwrap_or(wechatpay_core::DEFAULT_BASE_URL)
+            ),
+        );
+    } else {
         r.fail(
             "settings",
             format!("missing: {}", missing.join(", ")),
             "give them in the config file, as WXPAY_<NAME> variables or as flags",
         );
-        return;
     }
-    let serial = s.serial.clone().unwrap_or_default();
-    r.add(
-        "settings",
-        Status::Ok,
-        format!(
-            "mchid {}, serial {serial}, base URL {}",
-            s.mchid.as_deref().unwrap_or(""),
-            s.base_url
-                .as_deref()
-                .unwrap_or(wechatpay_core::DEFAULT_BASE_URL)
-        ),
-    );
 
     // The private key, and the merchant certificate when given.
-    let key = match g.private_key() {
-        Ok(k) => {
-            r.add(
-                "private_key",
-                Status::Ok,
-                format!("RSA-{} private key", k.bits()),
-            );
-            k
-        }
-        Err(e) => {
-            r.fail(
-                "private_key",
-                e.message,
-                "use apiclient_key.pem from the merchant portal's API certificate download",
-            );
-            return;
+    let key = if s.private_key.is_none() {
+        r.skip("private_key", "not run: no private key configured");
+        None
+    } else {
+        match g.private_key() {
+            Ok(k) => {
+                r.add(
+                    "private_key",
+                    Status::Ok,
+                    format!("RSA-{} private key", k.bits()),
+                );
+                Some(k)
+            }
+            Err(e) => {
+                r.fail(
+                    "private_key",
+                    e.message,
+                    "use apiclient_key.pem from the merchant portal's API certificate download",
+                );
+                None
+            }
         }
     };
-    let own = key.public_key_der();
+    let own = key.as_ref().map(|k| k.public_key_der()).unwrap_or_default();
     let now = SystemClock.now();
     match &a.merchant_cert {
+        _ if key.is_none() => r.skip(
+            "merchant_certificate",
+            "not run: it is checked against the private key, which did not load",
+        ),
         None => r.add(
             "merchant_certificate",
             Status::Skip,
@@ -231,7 +260,7 @@ fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {
     let mut certs = Vec::new();
     let mut public_key = None;
     for k in keys.iter() {
-        if k.public_key_der() == own.as_slice() {
+        if !own.is_empty() && k.public_key_der() == own.as_slice() {
             r.fail(
                 "platform_keys",
                 format!("platform key {} is your merchant certificate's key (apiclient_cert.pem), not WeChat Pay's", k.id()),
@@ -310,10 +339,20 @@ fn check(g: &Resolved, a: &DoctorArgs, r: &mut Report) {
     };
     apiv2(s, &serial, now, r);
     if a.offline {
-        r.add("base_url", Status::Skip, "--offline");
-        return;
+        r.skip_network("--offline");
+    } else if !missing.is_empty() {
+        r.skip_network(&format!("a call needs {}", missing.join(", ")));
+    } else if key.is_none() {
+        r.skip_network("calls are signed with the private key, which did not load");
+    } else {
+        network(g, r, clean, apiv3.as_ref(), now, a.merchant_cert.is_some());
+        // What a failure stopped short of.
+        for name in NETWORK_CHECKS {
+            if !r.0.iter().any(|c| c.name == name) {
+                r.skip(name, "not run: a check above failed");
+            }
+        }
     }
-    network(g, r, clean, apiv3.as_ref(), now);
 }
 
 /// The APIv2 key and the client certificate (mutual TLS): each one configured must load.
@@ -384,6 +423,7 @@ fn network(
     keys: PlatformKeys,
     apiv3: Option<&wechatpay_core::ApiV3Key>,
     now: i64,
+    merchant_cert_given: bool,
 ) {
     let s = &g.settings;
     let client = match g.merchant().and_then(|m| {
@@ -486,9 +526,22 @@ fn network(
                 "WeChat Pay refused the request signature ({})",
                 api.message.as_deref().unwrap_or("401")
             ),
-            api.hint()
-                .unwrap_or("check serial, private key, mchid and the clock"),
+            {
+                let fix = api
+                    .hint()
+                    .unwrap_or("check serial, private key, mchid and the clock");
+                if merchant_cert_given {
+                    fix.to_string()
+                } else {
+                    format!("{fix}; run doctor with --merchant-cert apiclient_cert.pem to check that the private key and the serial belong together")
+                }
+            },
         );
+        r.skip(
+            "answer_signature",
+            "not run: WeChat Pay refused the request",
+        );
+        r.skip("apiv3_decrypt", "not run: WeChat Pay refused the request");
         return;
     }
     r.add(

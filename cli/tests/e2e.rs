@@ -1251,10 +1251,9 @@ fn api_list_show_and_request_validation() {
             "{e}"
         );
     }
-    assert!(list.iter().any(
-        |e| e["rust"] == "wechatpay::api::payscore::payafter_orders::complete"
-            && e["path"] == "/v3/payscore/payafter-orders/{out_order_no}/complete"
-    ));
+    assert!(list.iter().any(|e| e["rust"]
+        == "wechatpay::api::payscore::payafter_orders::complete"
+        && e["path"] == "/v3/payscore/payafter-orders/{out_order_no}/complete"));
     let o = wxpay(&[
         "api".into(),
         "list".into(),
@@ -1826,6 +1825,40 @@ fn doctor_diagnoses_each_misconfiguration() {
     // Offline: the files only.
     let (code, s, _) = doctor(&f, &["--offline"]);
     assert_eq!((code, s["base_url"].as_str()), (Some(0), "skip"));
+    // A wrong serial without --merchant-cert: the fix says how to check key and serial.
+    let (_, s, v) = doctor(
+        &with(&f, "--serial", "1234567890ABCDEF1234567890ABCDEF12345678"),
+        &[],
+    );
+    assert_eq!(s["signed_request"], "fail", "{v}");
+    assert!(
+        v.to_string().contains("run doctor with --merchant-cert"),
+        "{v}"
+    );
+    assert_eq!(s["answer_signature"], "skip", "{v}");
+    // A private key that does not load: what depends on it is reported as not run, with why;
+    // the rest is still checked.
+    let bad = tmpdir().join("bad_key.pem");
+    std::fs::write(&bad, "not a key").unwrap();
+    let (code, s, v) = doctor(&with(&f, "--private-key", bad.to_str().unwrap()), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(s["private_key"], "fail", "{v}");
+    assert_eq!(s["platform_keys"], "ok", "{v}");
+    assert_eq!(s["apiv3_key"], "ok", "{v}");
+    for skipped in [
+        "merchant_certificate",
+        "base_url",
+        "signed_request",
+        "answer_signature",
+        "apiv3_decrypt",
+    ] {
+        assert_eq!(s[skipped], "skip", "{skipped}: {v}");
+    }
+    assert!(
+        v.to_string()
+            .contains("not run: calls are signed with the private key"),
+        "{v}"
+    );
     // Text output names the fix.
     let o = wxpay(&args(&with(&f, "--serial", k.platform_serial), &["doctor"]));
     let text = String::from_utf8_lossy(&o.stdout);
