@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use http::StatusCode;
 
 /// A key, certificate or credential could not be loaded.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
     /// The input holds nothing but white space.
@@ -140,7 +140,7 @@ pub(crate) fn without_quoted_values(message: &str) -> String {
 }
 
 /// An APIv2 (XML) answer, notification or body was refused. Each keeps what was received.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum V2Error {
     /// The body is not the XML expected (`<xml>` of fields).
@@ -216,7 +216,7 @@ pub enum V2Error {
 }
 
 /// A configuration (file, `WXPAY_*` variables) could not be turned into a client.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The configuration file could not be read.
@@ -277,7 +277,7 @@ pub enum ConfigError {
 }
 
 /// A request could not be built or signed. Nothing was signed or sent.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// An APIv2 request names another merchant in `mch_id`, `mchid` or `combine_mch_id`.
@@ -427,12 +427,12 @@ pub enum BuildError {
 }
 
 /// A signer could not produce a signature.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct SignError(pub String);
 
 /// The signature headers of a response or callback did not verify.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
     /// One of `Wechatpay-Timestamp`, `Wechatpay-Nonce`, `Wechatpay-Signature`, `Wechatpay-Serial`
@@ -566,7 +566,7 @@ impl ApiError {
 }
 
 /// A response could not be turned into the expected value.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ResponseError {
     /// WeChat Pay answered with an error status.
@@ -684,7 +684,6 @@ impl TransportErrorKind {
 
 /// A transport failed to carry the call. See [`TransportError::may_have_reached_server`] before
 /// retrying. Its `Display` names the kind and the whole cause chain of the HTTP client's error.
-#[derive(Debug)]
 #[non_exhaustive]
 pub struct TransportError {
     /// What failed.
@@ -770,7 +769,7 @@ pub(crate) fn saturate(d: std::time::Duration) -> std::time::Duration {
 }
 
 /// Any failure of a call made through a transport: building, carrying, or the answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
     /// The request could not be built or signed; nothing was sent.
@@ -827,21 +826,9 @@ impl CallError {
     }
 }
 
-impl std::fmt::Debug for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiError")
-            .field("status", &self.status)
-            .field("code", &self.code)
-            .field("message", &self.message)
-            .field("detail", &self.detail)
-            .field("request_id", &self.request_id)
-            .field("body", &String::from_utf8_lossy(&self.body))
-            .finish()
-    }
-}
 
 /// A platform certificate refresh failed; the trusted keys are unchanged.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum RefreshError {
     /// The download request could not be built.
@@ -883,7 +870,7 @@ pub fn find_cause<'a, E: std::error::Error + 'static>(
 }
 
 /// AES-GCM failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AeadError {
     /// The APIv3 key is not 32 bytes (after trimming surrounding white space).
@@ -923,7 +910,7 @@ pub enum AeadError {
 }
 
 /// RSA-OAEP failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OaepError {
     /// The plaintext is longer than the key allows (214 bytes for RSA-2048).
@@ -964,7 +951,7 @@ pub enum OaepError {
 }
 
 /// The bill could not be checked; what was written must be discarded.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum BillError {
     /// The digest of the bill is not the one announced: the data is bad.
@@ -1007,7 +994,7 @@ impl BillError {
 }
 
 /// A download could not be applied; the trusted keys are unchanged.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum CertificateError {
     /// WeChat Pay answered with an error (other than `404 RESOURCE_NOT_EXISTS`).
@@ -1074,3 +1061,21 @@ mod tests {
         assert_eq!(hide(r#"unterminated "secret"#), r#"unterminated "…"#);
     }
 }
+
+/// `Debug` is the `Display` message, so that what `fn main() -> Result<(), Box<dyn Error>>`
+/// prints on failure (`Error: …`) carries the advice; match on the variants for the structure.
+/// Neither shows a secret.
+macro_rules! debug_as_display {
+    ($($t:ty),* $(,)?) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
+}
+pub(crate) use debug_as_display;
+
+debug_as_display!(
+    KeyError, V2Error, ConfigError, BuildError, SignError, VerifyError, ResponseError, TransportError, CallError, RefreshError, AeadError, OaepError, BillError, CertificateError, ApiError,
+);

@@ -154,7 +154,7 @@ impl EncryptedResource {
 
 /// A callback could not be accepted. Each variant says what most likely went wrong; use
 /// [`NotifyError::answer`] for the response to send back.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum NotifyError {
     /// The signature does not match the body: most likely the body was altered before it reached
@@ -709,3 +709,5 @@ pub trait BlockingCallbacks: Send + Sync {
         body: &[u8],
     ) -> CallbackResult;
 }
+
+crate::error::debug_as_display!(NotifyError);

@@ -46,7 +46,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The notification store failed: nothing was decided, the handler does not run, the answer is
 /// a failure (WeChat Pay retries).
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The store could not be reached or answered with an error.
@@ -652,3 +652,5 @@ impl NotificationStore for MemoryStore {
         ))
     }
 }
+
+crate::error::debug_as_display!(StoreError);

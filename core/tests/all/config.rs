@@ -192,7 +192,15 @@ fn the_merchant_certificate_is_refused_as_a_platform_key() {
         &d,
     )
     .unwrap();
-    match s.client().unwrap_err() {
+    let e = s.client().unwrap_err();
+    // What `fn main() -> Result<(), Box<dyn Error>>` prints (`Error: {e:?}`) carries the advice.
+    let boxed: Box<dyn std::error::Error> = Box::new(s.client().unwrap_err());
+    let printed = format!("{boxed:?}");
+    let debug = format!("{e:?}");
+    assert_eq!(debug, e.to_string());
+    assert!(debug.contains("configure the platform certificate"), "{debug}");
+    assert!(printed.contains("wxpay certificates"), "{printed}");
+    match e {
         ConfigError::Build(BuildError::MerchantKeyAsPlatformKey { id }) => {
             assert_eq!(id, "3D2A5C1B0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B")
         }
