@@ -20,7 +20,7 @@ use crate::Failure;
 #[command(name = "wxpay", version, max_term_width = 100)]
 pub struct Cli {
     /// Machine-readable output (JSON on stdout)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     #[command(flatten)]
     pub global: Global,

@@ -14,6 +14,7 @@ use crate::Failure;
 
 /// The global options.
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// TOML config file (keys: mchid, serial, private_key, platform_cert = [..], public_key,
     /// public_key_id, apiv3_key_file, base_url, timeout, apiv2_key_file, client_cert,

@@ -799,6 +799,15 @@ fn sandbox_command_and_demo() {
     ] {
         let o = Command::new(BIN).args([cmd, "--help"]).output().unwrap();
         assert!(o.status.success() && !o.stdout.is_empty(), "{cmd}");
+        // Its own options first; the global ones under their own heading.
+        let help = String::from_utf8_lossy(&o.stdout);
+        let own = help.find("\nOptions:").unwrap_or(0);
+        let global = help.find("\nGlobal options:").expect("a global heading");
+        assert!(
+            own < global && help[global..].contains("--mchid"),
+            "{cmd}: {help}"
+        );
+        assert!(!help[..global].contains("--mchid"), "{cmd}: {help}");
     }
 }
 

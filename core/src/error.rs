@@ -826,7 +826,6 @@ impl CallError {
     }
 }
 
-
 /// A platform certificate refresh failed; the trusted keys are unchanged.
 #[derive(thiserror::Error)]
 #[non_exhaustive]
@@ -1077,5 +1076,19 @@ macro_rules! debug_as_display {
 pub(crate) use debug_as_display;
 
 debug_as_display!(
-    KeyError, V2Error, ConfigError, BuildError, SignError, VerifyError, ResponseError, TransportError, CallError, RefreshError, AeadError, OaepError, BillError, CertificateError, ApiError,
+    KeyError,
+    V2Error,
+    ConfigError,
+    BuildError,
+    SignError,
+    VerifyError,
+    ResponseError,
+    TransportError,
+    CallError,
+    RefreshError,
+    AeadError,
+    OaepError,
+    BillError,
+    CertificateError,
+    ApiError,
 );

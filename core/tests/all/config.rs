@@ -198,7 +198,10 @@ fn the_merchant_certificate_is_refused_as_a_platform_key() {
     let printed = format!("{boxed:?}");
     let debug = format!("{e:?}");
     assert_eq!(debug, e.to_string());
-    assert!(debug.contains("configure the platform certificate"), "{debug}");
+    assert!(
+        debug.contains("configure the platform certificate"),
+        "{debug}"
+    );
     assert!(printed.contains("wxpay certificates"), "{printed}");
     match e {
         ConfigError::Build(BuildError::MerchantKeyAsPlatformKey { id }) => {
