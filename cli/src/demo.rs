@@ -1,7 +1,8 @@
-//! The main job: start the sandbox gateway on 127.0.0.1, then run the seed flow for real through
-//! ureq (blocking) and hyper (async) — create a pay-after order, complete it with fees and
-//! discounts, query it — printing each signed request line and each verified answer, and show a
-//! fault being caught.
+//! The main job: start the sandbox gateway on 127.0.0.1, then run for real the everyday payment
+//! flow (a Native order, paid, its notification received by an axum endpoint and handled once,
+//! the query, a refund and its notification) and a pay-score order through ureq (blocking) and
+//! hyper (async) — create a pay-after order, complete it with fees and discounts, query it —
+//! printing each signed request line and each verified answer, and show a fault being caught.
 //!
 //! No credentials (the bundled TEST-ONLY keys), no network beyond loopback.
 //!
@@ -9,10 +10,13 @@
 
 use std::error::Error;
 
+use wechatpay_api::pay::transactions::Transaction;
 use wechatpay_api::payscore::payafter_orders::{
     complete, create, get as query, CompleteRequest, CreateRequest, GetQuery as QueryRequest,
 };
+use wechatpay_api::refund::domestic::Refund;
 use wechatpay_core::exchange::{CallExchange, Exchange, Step};
+use wechatpay_core::notify::Notification;
 use wechatpay_core::{ApiResponse, Call, CallError};
 use wechatpay_sandbox::server::Server;
 use wechatpay_sandbox::{Gateway, Mode, TestKeys, FAULT_HEADER};
@@ -113,10 +117,11 @@ pub fn run() -> Result<(), Box<dyn Error>> {
         server.base_url()
     );
     let keys = TestKeys::load();
+    everyday(&server, &keys)?;
 
     // Blocking: ureq. Each call is an exchange the core drives; the transport only moves the
     // bytes, and the demo prints each request on its way.
-    outln!("== wechatpay-ureq (blocking) ==");
+    outln!("\n== pay-score (pay after use) with wechatpay-ureq (blocking) ==");
     let core = keys
         .client_builder(&server.base_url(), Mode::Both)
         .build()?;
@@ -135,7 +140,7 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     show_answer(&shown(&core, query(&q), send)?);
 
     // Async: hyper on tokio.
-    outln!("\n== wechatpay-hyper (async, tokio) ==");
+    outln!("\n== pay-score with wechatpay-hyper (async, tokio) ==");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -167,6 +172,172 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     );
     server.stop();
     apiv2(&keys)
+}
+
+/// The merchant's notification endpoint in the demo: what each notification was handled as.
+#[derive(Clone)]
+struct Endpoint {
+    notifications: wechatpay_axum::Notifications,
+    handled: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl axum::extract::FromRef<Endpoint> for wechatpay_axum::Notifications {
+    fn from_ref(e: &Endpoint) -> Self {
+        e.notifications.clone()
+    }
+}
+
+async fn paid(
+    axum::extract::State(e): axum::extract::State<Endpoint>,
+    delivery: wechatpay_axum::Delivery,
+) -> wechatpay_axum::Answer {
+    let handled = e.handled.clone();
+    e.notifications
+        .handle(delivery, |n: Notification<Transaction>| async move {
+            let t = &n.resource;
+            let line = format!(
+                "{}: {} paid, transaction_id {}",
+                n.event_type,
+                t.out_trade_no.as_deref().unwrap_or("?"),
+                t.transaction_id.as_deref().unwrap_or("?")
+            );
+            handled.lock().map_err(|_| "poisoned")?.push(line);
+            Ok(())
+        })
+        .await
+}
+
+async fn refunded(
+    axum::extract::State(e): axum::extract::State<Endpoint>,
+    delivery: wechatpay_axum::Delivery,
+) -> wechatpay_axum::Answer {
+    let handled = e.handled.clone();
+    e.notifications
+        .handle(delivery, |n: Notification<Refund>| async move {
+            let r = &n.resource;
+            let line = format!(
+                "{}: {} of {} refunded",
+                n.event_type, r.out_refund_no, r.out_trade_no
+            );
+            handled.lock().map_err(|_| "poisoned")?.push(line);
+            Ok(())
+        })
+        .await
+}
+
+/// Wait (at most 10 s) for the endpoint's `n`-th notification and print it.
+fn wait_for_notification(
+    handled: &std::sync::Mutex<Vec<String>>,
+    n: usize,
+) -> Result<(), Box<dyn Error>> {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(line) = handled.lock().map_err(|_| "poisoned")?.get(n - 1) {
+            outln!("  the axum endpoint verified, decrypted and handled once: {line}");
+            return Ok(());
+        }
+        if std::time::Instant::now() > end {
+            return Err("no notification arrived within 10 s".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The everyday flow: a Native order, paid by the user in the sandbox, TRANSACTION.SUCCESS
+/// received by an axum endpoint, the query, a refund and REFUND.SUCCESS.
+fn everyday(server: &Server, keys: &TestKeys) -> Result<(), Box<dyn Error>> {
+    use wechatpay_api::pay::transactions::{
+        get_by_out_trade_no, native, Amount, QueryOrderByOutTradeNoRequest,
+    };
+    use wechatpay_api::refund::domestic::{refunds, AmountReq, CreateRequest};
+    outln!("== payments: order, pay, notification, query, refund, notification ==");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let core = keys
+        .client_builder(&server.base_url(), Mode::Both)
+        .apiv3_key(wechatpay_core::ApiV3Key::new(keys.apiv3_key)?)
+        .build()?;
+    let client = wechatpay_ureq::Client::with_config(
+        core,
+        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+    )?;
+    // The merchant's endpoint: axum, each notification handled once (in memory here; Redis
+    // for several instances).
+    let handled = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let endpoint = Endpoint {
+        notifications: wechatpay_axum::Notifications::new(
+            client.callbacks().ok_or("no APIv3 key")?,
+        ),
+        handled: handled.clone(),
+    };
+    let app = axum::Router::new()
+        .route("/notify/payment", axum::routing::post(paid))
+        .route("/notify/refund", axum::routing::post(refunded))
+        .with_state(endpoint);
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let notify = format!("http://{}", listener.local_addr()?);
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    let order = client.send(native(&native::PrepayRequest {
+        appid: APPID.into(),
+        mchid: keys.mchid.into(),
+        description: "充电宝租借".into(),
+        out_trade_no: "DEMO-ORDER-1".into(),
+        notify_url: format!("{notify}/notify/payment"),
+        amount: Amount {
+            total: 880,
+            ..Default::default()
+        },
+        ..Default::default()
+    }))?;
+    outln!(
+        "  Native order DEMO-ORDER-1, 8.80 yuan → code_url {} (the QR code the user scans)",
+        order.data.code_url
+    );
+    server.gateway().pay("DEMO-ORDER-1", client.core().now());
+    outln!("  the user pays in the sandbox; WeChat Pay notifies the order's notify_url");
+    wait_for_notification(&handled, 1)?;
+    let paid = client.send(get_by_out_trade_no(
+        "DEMO-ORDER-1",
+        &QueryOrderByOutTradeNoRequest {
+            mchid: keys.mchid.into(),
+        },
+    ))?;
+    outln!(
+        "  query → {}, {} fen",
+        paid.data
+            .trade_state
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or("?"),
+        paid.data.amount.as_ref().and_then(|a| a.total).unwrap_or(0)
+    );
+    let refund = client.send(refunds(&CreateRequest {
+        out_trade_no: Some("DEMO-ORDER-1".into()),
+        out_refund_no: "DEMO-REFUND-1".into(),
+        notify_url: Some(format!("{notify}/notify/refund")),
+        amount: AmountReq {
+            refund: 880,
+            total: 880,
+            currency: "CNY".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }))?;
+    outln!(
+        "  refund DEMO-REFUND-1 → {} (refund_id {})",
+        refund
+            .data
+            .status
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or("?"),
+        refund.data.refund_id
+    );
+    wait_for_notification(&handled, 2)?;
+    Ok(())
 }
 
 /// APIv2 (XML): a Native order and a refund over mutual TLS, against a second sandbox that

@@ -781,6 +781,15 @@ fn sandbox_command_and_demo() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("a tampered answer is caught"));
+    assert!(
+        out.contains("handled once: TRANSACTION.SUCCESS: DEMO-ORDER-1 paid"),
+        "{out}"
+    );
+    assert!(out.contains("query → SUCCESS, 880 fen"), "{out}");
+    assert!(
+        out.contains("handled once: REFUND.SUCCESS: DEMO-REFUND-1 of DEMO-ORDER-1 refunded"),
+        "{out}"
+    );
     assert!(out.contains("refund over mutual TLS → refund_id"), "{out}");
     assert!(out.contains("without a client certificate"), "{out}");
     // Help is there for every subcommand.
