@@ -356,3 +356,32 @@ impl Read for RequestBody {
         }
     }
 }
+
+/// The timer and the blocking pool of a tokio runtime: what [`Connector::sleep`] and
+/// [`Connector::spawn_blocking`] are for a connector whose HTTP client runs on tokio (hyper,
+/// reqwest). A task that panics passes its panic on.
+#[cfg(feature = "tokio")]
+pub mod tokio {
+    use std::future::Future;
+    use std::time::Duration;
+
+    use crate::error::{TransportError, TransportErrorKind};
+
+    /// `tokio::time::sleep`.
+    pub fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        ::tokio::time::sleep(duration)
+    }
+
+    /// `f` on tokio's blocking pool.
+    pub fn spawn_blocking<R: Send + 'static>(
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> impl Future<Output = Result<R, TransportError>> + Send {
+        let task = ::tokio::task::spawn_blocking(f);
+        async move {
+            task.await.map_err(|e| match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => TransportError::new(TransportErrorKind::Other, false, e),
+            })
+        }
+    }
+}

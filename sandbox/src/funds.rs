@@ -9,12 +9,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::pay::Payments;
-use crate::{api_error, param_error, rfc3339, Answer, Ids};
+use crate::{api_error, json_body as body, lock, ok, param_error, rfc3339, Answer, Ids};
 
 /// WeChat Pay's default maximum profit-sharing ratio of a direct merchant: 30 %.
 const MAX_RATIO_PERCENT: i64 = 30;
@@ -24,27 +23,6 @@ const MIN_TRANSFER: i64 = 10;
 
 /// From 2,000 yuan on, a transfer names the user (`user_name`).
 const NAMED_TRANSFER: i64 = 200_000;
-
-fn ok(v: Value) -> Answer {
-    (StatusCode::OK, v.to_string().into_bytes())
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The body as `T`, or WeChat Pay's `PARAM_ERROR` naming the field.
-fn body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Answer> {
-    serde_json::from_slice(body).map_err(|e| {
-        let msg = e.to_string();
-        let field = msg.split('`').nth(1).unwrap_or("").to_string();
-        param_error(
-            "body",
-            &field,
-            &format!("输入源“/body”映射到值字段失败: {msg}"),
-        )
-    })
-}
 
 #[derive(Deserialize)]
 struct ReceiverBody {

@@ -1279,6 +1279,33 @@ pub(crate) fn param_error(location: &str, value: &str, message: &str) -> Answer 
     )
 }
 
+/// A JSON request body as `T`, or WeChat Pay's `PARAM_ERROR`: serde names the missing or wrong
+/// field in its message, handed back as `detail.value`.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Answer> {
+    if body.is_empty() {
+        return Err(param_error("body", "", "请求体为空"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let msg = e.to_string();
+        let field = msg.split('`').nth(1).unwrap_or("").to_string();
+        param_error(
+            "body",
+            &field,
+            &format!("输入源“/body”映射到值字段失败: {msg}"),
+        )
+    })
+}
+
+/// A `200` JSON answer.
+pub(crate) fn ok(v: Value) -> Answer {
+    (StatusCode::OK, v.to_string().into_bytes())
+}
+
+/// A poisoned lock still holds the state (each change is whole).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub(crate) fn api_error(status: u16, code: &str, message: &str) -> Answer {
     error(status, code, message, None)
 }

@@ -8,7 +8,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{api_error, param_error, rfc3339, Answer, Ids};
+use crate::{api_error, lock, ok, param_error, rfc3339, Answer, Ids};
 
 /// The payment kinds, by the last segment of their path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,16 +137,8 @@ pub(crate) fn notify_url_allowed(url: &str) -> bool {
     url.starts_with("https://") || crate::outbox::deliverable(url).is_ok()
 }
 
-fn ok(v: Value) -> Answer {
-    (StatusCode::OK, v.to_string().into_bytes())
-}
-
 fn not_found() -> Answer {
     api_error(404, "ORDER_NOT_EXIST", "订单不存在")
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Payments {
@@ -352,20 +344,9 @@ impl Payments {
     /// Create a refund. It completes at once: with the refund's `notify_url`, the resource of
     /// its `REFUND.SUCCESS` notification comes back beside the answer.
     pub(crate) fn refund(&self, body: &[u8], now: i64) -> (Answer, Option<(String, Value)>) {
-        let b: RefundBody = match serde_json::from_slice(body) {
+        let b: RefundBody = match crate::json_body(body) {
             Ok(b) => b,
-            Err(e) => {
-                let msg = e.to_string();
-                let field = msg.split('`').nth(1).unwrap_or("").to_string();
-                return (
-                    param_error(
-                        "body",
-                        &field,
-                        &format!("输入源“/body”映射到值字段失败: {msg}"),
-                    ),
-                    None,
-                );
-            }
+            Err(a) => return (a, None),
         };
         if b.amount.currency != "CNY" {
             return (

@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{api_error, param_error, query_pairs, Answer, Ids};
+use crate::{api_error, json_body as parse, ok, param_error, query_pairs, Answer, Ids};
 
 #[derive(Debug, Clone)]
 struct PayafterOrder {
@@ -27,26 +27,6 @@ pub(crate) struct Store {
     orders: Mutex<HashMap<String, PayafterOrder>>,
     /// Order ids.
     ids: Ids,
-}
-
-fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Answer> {
-    if body.is_empty() {
-        return Err(param_error("body", "", "请求体为空"));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        let msg = e.to_string();
-        // serde names the missing or wrong field in its message: hand it back as `detail.value`.
-        let field = msg.split('`').nth(1).unwrap_or("").to_string();
-        param_error(
-            "body",
-            &field,
-            &format!("输入源“/body”映射到值字段失败: {msg}"),
-        )
-    })
-}
-
-fn ok(v: Value) -> Answer {
-    (StatusCode::OK, v.to_string().into_bytes())
 }
 
 #[derive(Deserialize)]

@@ -68,15 +68,14 @@ impl connector::Connector for Connector {
     }
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(duration)
+        wechatpay_core::connector::tokio::sleep(duration)
     }
 
     fn spawn_blocking<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> impl Future<Output = Result<R, TransportError>> + Send {
-        let task = tokio::task::spawn_blocking(f);
-        async move { task.await.map_err(joined) }
+        wechatpay_core::connector::tokio::spawn_blocking(f)
     }
 
     fn body_error(&self, error: BoxError) -> TransportError {
@@ -179,13 +178,4 @@ fn request_failed(e: hyper_util::client::legacy::Error) -> TransportError {
         None => classify_hyper(&e),
     };
     TransportError::new(kind, !connect, e)
-}
-
-/// A blocking task that did not finish: its panic goes on; a runtime shutting down cancelled it
-/// before anything was sent.
-fn joined(e: tokio::task::JoinError) -> TransportError {
-    match e.try_into_panic() {
-        Ok(panic) => std::panic::resume_unwind(panic),
-        Err(e) => TransportError::new(TransportErrorKind::Other, false, e),
-    }
 }

@@ -93,18 +93,14 @@ impl connector::Connector for Connector {
     }
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(duration)
+        wechatpay_core::connector::tokio::sleep(duration)
     }
 
     fn spawn_blocking<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> impl Future<Output = Result<R, TransportError>> + Send {
-        let task = tokio::task::spawn_blocking(f);
-        async move {
-            task.await
-                .map_err(|e| TransportError::new(TransportErrorKind::Other, false, e))
-        }
+        wechatpay_core::connector::tokio::spawn_blocking(f)
     }
 
     fn body_error(&self, error: BoxError) -> TransportError {
