@@ -329,7 +329,7 @@ impl Settings {
                     let _ = key_error(p12);
                     Err(ConfigError::Invalid {
                         name: "client_p12",
-                        reason: "built without the `pkcs12` feature: convert with `openssl pkcs12 -in apiclient_cert.p12 -nodes` and give client_cert and client_key".into(),
+                        reason: "built without the `pkcs12` feature (turn it on), or convert with `openssl pkcs12 -in apiclient_cert.p12 -nodes` and give client_cert and client_key".into(),
                     })
                 }
             }

@@ -916,7 +916,7 @@ pub fn features(families: &[Family], defaults: &[&str]) -> String {
 pub fn facade_features(families: &[Family], defaults: &[&str]) -> String {
     let mut out =
         String::from("# @generated features: one per family (cargo xtask codegen)\n[features]\n");
-    out.push_str("# The typed API with its default families (pay, refund, bill, billdownload, profitsharing,\n# transfer, fund-app, payscore, certificates), aws-lc-rs, PKCS#12 identities.\ndefault = [\"api\", \"aws-lc-rs\", \"pkcs12\"]\n");
+    out.push_str("# The typed API with its default families (pay, refund, bill, billdownload, profitsharing,\n# transfer, fund-app, certificates) and aws-lc-rs.\ndefault = [\"api\", \"aws-lc-rs\"]\n");
     let backend = |b: &str| {
         let crates = ["hyper", "ureq", "reqwest", "axum", "redis", "api"];
         let forwarded: Vec<String> = crates
