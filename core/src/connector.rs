@@ -357,31 +357,66 @@ impl Read for RequestBody {
     }
 }
 
-/// The timer and the blocking pool of a tokio runtime: what [`Connector::sleep`] and
-/// [`Connector::spawn_blocking`] are for a connector whose HTTP client runs on tokio (hyper,
-/// reqwest). A task that panics passes its panic on.
+/// Connectors whose HTTP client runs on tokio (hyper, reqwest): they send, tokio gives them the
+/// timer and the blocking pool. A task that panics passes its panic on.
 #[cfg(feature = "tokio")]
 pub mod tokio {
     use std::future::Future;
     use std::time::Duration;
 
+    use bytes::Bytes;
+    use http::{Request, Response};
+
+    use super::{classify_body_error, BoxError, Connector, RequestBody};
     use crate::error::{TransportError, TransportErrorKind};
 
-    /// `tokio::time::sleep`.
-    pub fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-        ::tokio::time::sleep(duration)
+    /// An HTTP client on tokio: the sending half of a [`Connector`], which every
+    /// `TokioConnector` is, with tokio's timer (`sleep`) and blocking pool (`spawn_blocking`).
+    pub trait TokioConnector: Send + Sync + 'static {
+        /// The answer's body, read frame by frame.
+        type Body: http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send;
+
+        /// As [`Connector::send`].
+        fn send(
+            &self,
+            request: Request<RequestBody>,
+        ) -> impl Future<Output = Result<Response<Self::Body>, TransportError>> + Send;
+
+        /// As [`Connector::body_error`].
+        fn body_error(&self, error: BoxError) -> TransportError {
+            classify_body_error(error)
+        }
     }
 
-    /// `f` on tokio's blocking pool.
-    pub fn spawn_blocking<R: Send + 'static>(
-        f: impl FnOnce() -> R + Send + 'static,
-    ) -> impl Future<Output = Result<R, TransportError>> + Send {
-        let task = ::tokio::task::spawn_blocking(f);
-        async move {
-            task.await.map_err(|e| match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(e) => TransportError::new(TransportErrorKind::Other, false, e),
-            })
+    impl<T: TokioConnector> Connector for T {
+        type Body = T::Body;
+
+        fn send(
+            &self,
+            request: Request<RequestBody>,
+        ) -> impl Future<Output = Result<Response<Self::Body>, TransportError>> + Send {
+            TokioConnector::send(self, request)
+        }
+
+        fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+            ::tokio::time::sleep(duration)
+        }
+
+        fn spawn_blocking<R: Send + 'static>(
+            &self,
+            f: impl FnOnce() -> R + Send + 'static,
+        ) -> impl Future<Output = Result<R, TransportError>> + Send {
+            let task = ::tokio::task::spawn_blocking(f);
+            async move {
+                task.await.map_err(|e| match e.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(e) => TransportError::new(TransportErrorKind::Other, false, e),
+                })
+            }
+        }
+
+        fn body_error(&self, error: BoxError) -> TransportError {
+            TokioConnector::body_error(self, error)
         }
     }
 }

@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
 
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -56,7 +55,7 @@ impl FromConfig for Connector {
     }
 }
 
-impl connector::Connector for Connector {
+impl connector::tokio::TokioConnector for Connector {
     type Body = hyper::body::Incoming;
 
     fn send(
@@ -65,17 +64,6 @@ impl connector::Connector for Connector {
     ) -> impl Future<Output = Result<http::Response<Self::Body>, TransportError>> + Send {
         let sent = self.http.request(request);
         async move { sent.await.map_err(request_failed) }
-    }
-
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        wechatpay_core::connector::tokio::sleep(duration)
-    }
-
-    fn spawn_blocking<R: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> R + Send + 'static,
-    ) -> impl Future<Output = Result<R, TransportError>> + Send {
-        wechatpay_core::connector::tokio::spawn_blocking(f)
     }
 
     fn body_error(&self, error: BoxError) -> TransportError {

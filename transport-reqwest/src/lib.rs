@@ -2,7 +2,6 @@
 #![warn(missing_docs)]
 
 use std::future::Future;
-use std::time::Duration;
 
 use wechatpay_core::connector::find_cause;
 use wechatpay_core::connector::{self, BoxError, FromConfig, RequestBody};
@@ -78,7 +77,7 @@ impl FromConfig for Connector {
     }
 }
 
-impl connector::Connector for Connector {
+impl connector::tokio::TokioConnector for Connector {
     type Body = reqwest::Body;
 
     fn send(
@@ -90,17 +89,6 @@ impl connector::Connector for Connector {
             let response = sent?.await.map_err(|e| classify(e, false))?;
             Ok(http::Response::from(response))
         }
-    }
-
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        wechatpay_core::connector::tokio::sleep(duration)
-    }
-
-    fn spawn_blocking<R: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> R + Send + 'static,
-    ) -> impl Future<Output = Result<R, TransportError>> + Send {
-        wechatpay_core::connector::tokio::spawn_blocking(f)
     }
 
     fn body_error(&self, error: BoxError) -> TransportError {
