@@ -62,8 +62,6 @@ pub enum Cmd {
     Bill(BillArgs),
     /// Upload an image or video, streamed from disk; prints the media id
     Upload(UploadArgs),
-    /// The end-to-end demo: sandbox on loopback, the seed flow through ureq (blocking) and hyper (async), APIv2 over mutual TLS
-    Demo,
     /// APIv2 (XML): sign, verify, decrypt-refund, request (needs --apiv2-key-file)
     #[command(subcommand)]
     V2(crate::v2::V2Cmd),
@@ -586,7 +584,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Inspect(a) => crate::inspect::run(json_mode, a),
         Cmd::Bill(a) => bill_cmd(&g, json_mode, a),
         Cmd::Upload(a) => upload_cmd(&g, json_mode, a),
-        Cmd::Demo => crate::cmds::demo(),
     }
 }
 
@@ -1199,14 +1196,4 @@ fn sandbox_pay(g: &Resolved, json_mode: bool, out_trade_no: &str) -> Result<(), 
     );
     out(json_mode, json!({"ok": true, "transaction": tx}), || text);
     Ok(())
-}
-
-/// `wxpay demo`.
-pub fn demo() -> Result<(), Failure> {
-    crate::demo::run().map_err(|e| Failure {
-        code: 4,
-        kind: "demo".into(),
-        message: e.to_string(),
-        details: None,
-    })
 }

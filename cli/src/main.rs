@@ -27,7 +27,6 @@ mod api;
 mod chain;
 mod cmds;
 mod deliver;
-mod demo;
 mod display;
 mod doctor;
 mod inspect;

@@ -748,7 +748,7 @@ fn certificates_in_both_modes() {
 }
 
 #[test]
-fn sandbox_command_and_demo() {
+fn sandbox_command_and_help() {
     let d = tmpdir();
     let mut child = Command::new(BIN)
         .args(["--json", "sandbox", "--dir", &d.display().to_string()])
@@ -777,21 +777,6 @@ fn sandbox_command_and_demo() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = Command::new(BIN).arg("demo").env_clear().output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("a tampered answer is caught"));
-    assert!(
-        out.contains("handled once: TRANSACTION.SUCCESS: DEMO-ORDER-1 paid"),
-        "{out}"
-    );
-    assert!(out.contains("query → SUCCESS, 880 fen"), "{out}");
-    assert!(
-        out.contains("handled once: REFUND.SUCCESS: DEMO-REFUND-1 of DEMO-ORDER-1 refunded"),
-        "{out}"
-    );
-    assert!(out.contains("refund over mutual TLS → refund_id"), "{out}");
-    assert!(out.contains("without a client certificate"), "{out}");
     // Help is there for every subcommand.
     for cmd in [
         "request",
@@ -804,7 +789,6 @@ fn sandbox_command_and_demo() {
         "paysign",
         "certificates",
         "sandbox",
-        "demo",
     ] {
         let o = Command::new(BIN).args([cmd, "--help"]).output().unwrap();
         assert!(o.status.success() && !o.stdout.is_empty(), "{cmd}");

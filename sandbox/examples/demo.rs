@@ -6,20 +6,21 @@
 //!
 //! No credentials (the bundled TEST-ONLY keys), no network beyond loopback.
 //!
-//! `wxpay demo` (`cargo run --release -p wechatpay-cli -- demo`)
+//! `cargo run -p wechatpay-sandbox --example demo` (the README's first command). Exits 1 when
+//! anything does not behave as WeChat Pay would have it.
 
 use std::error::Error;
 
-use wechatpay_api::pay::transactions::Transaction;
-use wechatpay_api::payscore::payafter_orders::{
+use wechatpay::api::pay::transactions::Transaction;
+use wechatpay::api::payscore::payafter_orders::{
     complete, create, get as query, CompleteRequest, CreateRequest, GetQuery as QueryRequest,
 };
-use wechatpay_api::refund::domestic::Refund;
-use wechatpay_core::exchange::{CallExchange, Exchange, Step};
-use wechatpay_core::notify::Notification;
-use wechatpay_core::{ApiResponse, Call, CallError};
-use wechatpay_sandbox::server::Server;
-use wechatpay_sandbox::{Gateway, Mode, TestKeys, FAULT_HEADER};
+use wechatpay::api::refund::domestic::Refund;
+use wechatpay::exchange::{CallExchange, Exchange, Step};
+use wechatpay::notify::Notification;
+use wechatpay::sandbox::server::Server;
+use wechatpay::sandbox::{Gateway, Mode, TestKeys, FAULT_HEADER};
+use wechatpay::{ApiResponse, Call, CallError};
 
 const APPID: &str = "wxd678efh567hg6787";
 const SERVICE_ID: &str = "500001";
@@ -30,32 +31,32 @@ fn show_request(r: &http::Request<Vec<u8>>) {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    outln!(
+    println!(
         "  -> {} {}",
         r.method(),
         r.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/")
     );
-    outln!("     Authorization: {}…", &auth[..auth.len().min(120)]);
+    println!("     Authorization: {}…", &auth[..auth.len().min(120)]);
     if !r.body().is_empty() {
-        outln!("     {}", String::from_utf8_lossy(r.body()));
+        println!("     {}", String::from_utf8_lossy(r.body()));
     }
 }
 
 fn show_answer<T: std::fmt::Debug>(a: &ApiResponse<T>) {
-    outln!(
+    println!(
         "  <- {} verified by {} (Request-ID {})",
         a.status,
         a.verified_by.as_deref().unwrap_or("-"),
         a.request_id.as_deref().unwrap_or("-")
     );
-    outln!("     {:?}", a.data);
+    println!("     {:?}", a.data);
 }
 
 fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
     let create = CreateRequest {
         service_introduction: Some("充电宝租借".into()),
         risk_amount: Some(9900),
-        ..wechatpay_sandbox::seed::create(no)
+        ..wechatpay::sandbox::seed::create(no)
     };
     let query = QueryRequest {
         service_id: Some(SERVICE_ID.into()),
@@ -63,16 +64,16 @@ fn seed(no: &str) -> (CreateRequest, CompleteRequest, QueryRequest) {
         out_order_no: Some(no.into()),
         ..Default::default()
     };
-    (create, wechatpay_sandbox::seed::body(), query)
+    (create, wechatpay::sandbox::seed::body(), query)
 }
 
 /// Drive one exchange with a blocking send.
 fn shown<T>(
-    core: &wechatpay_core::Client,
+    core: &wechatpay::Client,
     call: Call<T>,
     mut send: impl FnMut(
         http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, wechatpay_core::TransportError>,
+    ) -> Result<http::Response<Vec<u8>>, wechatpay::TransportError>,
 ) -> Result<ApiResponse<T>, CallError> {
     let mut ex = CallExchange::new(core, call)?;
     loop {
@@ -89,8 +90,8 @@ fn shown<T>(
 
 /// Drive one exchange through the hyper client.
 async fn shown_async<T>(
-    core: &wechatpay_core::Client,
-    hyper: &wechatpay_hyper::Client,
+    core: &wechatpay::Client,
+    hyper: &wechatpay::hyper::Client,
     call: Call<T>,
 ) -> Result<ApiResponse<T>, CallError> {
     let mut ex = CallExchange::new(core, call)?;
@@ -109,10 +110,9 @@ async fn shown_async<T>(
     }
 }
 
-/// Run the demo.
-pub fn run() -> Result<(), Box<dyn Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
     let server = Server::start(Gateway::with_test_keys(Mode::Both))?;
-    outln!(
+    println!(
         "sandbox gateway on {} (certificate and public key, TEST-ONLY keys)\n",
         server.base_url()
     );
@@ -121,14 +121,14 @@ pub fn run() -> Result<(), Box<dyn Error>> {
 
     // Blocking: ureq. Each call is an exchange the core drives; the transport only moves the
     // bytes, and the demo prints each request on its way.
-    outln!("\n== pay-score (pay after use) with wechatpay-ureq (blocking) ==");
+    println!("\n== pay-score (pay after use) with wechatpay-ureq (blocking) ==");
     let core = keys
         .client_builder(&server.base_url(), Mode::Both)
         .build()?;
     // Loopback only: no proxy from the environment.
-    let ureq = wechatpay_ureq::Client::with_config(
+    let ureq = wechatpay::ureq::Client::with_config(
         core.clone(),
-        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+        wechatpay::ureq::Config::default().proxy(wechatpay::ureq::Proxy::None),
     )?;
     let send = |r: http::Request<Vec<u8>>| {
         show_request(&r);
@@ -140,15 +140,15 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     show_answer(&shown(&core, query(&q), send)?);
 
     // Async: hyper on tokio.
-    outln!("\n== pay-score with wechatpay-hyper (async, tokio) ==");
+    println!("\n== pay-score with wechatpay-hyper (async, tokio) ==");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let hyper = wechatpay_hyper::Client::with_config(
+        let hyper = wechatpay::hyper::Client::with_config(
             core.clone(),
-            wechatpay_hyper::Config::default().proxy(wechatpay_hyper::Proxy::None),
+            wechatpay::hyper::Config::default().proxy(wechatpay::hyper::Proxy::None),
         )?;
         let (c, d, q) = seed("ORDER-HYPER-0001");
         show_answer(&shown_async(&core, &hyper, create(&c)).await?);
@@ -158,15 +158,15 @@ pub fn run() -> Result<(), Box<dyn Error>> {
     })?;
 
     // A fault: the gateway alters the body after signing it. The client refuses the answer.
-    outln!("\n== a tampered answer is caught ==");
+    println!("\n== a tampered answer is caught ==");
     let call =
         Call::<serde_json::Value>::get("/v3/certificates").header(FAULT_HEADER, "tampered-body");
     match ureq.send(call) {
-        Err(e @ CallError::Response(_)) => outln!("  rejected: {e}"),
+        Err(e @ CallError::Response(_)) => println!("  rejected: {e}"),
         Err(e) => return Err(format!("unexpected error: {e}").into()),
         Ok(_) => return Err("a tampered answer was accepted".into()),
     }
-    outln!(
+    println!(
         "\n{} requests handled by the sandbox; stopping it.",
         server.gateway().request_count()
     );
@@ -177,11 +177,11 @@ pub fn run() -> Result<(), Box<dyn Error>> {
 /// The merchant's notification endpoint in the demo: what each notification was handled as.
 #[derive(Clone)]
 struct Endpoint {
-    notifications: wechatpay_axum::Notifications,
+    notifications: wechatpay::axum::Notifications,
     handled: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-impl axum::extract::FromRef<Endpoint> for wechatpay_axum::Notifications {
+impl axum::extract::FromRef<Endpoint> for wechatpay::axum::Notifications {
     fn from_ref(e: &Endpoint) -> Self {
         e.notifications.clone()
     }
@@ -189,8 +189,8 @@ impl axum::extract::FromRef<Endpoint> for wechatpay_axum::Notifications {
 
 async fn paid(
     axum::extract::State(e): axum::extract::State<Endpoint>,
-    delivery: wechatpay_axum::Delivery,
-) -> wechatpay_axum::Answer {
+    delivery: wechatpay::axum::Delivery,
+) -> wechatpay::axum::Answer {
     let handled = e.handled.clone();
     e.notifications
         .handle(delivery, |n: Notification<Transaction>| async move {
@@ -209,8 +209,8 @@ async fn paid(
 
 async fn refunded(
     axum::extract::State(e): axum::extract::State<Endpoint>,
-    delivery: wechatpay_axum::Delivery,
-) -> wechatpay_axum::Answer {
+    delivery: wechatpay::axum::Delivery,
+) -> wechatpay::axum::Answer {
     let handled = e.handled.clone();
     e.notifications
         .handle(delivery, |n: Notification<Refund>| async move {
@@ -233,7 +233,7 @@ fn wait_for_notification(
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         if let Some(line) = handled.lock().map_err(|_| "poisoned")?.get(n - 1) {
-            outln!("  the axum endpoint verified, decrypted and handled once: {line}");
+            println!("  the axum endpoint verified, decrypted and handled once: {line}");
             return Ok(());
         }
         if std::time::Instant::now() > end {
@@ -246,28 +246,28 @@ fn wait_for_notification(
 /// The everyday flow: a Native order, paid by the user in the sandbox, TRANSACTION.SUCCESS
 /// received by an axum endpoint, the query, a refund and REFUND.SUCCESS.
 fn everyday(server: &Server, keys: &TestKeys) -> Result<(), Box<dyn Error>> {
-    use wechatpay_api::pay::transactions::{
+    use wechatpay::api::pay::transactions::{
         get_by_out_trade_no, native, Amount, QueryOrderByOutTradeNoRequest,
     };
-    use wechatpay_api::refund::domestic::{refunds, AmountReq, CreateRequest};
-    outln!("== payments: order, pay, notification, query, refund, notification ==");
+    use wechatpay::api::refund::domestic::{refunds, AmountReq, CreateRequest};
+    println!("== payments: order, pay, notification, query, refund, notification ==");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let core = keys
         .client_builder(&server.base_url(), Mode::Both)
-        .apiv3_key(wechatpay_core::ApiV3Key::new(keys.apiv3_key)?)
+        .apiv3_key(wechatpay::ApiV3Key::new(keys.apiv3_key)?)
         .build()?;
-    let client = wechatpay_ureq::Client::with_config(
+    let client = wechatpay::ureq::Client::with_config(
         core,
-        wechatpay_ureq::Config::default().proxy(wechatpay_ureq::Proxy::None),
+        wechatpay::ureq::Config::default().proxy(wechatpay::ureq::Proxy::None),
     )?;
     // The merchant's endpoint: axum, each notification handled once (in memory here; Redis
     // for several instances).
     let handled = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let endpoint = Endpoint {
-        notifications: wechatpay_axum::Notifications::new(
+        notifications: wechatpay::axum::Notifications::new(
             client.callbacks().ok_or("no APIv3 key")?,
         ),
         handled: handled.clone(),
@@ -292,12 +292,12 @@ fn everyday(server: &Server, keys: &TestKeys) -> Result<(), Box<dyn Error>> {
         },
         ..Default::default()
     }))?;
-    outln!(
+    println!(
         "  Native order DEMO-ORDER-1, 8.80 yuan → code_url {} (the QR code the user scans)",
         order.data.code_url
     );
     server.gateway().pay("DEMO-ORDER-1", client.core().now());
-    outln!("  the user pays in the sandbox; WeChat Pay notifies the order's notify_url");
+    println!("  the user pays in the sandbox; WeChat Pay notifies the order's notify_url");
     wait_for_notification(&handled, 1)?;
     let paid = client.send(get_by_out_trade_no(
         "DEMO-ORDER-1",
@@ -305,7 +305,7 @@ fn everyday(server: &Server, keys: &TestKeys) -> Result<(), Box<dyn Error>> {
             mchid: keys.mchid.into(),
         },
     ))?;
-    outln!(
+    println!(
         "  query → {}, {} fen",
         paid.data
             .trade_state
@@ -326,7 +326,7 @@ fn everyday(server: &Server, keys: &TestKeys) -> Result<(), Box<dyn Error>> {
         },
         ..Default::default()
     }))?;
-    outln!(
+    println!(
         "  refund DEMO-REFUND-1 → {} (refund_id {})",
         refund
             .data
@@ -343,15 +343,15 @@ fn everyday(server: &Server, keys: &TestKeys) -> Result<(), Box<dyn Error>> {
 /// APIv2 (XML): a Native order and a refund over mutual TLS, against a second sandbox that
 /// requires the merchant's client certificate (a test CA made here, on the spot).
 fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
-    use wechatpay_api::v2::{pay::unifiedorder, secapi::pay::refund};
-    outln!("\n== APIv2 (XML), refunds over mutual TLS ==");
-    let pki = wechatpay_sandbox::tls::TestPki::generate(keys)?;
+    use wechatpay::api::v2::{pay::unifiedorder, secapi::pay::refund};
+    println!("\n== APIv2 (XML), refunds over mutual TLS ==");
+    let pki = wechatpay::sandbox::tls::TestPki::generate(keys)?;
     let server = Server::start_tls(Gateway::with_test_keys(Mode::Both), &pki.tls_setup())?;
     let core = keys
         .client_builder(&server.base_url(), Mode::Both)
         .build()?;
-    let config = wechatpay_ureq::Config::default()
-        .proxy(wechatpay_ureq::Proxy::None)
+    let config = wechatpay::ureq::Config::default()
+        .proxy(wechatpay::ureq::Proxy::None)
         .root_certificates_pem(&pki.ca_pem)?;
     let refund_call = || {
         refund::call(&refund::Request {
@@ -364,13 +364,13 @@ fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
         })
     };
     // Without the client certificate, a secapi path is refused before anything is sent.
-    let without = wechatpay_ureq::Client::with_config(core.clone(), config.clone())?;
+    let without = wechatpay::ureq::Client::with_config(core.clone(), config.clone())?;
     match without.send_v2(refund_call()?) {
-        Err(e @ CallError::Build(_)) => outln!("  without a client certificate: {e}"),
+        Err(e @ CallError::Build(_)) => println!("  without a client certificate: {e}"),
         other => return Err(format!("unexpected: {other:?}").into()),
     }
     let client =
-        wechatpay_ureq::Client::with_config(core, config.client_identity(pki.client_identity()?))?;
+        wechatpay::ureq::Client::with_config(core, config.client_identity(pki.client_identity()?))?;
     let order = client.send_v2(unifiedorder::call(&unifiedorder::Request {
         appid: "wxd678efh567hg6787".into(),
         body: "Image".into(),
@@ -381,13 +381,13 @@ fn apiv2(keys: &TestKeys) -> Result<(), Box<dyn Error>> {
         trade_type: "NATIVE".into(),
         ..Default::default()
     })?)?;
-    outln!(
+    println!(
         "  unifiedorder (MD5-signed XML, answer sign checked) → {}",
         order.code_url.unwrap_or_default()
     );
     server.gateway().v2_pay("V2-ORDER-1", client.core().now());
     let refunded = client.send_v2(refund_call()?)?;
-    outln!(
+    println!(
         "  refund over mutual TLS → refund_id {}, {} fen",
         refunded.refund_id.unwrap_or_default(),
         refunded.refund_fee.unwrap_or_default()
