@@ -36,7 +36,7 @@ fn backend(c: &mut Criterion) {
     g.bench_function("RSA-2048 verify (PlatformKey::verify)", |b| {
         b.iter(|| public.verify(black_box(&message), &sig).unwrap())
     });
-    g.bench_function("AES-256-GCM decrypt 700 B (aead::decrypt)", |b| {
+    g.bench_function("AES-256-GCM decrypt 700 B (ApiV3Key::decrypt)", |b| {
         b.iter(|| {
             apiv3
                 .decrypt("0123456789ab", "transaction", black_box(&ct))

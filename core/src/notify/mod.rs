@@ -437,7 +437,7 @@ impl Callbacks {
 
     /// Start verifying a callback as an exchange: when it names an unknown serial and the client
     /// can refresh, the transport downloads the certificates and the same callback is verified
-    /// again (see [`crate::exchange`]). Transports' `verify_callback` drive it.
+    /// again (see [`crate::exchange`]). The clients drive it for `Callbacks::handle`.
     pub fn exchange<T: Resource>(&self, headers: &HeaderMap, body: &[u8]) -> CallbackExchange<T> {
         CallbackExchange::new(self, headers, body, self.clock.now())
     }
