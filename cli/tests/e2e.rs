@@ -747,8 +747,9 @@ fn certificates_in_both_modes() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("public key mode"));
 }
 
-#[test]
-fn sandbox_command_and_help() {
+/// `wxpay --json sandbox` in a new directory: the running process and its first line (the base
+/// URL, the config and the merchant certificate it wrote). Kill the process when done.
+fn start_sandbox() -> (std::process::Child, Value) {
     let d = tmpdir();
     let mut child = Command::new(BIN)
         .args(["--json", "sandbox", "--dir", &d.display().to_string()])
@@ -762,7 +763,12 @@ fn sandbox_command_and_help() {
         &mut line,
     )
     .unwrap();
-    let v: Value = serde_json::from_str(&line).unwrap();
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+#[test]
+fn sandbox_command_and_help() {
+    let (mut child, v) = start_sandbox();
     let o = Command::new(BIN)
         .args([
             "--config",
@@ -2353,20 +2359,7 @@ fn v2_sign_verify_decrypt_refund_and_request() {
 fn a_shell_user_pays_and_refunds_in_the_sandbox() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (url, runs, endpoint) = callback_endpoint(false, stop.clone());
-    let d = tmpdir();
-    let mut child = Command::new(BIN)
-        .args(["--json", "sandbox", "--dir", &d.display().to_string()])
-        .env_clear()
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let v: Value = serde_json::from_str(&line).unwrap();
+    let (mut child, v) = start_sandbox();
     let cfg = v["config"].as_str().unwrap().to_string();
     assert!(std::path::Path::new(v["merchant_cert"].as_str().unwrap()).is_file());
     let run = |rest: &[&str]| {

@@ -481,6 +481,11 @@ fn merchant_transfers_wait_for_the_user_and_notify_their_end() {
         )
         .path_param("out_bill_no", no)
     };
+    // Confirmed once: a second confirmation is refused.
+    let twice = c
+        .send(Call::<Value>::post(CONFIRM_TRANSFER_PATH).path_param("out_bill_no", "TB-1"))
+        .unwrap_err();
+    assert_eq!(code(twice), "INVALID_REQUEST");
     let done = c.send(query("TB-1")).unwrap().data;
     assert_eq!(done.state.as_ref().map(|s| s.as_str()), Some("SUCCESS"));
     let cancel = |no: &str| {
