@@ -979,6 +979,115 @@ pub enum BillError {
     Decrypt(&'static str),
 }
 
+/// A bill could not be read: what is wrong and on which line (from 1).
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum BillReadError {
+    /// The first line is not the header of a bill this version reads.
+    #[error("line {line}: not the header of a trade or fund-flow bill (it starts {found:?})")]
+    NotABill {
+        /// The line.
+        line: u64,
+        /// The first names of the line.
+        found: String,
+    },
+    /// A column every bill of its kind has is not in the header.
+    #[error("line {line}: the header has no column {column}")]
+    MissingColumn {
+        /// The header's line.
+        line: u64,
+        /// The column's name.
+        column: &'static str,
+    },
+    /// A row has more or fewer fields than its header.
+    #[error("line {line}: {found} fields where the header has {expected}")]
+    FieldCount {
+        /// The line.
+        line: u64,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields on the line.
+        found: usize,
+    },
+    /// A cell is not what its column holds (money, a time, a count).
+    #[error("line {line}, column {column}: {value:?} {reason}")]
+    Cell {
+        /// The line.
+        line: u64,
+        /// The column's name, as the header writes it.
+        column: String,
+        /// The cell (its first 64 characters).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A row is longer than the limit (`BillReader::max_row_bytes`): not a bill, or a file
+    /// without line ends.
+    #[error("line {line}: a row longer than {limit} bytes")]
+    RowTooLong {
+        /// The line.
+        line: u64,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A line is not UTF-8.
+    #[error("line {line}: not UTF-8")]
+    InvalidUtf8 {
+        /// The line.
+        line: u64,
+    },
+    /// The bill ends before its summary: it is incomplete, and its rows must not be taken as
+    /// the day's.
+    #[error("line {line}: the bill ends without {missing}: it is truncated")]
+    Truncated {
+        /// The line where the input ended.
+        line: u64,
+        /// What is missing (`the summary`, `the summary row`, `the header`).
+        missing: &'static str,
+    },
+    /// More data follows the summary row.
+    #[error("line {line}: data after the summary row")]
+    AfterSummary {
+        /// The line.
+        line: u64,
+    },
+    /// Reading the input failed.
+    #[error("reading the bill: {0}")]
+    Io(#[source] io::Error),
+}
+
+impl BillReadError {
+    /// The line the error is on, when it has one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            BillReadError::NotABill { line, .. }
+            | BillReadError::MissingColumn { line, .. }
+            | BillReadError::FieldCount { line, .. }
+            | BillReadError::Cell { line, .. }
+            | BillReadError::RowTooLong { line, .. }
+            | BillReadError::InvalidUtf8 { line }
+            | BillReadError::Truncated { line, .. }
+            | BillReadError::AfterSummary { line } => Some(*line),
+            BillReadError::Io(_) => None,
+        }
+    }
+
+    /// A stable machine-readable name of the failure.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BillReadError::NotABill { .. } => "bill_not_a_bill",
+            BillReadError::MissingColumn { .. } => "bill_missing_column",
+            BillReadError::FieldCount { .. } => "bill_field_count",
+            BillReadError::Cell { .. } => "bill_cell",
+            BillReadError::RowTooLong { .. } => "bill_row_too_long",
+            BillReadError::InvalidUtf8 { .. } => "bill_utf8",
+            BillReadError::Truncated { .. } => "bill_truncated",
+            BillReadError::AfterSummary { .. } => "bill_after_summary",
+            BillReadError::Io(_) => "bill_io",
+        }
+    }
+}
+
 impl BillError {
     /// A stable machine-readable name of the failure (for logs, metrics and the CLI's `--json`).
     pub fn kind(&self) -> &'static str {
@@ -1089,6 +1198,7 @@ debug_as_display!(
     AeadError,
     OaepError,
     BillError,
+    BillReadError,
     CertificateError,
     ApiError,
 );

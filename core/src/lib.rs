@@ -106,9 +106,9 @@ pub use clock::{Clock, FixedClock, FixedNonce, NonceSource, OsNonce, SystemClock
 pub use credentials::{Merchant, PrivateKey, Signer};
 pub use crypto::BACKEND as CRYPTO_BACKEND;
 pub use error::{
-    AeadError, ApiError, BillError, BuildError, CallError, CertificateError, ConfigError, KeyError,
-    OaepError, RefreshError, ResponseError, SignError, TransportError, TransportErrorKind,
-    UploadFileShrank, V2Error, VerifyError,
+    AeadError, ApiError, BillError, BillReadError, BuildError, CallError, CertificateError,
+    ConfigError, KeyError, OaepError, RefreshError, ResponseError, SignError, TransportError,
+    TransportErrorKind, UploadFileShrank, V2Error, VerifyError,
 };
 #[cfg(feature = "async")]
 pub use http_client::AsyncClient;

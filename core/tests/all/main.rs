@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bill_read;
 mod build;
 mod callback_vectors;
 mod certificate_answers;

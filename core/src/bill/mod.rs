@@ -8,6 +8,21 @@
 //! arrive; it gunzips and hashes on the way into your writer, so a bill of hundreds of megabytes
 //! is never held in memory. [`BillWriter::finish`] says whether the data is good; after an error
 //! the caller must discard what was written.
+//!
+//! [`BillRows`] (over [`BillReader`], sans-IO) reads a bill into typed rows: columns found by
+//! their header names, money in [`Fen`] exactly, times in [`BeijingTime`], the summary checked
+//! against the rows. [`Reconciler`] matches the rows with the merchant's own records.
+
+mod read;
+mod reconcile;
+mod values;
+
+pub use read::{
+    BillKind, BillReader, BillRow, BillRows, BillSummary, Column, SummaryItem, Total,
+    DEFAULT_MAX_ROW_BYTES,
+};
+pub use reconcile::{BillEntry, Difference, EntryKind, Reconciler, Reconciliation, Record};
+pub use values::{BeijingTime, Direction, Fen, MoneyError, RefundStatus, RefundType, TradeState};
 
 use std::io::{self, Write};
 
