@@ -162,6 +162,28 @@ pub const PAY_PATH: &str = "/v3/sandbox/pay/{out_trade_no}";
 /// `MCHTRANSFER.BILL.FINISHED` goes to its `notify_url`, as [`Gateway::confirm_transfer`] does.
 pub const CONFIRM_TRANSFER_PATH: &str = "/v3/sandbox/transfer-bills/{out_bill_no}/confirm";
 
+/// Where the request was sent (`https://api.mch.weixin.qq.com`, `http://127.0.0.1:8080`): the
+/// URI's own scheme and authority, or `http://` and the `Host` header.
+fn origin<B>(req: &Request<B>) -> String {
+    match (req.uri().scheme_str(), req.uri().authority()) {
+        (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+        _ => {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            format!("http://{host}")
+        }
+    }
+}
+
+/// The sandbox's control endpoint that closes a day early: `POST` it, signed like any call,
+/// with `{"bill_date": "yyyy-MM-dd"}` (or `{}` for today, Beijing time), and the bills of that
+/// day are served at once instead of from 10:00 the next morning, as [`Gateway::close_day`]
+/// does. The answer is `{"bill_date": …}`. `wxpay sandbox close-day` calls it.
+pub const CLOSE_DAY_PATH: &str = "/v3/sandbox/close-day";
+
 /// The request header that selects a fault for one request.
 pub const FAULT_HEADER: &str = "Wechatpay-Sandbox-Fault";
 
@@ -492,6 +514,19 @@ impl Gateway {
             now,
         );
         Some(transaction)
+    }
+
+    /// Serve the bills of `date` (`yyyy-MM-dd`) from now on, without waiting for 10:00 the
+    /// next morning: for tests that reconcile the day they just made.
+    pub fn close_day(&self, date: &str) {
+        self.bills.close_day(date);
+    }
+
+    /// Add `payments` made-up paid orders to the bills of `date` (every tenth partly refunded
+    /// the same day), beside the sandbox's own: for tests of large bills. A day with neither has
+    /// a made-up past of 2 000 payments.
+    pub fn add_history(&self, date: &str, payments: usize) {
+        self.bills.add_history(date, payments);
     }
 
     /// The user confirms the merchant transfer `out_bill_no` at `now`: it succeeds, and
@@ -888,6 +923,27 @@ impl Gateway {
                     ),
                 }
             }
+            ["v3", "sandbox", "close-day"] => {
+                if let Some(a) = allow(&[Method::POST]) {
+                    return a;
+                }
+                let date = match serde_json::from_slice::<Value>(body) {
+                    Ok(v) => match v.get("bill_date").and_then(Value::as_str) {
+                        Some(d) => d.to_string(),
+                        None => rfc3339(now)[..10].to_string(),
+                    },
+                    Err(_) if body.is_empty() => rfc3339(now)[..10].to_string(),
+                    Err(_) => return param_error("body", "", "请求体不是 JSON"),
+                };
+                if !bills::is_calendar_date(&date) {
+                    return param_error("body", "bill_date", "bill_date 格式为 yyyy-MM-dd");
+                }
+                self.close_day(&date);
+                (
+                    StatusCode::OK,
+                    json!({ "bill_date": date }).to_string().into_bytes(),
+                )
+            }
             ["v3", "sandbox", "transfer-bills", no, "confirm"] => {
                 if let Some(a) = allow(&[Method::POST]) {
                     return a;
@@ -990,23 +1046,18 @@ impl Gateway {
                 if let Some(a) = allow(&[Method::GET]) {
                     return a;
                 }
-                let host = req
-                    .headers()
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or("127.0.0.1");
+                let host = origin(req);
+                let host = host.as_str();
                 let wrong = matches!(fault, Some(Fault::WrongBillHash));
-                self.bills.request(path, query, host, wrong, now)
+                self.bills
+                    .request(path, query, host, wrong, now, &self.payments)
             }
             ["v3", "bill", "sub-merchant-fundflowbill"] => {
                 if let Some(a) = allow(&[Method::GET]) {
                     return a;
                 }
-                let host = req
-                    .headers()
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or("127.0.0.1");
+                let host = origin(req);
+                let host = host.as_str();
                 self.bills
                     .sub_merchant(query, host, &self.config.merchant_public_key, now)
             }

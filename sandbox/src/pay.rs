@@ -53,6 +53,8 @@ struct Tx {
     transaction_id: Option<String>,
     openid: Option<String>,
     success_time: Option<String>,
+    /// When it was paid (Unix seconds).
+    paid_at: Option<i64>,
     refunded: i64,
     notify_url: String,
 }
@@ -66,6 +68,8 @@ struct Refund {
     refund: i64,
     total: i64,
     create_time: String,
+    /// When it was created (Unix seconds).
+    created_at: i64,
     /// Completed: `SUCCESS` on every query (the answer that creates it says `PROCESSING`).
     done: bool,
 }
@@ -230,6 +234,7 @@ impl Payments {
                     transaction_id: None,
                     openid: b.payer.map(|p| p.openid),
                     success_time: None,
+                    paid_at: None,
                     refunded: 0,
                     notify_url: b.notify_url.clone(),
                 },
@@ -316,6 +321,11 @@ impl Payments {
         }
     }
 
+    /// The merchant.
+    pub(crate) fn mchid(&self) -> &str {
+        &self.mchid
+    }
+
     /// The paid order `transaction_id`, as profit sharing sees it.
     pub(crate) fn paid(&self, transaction_id: &str) -> Option<Paid> {
         let txs = lock(&self.txs);
@@ -337,6 +347,7 @@ impl Payments {
         t.state = "SUCCESS";
         t.transaction_id = Some(id);
         t.success_time = Some(rfc3339(now));
+        t.paid_at = Some(now);
         let t = t.clone();
         Some((self.view(&t), t.notify_url))
     }
@@ -410,6 +421,7 @@ impl Payments {
             refund: b.amount.refund,
             total: tx.total,
             create_time: rfc3339(now),
+            created_at: now,
             done: true,
         };
         let v = self.refund_view(&r, false);
@@ -457,5 +469,44 @@ impl Payments {
             }
             None => api_error(404, "RESOURCE_NOT_EXISTS", "退款单不存在"),
         }
+    }
+
+    /// The payments made and refunds created in `[from, to)` (Unix seconds), as bill entries
+    /// in time order.
+    pub(crate) fn bill_entries(&self, from: i64, to: i64) -> Vec<crate::bills::Entry> {
+        let txs = lock(&self.txs);
+        let refunds = lock(&self.refunds);
+        let within = |t: i64| (from..to).contains(&t);
+        let payment = |t: &Tx, at: i64| crate::bills::Entry {
+            time: at,
+            appid: t.appid.clone(),
+            transaction_id: t.transaction_id.clone().unwrap_or_default(),
+            out_trade_no: t.out_trade_no.clone(),
+            openid: t.openid.clone().unwrap_or_else(|| "oSANDBOXpayer".into()),
+            trade_type: t.kind.trade_type(),
+            description: t.description.clone(),
+            attach: t.body["attach"].as_str().unwrap_or("").to_string(),
+            total: t.total,
+            refund: None,
+        };
+        let mut out: Vec<crate::bills::Entry> = txs
+            .values()
+            .filter_map(|t| t.paid_at.filter(|&at| within(at)).map(|at| payment(t, at)))
+            .collect();
+        for r in refunds.values().filter(|r| within(r.created_at)) {
+            let Some(t) = txs.get(&r.out_trade_no) else {
+                continue;
+            };
+            let mut e = payment(t, r.created_at);
+            e.refund = Some(crate::bills::RefundPart {
+                refund_id: r.refund_id.clone(),
+                out_refund_no: r.out_refund_no.clone(),
+                amount: r.refund,
+                status: if r.done { "SUCCESS" } else { "PROCESSING" },
+            });
+            out.push(e);
+        }
+        out.sort_by(|a, b| (a.time, &a.out_trade_no).cmp(&(b.time, &b.out_trade_no)));
+        out
     }
 }

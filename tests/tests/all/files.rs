@@ -14,8 +14,13 @@ use wechatpay_sandbox::{Gateway, Mode, TestKeys};
 
 use crate::common::tcp;
 
+/// The day with a large bill: 40 000 made-up payments and their refunds, about 15 MB.
+const BIG_DAY: &str = "2026-01-13";
+
 fn server() -> Server {
-    Server::start(Gateway::with_test_keys(Mode::Both)).unwrap()
+    let gateway = Gateway::with_test_keys(Mode::Both);
+    gateway.add_history(BIG_DAY, 40_000);
+    Server::start(gateway).unwrap()
 }
 
 fn core(s: &Server) -> wechatpay_core::Client {
@@ -41,8 +46,8 @@ impl Write for Counter {
 
 fn trade(date: &str, big: bool, gzip: bool) -> GetTradeBillRequest {
     GetTradeBillRequest {
-        bill_date: date.into(),
-        bill_type: Some(if big { BillType::Refund } else { BillType::All }),
+        bill_date: if big { BIG_DAY } else { date }.into(),
+        bill_type: Some(BillType::All),
         tar_type: gzip.then_some(TarType::Gzip),
         ..Default::default()
     }
@@ -126,9 +131,11 @@ macro_rules! async_uploads_and_bills {
                 .unwrap()
                 .data;
             let (out, _) = c.download_bill(&info, gzip, Vec::new()).await.unwrap();
-            assert!(String::from_utf8(out)
-                .unwrap()
-                .contains("`2026-01-15 12:00:00"));
+            let mut rows = wechatpay_core::bill::BillRows::new(&out[..]);
+            assert!(rows
+                .by_ref()
+                .all(|r| r.unwrap().time_of_row().date() == "2026-01-15"));
+            assert!(rows.summary().unwrap().agrees());
         }
         for gzip in [false, true] {
             let info = c
@@ -521,4 +528,31 @@ fn reqwest_uploads_from_disk() {
         let c = wechatpay_reqwest::Client::with_config(core.clone(), cfg).unwrap();
         rt.block_on(c.upload_file(path, file, progress))
     });
+}
+
+/// The sandbox writes every column of each bill WeChat Pay writes, and summaries that add up.
+#[test]
+fn sandbox_bills_have_every_column_and_add_up() {
+    use wechatpay_core::bill::{BillRows, Column};
+    for (kind, columns) in [("TRADE", 27usize), ("FUND", 11)] {
+        let bill = wechatpay_sandbox::bill_text(kind, "2026-01-15", 1_000);
+        let mut rows = BillRows::new(&bill[..]);
+        let all: Vec<_> = rows.by_ref().map(Result::unwrap).collect();
+        assert!(rows.summary().unwrap().agrees(), "{kind}");
+        let first = &all[0];
+        assert_eq!(first.extra().count(), 0, "{kind}: no unknown column");
+        let json = serde_json::to_value(first).unwrap();
+        // line, bill, and one key per column.
+        assert_eq!(
+            json.as_object().unwrap().len(),
+            columns + 2,
+            "{kind}: {json}"
+        );
+        if kind == "TRADE" {
+            assert_eq!(all.len(), 1_100, "a row per payment and per refund");
+            assert!(all
+                .iter()
+                .any(|r| r.is_refund() && r.money(Column::Fee).unwrap().0 < 0));
+        }
+    }
 }

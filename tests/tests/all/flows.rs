@@ -519,3 +519,138 @@ fn merchant_transfers_wait_for_the_user_and_notify_their_end() {
         .iter()
         .all(|o| o.event.event_type == "MCHTRANSFER.BILL.FINISHED"));
 }
+
+/// A day of payments and refunds in the sandbox, its bills downloaded and read, and the trade
+/// bill reconciled with the orders made: they agree; with one amount changed and one order
+/// left out of the records, exactly those two differ.
+#[test]
+fn a_sandbox_day_reconciles_with_the_orders_made() {
+    use wechatpay_api::bill::{
+        fundflowbill, tradebill, BillType, GetFundFlowBillRequest, GetTradeBillRequest,
+    };
+    use wechatpay_core::bill::{BillRows, Difference, Fen, Reconciler, Record};
+    use wechatpay_core::FixedClock;
+
+    // 2026-12-06 16:00:00 in Beijing.
+    const NOW: i64 = 1_796_544_000;
+    let gateway = Arc::new(Gateway::with_test_keys(Mode::Certificate));
+    let keys = TestKeys::load();
+    let client = wechatpay_core::BlockingClient::with_connector(
+        keys.client_builder("https://api.mch.weixin.qq.com", Mode::Certificate)
+            .clock(FixedClock(NOW))
+            .build()
+            .unwrap(),
+        wechatpay_sandbox::connector::InMemory::new(gateway.clone()).clock(FixedClock(NOW)),
+        wechatpay_core::transport::Config::default(),
+    );
+    let mut records = Vec::new();
+    for (i, total) in [1_000i64, 2_550, 99, 120_000, 1].into_iter().enumerate() {
+        let no = format!("DAY-{i}");
+        let order = json!({
+            "appid": "wxd678efh567hg6787", "mchid": keys.mchid, "description": "一杯咖啡",
+            "out_trade_no": no, "notify_url": "https://example.com/n", "amount": {"total": total},
+        });
+        client
+            .send(Call::<Value>::post("/v3/pay/transactions/native").json(&order))
+            .unwrap();
+        gateway.pay(&no, NOW - 3600 + i as i64).unwrap();
+        records.push(Record::new(&no, Fen(total), "SUCCESS"));
+    }
+    // An order never paid: in the records as such, not in the bill.
+    let unpaid = json!({
+        "appid": "wxd678efh567hg6787", "mchid": keys.mchid, "description": "unpaid",
+        "out_trade_no": "DAY-UNPAID", "notify_url": "https://example.com/n", "amount": {"total": 5},
+    });
+    client
+        .send(Call::<Value>::post("/v3/pay/transactions/native").json(&unpaid))
+        .unwrap();
+    records.push(Record::new("DAY-UNPAID", Fen(5), "NOTPAY"));
+    for (no, refund, total) in [("DAY-1", 2_550, 2_550), ("DAY-3", 20_000, 120_000)] {
+        let body = json!({
+            "out_trade_no": no, "out_refund_no": format!("R-{no}"),
+            "amount": {"refund": refund, "total": total, "currency": "CNY"},
+        });
+        client
+            .send(Call::<Value>::post("/v3/refund/domestic/refunds").json(&body))
+            .unwrap();
+        records.push(Record::new(no, Fen(refund), "REFUND").refund_no(format!("R-{no}")));
+    }
+
+    // Today's bill is not there before the day is closed.
+    let query = GetTradeBillRequest {
+        bill_date: "2026-12-06".into(),
+        bill_type: Some(BillType::All),
+        ..Default::default()
+    };
+    let e = client.send(tradebill::get(&query)).unwrap_err();
+    assert_eq!(
+        e.api_error().unwrap().code.as_deref(),
+        Some("NO_STATEMENT_EXIST")
+    );
+    gateway.close_day("2026-12-06");
+    let info = client.send(tradebill::get(&query)).unwrap().data;
+    let (bill, _) = client.download_bill(&info, false, Vec::new()).unwrap();
+    let mut rows = BillRows::new(&bill[..]);
+    let rows: Vec<_> = rows.by_ref().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 7, "five payments and two refunds");
+    let reconcile = |records: &[Record]| {
+        let mut r = Reconciler::new(records.to_vec());
+        rows.iter().for_each(|row| r.add(row));
+        r.finish()
+    };
+    let r = reconcile(&records);
+    assert!(r.agrees(), "{r}");
+    assert_eq!(r.matched, 7);
+
+    let mut changed = records.clone();
+    changed[0].amount = Fen(1_001);
+    changed.remove(4);
+    let r = reconcile(&changed);
+    let found: Vec<_> = r
+        .differences
+        .iter()
+        .map(|d| match d {
+            Difference::Amount { bill, records } => {
+                (bill.out_trade_no.clone(), bill.amount, records.amount)
+            }
+            Difference::NotInRecords { bill } => (bill.out_trade_no.clone(), bill.amount, Fen(0)),
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("DAY-0".to_string(), Fen(1_000), Fen(1_001)),
+            ("DAY-4".to_string(), Fen(1), Fen(0))
+        ]
+    );
+
+    // The other bill types and the fund-flow bill add up too.
+    for (bill_type, expected) in [(BillType::Success, 5), (BillType::Refund, 2)] {
+        let info = client
+            .send(tradebill::get(&GetTradeBillRequest {
+                bill_type: Some(bill_type),
+                ..query.clone()
+            }))
+            .unwrap()
+            .data;
+        let (bill, _) = client.download_bill(&info, false, Vec::new()).unwrap();
+        let mut rows = BillRows::new(&bill[..]);
+        let n = rows.by_ref().map(Result::unwrap).count();
+        assert!(rows.summary().unwrap().agrees());
+        assert_eq!(n, expected);
+    }
+    let info = client
+        .send(fundflowbill::get(&GetFundFlowBillRequest {
+            bill_date: "2026-12-06".into(),
+            ..Default::default()
+        }))
+        .unwrap()
+        .data;
+    let (bill, _) = client.download_bill(&info, false, Vec::new()).unwrap();
+    let mut rows = BillRows::new(&bill[..]);
+    let n = rows.by_ref().map(Result::unwrap).count();
+    let summary = rows.summary().unwrap();
+    assert!(summary.agrees(), "{summary:?}");
+    assert_eq!(n, 12, "payment and fee for each of five, and two refunds");
+}
