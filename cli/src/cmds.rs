@@ -58,8 +58,10 @@ pub enum Cmd {
     Doctor(crate::doctor::DoctorArgs),
     /// What a PEM/DER/P12 file is (private key, certificate with serial and validity, public key); with two files, whether the key matches the certificate
     Inspect(crate::inspect::InspectArgs),
-    /// Download a trade or fund-flow bill to a file: query, download, digest check, gunzip
-    Bill(BillArgs),
+    /// Bills: download (trade, fundflow), read into typed rows (parse), match with your orders
+    /// (reconcile)
+    #[command(subcommand)]
+    Bill(BillCmd),
     /// Upload an image or video, streamed from disk; prints the media id
     Upload(UploadArgs),
     /// APIv2 (XML): sign, verify, decrypt-refund, request (needs --apiv2-key-file)
@@ -152,7 +154,7 @@ pub struct SignArgs {
 }
 
 /// Which bill.
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum BillKind {
     /// Trade bill (交易账单): GET /v3/bill/tradebill
     Trade,
@@ -160,11 +162,26 @@ pub enum BillKind {
     Fundflow,
 }
 
-/// `wxpay bill`.
+/// `wxpay bill …`.
+#[derive(Subcommand, Debug)]
+pub enum BillCmd {
+    /// Download the trade bill (交易账单, GET /v3/bill/tradebill): query, download, digest
+    /// check, gunzip; --output keeps it, --parse reads it
+    Trade(BillArgs),
+    /// Download the fund-flow bill (资金账单, GET /v3/bill/fundflowbill); --output keeps it,
+    /// --parse reads it
+    Fundflow(BillArgs),
+    /// Read a bill file into typed rows (money in fen) and check its summary; exit 1 when the
+    /// summary disagrees with the rows or the bill is truncated
+    Parse(crate::billread::ParseArgs),
+    /// Match a trade bill's payments and refunds with your orders; exit 1 listing every
+    /// difference by out_trade_no
+    Reconcile(crate::billread::ReconcileArgs),
+}
+
+/// `wxpay bill trade|fundflow`.
 #[derive(clap::Args, Debug)]
 pub struct BillArgs {
-    /// trade or fundflow
-    pub kind: BillKind,
     /// The bill's date, yyyy-MM-dd
     #[arg(long)]
     pub date: String,
@@ -178,8 +195,11 @@ pub struct BillArgs {
     #[arg(long)]
     pub gzip: bool,
     /// Write the bill here (written to FILE.part, renamed once its digest checks)
-    #[arg(long, value_name = "FILE")]
-    pub output: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "parse")]
+    pub output: Option<PathBuf>,
+    /// Read the downloaded bill as `wxpay bill parse` does (with --json: a JSON line per row)
+    #[arg(long)]
+    pub parse: bool,
 }
 
 /// Which upload endpoint.
@@ -335,6 +355,13 @@ pub enum SandboxCmd {
     Pay {
         /// The order's out_trade_no
         out_trade_no: String,
+    },
+    /// Close a day in the running sandbox: its bills are served at once instead of from 10:00
+    /// the next morning (for reconciling the day you just made). Uses --config like any call.
+    CloseDay {
+        /// The day, yyyy-MM-dd (default: today in Beijing time, by the sandbox's clock)
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 
@@ -582,7 +609,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Sandbox(a) => crate::cmds::sandbox(&g, json_mode, a),
         Cmd::Doctor(a) => crate::doctor::run(&g, json_mode, a),
         Cmd::Inspect(a) => crate::inspect::run(json_mode, a),
-        Cmd::Bill(a) => bill_cmd(&g, json_mode, a),
+        Cmd::Bill(BillCmd::Trade(a)) => bill_cmd(&g, json_mode, BillKind::Trade, a),
+        Cmd::Bill(BillCmd::Fundflow(a)) => bill_cmd(&g, json_mode, BillKind::Fundflow, a),
+        Cmd::Bill(BillCmd::Parse(a)) => crate::billread::parse(json_mode, &a.file),
+        Cmd::Bill(BillCmd::Reconcile(a)) => crate::billread::reconcile(json_mode, &a),
         Cmd::Upload(a) => upload_cmd(&g, json_mode, a),
     }
 }
@@ -830,13 +860,13 @@ impl<W: std::io::Write> std::io::Write for Counted<W> {
     }
 }
 
-fn bill_cmd(g: &Resolved, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
+fn bill_cmd(g: &Resolved, json_mode: bool, kind: BillKind, a: BillArgs) -> Result<(), Failure> {
     use wechatpay_api::bill::{
         fundflowbill, tradebill, GetFundFlowBillRequest, GetTradeBillRequest, TarType,
     };
     let client = g.client()?;
     let gzip_tar = a.gzip;
-    let info = match a.kind {
+    let info = match kind {
         BillKind::Trade => client.send(tradebill::get(&GetTradeBillRequest {
             bill_date: a.date.clone(),
             bill_type: a
@@ -858,8 +888,19 @@ fn bill_cmd(g: &Resolved, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
     }
     .data;
     // Written beside the target and renamed only once the digest checks: a bad bill never
-    // stands at the name asked for.
-    let mut part = a.output.clone().into_os_string();
+    // stands at the name asked for. Without --output (--parse alone) it is a temporary file.
+    let (target, temporary) = match &a.output {
+        Some(path) => (path.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!(
+                "wxpay-bill-{}-{}",
+                std::process::id(),
+                a.date.replace(['/', '\\'], "_")
+            )),
+            true,
+        ),
+    };
+    let mut part = target.clone().into_os_string();
     part.push(".part");
     let part = PathBuf::from(part);
     let file = std::fs::File::create(&part)
@@ -882,9 +923,16 @@ fn bill_cmd(g: &Resolved, json_mode: bool, a: BillArgs) -> Result<(), Failure> {
         }
     };
     drop(writer);
-    std::fs::rename(&part, &a.output)
-        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", a.output.display())))?;
-    let path = a.output.display().to_string();
+    std::fs::rename(&part, &target)
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", target.display())))?;
+    if a.parse {
+        let parsed = crate::billread::parse(json_mode, &target);
+        if temporary {
+            let _ = std::fs::remove_file(&target);
+        }
+        return parsed;
+    }
+    let path = target.display().to_string();
     out(
         json_mode,
         json!({"ok": true, "file": path, "bytes": size, "hash_type": info.hash_type, "hash_value": info.hash_value}),
@@ -1064,6 +1112,7 @@ pub fn sandbox(g: &Resolved, json_mode: bool, a: SandboxArgs) -> Result<(), Fail
     match a.action {
         Some(SandboxCmd::Deliver(d)) => return crate::deliver::run(json_mode, d),
         Some(SandboxCmd::Pay { out_trade_no }) => return sandbox_pay(g, json_mode, &out_trade_no),
+        Some(SandboxCmd::CloseDay { date }) => return sandbox_close_day(g, json_mode, date),
         None => {}
     }
     let mode = Mode::from(a.mode);
@@ -1167,11 +1216,10 @@ pub fn sandbox(g: &Resolved, json_mode: bool, a: SandboxArgs) -> Result<(), Fail
 
 /// `wxpay sandbox pay OUT_TRADE_NO`: the sandbox's control endpoint, signed with the
 /// configured merchant's credentials.
-fn sandbox_pay(g: &Resolved, json_mode: bool, out_trade_no: &str) -> Result<(), Failure> {
+/// A call to one of the running sandbox's control endpoints; a 404 says where to point.
+fn sandbox_control(g: &Resolved, call: Call<Value>) -> Result<Value, Failure> {
     let client = g.client()?;
-    let call =
-        Call::<Value>::post(wechatpay_sandbox::PAY_PATH).path_param("out_trade_no", out_trade_no);
-    let paid = client.send(call).map_err(|e| {
+    let answer = client.send(call).map_err(|e| {
         let not_sandbox = e
             .api_error()
             .is_some_and(|a| a.code.as_deref() == Some("NOT_FOUND"));
@@ -1188,7 +1236,30 @@ fn sandbox_pay(g: &Resolved, json_mode: bool, out_trade_no: &str) -> Result<(), 
             f
         }
     })?;
-    let tx = &paid.data;
+    Ok(answer.data)
+}
+
+fn sandbox_close_day(g: &Resolved, json_mode: bool, date: Option<String>) -> Result<(), Failure> {
+    let body = match &date {
+        Some(d) => json!({ "bill_date": d }),
+        None => json!({}),
+    };
+    let closed = sandbox_control(
+        g,
+        Call::<Value>::post(wechatpay_sandbox::CLOSE_DAY_PATH).json(&body),
+    )?;
+    let day = closed["bill_date"].as_str().unwrap_or("-").to_string();
+    out(json_mode, json!({"ok": true, "bill_date": day}), || {
+        format!("{day} closed: its bills are served now (`wxpay bill trade --date {day} --parse`)")
+    });
+    Ok(())
+}
+
+fn sandbox_pay(g: &Resolved, json_mode: bool, out_trade_no: &str) -> Result<(), Failure> {
+    let call =
+        Call::<Value>::post(wechatpay_sandbox::PAY_PATH).path_param("out_trade_no", out_trade_no);
+    let paid = sandbox_control(g, call)?;
+    let tx = &paid;
     let text = format!(
         "paid {out_trade_no}: transaction_id {}, trade_state {}\nTRANSACTION.SUCCESS goes to the order's notify_url; `wxpay sandbox` prints each delivery",
         tx["transaction_id"].as_str().unwrap_or("-"),

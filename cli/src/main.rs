@@ -24,6 +24,7 @@ macro_rules! errln {
 }
 
 mod api;
+mod billread;
 mod chain;
 mod cmds;
 mod deliver;

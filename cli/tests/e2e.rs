@@ -2510,3 +2510,191 @@ fn typos_are_refused_before_anything_is_signed() {
         );
     }
 }
+
+/// A day made in `wxpay sandbox` with the CLI alone: orders paid and one refunded, the day
+/// closed, its trade bill downloaded and read, and reconciled with the orders: they agree;
+/// with one amount changed and one order left out, exactly those two are listed. A truncated
+/// bill and one whose summary disagrees exit 1 naming the line.
+#[test]
+fn a_shell_user_reconciles_a_sandbox_day() {
+    let (mut child, v) = start_sandbox();
+    let cfg = v["config"].as_str().unwrap().to_string();
+    let run = |rest: &[&str]| {
+        let mut a = vec!["--config", cfg.as_str()];
+        a.extend_from_slice(rest);
+        Command::new(BIN).args(&a).env_clear().output().unwrap()
+    };
+    let ok = |o: &std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let mut day = String::new();
+    for (no, total) in [("SHELL-A", 1_000), ("SHELL-B", 2_550), ("SHELL-C", 1)] {
+        let order = json!({"appid": "wxd678efh567hg6787", "mchid": "1900000001",
+            "description": "shell", "out_trade_no": no, "notify_url": "https://example.com/n",
+            "amount": {"total": total}})
+        .to_string();
+        ok(&run(&[
+            "request",
+            "POST",
+            "/v3/pay/transactions/native",
+            "-d",
+            &order,
+        ]));
+        let paid = run(&["--json", "sandbox", "pay", no]);
+        ok(&paid);
+        day = json_out(&paid)["transaction"]["success_time"]
+            .as_str()
+            .unwrap()[..10]
+            .to_string();
+    }
+    let refund = json!({"out_trade_no": "SHELL-B", "out_refund_no": "SHELL-RB",
+        "amount": {"refund": 2_550, "total": 2_550, "currency": "CNY"}})
+    .to_string();
+    ok(&run(&[
+        "request",
+        "POST",
+        "/v3/refund/domestic/refunds",
+        "-d",
+        &refund,
+    ]));
+    let closed = run(&["--json", "sandbox", "close-day", "--date", &day]);
+    let parsed = run(&[
+        "--json", "bill", "trade", "--date", &day, "--type", "ALL", "--parse",
+    ]);
+    let d = tmpdir();
+    let bill = d.join("bill.csv");
+    let downloaded = run(&[
+        "bill",
+        "trade",
+        "--date",
+        &day,
+        "--gzip",
+        "--output",
+        bill.to_str().unwrap(),
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    ok(&closed);
+    ok(&parsed);
+    ok(&downloaded);
+    // One JSON line per row, then the summary line.
+    let lines: Vec<Value> = String::from_utf8_lossy(&parsed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "three payments, one refund, the summary");
+    assert_eq!(lines[0]["out_trade_no"], "SHELL-A");
+    assert_eq!(lines[0]["order_amount_fen"], 1_000);
+    assert_eq!(lines[3]["trade_state"], "REFUND");
+    assert_eq!(lines[3]["refund_apply_amount_fen"], 2_550);
+    let last = &lines[4];
+    assert_eq!(
+        (last["rows"].clone(), last["ok"].clone()),
+        (json!(4), json!(true))
+    );
+    assert_eq!(last["summary"]["count"]["stated"], 4);
+
+    let reconcile = |orders: &str, json: bool| {
+        let path = d.join("orders.csv");
+        std::fs::write(&path, orders).unwrap();
+        let mut a = vec![
+            "bill",
+            "reconcile",
+            bill.to_str().unwrap(),
+            "--orders",
+            path.to_str().unwrap(),
+        ];
+        if json {
+            a.insert(0, "--json");
+        }
+        Command::new(BIN).args(&a).env_clear().output().unwrap()
+    };
+    let exact = "out_trade_no,amount_fen,state\nSHELL-A,1000,SUCCESS\nSHELL-B,2550,SUCCESS\nSHELL-C,1,SUCCESS\nSHELL-B,2550,REFUND\nSHELL-D,700,CLOSED\n";
+    let o = reconcile(exact, false);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("agree: 4 entries matched"));
+    let changed = "out_trade_no,amount_fen,state\nSHELL-A,1001,SUCCESS\nSHELL-B,2550,SUCCESS\nSHELL-B,2550,REFUND\nSHELL-D,700,CLOSED\n";
+    let o = reconcile(changed, false);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    let listed: Vec<&str> = text.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(listed.len(), 2, "{text}");
+    assert!(
+        listed[0].contains("SHELL-A") && listed[0].contains("10.01 yuan in the records"),
+        "{text}"
+    );
+    assert!(
+        listed[1].contains("SHELL-C") && listed[1].contains("not in the records"),
+        "{text}"
+    );
+    let o = reconcile(changed, true);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    let nos: Vec<&str> = v["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["out_trade_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(nos, ["SHELL-A", "SHELL-C"]);
+    assert_eq!(v["differences"][0]["difference"], "amount");
+    assert_eq!(v["kind"], "bill_differences");
+
+    // A truncated bill and one whose summary disagrees: exit 1, the line named.
+    let text = std::fs::read_to_string(&bill).unwrap();
+    let cut = d.join("cut.csv");
+    std::fs::write(&cut, &text[..text.find("总交易单数").unwrap()]).unwrap();
+    let o = Command::new(BIN)
+        .args(["--json", "bill", "parse", cut.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["ok"].clone(), last["rows"].clone()),
+        (json!(false), json!(4))
+    );
+    assert_eq!(last["kind"], "bill_truncated");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("line 6"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let wrong = d.join("wrong.csv");
+    std::fs::write(&wrong, text.replace("\r\n`4,", "\r\n`5,")).unwrap();
+    let o = Command::new(BIN)
+        .args(["bill", "parse", wrong.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("line 7") && err.contains("总交易单数 states 5, the rows add up to 4"),
+        "{err}"
+    );
+    let o = Command::new(BIN)
+        .args(["--json", "bill", "parse", wrong.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["ok"].clone(), last["rows"].clone()),
+        (json!(false), json!(4))
+    );
+    assert_eq!(last["summary"]["count"]["counted"], 4);
+    // The same bill gzipped is read the same.
+    let o = Command::new(BIN)
+        .args(["bill", "parse", bill.to_str().unwrap()])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("4 rows (3 payments, 1 refunds)"));
+}

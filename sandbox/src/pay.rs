@@ -506,7 +506,13 @@ impl Payments {
             });
             out.push(e);
         }
-        out.sort_by(|a, b| (a.time, &a.out_trade_no).cmp(&(b.time, &b.out_trade_no)));
+        out.sort_by(|a, b| {
+            (a.time, a.refund.is_some(), &a.out_trade_no).cmp(&(
+                b.time,
+                b.refund.is_some(),
+                &b.out_trade_no,
+            ))
+        });
         out
     }
 }
