@@ -259,6 +259,8 @@ struct Header {
     index: Vec<Option<usize>>,
     /// The known column at each position.
     at: Vec<Option<Column>>,
+    /// The positions of the columns checked on every row (money, times), with their column.
+    checked: Vec<(usize, Column)>,
 }
 
 impl Header {
@@ -297,11 +299,17 @@ impl Header {
                 column: c.header_name(),
             });
         }
+        let checked = at
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.filter(|c| c.cell() != Cell::Text).map(|c| (i, c)))
+            .collect();
         Ok(Header {
             kind,
             names,
             index,
             at,
+            checked,
         })
     }
 }
@@ -314,9 +322,26 @@ impl Header {
 pub struct BillRow {
     line: u64,
     header: Arc<Header>,
-    /// The fields, backticks removed, one after the other.
+    /// The record's fields, one after the other, as written (with their backticks).
     text: String,
-    ends: Vec<u32>,
+    ends: Ends,
+}
+
+/// Where each field of a row ends in its text: inline for rows of up to 32 fields (every bill
+/// WeChat Pay writes), so that a row costs one allocation.
+#[derive(Clone)]
+enum Ends {
+    Inline { len: u8, at: [u32; 32] },
+    Heap(Box<[u32]>),
+}
+
+impl Ends {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Ends::Inline { len, at } => &at[..usize::from(*len)],
+            Ends::Heap(v) => v,
+        }
+    }
 }
 
 impl std::fmt::Debug for BillRow {
@@ -332,8 +357,9 @@ impl std::fmt::Debug for BillRow {
 
 impl BillRow {
     fn field(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
+        let ends = self.ends.as_slice();
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        strip_tick(self.text.get(start..ends[i] as usize).unwrap_or(""))
     }
 
     /// The line of the bill this row is on (from 1).
@@ -786,8 +812,10 @@ impl BillReader {
                 let Some(header) = self.header.clone() else {
                     return Ok(());
                 };
-                let first = normalize(field(0));
-                if summary_starts(header.kind, &first) {
+                let f0 = field(0).as_bytes();
+                let looks_like_row =
+                    f0.first() == Some(&b'`') && f0.get(1).is_some_and(u8::is_ascii_digit);
+                if !looks_like_row && summary_starts(header.kind, &normalize(field(0))) {
                     self.summary_names = (0..ends.len()).map(|i| normalize(field(i))).collect();
                     self.summary_line = line;
                     self.stage = Stage::SummaryValues;
@@ -800,8 +828,6 @@ impl BillReader {
                         found: ends.len(),
                     });
                 }
-                let mut row_text = String::with_capacity(text.len());
-                let mut row_ends = Vec::with_capacity(ends.len());
                 let direction = header.index[Column::Direction as usize].and_then(|i| {
                     match strip_tick(field(i)) {
                         "收入" => Some(true),
@@ -809,20 +835,35 @@ impl BillReader {
                         _ => None,
                     }
                 });
-                for i in 0..ends.len() {
-                    let f = strip_tick(field(i));
-                    if let Some(c) = header.at[i] {
-                        check_cell(&mut self.tallies, line, &header, i, c, f, direction)?;
-                    }
-                    row_text.push_str(f);
-                    row_ends.push(row_text.len() as u32);
+                for &(i, c) in &header.checked {
+                    check_cell(
+                        &mut self.tallies,
+                        line,
+                        &header,
+                        i,
+                        c,
+                        strip_tick(field(i)),
+                        direction,
+                    )?;
                 }
+                let ends = if ends.len() <= 32 {
+                    let mut at = [0u32; 32];
+                    for (slot, &e) in at.iter_mut().zip(ends) {
+                        *slot = e as u32;
+                    }
+                    Ends::Inline {
+                        len: ends.len() as u8,
+                        at,
+                    }
+                } else {
+                    Ends::Heap(ends.iter().map(|&e| e as u32).collect())
+                };
                 self.rows += 1;
                 rows.push(BillRow {
                     line,
                     header,
-                    text: row_text,
-                    ends: row_ends,
+                    text: text.to_string(),
+                    ends,
                 });
                 Ok(())
             }

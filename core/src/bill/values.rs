@@ -37,36 +37,52 @@ impl Fen {
     /// second decimal must be zero (WeChat Pay writes fees as `0.04000`); a leading `+` and
     /// surrounding spaces are accepted.
     pub fn from_yuan(text: &str) -> Result<Fen, MoneyError> {
-        let t = text.trim();
-        let (negative, t) = match t.as_bytes().first() {
+        let raw = text.as_bytes();
+        let t = match (raw.first(), raw.last()) {
+            (Some(a), Some(z)) if a.is_ascii_whitespace() || z.is_ascii_whitespace() => {
+                text.trim().as_bytes()
+            }
+            _ => raw,
+        };
+        let (negative, t) = match t.first() {
             Some(b'-') => (true, &t[1..]),
             Some(b'+') => (false, &t[1..]),
             _ => (false, t),
         };
-        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-        if whole.is_empty() && frac.is_empty()
-            || !whole.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-            || t.ends_with('.') && whole.is_empty()
-        {
+        let mut fen: i64 = 0;
+        let mut digits = 0usize;
+        let mut decimals: Option<usize> = None;
+        for &b in t {
+            match (b, decimals) {
+                (b'0'..=b'9', None) => {
+                    fen = fen
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(i64::from(b - b'0')))
+                        .ok_or(MoneyError::TooLarge)?;
+                    digits += 1;
+                }
+                (b'0'..=b'9', Some(d)) => {
+                    if d < 2 {
+                        fen = fen
+                            .checked_mul(10)
+                            .and_then(|n| n.checked_add(i64::from(b - b'0')))
+                            .ok_or(MoneyError::TooLarge)?;
+                    } else if b != b'0' {
+                        return Err(MoneyError::BelowFen);
+                    }
+                    digits += 1;
+                    decimals = Some(d + 1);
+                }
+                (b'.', None) => decimals = Some(0),
+                _ => return Err(MoneyError::NotANumber),
+            }
+        }
+        if digits == 0 {
             return Err(MoneyError::NotANumber);
         }
-        let mut fen: i64 = 0;
-        for b in whole.bytes() {
-            fen = fen
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(i64::from(b - b'0')))
-                .ok_or(MoneyError::TooLarge)?;
+        for _ in decimals.unwrap_or(0).min(2)..2 {
+            fen = fen.checked_mul(10).ok_or(MoneyError::TooLarge)?;
         }
-        let f = frac.as_bytes();
-        let digit = |i: usize| f.get(i).map_or(0, |b| i64::from(b - b'0'));
-        if f.iter().skip(2).any(|&b| b != b'0') {
-            return Err(MoneyError::BelowFen);
-        }
-        fen = fen
-            .checked_mul(100)
-            .and_then(|n| n.checked_add(digit(0) * 10 + digit(1)))
-            .ok_or(MoneyError::TooLarge)?;
         Ok(Fen(if negative { -fen } else { fen }))
     }
 
@@ -130,7 +146,10 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 impl BeijingTime {
     /// Read `yyyy-MM-dd HH:mm:ss` (full-width colons, as older APIv2 bills write them, too).
     pub fn parse(text: &str) -> Option<BeijingTime> {
-        let t = text.trim().replace('：', ":");
+        let t = text.trim();
+        if t.len() != 19 && t.contains('：') {
+            return BeijingTime::parse(&t.replace('：', ":"));
+        }
         let b = t.as_bytes();
         if b.len() != 19
             || b[4] != b'-'
