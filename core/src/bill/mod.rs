@@ -12,6 +12,25 @@
 //! [`BillRows`] (over [`BillReader`], sans-IO) reads a bill into typed rows: columns found by
 //! their header names, money in [`Fen`] exactly, times in [`BeijingTime`], the summary checked
 //! against the rows. [`Reconciler`] matches the rows with the merchant's own records.
+//!
+//! ```
+//! use wechatpay_core::bill::{BillRows, Column, Fen, Reconciler, Record};
+//!
+//! let bill = "交易时间,公众账号ID,商户号,微信订单号,商户订单号,交易状态,应结订单金额,订单金额\r\n\
+//!     `2026-12-06 10:00:00,`wxd678efh567hg6787,`1900000001,`4200001,`ORDER-1,`SUCCESS,`12.34,`12.34\r\n\
+//!     总交易单数,应结订单总金额,订单总金额\r\n\
+//!     `1,`12.34,`12.34\r\n";
+//! let mut rows = BillRows::new(bill.as_bytes());
+//! let mut reconciler = Reconciler::new([Record::new("ORDER-1", Fen(1234), "SUCCESS")]);
+//! for row in rows.by_ref() {
+//!     let row = row?;
+//!     assert_eq!(row.money(Column::SettlementAmount), Some(Fen(1234)));
+//!     reconciler.add(&row);
+//! }
+//! assert!(rows.summary().unwrap().agrees());
+//! assert!(reconciler.finish().agrees());
+//! # Ok::<(), wechatpay_core::BillReadError>(())
+//! ```
 
 mod read;
 mod reconcile;
