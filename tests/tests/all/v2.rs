@@ -287,6 +287,14 @@ fn payment_refund_and_bill_flow_through_every_transport_over_mutual_tls() {
         };
         let text = clients.bill(t, bill(None, bill_date())).unwrap();
         assert!(text.starts_with("交易时间,".as_bytes()), "{name}");
+        // Read by its header's names, money to the fen, the summary adding up.
+        let mut rows = wechatpay_core::bill::BillRows::new(&text[..]);
+        let read: Vec<_> = rows.by_ref().map(Result::unwrap).collect();
+        assert_eq!(read.len(), 22, "{name}: 20 payments and 2 refunds");
+        assert!(read
+            .iter()
+            .all(|r| r.money(wechatpay_core::bill::Column::OrderAmount).is_some()));
+        assert!(rows.summary().unwrap().agrees(), "{name}");
         let unzipped = clients.bill(t, bill(Some("GZIP"), bill_date())).unwrap();
         assert!(unzipped == text, "{name}: the gzip bill is the text bill");
         let today = clients.bill(t, bill(None, "29991231".into())).unwrap_err();
