@@ -2649,18 +2649,26 @@ fn a_shell_user_reconciles_a_sandbox_day() {
     let text = std::fs::read_to_string(&bill).unwrap();
     let cut = d.join("cut.csv");
     std::fs::write(&cut, &text[..text.find("总交易单数").unwrap()]).unwrap();
-    let o = Command::new(BIN)
-        .args(["--json", "bill", "parse", cut.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    assert_eq!(
-        (last["ok"].clone(), last["rows"].clone()),
-        (json!(false), json!(4))
-    );
-    assert_eq!(last["kind"], "bill_truncated");
+    let parse = |json: bool, path: &std::path::Path| {
+        let mut a = vec!["bill", "parse", path.to_str().unwrap()];
+        if json {
+            a.insert(0, "--json");
+        }
+        Command::new(BIN).args(&a).output().unwrap()
+    };
+    // The last JSON line of a failed parse: rows so far, not ok.
+    let last_line = |o: &std::process::Output| -> Value {
+        assert_eq!(o.status.code(), Some(1));
+        let out = String::from_utf8_lossy(&o.stdout);
+        let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        assert_eq!(
+            (last["ok"].clone(), last["rows"].clone()),
+            (json!(false), json!(4))
+        );
+        last
+    };
+    let o = parse(true, &cut);
+    assert_eq!(last_line(&o)["kind"], "bill_truncated");
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("line 6"),
         "{}",
@@ -2668,33 +2676,19 @@ fn a_shell_user_reconciles_a_sandbox_day() {
     );
     let wrong = d.join("wrong.csv");
     std::fs::write(&wrong, text.replace("\r\n`4,", "\r\n`5,")).unwrap();
-    let o = Command::new(BIN)
-        .args(["bill", "parse", wrong.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = parse(false, &wrong);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("line 7") && err.contains("总交易单数 states 5, the rows add up to 4"),
         "{err}"
     );
-    let o = Command::new(BIN)
-        .args(["--json", "bill", "parse", wrong.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(
-        (last["ok"].clone(), last["rows"].clone()),
-        (json!(false), json!(4))
+        last_line(&parse(true, &wrong))["summary"]["count"]["counted"],
+        4
     );
-    assert_eq!(last["summary"]["count"]["counted"], 4);
     // The same bill gzipped is read the same.
-    let o = Command::new(BIN)
-        .args(["bill", "parse", bill.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = parse(false, &bill);
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stdout).contains("4 rows (3 payments, 1 refunds)"));
 }

@@ -341,27 +341,7 @@ pub fn bill_text(kind: &str, date: &str, lines: usize) -> Vec<u8> {
 
 /// Whether `date` is a day of the calendar written `yyyy-MM-dd`.
 pub(crate) fn is_calendar_date(date: &str) -> bool {
-    let b = date.as_bytes();
-    let digits = |r: std::ops::Range<usize>| {
-        b[r].iter().try_fold(0u32, |n, c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
-    };
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
-        return false;
-    };
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let days = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => 0,
-    };
-    (1..=days).contains(&d)
+    date.len() == 10 && date.trim() == date && day_start(date).is_some()
 }
 
 /// The bill of `date` (`yyyy-MM-dd`) at `now`, as WeChat Pay answers: a day's bill is made

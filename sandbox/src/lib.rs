@@ -1381,23 +1381,5 @@ pub(crate) fn decode(seg: &str) -> String {
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SS+08:00` (China time, as WeChat Pay writes it).
 pub(crate) fn rfc3339(unix: i64) -> String {
-    let t = unix + 8 * 3600;
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+08:00",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
+    wechatpay_core::bill::BeijingTime::from_unix(unix).to_rfc3339()
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::codegen::{civil_from_days, days_from_civil};
 use serde::{Serialize, Serializer};
 
 /// An amount of money in fen (分, 1/100 yuan), the unit WeChat Pay counts in. Bills write yuan
@@ -118,30 +119,6 @@ pub struct BeijingTime {
 }
 
 const BEIJING: i64 = 8 * 3600;
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
 
 impl BeijingTime {
     /// Read `yyyy-MM-dd HH:mm:ss` (full-width colons, as older APIv2 bills write them, too).

@@ -88,17 +88,9 @@ fn now() -> i64 {
 
 /// `yyyyMMdd` two days ago, Beijing time (a day that has a bill).
 fn bill_date() -> String {
-    let days = (now() + 8 * 3600) / 86_400 - 2;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}{m:02}{d:02}", yoe + era * 400 + i64::from(m <= 2))
+    wechatpay_core::bill::BeijingTime::from_unix(now() - 2 * 86_400)
+        .date()
+        .replace('-', "")
 }
 
 fn pki() -> TestPki {
