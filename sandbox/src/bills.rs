@@ -69,7 +69,7 @@ fn bill_time(unix: i64) -> String {
 }
 
 /// Beijing midnight at the start of `date` (`yyyy-MM-dd`).
-fn day_start(date: &str) -> Option<i64> {
+pub(crate) fn day_start(date: &str) -> Option<i64> {
     wechatpay_core::bill::BeijingTime::parse(&format!("{date} 00:00:00")).map(|t| t.unix())
 }
 
@@ -371,12 +371,7 @@ impl Bills {
                 "bill_date 格式为 yyyy-MM-dd",
             ));
         };
-        let closed = self
-            .closed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(date.as_str());
-        not_ready(date, now, closed).map_or(Ok(date.as_str()), Err)
+        not_ready(date, now, self.is_closed(date)).map_or(Ok(date.as_str()), Err)
     }
 
     /// Serve the bill of `date` from now on, before the day is over.
@@ -385,6 +380,14 @@ impl Bills {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(date.to_string());
+    }
+
+    /// Whether `date` was closed early.
+    pub(crate) fn is_closed(&self, date: &str) -> bool {
+        self.closed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(date)
     }
 
     /// Add `payments` made-up payments to `date`.

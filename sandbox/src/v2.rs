@@ -280,6 +280,68 @@ impl V2State {
     }
 
     /// Pay a NOTPAY order (what a payer does); the sandbox's tests call it.
+    /// The payments made and refunds created in `[from, to)` (Unix seconds), as bill entries.
+    fn bill_entries(&self, from: i64, to: i64) -> Vec<crate::bills::Entry> {
+        let at = |t: &str| {
+            let t: String = t.chars().filter(char::is_ascii_digit).collect();
+            let text = format!(
+                "{}-{}-{} {}:{}:{}",
+                t.get(..4)?,
+                t.get(4..6)?,
+                t.get(6..8)?,
+                t.get(8..10)?,
+                t.get(10..12)?,
+                t.get(12..14)?
+            );
+            wechatpay_core::bill::BeijingTime::parse(&text).map(|b| b.unix())
+        };
+        let within = |t: Option<i64>| t.filter(|t| (from..to).contains(t));
+        let mut out = Vec::new();
+        for o in self.orders().values() {
+            let payment = |time: i64| crate::bills::Entry {
+                time,
+                appid: o.appid.clone(),
+                transaction_id: o.transaction_id.clone(),
+                out_trade_no: o.out_trade_no.clone(),
+                openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
+                trade_type: match o.trade_type.as_str() {
+                    "MICROPAY" => "MICROPAY",
+                    "JSAPI" => "JSAPI",
+                    "APP" => "APP",
+                    "MWEB" => "MWEB",
+                    _ => "NATIVE",
+                },
+                description: String::new(),
+                attach: String::new(),
+                total: o.total_fee as i64,
+                refund: None,
+            };
+            if let Some(t) = within(o.time_end.as_deref().and_then(at)) {
+                out.push(payment(t));
+            }
+            for r in &o.refunds {
+                if let Some(t) = within(at(&r.time)) {
+                    let mut e = payment(t);
+                    e.refund = Some(crate::bills::RefundPart {
+                        refund_id: r.refund_id.clone(),
+                        out_refund_no: r.out_refund_no.clone(),
+                        amount: r.refund_fee as i64,
+                        status: "SUCCESS",
+                    });
+                    out.push(e);
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.time, a.refund.is_some(), &a.out_trade_no).cmp(&(
+                b.time,
+                b.refund.is_some(),
+                &b.out_trade_no,
+            ))
+        });
+        out
+    }
+
     pub(crate) fn pay(&self, out_trade_no: &str, now: i64) -> Option<Fields> {
         let mut orders = self.orders();
         let o = orders.get_mut(out_trade_no)?;
@@ -439,9 +501,12 @@ impl V2State {
     }
 }
 
-/// The bill of `date` (`yyyyMMdd`): a text bill, gzip when `tar_type=GZIP`; a date from today
-/// on (Beijing time) has no bill yet, as at WeChat Pay.
-fn downloadbill(f: &Fields, now: i64) -> Result<Vec<u8>, Fields> {
+/// The bill of `date` (`yyyyMMdd`), of `bill_type` (`ALL` by default, `SUCCESS`, `REFUND`):
+/// a text bill of the day's APIv2 payments and refunds (a day without any has a made-up past of
+/// 20 payments), gzip when `tar_type=GZIP`; a date from today on (Beijing time) has no bill yet,
+/// as at WeChat Pay, unless the day was closed early ([`Gateway::close_day`]).
+fn downloadbill(gw: &Gateway, f: &Fields, now: i64) -> Result<Vec<u8>, Fields> {
+    let state = &gw.v2;
     let date = need(f, "bill_date")?;
     let dashed = match (date.get(..4), date.get(4..6), date.get(6..)) {
         (Some(y), Some(m), Some(d)) if date.len() == 8 => format!("{y}-{m}-{d}"),
@@ -450,10 +515,17 @@ fn downloadbill(f: &Fields, now: i64) -> Result<Vec<u8>, Fields> {
     if !crate::bills::is_calendar_date(&dashed) {
         return Err(fail_return("invalid bill_date"));
     }
-    if date >= &compact_time(now)[..8] {
+    if date >= &compact_time(now)[..8] && !gw.bills.is_closed(&dashed) {
         return Err(fail_return("No Bill Exist"));
     }
-    let text = crate::bill_text("V2", &dashed, 20);
+    let start = crate::bills::day_start(&dashed).unwrap_or(0);
+    let mut entries = state.bill_entries(start, start + 86_400);
+    if entries.is_empty() {
+        entries = crate::bills::made_up("V2", &dashed, 20);
+    }
+    let bill_type = f.get("bill_type").map_or("ALL", String::as_str);
+    let mchid = f.get("mch_id").map_or("", String::as_str);
+    let text = crate::bills::trade_bill(mchid, bill_type, &entries);
     if f.get("tar_type").map(String::as_str) == Some("GZIP") {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&text)
@@ -532,7 +604,7 @@ fn answer<B>(
         "/pay/closeorder" => state.closeorder(fields),
         "/secapi/pay/refund" => state.refund(fields, now),
         "/pay/refundquery" => state.refundquery(fields),
-        "/pay/downloadbill" => match downloadbill(fields, now) {
+        "/pay/downloadbill" => match downloadbill(gw, fields, now) {
             Ok(bill) => {
                 let response = Response::builder()
                     .header("Content-Type", "text/plain; charset=utf-8")

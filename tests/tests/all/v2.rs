@@ -300,6 +300,38 @@ fn payment_refund_and_bill_flow_through_every_transport_over_mutual_tls() {
             "{name}: {not_a_day:?}"
         );
     }
+    // Today's bill, once the day is closed: the payments and refunds made above, each a row,
+    // matching the records of them.
+    let today = wechatpay_core::bill::BeijingTime::from_unix(now()).date();
+    server.gateway().close_day(&today);
+    let (name, t) = &clients.all[0];
+    let text = clients
+        .bill(
+            t,
+            v2::pay::downloadbill::call(&v2::pay::downloadbill::Request {
+                appid: "wxd678efh567hg6787".into(),
+                bill_date: today.replace('-', ""),
+                bill_type: Some("ALL".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+        )
+        .unwrap();
+    use wechatpay_core::bill::{BillRows, Fen, Reconciler, Record};
+    let mut records = Vec::new();
+    for (n, _) in &clients.all {
+        records.push(Record::new(format!("V2-{n}"), Fen(100), "SUCCESS"));
+        records.push(Record::new(format!("V2-{n}"), Fen(30), "REFUND").refund_no(format!("R-{n}")));
+        records.push(Record::new(format!("M-{n}"), Fen(1200), "SUCCESS"));
+    }
+    let mut reconciler = Reconciler::new(records);
+    let mut rows = BillRows::new(&text[..]);
+    for row in rows.by_ref() {
+        reconciler.add(&row.unwrap());
+    }
+    assert!(rows.summary().unwrap().agrees(), "{name}");
+    let r = reconciler.finish();
+    assert!(r.agrees() && r.matched == 9, "{r}");
 }
 
 #[test]
