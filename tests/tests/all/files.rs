@@ -296,6 +296,12 @@ fn sub_merchant_bill_parts_through_every_transport() {
         tar_type: gzip.then_some(TarType::Gzip),
     };
     let whole = wechatpay_sandbox::bill_text("SUBFUND", "2026-01-15", 500);
+    // The whole is a fund-flow bill whose summary adds up.
+    let mut rows = wechatpay_core::bill::BillRows::new(&whole[..]);
+    assert_eq!(rows.by_ref().map(Result::unwrap).count(), 1_050);
+    let summary = rows.summary().unwrap();
+    assert_eq!(summary.kind(), wechatpay_core::bill::BillKind::FundFlow);
+    assert!(summary.agrees());
     let join = |parts: Vec<Vec<u8>>| parts.concat();
     // ureq
     let u = wechatpay_ureq::Client::with_config(
