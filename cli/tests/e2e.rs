@@ -2558,6 +2558,8 @@ fn a_shell_user_reconciles_a_sandbox_day() {
         &refund,
     ]));
     let closed = run(&["--json", "sandbox", "close-day", "--date", &day]);
+    // Without --date: today, by the sandbox's clock.
+    let closed_today = run(&["--json", "sandbox", "close-day"]);
     let parsed = run(&[
         "--json", "bill", "trade", "--date", &day, "--type", "ALL", "--parse",
     ]);
@@ -2575,6 +2577,16 @@ fn a_shell_user_reconciles_a_sandbox_day() {
     let _ = child.kill();
     let _ = child.wait();
     ok(&closed);
+    ok(&closed_today);
+    let today = json_out(&closed_today)["bill_date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(today.len(), 10);
+    assert!(
+        today >= day,
+        "{today} is the day the orders were paid, or the next"
+    );
     ok(&parsed);
     ok(&downloaded);
     // One JSON line per row, then the summary line.
@@ -2594,7 +2606,7 @@ fn a_shell_user_reconciles_a_sandbox_day() {
     );
     assert_eq!(last["summary"]["count"]["stated"], 4);
 
-    let reconcile = |orders: &str, json: bool| {
+    let reconcile_file = |bill: &std::path::Path, orders: &str, json: bool| {
         let path = d.join("orders.csv");
         std::fs::write(&path, orders).unwrap();
         let mut a = vec![
@@ -2609,6 +2621,7 @@ fn a_shell_user_reconciles_a_sandbox_day() {
         }
         Command::new(BIN).args(&a).env_clear().output().unwrap()
     };
+    let reconcile = |orders: &str, json: bool| reconcile_file(&bill, orders, json);
     let exact = "out_trade_no,amount_fen,state\nSHELL-A,1000,SUCCESS\nSHELL-B,2550,SUCCESS\nSHELL-C,1,SUCCESS\nSHELL-B,2550,REFUND\nSHELL-D,700,CLOSED\n";
     let o = reconcile(exact, false);
     ok(&o);
@@ -2691,4 +2704,24 @@ fn a_shell_user_reconciles_a_sandbox_day() {
     let o = parse(false, &bill);
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stdout).contains("4 rows (3 payments, 1 refunds)"));
+    // Reconciling a bill that cannot be trusted fails before any matching, naming the line;
+    // a fund-flow bill is refused.
+    let o = reconcile_file(&cut, exact, false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("line 6") && err.contains("truncated"), "{err}");
+    let o = reconcile_file(&wrong, exact, true);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_out(&o)["kind"], "bill_summary");
+    let fund = d.join("fund.csv");
+    std::fs::write(
+        &fund,
+        "记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额(元),账户结余(元),资金变更提交申请人,备注,业务凭证号\n`2026-12-06 10:00:00,`4200,`4200,`交易,`交易,`收入,`0.01,`0.01,`system,`,`SHELL-A\n资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额\n`1,`1,`0.01,`0,`0.00\n",
+    )
+    .unwrap();
+    let o = reconcile_file(&fund, exact, false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("reconcile takes a trade bill"), "{err}");
+    ok(&parse(false, &fund));
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use http::StatusCode;
 use serde_json::json;
 
-use crate::{api_error, param_error, query_pairs as query_map, Answer};
+use crate::{api_error, lock, param_error, query_pairs as query_map, Answer};
 
 #[derive(Default)]
 pub(crate) struct Bills {
@@ -46,6 +46,18 @@ pub(crate) struct RefundPart {
     pub(crate) status: &'static str,
 }
 
+/// Entries in the order a bill lists them: by time; within a second, payments before refunds,
+/// then by order number.
+pub(crate) fn in_bill_order(entries: &mut [Entry]) {
+    entries.sort_by(|a, b| {
+        (a.time, a.refund.is_some(), &a.out_trade_no).cmp(&(
+            b.time,
+            b.refund.is_some(),
+            &b.out_trade_no,
+        ))
+    });
+}
+
 /// The sandbox charges WeChat Pay's usual 0.60 %, rounded to the fen; a refund gives back the
 /// fee of the amount refunded.
 fn fee(amount: i64) -> i64 {
@@ -54,8 +66,7 @@ fn fee(amount: i64) -> i64 {
 
 /// Yuan with two decimals.
 fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+    wechatpay_core::bill::Fen(fen).to_string()
 }
 
 /// Yuan with five decimals, as bills write fees.
@@ -324,7 +335,7 @@ pub(crate) fn made_up(mchid_tag: &str, date: &str, payments: usize) -> Vec<Entry
             out.push(e);
         }
     }
-    out.sort_by_key(|e| e.time);
+    in_bill_order(&mut out);
     out
 }
 
@@ -376,28 +387,17 @@ impl Bills {
 
     /// Serve the bill of `date` from now on, before the day is over.
     pub(crate) fn close_day(&self, date: &str) {
-        self.closed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(date.to_string());
+        lock(&self.closed).insert(date.to_string());
     }
 
     /// Whether `date` was closed early.
     pub(crate) fn is_closed(&self, date: &str) -> bool {
-        self.closed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(date)
+        lock(&self.closed).contains(date)
     }
 
     /// Add `payments` made-up payments to `date`.
     pub(crate) fn add_history(&self, date: &str, payments: usize) {
-        *self
-            .history
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(date.to_string())
-            .or_default() += payments;
+        *lock(&self.history).entry(date.to_string()).or_default() += payments;
     }
 
     /// The entries of `date`: the sandbox's own payments and refunds of that day and the
@@ -405,18 +405,13 @@ impl Bills {
     fn entries(&self, date: &str, payments: &crate::pay::Payments) -> Vec<Entry> {
         let start = day_start(date).unwrap_or(0);
         let mut entries = payments.bill_entries(start, start + 86_400);
-        let added = self
-            .history
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(date)
-            .copied();
+        let added = lock(&self.history).get(date).copied();
         match added {
             Some(n) => entries.extend(made_up("HISTORY", date, n)),
             None if entries.is_empty() => entries = made_up("PAST", date, 2_000),
             None => {}
         }
-        entries.sort_by_key(|e| e.time);
+        in_bill_order(&mut entries);
         entries
     }
 
@@ -535,20 +530,17 @@ impl Bills {
 
     fn keep(&self, bytes: Vec<u8>, date: &str) -> String {
         let token = {
-            let mut n = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let mut n = lock(&self.next);
             *n += 1;
             format!("SANDBOX_TOKEN_{:08}_{date}", *n)
         };
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(token.clone(), bytes);
+        lock(&self.tokens).insert(token.clone(), bytes);
         token
     }
 
     pub(crate) fn download(&self, query: &str) -> Answer {
         let q = query_map(query);
-        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let tokens = lock(&self.tokens);
         match q.get("token").and_then(|t| tokens.get(t)) {
             Some(bytes) => (StatusCode::OK, bytes.clone()),
             None => api_error(400, "INVALID_REQUEST", "token 无效或已过期"),

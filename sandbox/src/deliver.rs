@@ -52,6 +52,16 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event of `event_type` (`summary`) whose resource, of `original_type`, is `resource`.
+    pub fn new(event_type: &str, summary: &str, original_type: &str, resource: Value) -> Event {
+        Event {
+            event_type: event_type.to_string(),
+            summary: summary.to_string(),
+            original_type: original_type.to_string(),
+            resource,
+        }
+    }
+
     /// A sample of `event_type` (`TRANSACTION.SUCCESS`, `REFUND.SUCCESS` and the other refund
     /// events, or any other name with a small generic resource). Its `transaction_id` (and
     /// `refund_id`) are random, so that no two samples name the same payment.
@@ -87,12 +97,7 @@ impl Event {
                 serde_json::json!({"mchid": "1900000001", "out_trade_no": out_trade_no}),
             ),
         };
-        Event {
-            event_type: event_type.to_string(),
-            summary: summary.to_string(),
-            original_type: original_type.to_string(),
-            resource,
-        }
+        Event::new(event_type, summary, original_type, resource)
     }
 }
 

@@ -505,12 +505,12 @@ impl Gateway {
         let (transaction, notify_url) = self.payments.pay(out_trade_no, now)?;
         self.queue_notification(
             &notify_url,
-            deliver::Event {
-                event_type: "TRANSACTION.SUCCESS".into(),
-                summary: "支付成功".into(),
-                original_type: "transaction".into(),
-                resource: transaction.clone(),
-            },
+            deliver::Event::new(
+                "TRANSACTION.SUCCESS",
+                "支付成功",
+                "transaction",
+                transaction.clone(),
+            ),
             now,
         );
         Some(transaction)
@@ -540,12 +540,12 @@ impl Gateway {
 
     fn transfer_finished(&self, finished: funds::Finished, now: i64) {
         if let Some((url, resource)) = finished {
-            let event = deliver::Event {
-                event_type: "MCHTRANSFER.BILL.FINISHED".into(),
-                summary: "商家转账单据终态通知".into(),
-                original_type: "mch_payment".into(),
+            let event = deliver::Event::new(
+                "MCHTRANSFER.BILL.FINISHED",
+                "商家转账单据终态通知",
+                "mch_payment",
                 resource,
-            };
+            );
             self.queue_notification(&url, event, now);
         }
     }
@@ -893,12 +893,8 @@ impl Gateway {
                 }
                 let (answer, completed) = self.payments.refund(body, now);
                 if let Some((url, resource)) = completed {
-                    let event = deliver::Event {
-                        event_type: "REFUND.SUCCESS".into(),
-                        summary: "退款成功".into(),
-                        original_type: "refund".into(),
-                        resource,
-                    };
+                    let event =
+                        deliver::Event::new("REFUND.SUCCESS", "退款成功", "refund", resource);
                     self.queue_notification(&url, event, now);
                 }
                 answer

@@ -471,8 +471,7 @@ impl Payments {
         }
     }
 
-    /// The payments made and refunds created in `[from, to)` (Unix seconds), as bill entries
-    /// in time order.
+    /// The payments made and refunds created in `[from, to)` (Unix seconds), as bill entries.
     pub(crate) fn bill_entries(&self, from: i64, to: i64) -> Vec<crate::bills::Entry> {
         let txs = lock(&self.txs);
         let refunds = lock(&self.refunds);
@@ -506,13 +505,6 @@ impl Payments {
             });
             out.push(e);
         }
-        out.sort_by(|a, b| {
-            (a.time, a.refund.is_some(), &a.out_trade_no).cmp(&(
-                b.time,
-                b.refund.is_some(),
-                &b.out_trade_no,
-            ))
-        });
         out
     }
 }

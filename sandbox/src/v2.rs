@@ -332,13 +332,6 @@ impl V2State {
                 }
             }
         }
-        out.sort_by(|a, b| {
-            (a.time, a.refund.is_some(), &a.out_trade_no).cmp(&(
-                b.time,
-                b.refund.is_some(),
-                &b.out_trade_no,
-            ))
-        });
         out
     }
 
@@ -523,6 +516,7 @@ fn downloadbill(gw: &Gateway, f: &Fields, now: i64) -> Result<Vec<u8>, Fields> {
     if entries.is_empty() {
         entries = crate::bills::made_up("V2", &dashed, 20);
     }
+    crate::bills::in_bill_order(&mut entries);
     let bill_type = f.get("bill_type").map_or("ALL", String::as_str);
     let mchid = f.get("mch_id").map_or("", String::as_str);
     let text = crate::bills::trade_bill(mchid, bill_type, &entries);

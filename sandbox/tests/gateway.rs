@@ -411,6 +411,22 @@ fn bills_are_there_from_ten_the_next_morning() {
     assert_eq!(sub("2027-01-14"), "");
     assert_eq!(sub("2027-01-15"), "NO_STATEMENT_EXIST");
     assert_eq!(sub("2027-02-30"), "PARAM_ERROR");
+    // Closing a day early serves its bills at once; the day must be a date.
+    let close = |body: &[u8]| {
+        let call = Call::<Value>::post(wechatpay_sandbox::CLOSE_DAY_PATH).json_bytes(body.to_vec());
+        let signed = c.sign(call).unwrap();
+        let reply = gw.handle(&signed.request, NOW).response;
+        (reply.status().as_u16(), code(&reply))
+    };
+    assert_eq!(
+        close(br#"{"bill_date":"2027-02-30"}"#),
+        error(400, "PARAM_ERROR")
+    );
+    assert_eq!(close(b"not json"), error(400, "PARAM_ERROR"));
+    assert_eq!(answer("2027-01-15", NOW), error(400, "NO_STATEMENT_EXIST"));
+    assert_eq!(close(b"{}"), ok);
+    assert_eq!(answer("2027-01-15", NOW), ok);
+    assert_eq!(answer("2027-01-16", NOW), error(400, "NO_STATEMENT_EXIST"));
 }
 
 /// APIv2 faults, like APIv3's, apply only to a request that passed the checks: an unsigned (or

@@ -986,12 +986,14 @@ fn check_cell(
                 }
             }
         }
-        Cell::Time if !f.is_empty() && BeijingTime::parse(f).is_none() => {
-            return Err(bad("not a time (yyyy-MM-dd HH:mm:ss)".into()));
+        // The row's own time is required; other times may be empty.
+        Cell::Time if f.is_empty() => {
+            if matches!(c, Column::TradeTime | Column::BookedAt) {
+                return Err(bad("empty".into()));
+            }
         }
-        Cell::Time if !f.is_empty() => {}
-        Cell::Time if matches!(c, Column::TradeTime | Column::BookedAt) => {
-            return Err(bad("empty".into()));
+        Cell::Time if BeijingTime::parse(f).is_none() => {
+            return Err(bad("not a time (yyyy-MM-dd HH:mm:ss)".into()));
         }
         _ => {}
     }

@@ -295,34 +295,43 @@ pub struct Reconciler {
     differences: Vec<Difference>,
 }
 
+/// The first index of `key`'s list not taken yet, now taken.
+fn take(index: &HashMap<String, Vec<usize>>, taken: &mut [bool], key: &str) -> Option<usize> {
+    let i = index.get(key)?.iter().copied().find(|&i| !taken[i])?;
+    taken[i] = true;
+    Some(i)
+}
+
 impl Reconciler {
     /// Reconcile against `records`.
     pub fn new(records: impl IntoIterator<Item = Record>) -> Self {
         let records: Vec<Record> = records.into_iter().collect();
-        let mut r = Reconciler {
-            taken: vec![false; records.len()],
-            paid: HashMap::new(),
-            refunds_by_no: HashMap::new(),
-            refunds_by_order: HashMap::new(),
-            unpaid: HashMap::new(),
-            left: Vec::new(),
-            matched: 0,
-            differences: Vec::new(),
-            records: Vec::new(),
-        };
+        let mut paid: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut refunds_by_no = HashMap::new();
+        let mut refunds_by_order: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut unpaid: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, rec) in records.iter().enumerate() {
             let key = rec.out_trade_no.clone();
             match (rec.kind(), &rec.out_refund_no) {
-                (Some(EntryKind::Payment), _) => r.paid.entry(key).or_default().push(i),
-                (Some(EntryKind::Refund), Some(no)) if !r.refunds_by_no.contains_key(no) => {
-                    r.refunds_by_no.insert(no.clone(), i);
+                (Some(EntryKind::Payment), _) => paid.entry(key).or_default().push(i),
+                (Some(EntryKind::Refund), Some(no)) if !refunds_by_no.contains_key(no) => {
+                    refunds_by_no.insert(no.clone(), i);
                 }
-                (Some(EntryKind::Refund), _) => r.refunds_by_order.entry(key).or_default().push(i),
-                (None, _) => r.unpaid.entry(key).or_default().push(i),
+                (Some(EntryKind::Refund), _) => refunds_by_order.entry(key).or_default().push(i),
+                (None, _) => unpaid.entry(key).or_default().push(i),
             }
         }
-        r.records = records;
-        r
+        Reconciler {
+            taken: vec![false; records.len()],
+            records,
+            paid,
+            refunds_by_no,
+            refunds_by_order,
+            unpaid,
+            left: Vec::new(),
+            matched: 0,
+            differences: Vec::new(),
+        }
     }
 
     /// One row of the bill (fund-flow rows are not reconciled here and are skipped).
@@ -332,34 +341,24 @@ impl Reconciler {
         }
     }
 
-    fn take(&mut self, list: Option<&Vec<usize>>) -> Option<usize> {
-        let i = list?.iter().copied().find(|&i| !self.taken[i])?;
-        self.taken[i] = true;
-        Some(i)
-    }
-
     /// One payment or refund of the bill.
     pub fn add_entry(&mut self, entry: BillEntry) {
+        let taken = &mut self.taken;
         let found = match entry.kind {
-            EntryKind::Payment => self.take(self.paid.get(&entry.out_trade_no).cloned().as_ref()),
+            EntryKind::Payment => take(&self.paid, taken, &entry.out_trade_no),
             EntryKind::Refund => {
                 let by_no = entry
                     .out_refund_no
                     .as_ref()
                     .and_then(|n| self.refunds_by_no.get(n))
                     .copied()
-                    .filter(|&i| !self.taken[i]);
+                    .filter(|&i| !taken[i]);
                 match by_no {
                     Some(i) => {
-                        self.taken[i] = true;
+                        taken[i] = true;
                         Some(i)
                     }
-                    None => self.take(
-                        self.refunds_by_order
-                            .get(&entry.out_trade_no)
-                            .cloned()
-                            .as_ref(),
-                    ),
+                    None => take(&self.refunds_by_order, taken, &entry.out_trade_no),
                 }
             }
         };
@@ -385,7 +384,7 @@ impl Reconciler {
             return;
         }
         if entry.kind == EntryKind::Payment {
-            if let Some(i) = self.take(self.unpaid.get(&entry.out_trade_no).cloned().as_ref()) {
+            if let Some(i) = take(&self.unpaid, &mut self.taken, &entry.out_trade_no) {
                 self.differences.push(Difference::State {
                     bill: entry,
                     records: self.records[i].clone(),
@@ -405,12 +404,8 @@ impl Reconciler {
             }
         }
         for entry in std::mem::take(&mut self.left) {
-            let other = open
-                .get(&entry.out_trade_no)
-                .and_then(|l| l.iter().copied().find(|&i| !self.taken[i]));
-            match other {
+            match take(&open, &mut self.taken, &entry.out_trade_no) {
                 Some(i) => {
-                    self.taken[i] = true;
                     self.differences.push(Difference::State {
                         bill: entry,
                         records: self.records[i].clone(),

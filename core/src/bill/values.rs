@@ -91,11 +91,6 @@ impl Fen {
     pub fn get(self) -> i64 {
         self.0
     }
-
-    /// `self + other`, `None` on overflow.
-    pub fn checked_add(self, other: Fen) -> Option<Fen> {
-        self.0.checked_add(other.0).map(Fen)
-    }
 }
 
 impl fmt::Display for Fen {

@@ -331,6 +331,43 @@ fn bad_input_gets_a_typed_error_with_line_and_column() {
     let e =
         read(all_bill("`x,`112.34,`30.00,`0.00,`0.49000,`112.34,`30.00").as_bytes()).unwrap_err();
     assert!(matches!(e, BillReadError::Cell { line: 6, .. }), "{e}");
+    // A row without its own time.
+    let e = read(bill.replacen("`2026-12-06 10:00:00", "`", 1).as_bytes()).unwrap_err();
+    assert!(
+        matches!(&e, BillReadError::Cell { line: 3, column, reason, .. } if column == "交易时间" && reason == "empty"),
+        "{e}"
+    );
+    // A summary row with a field too few.
+    let e = read(all_bill("`3,`112.34,`30.00,`0.00,`0.49000,`112.34").as_bytes()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            BillReadError::FieldCount {
+                line: 6,
+                expected: 7,
+                found: 6
+            }
+        ),
+        "{e}"
+    );
+    // A fund-flow header without 收支类型.
+    let e = read("记账时间,资金流水单号,收支金额(元)\n".as_bytes()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            BillReadError::MissingColumn {
+                line: 1,
+                column: "收支类型"
+            }
+        ),
+        "{e}"
+    );
+    // A line of thousands of empty fields: refused at the field limit.
+    let e = read(format!("{}\n", ",".repeat(10_000)).as_bytes()).unwrap_err();
+    assert!(
+        matches!(e, BillReadError::RowTooLong { line: 1, .. }),
+        "{e}"
+    );
     // Data after the summary row.
     let e = read(format!("{bill}`more\n").as_bytes()).unwrap_err();
     assert!(matches!(e, BillReadError::AfterSummary { line: 7 }), "{e}");
